@@ -1,0 +1,29 @@
+/*
+ * cli.h - Shared by the subcommands of the postprof CLI. The CLI is the only
+ * place that prints errors and chooses exit codes; it uses the public API only.
+ */
+#ifndef PP_CLI_H
+#define PP_CLI_H
+
+#include <stdio.h>
+
+/* exit codes */
+#define PP_EXIT_OK 0
+#define PP_EXIT_FAIL 1  /* the work failed (or, for compare, a regression) */
+#define PP_EXIT_USAGE 2 /* bad command line, config or output path */
+
+#define PP_CMD(fn, name, summary) int cmd_##fn(int argc, char **argv);
+#include "commands.def"
+#undef PP_CMD
+
+/* cli_usage_error() - "postprof NAME: MESSAGE" plus a hint, on stderr; returns PP_EXIT_USAGE. */
+int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* cli_error() - "postprof NAME: MESSAGE" on stderr; returns PP_EXIT_FAIL. */
+int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* cli_is_help() - 1 when arg is -h or --help. */
+int cli_is_help(const char *arg);
+
+#endif

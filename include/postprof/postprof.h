@@ -1,0 +1,18 @@
+/*
+ * postprof/postprof.h - Umbrella header: everything a program needs to
+ * instrument itself and read back what was measured.
+ */
+#ifndef POSTPROF_POSTPROF_H
+#define POSTPROF_POSTPROF_H
+
+#include <postprof/export.h>
+#include <postprof/error.h>
+#include <postprof/clock.h>
+#include <postprof/histogram.h>
+#include <postprof/log.h>
+#include <postprof/memory.h>
+#include <postprof/scope.h>
+#include <postprof/snapshot.h>
+#include <postprof/version.h>
+
+#endif

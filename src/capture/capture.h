@@ -1,0 +1,119 @@
+/*
+ * capture.h - Internal to the capture layer and the snapshot that reads it:
+ * per-thread state, per-(thread, site) slots, the site table, async spans.
+ * Writers are the owning thread only; readers (snapshots) use relaxed
+ * atomic loads and hold the registry lock, which writers never take.
+ */
+#ifndef PP_CAPTURE_H
+#define PP_CAPTURE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <postprof/memory.h>
+#include <postprof/scope.h>
+
+#include "common/histogram_impl.h"
+
+#define PP__MAX_SITES 16384u /* site ids 1 .. MAX_SITES-1 */
+#define PP__MAX_DEPTH 256
+#define PP__SPAN_POOL 65536u
+#define PP__SPAN_CHUNK 256u
+
+#define PP__FRAME_CPU 0x1u
+#define PP__FRAME_MEM 0x2u
+#define PP__FRAME_FAILED 0x4u
+
+typedef _Atomic uint64_t pp__a64;
+
+/* One site's figures on one thread. */
+typedef struct pp__slot {
+    pp__a64 total, self, min, max, errors;
+    pp__a64 cpu_ns, cpu_wall, cpu_samples;
+    pp__a64 mem_alloc, mem_alloc_count, mem_freed;
+    _Atomic int64_t mem_net, mem_peak, rss_delta;
+    uint32_t parent;
+    uint32_t cpu_countdown;
+    pp__a64 hist[PP__HIST_BUCKETS];
+} pp__slot;
+
+typedef struct pp__frame {
+    uint64_t start;
+    uint64_t child;
+    uint64_t cpu_start;
+    uint32_t site;
+    uint32_t flags;
+} pp__frame;
+
+typedef struct pp__memframe {
+    pp_mem_counters at_start;
+    int64_t saved_peak;
+    uint64_t rss_start;
+} pp__memframe;
+
+typedef struct pp__thread {
+    struct pp__thread *next, *prev;
+    pp__slot **slots;  /* PP__MAX_SITES pointers, lazily filled */
+    char *arena;       /* current slot chunk */
+    size_t arena_used, arena_cap;
+    void *chunks;      /* list of mapped chunks (first word links them) */
+    int32_t depth;
+    int32_t skipped; /* whole-program frames not pushed (stack full) */
+    pp__a64 misnested, no_begin, unclosed, overflow;
+    uint32_t span_chunk; /* owned span chunk + 1, 0 = none */
+    uint32_t span_cursor;
+    int tid;
+    pp__frame stack[PP__MAX_DEPTH];
+    pp__memframe mstack[PP__MAX_DEPTH];
+} pp__thread;
+
+typedef struct pp__span_slot {
+    _Atomic uint64_t state; /* generation << 1 | open */
+    _Atomic uint64_t start;
+    _Atomic uint32_t site;
+} pp__span_slot;
+
+/* registry (capture/scope.c) */
+extern pthread_mutex_t pp__registry_lock;
+extern pp__thread *pp__threads;           /* live threads, under the lock */
+extern pp_site *pp__sites[PP__MAX_SITES]; /* by id, published with release stores */
+extern _Atomic uint32_t pp__nsites;       /* next id */
+extern pp__slot **pp__retired;            /* merged data of exited threads, under the lock */
+extern pp__a64 pp__g_misnested, pp__g_no_begin, pp__g_unclosed, pp__g_overflow, pp__g_exited,
+    pp__g_dropped_sites, pp__g_dropped_spans;
+extern pp__span_slot pp__spans[PP__SPAN_POOL];
+
+/* memory accounting (capture/memory.c), written by libpostprof_malloc */
+PP_EXPORT extern __thread pp_mem_counters pp__mem_tls __attribute__((tls_model("initial-exec")));
+PP_EXPORT extern _Atomic int pp__mem_hooked;
+
+void pp__capture_init(void);
+pp__thread *pp__thread_get(void);
+uint32_t pp__site_register(pp_site *site);
+pp__slot *pp__slot_get(pp__thread *t, uint32_t id);
+void pp__slot_record(pp__slot *s, uint64_t d, uint64_t self);
+void pp__slot_merge(pp__slot *dst, const pp__slot *src);
+void pp__span_release_chunk(pp__thread *t);
+void pp__mem_after_fork(void);
+
+/* whole-program mode (libpostprof_instrument) */
+PP_EXPORT uint32_t pp__func_site(const void *fn);
+PP_EXPORT void pp__func_enter(uint32_t id);
+PP_EXPORT void pp__func_exit(uint32_t id);
+
+static inline void pp__store(pp__a64 *p, uint64_t v)
+{
+    atomic_store_explicit(p, v, memory_order_relaxed);
+}
+static inline uint64_t pp__load(const pp__a64 *p)
+{
+    return atomic_load_explicit(p, memory_order_relaxed);
+}
+static inline void pp__add(pp__a64 *p, uint64_t v)
+{
+    atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + v,
+                          memory_order_relaxed);
+}
+
+#endif

@@ -1,0 +1,151 @@
+/*
+ * malloc_hook.c - libpostprof_malloc: interposes the malloc family and adds
+ * every call to the calling thread's counters (pp__mem_tls). Forwards to
+ * glibc's __libc_* entry points, so no dlsym bootstrap is needed and the
+ * hooks work from the first allocation, in threads and in forked children.
+ * Must never allocate, lock or call anything that might call malloc.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <unistd.h>
+
+#include "capture.h"
+
+#ifdef PP_SANITIZER_BUILD
+/* Under ASan/TSan the sanitizer owns the heap: forward to its interceptors. */
+#define REAL(name) __interceptor_##name
+#else
+#define REAL(name) __libc_##name
+#endif
+extern void *REAL(malloc)(size_t);
+extern void *REAL(calloc)(size_t, size_t);
+extern void *REAL(realloc)(void *, size_t);
+extern void REAL(free)(void *);
+extern void *REAL(memalign)(size_t, size_t);
+extern void *REAL(valloc)(size_t);
+extern void *REAL(pvalloc)(size_t);
+
+#define PP_HOOK __attribute__((visibility("default")))
+
+PP_HOOK void *malloc(size_t n);
+PP_HOOK void *calloc(size_t n, size_t m);
+PP_HOOK void *realloc(void *p, size_t n);
+PP_HOOK void free(void *p);
+PP_HOOK int posix_memalign(void **out, size_t align, size_t n);
+PP_HOOK void *aligned_alloc(size_t align, size_t n);
+PP_HOOK void *memalign(size_t align, size_t n);
+PP_HOOK void *valloc(size_t n);
+PP_HOOK void *pvalloc(size_t n);
+
+static void __attribute__((constructor)) hook_init(void)
+{
+    atomic_store(&pp__mem_hooked, 1);
+}
+
+static inline void note_alloc(void *p, size_t requested)
+{
+    if (!p)
+        return;
+    pp_mem_counters *c = &pp__mem_tls;
+    size_t usable = malloc_usable_size(p);
+    c->alloc_bytes += requested;
+    c->alloc_count++;
+    c->alloc_usable += usable;
+    c->live += (int64_t)usable;
+    if (c->live > c->peak)
+        c->peak = c->live;
+}
+
+static inline void note_free(void *p)
+{
+    if (!p)
+        return;
+    pp_mem_counters *c = &pp__mem_tls;
+    size_t usable = malloc_usable_size(p);
+    c->free_usable += usable;
+    c->free_count++;
+    c->live -= (int64_t)usable;
+}
+
+void *malloc(size_t n)
+{
+    void *p = REAL(malloc)(n);
+    note_alloc(p, n);
+    return p;
+}
+
+void *calloc(size_t n, size_t m)
+{
+    void *p = REAL(calloc)(n, m);
+    note_alloc(p, n * m);
+    return p;
+}
+
+void *realloc(void *p, size_t n)
+{
+    if (!p)
+        return malloc(n);
+    if (n == 0) {
+        free(p);
+        return NULL;
+    }
+    size_t old = malloc_usable_size(p);
+    void *q = REAL(realloc)(p, n);
+    if (q) {
+        pp_mem_counters *c = &pp__mem_tls;
+        c->free_usable += old;
+        c->free_count++;
+        c->live -= (int64_t)old;
+        note_alloc(q, n);
+    }
+    return q;
+}
+
+void free(void *p)
+{
+    note_free(p);
+    REAL(free)(p);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0)
+        return EINVAL;
+    void *p = REAL(memalign)(align, n);
+    if (!p)
+        return ENOMEM;
+    note_alloc(p, n);
+    *out = p;
+    return 0;
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+    void *p = REAL(memalign)(align, n);
+    note_alloc(p, n);
+    return p;
+}
+
+void *memalign(size_t align, size_t n)
+{
+    void *p = REAL(memalign)(align, n);
+    note_alloc(p, n);
+    return p;
+}
+
+void *valloc(size_t n)
+{
+    void *p = REAL(valloc)(n);
+    note_alloc(p, n);
+    return p;
+}
+
+void *pvalloc(size_t n)
+{
+    void *p = REAL(pvalloc)(n);
+    note_alloc(p, n);
+    return p;
+}
