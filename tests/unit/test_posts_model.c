@@ -131,11 +131,11 @@ static void build(mbuf *m)
     m->n = 0;
     memcpy(m->b, "PPMODEL", 8);
     m->n = 8;
-    u32(m, 1);   /* format version */
-    u32(m, 1);   /* medium */
-    u32(m, 77);  /* model version */
+    u32(m, 1);  /* format version */
+    u32(m, 1);  /* medium */
+    u32(m, 77); /* model version */
     u32(m, POSTS_FEAT_DIM);
-    u32(m, 3);   /* layers */
+    u32(m, 3); /* layers */
     u32(m, 0);
     size_t payload = 0;
     for (int l = 0; l < 3; l++)
@@ -343,7 +343,7 @@ static void auc_function(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(auc_thresholds),   cmocka_unit_test(cost_ratio),
+    cmocka_unit_test(auc_thresholds),    cmocka_unit_test(cost_ratio),
     cmocka_unit_test(golden_prediction), cmocka_unit_test(int8_agreement),
     cmocka_unit_test(batch_sizes_agree), cmocka_unit_test(corrupt_models),
     cmocka_unit_test(auc_function),

@@ -33,8 +33,9 @@ static int has(const toks *t, int kind, const char *s)
 static void extraction(void **state)
 {
     (void)state;
-    const char *text = "Big LAUNCH today! Thanks @Ana_Garcia and @wei.chen \xf0\x9f\x9a\x80\xf0\x9f\x8e\x89\n"
-                       "Read https://lnkd.in/abc123?x=1 #AI #MachineLearning, ¿Qué opinas?";
+    const char *text =
+        "Big LAUNCH today! Thanks @Ana_Garcia and @wei.chen \xf0\x9f\x9a\x80\xf0\x9f\x8e\x89\n"
+        "Read https://lnkd.in/abc123?x=1 #AI #MachineLearning, ¿Qué opinas?";
     toks t = {0};
     assert_int_equal(posts_text_tokens(text, strlen(text), collect, &t), 0);
     assert_true(has(&t, POSTS_TOK_WORD, "launch"));
@@ -65,7 +66,10 @@ static void nfc_and_casefold(void **state)
     assert_string_equal(tc.s[0], ta.s[0]);
     /* German sharp s folds to "ss" */
     toks td = {0};
-    assert_int_equal(posts_text_tokens("STRA\xc3\x9f" "E", 7, collect, &td), 0);
+    assert_int_equal(posts_text_tokens("STRA\xc3\x9f"
+                                       "E",
+                                       7, collect, &td),
+                     0);
     assert_string_equal(td.s[0], "strasse");
 }
 
@@ -83,8 +87,8 @@ static void invalid_utf8(void **state)
     posts_preprocessor *pp;
     assert_int_equal(posts_preprocessor_new(1, 1, &pp), PP_OK);
     posts_batch b = {0};
-    posts_post p = {.id = 1, .author_id = 1, .lang = "en", .text = (char *)text,
-                    .text_len = sizeof text - 1};
+    posts_post p = {
+        .id = 1, .author_id = 1, .lang = "en", .text = (char *)text, .text_len = sizeof text - 1};
     assert_int_equal(posts_batch_push(&b, &p), PP_OK);
     posts_feature_batch fb = {0};
     posts_preprocess_stats st = {0};
