@@ -6,3 +6,19 @@ pp_add_unit_test(NAME memory SOURCES unit/test_memory.c LIBS postprof_malloc_obj
 pp_add_unit_test(NAME instrument SOURCES unit/test_instrument.c unit/instrumented_code.c
                  LIBS postprof_instrument postprof_static)
 set_source_files_properties(unit/instrumented_code.c PROPERTIES COMPILE_OPTIONS "-finstrument-functions;-O1;-fno-inline")
+pp_add_script_test(NAME cli.contract COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/cli_test.sh $<TARGET_FILE:postprof>)
+# needs a build without sanitizers (an outside program links the installed library)
+if(NOT PP_SANITIZE)
+  pp_add_script_test(NAME install.outside_program
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/install_test.sh ${PROJECT_BINARY_DIR}
+            ${CMAKE_CURRENT_SOURCE_DIR}/integration/outside
+    LABELS plain)
+  set_tests_properties(memory.accounting_is_active memory.memory_scope_sees_exact_bytes
+    memory.nested_memory_scopes memory.realloc_and_memalign_family memory.per_thread_attribution
+    memory.rss_is_read PROPERTIES LABELS "memory;threaded;plain")
+endif()
+pp_add_unit_test(NAME compiled_out SOURCES unit/test_compiled_out.c LIBS postprof_static)
+target_compile_definitions(test_compiled_out PRIVATE PP_DISABLE_INSTRUMENTATION)
+# the object must not call into the scope API at all
+add_test(NAME compiled_out.no_scope_calls
+  COMMAND sh -c "! nm -u $<TARGET_OBJECTS:test_compiled_out> | grep -E 'pp_scope_begin|pp_async_begin'")

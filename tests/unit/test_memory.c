@@ -95,6 +95,9 @@ static void realloc_and_memalign_family(void **state)
         void *r = aligned_alloc(128, 512);
         void *m = memalign(256, 1024);
         void *v = valloc(100);
+        sink = r; /* keep the compiler from eliding an unused allocation */
+        sink = v;
+        sink = m;
         assert_int_equal(((uintptr_t)q) % 64, 0);
         assert_int_equal(((uintptr_t)r) % 128, 0);
         free(p);
