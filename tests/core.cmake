@@ -2,7 +2,8 @@
 pp_add_unit_test(NAME histogram SOURCES unit/test_histogram.c LIBS postprof_static m)
 pp_add_unit_test(NAME scope SOURCES unit/test_scope.c LIBS postprof_static m)
 pp_add_unit_test(NAME threads SOURCES unit/test_threads.c LIBS postprof_static LABELS threaded TIMEOUT 300)
-pp_add_unit_test(NAME memory SOURCES unit/test_memory.c LIBS postprof_malloc_obj postprof_static LABELS threaded)
+pp_add_unit_test(NAME memory SOURCES unit/test_memory.c LIBS postprof_malloc_obj postprof_static)
+set_tests_properties(memory.per_thread_attribution PROPERTIES LABELS "memory;threaded")
 pp_add_unit_test(NAME instrument SOURCES unit/test_instrument.c unit/instrumented_code.c
                  LIBS postprof_instrument postprof_static)
 set_source_files_properties(unit/instrumented_code.c PROPERTIES COMPILE_OPTIONS "-finstrument-functions;-O1;-fno-inline")
@@ -13,9 +14,11 @@ if(NOT PP_SANITIZE)
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/install_test.sh ${PROJECT_BINARY_DIR}
             ${CMAKE_CURRENT_SOURCE_DIR}/integration/outside
     LABELS plain)
+  # the real interposer (sanitizer builds count through the sanitizer's hooks)
   set_tests_properties(memory.accounting_is_active memory.memory_scope_sees_exact_bytes
-    memory.nested_memory_scopes memory.realloc_and_memalign_family memory.per_thread_attribution
-    memory.rss_is_read PROPERTIES LABELS "memory;threaded;plain")
+    memory.nested_memory_scopes memory.realloc_and_memalign_family memory.rss_is_read
+    PROPERTIES LABELS "memory;plain")
+  set_tests_properties(memory.per_thread_attribution PROPERTIES LABELS "memory;threaded;plain")
 endif()
 pp_add_unit_test(NAME compiled_out SOURCES unit/test_compiled_out.c LIBS postprof_static)
 target_compile_definitions(test_compiled_out PRIVATE PP_DISABLE_INSTRUMENTATION)

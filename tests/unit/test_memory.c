@@ -120,8 +120,7 @@ static void *thread_allocs(void *arg)
     (void)arg;
     PP_SCOPE_MEM("mem.thread");
     for (int i = 0; i < 100; i++) {
-        void *p = malloc(1000);
-        sink = p;
+        void *volatile p = malloc(1000);
         free(p);
     }
     return NULL;
