@@ -240,7 +240,35 @@ static void forked_child_keeps_working(void **state)
     pp_snapshot_free(snap);
 }
 
+static void *exit_with_open_scope(void *arg)
+{
+    (void)arg;
+    pp_site site = PP_SITE_INIT("left_open", 0, 0);
+    pp_scope sc = pp_scope_begin(&site);
+    (void)sc; /* the thread exits with the scope still open */
+    return NULL;
+}
+
+static void scope_open_at_thread_exit_reported(void **state)
+{
+    (void)state;
+    pp_snapshot *snap;
+    pp_snapshot_info before, after;
+    assert_int_equal(pp_snapshot_take(&snap), PP_OK);
+    pp_snapshot_get_info(snap, &before);
+    pp_snapshot_free(snap);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, exit_with_open_scope, NULL), 0);
+    pthread_join(t, NULL);
+    assert_int_equal(pp_snapshot_take(&snap), PP_OK);
+    pp_snapshot_get_info(snap, &after);
+    assert_int_equal(after.unclosed_scopes - before.unclosed_scopes, 1);
+    assert_null(pp_snapshot_find(snap, "left_open")); /* never ended: no duration recorded */
+    pp_snapshot_free(snap);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(scope_open_at_thread_exit_reported),
     cmocka_unit_test(snapshot_while_writing_counts_exact),
     cmocka_unit_test(ten_thousand_threads_leak_nothing),
     cmocka_unit_test(async_span_ended_on_other_thread),
