@@ -1,6 +1,12 @@
 # Tests of the foundation: common layer, capture, snapshots, build artefacts.
 pp_add_unit_test(NAME histogram SOURCES unit/test_histogram.c LIBS postprof_static m)
 pp_add_unit_test(NAME scope SOURCES unit/test_scope.c LIBS postprof_static m)
+# the CLOCK_MONOTONIC fallback (no invariant TSC), forced
+foreach(case clock_source_as_configured busy_wait_within_1pct nesting_gives_parent_and_self)
+  add_test(NAME scope_monotonic.${case} COMMAND test_scope ${case})
+  set_tests_properties(scope_monotonic.${case} PROPERTIES ENVIRONMENT POSTPROF_CLOCK=monotonic
+    FAIL_REGULAR_EXPRESSION "\\] 0 test\\(s\\) run")
+endforeach()
 pp_add_unit_test(NAME threads SOURCES unit/test_threads.c LIBS postprof_static LABELS threaded TIMEOUT 300)
 pp_add_unit_test(NAME memory SOURCES unit/test_memory.c LIBS postprof_malloc_obj postprof_static)
 set_tests_properties(memory.per_thread_attribution PROPERTIES LABELS "memory;threaded")

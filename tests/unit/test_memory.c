@@ -6,6 +6,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "pp_test.h"
 #include <postprof/postprof.h>
@@ -164,9 +166,38 @@ static void rss_is_read(void **state)
     pp_snapshot_free(snap);
 }
 
+static void forked_child_counts(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        {
+            PP_SCOPE_MEM("mem.child");
+            void *volatile p = malloc(4321);
+            free(p);
+        }
+        pp_snapshot *snap;
+        if (pp_snapshot_take(&snap) != PP_OK)
+            _exit(10);
+        const pp_site_stats *s = pp_snapshot_find(snap, "mem.child");
+        int ok = s && s->mem_alloc_bytes == 4321 && s->mem_net_bytes == 0;
+        pp_snapshot_free(snap);
+        _exit(ok ? 0 : 11);
+    }
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(accounting_is_active),   cmocka_unit_test(memory_scope_sees_exact_bytes),
-    cmocka_unit_test(nested_memory_scopes),   cmocka_unit_test(realloc_and_memalign_family),
-    cmocka_unit_test(per_thread_attribution), cmocka_unit_test(rss_is_read),
+    cmocka_unit_test(forked_child_counts),
+    cmocka_unit_test(accounting_is_active),
+    cmocka_unit_test(memory_scope_sees_exact_bytes),
+    cmocka_unit_test(nested_memory_scopes),
+    cmocka_unit_test(realloc_and_memalign_family),
+    cmocka_unit_test(per_thread_attribution),
+    cmocka_unit_test(rss_is_read),
 };
 PP_TEST_MAIN(tests)

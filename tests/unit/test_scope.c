@@ -3,6 +3,7 @@
  * time, failures, mis-nesting, run-time switch, on-CPU sampling.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -223,7 +224,22 @@ static void deep_stack_overflow_counted(void **state)
     pp_snapshot_free(snap);
 }
 
+static void clock_source_as_configured(void **state)
+{
+    (void)state;
+    const char *force = getenv("POSTPROF_CLOCK");
+    if (force && strcmp(force, "monotonic") == 0) {
+        assert_string_equal(pp_clock_source(), "monotonic");
+        assert_true(pp_clock_ns_per_tick() == 1.0);
+    } else {
+        assert_true(strcmp(pp_clock_source(), "tsc") == 0 ||
+                    strcmp(pp_clock_source(), "monotonic") == 0);
+        assert_true(pp_clock_ns_per_tick() > 0.01 && pp_clock_ns_per_tick() < 100.0);
+    }
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(clock_source_as_configured),
     cmocka_unit_test(busy_wait_within_1pct),
     cmocka_unit_test(early_return_ends_scope),
     cmocka_unit_test(nesting_gives_parent_and_self),
