@@ -48,13 +48,15 @@ int pp_snapshot_take(pp_snapshot **out_snap)
     if (!snap || !acc)
         goto out;
 
-    /* open spans, per site */
+    pthread_mutex_lock(&pp__registry_lock);
     uint32_t nids = atomic_load_explicit(&pp__nsites, memory_order_acquire);
+    /* open spans, per site */
     uint64_t *open = calloc(nids, sizeof(uint64_t));
     uint64_t *oldest = calloc(nids, sizeof(uint64_t));
     if (!open || !oldest) {
         free(open);
         free(oldest);
+        pthread_mutex_unlock(&pp__registry_lock);
         goto out;
     }
     for (uint32_t i = 0; i < PP__SPAN_POOL; i++) {
@@ -72,8 +74,6 @@ int pp_snapshot_take(pp_snapshot **out_snap)
             oldest[id] = age;
     }
 
-    pthread_mutex_lock(&pp__registry_lock);
-    nids = atomic_load_explicit(&pp__nsites, memory_order_acquire);
     snap->sites = calloc(nids, sizeof(pp_site_stats));
     snap->hists = malloc(sizeof(pp_histogram) * nids);
     snap->names = calloc(nids, 128);
@@ -98,8 +98,8 @@ int pp_snapshot_take(pp_snapshot **out_snap)
         pp__store(&acc->min, UINT64_MAX);
         uint32_t parent = 0;
         for (pp__thread *t = pp__threads; t; t = t->next) {
-            pp__slot *s = atomic_load_explicit((_Atomic(pp__slot *) *)&t->slots[id],
-                                               memory_order_acquire);
+            pp__slot *s =
+                atomic_load_explicit((_Atomic(pp__slot *) *)&t->slots[id], memory_order_acquire);
             if (s)
                 add_slot(acc, s, &parent);
         }
