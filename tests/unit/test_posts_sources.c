@@ -120,23 +120,21 @@ static void jsonl_malformed(void **state)
     posts_post p;
     int valid = 0;
     /* line: content */
-    const char
-        *bad_lines[] =
-            {
-                "{\"id\": 5, \"author_id\": 1",       /* 2: truncated */
-                "[1,2,3]",                            /* 4: not an object */
-                "{\"id\":\"seven\",\"author_id\":1}", /* 6: wrong type */
-                "",                                   /* 8: empty */
-                "{\"id\":9,\"author_id\":1,\"author_followers\":1,\"created_at\":0,\"lang\":\"en\","
-                "\"text\":\"caf\xc3\",\"media\":\"none\",\"reactions\":0,\"comments\":0,\"shares\":"
-                "0}",                          /* 10: bad UTF-8 */
-                "{\"id\":11,\"author_id\":1}", /* 12: missing field */
-                "{\"id\":13,\"author_id\":1,\"author_followers\":1,\"created_at\":0,\"lang\":"
-                "\"en\","
-                "\"text\":\"x\",\"media\":\"hologram\",\"reactions\":0,\"comments\":0,\"shares\":"
-                "0}",              /* 14: bad enum */
-                "not json at all", /* 16 */
-            };
+    const char *bad_lines[] = {
+        "{\"id\": 5, \"author_id\": 1",       /* 2: truncated */
+        "[1,2,3]",                            /* 4: not an object */
+        "{\"id\":\"seven\",\"author_id\":1}", /* 6: wrong type */
+        "",                                   /* 8: empty */
+        "{\"id\":9,\"author_id\":1,\"author_followers\":1,\"created_at\":0,\"lang\":\"en\","
+        "\"text\":\"caf\xc3\",\"media\":\"none\",\"reactions\":0,\"comments\":0,\"shares\":"
+        "0}",                          /* 10: bad UTF-8 */
+        "{\"id\":11,\"author_id\":1}", /* 12: missing field */
+        "{\"id\":13,\"author_id\":1,\"author_followers\":1,\"created_at\":0,\"lang\":"
+        "\"en\","
+        "\"text\":\"x\",\"media\":\"hologram\",\"reactions\":0,\"comments\":0,\"shares\":"
+        "0}",              /* 14: bad enum */
+        "not json at all", /* 16 */
+    };
     const char *reasons[] = {"truncated",  "not a JSON object", "must be an integer",
                              "empty line", "invalid UTF-8",     "missing field",
                              "media",      "invalid JSON"};
