@@ -290,32 +290,33 @@ int posts__post_from_jobj(json_t *o, posts_post *out, posts_err *err)
         (rc = get_int(o, "reactions", 0, &out->reactions, err)) ||
         (rc = get_int(o, "comments", 0, &out->comments, err)) ||
         (rc = get_int(o, "shares", 0, &out->shares, err)))
-        goto fail;
+        goto out;
     size_t ll = json_string_length(lang);
     if (ll < 1 || ll >= sizeof out->lang) {
         posts_err_set(err, "field \"lang\" must be 1 to %zu characters", sizeof out->lang - 1);
         rc = PP_EFORMAT;
-        goto fail;
+        goto out;
     }
     memcpy(out->lang, json_string_value(lang), ll);
     out->media = posts_media_parse(json_string_value(media));
     if (out->media < 0) {
         posts_err_set(err, "field \"media\" must be none|image|video|article|poll");
         rc = PP_EFORMAT;
-        goto fail;
+        goto out;
     }
     out->text_len = json_string_length(text);
     out->text = malloc(out->text_len + 1);
     if (!out->text) {
         posts_err_set(err, "out of memory");
         rc = PP_ENOMEM;
-        goto fail;
+        goto out;
     }
     memcpy(out->text, json_string_value(text), out->text_len);
     out->text[out->text_len] = '\0';
-    return PP_OK;
-fail:
-    memset(out, 0, sizeof *out);
+    rc = PP_OK;
+out:
+    if (rc != PP_OK)
+        memset(out, 0, sizeof *out);
     return rc;
 }
 

@@ -294,8 +294,8 @@ static void corrupt_models(void **state)
     char path[256], bad[300];
     snprintf(path, sizeof path, "%s/medium.model", dir);
     snprintf(bad, sizeof bad, "%s/bad.model", dir);
-    char *buf;
-    size_t len;
+    char *buf = NULL;
+    size_t len = 0;
     assert_int_equal(pt_read_file(path, &buf, &len), 0);
     expect_bad(bad, buf, len / 2, "truncated");
     expect_bad(bad, buf, 20, "truncated");
