@@ -119,50 +119,27 @@ static void conn_put(posts_api_server *s, dbconn *c)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void row_to_post(sqlite3_stmt *st, posts_post *p)
-{
-    memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(st, 0);
-    p->author_id = sqlite3_column_int64(st, 1);
-    p->author_followers = sqlite3_column_int64(st, 2);
-    p->created_at = sqlite3_column_int64(st, 3);
-    const unsigned char *lang = sqlite3_column_text(st, 4);
-    if (lang)
-        strncpy(p->lang, (const char *)lang, sizeof p->lang - 1);
-    p->text = (char *)sqlite3_column_text(st, 5);
-    p->text_len = (size_t)sqlite3_column_bytes(st, 5);
-    int m = posts_media_parse((const char *)sqlite3_column_text(st, 6));
-    p->media = m < 0 ? 0 : m;
-    p->reactions = sqlite3_column_int64(st, 7);
-    p->comments = sqlite3_column_int64(st, 8);
-    p->shares = sqlite3_column_int64(st, 9);
-}
-
-typedef struct obuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} obuf;
+typedef posts__sbuf obuf;
 
 static void ob_add(obuf *o, const char *s, size_t n)
 {
-    if (o->oom)
-        return;
-    if (o->n + n + 1 > o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 4096;
-        while (cap < o->n + n + 1)
-            cap *= 2;
-        char *p = realloc(o->p, cap);
-        if (!p) {
-            o->oom = 1;
-            return;
-        }
-        o->p = p;
-        o->cap = cap;
+    posts__sbuf_add(o, s, n);
+}
+
+/* Append the current row of st as JSON (o->oom on failure); returns its id. */
+static int64_t append_row(obuf *o, sqlite3_stmt *st)
+{
+    posts_post p;
+    posts__sqlite_row(st, &p);
+    char *js;
+    size_t jl;
+    if (posts_post_to_json(&p, &js, &jl) != PP_OK) {
+        o->oom = 1;
+        return p.id;
     }
-    memcpy(o->p + o->n, s, n);
-    o->n += n;
-    o->p[o->n] = '\0';
+    ob_add(o, js, jl);
+    free(js);
+    return p.id;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body, size_t len)
@@ -235,19 +212,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                 more = 1;
                 break;
             }
-            posts_post p;
-            row_to_post(c->page, &p);
-            char *js;
-            size_t jl;
-            if (posts_post_to_json(&p, &js, &jl) != PP_OK) {
-                o.oom = 1;
-                break;
-            }
             if (rows)
                 ob_add(&o, ",", 1);
-            ob_add(&o, js, jl);
-            free(js);
-            last = p.id;
+            last = append_row(&o, c->page);
             rows++;
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -260,16 +227,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         sqlite3_bind_int64(c->one, 1, id);
         int rc = sqlite3_step(c->one);
         if (rc == SQLITE_ROW) {
-            posts_post p;
-            row_to_post(c->one, &p);
-            char *js;
-            size_t jl;
-            if (posts_post_to_json(&p, &js, &jl) != PP_OK) {
-                o.oom = 1;
-            } else {
-                ob_add(&o, js, jl);
-                free(js);
-            }
+            append_row(&o, c->one);
         } else if (rc == SQLITE_DONE) {
             status = MHD_HTTP_NOT_FOUND;
         } else {

@@ -185,22 +185,52 @@ static int r_invalidate(posts_cache *c, const char *key, size_t klen, uint64_t h
     return res;
 }
 
-static size_t r_get_many(posts_cache *c, const char *const *keys, size_t n, void *vals,
-                         size_t val_size, uint8_t *hit, uint64_t *errors)
+/* A batch of GETs (vals, hit) or SETs (cvals), sent `pipeline` per round trip. */
+typedef struct batch {
+    const char *const *keys;
+    size_t n, val_size;
+    void *vals;        /* GET: values out */
+    uint8_t *hit;      /* GET: 1 per hit */
+    const void *cvals; /* SET: values in */
+    size_t good;       /* GET: hits; SET: stored */
+} batch;
+
+static int append_one(rcache *r, redisContext *c, const batch *b, size_t i)
 {
-    rcache *r = (rcache *)c;
-    size_t hits = 0;
-    memset(hit, 0, n);
-    for (size_t i = 0; i < n;) {
-        size_t chunk = n - i < (size_t)r->o.pipeline ? n - i : (size_t)r->o.pipeline;
+    if (!b->cvals)
+        return redisAppendCommand(c, "GET %s", b->keys[i]);
+    const char *v = (const char *)b->cvals + i * b->val_size;
+    return r->o.ttl_s > 0
+               ? redisAppendCommand(c, "SET %s %b EX %d", b->keys[i], v, b->val_size, r->o.ttl_s)
+               : redisAppendCommand(c, "SET %s %b", b->keys[i], v, b->val_size);
+}
+
+static void take_reply(batch *b, size_t i, const redisReply *rep, uint64_t *errors)
+{
+    if (rep->type == REDIS_REPLY_ERROR) {
+        (*errors)++;
+    } else if (b->cvals) {
+        b->good++;
+    } else if (rep->type == REDIS_REPLY_STRING && rep->len == b->val_size) {
+        memcpy((char *)b->vals + i * b->val_size, rep->str, b->val_size);
+        b->hit[i] = 1;
+        b->good++;
+    }
+}
+
+/* Run the batch; a failed round trip drops the connection and counts the rest as errors. */
+static void run_batch(rcache *r, batch *b, uint64_t *errors)
+{
+    for (size_t i = 0; i < b->n;) {
+        size_t chunk = b->n - i < (size_t)r->o.pipeline ? b->n - i : (size_t)r->o.pipeline;
         rconn *s = acquire(r);
         if (!s) {
-            *errors += n - i;
-            return hits;
+            *errors += b->n - i;
+            return;
         }
         int failed = 0;
         for (size_t k = 0; k < chunk; k++)
-            if (redisAppendCommand(s->c, "GET %s", keys[i + k]) != REDIS_OK)
+            if (append_one(r, s->c, b, i + k) != REDIS_OK)
                 failed = 1;
         atomic_fetch_add(&r->round_trips, 1);
         for (size_t k = 0; k < chunk && !failed; k++) {
@@ -209,68 +239,33 @@ static size_t r_get_many(posts_cache *c, const char *const *keys, size_t n, void
                 failed = 1;
                 break;
             }
-            if (rep->type == REDIS_REPLY_STRING && rep->len == val_size) {
-                memcpy((char *)vals + (i + k) * val_size, rep->str, val_size);
-                hit[i + k] = 1;
-                hits++;
-            } else if (rep->type == REDIS_REPLY_ERROR) {
-                (*errors)++;
-            }
+            take_reply(b, i + k, rep, errors);
             freeReplyObject(rep);
         }
-        release(r, s, failed, "pipelined GET failed");
+        release(r, s, failed, b->cvals ? "pipelined SET failed" : "pipelined GET failed");
         if (failed) {
-            *errors += n - i;
-            return hits;
+            *errors += b->n - i;
+            return;
         }
         i += chunk;
     }
-    return hits;
+}
+
+static size_t r_get_many(posts_cache *c, const char *const *keys, size_t n, void *vals,
+                         size_t val_size, uint8_t *hit, uint64_t *errors)
+{
+    memset(hit, 0, n);
+    batch b = {.keys = keys, .n = n, .val_size = val_size, .vals = vals, .hit = hit};
+    run_batch((rcache *)c, &b, errors);
+    return b.good;
 }
 
 static size_t r_put_many(posts_cache *c, const char *const *keys, size_t n, const void *vals,
                          size_t val_size, uint64_t *errors)
 {
-    rcache *r = (rcache *)c;
-    size_t ok = 0;
-    for (size_t i = 0; i < n;) {
-        size_t chunk = n - i < (size_t)r->o.pipeline ? n - i : (size_t)r->o.pipeline;
-        rconn *s = acquire(r);
-        if (!s) {
-            *errors += n - i;
-            return ok;
-        }
-        int failed = 0;
-        for (size_t k = 0; k < chunk; k++) {
-            const char *v = (const char *)vals + (i + k) * val_size;
-            int rc = r->o.ttl_s > 0
-                         ? redisAppendCommand(s->c, "SET %s %b EX %d", keys[i + k], v, val_size,
-                                              r->o.ttl_s)
-                         : redisAppendCommand(s->c, "SET %s %b", keys[i + k], v, val_size);
-            if (rc != REDIS_OK)
-                failed = 1;
-        }
-        atomic_fetch_add(&r->round_trips, 1);
-        for (size_t k = 0; k < chunk && !failed; k++) {
-            redisReply *rep = NULL;
-            if (redisGetReply(s->c, (void **)&rep) != REDIS_OK || !rep) {
-                failed = 1;
-                break;
-            }
-            if (rep->type == REDIS_REPLY_ERROR)
-                (*errors)++;
-            else
-                ok++;
-            freeReplyObject(rep);
-        }
-        release(r, s, failed, "pipelined SET failed");
-        if (failed) {
-            *errors += n - i;
-            return ok;
-        }
-        i += chunk;
-    }
-    return ok;
+    batch b = {.keys = keys, .n = n, .val_size = val_size, .cvals = vals};
+    run_batch((rcache *)c, &b, errors);
+    return b.good;
 }
 
 static void r_stats(posts_cache *c, posts_cache_stats *out)

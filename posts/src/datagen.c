@@ -123,31 +123,11 @@ static const double media_w[POSTS_MEDIA_COUNT] = {0.0, 0.4, 0.9, -0.2, 0.5};
 
 /* ---- text building ------------------------------------------------------- */
 
-typedef struct sbuf {
-    char *p;
-    size_t n, cap;
-    int oom;
-} sbuf;
+typedef posts__sbuf sbuf;
 
 static void sb_add(sbuf *s, const char *t, size_t len)
 {
-    if (s->oom)
-        return;
-    if (s->n + len + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        while (cap < s->n + len + 1)
-            cap *= 2;
-        char *p = realloc(s->p, cap);
-        if (!p) {
-            s->oom = 1;
-            return;
-        }
-        s->p = p;
-        s->cap = cap;
-    }
-    memcpy(s->p + s->n, t, len);
-    s->n += len;
-    s->p[s->n] = '\0';
+    posts__sbuf_add(s, t, len);
 }
 
 static void sb_str(sbuf *s, const char *t)
@@ -431,17 +411,8 @@ static int write_jsonl(const posts_datagen_opts *o, const char *dir, posts_err *
         if (o->progress && (i % 10000 == 0 || i == o->posts))
             o->progress(o->user, "jsonl", i, o->posts);
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        posts_err_set(err, "%s: close: %s", tmp, strerror(errno));
-        goto out;
-    }
+    rc = posts__file_commit(f, tmp, path, err);
     f = NULL;
-    if (rename(tmp, path) != 0) {
-        posts_err_set(err, "%s: rename: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = PP_OK;
 out:
     free(line);
     posts_post_release(&p);

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <postprof/clock.h>
 
@@ -65,7 +66,34 @@ int posts__join_path(char *buf, size_t cap, const char *dir, const char *name);
  * NUL-terminated string; *out_len its length; returns the number replaced or -1 (ENOMEM). */
 long posts__sanitize_utf8(const char *s, size_t len, char **out, size_t *out_len);
 
-/* posts__post_bind_text() - Columns shared by every source, in this order. */
+/* posts__grow() - Make *p hold at least need elements of elem bytes (capacity doubles,
+ * starting at first). PP_OK or PP_ENOMEM (*p unchanged). */
+int posts__grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+
+/* A growing NUL-terminated string; oom sticks once an allocation failed. */
+typedef struct posts__sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} posts__sbuf;
+
+void posts__sbuf_add(posts__sbuf *s, const char *t, size_t len);
+
+/* posts__file_commit() - fclose f (always) and rename tmp to path. PP_OK or PP_EIO with err. */
+struct posts_err;
+int posts__file_commit(FILE *f, const char *tmp, const char *path, struct posts_err *err);
+
+/* posts__fb_reserve() - Room for posts more features and nnz more entries. PP_OK / PP_ENOMEM. */
+struct posts_feature_batch;
+int posts__fb_reserve(struct posts_feature_batch *fb, size_t posts, size_t nnz);
+
+/* posts__sqlite_row() - The current row of a "SELECT " POSTS__COLUMNS statement as a post
+ * whose text points into the statement (valid until the next step). */
+struct sqlite3_stmt;
+struct posts_post;
+void posts__sqlite_row(struct sqlite3_stmt *st, struct posts_post *p);
+
+/* POSTS__COLUMNS - Columns shared by every source, in this order. */
 #define POSTS__COLUMNS                                                                             \
     "id, author_id, author_followers, created_at, lang, text, media, reactions, comments, shares"
 

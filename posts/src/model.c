@@ -319,17 +319,8 @@ int posts_model_save(const posts_model *m, const char *path, posts_err *err)
         posts_err_set(err, "%s: write: %s", tmp, strerror(errno));
         goto out;
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        posts_err_set(err, "%s: close: %s", tmp, strerror(errno));
-        goto out;
-    }
+    rc = posts__file_commit(f, tmp, path, err);
     f = NULL;
-    if (rename(tmp, path) != 0) {
-        posts_err_set(err, "%s: rename: %s", path, strerror(errno));
-        goto out;
-    }
-    rc = PP_OK;
 out:
     if (f)
         fclose(f);

@@ -525,24 +525,8 @@ static int gather(posts_feature_batch *dst, const posts_feature_batch *src, cons
     size_t nnz = 0;
     for (size_t i = 0; i < n; i++)
         nnz += src->f[which[i]].nnz;
-    if (n > dst->cap) {
-        posts_features *f = realloc(dst->f, n * sizeof *f);
-        if (!f)
-            return PP_ENOMEM;
-        dst->f = f;
-        dst->cap = n;
-    }
-    if (nnz > dst->nnz_cap) {
-        uint32_t *idx = realloc(dst->idx, nnz * sizeof *idx);
-        if (!idx)
-            return PP_ENOMEM;
-        dst->idx = idx;
-        float *val = realloc(dst->val, nnz * sizeof *val);
-        if (!val)
-            return PP_ENOMEM;
-        dst->val = val;
-        dst->nnz_cap = nnz;
-    }
+    if (posts__fb_reserve(dst, n, nnz) != PP_OK)
+        return PP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         const posts_features *f = &src->f[which[i]];
         memcpy(dst->idx + dst->nnz, src->idx + f->off, f->nnz * sizeof *dst->idx);

@@ -50,17 +50,7 @@ int posts__join_path(char *buf, size_t cap, const char *dir, const char *name)
 
 static int grow(posts_batch *b, size_t need)
 {
-    if (need <= b->cap)
-        return PP_OK;
-    size_t cap = b->cap ? b->cap * 2 : 64;
-    while (cap < need)
-        cap *= 2;
-    posts_post *p = realloc(b->posts, cap * sizeof *p);
-    if (!p)
-        return PP_ENOMEM;
-    b->posts = p;
-    b->cap = cap;
-    return PP_OK;
+    return posts__grow((void **)&b->posts, &b->cap, need, sizeof *b->posts, 64);
 }
 
 int posts_batch_push(posts_batch *b, const posts_post *p)

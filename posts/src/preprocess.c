@@ -301,32 +301,19 @@ static void release_tokens(worker *w, size_t nt)
 
 /* ---- featurization ---------------------------------------------------------- */
 
-static int fb_reserve(posts_feature_batch *fb, size_t posts, size_t nnz)
+int posts__fb_reserve(posts_feature_batch *fb, size_t posts, size_t nnz)
 {
-    if (fb->n + posts > fb->cap) {
-        size_t cap = fb->cap ? fb->cap : 256;
-        while (cap < fb->n + posts)
-            cap *= 2;
-        posts_features *f = realloc(fb->f, cap * sizeof *f);
-        if (!f)
-            return PP_ENOMEM;
-        fb->f = f;
-        fb->cap = cap;
-    }
-    if (fb->nnz + nnz > fb->nnz_cap) {
-        size_t cap = fb->nnz_cap ? fb->nnz_cap : 4096;
-        while (cap < fb->nnz + nnz)
-            cap *= 2;
-        uint32_t *idx = realloc(fb->idx, cap * sizeof *idx);
-        if (!idx)
-            return PP_ENOMEM;
-        fb->idx = idx;
-        float *val = realloc(fb->val, cap * sizeof *val);
-        if (!val)
-            return PP_ENOMEM;
-        fb->val = val;
-        fb->nnz_cap = cap;
-    }
+    if (posts__grow((void **)&fb->f, &fb->cap, fb->n + posts, sizeof *fb->f, 256) != PP_OK)
+        return PP_ENOMEM;
+    if (fb->nnz + nnz <= fb->nnz_cap)
+        return PP_OK;
+    size_t cap = fb->nnz_cap; /* idx and val share one capacity */
+    if (posts__grow((void **)&fb->idx, &cap, fb->nnz + nnz, sizeof *fb->idx, 4096) != PP_OK)
+        return PP_ENOMEM;
+    cap = fb->nnz_cap;
+    if (posts__grow((void **)&fb->val, &cap, fb->nnz + nnz, sizeof *fb->val, 4096) != PP_OK)
+        return PP_ENOMEM;
+    fb->nnz_cap = cap;
     return PP_OK;
 }
 
@@ -408,7 +395,7 @@ static int featurize(worker *w, const posts_post *p, posts_feature_batch *out)
     double hour = (double)((p->created_at % 86400 + 86400) % 86400) / 3600.0;
     meta[14] = (float)sin(hour * 2 * M_PI / 24);
     meta[15] = (float)cos(hour * 2 * M_PI / 24);
-    if (fb_reserve(out, 1, POSTS_META_DIM + ntouched) != PP_OK) {
+    if (posts__fb_reserve(out, 1, POSTS_META_DIM + ntouched) != PP_OK) {
         for (size_t i = 0; i < ntouched; i++)
             w->acc[w->touched[i]] = 0.0f;
         return PP_ENOMEM;
@@ -546,7 +533,7 @@ int posts_preprocess_batch(posts_preprocessor *pp, const posts_batch *in, posts_
         if (rc != PP_OK)
             continue;
         posts_feature_batch *l = &w->local;
-        if ((rc = fb_reserve(out, l->n, l->nnz)) != PP_OK)
+        if ((rc = posts__fb_reserve(out, l->n, l->nnz)) != PP_OK)
             continue;
         uint32_t base = (uint32_t)out->nnz;
         memcpy(out->idx + out->nnz, l->idx, l->nnz * sizeof *l->idx);

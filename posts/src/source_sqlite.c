@@ -23,6 +23,29 @@ typedef struct sqlite_source {
     char path[512];
 } sqlite_source;
 
+void posts__sqlite_row(sqlite3_stmt *st, posts_post *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(st, 0);
+    p->author_id = sqlite3_column_int64(st, 1);
+    p->author_followers = sqlite3_column_int64(st, 2);
+    p->created_at = sqlite3_column_int64(st, 3);
+    const unsigned char *lang = sqlite3_column_text(st, 4);
+    if (lang)
+        strncpy(p->lang, (const char *)lang, sizeof p->lang - 1);
+    p->text = (char *)sqlite3_column_text(st, 5);
+    p->text_len = (size_t)sqlite3_column_bytes(st, 5);
+    if (!p->text) {
+        p->text = "";
+        p->text_len = 0;
+    }
+    int m = posts_media_parse((const char *)sqlite3_column_text(st, 6));
+    p->media = m < 0 ? POSTS_MEDIA_NONE : m;
+    p->reactions = sqlite3_column_int64(st, 7);
+    p->comments = sqlite3_column_int64(st, 8);
+    p->shares = sqlite3_column_int64(st, 9);
+}
+
 static long sq_next(posts_source *s, posts_batch *b, size_t max, posts_err *err)
 {
     PP_SCOPE("posts.source.sqlite.next");
@@ -39,27 +62,8 @@ static long sq_next(posts_source *s, posts_batch *b, size_t max, posts_err *err)
                           (unsigned long long)(s->st.posts + (uint64_t)got), sqlite3_errmsg(q->db));
             return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? PP_EBUSY : PP_EDB;
         }
-        posts_post p = {0};
-        p.id = sqlite3_column_int64(q->st, 0);
-        p.author_id = sqlite3_column_int64(q->st, 1);
-        p.author_followers = sqlite3_column_int64(q->st, 2);
-        p.created_at = sqlite3_column_int64(q->st, 3);
-        const unsigned char *lang = sqlite3_column_text(q->st, 4);
-        if (lang)
-            strncpy(p.lang, (const char *)lang, sizeof p.lang - 1);
-        p.text = (char *)sqlite3_column_text(q->st, 5);
-        p.text_len = (size_t)sqlite3_column_bytes(q->st, 5);
-        const unsigned char *media = sqlite3_column_text(q->st, 6);
-        p.media = posts_media_parse((const char *)media);
-        if (p.media < 0)
-            p.media = POSTS_MEDIA_NONE;
-        p.reactions = sqlite3_column_int64(q->st, 7);
-        p.comments = sqlite3_column_int64(q->st, 8);
-        p.shares = sqlite3_column_int64(q->st, 9);
-        if (!p.text) {
-            p.text = "";
-            p.text_len = 0;
-        }
+        posts_post p;
+        posts__sqlite_row(q->st, &p);
         s->st.bytes += p.text_len + 64;
         if (posts_batch_push(b, &p) != PP_OK) {
             posts_err_set(err, "sqlite %s: out of memory", q->path);
