@@ -117,6 +117,7 @@ int cmd_pipeline(int argc, char **argv)
            r.cache_hits + r.cache_misses
                ? (double)r.cache_hits / (double)(r.cache_hits + r.cache_misses)
                : 0.0);
+    printf("feed_mean_score: %.6f\n", r.feed_mean_score);
     printf("first_feed_top: %lld\n", (long long)r.first_feed_top);
     printf("total_s: %.3f\n", r.total_ns / 1e9);
     return PP_EXIT_OK;

@@ -561,7 +561,8 @@ int posts_pipeline_serve(posts_pipeline *pl, posts_pipeline_result *res, posts_e
     uint8_t *hit = malloc(nc);
     ranked *rk = malloc(nc * sizeof *rk);
     uint64_t t0 = posts__now_ns();
-    posts_cache_stats before;
+    double feed_sum = 0;
+    posts_cache_stats before, after;
     posts_cache_stats_get(pl->cache, &before);
     if (!perm || !cand || !miss || !keybuf || !keys || !vals || !mscores || !mvals || !mkeys ||
         !hit || !rk)
@@ -614,21 +615,24 @@ int posts_pipeline_serve(posts_pipeline *pl, posts_pipeline_result *res, posts_e
         qsort(rk, nc, sizeof *rk, cmp_ranked);
         if (req == 0)
             res->first_feed_top = rk[0].id;
+        double top = 0;
+        for (size_t i = 0; i < k; i++)
+            top += rk[i].score;
+        feed_sum += top / (double)k;
         res->scored += nc;
         res->requests++;
-        (void)k;
         PP_ASYNC_END(span);
         if (pl->hook)
             pl->hook(pl->hook_user, req);
     }
     rc = PP_OK;
-out : {
-    posts_cache_stats after;
+out:
+    if (res->requests)
+        res->feed_mean_score = feed_sum / (double)res->requests;
     posts_cache_stats_get(pl->cache, &after);
     res->cache_hits += after.hits - before.hits;
     res->cache_misses += after.misses - before.misses;
     res->cache_errors += after.errors - before.errors;
-}
     uint64_t dt = posts__now_ns() - t0;
     res->serve_ns += dt;
     res->total_ns += dt;

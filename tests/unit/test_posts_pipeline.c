@@ -83,7 +83,8 @@ static void cache_aside(void **state)
     run_ok(&c, &r);
     assert_int_equal(r.requests, 300);
     assert_int_equal(r.cache_hits + r.cache_misses, 300 * c.candidates);
-    assert_true(r.cache_hits > r.cache_misses); /* Zipf: popular posts repeat */
+    assert_true(r.cache_hits > r.cache_misses);    /* Zipf: popular posts repeat */
+    assert_true(r.feed_mean_score > r.mean_score); /* the feed shows the best-scored posts */
     /* the ranking does not depend on the cache, nor on quantization being off */
     c.cache_kind = POSTS_CACHE_NONE;
     run_ok(&c, &z);

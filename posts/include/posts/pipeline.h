@@ -30,6 +30,7 @@ typedef struct posts_pipeline_result {
     uint64_t cache_hits, cache_misses, cache_errors;
     double mean_score;      /* of the bulk inference pass */
     int64_t first_feed_top; /* id ranked first by the first request (for golden tests) */
+    double feed_mean_score; /* mean score of the top_k posts shown, over every request */
 } posts_pipeline_result;
 
 /* Called after each served request (i from 0); a test uses it to kill a peer mid-run. */
