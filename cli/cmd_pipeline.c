@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <postprof/postprof.h>
 
@@ -36,6 +37,11 @@ static const char pipeline_usage[] =
     "  --zipf-s S               popularity skew (default 1.0)\n"
     "  --limit N                stop after N posts (default: read every source to its end)\n"
     "  --seed S                 request generator seed (default 1)\n"
+    "  --trace-capacity N       cache accesses to trace (default 0; 2 x requests x candidates\n"
+    "                           with --trace-out)\n"
+    "  --trace-sample F         fraction of keys traced, chosen by key hash (default 1)\n"
+    "  --trace-out FILE         write the cache access trace as CSV\n"
+    "                           (key_hash,key,op,hit,latency_ns) for miss-ratio curves\n"
     "  --log-level LEVEL        debug|info|warn|error|off (default warn)\n";
 
 #ifdef PP_HAVE_POSTS
@@ -46,11 +52,44 @@ static double per_s(uint64_t n, uint64_t ns)
     return ns ? (double)n * 1e9 / (double)ns : 0.0;
 }
 
+/* The cache access trace as CSV (key_hash,key,op,hit,latency_ns), written atomically. */
+static int write_trace(posts_cache *c, size_t cap, const char *path, posts_err *err)
+{
+    posts_cache_access *a = malloc((cap ? cap : 1) * sizeof *a);
+    char tmp[4096];
+    if (!a)
+        return PP_ENOMEM;
+    uint64_t dropped = 0;
+    size_t n = posts_cache_trace_read(c, a, cap, &dropped);
+    int rc = PP_EIO;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    FILE *f = fopen(tmp, "w");
+    if (f) {
+        fprintf(f, "key_hash,key,op,hit,latency_ns\n");
+        for (size_t i = 0; i < n; i++)
+            fprintf(f, "%016llx,%s,%s,%u,%llu\n", (unsigned long long)a[i].key_hash, a[i].key,
+                    a[i].op ? "put" : "get", (unsigned)a[i].hit,
+                    (unsigned long long)a[i].latency_ns);
+        if (fclose(f) == 0 && rename(tmp, path) == 0)
+            rc = PP_OK;
+    }
+    if (rc != PP_OK) {
+        snprintf(err->msg, sizeof err->msg, "cannot write trace %s", path);
+        unlink(tmp);
+    } else {
+        printf("trace_accesses: %zu\n", n);
+        printf("trace_dropped: %llu\n", (unsigned long long)dropped);
+    }
+    free(a);
+    return rc;
+}
+
 int cmd_pipeline(int argc, char **argv)
 {
     posts_config cfg;
     posts_config_init(&cfg);
     posts_err err = {{0}};
+    const char *trace_out = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
@@ -63,6 +102,10 @@ int cmd_pipeline(int argc, char **argv)
         }
         if (strcmp(a, "--concurrent-load") == 0) {
             cfg.concurrent_load = 1;
+            continue;
+        }
+        if (strcmp(a, "--trace-out") == 0 && i + 1 < argc) {
+            trace_out = argv[++i];
             continue;
         }
         if (strcmp(a, "--log-level") == 0 && i + 1 < argc) {
@@ -87,8 +130,22 @@ int cmd_pipeline(int argc, char **argv)
             return cli_usage_error("pipeline", pipeline_usage, "%s", err.msg);
         i++;
     }
+    if (trace_out && cfg.trace_capacity == 0) {
+        uint64_t want = (uint64_t)cfg.requests * cfg.candidates * 2;
+        cfg.trace_capacity = (size_t)(want < (1u << 22) ? want : (1u << 22));
+    }
     posts_pipeline_result r;
-    int rc = posts_pipeline_run(&cfg, &r, &err);
+    memset(&r, 0, sizeof r);
+    posts_pipeline *pl;
+    int rc = posts_pipeline_new(&cfg, &pl, &err);
+    if (rc == PP_OK) {
+        rc = posts_pipeline_load(pl, &r, &err);
+        if (rc == PP_OK && cfg.requests && r.posts_loaded)
+            rc = posts_pipeline_serve(pl, &r, &err);
+        if (rc == PP_OK && trace_out)
+            rc = write_trace(posts_pipeline_cache(pl), cfg.trace_capacity, trace_out, &err);
+        posts_pipeline_free(pl);
+    }
     if (rc != PP_OK)
         return cli_error("pipeline", "%s", err.msg[0] ? err.msg : pp_strerror(rc));
     uint64_t stage_ns = r.load_ns + r.preprocess_ns + r.infer_ns;

@@ -26,6 +26,10 @@ grep -q '^posts_loaded: 1800$' "$T/p.out" || fail "expected 1800 posts: $(cat "$
 grep -q '^lines_rejected: 0$' "$T/p.out" || fail "rejected lines in clean data"
 "$PP" pipeline --data "$T/d" --sources file --limit 100 --requests 0 | grep -q '^posts_loaded: 100$' \
   || fail "--limit"
+"$PP" pipeline --data "$T/d" --requests 100 --candidates 20 --trace-out "$T/trace.csv" > "$T/t.out"
+grep -q '^trace_accesses: ' "$T/t.out" || fail "no trace_accesses line"
+head -n 1 "$T/trace.csv" | grep -q '^key_hash,key,op,hit,latency_ns$' || fail "trace header"
+[ "$(grep -c ',get,' "$T/trace.csv")" = 2000 ] || fail "trace should hold 2000 gets"
 
 # a malformed line in the file: counted, the rest loads, logged with its line number
 { head -n 3 "$T/d/posts.jsonl"; echo '{"id": 1, "truncated'; tail -n +4 "$T/d/posts.jsonl"; } > "$T/bad.jsonl"
