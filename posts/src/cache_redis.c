@@ -5,6 +5,8 @@
  * failure is logged once per outage, and reconnects are rate-limited.
  */
 #include <errno.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,8 @@
 typedef struct rconn {
     redisContext *c;
     int busy;
+    sigset_t oldmask; /* the holder's signal mask before acquire */
+    int pipe_pending; /* a SIGPIPE was already pending then */
 } rconn;
 
 typedef struct rcache {
@@ -50,8 +54,54 @@ static redisContext *dial(rcache *r, char *why, size_t whylen)
     return c;
 }
 
+/*
+ * A write to a connection Redis has closed raises SIGPIPE, which would kill
+ * the process: while a thread holds a connection SIGPIPE is blocked for that
+ * thread, and one raised meanwhile is consumed before unblocking (as libcurl
+ * does). The process's signal dispositions are left alone.
+ */
+static void pipe_block(sigset_t *old, int *was_pending)
+{
+    sigset_t set, pending;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigpending(&pending);
+    *was_pending = sigismember(&pending, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, old);
+}
+
+static void pipe_restore(const sigset_t *old, int was_pending)
+{
+    if (!was_pending) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&set, NULL, &zero) > 0) {
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+static rconn *acquire_locked(rcache *r);
+
 /* Take a connection (blocking while all are busy); NULL when Redis is unreachable. */
 static rconn *acquire(rcache *r)
+{
+    sigset_t old;
+    int was;
+    pipe_block(&old, &was);
+    rconn *s = acquire_locked(r);
+    if (!s) {
+        pipe_restore(&old, was);
+        return NULL;
+    }
+    s->oldmask = old;
+    s->pipe_pending = was;
+    return s;
+}
+
+static rconn *acquire_locked(rcache *r)
 {
     pthread_mutex_lock(&r->mu);
     rconn *slot = NULL;
@@ -106,6 +156,8 @@ static rconn *acquire(rcache *r)
 /* Give a connection back; failed != 0 drops it (reconnect on next use). */
 static void release(rcache *r, rconn *s, int failed, const char *what)
 {
+    sigset_t old = s->oldmask;
+    int was = s->pipe_pending;
     pthread_mutex_lock(&r->mu);
     if (failed) {
         if (!r->down) {
@@ -123,6 +175,7 @@ static void release(rcache *r, rconn *s, int failed, const char *what)
     s->busy = 0;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
+    pipe_restore(&old, was);
 }
 
 static int r_get(posts_cache *c, const char *key, size_t klen, uint64_t h, void *val, size_t cap,
