@@ -14,5 +14,10 @@
 #include <postprof/scope.h>
 #include <postprof/snapshot.h>
 #include <postprof/version.h>
+#include <postprof/workload.h>
+#include <postprof/config.h>
+#include <postprof/report.h>
+#include <postprof/analyze.h>
+#include <postprof/profilers.h>
 
 #endif
