@@ -110,8 +110,7 @@ PP_EXPORT PP_NODISCARD int pp_mrc_exact(const uint64_t *keys, size_t n, pp_mrc *
  * to the sampled part. Returns like pp_mrc_exact(); PP_EINVAL for a rate
  * outside (0, 1]. Pure.
  */
-PP_EXPORT PP_NODISCARD int pp_mrc_shards(const uint64_t *keys, size_t n, double rate,
-                                         pp_mrc **out);
+PP_EXPORT PP_NODISCARD int pp_mrc_shards(const uint64_t *keys, size_t n, double rate, pp_mrc **out);
 
 /* pp_mrc_free() - Release a curve. NULL is a no-op. */
 PP_EXPORT void pp_mrc_free(pp_mrc *m);
@@ -140,11 +139,11 @@ PP_EXPORT size_t pp_mrc_sample(const pp_mrc *m, pp_mrc_point *out, size_t cap);
 
 typedef struct pp_compare_row {
     char metric[PP_REPORT_NAME_MAX];
-    double a, b;     /* baseline and candidate values */
-    double change;   /* (b - a) / a; positive is worse for every metric listed */
-    double p_value;  /* two-sided; 1 when there are no samples to test */
-    int tested;      /* 1 when a statistical test was run (samples in both) */
-    int regression;  /* worse by more than the tolerance (and significant when tested) */
+    double a, b;    /* baseline and candidate values */
+    double change;  /* (b - a) / a; positive is worse for every metric listed */
+    double p_value; /* two-sided; 1 when there are no samples to test */
+    int tested;     /* 1 when a statistical test was run (samples in both) */
+    int regression; /* worse by more than the tolerance (and significant when tested) */
 } pp_compare_row;
 
 typedef struct pp_compare_result {

@@ -39,17 +39,17 @@ typedef struct pp_targets_cfg {
 } pp_targets_cfg;
 
 typedef struct pp_profile_cfg {
-    unsigned load_batch;       /* rows per loading batch (32) */
-    unsigned load_batches;     /* batches timed per source (20) */
-    unsigned repeats;          /* repeats of each experiment setting (5) */
-    unsigned passes;           /* end-to-end passes of the performance profile (3) */
-    unsigned sweep_max;        /* largest batch size of the sweep (256) */
-    double sweep_min_gain;     /* throughput gain under this counts as flat (0.05) */
-    unsigned sweep_patience;   /* flat steps in a row that stop the sweep (3) */
-    unsigned sweep_batches;    /* batches timed per batch size (8) */
-    double latency_target_ms;  /* best batch: p99 under this (200) */
-    uint64_t exact_mrc_max;    /* traces up to this length get the exact MRC (1000000) */
-    double shards_rate;        /* SHARDS sampling rate for longer traces (0.01) */
+    unsigned load_batch;      /* rows per loading batch (32) */
+    unsigned load_batches;    /* batches timed per source (20) */
+    unsigned repeats;         /* repeats of each experiment setting (5) */
+    unsigned passes;          /* end-to-end passes of the performance profile (3) */
+    unsigned sweep_max;       /* largest batch size of the sweep (256) */
+    double sweep_min_gain;    /* throughput gain under this counts as flat (0.05) */
+    unsigned sweep_patience;  /* flat steps in a row that stop the sweep (3) */
+    unsigned sweep_batches;   /* batches timed per batch size (8) */
+    double latency_target_ms; /* best batch: p99 under this (200) */
+    uint64_t exact_mrc_max;   /* traces up to this length get the exact MRC (1000000) */
+    double shards_rate;       /* SHARDS sampling rate for longer traces (0.01) */
 } pp_profile_cfg;
 
 typedef struct pp_config {

@@ -70,10 +70,9 @@ PP_EXPORT PP_NODISCARD int pp_profile_cache(const pp_workload *w, const pp_profi
  * medians, spreads and speedup in *out. The knob is restored. Returns
  * PP_EUNAVAIL when the workload lacks the knob (*out zeroed).
  */
-PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *name,
-                                             pp_stage stage, unsigned index, pp_knob knob,
-                                             int64_t base, int64_t cand, unsigned repeats,
-                                             pp_experiment *out);
+PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage,
+                                             unsigned index, pp_knob knob, int64_t base,
+                                             int64_t cand, unsigned repeats, pp_experiment *out);
 
 /*
  * pp_profile_run() - The whole profiling run: system stats, performance,
@@ -81,8 +80,7 @@ PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *n
  * (when the workload has those knobs), then bottlenecks, suggestions and
  * targets (analyze). Fills r. Returns PP_OK or the first error.
  */
-PP_EXPORT PP_NODISCARD int pp_profile_run(const pp_workload *w, const pp_config *cfg,
-                                          pp_report *r);
+PP_EXPORT PP_NODISCARD int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r);
 
 /*
  * pp_profile_apply() - --apply: measures the end-to-end pass as is (before),

@@ -80,10 +80,10 @@ typedef struct pp_load_profile {
 typedef struct pp_data_loading {
     size_t n_sources;
     pp_load_profile sources[PP_WORKLOAD_MAX_SOURCES];
-    int has_concurrency;  /* sequential vs concurrent measured */
-    double sequential_ns; /* one batch from every source, one after another (median) */
-    double concurrent_ns; /* the same, all at once (median) */
-    double sum_ns;        /* sum of the sources' mean batch times */
+    int has_concurrency;     /* sequential vs concurrent measured */
+    double sequential_ns;    /* one batch from every source, one after another (median) */
+    double concurrent_ns;    /* the same, all at once (median) */
+    double sum_ns;           /* sum of the sources' mean batch times */
     double critical_path_ns; /* max of them: the concurrent lower bound */
     int has_keep_alive;
     int keep_alive_source;
@@ -101,7 +101,7 @@ typedef struct pp_model_profile {
     double load_ns;
     size_t n_points;
     pp_batch_point points[PP_REPORT_MAX_BATCHES];
-    int stopped_early; /* sweep stopped: gains under the threshold for several steps */
+    int stopped_early;   /* sweep stopped: gains under the threshold for several steps */
     uint64_t best_batch; /* highest throughput with p99 under the latency target (0: none) */
     double best_p99_ns, best_throughput;
     uint64_t current_batch; /* the workload's batch size before profiling */
@@ -147,9 +147,9 @@ typedef struct pp_experiment {
     unsigned index;
     pp_knob knob;
     int64_t base_value, cand_value;
-    int64_t current_value; /* the knob's value before profiling (what a suggestion changes) */
-    int per_item;                    /* 1: base_ns/cand_ns are per item (batch size sweeps) */
-    double base_ns, cand_ns;         /* medians over the repeats, per call (or per item) */
+    int64_t current_value;   /* the knob's value before profiling (what a suggestion changes) */
+    int per_item;            /* 1: base_ns/cand_ns are per item (batch size sweeps) */
+    double base_ns, cand_ns; /* medians over the repeats, per call (or per item) */
     double base_spread, cand_spread; /* (max - min) / median of the repeats */
     unsigned repeats;
     double speedup; /* base_ns / cand_ns */
@@ -215,7 +215,7 @@ typedef struct pp_target {
     char name[PP_REPORT_NAME_MAX]; /* data_loading_latency, inference_latency, ... */
     double value, limit;
     char unit[16];
-    int upper; /* 1: value must stay below limit; 0: above */
+    int upper;    /* 1: value must stay below limit; 0: above */
     int measured; /* 0: no data (counts as FAIL) */
     int pass;
 } pp_target;
@@ -227,7 +227,7 @@ typedef struct pp_apply_result {
     int64_t value;
     double predicted_improvement, measured_improvement;
     double before_ns, after_ns;
-    double noise; /* relative spread of the repeats */
+    double noise;                  /* relative spread of the repeats */
     char note[PP_REPORT_TEXT_MAX]; /* why a miss happened, empty when within 0.10 */
 } pp_apply_result;
 
@@ -259,7 +259,8 @@ typedef struct pp_report {
     pp_apply apply;
 } pp_report;
 
-/* pp_report_new() - A zeroed report (schema_version set, shares unknown). NULL when out of memory. */
+/* pp_report_new() - A zeroed report (schema_version set, shares unknown). NULL when out of memory.
+ */
 PP_EXPORT pp_report *pp_report_new(void);
 
 /* pp_report_free() - Release a report. NULL is a no-op. */

@@ -21,15 +21,16 @@
  * needing them are skipped (and said so in the report).
  */
 #define PP_KNOB_LIST(X)                                                                            \
-    X(PP_KNOB_BATCH_SIZE, "batch_size", "items per inference batch")                              \
-    X(PP_KNOB_LOAD_BATCH, "load_batch", "rows per data-loading batch")                            \
-    X(PP_KNOB_CONCURRENCY, "concurrency", "sources loaded at once by PP_STAGE_LOAD_ALL (1 = "     \
-                                          "sequential)")                                           \
-    X(PP_KNOB_KEEP_ALIVE, "keep_alive", "reuse network connections (0/1)")                        \
-    X(PP_KNOB_CACHE_CAPACITY, "cache_capacity", "entries the cache holds")                        \
-    X(PP_KNOB_THREADS, "threads", "worker threads of the preprocess stage")                       \
-    X(PP_KNOB_ARENA, "arena", "allocate from an arena instead of malloc (0/1)")                   \
-    X(PP_KNOB_MODEL, "model", "model index used by PP_STAGE_PASS")                                \
+    X(PP_KNOB_BATCH_SIZE, "batch_size", "items per inference batch")                               \
+    X(PP_KNOB_LOAD_BATCH, "load_batch", "rows per data-loading batch")                             \
+    X(PP_KNOB_CONCURRENCY, "concurrency",                                                          \
+      "sources loaded at once by PP_STAGE_LOAD_ALL (1 = "                                          \
+      "sequential)")                                                                               \
+    X(PP_KNOB_KEEP_ALIVE, "keep_alive", "reuse network connections (0/1)")                         \
+    X(PP_KNOB_CACHE_CAPACITY, "cache_capacity", "entries the cache holds")                         \
+    X(PP_KNOB_THREADS, "threads", "worker threads of the preprocess stage")                        \
+    X(PP_KNOB_ARENA, "arena", "allocate from an arena instead of malloc (0/1)")                    \
+    X(PP_KNOB_MODEL, "model", "model index used by PP_STAGE_PASS")                                 \
     X(PP_KNOB_QUANTIZED, "quantized", "int8 instead of fp32 inference (0/1)")
 
 typedef enum pp_knob {
@@ -46,11 +47,11 @@ typedef enum pp_knob {
  */
 #define PP_STAGE_LIST(X)                                                                           \
     X(PP_STAGE_LOAD, "load", "load one batch (knob load_batch rows) from source `index`")          \
-    X(PP_STAGE_LOAD_ALL, "load_all", "load one batch from every source, `concurrency` at once")   \
-    X(PP_STAGE_PREPROCESS, "preprocess", "preprocess one batch of loaded items")                  \
-    X(PP_STAGE_MODEL_LOAD, "model_load", "load (or reload) model `index` from scratch")           \
-    X(PP_STAGE_INFER, "infer", "infer one batch of batch_size items with model `index`")          \
-    X(PP_STAGE_CACHE, "cache", "replay the cache access trace once, misses paying their cost")    \
+    X(PP_STAGE_LOAD_ALL, "load_all", "load one batch from every source, `concurrency` at once")    \
+    X(PP_STAGE_PREPROCESS, "preprocess", "preprocess one batch of loaded items")                   \
+    X(PP_STAGE_MODEL_LOAD, "model_load", "load (or reload) model `index` from scratch")            \
+    X(PP_STAGE_INFER, "infer", "infer one batch of batch_size items with model `index`")           \
+    X(PP_STAGE_CACHE, "cache", "replay the cache access trace once, misses paying their cost")     \
     X(PP_STAGE_PASS, "pass", "one whole end-to-end pass of the workload")
 
 typedef enum pp_stage {
@@ -65,9 +66,9 @@ typedef enum pp_stage {
  * op_latency; the workload fills the rest.
  */
 typedef struct pp_stage_result {
-    uint64_t items;     /* rows loaded, items preprocessed or inferred, cache ops */
-    uint64_t bytes;     /* bytes read (loading) */
-    uint64_t hits;      /* PP_STAGE_CACHE: hits, misses, evictions of this replay */
+    uint64_t items; /* rows loaded, items preprocessed or inferred, cache ops */
+    uint64_t bytes; /* bytes read (loading) */
+    uint64_t hits;  /* PP_STAGE_CACHE: hits, misses, evictions of this replay */
     uint64_t misses;
     uint64_t evictions;
     pp_histogram *op_latency; /* set by the caller or NULL: when set, the workload records

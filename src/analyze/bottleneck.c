@@ -94,8 +94,8 @@ static void check(const pp_perf_op *op, const pp_thresholds *t, unsigned rules, 
         double rate = (op->alloc_bytes / MIB) / (op->total_ns / 1e9);
         if (rate >= t->alloc_rate_mb_s) {
             snprintf(msg, sizeof msg, "Allocation rate %.0f MB/s", rate);
-            emit(s, op->name, PP_FIND_ALLOC_RATE, PP_SEV_MODERATE, rate, t->alloc_rate_mb_s,
-                 "MB/s", msg);
+            emit(s, op->name, PP_FIND_ALLOC_RATE, PP_SEV_MODERATE, rate, t->alloc_rate_mb_s, "MB/s",
+                 msg);
         }
     }
 }
@@ -111,8 +111,17 @@ size_t pp_bottleneck_check_op(const pp_perf_op *op, const pp_thresholds *t, pp_f
 void pp_bottleneck_detect(pp_report *r, const pp_thresholds *t)
 {
     sink s = {r->findings, PP_REPORT_MAX_FINDINGS, 0};
-    for (size_t i = 0; i < r->perf.n_ops; i++)
-        check(&r->perf.ops[i], t, R_ALL_OPS, &s);
+    for (size_t i = 0; i < r->perf.n_ops; i++) {
+        /* an op that encloses the whole pass (and the ops under it) is the
+         * end-to-end time itself, not a bottleneck by share */
+        unsigned rules = R_ALL_OPS;
+        int has_child = 0;
+        for (size_t k = 0; k < r->perf.n_ops && !has_child; k++)
+            has_child = r->perf.ops[k].parent == (int)i;
+        if (has_child && r->perf.ops[i].share >= 0.99)
+            rules &= ~(unsigned)R_SHARE;
+        check(&r->perf.ops[i], t, rules, &s);
+    }
 
     for (size_t i = 0; i < r->loading.n_sources; i++) {
         const pp_load_profile *lp = &r->loading.sources[i];

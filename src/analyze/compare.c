@@ -83,8 +83,7 @@ double pp_welch_t_test(const double *x, size_t nx, const double *y, size_t ny)
     if (sx + sy <= 0.0)
         return mx == my ? 1.0 : 0.0;
     double t = (mx - my) / sqrt(sx + sy);
-    double df = (sx + sy) * (sx + sy) /
-                (sx * sx / (double)(nx - 1) + sy * sy / (double)(ny - 1));
+    double df = (sx + sy) * (sx + sy) / (sx * sx / (double)(nx - 1) + sy * sy / (double)(ny - 1));
     return ibeta(df / 2.0, 0.5, df / (df + t * t));
 }
 

@@ -101,8 +101,7 @@ static int distances(const uint64_t *keys, size_t n, double rate, pp_mrc *m)
     uint64_t unique = 0;
     for (size_t k = 0; k < n; k++) {
         uint64_t key = keys[k];
-        if (rate < 1.0 &&
-            (mix64(key ^ UINT64_C(0x5851f42d4c957f2d)) % SHARDS_MODULUS) >= threshold)
+        if (rate < 1.0 && (mix64(key ^ UINT64_C(0x5851f42d4c957f2d)) % SHARDS_MODULUS) >= threshold)
             continue;
         size_t slot = keymap_slot(&map, key);
         if (map.pos[slot] != 0) {

@@ -87,7 +87,8 @@ static const kind_text kinds[] = {
     {"preprocess_threads", PP_CAT_PERFORMANCE, "Preprocess in parallel",
      "Run the preprocess stage on a worker pool (parallel preprocessing)", -1.0},
     {"arena", PP_CAT_MEMORY, "Allocate per-batch memory from an arena",
-     "Use a per-batch arena (memory pooling) and free it at once instead of many malloc/free", 0.50},
+     "Use a per-batch arena (memory pooling) and free it at once instead of many malloc/free",
+     0.50},
 };
 
 static const kind_text *find_kind(const char *name)
@@ -127,8 +128,7 @@ static void from_experiment(pp_report *r, const pp_experiment *e)
     const kind_text *k = find_kind(e->name);
     int est;
     double p = stage_share(r, e->stage, &est);
-    if (e->stage == PP_STAGE_LOAD && r->loading.sum_ns > 0 &&
-        e->index < r->loading.n_sources) {
+    if (e->stage == PP_STAGE_LOAD && r->loading.sum_ns > 0 && e->index < r->loading.n_sources) {
         /* one source within the load stage: its fraction of the stage */
         p *= r->loading.sources[e->index].mean_ns / r->loading.sum_ns;
     }

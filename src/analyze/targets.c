@@ -52,8 +52,7 @@ size_t pp_targets_evaluate(const pp_report *r, const pp_targets_cfg *c, pp_targe
         r->cache.present && r->cache.ops > 0);
     double peak = r->system.peak_rss_bytes > 0 ? r->system.peak_rss_bytes : r->system.rss_bytes;
     set(&all[3], "memory", peak / 1e9, c->memory_gb, "GB", 1, peak > 0);
-    set(&all[4], "cpu", r->system.cpu_percent, c->cpu_percent, "%", 1,
-        r->system.cpu_percent > 0);
+    set(&all[4], "cpu", r->system.cpu_percent, c->cpu_percent, "%", 1, r->system.cpu_percent > 0);
     size_t n = cap < 5 ? cap : 5;
     memcpy(out, all, n * sizeof all[0]);
     return n;

@@ -49,7 +49,9 @@ static void header(const out *o, const char *title)
 
 static const char *impact_col(const out *o, pp_impact i)
 {
-    return i == PP_IMPACT_HIGH ? col(o, RED) : i == PP_IMPACT_MEDIUM ? col(o, YELLOW) : col(o, GREEN);
+    return i == PP_IMPACT_HIGH     ? col(o, RED)
+           : i == PP_IMPACT_MEDIUM ? col(o, YELLOW)
+                                   : col(o, GREEN);
 }
 
 static void upper_name(char *dst, size_t cap, const char *name)
@@ -91,8 +93,9 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
     const pp_data_loading *dl = &r->loading;
     for (size_t i = 0; i < dl->n_sources; i++) {
         const pp_load_profile *l = &dl->sources[i];
-        fprintf(f, "  %s: %s  (batch %llu: p50 %s, p95 %s, p99 %s; %.0f rows/s, %.2f MB/s; "
-                   "CPU %.0f%%, waiting %.0f%%)\n",
+        fprintf(f,
+                "  %s: %s  (batch %llu: p50 %s, p95 %s, p99 %s; %.0f rows/s, %.2f MB/s; "
+                "CPU %.0f%%, waiting %.0f%%)\n",
                 l->name, dur(a, sizeof a, l->mean_ns), (unsigned long long)l->batch_size,
                 dur(b, sizeof b, l->p50_ns), dur(c, sizeof c, l->p95_ns),
                 dur(d, sizeof d, l->p99_ns), l->rows_per_s, l->bytes_per_s / 1048576.0,
@@ -118,7 +121,8 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                 p50 = m->points[k].p50_ns;
                 thr = m->points[k].throughput;
             }
-        fprintf(f, "  %s: %s  (load %s; best batch %llu: p99 %s, %.0f items/s; sweep %zu sizes%s)\n",
+        fprintf(f,
+                "  %s: %s  (load %s; best batch %llu: p99 %s, %.0f items/s; sweep %zu sizes%s)\n",
                 m->name, dur(a, sizeof a, p50), dur(b, sizeof b, m->load_ns),
                 (unsigned long long)at, dur(c, sizeof c, m->best_p99_ns), thr, m->n_points,
                 m->stopped_early ? ", stopped early" : "");

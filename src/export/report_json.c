@@ -125,9 +125,10 @@ static json_t *loading_json(const pp_data_loading *d)
     put(o, "sequential_vs_concurrent", c);
     json_t *k = json_object();
     put(k, "measured", json_boolean(d->has_keep_alive));
-    put(k, "source", d->keep_alive_source >= 0 && (size_t)d->keep_alive_source < d->n_sources
-                         ? json_string(d->sources[d->keep_alive_source].name)
-                         : json_null());
+    put(k, "source",
+        d->keep_alive_source >= 0 && (size_t)d->keep_alive_source < d->n_sources
+            ? json_string(d->sources[d->keep_alive_source].name)
+            : json_null());
     put(k, "off_s", num(S(d->keep_alive_off_ns)));
     put(k, "on_s", num(S(d->keep_alive_on_ns)));
     put(o, "keep_alive", k);
@@ -314,8 +315,8 @@ static json_t *report_json(const pp_report *r)
         put(o, "stage_share", num(s->stage_share));
         put(o, "stage_speedup", num(s->stage_speedup));
         put(o, "setting", setting_json(s->knob, s->value));
-        put(o, "seed_expectation", s->seed_expectation >= 0 ? num(s->seed_expectation)
-                                                            : json_null());
+        put(o, "seed_expectation",
+            s->seed_expectation >= 0 ? num(s->seed_expectation) : json_null());
         json_array_append_new(sg, o);
     }
     put(root, "optimization_suggestions", sg);

@@ -47,8 +47,7 @@ static int get_num(rd *c, json_t *o, const char *path, const char *key, int requ
     return PP_OK;
 }
 
-static int get_u64(rd *c, json_t *o, const char *path, const char *key, int required,
-                   uint64_t *out)
+static int get_u64(rd *c, json_t *o, const char *path, const char *key, int required, uint64_t *out)
 {
     json_t *v = json_object_get(o, key);
     double d = 0;
@@ -393,10 +392,9 @@ static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
     if (m) {
         get_str(c, m, "cache_performance.miss_ratio_curve", "method", 0, k->mrc_method,
                 sizeof k->mrc_method);
-        get_num(c, m, "cache_performance.miss_ratio_curve", "sampling_rate", 0,
-                &k->sampling_rate);
-        json_t *pts = get_arr(c, m, "cache_performance.miss_ratio_curve", "points", 0,
-                              PP_REPORT_MAX_MRC);
+        get_num(c, m, "cache_performance.miss_ratio_curve", "sampling_rate", 0, &k->sampling_rate);
+        json_t *pts =
+            get_arr(c, m, "cache_performance.miss_ratio_curve", "points", 0, PP_REPORT_MAX_MRC);
         size_t i;
         json_t *pt;
         json_array_foreach(pts, i, pt)

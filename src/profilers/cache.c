@@ -82,13 +82,13 @@ int pp_profile_cache(const pp_workload *w, const pp_profile_cfg *cfg, pp_report 
     c->recommended_capacity = c->capacity_for[1];
     if (c->recommended_capacity > c->capacity) {
         pp_experiment e;
-        rc = pp_experiment_run(w, "cache_capacity", PP_STAGE_CACHE, 0, PP_KNOB_CACHE_CAPACITY,
-                               cap, (int64_t)c->recommended_capacity, cfg->repeats, &e);
+        rc = pp_experiment_run(w, "cache_capacity", PP_STAGE_CACHE, 0, PP_KNOB_CACHE_CAPACITY, cap,
+                               (int64_t)c->recommended_capacity, cfg->repeats, &e);
         if (rc != PP_OK)
             goto out;
         /* the hit ratio at that capacity, measured */
-        if ((rc = w->set_knob(w->ctx, PP_KNOB_CACHE_CAPACITY,
-                              (int64_t)c->recommended_capacity)) != PP_OK)
+        if ((rc = w->set_knob(w->ctx, PP_KNOB_CACHE_CAPACITY, (int64_t)c->recommended_capacity)) !=
+            PP_OK)
             goto out;
         rc = replay(w, &res, NULL, &ns);
         int rc2 = w->set_knob(w->ctx, PP_KNOB_CACHE_CAPACITY, cap);

@@ -21,8 +21,8 @@ static int append_experiment(pp_report *r, const pp_experiment *e)
     return PP_OK;
 }
 
-static int profile_source(const pp_workload *w, unsigned src, unsigned batches,
-                          uint64_t batch_size, pp_load_profile *lp)
+static int profile_source(const pp_workload *w, unsigned src, unsigned batches, uint64_t batch_size,
+                          pp_load_profile *lp)
 {
     int rc = PP_ENOMEM;
     pp_histogram *h = pp_histogram_new();

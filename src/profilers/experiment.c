@@ -59,11 +59,10 @@ int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, un
     out->base_spread = pp__prof_spread(tb, repeats);
     out->cand_spread = pp__prof_spread(tc, repeats);
     out->speedup = out->cand_ns > 0 ? out->base_ns / out->cand_ns : 0.0;
-out:
-    {
-        int rc2 = w->set_knob(w->ctx, knob, old);
-        if (rc == PP_OK)
-            rc = rc2;
-    }
+out : {
+    int rc2 = w->set_knob(w->ctx, knob, old);
+    if (rc == PP_OK)
+        rc = rc2;
+}
     return rc;
 }

@@ -53,8 +53,7 @@ static const pp_batch_point *point_at(const pp_model_profile *mp, uint64_t batch
     return NULL;
 }
 
-static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m,
-                 pp_model_profile *mp)
+static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m, pp_model_profile *mp)
 {
     unsigned batches = cfg->sweep_batches ? cfg->sweep_batches : 1;
     double best = 0;
@@ -76,8 +75,7 @@ static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m,
     }
     /* the current setting must be on the curve: suggestions start from it */
     if (mp->current_batch && !point_at(mp, mp->current_batch)) {
-        if ((rc = time_batch(w, m, mp->current_batch, batches, &mp->points[mp->n_points])) !=
-            PP_OK)
+        if ((rc = time_batch(w, m, mp->current_batch, batches, &mp->points[mp->n_points])) != PP_OK)
             return rc;
         mp->n_points++;
     }
@@ -129,7 +127,8 @@ int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, 
                 goto out;
         }
         uint64_t at = mp->best_batch ? mp->best_batch : mp->current_batch;
-        if (have_batch == PP_OK && at && (rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, (int64_t)at)) != PP_OK)
+        if (have_batch == PP_OK && at &&
+            (rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, (int64_t)at)) != PP_OK)
             goto out;
         pp_experiment e;
         rc = pp_experiment_run(w, "quantized", PP_STAGE_INFER, m, PP_KNOB_QUANTIZED, 0, 1,
@@ -141,6 +140,15 @@ int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, 
             mp->int8_p50_ns = e.cand_ns;
             mp->fp32_throughput = e.base_ns > 0 ? items * 1e9 / e.base_ns : 0;
             mp->int8_throughput = e.cand_ns > 0 ? items * 1e9 / e.cand_ns : 0;
+            /* the suggestion changes only this knob: measure it at the current batch */
+            if ((int)m == mi->current_model && have_batch == PP_OK && at != mp->current_batch) {
+                if ((rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, batch)) != PP_OK)
+                    goto out;
+                rc = pp_experiment_run(w, "quantized", PP_STAGE_INFER, m, PP_KNOB_QUANTIZED, 0, 1,
+                                       cfg->repeats, &e);
+                if (rc != PP_OK)
+                    goto out;
+            }
             if ((int)m == mi->current_model && (rc = append(r, &e)) != PP_OK)
                 goto out;
         } else if (rc != PP_EUNAVAIL) {

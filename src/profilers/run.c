@@ -159,8 +159,8 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     }
     for (size_t i = 0; i < r->n_suggestions; i++)
         if (r->suggestions[i].knob >= 0 &&
-            (rc = w->set_knob(w->ctx, (pp_knob)r->suggestions[i].knob,
-                              r->suggestions[i].value)) != PP_OK)
+            (rc = w->set_knob(w->ctx, (pp_knob)r->suggestions[i].knob, r->suggestions[i].value)) !=
+                PP_OK)
             return rc;
     double after_spread;
     if ((rc = passes(w, cfg, &ap->after_ns, &after_spread)) != PP_OK)

@@ -23,6 +23,19 @@ struct toy {
     int head, tail;
     size_t size;
     unsigned long calls[PP_STAGE_COUNT];
+    /* one loader thread per source, started once: concurrent loads pay no
+     * thread creation */
+    pthread_t workers[3];
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    unsigned long generation;
+    int pending, quit;
+    unsigned nworkers;
+    struct job {
+        toy *t;
+        unsigned s;
+    } jobs[3];
 };
 
 static void spin_us(unsigned us)
@@ -54,33 +67,40 @@ static void load_source(toy *t, unsigned s, pp_stage_result *out)
     }
 }
 
-typedef struct job {
-    toy *t;
-    unsigned s;
-} job;
+typedef struct job job;
 
-static void *load_thread(void *arg)
+static void *worker(void *arg)
 {
     job *j = arg;
-    load_source(j->t, j->s, NULL);
+    toy *t = j->t;
+    unsigned long seen = 0;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        while (!t->quit && t->generation == seen)
+            pthread_cond_wait(&t->go, &t->mu);
+        if (t->quit)
+            break;
+        seen = t->generation;
+        pthread_mutex_unlock(&t->mu);
+        load_source(t, j->s, NULL);
+        pthread_mutex_lock(&t->mu);
+        if (--t->pending == 0)
+            pthread_cond_signal(&t->done);
+    }
+    pthread_mutex_unlock(&t->mu);
     return NULL;
 }
 
 static int load_all(toy *t, pp_stage_result *out)
 {
-    if (t->knobs[PP_KNOB_CONCURRENCY] >= 3) {
-        pthread_t th[3];
-        job jobs[3];
-        for (unsigned s = 0; s < 3; s++) {
-            jobs[s] = (job){t, s};
-            if (pthread_create(&th[s], NULL, load_thread, &jobs[s]) != 0) {
-                for (unsigned k = 0; k < s; k++)
-                    pthread_join(th[k], NULL);
-                return PP_ENOMEM;
-            }
-        }
-        for (unsigned s = 0; s < 3; s++)
-            pthread_join(th[s], NULL);
+    if (t->knobs[PP_KNOB_CONCURRENCY] >= 3 && t->started) {
+        pthread_mutex_lock(&t->mu);
+        t->pending = 3;
+        t->generation++;
+        pthread_cond_broadcast(&t->go);
+        while (t->pending > 0)
+            pthread_cond_wait(&t->done, &t->mu);
+        pthread_mutex_unlock(&t->mu);
     } else {
         for (unsigned s = 0; s < 3; s++)
             load_source(t, s, NULL);
@@ -305,11 +325,35 @@ toy *toy_new(void)
         t->trace[i] = (uint64_t)(TOY_KEYS * u * u * u);
     }
     lru_clear(t);
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_cond_init(&t->go, NULL);
+    pthread_cond_init(&t->done, NULL);
+    t->started = 1;
+    for (unsigned k = 0; k < 3; k++) {
+        t->jobs[k] = (job){t, k};
+        if (pthread_create(&t->workers[k], NULL, worker, &t->jobs[k]) != 0) {
+            t->nworkers = k;
+            toy_free(t);
+            return NULL;
+        }
+        t->nworkers = k + 1;
+    }
     return t;
 }
 
 void toy_free(toy *t)
 {
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->quit = 1;
+    pthread_cond_broadcast(&t->go);
+    pthread_mutex_unlock(&t->mu);
+    for (unsigned k = 0; k < t->nworkers; k++)
+        pthread_join(t->workers[k], NULL);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->go);
+    pthread_cond_destroy(&t->done);
     free(t);
 }
 
