@@ -6,3 +6,8 @@ pp_add_unit_test(NAME profilers SOURCES unit/test_profilers.c unit/toy_workload.
 add_executable(toy_report tools/toy_report.c unit/toy_workload.c)
 target_include_directories(toy_report PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 target_link_libraries(toy_report PRIVATE postprof_static)
+pp_add_unit_test(NAME report SOURCES unit/test_report.c LIBS postprof_static)
+# the toy workload's report (with --apply) against docs/report-schema.md
+pp_add_script_test(NAME report_schema.toy
+  COMMAND sh -c "$<TARGET_FILE:toy_report> ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json --apply > ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt && python3 ${PROJECT_SOURCE_DIR}/tests/scripts/check_report_schema.py ${PROJECT_SOURCE_DIR}/docs/report-schema.md ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt"
+  LABELS threaded TIMEOUT 120)

@@ -182,8 +182,8 @@ static void test_toy_end_to_end(void **state)
     for (size_t i = 0; i < r->apply.n; i++) {
         const pp_apply_result *a = &r->apply.results[i];
         print_message("apply %s=%lld: predicted %.3f measured %.3f %s\n",
-                      pp_knob_name((pp_knob)a->knob), (long long)a->value,
-                      a->predicted_improvement, a->measured_improvement, a->note);
+                      pp_knob_name((pp_knob)a->knob), (long long)a->value, a->predicted_improvement,
+                      a->measured_improvement, a->note);
         close += a->note[0] == '\0';
     }
     print_message("within 0.10: %d of %zu\n", close, r->apply.n);
@@ -217,18 +217,18 @@ static void test_experiment_restores_knob(void **state)
     pp_workload w;
     toy_workload(t, &w);
     pp_experiment e;
-    assert_int_equal(pp_experiment_run(&w, "threads", PP_STAGE_PREPROCESS, 0, PP_KNOB_THREADS, 1,
-                                       3, 3, &e),
-                     PP_OK);
+    assert_int_equal(
+        pp_experiment_run(&w, "threads", PP_STAGE_PREPROCESS, 0, PP_KNOB_THREADS, 1, 3, 3, &e),
+        PP_OK);
     assert_true(e.base_ns >= TOY_PRE_US * 1000.0);
     assert_true(e.cand_ns >= TOY_PRE_US / 3 * 1000.0);
     assert_true(e.speedup > 1.0);
     int64_t v;
     assert_int_equal(w.get_knob(w.ctx, PP_KNOB_THREADS, &v), PP_OK);
     assert_int_equal(v, 1);
-    assert_int_equal(pp_experiment_run(&w, "arena", PP_STAGE_PREPROCESS, 0, PP_KNOB_ARENA, 0, 1,
-                                       3, &e),
-                     PP_EUNAVAIL);
+    assert_int_equal(
+        pp_experiment_run(&w, "arena", PP_STAGE_PREPROCESS, 0, PP_KNOB_ARENA, 0, 1, 3, &e),
+        PP_EUNAVAIL);
 }
 
 /* ---- a bare workload: one source pair, no knobs, no cache, no models ---- */
