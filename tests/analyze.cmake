@@ -11,3 +11,5 @@ pp_add_unit_test(NAME report SOURCES unit/test_report.c LIBS postprof_static)
 pp_add_script_test(NAME report_schema.toy
   COMMAND sh -c "$<TARGET_FILE:toy_report> ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json --apply > ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt && python3 ${PROJECT_SOURCE_DIR}/tests/scripts/check_report_schema.py ${PROJECT_SOURCE_DIR}/docs/report-schema.md ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt"
   LABELS threaded TIMEOUT 120)
+pp_add_fuzz(NAME report_json SOURCES fuzz/fuzz_report_json.c LIBS postprof_static)
+pp_add_fuzz(NAME config_ini SOURCES fuzz/fuzz_config_ini.c LIBS postprof_static)
