@@ -13,3 +13,7 @@ pp_add_script_test(NAME report_schema.toy
   LABELS threaded TIMEOUT 120)
 pp_add_fuzz(NAME report_json SOURCES fuzz/fuzz_report_json.c LIBS postprof_static)
 pp_add_fuzz(NAME config_ini SOURCES fuzz/fuzz_config_ini.c LIBS postprof_static)
+pp_add_script_test(NAME compare.exit_codes
+  COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/compare_test.sh $<TARGET_FILE:postprof>
+          ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/toy.json ${CMAKE_CURRENT_BINARY_DIR}/compare_test
+  TIMEOUT 60)
