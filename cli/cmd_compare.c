@@ -43,8 +43,7 @@ int cmd_compare(int argc, char **argv)
             double *dst = argv[i][2] == 't' ? &tolerance : &alpha;
             if (parse_fraction(argv[i + 1], dst) != 0)
                 return cli_usage_error("compare", compare_usage,
-                                       "%s: '%s' is not a number in [0, 1]", argv[i],
-                                       argv[i + 1]);
+                                       "%s: '%s' is not a number in [0, 1]", argv[i], argv[i + 1]);
             i++;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             return cli_usage_error("compare", compare_usage, "unknown option '%s'", argv[i]);
@@ -68,8 +67,8 @@ int cmd_compare(int argc, char **argv)
     }
     pp_compare_result res;
     pp_compare_reports(r[0], r[1], tolerance, alpha, &res);
-    printf("%-32s %14s %14s %9s %9s  %s\n", "metric", "baseline", "candidate", "change",
-           "p-value", "verdict");
+    printf("%-32s %14s %14s %9s %9s  %s\n", "metric", "baseline", "candidate", "change", "p-value",
+           "verdict");
     for (size_t i = 0; i < res.n; i++) {
         const pp_compare_row *row = &res.rows[i];
         char p[16] = "-";
