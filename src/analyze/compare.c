@@ -94,7 +94,7 @@ static pp_compare_row *add_row(pp_compare_result *out, const char *metric, doubl
         return NULL;
     pp_compare_row *row = &out->rows[out->n++];
     memset(row, 0, sizeof *row);
-    snprintf(row->metric, sizeof row->metric, "%s", metric);
+    snprintf(row->metric, sizeof row->metric, "%.*s", (int)sizeof row->metric - 1, metric);
     row->a = a;
     row->b = b;
     row->change = a != 0.0 ? (b - a) / fabs(a) : (b - a);
