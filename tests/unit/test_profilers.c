@@ -100,7 +100,11 @@ static void test_toy_end_to_end(void **state)
     assert_true(api->wait_share > db->wait_share); /* the api sleeps, the database spins */
     assert_true(r->loading.has_concurrency);
     assert_true(r->loading.sequential_ns >= (TOY_DB_US + TOY_FILE_US + TOY_API_US) * 1000.0);
-    assert_double_equal(r->loading.critical_path_ns, api->mean_ns, 1e-6);
+    double longest = 0;
+    for (int i = 0; i < 3; i++)
+        if (r->loading.sources[i].mean_ns > longest)
+            longest = r->loading.sources[i].mean_ns;
+    assert_double_equal(r->loading.critical_path_ns, longest, 1e-6);
     assert_true(r->loading.has_keep_alive);
     assert_true(r->loading.keep_alive_off_ns > r->loading.keep_alive_on_ns);
 

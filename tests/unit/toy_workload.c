@@ -56,11 +56,12 @@ static const unsigned src_us[3] = {TOY_DB_US, TOY_FILE_US, TOY_API_US};
 
 static void load_source(toy *t, unsigned s, pp_stage_result *out)
 {
-    if (s == 2) {
+    if (s == 2)
         wait_us(src_us[s] + (t->knobs[PP_KNOB_KEEP_ALIVE] ? 0 : TOY_CONNECT_US));
-    } else {
-        spin_us(src_us[s]);
-    }
+    else if (s == 1)
+        wait_us(src_us[s]); /* file: waits on storage */
+    else
+        spin_us(src_us[s]); /* database: parses on the CPU */
     if (out) {
         out->items += (uint64_t)t->knobs[PP_KNOB_LOAD_BATCH];
         out->bytes += (uint64_t)t->knobs[PP_KNOB_LOAD_BATCH] * 200u;
