@@ -66,6 +66,14 @@ typedef struct pp_perf_profile {
     double stage_share[PP_STAGE_COUNT];   /* share of each stage in a pass, -1 unknown */
 } pp_perf_profile;
 
+#define PP_REPORT_MAX_FIGURES 8
+
+/* A workload-defined figure (pp_figure), summed over the timed calls. */
+typedef struct pp_named_figure {
+    char name[32];
+    double total;
+} pp_named_figure;
+
 /* Data loading of one source. */
 typedef struct pp_load_profile {
     char name[PP_REPORT_NAME_MAX];
@@ -75,6 +83,8 @@ typedef struct pp_load_profile {
     double cpu_share;  /* process CPU / wall while loading (can exceed 1 with threads) */
     double wait_share; /* 1 - cpu_share, floored at 0: time spent waiting (I/O, network) */
     double rss_delta_bytes;
+    size_t n_figures; /* workload-defined figures of the timed batches */
+    pp_named_figure figures[PP_REPORT_MAX_FIGURES];
 } pp_load_profile;
 
 typedef struct pp_data_loading {
@@ -122,6 +132,13 @@ typedef struct pp_mrc_point {
     double miss_ratio;
 } pp_mrc_point;
 
+/* One replay of the trace on one cache backend. */
+typedef struct pp_cache_backend {
+    char name[PP_REPORT_NAME_MAX];
+    int current; /* the backend the workload uses */
+    double hit_ratio, mean_ns, p99_ns, replay_ns;
+} pp_cache_backend;
+
 typedef struct pp_cache_profile {
     int present;
     uint64_t capacity; /* entries, the workload's setting */
@@ -138,6 +155,8 @@ typedef struct pp_cache_profile {
     uint64_t recommended_capacity;
     int has_recommended; /* replay measured at recommended_capacity */
     double recommended_hit_ratio, recommended_replay_ns;
+    size_t n_backends; /* every backend side by side (0: no cache_backend knob) */
+    pp_cache_backend backends[PP_WORKLOAD_MAX_BACKENDS];
 } pp_cache_profile;
 
 /* A knob experiment: the same stage timed at two settings of one knob. */

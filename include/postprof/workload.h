@@ -31,7 +31,8 @@
     X(PP_KNOB_THREADS, "threads", "worker threads of the preprocess stage")                        \
     X(PP_KNOB_ARENA, "arena", "allocate from an arena instead of malloc (0/1)")                    \
     X(PP_KNOB_MODEL, "model", "model index used by PP_STAGE_PASS")                                 \
-    X(PP_KNOB_QUANTIZED, "quantized", "int8 instead of fp32 inference (0/1)")
+    X(PP_KNOB_QUANTIZED, "quantized", "int8 instead of fp32 inference (0/1)")                      \
+    X(PP_KNOB_CACHE_BACKEND, "cache_backend", "index into cache_backend_names (in-process, Redis)")
 
 typedef enum pp_knob {
 #define PP__KNOB_ENUM(id, name, doc) id,
@@ -61,6 +62,20 @@ typedef enum pp_stage {
         PP_STAGE_COUNT
 } pp_stage;
 
+/* Most workload-defined figures one stage call may report. */
+#define PP_STAGE_MAX_FIGURES 8
+
+/*
+ * A workload-defined figure of one call, summed by name over the calls the
+ * profiler times (e.g. a database's "fullscan_steps", "sorts", an HTTP
+ * client's "connect_s", "ttfb_s", "connections_opened", "connections_reused").
+ * name must stay valid for the life of the workload (a string literal).
+ */
+typedef struct pp_figure {
+    const char *name;
+    double value;
+} pp_figure;
+
 /*
  * What one run_stage() call reports back. The caller zeroes it and may set
  * op_latency; the workload fills the rest.
@@ -73,11 +88,14 @@ typedef struct pp_stage_result {
     uint64_t evictions;
     pp_histogram *op_latency; /* set by the caller or NULL: when set, the workload records
                                  one value (ns) per item/op (e.g. each cache get) */
+    size_t n_figures;         /* <= PP_STAGE_MAX_FIGURES; extra ones are ignored */
+    pp_figure figures[PP_STAGE_MAX_FIGURES];
 } pp_stage_result;
 
 /* Most sources and models a workload may declare. */
 #define PP_WORKLOAD_MAX_SOURCES 8
 #define PP_WORKLOAD_MAX_MODELS 8
+#define PP_WORKLOAD_MAX_BACKENDS 4
 
 /*
  * pp_workload - A program under profile. Static description plus callbacks;
@@ -94,6 +112,10 @@ typedef struct pp_workload {
     int network_source; /* index of the source keep_alive affects, -1 if none */
     size_t n_models;    /* <= PP_WORKLOAD_MAX_MODELS, e.g. small_model ... */
     const char *model_names[PP_WORKLOAD_MAX_MODELS];
+    /* Cache backends the cache_backend knob selects (e.g. "in-process", "redis");
+     * 0 backends: no such knob. The cache profiler replays on each. */
+    size_t n_cache_backends; /* <= PP_WORKLOAD_MAX_BACKENDS */
+    const char *cache_backend_names[PP_WORKLOAD_MAX_BACKENDS];
 
     /*
      * Names of the scopes (PP_SCOPE) that time each stage inside one

@@ -101,6 +101,16 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                 dur(d, sizeof d, l->p99_ns), l->rows_per_s, l->bytes_per_s / 1048576.0,
                 l->cpu_share * 100.0, l->wait_share * 100.0);
     }
+    for (size_t i = 0; i < dl->n_sources; i++) {
+        const pp_load_profile *l = &dl->sources[i];
+        if (l->n_figures == 0)
+            continue;
+        fprintf(f, "    %s:", l->name);
+        for (size_t k = 0; k < l->n_figures; k++)
+            fprintf(f, "%s %s %.6g", k ? "," : "", l->figures[k].name,
+                    l->batches ? l->figures[k].total / (double)l->batches : 0.0);
+        fprintf(f, " (per batch)\n");
+    }
     if (dl->has_concurrency)
         fprintf(f, "  all sources: sequential %s, concurrent %s (critical path %s, sum %s)\n",
                 dur(a, sizeof a, dl->sequential_ns), dur(b, sizeof b, dl->concurrent_ns),
@@ -150,6 +160,12 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
             fprintf(f, ", rate %g", k->sampling_rate);
         fprintf(f, ", %llu accesses, %llu keys)\n", (unsigned long long)k->trace_len,
                 (unsigned long long)k->unique_keys);
+        for (size_t i = 0; i < k->n_backends; i++) {
+            const pp_cache_backend *cb = &k->backends[i];
+            fprintf(f, "  Backend %s%s: avg %s, p99 %s, hit ratio %.2f%%\n", cb->name,
+                    cb->current ? " (current)" : "", dur(a, sizeof a, cb->mean_ns),
+                    dur(b, sizeof b, cb->p99_ns), cb->hit_ratio * 100.0);
+        }
         if (k->has_recommended)
             fprintf(f, "  At %llu entries: hit ratio %.2f%%, replay %s (now %s)\n",
                     (unsigned long long)k->recommended_capacity, k->recommended_hit_ratio * 100.0,

@@ -114,6 +114,10 @@ static json_t *loading_json(const pp_data_loading *d)
         put(j, "bytes_per_s", num(l->bytes_per_s));
         put(j, "cpu_share", num(l->cpu_share));
         put(j, "wait_share", num(l->wait_share));
+        json_t *fig = json_object();
+        for (size_t k = 0; k < l->n_figures; k++)
+            put(fig, l->figures[k].name, num(l->figures[k].total));
+        put(j, "figures", fig);
         put(o, l->name, j);
     }
     json_t *c = json_object();
@@ -214,6 +218,19 @@ static json_t *cache_json(const pp_cache_profile *c)
     put(cf, "0.95", u64(c->capacity_for[2]));
     put(o, "capacity_for_hit_ratio", cf);
     put(o, "recommended_capacity", u64(c->recommended_capacity));
+    json_t *be = json_array();
+    for (size_t i = 0; i < c->n_backends; i++) {
+        const pp_cache_backend *b = &c->backends[i];
+        json_t *x = json_object();
+        put(x, "name", json_string(b->name));
+        put(x, "current", json_boolean(b->current));
+        put(x, "hit_ratio", num(b->hit_ratio));
+        put(x, "avg_time", num(S(b->mean_ns)));
+        put(x, "p99_time", num(S(b->p99_ns)));
+        put(x, "replay_s", num(S(b->replay_ns)));
+        json_array_append_new(be, x);
+    }
+    put(o, "backends", be);
     if (c->has_recommended) {
         json_t *r = json_object();
         put(r, "hit_ratio", num(c->recommended_hit_ratio));

@@ -305,6 +305,23 @@ static void read_loading(rd *c, json_t *o, pp_data_loading *d)
         get_num(c, v, p, "bytes_per_s", 0, &l->bytes_per_s);
         get_num(c, v, p, "cpu_share", 0, &l->cpu_share);
         get_num(c, v, p, "wait_share", 0, &l->wait_share);
+        json_t *fig = get_obj(c, v, p, "figures", 0);
+        const char *fk;
+        json_t *fv;
+        json_object_foreach(fig, fk, fv)
+        {
+            if (l->n_figures >= PP_REPORT_MAX_FIGURES) {
+                fail(c, p, "figures", "too many figures");
+                return;
+            }
+            if (!json_is_number(fv)) {
+                fail(c, p, "figures", "value not a number");
+                return;
+            }
+            pp_named_figure *nf = &l->figures[l->n_figures++];
+            snprintf(nf->name, sizeof nf->name, "%s", fk);
+            nf->total = json_number_value(fv);
+        }
     }
     json_t *ka = json_object_get(o, "keep_alive");
     json_t *src = ka ? json_object_get(ka, "source") : NULL;
@@ -416,6 +433,24 @@ static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
         for (int i = 0; i < 3; i++)
             get_u64(c, cf, "cache_performance.capacity_for_hit_ratio", keys[i], 0,
                     &k->capacity_for[i]);
+    }
+    json_t *be = get_arr(c, o, p, "backends", 0, PP_WORKLOAD_MAX_BACKENDS);
+    size_t bi;
+    json_t *bv;
+    json_array_foreach(be, bi, bv)
+    {
+        const char *bp = "cache_performance.backends[]";
+        if (!json_is_object(bv)) {
+            fail(c, bp, NULL, "not an object");
+            return;
+        }
+        pp_cache_backend *b = &k->backends[k->n_backends++];
+        get_str(c, bv, bp, "name", 1, b->name, sizeof b->name);
+        get_bool(c, bv, bp, "current", &b->current);
+        get_num(c, bv, bp, "hit_ratio", 1, &b->hit_ratio);
+        get_ns(c, bv, bp, "avg_time", 1, &b->mean_ns);
+        get_ns(c, bv, bp, "p99_time", 0, &b->p99_ns);
+        get_ns(c, bv, bp, "replay_s", 0, &b->replay_ns);
     }
     json_t *rec = get_obj(c, o, p, "at_recommended", 0);
     if (rec) {

@@ -14,11 +14,64 @@
 
 static const double hit_targets[3] = {0.80, 0.90, 0.95};
 
+static void fill_backend(pp_cache_backend *b, const char *name, const pp_stage_result *res,
+                         const pp_histogram *h, double ns)
+{
+    uint64_t ops = res->items ? res->items : res->hits + res->misses;
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->hit_ratio = ops ? (double)res->hits / (double)ops : 0;
+    b->replay_ns = ns;
+    if (h && pp_histogram_count(h) > 0) {
+        b->mean_ns = pp_histogram_mean(h);
+        b->p99_ns = pp_histogram_value_at(h, 0.99);
+    } else {
+        b->mean_ns = b->p99_ns = ops ? ns / (double)ops : 0;
+    }
+}
+
 static int replay(const pp_workload *w, pp_stage_result *res, pp_histogram *h, double *ns)
 {
     memset(res, 0, sizeof *res);
     res->op_latency = h;
     return pp__prof_timed(w, PP_STAGE_CACHE, 0, res, ns, NULL);
+}
+
+static int replay(const pp_workload *w, pp_stage_result *res, pp_histogram *h, double *ns);
+
+/* The same replay on every other cache backend (in-process vs Redis ...). */
+static int backends(const pp_workload *w, pp_cache_profile *c, const pp_stage_result *cur_res,
+                    const pp_histogram *cur_h, double cur_ns)
+{
+    int64_t cur = 0;
+    int rc = w->get_knob(w->ctx, PP_KNOB_CACHE_BACKEND, &cur);
+    if (rc == PP_EUNAVAIL || w->n_cache_backends == 0)
+        return PP_OK;
+    if (rc != PP_OK)
+        return rc;
+    pp_histogram *h = pp_histogram_new();
+    if (!h)
+        return PP_ENOMEM;
+    for (size_t b = 0; b < w->n_cache_backends; b++) {
+        pp_cache_backend *cb = &c->backends[c->n_backends];
+        if ((int64_t)b == cur) {
+            fill_backend(cb, w->cache_backend_names[b], cur_res, cur_h, cur_ns);
+            cb->current = 1;
+            c->n_backends++;
+            continue;
+        }
+        if ((rc = w->set_knob(w->ctx, PP_KNOB_CACHE_BACKEND, (int64_t)b)) != PP_OK)
+            break;
+        pp_stage_result res;
+        double ns;
+        pp_histogram_reset(h);
+        if ((rc = replay(w, &res, NULL, &ns)) != PP_OK || (rc = replay(w, &res, h, &ns)) != PP_OK)
+            break;
+        fill_backend(cb, w->cache_backend_names[b], &res, h, ns);
+        c->n_backends++;
+    }
+    int rc2 = w->set_knob(w->ctx, PP_KNOB_CACHE_BACKEND, cur);
+    pp_histogram_free(h);
+    return rc != PP_OK ? rc : rc2;
 }
 
 int pp_profile_cache(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
@@ -56,6 +109,8 @@ int pp_profile_cache(const pp_workload *w, const pp_profile_cfg *cfg, pp_report 
         c->mean_ns = c->ops ? ns / (double)c->ops : 0;
         c->p99_ns = c->mean_ns;
     }
+    if ((rc = backends(w, c, &res, h, ns)) != PP_OK)
+        goto out;
 
     const uint64_t *keys = NULL;
     size_t n = 0;

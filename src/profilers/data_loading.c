@@ -21,6 +21,29 @@ static int append_experiment(pp_report *r, const pp_experiment *e)
     return PP_OK;
 }
 
+/* Add a call's workload-defined figures into the source's totals. */
+static void add_figures(pp_load_profile *lp, const pp_stage_result *res)
+{
+    size_t n = res->n_figures < PP_STAGE_MAX_FIGURES ? res->n_figures : PP_STAGE_MAX_FIGURES;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = res->figures[i].name;
+        if (!name || !name[0])
+            continue;
+        size_t k = 0;
+        while (k < lp->n_figures &&
+               strncmp(lp->figures[k].name, name, sizeof lp->figures[k].name - 1) != 0)
+            k++;
+        if (k == lp->n_figures) {
+            if (k >= PP_REPORT_MAX_FIGURES)
+                continue;
+            snprintf(lp->figures[k].name, sizeof lp->figures[k].name, "%s", name);
+            lp->figures[k].total = 0;
+            lp->n_figures++;
+        }
+        lp->figures[k].total += res->figures[i].value;
+    }
+}
+
 static int profile_source(const pp_workload *w, unsigned src, unsigned batches, uint64_t batch_size,
                           pp_load_profile *lp)
 {
@@ -47,6 +70,7 @@ static int profile_source(const pp_workload *w, unsigned src, unsigned batches, 
         lp->rows += res.items;
         lp->bytes += res.bytes;
         lp->batches++;
+        add_figures(lp, &res);
     }
     lp->rss_delta_bytes = (double)pp_mem_rss_bytes() - rss0;
     lp->mean_ns = lp->batches ? wall / (double)lp->batches : 0;

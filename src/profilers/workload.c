@@ -51,7 +51,10 @@ int pp_workload_check(const pp_workload *w)
     for (size_t i = 0; i < w->n_models; i++)
         if (!w->model_names[i])
             return PP_EINVAL;
-    if (w->network_source >= (int)w->n_sources)
+    if (w->network_source >= (int)w->n_sources || w->n_cache_backends > PP_WORKLOAD_MAX_BACKENDS)
         return PP_EINVAL;
+    for (size_t i = 0; i < w->n_cache_backends; i++)
+        if (!w->cache_backend_names[i])
+            return PP_EINVAL;
     return PP_OK;
 }

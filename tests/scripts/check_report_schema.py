@@ -72,6 +72,8 @@ def check(schema, doc):
                     walk(x, p + ".<source>")
                 elif p == "model_inference":
                     walk(x, p + ".<model>")
+                elif p == "data_loading.<source>.figures":
+                    walk(x, p + ".<figure>")
                 else:
                     walk(x, p + "." + k)
         elif isinstance(v, list):

@@ -140,6 +140,18 @@ static void test_toy_end_to_end(void **state)
                         1.0 - pp_mrc_miss_ratio(m, c->recommended_capacity), 1e-12);
     assert_true(c->recommended_hit_ratio >= 0.90);
     pp_mrc_free(m);
+    /* backends side by side: same hits, the remote one slower per op */
+    assert_int_equal(c->n_backends, 2);
+    assert_true(c->backends[0].current);
+    assert_string_equal(c->backends[1].name, "remote");
+    assert_double_equal(c->backends[1].hit_ratio, c->hit_ratio, 1e-12);
+    assert_true(c->backends[1].mean_ns >= TOY_REMOTE_US * 1000.0);
+    assert_true(c->backends[1].mean_ns > c->backends[0].mean_ns);
+    /* workload-defined figures summed per source */
+    assert_int_equal(api->n_figures, 2);
+    assert_string_equal(api->figures[0].name, "connections_opened");
+    assert_double_equal(api->figures[0].total, (double)cfg.profile.load_batches, 1e-9);
+    assert_int_equal(db->n_figures, 0);
 
     /* suggestions: measured, bounded, with the settings to apply */
     assert_true(r->n_suggestions >= 4);

@@ -62,6 +62,12 @@ static void load_source(toy *t, unsigned s, pp_stage_result *out)
         wait_us(src_us[s]); /* file: waits on storage */
     else
         spin_us(src_us[s]); /* database: parses on the CPU */
+    if (out && s == 2 && out->n_figures + 2 <= PP_STAGE_MAX_FIGURES) {
+        int reuse = t->knobs[PP_KNOB_KEEP_ALIVE] != 0;
+        out->figures[out->n_figures++] = (pp_figure){"connections_opened", reuse ? 0.0 : 1.0};
+        out->figures[out->n_figures++] =
+            (pp_figure){"connect_s", reuse ? 0.0 : TOY_CONNECT_US / 1e6};
+    }
     if (out) {
         out->items += (uint64_t)t->knobs[PP_KNOB_LOAD_BATCH];
         out->bytes += (uint64_t)t->knobs[PP_KNOB_LOAD_BATCH] * 200u;
@@ -153,6 +159,8 @@ static void lru_clear(toy *t)
 static void cache_get(toy *t, int k, pp_stage_result *out)
 {
     uint64_t t0 = out && out->op_latency ? pp_clock_now_ns() : 0;
+    if (t->knobs[PP_KNOB_CACHE_BACKEND])
+        spin_us(TOY_REMOTE_US); /* a remote cache: one round trip per op */
     if (t->in[k]) {
         lru_unlink(t, k);
         lru_push_front(t, k);
@@ -273,6 +281,7 @@ static int set_knob(void *ctx, pp_knob knob, int64_t value)
             return PP_EINVAL;
         break;
     case PP_KNOB_MODEL:
+    case PP_KNOB_CACHE_BACKEND:
         if (value < 0 || value > 1)
             return PP_EINVAL;
         break;
@@ -379,6 +388,9 @@ void toy_workload(toy *t, pp_workload *out)
     out->set_knob = set_knob;
     out->get_knob = get_knob;
     out->cache_trace = cache_trace;
+    out->n_cache_backends = 2;
+    out->cache_backend_names[0] = "in-process";
+    out->cache_backend_names[1] = "remote";
 }
 
 unsigned long toy_calls(const toy *t, pp_stage stage)

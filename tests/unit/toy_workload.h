@@ -31,6 +31,7 @@ unsigned long toy_calls(const toy *t, pp_stage stage);
 #define TOY_INFER_FIXED_US 200
 #define TOY_INFER_ITEM_US 5 /* per item per model size; int8 halves it */
 #define TOY_MISS_US 2       /* cost of a cache miss */
+#define TOY_REMOTE_US 3     /* extra per op on the "remote" cache backend */
 #define TOY_KEYS 500
 #define TOY_TRACE 16000
 
