@@ -170,9 +170,10 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                     cb->current ? " (current)" : "", dur(a, sizeof a, cb->mean_ns),
                     dur(b, sizeof b, cb->p99_ns), cb->hit_ratio * 100.0);
             if (cur && cb != cur && cur->mean_ns > 0 && cb->mean_ns > cur->mean_ns)
-                fprintf(f, "    %.1fx the op latency of %s here: a shared remote cache pays only "
-                           "when several processes share one cache or the working set exceeds "
-                           "one machine's memory\n",
+                fprintf(f,
+                        "    %.1fx the op latency of %s here: a shared remote cache pays only "
+                        "when several processes share one cache or the working set exceeds "
+                        "one machine's memory\n",
                         cb->mean_ns / cur->mean_ns, cur->name);
         }
         if (k->has_recommended)
