@@ -138,6 +138,13 @@ typedef struct pp_workload {
      * callback. NULL callback: the workload has no cache.
      */
     int (*cache_trace)(void *ctx, const uint64_t **out_keys, size_t *out_n);
+    /*
+     * Optional (NULL: none): told when pp_profile_run()/pp_profile_apply()
+     * start a phase ("performance", "data_loading", "model_inference",
+     * "cache", "experiments", "analyze", "apply"), e.g. to show progress.
+     * Not timed as part of any stage.
+     */
+    void (*on_phase)(void *ctx, const char *phase);
 } pp_workload;
 
 /* pp_knob_name() - The knob's name ("batch_size"), "?" when out of range. */

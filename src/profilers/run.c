@@ -42,6 +42,12 @@ static int knob_experiment(const pp_workload *w, const pp_config *cfg, pp_report
     return rc == PP_OK ? append(r, &e) : rc;
 }
 
+static void phase(const pp_workload *w, const char *name)
+{
+    if (w->on_phase)
+        w->on_phase(w->ctx, name);
+}
+
 int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
 {
     int rc = pp_workload_check(w);
@@ -50,14 +56,19 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     uint64_t cpu0 = pp__prof_cpu_ns(), t0 = pp_clock_now_ns();
     snprintf(r->workload, sizeof r->workload, "%s", w->name ? w->name : "workload");
     r->n_experiments = 0;
+    phase(w, "performance");
     if ((rc = pp_profile_performance(w, &cfg->profile, &r->perf)) != PP_OK)
         return rc;
+    phase(w, "data_loading");
     if ((rc = pp_profile_data_loading(w, &cfg->profile, r)) != PP_OK)
         return rc;
+    phase(w, "model_inference");
     if ((rc = pp_profile_model_inference(w, &cfg->profile, r)) != PP_OK)
         return rc;
+    phase(w, "cache");
     if ((rc = pp_profile_cache(w, &cfg->profile, r)) != PP_OK)
         return rc;
+    phase(w, "experiments");
     long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
     if (ncpu < 1)
         ncpu = 1;
@@ -66,6 +77,7 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
         return rc;
     if ((rc = knob_experiment(w, cfg, r, "arena", PP_STAGE_PREPROCESS, PP_KNOB_ARENA, 1)) != PP_OK)
         return rc;
+    phase(w, "analyze");
     pp_system_stats_read(&r->system);
     double wall = (double)(pp_clock_now_ns() - t0);
     if (wall > 0)
@@ -126,6 +138,7 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         return rc;
     pp_report *after = NULL;
     double before_ns, before_spread;
+    phase(w, "apply");
     if ((rc = passes(w, cfg, &before_ns, &before_spread)) != PP_OK)
         return rc;
     ap->before_ns = before_ns;

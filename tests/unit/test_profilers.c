@@ -283,6 +283,15 @@ static int bare_get(void *ctx, pp_knob knob, int64_t *value)
     return PP_EUNAVAIL;
 }
 
+static char phases[256];
+
+static void bare_phase(void *ctx, const char *phase)
+{
+    (void)ctx;
+    size_t n = strlen(phases);
+    snprintf(phases + n, sizeof phases - n, "%s%s", n ? "," : "", phase);
+}
+
 static void bare_workload(bare *b, pp_workload *w)
 {
     memset(w, 0, sizeof *w);
@@ -295,6 +304,7 @@ static void bare_workload(bare *b, pp_workload *w)
     w->run_stage = bare_run;
     w->set_knob = bare_set;
     w->get_knob = bare_get;
+    w->on_phase = bare_phase;
 }
 
 static void test_bare_workload(void **state)
@@ -303,6 +313,7 @@ static void test_bare_workload(void **state)
     bare b = {0, -1};
     pp_workload w;
     bare_workload(&b, &w);
+    phases[0] = '\0';
     pp_config cfg = quick_config();
     pp_report *r = pp_report_new();
     assert_int_equal(pp_profile_run(&w, &cfg, r), PP_OK);
@@ -317,6 +328,8 @@ static void test_bare_workload(void **state)
         assert_int_equal(r->suggestions[i].basis, PP_BASIS_ESTIMATED);
     assert_int_equal(r->n_targets, 5);
     assert_false(r->targets[2].measured); /* no cache */
+    assert_string_equal(phases,
+                        "performance,data_loading,model_inference,cache,experiments,analyze");
     pp_report_free(r);
 }
 
