@@ -4,7 +4,6 @@
  * is checked, arrays are bounded by the report's fixed sizes, the first
  * fault is named by its path. Never prints.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,8 @@
 
 #include <postprof/error.h>
 #include <postprof/report.h>
+
+#include "common/file_impl.h"
 
 #define MAX_INPUT (64u * 1024u * 1024u)
 #define MIB 1048576.0
@@ -674,44 +675,15 @@ int pp_report_load_json(const char *path, pp_report **out, char *err, size_t err
         errcap = sizeof dummy;
     }
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errcap, "%s: %s", path, strerror(e));
-        return e == ENOENT ? PP_ENOTFOUND : PP_EIO;
-    }
     char *buf = NULL;
-    int rc = PP_EIO;
-    long size = -1;
-    if (fseek(f, 0, SEEK_END) == 0)
-        size = ftell(f);
-    if (size < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        snprintf(err, errcap, "%s: not a regular file", path);
-        goto out;
-    }
-    if ((unsigned long)size > MAX_INPUT) {
-        snprintf(err, errcap, "%s: larger than %u bytes", path, MAX_INPUT);
-        rc = PP_ERANGE;
-        goto out;
-    }
-    rc = PP_ENOMEM;
-    buf = malloc((size_t)size + 1u);
-    if (!buf) {
-        snprintf(err, errcap, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, (size_t)size, f);
-    if (ferror(f)) {
-        snprintf(err, errcap, "%s: read error", path);
-        rc = PP_EIO;
-        goto out;
-    }
+    size_t n = 0;
+    int rc = pp__file_read_all(path, MAX_INPUT, &buf, &n, err, errcap);
+    if (rc != PP_OK)
+        return rc;
     char msg[256];
     rc = pp_report_read_json(buf, n, out, msg, sizeof msg);
     if (rc != PP_OK)
         snprintf(err, errcap, "%s: %s", path, msg);
-out:
     free(buf);
-    fclose(f);
     return rc;
 }

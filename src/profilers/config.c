@@ -15,6 +15,8 @@
 #include <postprof/config.h>
 #include <postprof/error.h>
 
+#include "common/file_impl.h"
+
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
 enum { T_DOUBLE, T_UINT, T_U64 };
@@ -195,41 +197,18 @@ int pp_config_load(pp_config *cfg, const char *path, char *err, size_t errcap, i
     }
     if (out_line)
         *out_line = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        snprintf(err, errcap, "%s: %s", path, strerror(e));
-        return e == ENOENT ? PP_ENOTFOUND : PP_EIO;
-    }
-    char *buf = malloc(CONFIG_MAX_BYTES + 1);
-    int rc = PP_ENOMEM;
-    if (!buf) {
-        snprintf(err, errcap, "%s: out of memory", path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, CONFIG_MAX_BYTES + 1, f);
-    if (ferror(f)) {
-        snprintf(err, errcap, "%s: read error", path);
-        rc = PP_EIO;
-        goto out;
-    }
-    if (n > CONFIG_MAX_BYTES) {
-        snprintf(err, errcap, "%s: larger than %d bytes", path, CONFIG_MAX_BYTES);
-        rc = PP_ERANGE;
-        goto out;
-    }
-    buf[n] = '\0';
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = pp__file_read_all(path, CONFIG_MAX_BYTES, &buf, &n, err, errcap);
+    if (rc != PP_OK)
+        return rc;
+    char msg[256];
     if (memchr(buf, '\0', n)) {
         snprintf(err, errcap, "%s: contains a NUL byte", path);
         rc = PP_EFORMAT;
-        goto out;
-    }
-    char msg[256];
-    rc = pp_config_parse_string(cfg, buf, msg, sizeof msg, out_line);
-    if (rc != PP_OK)
+    } else if ((rc = pp_config_parse_string(cfg, buf, msg, sizeof msg, out_line)) != PP_OK) {
         snprintf(err, errcap, "%s: %s", path, msg);
-out:
+    }
     free(buf);
-    fclose(f);
     return rc;
 }

@@ -13,14 +13,6 @@
 
 #include "profilers/prof_impl.h"
 
-static int append_experiment(pp_report *r, const pp_experiment *e)
-{
-    if (r->n_experiments >= PP_REPORT_MAX_EXPERIMENTS)
-        return PP_EFULL;
-    r->experiments[r->n_experiments++] = *e;
-    return PP_OK;
-}
-
 /* Add a call's workload-defined figures into the source's totals. */
 static void add_figures(pp_load_profile *lp, const pp_stage_result *res)
 {
@@ -129,7 +121,7 @@ int pp_profile_data_loading(const pp_workload *w, const pp_profile_cfg *cfg, pp_
             /* suggest only a change from the current setting */
             if (e.current_value >= e.cand_value)
                 e.current_value = e.cand_value;
-            if ((rc = append_experiment(r, &e)) != PP_OK)
+            if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
                 goto out;
         } else if (rc != PP_EUNAVAIL) {
             goto out;
@@ -143,7 +135,7 @@ int pp_profile_data_loading(const pp_workload *w, const pp_profile_cfg *cfg, pp_
             dl->keep_alive_source = w->network_source;
             dl->keep_alive_off_ns = e.base_ns;
             dl->keep_alive_on_ns = e.cand_ns;
-            if ((rc = append_experiment(r, &e)) != PP_OK)
+            if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
                 goto out;
         } else if (rc != PP_EUNAVAIL) {
             goto out;

@@ -91,14 +91,6 @@ static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m, pp
     return PP_OK;
 }
 
-static int append(pp_report *r, const pp_experiment *e)
-{
-    if (r->n_experiments >= PP_REPORT_MAX_EXPERIMENTS)
-        return PP_EFULL;
-    r->experiments[r->n_experiments++] = *e;
-    return PP_OK;
-}
-
 int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
 {
     int rc = pp_workload_check(w);
@@ -149,7 +141,7 @@ int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, 
                 if (rc != PP_OK)
                     goto out;
             }
-            if ((int)m == mi->current_model && (rc = append(r, &e)) != PP_OK)
+            if ((int)m == mi->current_model && (rc = pp__prof_append_experiment(r, &e)) != PP_OK)
                 goto out;
         } else if (rc != PP_EUNAVAIL) {
             goto out;
@@ -172,7 +164,7 @@ int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, 
             e.cand_spread = best->p50_ns > 0 ? (best->p99_ns - best->p50_ns) / best->p50_ns : 0;
             e.repeats = cfg->sweep_batches;
             e.speedup = e.base_ns / e.cand_ns;
-            if ((rc = append(r, &e)) != PP_OK)
+            if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
                 goto out;
         }
     }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <postprof/report.h>
 #include <postprof/workload.h>
 
 /* Process CPU time (all threads), ns. */
@@ -25,5 +26,8 @@ double pp__prof_spread(double *v, size_t n);
 
 /* Set knob, remembering the old value in *old (PP_EUNAVAIL when absent). */
 int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_t *old);
+
+/* Append an experiment to r. Returns PP_OK or PP_EFULL (r unchanged). */
+int pp__prof_append_experiment(pp_report *r, const pp_experiment *e);
 
 #endif

@@ -68,3 +68,11 @@ int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_
         return rc;
     return w->set_knob(w->ctx, knob, value);
 }
+
+int pp__prof_append_experiment(pp_report *r, const pp_experiment *e)
+{
+    if (r->n_experiments >= PP_REPORT_MAX_EXPERIMENTS)
+        return PP_EFULL;
+    r->experiments[r->n_experiments++] = *e;
+    return PP_OK;
+}

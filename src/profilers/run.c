@@ -15,14 +15,6 @@
 
 #include "profilers/prof_impl.h"
 
-static int append(pp_report *r, const pp_experiment *e)
-{
-    if (r->n_experiments >= PP_REPORT_MAX_EXPERIMENTS)
-        return PP_EFULL;
-    r->experiments[r->n_experiments++] = *e;
-    return PP_OK;
-}
-
 /* An experiment on a 0/1 or count knob, from its current value to cand. */
 static int knob_experiment(const pp_workload *w, const pp_config *cfg, pp_report *r,
                            const char *name, pp_stage stage, pp_knob knob, int64_t cand)
@@ -39,7 +31,7 @@ static int knob_experiment(const pp_workload *w, const pp_config *cfg, pp_report
     rc = pp_experiment_run(w, name, stage, 0, knob, cur, cand, cfg->profile.repeats, &e);
     if (rc == PP_EUNAVAIL)
         return PP_OK;
-    return rc == PP_OK ? append(r, &e) : rc;
+    return rc == PP_OK ? pp__prof_append_experiment(r, &e) : rc;
 }
 
 static void phase(const pp_workload *w, const char *name)
