@@ -23,9 +23,9 @@ int pp__file_read_all(const char *path, size_t max, char **out_buf, size_t *out_
     if (!f) {
         int e = errno;
         snprintf(err, errcap, "%s: %s", path, strerror(e));
-        return e == ENOENT || e == ENOTDIR ? PP_ENOTFOUND
+        return e == ENOENT || e == ENOTDIR   ? PP_ENOTFOUND
                : (e == EACCES || e == EPERM) ? PP_EPERM
-                                              : PP_EIO;
+                                             : PP_EIO;
     }
     struct stat st;
     if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
