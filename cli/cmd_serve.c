@@ -42,9 +42,8 @@ int cmd_serve(int argc, char **argv)
             fputs(serve_usage, stdout);
             return PP_EXIT_OK;
         }
-        if (i + 1 >= argc &&
-            (!strcmp(a, "--listen") || !strcmp(a, "--token") || !strcmp(a, "--interval") ||
-             !strcmp(a, "--log-level")))
+        if (i + 1 >= argc && (!strcmp(a, "--listen") || !strcmp(a, "--token") ||
+                              !strcmp(a, "--interval") || !strcmp(a, "--log-level")))
             return cli_usage_error("serve", serve_usage, "option '%s' needs a value", a);
         if (strcmp(a, "--listen") == 0) {
             hc.listen = argv[++i];
@@ -107,8 +106,8 @@ int cmd_serve(int argc, char **argv)
     hc.sysstats = ss;
     rc = pp_http_start(&hc, &srv);
     if (rc != PP_OK) {
-        cli_error("serve", "cannot listen on %s: %s", hc.listen ? hc.listen : PP_HTTP_DEFAULT_LISTEN,
-                  pp_strerror(rc));
+        cli_error("serve", "cannot listen on %s: %s",
+                  hc.listen ? hc.listen : PP_HTTP_DEFAULT_LISTEN, pp_strerror(rc));
         goto out;
     }
     printf("postprof serve: listening on http://%s (/metrics /healthz /api/snapshot)\n",
@@ -116,8 +115,7 @@ int cmd_serve(int argc, char **argv)
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);
-    pp_log(PP_LOG_INFO, "serve", "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM",
-           NULL);
+    pp_log(PP_LOG_INFO, "serve", "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
     exit_code = PP_EXIT_OK;
 out:
     pp_http_stop(srv);

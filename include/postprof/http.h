@@ -24,13 +24,13 @@ typedef struct pp_http_response pp_http_response;
 
 #define PP_HTTP_DEFAULT_LISTEN "127.0.0.1:9464"
 #define PP_HTTP_MAX_HANDLERS 32
-#define PP_HTTP_MAX_BODY 65536            /* request body bytes */
-#define PP_HTTP_MAX_HEADER_BYTES 32768    /* per-connection header memory */
+#define PP_HTTP_MAX_BODY 65536         /* request body bytes */
+#define PP_HTTP_MAX_HEADER_BYTES 32768 /* per-connection header memory */
 #define PP_HTTP_MAX_RESPONSE ((size_t)64 << 20)
 
 typedef struct pp_http_config {
-    const char *listen;       /* "HOST:PORT" ("[::1]:PORT" for IPv6); NULL = default; port 0 = any free */
-    const char *token;        /* NULL or "": no authentication */
+    const char *listen; /* "HOST:PORT" ("[::1]:PORT" for IPv6); NULL = default; port 0 = any free */
+    const char *token;  /* NULL or "": no authentication */
     pp_registry *registry;    /* for /metrics; NULL = pp_metrics_default() */
     pp_sysstats *sysstats;    /* for /api/snapshot; NULL: read /proc once per request */
     unsigned threads;         /* worker threads; 0 = 4 */
@@ -43,8 +43,8 @@ typedef struct pp_http_config {
  * at most host_cap-1 bytes) and port. HOST "localhost" is accepted as is.
  * Returns PP_OK, or PP_EINVAL for anything else (outputs unspecified).
  */
-PP_EXPORT PP_NODISCARD int pp_http_parse_listen(const char *listen, char *out_host,
-                                                size_t host_cap, uint16_t *out_port);
+PP_EXPORT PP_NODISCARD int pp_http_parse_listen(const char *listen, char *out_host, size_t host_cap,
+                                                uint16_t *out_port);
 
 /*
  * pp_http_start() - Bind and start serving (cfg NULL = defaults).
@@ -101,8 +101,7 @@ PP_EXPORT const void *pp_http_request_body(const pp_http_request *req, size_t *o
  * PP_ESTATE when already called.
  */
 PP_EXPORT PP_NODISCARD int pp_http_respond(pp_http_response *resp, unsigned status,
-                                           const char *content_type, const void *body,
-                                           size_t len);
+                                           const char *content_type, const void *body, size_t len);
 
 /* pp_http_respond_header() - Add a response header (copied; at most 8).
  * Returns PP_OK, PP_EFULL, PP_EINVAL (CR or LF in name or value), PP_ENOMEM. */

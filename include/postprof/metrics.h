@@ -77,9 +77,8 @@ PP_EXPORT PP_NODISCARD int pp_registry_counter(pp_registry *r, const char *name,
 PP_EXPORT PP_NODISCARD int pp_registry_gauge(pp_registry *r, const char *name, const char *help,
                                              size_t nlabels, const char *const *label_names,
                                              pp_metric **out);
-PP_EXPORT PP_NODISCARD int pp_registry_histogram(pp_registry *r, const char *name,
-                                                 const char *help, size_t nlabels,
-                                                 const char *const *label_names,
+PP_EXPORT PP_NODISCARD int pp_registry_histogram(pp_registry *r, const char *name, const char *help,
+                                                 size_t nlabels, const char *const *label_names,
                                                  const double *bounds, size_t nbounds,
                                                  pp_metric **out);
 
@@ -132,8 +131,8 @@ PP_EXPORT void pp_series_mirror_counter(pp_series *s, double total);
  * bound), count (the +Inf bucket) and sum. For collectors copying another
  * histogram; only for series never updated with _observe. Thread-safe.
  */
-PP_EXPORT void pp_series_mirror_histogram(pp_series *s, const uint64_t *cumulative,
-                                          size_t nbounds, uint64_t count, double sum);
+PP_EXPORT void pp_series_mirror_histogram(pp_series *s, const uint64_t *cumulative, size_t nbounds,
+                                          uint64_t count, double sum);
 
 /* pp_series_value() - Counter or gauge value (summed over cells); histogram: its sum. */
 PP_EXPORT double pp_series_value(const pp_series *s);

@@ -37,9 +37,9 @@ typedef struct pp_gpu_device {
 } pp_gpu_device;
 
 typedef struct pp_gpu_stats {
-    int available;      /* 1 when NVML answered; 0: see reason */
-    char reason[128];   /* why unavailable ("libnvidia-ml.so.1 not found", ...) */
-    char driver[64];    /* driver version when known */
+    int available;    /* 1 when NVML answered; 0: see reason */
+    char reason[128]; /* why unavailable ("libnvidia-ml.so.1 not found", ...) */
+    char driver[64];  /* driver version when known */
     unsigned ndevices;
     pp_gpu_device devices[PP_GPU_MAX_DEVICES];
 } pp_gpu_stats;
@@ -52,7 +52,7 @@ typedef struct pp_sys_stats {
     double process_cpu_seconds; /* user + system */
     uint64_t resident_bytes, virtual_bytes;
     uint64_t open_fds, max_fds;
-    double start_time_seconds; /* Unix time */
+    double start_time_seconds;              /* Unix time */
     uint64_t io_read_bytes, io_write_bytes; /* /proc/self/io (storage layer) */
     uint64_t ctx_voluntary, ctx_involuntary;
     uint64_t minor_faults, major_faults;
@@ -61,11 +61,11 @@ typedef struct pp_sys_stats {
     unsigned ncpus;
     double system_cpu_percent; /* all CPUs busy = 100 */
     uint64_t memory_total_bytes, memory_available_bytes;
-    double memory_used_percent; /* (total - available) / total */
-    uint64_t disk_read_bytes, disk_written_bytes; /* whole disks, /proc/diskstats */
+    double memory_used_percent;                     /* (total - available) / total */
+    uint64_t disk_read_bytes, disk_written_bytes;   /* whole disks, /proc/diskstats */
     uint64_t net_receive_bytes, net_transmit_bytes; /* all interfaces but lo */
     double load1, load5, load15;
-    uint64_t context_switches; /* since boot */
+    uint64_t context_switches;                /* since boot */
     uint64_t cpu_busy_ticks, cpu_total_ticks; /* all CPUs since boot (for the next delta) */
     pp_gpu_stats gpu;
 } pp_sys_stats;

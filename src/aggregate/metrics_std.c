@@ -20,8 +20,7 @@ static const double duration_bounds[] = {1e-6, 1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.0
 
 struct std_ctx {
     pp_metric *duration, *gpu_usage;
-    pp_series *memory, *cpu, *proc_cpu, *proc_rss, *proc_vm, *proc_fds, *proc_max_fds,
-        *proc_start;
+    pp_series *memory, *cpu, *proc_cpu, *proc_rss, *proc_vm, *proc_fds, *proc_max_fds, *proc_start;
     pp_sys_stats prev, cur; /* previous scrape, for the CPU % without a collector */
     pp_sysstats *collector; /* attached (under the registry's render lock) */
     struct sys_series *sys;
@@ -246,11 +245,13 @@ int pp_metrics_register_standard(pp_registry *r)
               "CPU used by this process since the previous sample (100 = one core).", &x->cpu));
     TRY(pp_registry_gauge(r, "gpu_usage_percent", "GPU utilization per device (NVML).", 1, gpu,
                           &x->gpu_usage));
-    TRY(pp_registry_gauge(r, "cache_hit_ratio", "Cache hits over lookups (0..1), set by the "
-                          "application.", 0, NULL, &m));
+    TRY(pp_registry_gauge(r, "cache_hit_ratio",
+                          "Cache hits over lookups (0..1), set by the "
+                          "application.",
+                          0, NULL, &m));
     TRY(pp_registry_counter(r, "bottleneck_detected_total",
-                            "Bottlenecks found by the analysis, by operation and kind.", 2,
-                            op_kind, &m));
+                            "Bottlenecks found by the analysis, by operation and kind.", 2, op_kind,
+                            &m));
     TRY(plain(r, PP_METRIC_COUNTER, "process_cpu_seconds_total",
               "Total user and system CPU time spent in seconds.", &x->proc_cpu));
     TRY(plain(r, PP_METRIC_GAUGE, "process_resident_memory_bytes", "Resident memory size in bytes.",
@@ -302,8 +303,8 @@ static int make_sys(pp_registry *r, struct sys_series *y)
               "Bytes received on every interface but lo.", &y->net_rx));
     TRY(plain(r, PP_METRIC_COUNTER, "postprof_system_network_transmit_bytes_total",
               "Bytes sent on every interface but lo.", &y->net_tx));
-    TRY(pp_registry_gauge(r, "postprof_system_load_average", "Run-queue load average.", 1,
-                          period, &m));
+    TRY(pp_registry_gauge(r, "postprof_system_load_average", "Run-queue load average.", 1, period,
+                          &m));
     for (int i = 0; i < 3; i++)
         TRY(pp_metric_series(m, &names[i], &y->load[i]));
     TRY(plain(r, PP_METRIC_COUNTER, "postprof_system_context_switches_total",
@@ -312,8 +313,8 @@ static int make_sys(pp_registry *r, struct sys_series *y)
                             "Context switches of this process.", 1, kind, &m));
     TRY(pp_metric_series(m, (const char *const[]){"voluntary"}, &y->ctx_vol));
     TRY(pp_metric_series(m, (const char *const[]){"involuntary"}, &y->ctx_invol));
-    TRY(pp_registry_counter(r, "postprof_process_page_faults_total",
-                            "Page faults of this process.", 1, kind, &m));
+    TRY(pp_registry_counter(r, "postprof_process_page_faults_total", "Page faults of this process.",
+                            1, kind, &m));
     TRY(pp_metric_series(m, (const char *const[]){"minor"}, &y->flt_minor));
     TRY(pp_metric_series(m, (const char *const[]){"major"}, &y->flt_major));
     TRY(plain(r, PP_METRIC_COUNTER, "postprof_process_io_read_bytes_total",
@@ -325,19 +326,16 @@ static int make_sys(pp_registry *r, struct sys_series *y)
     TRY(plain(r, PP_METRIC_GAUGE, "postprof_gpu_available",
               "1 when NVML answered and at least one GPU was read, else 0.", &y->gpu_available));
     TRY(pp_registry_gauge(r, "postprof_gpu_memory_utilization_percent",
-                          "GPU memory controller busy time per device.", 1, gpu,
-                          &y->gpu_mem_util));
+                          "GPU memory controller busy time per device.", 1, gpu, &y->gpu_mem_util));
     TRY(pp_registry_gauge(r, "postprof_gpu_memory_used_bytes", "GPU memory in use per device.", 1,
                           gpu, &y->gpu_mem_used));
     TRY(pp_registry_gauge(r, "postprof_gpu_memory_total_bytes", "GPU memory per device.", 1, gpu,
                           &y->gpu_mem_total));
     TRY(pp_registry_gauge(r, "postprof_gpu_temperature_celsius", "GPU core temperature.", 1, gpu,
                           &y->gpu_temp));
-    TRY(pp_registry_gauge(r, "postprof_gpu_power_watts", "GPU power draw.", 1, gpu,
-                          &y->gpu_power));
+    TRY(pp_registry_gauge(r, "postprof_gpu_power_watts", "GPU power draw.", 1, gpu, &y->gpu_power));
     TRY(pp_registry_gauge(r, "postprof_gpu_process_memory_bytes",
-                          "GPU memory used by this process per device.", 1, gpu,
-                          &y->gpu_self_mem));
+                          "GPU memory used by this process per device.", 1, gpu, &y->gpu_self_mem));
 out:
     return rc;
 }

@@ -71,9 +71,9 @@ static inline void cell_add_double(_Atomic uint64_t *c, double v, int shared)
         return;
     }
     uint64_t old = atomic_load_explicit(c, memory_order_relaxed);
-    while (!atomic_compare_exchange_weak_explicit(
-        c, &old, pp__double_to_bits(pp__bits_to_double(old) + v), memory_order_relaxed,
-        memory_order_relaxed)) {
+    while (!atomic_compare_exchange_weak_explicit(c, &old,
+                                                  pp__double_to_bits(pp__bits_to_double(old) + v),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
     }
 }
 
@@ -248,8 +248,8 @@ static int valid_name(const char *s, int colon)
         return 0;
     for (const char *p = s; *p; p++) {
         char c = *p;
-        int alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
-                    (colon && c == ':');
+        int alpha =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (colon && c == ':');
         if (!alpha && !(p != s && c >= '0' && c <= '9'))
             return 0;
     }
@@ -372,9 +372,9 @@ static void format_bound(char *out, size_t cap, double v)
         strncat(out, ".0", cap - strlen(out) - 1);
 }
 
-static int metric_new(pp_registry *r, int kind, const char *name, const char *help,
-                      size_t nlabels, const char *const *label_names, const double *bounds,
-                      size_t nbounds, pp_metric **out)
+static int metric_new(pp_registry *r, int kind, const char *name, const char *help, size_t nlabels,
+                      const char *const *label_names, const double *bounds, size_t nbounds,
+                      pp_metric **out)
 {
     int rc = PP_EINVAL;
     struct pp_metric *m = NULL;
@@ -608,8 +608,7 @@ out:
     return rc;
 }
 
-int pp_registry_add_hook(pp_registry *r, pp_registry_hook fn, void *ctx,
-                         void (*release)(void *ctx))
+int pp_registry_add_hook(pp_registry *r, pp_registry_hook fn, void *ctx, void (*release)(void *ctx))
 {
     int rc = PP_EINVAL;
     if (r && fn) {

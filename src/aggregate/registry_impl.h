@@ -13,7 +13,7 @@
 
 #include <postprof/metrics.h>
 
-#define PP__METRIC_SLOTS 16u                   /* per-thread cells; slot 16 is shared */
+#define PP__METRIC_SLOTS 16u                     /* per-thread cells; slot 16 is shared */
 #define PP__METRIC_CELLS (PP__METRIC_SLOTS + 1u) /* cells per counter/histogram series */
 #define PP__METRIC_HASH 256u
 #define PP__METRIC_MAX_HOOKS 16
@@ -25,8 +25,8 @@ struct pp_series {
     char **values;     /* raw label values, metric->nlabels of them */
     char *labels_text; /* escaped `a="x",b="y"` (no braces), "" without labels */
     size_t labels_len;
-    size_t stride; /* uint64 cells per slot, a multiple of 8 (one cache line) */
-    size_t nslots; /* PP__METRIC_CELLS, or 1 for gauges */
+    size_t stride;           /* uint64 cells per slot, a multiple of 8 (one cache line) */
+    size_t nslots;           /* PP__METRIC_CELLS, or 1 for gauges */
     _Atomic uint64_t *cells; /* nslots * stride, 64-byte aligned; doubles as bits */
 };
 

@@ -104,10 +104,12 @@ int pp_gpu_open(pp_gpu **out)
     LOAD(mem, "nvmlDeviceGetMemoryInfo");
     LOAD(temp, "nvmlDeviceGetTemperature");
     LOAD(power, "nvmlDeviceGetPowerUsage");
-    LOAD(procs, "nvmlDeviceGetComputeRunningProcesses_v3", "nvmlDeviceGetComputeRunningProcesses_v2");
+    LOAD(procs, "nvmlDeviceGetComputeRunningProcesses_v3",
+         "nvmlDeviceGetComputeRunningProcesses_v2");
     LOAD(driver, "nvmlSystemGetDriverVersion");
     if (!a->init || !a->shutdown || !a->count || !a->handle) {
-        snprintf(g->reason, sizeof g->reason, "libnvidia-ml.so.1 lacks nvmlInit/nvmlDeviceGetCount");
+        snprintf(g->reason, sizeof g->reason,
+                 "libnvidia-ml.so.1 lacks nvmlInit/nvmlDeviceGetCount");
         goto done;
     }
     nvmlReturn_t rc = a->init();

@@ -142,9 +142,8 @@ int pp_sysstats_read(const pp_sys_stats *prev, pp_gpu *gpu, pp_sys_stats *out)
         if (pp__procfs_keyval(buf, "MemAvailable", &out->memory_available_bytes) != 0)
             (void)pp__procfs_keyval(buf, "MemFree", &out->memory_available_bytes);
         if (out->memory_available_bytes <= out->memory_total_bytes)
-            out->memory_used_percent =
-                percent(out->memory_total_bytes - out->memory_available_bytes,
-                        out->memory_total_bytes);
+            out->memory_used_percent = percent(
+                out->memory_total_bytes - out->memory_available_bytes, out->memory_total_bytes);
     }
     if (slurp("/proc/diskstats", buf, READ_MAX) > 0)
         (void)pp__procfs_diskstats(buf, is_whole_disk, &out->disk_read_bytes,

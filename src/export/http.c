@@ -90,8 +90,7 @@ const char *pp_http_request_header(const pp_http_request *req, const char *name)
 
 const char *pp_http_request_query(const pp_http_request *req, const char *key)
 {
-    return req && key ? MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key)
-                      : NULL;
+    return req && key ? MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, key) : NULL;
 }
 
 const void *pp_http_request_body(const pp_http_request *req, size_t *out_len)
@@ -303,8 +302,8 @@ static enum MHD_Result queue(struct MHD_Connection *conn, pp_http_response *r, i
             gz = 1;
         }
     }
-    struct MHD_Response *mr =
-        MHD_create_response_from_buffer(len, body, gz ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
+    struct MHD_Response *mr = MHD_create_response_from_buffer(
+        len, body, gz ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_MUST_COPY);
     if (!mr) {
         if (gz)
             free(body);
@@ -334,9 +333,8 @@ static enum MHD_Result simple(struct MHD_Connection *conn, unsigned status, cons
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **con_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **con_cls)
 {
     pp_http_server *s = cls;
     struct req_state *st = *con_cls;
@@ -533,8 +531,8 @@ int pp_http_start(const pp_http_config *cfg, pp_http_server **out)
     if (!is_loopback(&addr))
         pp_log(PP_LOG_WARN, "http", "listen_not_loopback", "addr", s->address, "note",
                "the endpoint is reachable from other machines", NULL);
-    pp_log(PP_LOG_INFO, "http", "listen", "addr", s->address, "auth",
-           s->token ? "bearer" : "none", NULL);
+    pp_log(PP_LOG_INFO, "http", "listen", "addr", s->address, "auth", s->token ? "bearer" : "none",
+           NULL);
     *out = s;
     s = NULL;
     rc = PP_OK;

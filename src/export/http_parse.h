@@ -19,8 +19,8 @@ int pp__http_token_eq(const char *p, size_t n, const char *lit);
 typedef struct pp__http_elem {
     const char *token;
     size_t token_len;
-    int q;                 /* thousandths; 1000 when absent, 0 when malformed */
-    const char *params;    /* after the token: ";a=b;q=..." up to the element end */
+    int q;              /* thousandths; 1000 when absent, 0 when malformed */
+    const char *params; /* after the token: ";a=b;q=..." up to the element end */
     size_t params_len;
 } pp__http_elem;
 

@@ -36,8 +36,8 @@ int pp_expo_negotiate(const char *accept)
         const char *v;
         size_t vn;
         if (pp__http_token_eq(e.token, e.token_len, "application/openmetrics-text")) {
-            int version_ok = !pp__http_param(&e, "version", &v, &vn) ||
-                             pp__http_token_eq(v, vn, "1.0.0");
+            int version_ok =
+                !pp__http_param(&e, "version", &v, &vn) || pp__http_token_eq(v, vn, "1.0.0");
             if (version_ok && e.q > best_om)
                 best_om = e.q;
         } else if (pp__http_token_eq(e.token, e.token_len, "text/plain") ||
@@ -144,8 +144,7 @@ int pp_registry_render(pp_registry *r, int format, char **out_text, size_t *out_
         *out_text = NULL;
     if (out_len)
         *out_len = 0;
-    if (!r || !out_text || !out_len ||
-        (format != PP_EXPO_TEXT && format != PP_EXPO_OPENMETRICS))
+    if (!r || !out_text || !out_len || (format != PP_EXPO_TEXT && format != PP_EXPO_OPENMETRICS))
         return PP_EINVAL;
     int om = format == PP_EXPO_OPENMETRICS;
     pp__strbuf b;

@@ -82,13 +82,12 @@ static json_t *gpu_json(const pp_gpu_stats *g)
             e |= set(dj, "name", str(d->name));
             if (d->have_utilization) {
                 e |= set(dj, "utilization_percent", json_real(d->utilization_percent));
-                e |= set(dj, "memory_utilization_percent",
-                         json_real(d->memory_utilization_percent));
+                e |=
+                    set(dj, "memory_utilization_percent", json_real(d->memory_utilization_percent));
             }
             if (d->have_memory) {
                 e |= set(dj, "memory_used_bytes", json_integer((json_int_t)d->memory_used_bytes));
-                e |= set(dj, "memory_total_bytes",
-                         json_integer((json_int_t)d->memory_total_bytes));
+                e |= set(dj, "memory_total_bytes", json_integer((json_int_t)d->memory_total_bytes));
             }
             if (d->have_temperature)
                 e |= set(dj, "temperature_celsius", json_real(d->temperature_celsius));
@@ -96,11 +95,11 @@ static json_t *gpu_json(const pp_gpu_stats *g)
                 e |= set(dj, "power_watts", json_real(d->power_watts));
             e |= set(dj, "self_memory_bytes", json_integer((json_int_t)d->self_memory_bytes));
             for (unsigned k = 0; !e && k < d->nprocesses; k++) {
-                json_t *p = json_pack("{s:I,s:I}", "pid", (json_int_t)d->processes[k].pid,
-                                      "used_bytes",
-                                      d->processes[k].used_bytes == UINT64_MAX
-                                          ? (json_int_t)-1
-                                          : (json_int_t)d->processes[k].used_bytes);
+                json_t *p =
+                    json_pack("{s:I,s:I}", "pid", (json_int_t)d->processes[k].pid, "used_bytes",
+                              d->processes[k].used_bytes == UINT64_MAX
+                                  ? (json_int_t)-1
+                                  : (json_int_t)d->processes[k].used_bytes);
                 e |= !p || json_array_append_new(procs, p);
             }
             e |= set(dj, "processes", procs);
