@@ -12,3 +12,5 @@ pp_add_unit_test(NAME gpu SOURCES unit/test_gpu.c LIBS postprof_static LABELS th
 add_dependencies(test_gpu nvml_stub)
 # test_gpu_real: without the stub (a real NVML if the machine has one)
 set_tests_properties(gpu.test_gpu_real PROPERTIES ENVIRONMENT "")
+pp_add_unit_test(NAME http SOURCES unit/test_http.c
+  LIBS postprof_static PkgConfig::CURL PkgConfig::JANSSON PkgConfig::ZLIB LABELS threaded)

@@ -136,9 +136,8 @@ static void test_gpu_real(void **state)
                 assert_true(d->utilization_percent >= 0 && d->utilization_percent <= 100);
             if (d->have_temperature)
                 assert_true(d->temperature_celsius > 0 && d->temperature_celsius < 120);
-            print_message("GPU %u: %s util=%.0f%% mem=%llu/%llu temp=%.0fC power=%.1fW\n",
-                          d->index, d->name, d->utilization_percent,
-                          (unsigned long long)d->memory_used_bytes,
+            print_message("GPU %u: %s util=%.0f%% mem=%llu/%llu temp=%.0fC power=%.1fW\n", d->index,
+                          d->name, d->utilization_percent, (unsigned long long)d->memory_used_bytes,
                           (unsigned long long)d->memory_total_bytes, d->temperature_celsius,
                           d->power_watts);
         }

@@ -321,8 +321,7 @@ static void test_negotiate(void **state)
     assert_int_equal(pp_expo_negotiate("application/openmetrics-text"), PP_EXPO_OPENMETRICS);
     assert_int_equal(pp_expo_negotiate("Application/OpenMetrics-Text ; Version=\"1.0.0\""),
                      PP_EXPO_OPENMETRICS);
-    assert_int_equal(pp_expo_negotiate("application/openmetrics-text;version=0.0.1"),
-                     PP_EXPO_TEXT);
+    assert_int_equal(pp_expo_negotiate("application/openmetrics-text;version=0.0.1"), PP_EXPO_TEXT);
     assert_int_equal(pp_expo_negotiate("application/openmetrics-text;q=0"), PP_EXPO_TEXT);
     assert_int_equal(pp_expo_negotiate("application/openmetrics-text;q=0.5,text/plain"),
                      PP_EXPO_TEXT);
