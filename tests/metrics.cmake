@@ -14,3 +14,23 @@ add_dependencies(test_gpu nvml_stub)
 set_tests_properties(gpu.test_gpu_real PROPERTIES ENVIRONMENT "")
 pp_add_unit_test(NAME http SOURCES unit/test_http.c
   LIBS postprof_static PkgConfig::CURL PkgConfig::JANSSON PkgConfig::ZLIB LABELS threaded)
+
+# Integration tests with real peers: promtool, a Prometheus server, load, abuse.
+add_executable(metrics_peer helpers/metrics_peer.c)
+target_link_libraries(metrics_peer PRIVATE postprof_static)
+set(PP_METRICS_IT ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+pp_add_script_test(NAME metrics.promtool
+  COMMAND python3 ${PP_METRICS_IT}/metrics_promtool.py $<TARGET_FILE:metrics_peer> $<TARGET_FILE:postprof>
+  LABELS metrics TIMEOUT 120)
+pp_add_script_test(NAME metrics.prometheus
+  COMMAND python3 ${PP_METRICS_IT}/metrics_prometheus.py $<TARGET_FILE:metrics_peer>
+  LABELS metrics TIMEOUT 180)
+pp_add_script_test(NAME metrics.load
+  COMMAND python3 ${PP_METRICS_IT}/metrics_load.py $<TARGET_FILE:metrics_peer>
+  LABELS "metrics;threaded" TIMEOUT 180)
+pp_add_script_test(NAME metrics.abuse
+  COMMAND python3 ${PP_METRICS_IT}/metrics_abuse.py $<TARGET_FILE:metrics_peer>
+  LABELS "metrics;threaded" TIMEOUT 180)
+pp_add_script_test(NAME metrics.serve_cli
+  COMMAND python3 ${PP_METRICS_IT}/metrics_serve_cli.py $<TARGET_FILE:postprof>
+  LABELS metrics TIMEOUT 120)

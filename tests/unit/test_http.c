@@ -406,8 +406,8 @@ static void test_header_parsers(void **state)
     assert_string_equal(host, "::1");
     assert_int_equal(port, 0);
     assert_int_equal(pp_http_parse_listen("localhost:80", host, sizeof host, &port), PP_OK);
-    const char *bad[] = {"", ":80", "host", "host:", "host:65536", "host:-1", "::1:80",
-                         "[::1]80", "a b:80", "host:8o", "[::1:80"};
+    const char *bad[] = {"",       ":80",     "host",   "host:",   "host:65536", "host:-1",
+                         "::1:80", "[::1]80", "a b:80", "host:8o", "[::1:80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         if (pp_http_parse_listen(bad[i], host, sizeof host, &port) != PP_EINVAL)
             fail_msg("accepted '%s'", bad[i]);
@@ -446,9 +446,9 @@ static int teardown(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_endpoints),    cmocka_unit_test(test_snapshot_json),
-    cmocka_unit_test(test_gzip),         cmocka_unit_test(test_token),
-    cmocka_unit_test(test_handlers),     cmocka_unit_test(test_bind_errors),
+    cmocka_unit_test(test_endpoints),      cmocka_unit_test(test_snapshot_json),
+    cmocka_unit_test(test_gzip),           cmocka_unit_test(test_token),
+    cmocka_unit_test(test_handlers),       cmocka_unit_test(test_bind_errors),
     cmocka_unit_test(test_header_parsers),
 };
 
