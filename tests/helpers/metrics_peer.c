@@ -104,12 +104,17 @@ int main(int argc, char **argv)
         work((unsigned)(i % 50) * 200u + 10u);
     if (weird) {
         const char *l[] = {"text"};
-        rc = pp_registry_gauge(reg, "test_weird_labels", "Label values that need escaping: \\ \" "
-                               "and a\nnewline.", 1, l, &m);
+        rc = pp_registry_gauge(reg, "test_weird_labels",
+                               "Label values that need escaping: \\ \" "
+                               "and a\nnewline.",
+                               1, l, &m);
         if (rc != PP_OK)
             return die("weird gauge", rc);
-        const char *values[] = {"quote \" here", "back\\slash", "new\nline", "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x94\xa5",
-                                "all \\\"\n\xc3\xa9", "", "}{,=\"le\""};
+        const char *values[] = {
+            "quote \" here",      "back\\slash",
+            "new\nline",          "caf\xc3\xa9 \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x94\xa5",
+            "all \\\"\n\xc3\xa9", "",
+            "}{,=\"le\""};
         for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
             if ((rc = pp_metric_series(m, &values[i], &s)) != PP_OK)
                 return die("weird series", rc);
@@ -129,8 +134,8 @@ int main(int argc, char **argv)
         double b[] = {0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0};
         if ((rc = pp_registry_counter(reg, "test_churn_total", "Churn.", 0, NULL, &m)) != PP_OK ||
             (rc = pp_metric_series(m, NULL, &churn_counter)) != PP_OK ||
-            (rc = pp_registry_histogram(reg, "test_churn_seconds", "Churn.", 0, NULL, b, 10,
-                                        &m)) != PP_OK ||
+            (rc = pp_registry_histogram(reg, "test_churn_seconds", "Churn.", 0, NULL, b, 10, &m)) !=
+                PP_OK ||
             (rc = pp_metric_series(m, NULL, &churn_hist)) != PP_OK)
             return die("churn metrics", rc);
         for (int i = 0; i < 2; i++)
