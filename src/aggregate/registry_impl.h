@@ -28,6 +28,9 @@ struct pp_series {
     size_t stride;           /* uint64 cells per slot, a multiple of 8 (one cache line) */
     size_t nslots;           /* PP__METRIC_CELLS, or 1 for gauges */
     _Atomic uint64_t *cells; /* nslots * stride, 64-byte aligned; doubles as bits */
+    /* the last value rendered and its text (under the registry's render lock) */
+    uint64_t text_bits;
+    char text[40];
 };
 
 struct pp_metric {

@@ -82,16 +82,22 @@ void pp__strbuf_addu(pp__strbuf *b, uint64_t v)
     pp__strbuf_add(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
+size_t pp__format_double(char *out, size_t cap, double v)
+{
+    if (isnan(v))
+        return (size_t)snprintf(out, cap, "NaN");
+    if (isinf(v))
+        return (size_t)snprintf(out, cap, v > 0 ? "+Inf" : "-Inf");
+    if (v == floor(v) && fabs(v) < 9007199254740992.0)
+        return (size_t)snprintf(out, cap, "%.0f", v == 0 ? 0.0 : v);
+    int n = snprintf(out, cap, "%.15g", v);
+    if (strtod(out, NULL) != v)
+        n = snprintf(out, cap, "%.17g", v);
+    return n < 0 ? 0 : (size_t)n < cap ? (size_t)n : cap - 1;
+}
+
 void pp__strbuf_addd(pp__strbuf *b, double v)
 {
-    if (isnan(v)) {
-        pp__strbuf_adds(b, "NaN");
-        return;
-    }
-    if (isinf(v)) {
-        pp__strbuf_adds(b, v > 0 ? "+Inf" : "-Inf");
-        return;
-    }
     if (v == floor(v) && fabs(v) < 9007199254740992.0) {
         if (v < 0) {
             pp__strbuf_addc(b, '-');
@@ -101,10 +107,7 @@ void pp__strbuf_addd(pp__strbuf *b, double v)
         return;
     }
     char tmp[40];
-    snprintf(tmp, sizeof tmp, "%.15g", v);
-    if (strtod(tmp, NULL) != v)
-        snprintf(tmp, sizeof tmp, "%.17g", v);
-    pp__strbuf_adds(b, tmp);
+    pp__strbuf_add(b, tmp, pp__format_double(tmp, sizeof tmp, v));
 }
 
 char *pp__strbuf_detach(pp__strbuf *b, size_t *out_len)

@@ -36,6 +36,10 @@ void pp__strbuf_addu(pp__strbuf *b, uint64_t v);
  * (integers as integers; NaN, +Inf, -Inf spelled as Prometheus does). */
 void pp__strbuf_addd(pp__strbuf *b, double v);
 
+/* pp__format_double() - Write v as pp__strbuf_addd() does into out (cap >= 32);
+ * returns the length. */
+size_t pp__format_double(char *out, size_t cap, double v);
+
 /* pp__strbuf_detach() - Hand over the NUL-terminated data (caller frees);
  * the buffer is empty again. Returns NULL when the sticky error is set. */
 char *pp__strbuf_detach(pp__strbuf *b, size_t *out_len);

@@ -84,25 +84,69 @@ static void add_sample_name(pp__strbuf *b, const struct pp_metric *m, const char
     pp__strbuf_addc(b, ' ');
 }
 
-static void render_histogram(pp__strbuf *b, const struct pp_metric *m, const struct pp_series *s)
+/* Decimal digits of v, written at p; returns the end. */
+static char *put_u64(char *p, uint64_t v)
+{
+    char tmp[24];
+    char *t = tmp + sizeof tmp;
+    do {
+        *--t = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t n = (size_t)(tmp + sizeof tmp - t);
+    memcpy(p, t, n);
+    return p + n;
+}
+
+/* The hot loop of a scrape: one series' buckets written straight into
+ * reserved space (sizes are known up front), then _sum and _count. */
+/* A sample value; the text of an unchanged value is reused (the render lock is held). */
+static void add_value(pp__strbuf *b, struct pp_series *s, double v)
+{
+    uint64_t bits = pp__double_to_bits(v);
+    if (!s->text[0] || s->text_bits != bits) {
+        pp__format_double(s->text, sizeof s->text, v);
+        s->text_bits = bits;
+    }
+    pp__strbuf_adds(b, s->text);
+}
+
+static void render_histogram(pp__strbuf *b, const struct pp_metric *m, struct pp_series *s)
 {
     uint64_t buckets[PP_METRICS_MAX_BUCKETS + 1], cum = 0;
     double sum;
-    char le[48];
     pp__series_read_hist(s, buckets, &sum);
+    size_t nlen = strlen(m->name);
+    size_t line_max = nlen + 8 + 1 + s->labels_len + 1 + 4 + 32 + 3 + 21 + 1;
+    if (pp__strbuf_reserve(b, line_max * (m->nbounds + 1)) != 0)
+        return;
+    char *p = b->data + b->len;
     for (size_t i = 0; i <= m->nbounds; i++) {
         cum += buckets[i];
         const char *bt = i < m->nbounds ? m->bound_text[i] : "+Inf";
-        size_t n = strlen(bt);
-        memcpy(le, "le=\"", 4);
-        memcpy(le + 4, bt, n);
-        le[4 + n] = '"';
-        add_sample_name(b, m, "_bucket", s, le, n + 5);
-        pp__strbuf_addu(b, cum);
-        pp__strbuf_addc(b, '\n');
+        memcpy(p, m->name, nlen);
+        p += nlen;
+        memcpy(p, "_bucket{", 8);
+        p += 8;
+        if (s->labels_len) {
+            memcpy(p, s->labels_text, s->labels_len);
+            p += s->labels_len;
+            *p++ = ',';
+        }
+        memcpy(p, "le=\"", 4);
+        p += 4;
+        size_t bn = strlen(bt);
+        memcpy(p, bt, bn);
+        p += bn;
+        memcpy(p, "\"} ", 3);
+        p += 3;
+        p = put_u64(p, cum);
+        *p++ = '\n';
     }
+    b->len = (size_t)(p - b->data);
+    b->data[b->len] = '\0';
     add_sample_name(b, m, "_sum", s, NULL, 0);
-    pp__strbuf_addd(b, sum);
+    add_value(b, s, sum);
     pp__strbuf_addc(b, '\n');
     add_sample_name(b, m, "_count", s, NULL, 0);
     pp__strbuf_addu(b, cum);
@@ -126,13 +170,13 @@ static void render_metric(pp__strbuf *b, struct pp_metric *m, int om)
     pp__strbuf_addc(b, '\n');
     pthread_mutex_lock(&m->lock);
     for (size_t i = 0; i < m->nseries && !b->err; i++) {
-        const struct pp_series *s = m->series[i];
+        struct pp_series *s = m->series[i];
         if (m->kind == PP_METRIC_HISTOGRAM) {
             render_histogram(b, m, s);
             continue;
         }
         add_sample_name(b, m, NULL, s, NULL, 0);
-        pp__strbuf_addd(b, pp_series_value(s));
+        add_value(b, s, pp_series_value(s));
         pp__strbuf_addc(b, '\n');
     }
     pthread_mutex_unlock(&m->lock);
