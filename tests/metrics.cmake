@@ -34,3 +34,8 @@ pp_add_script_test(NAME metrics.abuse
 pp_add_script_test(NAME metrics.serve_cli
   COMMAND python3 ${PP_METRICS_IT}/metrics_serve_cli.py $<TARGET_FILE:postprof>
   LABELS metrics TIMEOUT 120)
+
+# Fuzz harnesses: everything parsed from outside input in this area.
+pp_add_fuzz(NAME http_headers SOURCES fuzz/fuzz_http_headers.c LIBS postprof_static)
+pp_add_fuzz(NAME procfs SOURCES fuzz/fuzz_procfs.c LIBS postprof_static)
+pp_add_fuzz(NAME metric_labels SOURCES fuzz/fuzz_metric_labels.c LIBS postprof_static)
