@@ -109,8 +109,8 @@ int main(void)
      * is in the render: a second registry holds it */
     pp_registry *r2 = NULL;
     if (pp_registry_new(NULL, &r2) != PP_OK ||
-        pp_registry_histogram(r2, "bench_render_seconds", "Render bench.", 1, l, b, 11,
-                              &h1000) != PP_OK)
+        pp_registry_histogram(r2, "bench_render_seconds", "Render bench.", 1, l, b, 11, &h1000) !=
+            PP_OK)
         return 1;
     pp_series *all[1000];
     for (int i = 0; i < 1000; i++) {

@@ -39,3 +39,8 @@ pp_add_script_test(NAME metrics.serve_cli
 pp_add_fuzz(NAME http_headers SOURCES fuzz/fuzz_http_headers.c LIBS postprof_static)
 pp_add_fuzz(NAME procfs SOURCES fuzz/fuzz_procfs.c LIBS postprof_static)
 pp_add_fuzz(NAME metric_labels SOURCES fuzz/fuzz_metric_labels.c LIBS postprof_static)
+# The Grafana dashboard (docs/grafana) queries only metrics the exporter produces.
+pp_add_script_test(NAME metrics.grafana_dashboard
+  COMMAND python3 ${PP_METRICS_IT}/grafana_metrics_test.py $<TARGET_FILE:postprof>
+          ${PROJECT_SOURCE_DIR}/docs/grafana/postprof.json
+  LABELS metrics TIMEOUT 120)
