@@ -35,10 +35,17 @@ pp_add_script_test(NAME metrics.serve_cli
   COMMAND python3 ${PP_METRICS_IT}/metrics_serve_cli.py $<TARGET_FILE:postprof>
   LABELS metrics TIMEOUT 120)
 
-# Fuzz harnesses: everything parsed from outside input in this area.
-pp_add_fuzz(NAME http_headers SOURCES fuzz/fuzz_http_headers.c LIBS postprof_static)
-pp_add_fuzz(NAME procfs SOURCES fuzz/fuzz_procfs.c LIBS postprof_static)
-pp_add_fuzz(NAME metric_labels SOURCES fuzz/fuzz_metric_labels.c LIBS postprof_static)
+# Fuzz harnesses: everything parsed from outside input in this area. The
+# parsers' sources are compiled into each harness so libFuzzer instruments
+# them for coverage (the library copy is then not linked in).
+set(PP_SRC ${PROJECT_SOURCE_DIR}/src)
+pp_add_fuzz(NAME http_headers LIBS postprof_static
+  SOURCES fuzz/fuzz_http_headers.c ${PP_SRC}/export/http_parse.c ${PP_SRC}/export/prometheus.c)
+pp_add_fuzz(NAME procfs LIBS postprof_static
+  SOURCES fuzz/fuzz_procfs.c ${PP_SRC}/capture/procfs.c)
+pp_add_fuzz(NAME metric_labels LIBS postprof_static
+  SOURCES fuzz/fuzz_metric_labels.c ${PP_SRC}/aggregate/registry.c ${PP_SRC}/export/prometheus.c
+          ${PP_SRC}/common/strbuf.c)
 # The Grafana dashboard (docs/grafana) queries only metrics the exporter produces.
 pp_add_script_test(NAME metrics.grafana_dashboard
   COMMAND python3 ${PP_METRICS_IT}/grafana_metrics_test.py $<TARGET_FILE:postprof>

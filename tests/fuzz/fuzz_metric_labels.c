@@ -49,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     else if (*p == '"')
                         quotes++;
                 }
-                if (quotes % 2 != 0 || (memchr(line, '{', (size_t)(nl - line)) && !strstr(line, "} ")))
+                if (quotes % 2 != 0 ||
+                    (memchr(line, '{', (size_t)(nl - line)) && !strstr(line, "} ")))
                     abort();
             }
             line = nl + 1;
