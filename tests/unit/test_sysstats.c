@@ -99,19 +99,20 @@ static void test_read_live(void **state)
     assert_true(s->start_time_seconds > (double)now - 3600 && s->start_time_seconds <= now + 1);
     assert_int_equal(s->gpu.available, 0);
     assert_string_equal(s->gpu.reason, "GPU statistics not asked for");
-    /* burn CPU, then the delta says this process used it */
+    /* burn 0.25 s of CPU (not of wall time: the machine may be loaded), then
+     * the delta says this process used it */
     volatile double x = 0;
     struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t0);
     do {
         for (int i = 0; i < 100000; i++)
             x += i * 0.5;
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-    } while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 300000000L);
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) < 250000000L);
     s->samples = 1;
     assert_int_equal(pp_sysstats_read(s, NULL, s2), PP_OK);
-    assert_true(s2->process_cpu_seconds >= s->process_cpu_seconds + 0.1);
-    assert_true(s2->process_cpu_percent > 20.0);
+    assert_true(s2->process_cpu_seconds >= s->process_cpu_seconds + 0.2);
+    assert_true(s2->process_cpu_percent > 1.0);
     assert_true(s2->system_cpu_percent > 0.0 && s2->system_cpu_percent <= 100.0);
     free(s);
     free(s2);
