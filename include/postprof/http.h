@@ -31,7 +31,8 @@ typedef struct pp_http_response pp_http_response;
 typedef struct pp_http_config {
     const char *listen; /* "HOST:PORT" ("[::1]:PORT" for IPv6); NULL = default; port 0 = any free */
     const char *token;  /* NULL or "": no authentication */
-    pp_registry *registry;    /* for /metrics; NULL = pp_metrics_default() */
+    pp_registry *registry;    /* for /metrics; NULL = pp_metrics_default(); the server adds
+                                 postprof_scrapes_total{format} to it */
     pp_sysstats *sysstats;    /* for /api/snapshot; NULL: read /proc once per request */
     unsigned threads;         /* worker threads; 0 = 4 */
     unsigned max_connections; /* 0 = 4096 (also bounded by the fd limit) */

@@ -18,11 +18,15 @@
 static _Atomic uint32_t slots_used;
 static pthread_key_t slot_key;
 static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+
 static _Thread_local unsigned tl_slot; /* slot + 1; 0 = not yet taken */
 
+/* Thread exit: give the slot back. Updates made later in this thread (from
+ * other exit destructors) go to the shared cell, never to a reused slot. */
 static void slot_release(void *arg)
 {
     uintptr_t slot = (uintptr_t)arg - 1;
+    tl_slot = PP__METRIC_SLOTS + 1;
     if (slot < PP__METRIC_SLOTS)
         atomic_fetch_and_explicit(&slots_used, ~(UINT32_C(1) << slot), memory_order_release);
 }
@@ -43,7 +47,7 @@ static unsigned slot_take(void)
         if (atomic_compare_exchange_weak_explicit(&slots_used, &used, used | (UINT32_C(1) << i),
                                                   memory_order_acq_rel, memory_order_relaxed)) {
             if (pthread_setspecific(slot_key, (void *)(uintptr_t)(i + 1)) != 0) {
-                slot_release((void *)(uintptr_t)(i + 1));
+                atomic_fetch_and_explicit(&slots_used, ~(UINT32_C(1) << i), memory_order_release);
                 break;
             }
             slot = i;

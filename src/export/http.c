@@ -42,6 +42,7 @@ struct pp_http_server {
     uint16_t port;
     char *token;
     pp_registry *registry;
+    pp_series *scrapes[2]; /* postprof_scrapes_total{format="text"|"openmetrics"} */
     pp_sysstats *sysstats;
     pthread_mutex_t lock; /* handlers */
     struct handler handlers[PP_HTTP_MAX_HANDLERS];
@@ -165,6 +166,7 @@ static int h_metrics(const pp_http_request *req, pp_http_response *resp, void *c
     char *text = NULL;
     size_t len = 0;
     int format = pp_expo_negotiate(pp_http_request_header(req, "Accept"));
+    pp_series_inc(s->scrapes[format]);
     int rc = pp_registry_render(s->registry, format, &text, &len);
     if (rc == PP_OK)
         rc = pp_http_respond(resp, 200, pp_expo_content_type(format), text, len);
@@ -489,6 +491,17 @@ int pp_http_start(const pp_http_config *cfg, pp_http_server **out)
         goto out;
     if (cfg->token && *cfg->token && !(s->token = strdup(cfg->token)))
         goto out;
+    pp_metric *m;
+    static const char *const fmt[] = {"format"};
+    rc = pp_registry_counter(s->registry, "postprof_scrapes_total",
+                             "Scrapes of /metrics answered, by exposition format.", 1, fmt, &m);
+    if (rc != PP_OK ||
+        (rc = pp_metric_series(m, (const char *const[]){"text"}, &s->scrapes[PP_EXPO_TEXT])) !=
+            PP_OK ||
+        (rc = pp_metric_series(m, (const char *const[]){"openmetrics"},
+                               &s->scrapes[PP_EXPO_OPENMETRICS])) != PP_OK)
+        goto out;
+    rc = PP_ENOMEM;
     if (add_handler(s, "/metrics", h_metrics, s) != PP_OK ||
         add_handler(s, "/healthz", h_healthz, s) != PP_OK ||
         add_handler(s, "/api/snapshot", h_snapshot, s) != PP_OK)

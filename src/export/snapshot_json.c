@@ -3,6 +3,7 @@
  * {"info": ..., "sites": [...], "system": {...}, "gpu": {...}}.
  * Reads a snapshot and a stats copy; never touches live capture data.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,12 @@ static json_t *str(const char *s)
 {
     json_t *j = json_string(s ? s : "");
     return j ? j : json_string("(invalid UTF-8)");
+}
+
+/* jansson has no NaN or infinity: those become null. */
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
 }
 
 static int set(json_t *o, const char *k, json_t *v)
@@ -38,18 +45,18 @@ static json_t *site_json(const pp_site_stats *st)
     e |= set(o, "line", json_integer(st->line));
     e |= set(o, "count", json_integer((json_int_t)st->count));
     e |= set(o, "errors", json_integer((json_int_t)st->errors));
-    e |= set(o, "total_ns", json_real(st->total_ns));
-    e |= set(o, "self_ns", json_real(st->self_ns));
-    e |= set(o, "min_ns", json_real(st->min_ns));
-    e |= set(o, "max_ns", json_real(st->max_ns));
-    e |= set(o, "mean_ns", json_real(st->mean_ns));
-    e |= set(o, "p50_ns", json_real(st->p50_ns));
-    e |= set(o, "p90_ns", json_real(st->p90_ns));
-    e |= set(o, "p95_ns", json_real(st->p95_ns));
-    e |= set(o, "p99_ns", json_real(st->p99_ns));
-    e |= set(o, "p999_ns", json_real(st->p999_ns));
-    e |= set(o, "cpu_ns", json_real(st->cpu_ns));
-    e |= set(o, "cpu_wall_ns", json_real(st->cpu_wall_ns));
+    e |= set(o, "total_ns", num(st->total_ns));
+    e |= set(o, "self_ns", num(st->self_ns));
+    e |= set(o, "min_ns", num(st->min_ns));
+    e |= set(o, "max_ns", num(st->max_ns));
+    e |= set(o, "mean_ns", num(st->mean_ns));
+    e |= set(o, "p50_ns", num(st->p50_ns));
+    e |= set(o, "p90_ns", num(st->p90_ns));
+    e |= set(o, "p95_ns", num(st->p95_ns));
+    e |= set(o, "p99_ns", num(st->p99_ns));
+    e |= set(o, "p999_ns", num(st->p999_ns));
+    e |= set(o, "cpu_ns", num(st->cpu_ns));
+    e |= set(o, "cpu_wall_ns", num(st->cpu_wall_ns));
     e |= set(o, "mem_alloc_bytes", json_integer((json_int_t)st->mem_alloc_bytes));
     e |= set(o, "mem_alloc_count", json_integer((json_int_t)st->mem_alloc_count));
     e |= set(o, "mem_freed_bytes", json_integer((json_int_t)st->mem_freed_bytes));
@@ -81,18 +88,17 @@ static json_t *gpu_json(const pp_gpu_stats *g)
             e |= set(dj, "index", json_integer(d->index));
             e |= set(dj, "name", str(d->name));
             if (d->have_utilization) {
-                e |= set(dj, "utilization_percent", json_real(d->utilization_percent));
-                e |=
-                    set(dj, "memory_utilization_percent", json_real(d->memory_utilization_percent));
+                e |= set(dj, "utilization_percent", num(d->utilization_percent));
+                e |= set(dj, "memory_utilization_percent", num(d->memory_utilization_percent));
             }
             if (d->have_memory) {
                 e |= set(dj, "memory_used_bytes", json_integer((json_int_t)d->memory_used_bytes));
                 e |= set(dj, "memory_total_bytes", json_integer((json_int_t)d->memory_total_bytes));
             }
             if (d->have_temperature)
-                e |= set(dj, "temperature_celsius", json_real(d->temperature_celsius));
+                e |= set(dj, "temperature_celsius", num(d->temperature_celsius));
             if (d->have_power)
-                e |= set(dj, "power_watts", json_real(d->power_watts));
+                e |= set(dj, "power_watts", num(d->power_watts));
             e |= set(dj, "self_memory_bytes", json_integer((json_int_t)d->self_memory_bytes));
             for (unsigned k = 0; !e && k < d->nprocesses; k++) {
                 json_t *p =
@@ -128,7 +134,7 @@ static json_t *system_json(const pp_sys_stats *s)
         return NULL;
     int e = 0;
 #define U(k, v) e |= set(o, k, json_integer((json_int_t)(v)))
-#define D(k, v) e |= set(o, k, json_real(v))
+#define D(k, v) e |= set(o, k, num(v))
     U("samples", s->samples);
     D("process_cpu_percent", s->process_cpu_percent);
     D("process_cpu_seconds", s->process_cpu_seconds);

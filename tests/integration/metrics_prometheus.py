@@ -44,7 +44,8 @@ def query(port, q):
     return doc["data"]["result"]
 
 
-peer = Peer([peer_bin, "--counter", str(COUNT), "--scopes", "500", "--token", TOKEN])
+peer = Peer([peer_bin, "--counter", str(COUNT), "--scopes", "500", "--token", TOKEN,
+             "--weird-labels", "--sysstats", "0.5"])
 tmp = tempfile.mkdtemp(prefix="pp-prom-")
 prom = None
 try:
@@ -103,6 +104,22 @@ scrape_configs:
     res = query(pport, 'profiling_duration_seconds_count{operation="peer.work"}')
     if not res or res[0]["value"][1] != "500":
         fail("profiling_duration_seconds_count: expected 500, got %r" % res)
+    # Prometheus 2.42 asks for OpenMetrics first, and got it
+    res = query(pport, 'postprof_scrapes_total{format="openmetrics"}')
+    if not res or float(res[0]["value"][1]) < 1:
+        fail("no OpenMetrics scrape counted: %r" % res)
+    res = query(pport, 'postprof_scrapes_total{format="text"}')
+    if not res or float(res[0]["value"][1]) != 0:
+        fail("text scrapes counted from Prometheus: %r" % res)
+    # label values that needed escaping came through Prometheus's parser intact
+    res = query(pport, "count(test_weird_labels)")
+    if not res or res[0]["value"][1] != "7":
+        fail("test_weird_labels series: %r" % res)
+    for matcher, want in [(r'quote \" here', "0.5"), (r"back\\slash", "1.5"),
+                          (r"new\nline", "2.5"), ("caf\u00e9 \u65e5\u672c \U0001f525", "3.5")]:
+        res = query(pport, 'test_weird_labels{text="%s"}' % matcher)
+        if not res or res[0]["value"][1] != want:
+            fail("test_weird_labels{text=%r}: %r" % (matcher, res))
     res = query(pport, "process_start_time_seconds")
     if not res or abs(float(res[0]["value"][1]) - time.time()) > 3600:
         fail("process_start_time_seconds: %r" % res)
