@@ -102,7 +102,7 @@ PP_EXPORT void pp_gpu_read(pp_gpu *g, pp_gpu_stats *out);
 typedef struct pp_sysstats pp_sysstats;
 
 typedef struct pp_sysstats_config {
-    double interval_s; /* 0 = 1.0; at least 0.01 */
+    double interval_s; /* seconds, 0.01 .. 86400; 0 = 1.0 */
     int no_gpu;        /* 1: do not load NVML */
 } pp_sysstats_config;
 

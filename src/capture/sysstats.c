@@ -208,15 +208,28 @@ static void *collector_main(void *arg)
     return NULL;
 }
 
+/* Release what pp_sysstats_start() set up (the thread already joined). */
+static void collector_free(pp_sysstats *c)
+{
+    if (!c)
+        return;
+    pp_gpu_close(c->gpu);
+    pthread_cond_destroy(&c->wake);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+}
+
 int pp_sysstats_start(const pp_sysstats_config *cfg, pp_sysstats **out)
 {
     int rc = PP_EINVAL;
     pp_sysstats *c = NULL;
-    double interval = cfg && cfg->interval_s > 0 ? cfg->interval_s : 1.0;
+    double interval = cfg ? cfg->interval_s : 0;
     if (!out)
         return PP_EINVAL;
     *out = NULL;
-    if (interval < 0.01 || interval > 86400.0)
+    if (interval == 0)
+        interval = 1.0;
+    if (!(interval >= 0.01 && interval <= 86400.0))
         goto out;
     rc = PP_ENOMEM;
     c = calloc(1, sizeof *c);
@@ -230,21 +243,16 @@ int pp_sysstats_start(const pp_sysstats_config *cfg, pp_sysstats **out)
     pthread_cond_init(&c->wake, &ca);
     pthread_condattr_destroy(&ca);
     if (!(cfg && cfg->no_gpu) && pp_gpu_open(&c->gpu) != PP_OK)
-        goto fail;
+        goto out;
     sample(c);
-    if (pthread_create(&c->thread, NULL, collector_main, c) != 0) {
-        rc = PP_EIO;
-        goto fail;
-    }
+    rc = PP_EIO;
+    if (pthread_create(&c->thread, NULL, collector_main, c) != 0)
+        goto out;
     *out = c;
+    c = NULL;
     rc = PP_OK;
-    goto out;
-fail:
-    pp_gpu_close(c->gpu);
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
 out:
+    collector_free(c);
     return rc;
 }
 
@@ -268,8 +276,5 @@ void pp_sysstats_stop(pp_sysstats *c)
     pthread_cond_signal(&c->wake);
     pthread_mutex_unlock(&c->lock);
     pthread_join(c->thread, NULL);
-    pp_gpu_close(c->gpu);
-    pthread_cond_destroy(&c->wake);
-    pthread_mutex_destroy(&c->lock);
-    free(c);
+    collector_free(c);
 }

@@ -125,6 +125,9 @@ static void test_collector(void **state)
     pp_sysstats_config bad = {.interval_s = 0.001};
     assert_int_equal(pp_sysstats_start(&bad, &c), PP_EINVAL);
     assert_null(c);
+    bad.interval_s = -1;
+    assert_int_equal(pp_sysstats_start(&bad, &c), PP_EINVAL);
+    assert_null(c);
     pp_sysstats_config cfg = {.interval_s = 0.02, .no_gpu = 1};
     assert_int_equal(pp_sysstats_start(&cfg, &c), PP_OK);
     pp_sys_stats *s = calloc(1, sizeof *s);
