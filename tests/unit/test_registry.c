@@ -22,7 +22,7 @@ static pp_registry *new_reg(size_t max_series)
     return r;
 }
 
-static char *render(pp_registry *r, int format)
+__attribute__((noinline)) static char *render(pp_registry *r, int format)
 {
     char *text = NULL;
     size_t len = 0;
