@@ -7,7 +7,8 @@ pp_add_unit_test(NAME sysstats SOURCES unit/test_sysstats.c LIBS postprof_static
 add_library(nvml_stub SHARED nvml_stub/nvml_stub.c)
 set_target_properties(nvml_stub PROPERTIES OUTPUT_NAME nvidia-ml PREFIX lib SUFFIX .so.1
   C_VISIBILITY_PRESET hidden LIBRARY_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/nvml_stub)
-pp_add_unit_test(NAME gpu SOURCES unit/test_gpu.c LIBS postprof_static LABELS threaded
+pp_add_unit_test(NAME gpu SOURCES unit/test_gpu.c LIBS postprof_static PkgConfig::JANSSON
+  LABELS threaded
   ENV LD_LIBRARY_PATH=${CMAKE_CURRENT_BINARY_DIR}/nvml_stub)
 add_dependencies(test_gpu nvml_stub)
 # test_gpu_real: without the stub (a real NVML if the machine has one)

@@ -9,8 +9,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include <postprof/postprof.h>
 
+#include "export/snapshot_json.h"
 #include "pp_test.h"
 
 static pp_gpu_stats *read_with(const char *mode)
@@ -117,6 +120,43 @@ static void test_gpu_stub_metrics(void **state)
     pp_registry_free(r);
 }
 
+/* The /api/snapshot document carries every device, only the figures it has. */
+static void test_gpu_stub_snapshot_json(void **state)
+{
+    (void)state;
+    setenv("PP_NVML_STUB", "ok", 1);
+    pp_gpu *g = NULL;
+    assert_int_equal(pp_gpu_open(&g), PP_OK);
+    pp_sys_stats *st = calloc(1, sizeof *st);
+    assert_int_equal(pp_sysstats_read(NULL, g, st), PP_OK);
+    pp_gpu_close(g);
+    char *text = NULL;
+    size_t n = 0;
+    assert_int_equal(pp__snapshot_json(NULL, st, &text, &n), PP_OK);
+    json_error_t err;
+    json_t *doc = json_loads(text, 0, &err);
+    assert_non_null(doc);
+    json_t *gpu = json_object_get(doc, "gpu");
+    assert_true(json_is_true(json_object_get(gpu, "available")));
+    assert_null(json_object_get(gpu, "reason"));
+    json_t *devs = json_object_get(gpu, "devices");
+    assert_int_equal(json_array_size(devs), 2);
+    json_t *d0 = json_array_get(devs, 0), *d1 = json_array_get(devs, 1);
+    assert_string_equal(json_string_value(json_object_get(d0, "name")), "Stub GPU A100");
+    assert_true(json_real_value(json_object_get(d0, "power_watts")) == 251.5);
+    assert_null(json_object_get(d1, "power_watts"));
+    assert_null(json_object_get(d1, "temperature_celsius"));
+    json_t *p0 = json_array_get(json_object_get(d0, "processes"), 0);
+    assert_int_equal(json_integer_value(json_object_get(p0, "pid")), getpid());
+    assert_int_equal(json_integer_value(json_object_get(p0, "used_bytes")), 123456789);
+    json_t *p1 = json_array_get(json_object_get(d0, "processes"), 1);
+    assert_int_equal(json_integer_value(json_object_get(p1, "used_bytes")), -1);
+    assert_true(json_is_object(json_object_get(doc, "system")));
+    json_decref(doc);
+    free(text);
+    free(st);
+}
+
 static void test_gpu_real(void **state)
 {
     (void)state;
@@ -150,9 +190,8 @@ static void test_gpu_real(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_gpu_stub_ok),
-    cmocka_unit_test(test_gpu_stub_errors),
-    cmocka_unit_test(test_gpu_stub_metrics),
+    cmocka_unit_test(test_gpu_stub_ok),      cmocka_unit_test(test_gpu_stub_errors),
+    cmocka_unit_test(test_gpu_stub_metrics), cmocka_unit_test(test_gpu_stub_snapshot_json),
     cmocka_unit_test(test_gpu_real),
 };
 
