@@ -17,5 +17,10 @@
 #include <postprof/snapshot.h>
 #include <postprof/sysstats.h>
 #include <postprof/version.h>
+#include <postprof/workload.h>
+#include <postprof/config.h>
+#include <postprof/report.h>
+#include <postprof/analyze.h>
+#include <postprof/profilers.h>
 
 #endif
