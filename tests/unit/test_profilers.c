@@ -177,6 +177,12 @@ static void test_toy_end_to_end(void **state)
             strcmp(r->findings[i].operation, "load.api") == 0)
             api_waits = 1;
     assert_true(api_waits);
+    pp_metric *bn = pp_registry_find(pp_metrics_default(), "bottleneck_detected_total");
+    assert_non_null(bn);
+    const char *labels[2] = {"load.api", "waiting"};
+    pp_series *series = NULL;
+    assert_int_equal(pp_metric_series(bn, labels, &series), PP_OK);
+    assert_true(pp_series_value(series) >= 1.0);
     assert_int_equal(r->n_targets, 5);
 
     /* the workload's knobs are as they were */
