@@ -21,13 +21,6 @@ static pp_site *site_pool;
 static uint32_t site_pool_used;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void *pp__map_zero(size_t n)
-{
-    void *p =
-        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
 uint32_t pp__func_site(const void *fn)
 {
     uint32_t id = 0;
