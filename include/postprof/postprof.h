@@ -11,6 +11,7 @@
 #include <postprof/histogram.h>
 #include <postprof/log.h>
 #include <postprof/memory.h>
+#include <postprof/profile.h>
 #include <postprof/scope.h>
 #include <postprof/snapshot.h>
 #include <postprof/version.h>
