@@ -133,7 +133,7 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
                 "postprof record: %s%ld: %lld bytes allocated (%s), %lld in use at exit, "
                 "peak %lld -> %s\n",
                 root ? "pid " : "child pid ", pid, (long long)pp_profile_value_total(p, 1),
-                pp_profile_stat(p, "mem_rate_all") ? "every allocation" : "sampled",
+                pp_profile_stat(p, "mem_rate") == 0 ? "every allocation" : "sampled",
                 (long long)pp_profile_value_total(p, 3), (long long)pp_profile_stat(p, "heap_peak"),
                 out);
     else

@@ -385,7 +385,7 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     }
     /* pass 1: header and the module list */
     pp_profile_kind kind = PP_PROFILE_CPU;
-    int64_t period = 0, duration = 0;
+    int64_t period = 0, duration = 0, mem_rate = -1;
     const char *s = text, *end = text + len;
     if (len < 15 || memcmp(text, "postprof-raw 1\n", 15) != 0) {
         rc = PP_EFORMAT;
@@ -402,6 +402,8 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
                 set_msg(msg, msg_cap, path, lineno, "unknown mode");
                 goto out;
             }
+        } else if (le - s > 9 && memcmp(s, "mem_rate ", 9) == 0) {
+            mem_rate = strtoll(s + 9, NULL, 10);
         } else if (le - s > 10 && memcmp(s, "period_ns ", 10) == 0) {
             period = strtoll(s + 10, NULL, 10);
         } else if (le - s > 12 && memcmp(s, "duration_ns ", 12) == 0) {
@@ -438,6 +440,9 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     if (period > 0)
         p->period = kind == PP_PROFILE_MEM ? p->period : period;
     p->duration_ns += duration;
+    if (kind == PP_PROFILE_MEM && mem_rate >= 0 &&
+        (rc = pp__profile_set_stat(p, "mem_rate", mem_rate)) != PP_OK)
+        goto out;
     c.dwfl = dwfl_begin(&dwfl_cb);
     if (c.dwfl && maps_len) {
         FILE *mf = fmemopen(maps, maps_len, "r");

@@ -27,28 +27,60 @@ static void put_name(pp__outbuf *b, const char *s)
     }
 }
 
+typedef struct {
+    char *stack;
+    int64_t v;
+} folded_line;
+
+static int cmp_line(const void *a, const void *b)
+{
+    return strcmp(((const folded_line *)a)->stack, ((const folded_line *)b)->stack);
+}
+
+/* identical stacks (e.g. from different threads) are merged into one line */
 void pp__folded_render(const pp_profile *p, pp__outbuf *b)
 {
     uint32_t *funcs = malloc(PP__PROFILE_MAX_FRAMES * sizeof *funcs);
-    if (!funcs) {
+    folded_line *lines = calloc(p->nsamples + 1, sizeof *lines);
+    size_t n_lines = 0;
+    if (!funcs || !lines) {
         b->err = PP_ENOMEM;
-        return;
+        goto out;
     }
-    for (size_t i = 0; i < p->nsamples; i++) {
+    for (size_t i = 0; i < p->nsamples && !b->err; i++) {
         const pp__psample *s = &p->samples[i];
         int64_t v = s->v[p->main_value];
         if (v <= 0)
             continue;
+        pp__outbuf one = {0};
         size_t n = pp__profile_frames(p, s, funcs, NULL, PP__PROFILE_MAX_FRAMES);
         if (n == 0)
-            pp__ob_str(b, "[unknown]");
+            pp__ob_str(&one, "[unknown]");
         for (size_t k = 0; k < n; k++) {
             if (k)
-                pp__ob_mem(b, ";", 1);
-            put_name(b, p->str[p->funcs[funcs[k]].name]);
+                pp__ob_mem(&one, ";", 1);
+            put_name(&one, p->str[p->funcs[funcs[k]].name]);
         }
-        pp__ob_printf(b, " %lld\n", (long long)v);
+        if (one.err || !one.data) {
+            b->err = one.err ? one.err : PP_ENOMEM;
+            pp__ob_release(&one);
+            break;
+        }
+        lines[n_lines++] = (folded_line){one.data, v};
     }
+    qsort(lines, n_lines, sizeof *lines, cmp_line);
+    for (size_t i = 0; i < n_lines;) {
+        size_t j = i;
+        int64_t v = 0;
+        for (; j < n_lines && strcmp(lines[j].stack, lines[i].stack) == 0; j++)
+            v += lines[j].v;
+        pp__ob_printf(b, "%s %lld\n", lines[i].stack, (long long)v);
+        i = j;
+    }
+out:
+    for (size_t i = 0; lines && i < n_lines; i++)
+        free(lines[i].stack);
+    free(lines);
     free(funcs);
 }
 
