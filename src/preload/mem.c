@@ -37,6 +37,10 @@ typedef struct {
 
 static live_entry *live;
 static uint64_t live_mask;
+/* sampled mode: one bit per hash bucket of pointers that may be tracked, so
+ * the free of an unsampled block (nearly all) costs one L1/L2 load */
+#define MAYBE_BITS (1u << 18)
+static _Atomic uint64_t maybe[MAYBE_BITS / 64];
 static _Atomic int mem_ready;
 
 static PP_PL_TLS __thread int64_t until_sample;
@@ -59,6 +63,8 @@ void pp__pl_mem_reset(void)
 {
     if (live)
         memset(live, 0, (live_mask + 1) * sizeof(live_entry));
+    for (unsigned i = 0; i < MAYBE_BITS / 64; i++)
+        atomic_store(&maybe[i], 0);
     until_sample = 0;
 }
 
@@ -67,8 +73,15 @@ static inline uint64_t ptr_slot(uintptr_t p)
     return ((p >> 4) * 0x9E3779B97F4A7C15ull) >> 20;
 }
 
+static inline uint64_t maybe_bit(uintptr_t p)
+{
+    return ((p >> 4) * 0xff51afd7ed558ccdull) >> (64 - 18);
+}
+
 static int live_insert(uintptr_t p, uint64_t hash, uint64_t size)
 {
+    uint64_t b = maybe_bit(p);
+    atomic_fetch_or_explicit(&maybe[b / 64], 1ull << (b % 64), memory_order_relaxed);
     uint64_t i = ptr_slot(p);
     for (int k = 0; k < MAX_PROBES; k++, i++) {
         live_entry *e = &live[i & live_mask];
@@ -87,6 +100,11 @@ static int live_insert(uintptr_t p, uint64_t hash, uint64_t size)
 
 static int live_remove(uintptr_t p, uint64_t *hash, uint64_t *size)
 {
+    if (pp__pl.mem_rate != 0) {
+        uint64_t b = maybe_bit(p);
+        if (!(atomic_load_explicit(&maybe[b / 64], memory_order_relaxed) & (1ull << (b % 64))))
+            return 0;
+    }
     uint64_t i = ptr_slot(p);
     for (int k = 0; k < MAX_PROBES; k++, i++) {
         live_entry *e = &live[i & live_mask];

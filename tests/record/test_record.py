@@ -107,7 +107,8 @@ def check_shares(shares, tol, what):
 
 def case_shares(threads):
     out = os.path.join(TMP, "s.pb.gz")
-    r = record(["-F", "999", "-o", out], [os.path.join(WORK, "work_shares"), str(threads), "700"])
+    ms = "1000" if threads == 1 else "700"
+    r = record(["-F", "999", "-o", out], [os.path.join(WORK, "work_shares"), str(threads), ms])
     if "work_shares done" not in r.stdout:
         fail("target stdout did not pass through")
     model = decode_pprof(out)
