@@ -118,11 +118,17 @@ int main(void)
     const char *pl = getenv("POSTPROF_PRELOAD") ? getenv("POSTPROF_PRELOAD") : PP_PRELOAD_LIB;
     const char *e99[] = {"LD_PRELOAD", pl, "POSTPROF_DIR", tmpdir, "POSTPROF_HZ", "99", NULL};
     const char *e999[] = {"LD_PRELOAD", pl, "POSTPROF_DIR", tmpdir, "POSTPROF_HZ", "999", NULL};
-    const char *egp[] = {"LD_PRELOAD", "/usr/lib/x86_64-linux-gnu/libprofiler.so", "CPUPROFILE",
-                         out, "CPUPROFILE_FREQUENCY", "999", NULL};
+    const char *egp[] = {"LD_PRELOAD",
+                         "/usr/lib/x86_64-linux-gnu/libprofiler.so",
+                         "CPUPROFILE",
+                         out,
+                         "CPUPROFILE_FREQUENCY",
+                         "999",
+                         NULL};
     const char *emem[] = {"LD_PRELOAD", pl, "POSTPROF_DIR", tmpdir, "POSTPROF_MEM", "1", NULL};
-    const char *eall[] = {"LD_PRELOAD",   pl, "POSTPROF_DIR", tmpdir, "POSTPROF_MEM", "1",
-                          "POSTPROF_MEM_RATE", "0", NULL};
+    const char *eall[] = {
+        "LD_PRELOAD", pl,  "POSTPROF_DIR", tmpdir, "POSTPROF_MEM", "1", "POSTPROF_MEM_RATE",
+        "0",          NULL};
     char ht_out[256];
     snprintf(ht_out, sizeof ht_out, "%s/heaptrack", tmpdir);
     const char *heaptrack[] = {"heaptrack", "-o", ht_out, NULL};

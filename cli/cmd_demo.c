@@ -108,8 +108,8 @@ int cmd_demo(int argc, char **argv)
     }
     pp_snapshot_info info;
     pp_snapshot_get_info(snap, &info);
-    printf("clock: %s (%.4f ns/tick), threads exited: %llu, open spans: %llu\n",
-           info.clock_source, info.ns_per_tick, (unsigned long long)info.threads_exited,
+    printf("clock: %s (%.4f ns/tick), threads exited: %llu, open spans: %llu\n", info.clock_source,
+           info.ns_per_tick, (unsigned long long)info.threads_exited,
            (unsigned long long)info.open_spans);
     pp_snapshot_free(snap);
     return PP_EXIT_OK;

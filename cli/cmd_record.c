@@ -79,8 +79,7 @@ static int find_preload(char *out, size_t cap)
     if (!slash)
         return -1;
     *slash = 0;
-    static const char *const rel[] = {"/../src/libpostprof_preload.so",
-                                      "/libpostprof_preload.so",
+    static const char *const rel[] = {"/../src/libpostprof_preload.so", "/libpostprof_preload.so",
                                       "/../lib/libpostprof_preload.so",
                                       "/../lib/x86_64-linux-gnu/libpostprof_preload.so",
                                       "/../lib64/libpostprof_preload.so"};
@@ -162,15 +161,17 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
         fprintf(stderr, "postprof record: warning: %lld allocations not tracked to their free\n",
                 (long long)pp_profile_stat(p, "live_table_full"));
     if (pp_profile_stat(p, "exit_signal"))
-        fprintf(stderr, "postprof record: the target died of signal %lld; profile written up "
-                        "to that point\n",
+        fprintf(stderr,
+                "postprof record: the target died of signal %lld; profile written up "
+                "to that point\n",
                 (long long)pp_profile_stat(p, "exit_signal"));
     if (pp_profile_stat(p, "timer_failures"))
         fprintf(stderr, "postprof record: warning: no sampling timer for %lld threads\n",
                 (long long)pp_profile_stat(p, "timer_failures"));
     if (pp_profile_stat(p, "build_id_mismatch"))
-        fprintf(stderr, "postprof record: warning: %lld modules changed on disk since the run; "
-                        "their symbols may be wrong\n",
+        fprintf(stderr,
+                "postprof record: warning: %lld modules changed on disk since the run; "
+                "their symbols may be wrong\n",
                 (long long)pp_profile_stat(p, "build_id_mismatch"));
 }
 
@@ -191,8 +192,8 @@ static void remove_dir(const char *dir)
 }
 
 /* load and write every pid's raw files; returns 0 when all were written */
-static int collect(const char *dir, long root_pid, int fmt, const char *out, int quiet,
-                   int follow, int mem_all)
+static int collect(const char *dir, long root_pid, int fmt, const char *out, int quiet, int follow,
+                   int mem_all)
 {
     raw_file *files = NULL;
     size_t n = 0, cap = 0;
@@ -394,7 +395,7 @@ int cmd_record(int argc, char **argv)
     sigaction(SIGQUIT, &old_quit, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGHUP, &old_hup, NULL);
-    int code = WIFEXITED(status) ? WEXITSTATUS(status)
+    int code = WIFEXITED(status)     ? WEXITSTATUS(status)
                : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
                                      : 1;
     if (WIFEXITED(status) && (code == 126 || code == 127) && !quiet) {

@@ -60,8 +60,8 @@ int cmd_top(int argc, char **argv)
         double self = sum ? 100.0 * (double)rows[i].self / (double)sum : 0;
         double total = sum ? 100.0 * (double)rows[i].total / (double)sum : 0;
         if (rows[i].file[0] && rows[i].line > 0)
-            printf("%7.2f%% %7.2f%%  %-40s %s:%lld\n", self, total, rows[i].function,
-                   rows[i].file, (long long)rows[i].line);
+            printf("%7.2f%% %7.2f%%  %-40s %s:%lld\n", self, total, rows[i].function, rows[i].file,
+                   (long long)rows[i].line);
         else
             printf("%7.2f%% %7.2f%%  %-40s %s\n", self, total, rows[i].function,
                    rows[i].file[0] ? rows[i].file : "-");

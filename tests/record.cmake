@@ -35,3 +35,5 @@ foreach(c ${pp_record_cases})
     LABELS ${labels} TIMEOUT 120
     ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
 endforeach()
+
+pp_add_unit_test(NAME profile SOURCES unit/test_profile.c LIBS postprof_static)

@@ -18,8 +18,8 @@ typedef struct pp_mem_counters {
     uint64_t alloc_usable; /* usable bytes of those blocks (malloc_usable_size) */
     uint64_t free_usable;  /* usable bytes of blocks freed by this thread */
     uint64_t free_count;
-    int64_t live;          /* alloc_usable - free_usable on this thread */
-    int64_t peak;          /* highest live seen (reset by memory scopes) */
+    int64_t live; /* alloc_usable - free_usable on this thread */
+    int64_t peak; /* highest live seen (reset by memory scopes) */
 } pp_mem_counters;
 
 /* pp_mem_thread_counters() - Copy this thread's counters. Never fails. */

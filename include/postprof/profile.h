@@ -66,7 +66,8 @@ PP_EXPORT PP_NODISCARD int pp_profile_parse(const void *data, size_t len, pp_pro
 PP_EXPORT PP_NODISCARD int pp_profile_write(const pp_profile *p, pp_profile_format format,
                                             const char *path);
 
-/* pp_profile_format_parse() - "folded", "speedscope", "pprof", "chrome" -> format; -1 if unknown. */
+/* pp_profile_format_parse() - "folded", "speedscope", "pprof", "chrome" -> format; -1 if unknown.
+ */
 PP_EXPORT int pp_profile_format_parse(const char *name);
 
 /* pp_profile_kind_of() - What the profile measures. */

@@ -51,14 +51,14 @@ typedef struct pp_site_stats {
 typedef struct pp_snapshot_info {
     uint64_t threads_live;
     uint64_t threads_exited;
-    uint64_t misnested_ends;   /* ends of a scope that was not innermost */
+    uint64_t misnested_ends; /* ends of a scope that was not innermost */
     uint64_t ends_without_begin;
-    uint64_t unclosed_scopes;  /* scopes force-closed or open at thread exit */
-    uint64_t stack_overflows;  /* scopes not recorded: stack deeper than 256 */
-    uint64_t dropped_sites;    /* site table full */
-    uint64_t dropped_spans;    /* async span pool full */
+    uint64_t unclosed_scopes; /* scopes force-closed or open at thread exit */
+    uint64_t stack_overflows; /* scopes not recorded: stack deeper than 256 */
+    uint64_t dropped_sites;   /* site table full */
+    uint64_t dropped_spans;   /* async span pool full */
     uint64_t open_spans;
-    uint64_t taken_at_ns;      /* CLOCK_MONOTONIC */
+    uint64_t taken_at_ns; /* CLOCK_MONOTONIC */
     double ns_per_tick;
     const char *clock_source;
 } pp_snapshot_info;

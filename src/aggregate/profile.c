@@ -146,8 +146,8 @@ int pp__profile_loc(pp_profile *p, uint64_t address, uint32_t mapping, const pp_
 {
     int rc = pp__profile_grow((void **)&p->locs, &p->caplocs, p->nlocs, sizeof *p->locs);
     if (rc == PP_OK && n)
-        rc = pp__profile_grow((void **)&p->lines, &p->caplines, p->nlines + n - 1,
-                              sizeof *p->lines);
+        rc =
+            pp__profile_grow((void **)&p->lines, &p->caplines, p->nlines + n - 1, sizeof *p->lines);
     if (rc)
         return rc;
     if (n)
@@ -161,11 +161,11 @@ int pp__profile_loc(pp_profile *p, uint64_t address, uint32_t mapping, const pp_
 int pp__profile_sample(pp_profile *p, const uint32_t *locs, size_t n, uint32_t tid,
                        const int64_t *v)
 {
-    int rc = pp__profile_grow((void **)&p->samples, &p->capsamples, p->nsamples,
-                              sizeof *p->samples);
+    int rc =
+        pp__profile_grow((void **)&p->samples, &p->capsamples, p->nsamples, sizeof *p->samples);
     if (rc == PP_OK && n)
-        rc = pp__profile_grow((void **)&p->stack, &p->capstack, p->nstack + n - 1,
-                              sizeof *p->stack);
+        rc =
+            pp__profile_grow((void **)&p->stack, &p->capstack, p->nstack + n - 1, sizeof *p->stack);
     if (rc)
         return rc;
     pp__psample *s = &p->samples[p->nsamples];

@@ -125,7 +125,6 @@ int pp__profile_set_types(pp_profile *p, size_t n, const char *const *types,
 /* Name of a thread id, or NULL. */
 const char *pp__profile_thread_name(const pp_profile *p, uint32_t tid);
 
-
 #define PP__PROFILE_MAX_FRAMES 2048
 
 /* Root-first function ids (and lines, may be NULL) of a sample, inline

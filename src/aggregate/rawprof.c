@@ -160,8 +160,8 @@ static int describe(symctx *c, uint64_t addr, uint32_t *out, int *skip)
             int decl_line = 0;
             dwarf_decl_line(&scopes[i], &decl_line);
             const char *decl_file = dwarf_decl_file(&scopes[i]);
-            rc = add_line(p, lines, &n, fn ? fn : "??", decl_file ? decl_file : cur_file,
-                          decl_line, cur_line);
+            rc = add_line(p, lines, &n, fn ? fn : "??", decl_file ? decl_file : cur_file, decl_line,
+                          cur_line);
             if (tag == DW_TAG_subprogram)
                 break;
             Dwarf_Attribute attr;
@@ -508,8 +508,8 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
             v[0] = strtoll(q, &e, 10);
             v[1] = strtoll(e, &e, 10);
             v[2] = strtoll(e, &e, 10);
-            rc = pp__profile_grow((void **)&p->series, &p->capseries, p->nseries,
-                                  sizeof *p->series);
+            rc =
+                pp__profile_grow((void **)&p->series, &p->capseries, p->nseries, sizeof *p->series);
             if (rc == PP_OK)
                 p->series[p->nseries++] = (pp__ppoint){(uint64_t)v[0], v[1], v[2]};
         } else if (le - s > 7 && memcmp(s, "reason ", 7) == 0) {

@@ -98,8 +98,8 @@ int pp_snapshot_take(pp_snapshot **out_snap)
         pp__store(&acc->min, UINT64_MAX);
         uint32_t parent = 0;
         for (pp__thread *t = pp__threads; t; t = t->next) {
-            pp__slot *s = atomic_load_explicit((_Atomic(pp__slot *) *)&t->slots[id],
-                                               memory_order_acquire);
+            pp__slot *s =
+                atomic_load_explicit((_Atomic(pp__slot *) *)&t->slots[id], memory_order_acquire);
             if (s)
                 add_slot(acc, s, &parent);
         }

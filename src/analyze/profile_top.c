@@ -24,7 +24,8 @@ static int cmp_rank(const void *a, const void *b, void *ctx)
         return x->self > y->self ? -1 : 1;
     if (x->total != y->total)
         return x->total > y->total ? -1 : 1;
-    return (*(const uint32_t *)a > *(const uint32_t *)b) - (*(const uint32_t *)a < *(const uint32_t *)b);
+    return (*(const uint32_t *)a > *(const uint32_t *)b) -
+           (*(const uint32_t *)a < *(const uint32_t *)b);
 }
 
 int pp_profile_top(const pp_profile *p, pp_profile_row *out, size_t cap, size_t *out_n,

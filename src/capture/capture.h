@@ -54,10 +54,10 @@ typedef struct pp__memframe {
 
 typedef struct pp__thread {
     struct pp__thread *next, *prev;
-    pp__slot **slots;  /* PP__MAX_SITES pointers, lazily filled */
-    char *arena;       /* current slot chunk */
+    pp__slot **slots; /* PP__MAX_SITES pointers, lazily filled */
+    char *arena;      /* current slot chunk */
     size_t arena_used, arena_cap;
-    void *chunks;      /* list of mapped chunks (first word links them) */
+    void *chunks; /* list of mapped chunks (first word links them) */
     int32_t depth;
     int32_t skipped; /* whole-program frames not pushed (stack full) */
     pp__a64 misnested, no_begin, unclosed, overflow;

@@ -35,8 +35,8 @@ static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static void *map_zero(size_t n)
 {
-    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                   -1, 0);
+    void *p =
+        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     return p == MAP_FAILED ? NULL : p;
 }
 
@@ -62,7 +62,8 @@ static void retire_locked(pp__thread *t)
     }
     atomic_fetch_add(&pp__g_misnested, pp__load(&t->misnested));
     atomic_fetch_add(&pp__g_no_begin, pp__load(&t->no_begin));
-    atomic_fetch_add(&pp__g_unclosed, pp__load(&t->unclosed) + (uint64_t)(t->depth > 0 ? t->depth : 0));
+    atomic_fetch_add(&pp__g_unclosed,
+                     pp__load(&t->unclosed) + (uint64_t)(t->depth > 0 ? t->depth : 0));
     atomic_fetch_add(&pp__g_overflow, pp__load(&t->overflow));
     atomic_fetch_add(&pp__g_exited, 1);
     if (t->prev)

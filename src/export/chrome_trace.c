@@ -57,15 +57,15 @@ void pp__chrome_render(const pp_profile *p, pp__outbuf *b)
         goto out;
     }
     size_t used = 0, cap = p->nstack * 4 + 64, nrows = 0;
-    size_t value = p->kind == PP_PROFILE_MEM ? 1 : 1; /* ns, or bytes */
+    /* ns (CPU, wall) or bytes (memory); counts when no period is known */
+    size_t value = (p->kind == PP_PROFILE_MEM || p->period > 0) ? 1 : p->main_value;
     for (size_t i = 0; i < p->nsamples; i++) {
         const pp__psample *s = &p->samples[i];
         if (s->v[value] <= 0)
             continue;
         size_t room = cap - used;
-        size_t n = pp__profile_frames(p, s, all + used, NULL,
-                                      room < PP__PROFILE_MAX_FRAMES ? room
-                                                                    : PP__PROFILE_MAX_FRAMES);
+        size_t n = pp__profile_frames(
+            p, s, all + used, NULL, room < PP__PROFILE_MAX_FRAMES ? room : PP__PROFILE_MAX_FRAMES);
         rows[nrows++] = (row){p, s->tid, n, all + used, s->v[value]};
         used += n;
     }
@@ -77,8 +77,9 @@ void pp__chrome_render(const pp_profile *p, pp__outbuf *b)
     pp__ob_str(b, "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
                   "\"postprof record\"}}");
     for (size_t i = 0; i < p->nthreads; i++) {
-        pp__ob_printf(b, ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\","
-                         "\"args\":{\"name\":",
+        pp__ob_printf(b,
+                      ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\","
+                      "\"args\":{\"name\":",
                       p->threads[i].tid);
         pp__ob_json_str(b, p->str[p->threads[i].name]);
         pp__ob_str(b, "}}");
@@ -106,7 +107,8 @@ void pp__chrome_render(const pp_profile *p, pp__outbuf *b)
             starts[depth++] = now;
         }
         /* ns -> us for time; bytes shown as 1 us per byte */
-        now += p->kind == PP_PROFILE_MEM ? (double)rows[r].w : (double)rows[r].w / 1000.0;
+        now += value == 1 && p->kind != PP_PROFILE_MEM ? (double)rows[r].w / 1000.0
+                                                       : (double)rows[r].w;
     }
     for (size_t i = 0; i < p->nseries; i++)
         pp__ob_printf(b,

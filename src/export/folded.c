@@ -53,6 +53,7 @@ void pp__folded_render(const pp_profile *p, pp__outbuf *b)
         if (v <= 0)
             continue;
         pp__outbuf one = {0};
+        pp__ob_mem(&one, "", 0); /* allocated even when every name is empty */
         size_t n = pp__profile_frames(p, s, funcs, NULL, PP__PROFILE_MAX_FRAMES);
         if (n == 0)
             pp__ob_str(&one, "[unknown]");
@@ -133,8 +134,7 @@ int pp__folded_parse(const char *data, size_t len, pp_profile **out, char *msg, 
             const char *e = semi ? semi : fe;
             if (n == PP__PROFILE_MAX_FRAMES) {
                 rc = PP_ERANGE;
-                snprintf(msg, cap, "line %zu: more than %d frames", lineno,
-                         PP__PROFILE_MAX_FRAMES);
+                snprintf(msg, cap, "line %zu: more than %d frames", lineno, PP__PROFILE_MAX_FRAMES);
                 break;
             }
             char *name = strndup(f, (size_t)(e - f));

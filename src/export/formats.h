@@ -21,7 +21,6 @@ int pp__pprof_render(const pp_profile *p, pp__outbuf *b);
 /* Parsers: PP_OK and *out, or PP_EFORMAT / PP_ENOMEM / PP_ERANGE with msg. */
 int pp__folded_parse(const char *data, size_t len, pp_profile **out, char *msg, size_t cap);
 int pp__speedscope_parse(const char *data, size_t len, pp_profile **out, char *msg, size_t cap);
-int pp__pprof_parse(const unsigned char *data, size_t len, pp_profile **out, char *msg,
-                    size_t cap);
+int pp__pprof_parse(const unsigned char *data, size_t len, pp_profile **out, char *msg, size_t cap);
 
 #endif

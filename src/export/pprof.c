@@ -77,8 +77,8 @@ int pp__pprof_render(const pp_profile *p, pp__outbuf *b)
     PFunction **fsp = calloc(p->nfuncs + 1, sizeof *fsp);
     uint8_t *packed = NULL;
     PValueType period_type = PERFTOOLS__PROFILES__VALUE_TYPE__INIT;
-    if (!strs || !own || !comments || !vt || !vtp || !ss || !ssp || !labels || !labelp ||
-        !locids || !values || !ms || !msp || !ls || !lsp || !lines || !linep || !fs || !fsp)
+    if (!strs || !own || !comments || !vt || !vtp || !ss || !ssp || !labels || !labelp || !locids ||
+        !values || !ms || !msp || !ls || !lsp || !lines || !linep || !fs || !fsp)
         goto out;
     memcpy(strs, p->str, nstr * sizeof *strs);
     size_t nc = 0;
@@ -291,8 +291,7 @@ static const char *str_at(const PProfile *pr, int64_t i)
     return pr->string_table[i];
 }
 
-int pp__pprof_parse(const unsigned char *data, size_t len, pp_profile **out, char *msg,
-                    size_t cap)
+int pp__pprof_parse(const unsigned char *data, size_t len, pp_profile **out, char *msg, size_t cap)
 {
     unsigned char *raw = NULL;
     size_t raw_n = len;

@@ -96,8 +96,11 @@ void pp__speedscope_render(const pp_profile *p, pp__outbuf *b)
             if (k == nt)
                 tids[nt++] = p->samples[i].tid;
         }
+        /* sampled time when the period is known, else the main value (counts) */
+        size_t value = p->period > 0 ? 1 : p->main_value;
+        const char *unit = p->period > 0 ? "nanoseconds" : "none";
         if (nt == 0)
-            profile_json(p, b, "cpu", "nanoseconds", 1, 1, 0, funcs);
+            profile_json(p, b, "cpu", unit, value, 1, 0, funcs);
         for (size_t k = 0; k < nt; k++) {
             char name[96];
             const char *tn = pp__profile_thread_name(p, tids[k]);
@@ -105,7 +108,7 @@ void pp__speedscope_render(const pp_profile *p, pp__outbuf *b)
                      p->kind == PP_PROFILE_WALL ? "wall" : "cpu", tids[k]);
             if (k)
                 pp__ob_str(b, ",");
-            profile_json(p, b, name, "nanoseconds", 1, 0, tids[k], funcs);
+            profile_json(p, b, name, unit, value, 0, tids[k], funcs);
         }
     }
     pp__ob_str(b, "]}\n");
@@ -142,8 +145,7 @@ int pp__speedscope_parse(const char *data, size_t len, pp_profile **out, char *m
     json_error_t jerr;
     json_t *root = json_loadb(data, len, 0, &jerr);
     if (!root) {
-        snprintf(msg, cap, "speedscope: line %d column %d: %s", jerr.line, jerr.column,
-                 jerr.text);
+        snprintf(msg, cap, "speedscope: line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return PP_EFORMAT;
     }
     pp_profile *p = NULL;
@@ -169,8 +171,8 @@ int pp__speedscope_parse(const char *data, size_t len, pp_profile **out, char *m
         rc = PP_ENOMEM;
         goto out;
     }
-    if (p->kind == PP_PROFILE_MEM)
-        p->main_value = 1;
+    if (p->kind == PP_PROFILE_MEM || (unit && strcmp(unit, "nanoseconds") == 0))
+        p->main_value = 1; /* bytes allocated, or cpu nanoseconds */
     for (size_t i = 0; i < nframes && rc == PP_OK; i++) {
         json_t *f = json_array_get(frames, i);
         const char *name = json_string_value(json_object_get(f, "name"));

@@ -76,8 +76,7 @@ static int note_build_id(struct dl_phdr_info *info, size_t size, void *arg)
         while (p + sizeof(ElfW(Nhdr)) <= end) {
             const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
             const char *name = p + sizeof *nh;
-            const unsigned char *desc =
-                (const unsigned char *)(name + ((nh->n_namesz + 3) & ~3u));
+            const unsigned char *desc = (const unsigned char *)(name + ((nh->n_namesz + 3) & ~3u));
             if ((const char *)desc + nh->n_descsz > end)
                 break;
             if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
@@ -134,7 +133,8 @@ static int open_output(void)
 void pp__pl_dump(const char *reason, int crash)
 {
     int expect = 0;
-    if (!atomic_load(&pp__pl.active) || !atomic_compare_exchange_strong(&pp__pl.dumping, &expect, 1))
+    if (!atomic_load(&pp__pl.active) ||
+        !atomic_compare_exchange_strong(&pp__pl.dumping, &expect, 1))
         return;
     atomic_store(&pp__pl.sampling, 0);
     pp__pl_threads_stop_timers();

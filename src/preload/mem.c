@@ -37,10 +37,11 @@ typedef struct {
 
 static live_entry *live;
 static uint64_t live_mask;
-/* sampled mode: one bit per hash bucket of pointers that may be tracked, so
- * the free of an unsampled block (nearly all) costs one L1/L2 load */
-#define MAYBE_BITS (1u << 18)
-static _Atomic uint64_t maybe[MAYBE_BITS / 64];
+/* sampled mode: a counter of tracked pointers per hash bucket, so the free
+ * of an unsampled block (nearly all) costs one cached load; saturated
+ * counters stay at 255 (their frees always probe the set) */
+#define MAYBE_BUCKETS (1u << 17)
+static _Atomic uint8_t maybe[MAYBE_BUCKETS];
 static _Atomic int mem_ready;
 
 static PP_PL_TLS __thread int64_t until_sample;
@@ -63,7 +64,7 @@ void pp__pl_mem_reset(void)
 {
     if (live)
         memset(live, 0, (live_mask + 1) * sizeof(live_entry));
-    for (unsigned i = 0; i < MAYBE_BITS / 64; i++)
+    for (unsigned i = 0; i < MAYBE_BUCKETS; i++)
         atomic_store(&maybe[i], 0);
     until_sample = 0;
 }
@@ -73,15 +74,23 @@ static inline uint64_t ptr_slot(uintptr_t p)
     return ((p >> 4) * 0x9E3779B97F4A7C15ull) >> 20;
 }
 
-static inline uint64_t maybe_bit(uintptr_t p)
+static inline uint64_t maybe_bucket(uintptr_t p)
 {
-    return ((p >> 4) * 0xff51afd7ed558ccdull) >> (64 - 18);
+    return ((p >> 4) * 0xff51afd7ed558ccdull) >> (64 - 17);
+}
+
+static void maybe_add(uintptr_t p, int delta)
+{
+    _Atomic uint8_t *c = &maybe[maybe_bucket(p)];
+    uint8_t cur = atomic_load_explicit(c, memory_order_relaxed);
+    while (cur != 255 && !(delta < 0 && cur == 0) &&
+           !atomic_compare_exchange_weak(c, &cur, (uint8_t)(cur + delta)))
+        ;
 }
 
 static int live_insert(uintptr_t p, uint64_t hash, uint64_t size)
 {
-    uint64_t b = maybe_bit(p);
-    atomic_fetch_or_explicit(&maybe[b / 64], 1ull << (b % 64), memory_order_relaxed);
+    maybe_add(p, 1);
     uint64_t i = ptr_slot(p);
     for (int k = 0; k < MAX_PROBES; k++, i++) {
         live_entry *e = &live[i & live_mask];
@@ -94,17 +103,16 @@ static int live_insert(uintptr_t p, uint64_t hash, uint64_t size)
             return 1;
         }
     }
+    maybe_add(p, -1);
     atomic_fetch_add(&pp__pl.live_full, 1);
     return 0;
 }
 
 static int live_remove(uintptr_t p, uint64_t *hash, uint64_t *size)
 {
-    if (pp__pl.mem_rate != 0) {
-        uint64_t b = maybe_bit(p);
-        if (!(atomic_load_explicit(&maybe[b / 64], memory_order_relaxed) & (1ull << (b % 64))))
-            return 0;
-    }
+    if (pp__pl.mem_rate != 0 &&
+        atomic_load_explicit(&maybe[maybe_bucket(p)], memory_order_relaxed) == 0)
+        return 0;
     uint64_t i = ptr_slot(p);
     for (int k = 0; k < MAX_PROBES; k++, i++) {
         live_entry *e = &live[i & live_mask];
@@ -116,6 +124,7 @@ static int live_remove(uintptr_t p, uint64_t *hash, uint64_t *size)
         *hash = e->hash;
         *size = e->size;
         atomic_store_explicit(&e->key, TOMB, memory_order_release);
+        maybe_add(p, -1);
         return 1;
     }
     return 0;
@@ -174,8 +183,8 @@ static __attribute__((noinline)) void record_alloc(void *p, size_t n, void *fram
     }
     pp__pl_in_hook = 1;
     uint64_t pcs[PP_PL_MAX_DEPTH];
-    unsigned k = pp_pl_unwind_fp(0, (uintptr_t)frame, (uintptr_t)frame, t->stack_hi, pcs,
-                                 PP_PL_MAX_DEPTH);
+    unsigned k =
+        pp_pl_unwind_fp(0, (uintptr_t)frame, (uintptr_t)frame, t->stack_hi, pcs, PP_PL_MAX_DEPTH);
     uint64_t h = 0xcbf29ce484222325ull;
     for (unsigned i = 0; i < k; i++) {
         h ^= pcs[i];

@@ -110,7 +110,6 @@ void pp__pl_mem_reset(void);
 typedef int (*pp_pl_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 extern pp_pl_sigaction_fn pp__pl_real_sigaction;
 
-
 #include <dlfcn.h>
 #include <string.h>
 

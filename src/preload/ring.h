@@ -11,7 +11,7 @@
 #define PP_PL_HDR(type, len, aux) (((uint64_t)(type) << 56) | ((uint64_t)(len) << 40) | (aux))
 #define PP_PL_HDR_TYPE(h) ((unsigned)((h) >> 56))
 #define PP_PL_HDR_LEN(h) ((unsigned)(((h) >> 40) & 0xffff))
-#define PP_PL_HDR_AUX(h) ((h) & 0xffffffffffULL)
+#define PP_PL_HDR_AUX(h) ((h)&0xffffffffffULL)
 
 /* Room for len words? */
 static inline int pp_pl_ring_room(pp_pl_ring *r, unsigned len)
