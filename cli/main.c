@@ -4,8 +4,10 @@
  */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include <postprof/crash.h>
 #include <postprof/postprof.h>
 
 #include "cli.h"
@@ -24,10 +26,15 @@ static const command commands[] = {
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: postprof [--version] [--help] <command> [<args>]\n\ncommands:\n");
+    fprintf(f, "usage: postprof [--version] [--help] [--log-format json|text] [--log-level LEVEL]\n"
+               "                <command> [<args>]\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\nRun 'postprof <command> --help' for a command's options.\n");
+    fprintf(f, "\nRun 'postprof <command> --help' for a command's options.\n"
+               "--log-format and --log-level (debug|info|warn|error|off) may appear anywhere\n"
+               "before '--'; POSTPROF_LOG_FORMAT and POSTPROF_LOG_LEVEL set the defaults.\n"
+               "A crash of postprof writes crash-PID-TID.txt into POSTPROF_CRASH_DIR (default .);\n"
+               "'postprof crash-report FILE' symbolizes it.\n");
 }
 
 int cli_is_help(const char *arg)
@@ -57,8 +64,70 @@ int cli_error(const char *cmd, const char *fmt, ...)
     return PP_EXIT_FAIL;
 }
 
+static int set_log_format(const char *v)
+{
+    if (strcmp(v, "json") == 0)
+        pp_log_set_format(PP_LOG_JSON);
+    else if (strcmp(v, "text") == 0)
+        pp_log_set_format(PP_LOG_TEXT);
+    else
+        return -1;
+    return 0;
+}
+
+static int set_log_level(const char *v)
+{
+    int lv = pp_log_parse_level(v);
+    if (lv < 0)
+        return -1;
+    pp_log_set_level(lv);
+    return 0;
+}
+
+/* Take the logging options out of argv (anywhere before "--"); 0 or an exit code. */
+static int take_global_options(int *argc, char **argv)
+{
+    const char *env = getenv("POSTPROF_LOG_FORMAT");
+    if (env && set_log_format(env) != 0)
+        fprintf(stderr, "postprof: ignoring POSTPROF_LOG_FORMAT='%s' (json or text)\n", env);
+    env = getenv("POSTPROF_LOG_LEVEL");
+    if (env && set_log_level(env) != 0)
+        fprintf(stderr, "postprof: ignoring POSTPROF_LOG_LEVEL='%s'\n", env);
+    int out = 1;
+    for (int i = 1; i < *argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (i < *argc)
+                argv[out++] = argv[i++];
+            break;
+        }
+        int fmt = strncmp(a, "--log-format", 12) == 0 && (a[12] == '\0' || a[12] == '=');
+        int lvl = strncmp(a, "--log-level", 11) == 0 && (a[11] == '\0' || a[11] == '=');
+        if (!fmt && !lvl) {
+            argv[out++] = argv[i];
+            continue;
+        }
+        const char *eq = strchr(a, '=');
+        const char *v = eq ? eq + 1 : (i + 1 < *argc ? argv[++i] : NULL);
+        if (!v || (fmt ? set_log_format(v) : set_log_level(v)) != 0) {
+            fprintf(stderr, "postprof: %s needs %s\n", fmt ? "--log-format" : "--log-level",
+                    fmt ? "json or text" : "one of debug, info, warn, error, off");
+            usage(stderr);
+            return PP_EXIT_USAGE;
+        }
+    }
+    *argc = out;
+    argv[out] = NULL;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    int rc = take_global_options(&argc, argv);
+    if (rc)
+        return rc;
+    const char *crash_dir = getenv("POSTPROF_CRASH_DIR");
+    (void)pp_crash_install(crash_dir && *crash_dir ? crash_dir : ".");
     if (argc < 2) {
         fprintf(stderr, "postprof: missing command\n");
         usage(stderr);

@@ -20,6 +20,11 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 echo "== tests (ASan+UBSan)"
 ctest --test-dir "$BUILD_ROOT/asan" --output-on-failure -j "$JOBS" ${CTEST_ARGS:-}
 
+echo "== plain Release build (real malloc interposer, install, symbols)"
+cmake -S . -B "$BUILD_ROOT/release" -G Ninja -DCMAKE_BUILD_TYPE=Release "${FLAGS[@]+"${FLAGS[@]}"}"
+cmake --build "$BUILD_ROOT/release" -j "$JOBS"
+ctest --test-dir "$BUILD_ROOT/release" --output-on-failure -j "$JOBS" -L plain
+
 echo "== TSan build"
 cmake -S . -B "$BUILD_ROOT/tsan" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DPP_SANITIZE=thread -DPP_BUILD_BENCH=OFF "${FLAGS[@]+"${FLAGS[@]}"}"

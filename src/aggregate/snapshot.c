@@ -48,13 +48,15 @@ int pp_snapshot_take(pp_snapshot **out_snap)
     if (!snap || !acc)
         goto out;
 
-    /* open spans, per site */
+    pthread_mutex_lock(&pp__registry_lock);
     uint32_t nids = atomic_load_explicit(&pp__nsites, memory_order_acquire);
+    /* open spans, per site */
     uint64_t *open = calloc(nids, sizeof(uint64_t));
     uint64_t *oldest = calloc(nids, sizeof(uint64_t));
     if (!open || !oldest) {
         free(open);
         free(oldest);
+        pthread_mutex_unlock(&pp__registry_lock);
         goto out;
     }
     for (uint32_t i = 0; i < PP__SPAN_POOL; i++) {
@@ -72,8 +74,6 @@ int pp_snapshot_take(pp_snapshot **out_snap)
             oldest[id] = age;
     }
 
-    pthread_mutex_lock(&pp__registry_lock);
-    nids = atomic_load_explicit(&pp__nsites, memory_order_acquire);
     snap->sites = calloc(nids, sizeof(pp_site_stats));
     snap->hists = malloc(sizeof(pp_histogram) * nids);
     snap->names = calloc(nids, 128);

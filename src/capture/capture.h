@@ -92,7 +92,6 @@ void pp__capture_init(void);
 pp__thread *pp__thread_get(void);
 uint32_t pp__site_register(pp_site *site);
 pp__slot *pp__slot_get(pp__thread *t, uint32_t id);
-void pp__slot_record(pp__slot *s, uint64_t d, uint64_t self);
 void pp__slot_merge(pp__slot *dst, const pp__slot *src);
 void pp__span_release_chunk(pp__thread *t);
 void pp__mem_after_fork(void);
@@ -114,6 +113,17 @@ static inline void pp__add(pp__a64 *p, uint64_t v)
 {
     atomic_store_explicit(p, atomic_load_explicit(p, memory_order_relaxed) + v,
                           memory_order_relaxed);
+}
+
+static inline void pp__slot_record(pp__slot *s, uint64_t d, uint64_t self)
+{
+    pp__add(&s->total, d);
+    pp__add(&s->self, self);
+    if (d < pp__load(&s->min))
+        pp__store(&s->min, d);
+    if (d > pp__load(&s->max))
+        pp__store(&s->max, d);
+    pp__hist_add_single(s->hist, d);
 }
 
 #endif

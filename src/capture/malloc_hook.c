@@ -15,18 +15,54 @@
 #include "capture.h"
 
 #ifdef PP_SANITIZER_BUILD
-/* Under ASan/TSan the sanitizer owns the heap: forward to its interceptors. */
-#define REAL(name) __interceptor_##name
-#else
+/*
+ * Under ASan/TSan the sanitizer owns malloc and must stay the only definition:
+ * count through its allocation hooks instead (same counters, same meaning).
+ */
+int __sanitizer_install_malloc_and_free_hooks(void (*m)(const volatile void *, size_t),
+                                              void (*f)(const volatile void *));
+size_t __sanitizer_get_allocated_size(const volatile void *p);
+
+static void san_malloc_hook(const volatile void *p, size_t n)
+{
+    if (!p)
+        return;
+    pp_mem_counters *c = &pp__mem_tls;
+    c->alloc_bytes += n;
+    c->alloc_count++;
+    c->alloc_usable += n;
+    c->live += (int64_t)n;
+    if (c->live > c->peak)
+        c->peak = c->live;
+}
+
+static void san_free_hook(const volatile void *p)
+{
+    if (!p)
+        return;
+    pp_mem_counters *c = &pp__mem_tls;
+    size_t n = __sanitizer_get_allocated_size(p);
+    c->free_usable += n;
+    c->free_count++;
+    c->live -= (int64_t)n;
+}
+
+static void __attribute__((constructor)) hook_init(void)
+{
+    __sanitizer_install_malloc_and_free_hooks(san_malloc_hook, san_free_hook);
+    atomic_store(&pp__mem_hooked, 1);
+}
+
+#else /* !PP_SANITIZER_BUILD: interpose the malloc family */
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
 #define REAL(name) __libc_##name
-#endif
-extern void *REAL(malloc)(size_t);
-extern void *REAL(calloc)(size_t, size_t);
-extern void *REAL(realloc)(void *, size_t);
-extern void REAL(free)(void *);
-extern void *REAL(memalign)(size_t, size_t);
-extern void *REAL(valloc)(size_t);
-extern void *REAL(pvalloc)(size_t);
 
 #define PP_HOOK __attribute__((visibility("default")))
 
@@ -149,3 +185,5 @@ void *pvalloc(size_t n)
     note_alloc(p, n);
     return p;
 }
+
+#endif /* PP_SANITIZER_BUILD */

@@ -221,17 +221,6 @@ pp__slot *pp__slot_get(pp__thread *t, uint32_t id)
     return s ? s : slot_new(t, id);
 }
 
-void pp__slot_record(pp__slot *s, uint64_t d, uint64_t self)
-{
-    pp__add(&s->total, d);
-    pp__add(&s->self, self);
-    if (d < pp__load(&s->min))
-        pp__store(&s->min, d);
-    if (d > pp__load(&s->max))
-        pp__store(&s->max, d);
-    pp__hist_add_single(s->hist, d);
-}
-
 void pp__slot_merge(pp__slot *dst, const pp__slot *src)
 {
     pp__add(&dst->total, pp__load(&src->total));
@@ -268,7 +257,8 @@ void pp__slot_merge(pp__slot *dst, const pp__slot *src)
 
 /* ---- memory scopes and on-CPU sampling: the slower, opt-in part of a scope ---- */
 
-static void frame_begin_extra(pp__thread *t, pp__frame *f, pp_site *site, pp__slot *s)
+static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp__frame *f,
+                                                              pp_site *site, pp__slot *s)
 {
     if (s->cpu_countdown) {
         if (--s->cpu_countdown == 0) {
@@ -290,7 +280,8 @@ static void frame_begin_extra(pp__thread *t, pp__frame *f, pp_site *site, pp__sl
     }
 }
 
-static void frame_end_extra(pp__thread *t, pp__frame *f, pp__slot *s, uint64_t d)
+static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__frame *f,
+                                                            pp__slot *s, uint64_t d)
 {
     if (f->flags & PP__FRAME_FAILED)
         pp__add(&s->errors, 1);
@@ -347,9 +338,10 @@ static inline int push(pp__thread *t, uint32_t id, pp_site *site)
     return depth;
 }
 
-static inline void pop_top(pp__thread *t, uint64_t now)
+/* Close the frame at depth, the innermost one (callers check). */
+static inline void pop_at(pp__thread *t, int32_t depth, uint64_t now)
 {
-    int32_t depth = --t->depth;
+    t->depth = depth;
     pp__frame *f = &t->stack[depth];
     pp__slot *s = t->slots[f->site];
     uint64_t d = now - f->start;
@@ -360,17 +352,38 @@ static inline void pop_top(pp__thread *t, uint64_t now)
         frame_end_extra(t, f, s, d);
 }
 
-pp_scope pp_scope_begin(pp_site *site)
+/* The rare ends: not the innermost scope, or no such open scope at all. */
+static __attribute__((noinline, cold)) void end_misnested(pp__thread *t, pp_scope *scope,
+                                                          uint64_t now)
+{
+    if (!t || scope->depth >= t->depth || t->stack[scope->depth].site != scope->site_id) {
+        if (t)
+            pp__add(&t->no_begin, 1);
+        scope->depth = -1;
+        return;
+    }
+    /* inner scopes left open: close them, counted as unclosed */
+    pp__add(&t->misnested, 1);
+    while (t->depth - 1 > scope->depth) {
+        pp__add(&t->unclosed, 1);
+        pop_at(t, t->depth - 1, now);
+    }
+    pop_at(t, t->depth - 1, now);
+    scope->depth = -1;
+}
+
+/* Everything a first event, a new site or an opt-in extra needs: out of line. */
+static __attribute__((noinline)) pp_scope begin_slow(pp_site *site)
 {
     pp_scope sc = {-1, 0};
     pp__thread *t = tls_thread;
-    if (PP_UNLIKELY(!t)) {
+    if (!t) {
         t = thread_init();
         if (!t)
             return sc;
     }
     uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
-    if (PP_UNLIKELY(!id)) {
+    if (!id) {
         id = pp__site_register(site);
         if (!id)
             return sc;
@@ -380,29 +393,38 @@ pp_scope pp_scope_begin(pp_site *site)
     return sc;
 }
 
+pp_scope pp_scope_begin(pp_site *site)
+{
+    pp__thread *t = tls_thread;
+    uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
+    pp__slot *s;
+    if (PP_UNLIKELY(!t || !id || !(s = t->slots[id]) || t->depth >= PP__MAX_DEPTH ||
+                    (s->cpu_countdown | (site->flags & PP_SITE_MEM))))
+        return begin_slow(site);
+    int32_t depth = t->depth;
+    pp__frame *f = &t->stack[depth];
+    f->site = id;
+    f->child = 0;
+    f->flags = 0;
+    t->depth = depth + 1;
+    f->start = pp__ticks();
+    pp_scope sc = {depth, id};
+    return sc;
+}
+
 void pp_scope_end(pp_scope *scope)
 {
     uint64_t now = pp__ticks();
     pp__thread *t = tls_thread;
     if (scope->depth < 0)
         return;
-    if (PP_UNLIKELY(!t || scope->depth >= t->depth ||
-                    t->stack[scope->depth].site != scope->site_id)) {
-        if (t)
-            pp__add(&t->no_begin, 1);
+    if (PP_LIKELY(t && scope->depth == t->depth - 1 &&
+                  t->stack[scope->depth].site == scope->site_id)) {
+        pop_at(t, scope->depth, now);
         scope->depth = -1;
         return;
     }
-    if (PP_UNLIKELY(scope->depth != t->depth - 1)) {
-        /* inner scopes left open: close them, counted as unclosed */
-        pp__add(&t->misnested, 1);
-        while (t->depth - 1 > scope->depth) {
-            pp__add(&t->unclosed, 1);
-            pop_top(t, now);
-        }
-    }
-    pop_top(t, now);
-    scope->depth = -1;
+    end_misnested(t, scope, now);
 }
 
 void pp_scope_fail(pp_scope *scope)
@@ -468,7 +490,7 @@ void pp__func_exit(uint32_t id)
         pp__add(&t->misnested, 1);
     while (t->depth - 1 > d) {
         pp__add(&t->unclosed, 1);
-        pop_top(t, now);
+        pop_at(t, t->depth - 1, now);
     }
-    pop_top(t, now);
+    pop_at(t, t->depth - 1, now);
 }

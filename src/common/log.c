@@ -13,6 +13,8 @@
 
 #include <postprof/log.h>
 
+#include "log_impl.h"
+
 #define LINE_MAX_BYTES 4096
 #define RING_BYTES 8192
 
@@ -212,5 +214,20 @@ size_t pp_log_recent(char *out, size_t cap)
         out[n++] = ring[i];
     out[n] = '\0';
     pthread_mutex_unlock(&lock);
+    return n;
+}
+
+size_t pp__log_recent_unlocked(char *out, size_t cap)
+{
+    size_t n = 0;
+    if (!out || cap == 0)
+        return 0;
+    size_t pos = ring_pos;
+    if (ring_full)
+        for (size_t i = pos; i < RING_BYTES && n + 1 < cap; i++)
+            out[n++] = ring[i];
+    for (size_t i = 0; i < pos && n + 1 < cap; i++)
+        out[n++] = ring[i];
+    out[n] = '\0';
     return n;
 }

@@ -1,0 +1,400 @@
+/*
+ * crash.c - Crash reports: a fatal-signal handler that writes signal, fault
+ * address, a frame-pointer backtrace, build id, memory map and recent log
+ * lines, then re-raises; and the after-the-fact symbolizer.
+ * The handler runs in a signal handler: only async-signal-safe calls there
+ * (open, write, read, close, sigaction, raise, getpid, syscall).
+ */
+#include <elf.h>
+#include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include <postprof/crash.h>
+#include <postprof/error.h>
+#include <postprof/version.h>
+
+#include "common/log_impl.h"
+
+#define MAX_DIR 3072
+#define MAX_FRAMES 64
+#define ALTSTACK_BYTES (64 * 1024)
+
+static const int fatal_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT};
+#define NSIG_FATAL (sizeof fatal_signals / sizeof fatal_signals[0])
+
+static char crash_dir[MAX_DIR];
+static char exe_path[1024];
+static char build_id[128];
+static struct sigaction previous[NSIG_FATAL];
+static int installed;
+static volatile sig_atomic_t in_handler;
+static char altstack[ALTSTACK_BYTES];
+static char log_copy[8192];
+
+/* ---- async-signal-safe output ---- */
+
+static void put(int fd, const char *s)
+{
+    size_t n = strlen(s);
+    while (n > 0) {
+        ssize_t w = write(fd, s, n);
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            return;
+        }
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void fmt_u(char *out, uint64_t v, unsigned base)
+{
+    char tmp[32];
+    int n = 0;
+    do {
+        tmp[n++] = "0123456789abcdef"[v % base];
+        v /= base;
+    } while (v);
+    int i = 0;
+    if (base == 16) {
+        out[i++] = '0';
+        out[i++] = 'x';
+    }
+    while (n)
+        out[i++] = tmp[--n];
+    out[i] = '\0';
+}
+
+static void put_u(int fd, uint64_t v, unsigned base)
+{
+    char b[40];
+    fmt_u(b, v, base);
+    put(fd, b);
+}
+
+static const char *signame(int sig)
+{
+    switch (sig) {
+    case SIGSEGV:
+        return "SIGSEGV";
+    case SIGBUS:
+        return "SIGBUS";
+    case SIGFPE:
+        return "SIGFPE";
+    case SIGILL:
+        return "SIGILL";
+    case SIGABRT:
+        return "SIGABRT";
+    }
+    return "?";
+}
+
+static void copy_file(int out, const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf - 1)) > 0) {
+        buf[n] = '\0';
+        put(out, buf);
+    }
+    close(fd);
+}
+
+static void handler(int sig, siginfo_t *si, void *ucv)
+{
+    if (in_handler)
+        goto reraise;
+    in_handler = 1;
+    char path[MAX_DIR + 64];
+    char num[40];
+    size_t dl = strlen(crash_dir);
+    memcpy(path, crash_dir, dl);
+    memcpy(path + dl, "/crash-", 8);
+    fmt_u(num, (uint64_t)getpid(), 10);
+    strcat(path, num);
+    strcat(path, "-");
+    fmt_u(num, (uint64_t)syscall(SYS_gettid), 10);
+    strcat(path, num);
+    strcat(path, ".txt");
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        goto reraise;
+    put(fd, "postprof crash report\nsignal: ");
+    put_u(fd, (uint64_t)sig, 10);
+    put(fd, " (");
+    put(fd, signame(sig));
+    put(fd, ")\ncode: ");
+    put_u(fd, (uint64_t)(unsigned)si->si_code, 10);
+    put(fd, "\nfault_address: ");
+    put_u(fd, (uint64_t)(uintptr_t)si->si_addr, 16);
+    put(fd, "\npid: ");
+    put_u(fd, (uint64_t)getpid(), 10);
+    put(fd, "\ntid: ");
+    put_u(fd, (uint64_t)syscall(SYS_gettid), 10);
+    put(fd, "\nprogram: ");
+    put(fd, exe_path);
+    put(fd, "\nbuild_id: ");
+    put(fd, build_id[0] ? build_id : "unknown");
+    put(fd, "\npostprof_version: " PP_VERSION_STRING "\nbacktrace:\n");
+#if defined(__x86_64__)
+    ucontext_t *uc = ucv;
+    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t bp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+    uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    uintptr_t limit = sp + (8u << 20);
+    for (int i = 0; i < MAX_FRAMES && ip; i++) {
+        put(fd, "  #");
+        put_u(fd, (uint64_t)i, 10);
+        put(fd, " ");
+        put_u(fd, ip, 16);
+        put(fd, "\n");
+        /* next frame: only through a frame pointer that lies on this stack */
+        if (bp < sp || bp >= limit || (bp & 7u))
+            break;
+        uintptr_t next = ((uintptr_t *)bp)[0];
+        ip = ((uintptr_t *)bp)[1];
+        if (next <= bp)
+            break;
+        sp = bp;
+        bp = next;
+    }
+#else
+    (void)ucv;
+#endif
+    put(fd, "maps:\n");
+    copy_file(fd, "/proc/self/maps");
+    put(fd, "log:\n");
+    pp__log_recent_unlocked(log_copy, sizeof log_copy);
+    put(fd, log_copy);
+    put(fd, "end\n");
+    close(fd);
+reraise:;
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+    raise(sig);
+}
+
+static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size;
+    (void)data;
+    /* the first object is the executable */
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE)
+            continue;
+        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
+        const char *end = p + ph->p_memsz;
+        while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
+            const char *name = p + sizeof(*nh);
+            const unsigned char *desc =
+                (const unsigned char *)(name + ((nh->n_namesz + 3u) & ~3u));
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
+                size_t k = 0;
+                for (unsigned j = 0; j < nh->n_descsz && k + 2 < sizeof build_id; j++) {
+                    build_id[k++] = "0123456789abcdef"[desc[j] >> 4];
+                    build_id[k++] = "0123456789abcdef"[desc[j] & 15];
+                }
+                build_id[k] = '\0';
+                return 1;
+            }
+            p = (const char *)desc + ((nh->n_descsz + 3u) & ~3u);
+        }
+    }
+    return 1;
+}
+
+int pp_crash_install(const char *dir)
+{
+    if (!dir || strlen(dir) >= MAX_DIR)
+        return PP_EINVAL;
+    snprintf(crash_dir, sizeof crash_dir, "%s", dir);
+    if (installed)
+        return PP_OK;
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = '\0';
+    dl_iterate_phdr(find_build_id, NULL);
+    stack_t ss;
+    memset(&ss, 0, sizeof ss);
+    ss.ss_sp = altstack;
+    ss.ss_size = sizeof altstack;
+    sigaltstack(&ss, NULL); /* this thread: survives a stack overflow */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = handler;
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    for (size_t i = 0; i < NSIG_FATAL; i++) {
+        if (sigaction(fatal_signals[i], &sa, &previous[i]) != 0)
+            return PP_EIO;
+    }
+    installed = 1;
+    return PP_OK;
+}
+
+void pp_crash_uninstall(void)
+{
+    if (!installed)
+        return;
+    for (size_t i = 0; i < NSIG_FATAL; i++)
+        sigaction(fatal_signals[i], &previous[i], NULL);
+    installed = 0;
+}
+
+static void __attribute__((constructor)) crash_from_env(void)
+{
+    const char *dir = getenv("POSTPROF_CRASH_DIR");
+    if (dir && *dir)
+        (void)pp_crash_install(dir);
+}
+
+/* ---- after the fact: symbolize a report ---- */
+
+typedef struct {
+    uint64_t start, end, offset;
+    char path[512];
+} map_entry;
+
+#define MAX_MAPS 4096
+
+int pp_crash_symbolize(const char *path, FILE *out, int *out_line)
+{
+    int rc = PP_EIO;
+    FILE *f = fopen(path, "r");
+    map_entry *maps = NULL;
+    uint64_t frames[MAX_FRAMES];
+    int nframes = 0, nmaps = 0, lineno = 0, section = 0;
+    char line[2048];
+    Dwfl *dwfl = NULL;
+    if (out_line)
+        *out_line = 0;
+    if (!f)
+        return PP_EIO;
+    maps = calloc(MAX_MAPS, sizeof *maps);
+    if (!maps) {
+        rc = PP_ENOMEM;
+        goto out;
+    }
+    rc = PP_EFORMAT;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (lineno == 1) {
+            if (strcmp(line, "postprof crash report\n") != 0) {
+                if (out_line)
+                    *out_line = 1;
+                goto out;
+            }
+            fputs(line, out);
+            continue;
+        }
+        if (strcmp(line, "backtrace:\n") == 0) {
+            section = 1;
+            continue;
+        } else if (strcmp(line, "maps:\n") == 0) {
+            section = 2;
+            continue;
+        } else if (strcmp(line, "log:\n") == 0) {
+            section = 3;
+            continue;
+        }
+        if (section == 0) {
+            fputs(line, out);
+        } else if (section == 1) {
+            unsigned long long a;
+            int idx;
+            if (sscanf(line, " #%d %llx", &idx, &a) != 2) {
+                if (out_line)
+                    *out_line = lineno;
+                goto out;
+            }
+            if (nframes < MAX_FRAMES)
+                frames[nframes++] = a;
+        } else if (section == 2 && nmaps < MAX_MAPS) {
+            unsigned long long s, e, off;
+            char perms[8], p[512];
+            p[0] = '\0';
+            if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %511s", &s, &e, perms, &off, p) >= 4 &&
+                strchr(perms, 'x') && p[0] == '/') {
+                maps[nmaps].start = s;
+                maps[nmaps].end = e;
+                maps[nmaps].offset = off;
+                snprintf(maps[nmaps].path, sizeof maps[nmaps].path, "%s", p);
+                nmaps++;
+            }
+        }
+    }
+    if (section < 1) {
+        if (out_line)
+            *out_line = lineno;
+        goto out;
+    }
+    static char *debuginfo_path;
+    static const Dwfl_Callbacks cb = {
+        .find_elf = dwfl_build_id_find_elf,
+        .find_debuginfo = dwfl_standard_find_debuginfo,
+        .debuginfo_path = &debuginfo_path,
+    };
+    dwfl = dwfl_begin(&cb);
+    if (dwfl) {
+        dwfl_report_begin(dwfl);
+        for (int i = 0; i < nmaps; i++) {
+            struct stat st;
+            if (stat(maps[i].path, &st) != 0 || !S_ISREG(st.st_mode))
+                continue;
+            if (i > 0 && strcmp(maps[i - 1].path, maps[i].path) == 0)
+                continue;
+            dwfl_report_elf(dwfl, maps[i].path, maps[i].path, -1, maps[i].start - maps[i].offset,
+                            false);
+        }
+        dwfl_report_end(dwfl, NULL, NULL);
+    }
+    fprintf(out, "backtrace (symbolized):\n");
+    for (int i = 0; i < nframes; i++) {
+        uint64_t a = frames[i];
+        uint64_t lookup = i == 0 ? a : a - 1; /* return addresses point after the call */
+        const char *fn = NULL, *file = NULL, *mod = NULL;
+        int ln = 0;
+        for (int k = 0; k < nmaps; k++)
+            if (a >= maps[k].start && a < maps[k].end)
+                mod = maps[k].path;
+        Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, lookup) : NULL;
+        if (m) {
+            fn = dwfl_module_addrname(m, lookup);
+            Dwfl_Line *dl = dwfl_module_getsrc(m, lookup);
+            if (dl)
+                file = dwfl_lineinfo(dl, NULL, &ln, NULL, NULL, NULL);
+        }
+        fprintf(out, "  #%d 0x%llx %s", i, (unsigned long long)a, fn ? fn : "??");
+        if (file)
+            fprintf(out, " (%s:%d)", file, ln);
+        if (mod)
+            fprintf(out, " [%s]", mod);
+        fputc('\n', out);
+    }
+    rc = PP_OK;
+out:
+    if (dwfl)
+        dwfl_end(dwfl);
+    free(maps);
+    fclose(f);
+    return rc;
+}
