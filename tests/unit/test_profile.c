@@ -176,14 +176,10 @@ static void format_names(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(folded_parse_and_top),
-    cmocka_unit_test(folded_round_trip),
-    cmocka_unit_test(pprof_round_trip),
-    cmocka_unit_test(speedscope_round_trip),
-    cmocka_unit_test(bad_input_says_where),
-    cmocka_unit_test(raw_loader_rejects_other_files),
-    cmocka_unit_test(raw_loader_reads_records),
-    cmocka_unit_test(format_names),
+    cmocka_unit_test(folded_parse_and_top),     cmocka_unit_test(folded_round_trip),
+    cmocka_unit_test(pprof_round_trip),         cmocka_unit_test(speedscope_round_trip),
+    cmocka_unit_test(bad_input_says_where),     cmocka_unit_test(raw_loader_rejects_other_files),
+    cmocka_unit_test(raw_loader_reads_records), cmocka_unit_test(format_names),
 };
 
 PP_TEST_MAIN(tests)
