@@ -32,6 +32,7 @@ static const char record_usage[] =
     "  -o, --output FILE     where to write (default profile.pb.gz, profile.folded, ...)\n"
     "  --follow-forks        profile forked children too, each into FILE with .PID added\n"
     "  --timer perf|posix    sampling timer (default perf, falling back to posix)\n"
+    "  --unwind fp|libunwind stack walking in the handler (default fp: frame pointers)\n"
     "  -q, --quiet           no summary on stderr\n";
 
 static const char *const default_names[] = {"profile.folded", "profile.speedscope.json",
@@ -276,6 +277,7 @@ int cmd_record(int argc, char **argv)
 {
     unsigned long long hz = 99, mem_rate = 512 * 1024;
     int wall = 0, mem = 0, mem_all = 0, follow = 0, quiet = 0, fmt = -1, force_posix = 0;
+    int libunwind = 0;
     const char *out = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -322,6 +324,11 @@ int cmd_record(int argc, char **argv)
             if (!val || (strcmp(val, "perf") != 0 && strcmp(val, "posix") != 0))
                 return cli_usage_error("record", record_usage, "--timer must be perf or posix");
             force_posix = strcmp(val, "posix") == 0;
+            i++;
+        } else if (strcmp(a, "--unwind") == 0) {
+            if (!val || (strcmp(val, "fp") != 0 && strcmp(val, "libunwind") != 0))
+                return cli_usage_error("record", record_usage, "--unwind must be fp or libunwind");
+            libunwind = strcmp(val, "libunwind") == 0;
             i++;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
@@ -374,6 +381,7 @@ int cmd_record(int argc, char **argv)
         setenv("POSTPROF_MEM_RATE", buf, 1);
         setenv("POSTPROF_FOLLOW_FORKS", follow ? "1" : "0", 1);
         setenv("POSTPROF_FORCE_TIMER", force_posix ? "1" : "0", 1);
+        setenv("POSTPROF_UNWIND", libunwind ? "libunwind" : "fp", 1);
         execvp(argv[i], argv + i);
         fprintf(stderr, "postprof record: cannot run '%s': %s\n", argv[i], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);

@@ -2,7 +2,11 @@
 # The workloads are built without sanitizers: a sanitizer runtime cannot
 # coexist with the preloaded profiler.
 function(pp_record_workload name)
-  add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/record/${name}.c)
+  set(src ${name})
+  if(ARGC GREATER 1)
+    set(src ${ARGV1})
+  endif()
+  add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/record/${src}.c)
   get_target_property(opts ${name} COMPILE_OPTIONS)
   list(FILTER opts EXCLUDE REGEX "^-fsanitize|^-fno-sanitize")
   set_target_properties(${name} PROPERTIES COMPILE_OPTIONS "${opts}"
@@ -18,11 +22,14 @@ endfunction()
 foreach(w work_shares work_mem work_robust)
   pp_record_workload(${w})
 endforeach()
+# the same CPU workload without frame pointers, for the libunwind fallback
+pp_record_workload(work_shares_nofp work_shares)
+target_compile_options(work_shares_nofp PRIVATE -fomit-frame-pointer)
 
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(pp_record_cases shares1 shares4 perf formats mem_all mem_sampled cli
     robust_crash robust__exit robust_exec robust_fork robust_threads64 robust_blocksig
-    robust_ownhandler robust_wall)
+    robust_ownhandler robust_wall libunwind)
 foreach(c ${pp_record_cases})
   set(labels record)
   if(c MATCHES "shares4|threads64")

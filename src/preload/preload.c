@@ -121,6 +121,9 @@ static void __attribute__((constructor(101))) preload_init(void)
     pp__pl.mem_rate = env_u64("POSTPROF_MEM_RATE", 512 * 1024);
     pp__pl.cpu_on = !pp__pl.mem_on;
     pp__pl.force_timer = env_u64("POSTPROF_FORCE_TIMER", 0) != 0;
+    const char *unw = getenv("POSTPROF_UNWIND");
+    if (unw && strcmp(unw, "libunwind") == 0)
+        pp__pl.use_libunwind = pp__pl_libunwind_init() == 0;
     pp__pl_real_sigaction = (pp_pl_sigaction_fn)pp_pl_dlsym("sigaction");
     if (!pp__pl_real_sigaction || pp__pl_threads_init() != 0 || pp__pl_signals_init() != 0 ||
         pp__pl_exec_init() != 0)

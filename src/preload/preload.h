@@ -54,7 +54,7 @@ enum { PP_PL_T_FREE = 0, PP_PL_T_LIVE = 1, PP_PL_T_EXITED = 2 };
 typedef struct {
     _Atomic int active;   /* profiling on in this process */
     _Atomic int sampling; /* CPU/wall timers should record */
-    int cpu_on, wall, mem_on, follow_forks, force_timer;
+    int cpu_on, wall, mem_on, follow_forks, force_timer, use_libunwind;
     uint64_t period_ns;
     unsigned hz;
     uint64_t mem_rate; /* mean bytes between samples; 0 = every allocation */
@@ -101,6 +101,10 @@ void pp__pl_collector_write(struct pp_pl_writer *w);
 /* dump.c: write the raw profile (reason: "exit", "_exit", "exec", "crash:11"...) */
 void pp__pl_dump(const char *reason, int crash);
 void pp__pl_crash_handlers_install(void);
+
+/* unwind_lib.c: opt-in libunwind (dlopen'ed); 0 ok */
+int pp__pl_libunwind_init(void);
+unsigned pp__pl_libunwind(void *ucontext, uint64_t *out, unsigned max);
 
 /* mem.c */
 void pp__pl_mem_init(void);

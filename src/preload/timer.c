@@ -174,7 +174,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     uintptr_t lo = t->stack_lo, hi = t->stack_hi;
     if (sp > lo && sp < hi)
         lo = sp;
-    unsigned n = pp_pl_unwind_fp(pc, fp, lo, hi, pcs, PP_PL_MAX_DEPTH);
+    unsigned n = pp__pl.use_libunwind ? pp__pl_libunwind(ucv, pcs, PP_PL_MAX_DEPTH)
+                                      : pp_pl_unwind_fp(pc, fp, lo, hi, pcs, PP_PL_MAX_DEPTH);
     if (weight > 0xffffffffull)
         weight = 0xffffffffull;
     if (pp_pl_ring_push(&t->cpu, PP_PL_HDR(PP_PL_REC_CPU, 1 + n, (weight << 8) | flags), pcs, n,

@@ -319,6 +319,37 @@ def case_robust(which):
     print(which, "ok")
 
 
+def case_libunwind():
+    exe = [os.path.join(WORK, "work_shares_nofp"), "1", "600"]
+    with_main = {}
+    for mode in ("fp", "libunwind"):
+        out = os.path.join(TMP, mode + ".folded")
+        record(["-q", "-F", "999", "--unwind", mode, "-o", out], exe)
+        total = deep = 0
+        for line in open(out):
+            stack, _, n = line.rstrip("\n").rpartition(" ")
+            frames = stack.split(";")
+            if frames[-1].startswith("burn_"):
+                total += int(n)
+                deep += int(n) if "main" in frames else 0
+        with_main[mode] = deep / max(total, 1)
+        if mode == "libunwind":
+            check_shares({k: 100.0 * v / sum(leaf_self(out).values())
+                          for k, v in leaf_self(out).items()}, 4.0, "libunwind")
+    if with_main["libunwind"] < 0.9:
+        fail("libunwind should reach main without frame pointers: %s" % with_main)
+    print("stacks reaching main", with_main)
+
+
+def leaf_self(path):
+    counts = {}
+    for line in open(path):
+        stack, _, n = line.rstrip("\n").rpartition(" ")
+        leaf = stack.split(";")[-1]
+        counts[leaf] = counts.get(leaf, 0) + int(n)
+    return counts
+
+
 def case_cli():
     r = run([POSTPROF, "record", "--bogus"], ok_codes=(2,))
     if "unknown option" not in r.stderr:
@@ -357,6 +388,8 @@ try:
         case_mem_sampled()
     elif CASE == "cli":
         case_cli()
+    elif CASE == "libunwind":
+        case_libunwind()
     elif CASE.startswith("robust_"):
         case_robust(CASE[len("robust_"):])
     else:
