@@ -133,6 +133,10 @@ static int open_output(void)
 void pp__pl_dump(const char *reason, int crash)
 {
     int expect = 0;
+    /* a vfork child shares our memory but has its own pid: leave the parent's
+     * profile alone (it exec's or _exit's right away) */
+    if ((pid_t)syscall(SYS_getpid) != pp__pl.pid)
+        return;
     if (!atomic_load(&pp__pl.active) ||
         !atomic_compare_exchange_strong(&pp__pl.dumping, &expect, 1))
         return;
@@ -269,6 +273,8 @@ static int exec_failed(int rc)
 PP_PL_API int execve(const char *path, char *const argv[], char *const envp[])
 {
     pp__pl_dump("exec", 0);
+    if (!real_execve)
+        pp__pl_exec_init();
     return exec_failed(real_execve ? real_execve(path, argv, envp)
                                    : (int)syscall(SYS_execve, path, argv, envp));
 }
@@ -276,24 +282,48 @@ PP_PL_API int execve(const char *path, char *const argv[], char *const envp[])
 PP_PL_API int execv(const char *path, char *const argv[])
 {
     pp__pl_dump("exec", 0);
+    if (!real_execv)
+        pp__pl_exec_init();
+    if (!real_execv) {
+        errno = ENOSYS;
+        return -1;
+    }
     return exec_failed(real_execv(path, argv));
 }
 
 PP_PL_API int execvp(const char *file, char *const argv[])
 {
     pp__pl_dump("exec", 0);
+    if (!real_execvp)
+        pp__pl_exec_init();
+    if (!real_execvp) {
+        errno = ENOSYS;
+        return -1;
+    }
     return exec_failed(real_execvp(file, argv));
 }
 
 PP_PL_API int execvpe(const char *file, char *const argv[], char *const envp[])
 {
     pp__pl_dump("exec", 0);
+    if (!real_execvpe)
+        pp__pl_exec_init();
+    if (!real_execvpe) {
+        errno = ENOSYS;
+        return -1;
+    }
     return exec_failed(real_execvpe(file, argv, envp));
 }
 
 PP_PL_API int fexecve(int fd, char *const argv[], char *const envp[])
 {
     pp__pl_dump("exec", 0);
+    if (!real_fexecve)
+        pp__pl_exec_init();
+    if (!real_fexecve) {
+        errno = ENOSYS;
+        return -1;
+    }
     return exec_failed(real_fexecve(fd, argv, envp));
 }
 

@@ -69,9 +69,11 @@ void pp__pl_mem_reset(void)
     until_sample = 0;
 }
 
+/* locality-preserving: neighbouring blocks use neighbouring slots, so the
+ * set stays in few pages (and TLB entries) for a compact heap */
 static inline uint64_t ptr_slot(uintptr_t p)
 {
-    return ((p >> 4) * 0x9E3779B97F4A7C15ull) >> 20;
+    return (p >> 4) ^ (p >> 26);
 }
 
 static inline uint64_t maybe_bucket(uintptr_t p)
@@ -81,6 +83,8 @@ static inline uint64_t maybe_bucket(uintptr_t p)
 
 static void maybe_add(uintptr_t p, int delta)
 {
+    if (pp__pl.mem_rate == 0)
+        return; /* --mem-all: every block is tracked, no filter */
     _Atomic uint8_t *c = &maybe[maybe_bucket(p)];
     uint8_t cur = atomic_load_explicit(c, memory_order_relaxed);
     while (cur != 255 && !(delta < 0 && cur == 0) &&

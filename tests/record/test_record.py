@@ -293,6 +293,22 @@ def case_robust(which):
         kc = leaf_totals(os.path.join(TMP, kids[0]))
         if kc.get("in_child", 0) < 50 or c.get("in_parent", 0) < 50:
             fail("--follow-forks: parent %s child %s" % (c, kc))
+    elif which == "vfork":
+        # dash runs commands with vfork + exec: the child must not touch the
+        # parent's profile; with --follow-forks each command gets its own
+        ws = os.path.join(WORK, "work_shares")
+        script = "%s 1 200; %s 1 200; echo done" % (ws, ws)
+        out = os.path.join(TMP, "sh.folded")
+        r = record(["-F", "499", "-o", out], ["sh", "-c", script])
+        if not os.path.exists(out) or "done" not in r.stdout:
+            fail("vfork: shell profile missing: " + r.stderr)
+        record(["-F", "499", "--follow-forks", "-o", out], ["sh", "-c", script])
+        kids = [f for f in os.listdir(TMP) if re.match(r"sh\.\d+\.folded$", f)]
+        if len(kids) != 2:
+            fail("vfork --follow-forks: expected 2 child profiles, got %s" % kids)
+        for k in kids:
+            if leaf_totals(os.path.join(TMP, k)).get("burn_sixty", 0) < 30:
+                fail("vfork child %s has no burn_sixty samples" % k)
     elif which == "threads64":
         r, c, _ = robust("threads64")
         if "64 threads" not in r.stderr and "65 threads" not in r.stderr:
