@@ -54,6 +54,9 @@ static void start_profiling(void)
 {
     pp__pl.pid = getpid();
     pp__pl.start_ns = pp__pl_now_ns();
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    pp__pl.start_unix_ns = (uint64_t)wall.tv_sec * 1000000000ull + (uint64_t)wall.tv_nsec;
     counters_reset();
     pp__pl_collector_reset();
     atomic_store(&pp__pl.active, 1);

@@ -61,6 +61,7 @@ typedef struct {
     char dir[512];
     pid_t pid;
     uint64_t start_ns;
+    uint64_t start_unix_ns; /* CLOCK_REALTIME at start: a timestamp, not an interval */
     const char *timer_kind;
     _Atomic(pp_pl_thread *) threads[PP_PL_MAX_THREADS];
     _Atomic uint64_t samples, overrun_ticks, sigprof_blocked, sigprof_foreign, timer_failures;
