@@ -318,8 +318,10 @@ static void *collector_main(void *arg)
         }
         pp__pl_collector_drain_all();
         series_tick(0);
+        /* rings hold seconds of CPU samples: wake rarely, so the collector
+         * costs the target next to nothing; --mem-all needs it close behind */
         if (!any_pending())
-            nap(pp__pl.mem_on && pp__pl.mem_rate == 0 ? 100000 : 2000000);
+            nap(!pp__pl.mem_on ? 20000000 : pp__pl.mem_rate == 0 ? 100000 : 5000000);
     }
     return NULL;
 }
@@ -345,7 +347,7 @@ void pp__pl_collector_reset(void)
     C.arena = map_bytes(ARENA_WORDS * 8);
     C.series = map_bytes(SERIES_CAP * sizeof(point));
     C.names = map_bytes(NAMES_CAP * sizeof(tname));
-    C.series_every_ns = 10000000;
+    C.series_every_ns = 20000000;
 }
 
 int pp__pl_collector_start(void)
