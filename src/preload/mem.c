@@ -40,8 +40,9 @@ static uint64_t live_mask;
 /* sampled mode: a counter of tracked pointers per hash bucket, so the free
  * of an unsampled block (nearly all) costs one cached load; saturated
  * counters stay at 255 (their frees always probe the set) */
-#define MAYBE_BUCKETS (1u << 17)
+#define MAYBE_BUCKETS (1u << 14) /* 16 KiB: stays in L1 */
 static _Atomic uint8_t maybe[MAYBE_BUCKETS];
+static int filter_on = 1; /* sampled mode, or not profiling (all buckets stay 0) */
 static _Atomic int mem_ready;
 
 static PP_PL_TLS __thread int64_t until_sample;
@@ -50,6 +51,7 @@ PP_PL_TLS __thread int pp__pl_in_hook;
 
 void pp__pl_mem_init(void)
 {
+    filter_on = pp__pl.mem_rate != 0;
     uint64_t cap = pp__pl.mem_rate == 0 ? (1u << 22) : (1u << 16);
     void *p = mmap(NULL, cap * sizeof(live_entry), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -78,7 +80,7 @@ static inline uint64_t ptr_slot(uintptr_t p)
 
 static inline uint64_t maybe_bucket(uintptr_t p)
 {
-    return ((p >> 4) * 0xff51afd7ed558ccdull) >> (64 - 17);
+    return ((p >> 4) * 0xff51afd7ed558ccdull) >> (64 - 14);
 }
 
 static void maybe_add(uintptr_t p, int delta)
@@ -152,15 +154,29 @@ static uint64_t next_gap(void)
     return gap < 1.0 ? 1 : (uint64_t)gap;
 }
 
-static inline int sampled(size_t n)
+/* Slow half of the sampling decision: the countdown ran out (or was never
+ * set). Returns 1 when this allocation is to be recorded. */
+static __attribute__((noinline)) int sample_slow(void)
 {
-    if (pp__pl.mem_rate == 0)
-        return 1;
-    until_sample -= (int64_t)n;
-    if (until_sample > 0)
+    if (!mem_active()) {
+        until_sample = (int64_t)1 << 40; /* not profiling: look again after 1 TiB */
         return 0;
+    }
+    if (pp__pl.mem_rate == 0) {
+        until_sample = 0; /* --mem-all: every allocation */
+        return 1;
+    }
     until_sample = (int64_t)next_gap();
     return 1;
+}
+
+/* Fast half: one thread-local subtraction for nearly every allocation. */
+static inline int sampled(size_t n)
+{
+    until_sample -= (int64_t)n;
+    if (__builtin_expect(until_sample > 0, 1))
+        return 0;
+    return sample_slow();
 }
 
 /* push to the ring; with --mem-all wait for room rather than lose an event */
@@ -203,10 +219,10 @@ static __attribute__((noinline)) void record_alloc(void *p, size_t n, void *fram
     pp__pl_in_hook = 0;
 }
 
-static inline void note_free(void *p)
+static __attribute__((noinline)) void free_tracked(void *p)
 {
     uint64_t h, n;
-    if (!p || !mem_active() || !live_remove((uintptr_t)p, &h, &n))
+    if (!mem_active() || !live_remove((uintptr_t)p, &h, &n))
         return;
     pp_pl_thread *t = pp__pl_self;
     if (!t || !t->mem.buf)
@@ -217,23 +233,54 @@ static inline void note_free(void *p)
     pp__pl_in_hook = 0;
 }
 
+/* sampled mode: an empty filter bucket proves p untracked (one L1 load) */
+static inline void note_free(void *p)
+{
+    if (!p || (filter_on &&
+               atomic_load_explicit(&maybe[maybe_bucket((uintptr_t)p)], memory_order_relaxed) == 0))
+        return;
+    free_tracked(p);
+}
+
 #define NOTE_ALLOC(p, n)                                                                           \
     do {                                                                                           \
-        if ((p) && mem_active() && sampled(n))                                                     \
+        if ((p) && sampled(n))                                                                     \
             record_alloc((p), (n), __builtin_frame_address(0));                                    \
     } while (0)
 
-PP_PL_API void *malloc(size_t n)
+/* the sampling decision comes first, so the common case is a tail call */
+static __attribute__((noinline)) void *malloc_sampled(size_t n)
 {
     void *p = __libc_malloc(n);
-    NOTE_ALLOC(p, n);
+    if (p)
+        record_alloc(p, n, __builtin_frame_address(0));
     return p;
+}
+
+PP_PL_API void *malloc(size_t n)
+{
+    if (__builtin_expect(!sampled(n), 1))
+        return __libc_malloc(n);
+    return malloc_sampled(n);
+}
+
+/* untracked blocks (nearly all) go straight to glibc: a tail call */
+static __attribute__((noinline)) void free_slow(void *p)
+{
+    free_tracked(p);
+    __libc_free(p);
 }
 
 PP_PL_API void free(void *p)
 {
-    note_free(p);
-    __libc_free(p);
+    if (__builtin_expect(!p ||
+                             (filter_on && atomic_load_explicit(&maybe[maybe_bucket((uintptr_t)p)],
+                                                                memory_order_relaxed) == 0),
+                         1)) {
+        __libc_free(p);
+        return;
+    }
+    free_slow(p);
 }
 
 PP_PL_API void *calloc(size_t n, size_t m)
