@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REPS 5 /* rounds; each figure is a configuration's minimum */
+#define REPS 7 /* rounds; each figure is a configuration's minimum */
 #define CPU_ROUNDS "4000"
 #define ALLOC_PAIRS 4000000L
 

@@ -9,11 +9,19 @@
 #include <postprof/error.h>
 #include <postprof/clock.h>
 #include <postprof/histogram.h>
+#include <postprof/http.h>
 #include <postprof/log.h>
 #include <postprof/memory.h>
 #include <postprof/profile.h>
+#include <postprof/metrics.h>
 #include <postprof/scope.h>
 #include <postprof/snapshot.h>
+#include <postprof/sysstats.h>
 #include <postprof/version.h>
+#include <postprof/workload.h>
+#include <postprof/config.h>
+#include <postprof/report.h>
+#include <postprof/analyze.h>
+#include <postprof/profilers.h>
 
 #endif

@@ -206,8 +206,7 @@ static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
         while (p + sizeof(ElfW(Nhdr)) <= end) {
             const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
             const char *name = p + sizeof(*nh);
-            const unsigned char *desc =
-                (const unsigned char *)(name + ((nh->n_namesz + 3u) & ~3u));
+            const unsigned char *desc = (const unsigned char *)(name + ((nh->n_namesz + 3u) & ~3u));
             if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
                 size_t k = 0;
                 for (unsigned j = 0; j < nh->n_descsz && k + 2 < sizeof build_id; j++) {

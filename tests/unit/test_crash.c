@@ -61,7 +61,8 @@ static pid_t crash_child(int how)
         if (pp_crash_install(dir) != PP_OK)
             _exit(3);
         if (how == SIGSEGV)
-            pp_test_crash_here((volatile int *)(uintptr_t)16); /* not NULL: UBSan would stop it first */
+            pp_test_crash_here(
+                (volatile int *)(uintptr_t)16); /* not NULL: UBSan would stop it first */
         else
             abort();
         _exit(4);
@@ -98,7 +99,7 @@ static void segv_writes_report_and_reraises(void **state)
     r = read_all(out_path);
     assert_non_null(strstr(r, "#0 0x"));
     assert_non_null(strstr(r, "pp_test_crash_here")); /* frame 0, resolved afterwards */
-    assert_non_null(strstr(r, "crash_child"));          /* its caller, via the frame pointer */
+    assert_non_null(strstr(r, "crash_child"));        /* its caller, via the frame pointer */
     assert_non_null(strstr(r, "test_crash.c:"));
     free(r);
 }

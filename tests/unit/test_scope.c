@@ -98,7 +98,7 @@ static void nesting_gives_parent_and_self(void **state)
     assert_true(in->self_ns == in->total_ns);
     /* outer's self time is its total minus the children's */
     assert_true(fabs(o->self_ns - (o->total_ns - in->total_ns)) < 1.0 + 1e-9 * o->total_ns);
-    assert_true(o->self_ns > 1.5e6 && o->self_ns < 4e6);
+    assert_true(o->self_ns >= 1.9e6); /* at least its own 2 ms spin (preemption only adds) */
     pp_snapshot_free(snap);
 }
 

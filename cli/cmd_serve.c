@@ -1,0 +1,128 @@
+/*
+ * cmd_serve.c - `postprof serve`: the system stats collector and this
+ * process's metrics over HTTP (/metrics, /healthz, /api/snapshot) until
+ * SIGINT or SIGTERM, then a clean exit 0.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include <postprof/postprof.h>
+
+#include "cli.h"
+
+static const char serve_usage[] =
+    "usage: postprof serve [--listen HOST:PORT] [--token T] [--interval S] [--log-level L]\n"
+    "  --listen HOST:PORT  address to serve on (default " PP_HTTP_DEFAULT_LISTEN
+    "; port 0 picks a free port)\n"
+    "  --token T           require 'Authorization: Bearer T' on every request\n"
+    "  --interval S        system stats sampling interval in seconds (default 1)\n"
+    "  --log-level L       debug|info|warn|error|off (default info)\n";
+
+/* Allow as many connections as the hard fd limit permits. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    pp_http_config hc = {0};
+    pp_sysstats_config sc = {0};
+    int level = PP_LOG_INFO;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            fputs(serve_usage, stdout);
+            return PP_EXIT_OK;
+        }
+        if (i + 1 >= argc && (!strcmp(a, "--listen") || !strcmp(a, "--token") ||
+                              !strcmp(a, "--interval") || !strcmp(a, "--log-level")))
+            return cli_usage_error("serve", serve_usage, "option '%s' needs a value", a);
+        if (strcmp(a, "--listen") == 0) {
+            hc.listen = argv[++i];
+            char host[256];
+            uint16_t port;
+            if (pp_http_parse_listen(hc.listen, host, sizeof host, &port) != PP_OK)
+                return cli_usage_error("serve", serve_usage,
+                                       "--listen '%s': expected HOST:PORT (e.g. 127.0.0.1:9464)",
+                                       hc.listen);
+        } else if (strcmp(a, "--token") == 0) {
+            hc.token = argv[++i];
+            if (!*hc.token)
+                return cli_usage_error("serve", serve_usage, "--token: empty token");
+        } else if (strcmp(a, "--interval") == 0) {
+            char *end;
+            sc.interval_s = strtod(argv[++i], &end);
+            if (*end || !(sc.interval_s >= 0.01 && sc.interval_s <= 86400))
+                return cli_usage_error("serve", serve_usage,
+                                       "--interval '%s': expected seconds in [0.01, 86400]",
+                                       argv[i]);
+        } else if (strcmp(a, "--log-level") == 0) {
+            level = pp_log_parse_level(argv[++i]);
+            if (level < 0)
+                return cli_usage_error("serve", serve_usage, "--log-level '%s': unknown level",
+                                       argv[i]);
+        } else {
+            return cli_usage_error("serve", serve_usage, "unknown option '%s'", a);
+        }
+    }
+    pp_log_set_level(level);
+    raise_fd_limit();
+
+    /* block the signals before any thread starts, so sigwait() receives them */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int exit_code = PP_EXIT_FAIL;
+    pp_sysstats *ss = NULL;
+    pp_http_server *srv = NULL;
+    pp_registry *reg = pp_metrics_default();
+    if (!reg) {
+        cli_error("serve", "cannot create the metrics registry: out of memory");
+        goto out;
+    }
+    int rc = pp_sysstats_start(&sc, &ss);
+    if (rc != PP_OK) {
+        cli_error("serve", "cannot start the system stats collector: %s", pp_strerror(rc));
+        goto out;
+    }
+    rc = pp_metrics_attach_sysstats(reg, ss);
+    if (rc != PP_OK) {
+        cli_error("serve", "cannot export system stats: %s", pp_strerror(rc));
+        goto out;
+    }
+    hc.registry = reg;
+    hc.sysstats = ss;
+    rc = pp_http_start(&hc, &srv);
+    if (rc != PP_OK) {
+        cli_error("serve", "cannot listen on %s: %s",
+                  hc.listen ? hc.listen : PP_HTTP_DEFAULT_LISTEN, pp_strerror(rc));
+        goto out;
+    }
+    printf("postprof serve: listening on http://%s (/metrics /healthz /api/snapshot)\n",
+           pp_http_address(srv));
+    fflush(stdout);
+    int sig = 0;
+    sigwait(&set, &sig);
+    pp_log(PP_LOG_INFO, "serve", "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    exit_code = PP_EXIT_OK;
+out:
+    pp_http_stop(srv);
+    if (reg && pp_metrics_attach_sysstats(reg, NULL) != PP_OK) {
+        /* detaching cannot fail once attached */
+    }
+    pp_sysstats_stop(ss);
+    pp_metrics_default_free();
+    return exit_code;
+}

@@ -1,0 +1,175 @@
+/*
+ * postprof/analyze.h - Pure analyses over measured figures: bottleneck rules,
+ * suggestions with expected improvement (Amdahl's law, critical path),
+ * performance targets, miss-ratio curves (exact and SHARDS) and regression
+ * comparison of two reports. No I/O, no clocks: same input, same output.
+ */
+#ifndef POSTPROF_ANALYZE_H
+#define POSTPROF_ANALYZE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <postprof/config.h>
+#include <postprof/error.h>
+#include <postprof/export.h>
+#include <postprof/report.h>
+
+/* ---- arithmetic ---------------------------------------------------------- */
+
+/*
+ * pp_amdahl_improvement() - Fraction of end-to-end time saved when a stage
+ * taking share p (0..1) of it becomes s times faster: p * (1 - 1/s).
+ * Returns 0 for s <= 1 (a slowdown is never suggested) and clamps p to [0, 1];
+ * NaN inputs give 0. Pure.
+ */
+PP_EXPORT double pp_amdahl_improvement(double p, double s);
+
+/* pp_amdahl_speedup() - Overall speedup 1 / ((1 - p) + p / s); 1 for s <= 0 or NaN. Pure. */
+PP_EXPORT double pp_amdahl_speedup(double p, double s);
+
+/*
+ * pp_critical_path_ns() - Duration of stages that run at the same time: the
+ * longest of them (the max, not the sum). 0 for n == 0. Pure.
+ */
+PP_EXPORT double pp_critical_path_ns(const double *stage_ns, size_t n);
+
+/* pp_impact_from_gain() - HIGH for gain >= 0.20, MEDIUM for >= 0.05, LOW otherwise. */
+PP_EXPORT pp_impact pp_impact_from_gain(double gain);
+
+/* ---- bottlenecks --------------------------------------------------------- */
+
+/*
+ * pp_bottleneck_check_op() - Apply the per-operation rules to one op:
+ * slow (mean call > slow_s high, > moderate_s moderate), memory (delta >
+ * mem_high_mb high, > mem_moderate_mb moderate), cpu (CPU/wall > cpu_high
+ * percent, high), share (>= share, high), tail (p99/p50 >= tail_ratio,
+ * moderate), waiting (CPU/wall <= waiting_cpu_share with share >=
+ * min_wait_share, moderate), alloc_rate (alloc bytes / total time >=
+ * alloc_rate_mb_s, moderate). Seed rules compare with '>', added rules with
+ * '>=' / '<='. Writes at most cap findings; returns how many fired (may
+ * exceed cap: the rest were dropped). Pure.
+ */
+PP_EXPORT size_t pp_bottleneck_check_op(const pp_perf_op *op, const pp_thresholds *t,
+                                        pp_finding *out, size_t cap);
+
+/*
+ * pp_bottleneck_detect() - Run every rule over the report: each op of the
+ * performance profile, each data source's batch (slow, tail, waiting), each
+ * model's chosen batch (slow, tail), the cache (hit ratio < cache_hit_ratio:
+ * high below half of it, moderate otherwise) and the process CPU. Replaces
+ * r->findings. Pure; never fails (findings over PP_REPORT_MAX_FINDINGS are
+ * dropped).
+ */
+PP_EXPORT void pp_bottleneck_detect(pp_report *r, const pp_thresholds *t);
+
+/* ---- suggestions --------------------------------------------------------- */
+
+/*
+ * pp_suggest() - Turn the report's experiments and profiles into
+ * suggestions, each with expected_improvement = Amdahl(stage share, stage
+ * speedup): concurrent loading (measured speedup; the critical-path bound
+ * when not measured), keep-alive, batch size (sweep), int8, cache capacity
+ * (from the MRC, replay measured at the recommended capacity), preprocess
+ * threads, arena. Stage shares come from the performance profile
+ * (r->perf.stage_share); where unknown the share is estimated from the
+ * profilers' own stage timings and basis says "estimated". Suggestions with
+ * no gain (speedup <= 1) are left out. Replaces r->suggestions, sorted by
+ * expected improvement (largest first). Pure.
+ */
+PP_EXPORT void pp_suggest(pp_report *r);
+
+/* ---- targets ------------------------------------------------------------- */
+
+/*
+ * pp_targets_evaluate() - The seed's five targets with their measured value
+ * and PASS/FAIL: data_loading_latency (worst source's p95 batch, ms),
+ * inference_latency (worst model's p99 at its chosen batch, ms),
+ * cache_hit_ratio, memory (peak RSS, GB), cpu (process CPU, %). A target
+ * with no data is FAIL with measured = 0. Writes up to cap (>= 5 needed);
+ * returns the number written. Pure.
+ */
+PP_EXPORT size_t pp_targets_evaluate(const pp_report *r, const pp_targets_cfg *t, pp_target *out,
+                                     size_t cap);
+
+/* ---- miss-ratio curves --------------------------------------------------- */
+
+typedef struct pp_mrc pp_mrc;
+
+/*
+ * pp_mrc_exact() - Miss-ratio curve of an LRU cache for every capacity, from
+ * the access trace keys[0..n) (Mattson stack distances, O(n log n) with a
+ * Fenwick tree). Returns PP_OK and *out (free with pp_mrc_free), PP_EINVAL
+ * for n == 0 or n > 2^31, PP_ENOMEM. Pure.
+ */
+PP_EXPORT PP_NODISCARD int pp_mrc_exact(const uint64_t *keys, size_t n, pp_mrc **out);
+
+/*
+ * pp_mrc_shards() - Approximate curve by SHARDS: only keys whose hash falls
+ * under rate (0 < rate <= 1) are tracked, and their stack distances scaled
+ * by 1/rate (with SHARDS' count adjustment). Memory and time proportional
+ * to the sampled part. Returns like pp_mrc_exact(); PP_EINVAL for a rate
+ * outside (0, 1]. Pure.
+ */
+PP_EXPORT PP_NODISCARD int pp_mrc_shards(const uint64_t *keys, size_t n, double rate, pp_mrc **out);
+
+/* pp_mrc_free() - Release a curve. NULL is a no-op. */
+PP_EXPORT void pp_mrc_free(pp_mrc *m);
+
+/* pp_mrc_miss_ratio() - Miss ratio (0..1) of an LRU cache of `capacity` entries. */
+PP_EXPORT double pp_mrc_miss_ratio(const pp_mrc *m, uint64_t capacity);
+
+/*
+ * pp_mrc_capacity_for() - Smallest capacity whose hit ratio is >= hit_ratio;
+ * 0 when no capacity reaches it (cold misses alone exceed 1 - hit_ratio).
+ */
+PP_EXPORT uint64_t pp_mrc_capacity_for(const pp_mrc *m, double hit_ratio);
+
+/* pp_mrc_unique() - Distinct keys seen (estimated for SHARDS). */
+PP_EXPORT uint64_t pp_mrc_unique(const pp_mrc *m);
+
+/*
+ * pp_mrc_sample() - Up to cap points of the curve at capacities spread
+ * geometrically from 1 to the number of distinct keys. Returns the count.
+ */
+PP_EXPORT size_t pp_mrc_sample(const pp_mrc *m, pp_mrc_point *out, size_t cap);
+
+/* ---- comparison ---------------------------------------------------------- */
+
+#define PP_COMPARE_MAX 32
+
+typedef struct pp_compare_row {
+    char metric[PP_REPORT_NAME_MAX];
+    double a, b;    /* baseline and candidate values */
+    double change;  /* (b - a) / a; positive is worse for every metric listed */
+    double p_value; /* two-sided; 1 when there are no samples to test */
+    int tested;     /* 1 when a statistical test was run (samples in both) */
+    int regression; /* worse by more than the tolerance (and significant when tested) */
+} pp_compare_row;
+
+typedef struct pp_compare_result {
+    size_t n;
+    pp_compare_row rows[PP_COMPARE_MAX];
+    int regressions;
+} pp_compare_result;
+
+/*
+ * pp_compare_reports() - Compare candidate b against baseline a: end-to-end
+ * pass time (Welch's t-test on the pass samples, significant at alpha),
+ * each source's p95 load batch, each model's p99 at its chosen batch, the
+ * cache's miss ratio and the peak RSS (relative change beyond tolerance).
+ * A row regresses when it is worse by more than tolerance (e.g. 0.05) and,
+ * where tested, p < alpha. Pure; never fails.
+ */
+PP_EXPORT void pp_compare_reports(const pp_report *a, const pp_report *b, double tolerance,
+                                  double alpha, pp_compare_result *out);
+
+/*
+ * pp_welch_t_test() - Two-sided p-value of Welch's t-test for the means of
+ * samples x[0..nx) and y[0..ny) (Student t distribution with
+ * Welch-Satterthwaite degrees of freedom). 1 when either has fewer than 2
+ * samples or both have zero variance and equal means; 0 when the variances
+ * are zero and the means differ. Pure.
+ */
+PP_EXPORT double pp_welch_t_test(const double *x, size_t nx, const double *y, size_t ny);
+
+#endif

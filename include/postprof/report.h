@@ -1,0 +1,340 @@
+/*
+ * postprof/report.h - The profiling report as plain data: what the profilers
+ * measured, what analyze concluded (bottlenecks, suggestions, targets) and,
+ * after --apply, predicted vs measured. Export renders it (JSON, console);
+ * pp_report_read() loads a JSON report back for comparisons.
+ *
+ * All durations are in ns, sizes in bytes, ratios and improvements are
+ * fractions (0.25 = 25 %). Fixed-size arrays keep the structure flat; every
+ * string is NUL-terminated within its array.
+ */
+#ifndef POSTPROF_REPORT_H
+#define POSTPROF_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <postprof/error.h>
+#include <postprof/export.h>
+#include <postprof/workload.h>
+
+#define PP_REPORT_SCHEMA_VERSION 1
+#define PP_REPORT_NAME_MAX 64
+#define PP_REPORT_TEXT_MAX 256
+#define PP_REPORT_MAX_OPS 128
+#define PP_REPORT_MAX_PASSES 32
+#define PP_REPORT_MAX_BATCHES 16 /* batch sizes 1, 2, 4 ... 256 fit */
+#define PP_REPORT_MAX_MRC 64
+#define PP_REPORT_MAX_FINDINGS 64
+#define PP_REPORT_MAX_SUGGESTIONS 16
+#define PP_REPORT_MAX_EXPERIMENTS 16
+#define PP_REPORT_MAX_TARGETS 8
+
+/* System figures sampled at the end of the run. */
+typedef struct pp_system_stats {
+    double cpu_percent;         /* process CPU time / wall time of the run, over all cores, % */
+    double memory_percent;      /* used / total system memory, % */
+    double memory_available_gb; /* MemAvailable, GiB */
+    double rss_bytes;           /* resident set of this process */
+    double peak_rss_bytes;      /* VmHWM */
+    double disk_read_bytes;     /* /proc/self/io read_bytes */
+    double disk_write_bytes;    /* /proc/self/io write_bytes */
+    double timestamp;           /* seconds since the Unix epoch */
+    int n_cpus;
+} pp_system_stats;
+
+/* One operation (scope) of the performance profile, in call-tree order. */
+typedef struct pp_perf_op {
+    char name[PP_REPORT_NAME_MAX];
+    int parent; /* index of the parent op, -1 for a root */
+    int depth;
+    uint64_t count;
+    double total_ns, self_ns, mean_ns, max_ns;
+    double p50_ns, p95_ns, p99_ns;
+    double cpu_ns, cpu_wall_ns; /* on-CPU time and wall time of the calls whose CPU was measured */
+    double mem_delta_bytes;     /* largest memory growth within one call (peak, else RSS) */
+    double alloc_bytes;         /* bytes requested within the op's calls */
+    double share;               /* total_ns / end-to-end wall time of the passes */
+} pp_perf_op;
+
+typedef struct pp_perf_profile {
+    size_t n_ops;
+    pp_perf_op ops[PP_REPORT_MAX_OPS];
+    size_t n_passes;
+    double pass_ns[PP_REPORT_MAX_PASSES]; /* wall time of each end-to-end pass */
+    double end_to_end_ns;                 /* median of pass_ns */
+    double stage_share[PP_STAGE_COUNT];   /* share of each stage in a pass, -1 unknown */
+} pp_perf_profile;
+
+#define PP_REPORT_MAX_FIGURES 8
+
+/* A workload-defined figure (pp_figure), summed over the timed calls. */
+typedef struct pp_named_figure {
+    char name[32];
+    double total;
+} pp_named_figure;
+
+/* Data loading of one source. */
+typedef struct pp_load_profile {
+    char name[PP_REPORT_NAME_MAX];
+    uint64_t batch_size, batches, rows, bytes;
+    double mean_ns, p50_ns, p95_ns, p99_ns; /* per batch */
+    double rows_per_s, bytes_per_s;
+    double cpu_share;  /* process CPU / wall while loading (can exceed 1 with threads) */
+    double wait_share; /* 1 - cpu_share, floored at 0: time spent waiting (I/O, network) */
+    double rss_delta_bytes;
+    size_t n_figures; /* workload-defined figures of the timed batches */
+    pp_named_figure figures[PP_REPORT_MAX_FIGURES];
+} pp_load_profile;
+
+typedef struct pp_data_loading {
+    size_t n_sources;
+    pp_load_profile sources[PP_WORKLOAD_MAX_SOURCES];
+    int has_concurrency;     /* sequential vs concurrent measured */
+    double sequential_ns;    /* one batch from every source, one after another (median) */
+    double concurrent_ns;    /* the same, all at once (median) */
+    double sum_ns;           /* sum of the sources' mean batch times */
+    double critical_path_ns; /* max of them: the concurrent lower bound */
+    int has_keep_alive;
+    int keep_alive_source;
+    double keep_alive_off_ns, keep_alive_on_ns; /* median batch time of the network source */
+} pp_data_loading;
+
+typedef struct pp_batch_point {
+    uint64_t batch;
+    double p50_ns, p99_ns, mean_ns; /* per batch */
+    double throughput;              /* items per second at the median batch latency */
+} pp_batch_point;
+
+typedef struct pp_model_profile {
+    char name[PP_REPORT_NAME_MAX];
+    double load_ns;
+    size_t n_points;
+    pp_batch_point points[PP_REPORT_MAX_BATCHES];
+    int stopped_early;   /* sweep stopped: gains under the threshold for several steps */
+    uint64_t best_batch; /* highest throughput with p99 under the latency target (0: none) */
+    double best_p99_ns, best_throughput;
+    uint64_t current_batch; /* the workload's batch size before profiling */
+    int has_int8;
+    double fp32_throughput, int8_throughput; /* at best_batch (or current when none) */
+    double fp32_p50_ns, int8_p50_ns;
+} pp_model_profile;
+
+typedef struct pp_model_inference {
+    size_t n_models;
+    pp_model_profile models[PP_WORKLOAD_MAX_MODELS];
+    double latency_target_ns;
+    int current_model; /* the model PP_STAGE_PASS uses (knob model, 0 without it) */
+} pp_model_inference;
+
+typedef struct pp_mrc_point {
+    uint64_t capacity;
+    double miss_ratio;
+} pp_mrc_point;
+
+/* One replay of the trace on one cache backend. */
+typedef struct pp_cache_backend {
+    char name[PP_REPORT_NAME_MAX];
+    int current; /* the backend the workload uses */
+    double hit_ratio, mean_ns, p99_ns, replay_ns;
+} pp_cache_backend;
+
+typedef struct pp_cache_profile {
+    int present;
+    uint64_t capacity; /* entries, the workload's setting */
+    uint64_t ops, hits, misses, evictions;
+    double hit_ratio;
+    double mean_ns, p99_ns; /* per op */
+    double replay_ns;       /* one replay of the trace at the current capacity */
+    uint64_t trace_len, unique_keys;
+    char mrc_method[16];  /* "exact" or "shards" */
+    double sampling_rate; /* 1 for exact */
+    size_t n_mrc;
+    pp_mrc_point mrc[PP_REPORT_MAX_MRC];
+    uint64_t capacity_for[3]; /* entries for 80, 90, 95 % hit ratio (0: unreachable) */
+    uint64_t recommended_capacity;
+    int has_recommended; /* replay measured at recommended_capacity */
+    double recommended_hit_ratio, recommended_replay_ns;
+    size_t n_backends; /* every backend side by side (0: no cache_backend knob) */
+    pp_cache_backend backends[PP_WORKLOAD_MAX_BACKENDS];
+} pp_cache_profile;
+
+/* A knob experiment: the same stage timed at two settings of one knob. */
+typedef struct pp_experiment {
+    char name[PP_REPORT_NAME_MAX];
+    pp_stage stage;
+    unsigned index;
+    pp_knob knob;
+    int64_t base_value, cand_value;
+    int64_t current_value;   /* the knob's value before profiling (what a suggestion changes) */
+    int per_item;            /* 1: base_ns/cand_ns are per item (batch size sweeps) */
+    double base_ns, cand_ns; /* medians over the repeats, per call (or per item) */
+    double base_spread, cand_spread; /* (max - min) / median of the repeats */
+    unsigned repeats;
+    double speedup; /* base_ns / cand_ns */
+} pp_experiment;
+
+typedef enum pp_severity { PP_SEV_MODERATE, PP_SEV_HIGH } pp_severity;
+
+#define PP_FINDING_KIND_LIST(X)                                                                    \
+    X(PP_FIND_SLOW, "slow")                                                                        \
+    X(PP_FIND_MEMORY, "memory")                                                                    \
+    X(PP_FIND_CPU, "cpu")                                                                          \
+    X(PP_FIND_SHARE, "share")                                                                      \
+    X(PP_FIND_TAIL, "tail")                                                                        \
+    X(PP_FIND_WAITING, "waiting")                                                                  \
+    X(PP_FIND_ALLOC_RATE, "alloc_rate")                                                            \
+    X(PP_FIND_CACHE_HIT, "cache_hit")
+
+typedef enum pp_finding_kind {
+#define PP__FK_ENUM(id, name) id,
+    PP_FINDING_KIND_LIST(PP__FK_ENUM)
+#undef PP__FK_ENUM
+        PP_FIND_KIND_COUNT
+} pp_finding_kind;
+
+typedef struct pp_finding {
+    char operation[PP_REPORT_NAME_MAX];
+    pp_finding_kind kind;
+    pp_severity severity;
+    double value;     /* the figure that crossed the threshold, in `unit` */
+    double threshold; /* the threshold it crossed */
+    char unit[16];    /* "s", "MB", "%", "ratio", "MB/s" */
+    char message[PP_REPORT_TEXT_MAX];
+} pp_finding;
+
+typedef enum pp_category {
+    PP_CAT_PERFORMANCE,
+    PP_CAT_MEMORY,
+    PP_CAT_DATA_LOADING,
+    PP_CAT_MODEL_INFERENCE,
+    PP_CAT_CACHE
+} pp_category;
+
+typedef enum pp_impact { PP_IMPACT_LOW, PP_IMPACT_MEDIUM, PP_IMPACT_HIGH } pp_impact;
+typedef enum pp_basis { PP_BASIS_MEASURED, PP_BASIS_ESTIMATED } pp_basis;
+
+typedef struct pp_suggestion {
+    pp_category category;
+    char description[PP_REPORT_TEXT_MAX];
+    pp_impact impact;
+    char implementation[PP_REPORT_TEXT_MAX];
+    double expected_improvement; /* fraction of end-to-end time saved, in [0, 1] */
+    pp_basis basis;
+    char model[PP_REPORT_NAME_MAX]; /* how the figure was computed: "amdahl", "critical_path" ... */
+    char evidence[PP_REPORT_TEXT_MAX];
+    double stage_share;   /* p of Amdahl's law */
+    double stage_speedup; /* s of Amdahl's law */
+    int knob;             /* the setting to apply: a pp_knob, -1 when none */
+    int64_t value;
+    double seed_expectation; /* the seed's promised gain for this category, -1 none */
+} pp_suggestion;
+
+typedef struct pp_target {
+    char name[PP_REPORT_NAME_MAX]; /* data_loading_latency, inference_latency, ... */
+    double value, limit;
+    char unit[16];
+    int upper;    /* 1: value must stay below limit; 0: above */
+    int measured; /* 0: no data (counts as FAIL) */
+    int pass;
+} pp_target;
+
+typedef struct pp_apply_result {
+    pp_category category;
+    char description[PP_REPORT_TEXT_MAX];
+    int knob;
+    int64_t value;
+    double predicted_improvement, measured_improvement;
+    double before_ns, after_ns;
+    double noise;                  /* relative spread of the repeats */
+    char note[PP_REPORT_TEXT_MAX]; /* why a miss happened, empty when within 0.10 */
+} pp_apply_result;
+
+typedef struct pp_apply {
+    int done;
+    double before_ns, after_ns; /* end to end, all suggestions applied together */
+    size_t n_before_targets, n_after_targets;
+    pp_target before_targets[PP_REPORT_MAX_TARGETS], after_targets[PP_REPORT_MAX_TARGETS];
+    size_t n;
+    pp_apply_result results[PP_REPORT_MAX_SUGGESTIONS];
+} pp_apply;
+
+typedef struct pp_report {
+    int schema_version;
+    char workload[PP_REPORT_NAME_MAX];
+    pp_system_stats system;
+    pp_perf_profile perf;
+    pp_data_loading loading;
+    pp_model_inference inference;
+    pp_cache_profile cache;
+    size_t n_experiments;
+    pp_experiment experiments[PP_REPORT_MAX_EXPERIMENTS];
+    size_t n_findings;
+    pp_finding findings[PP_REPORT_MAX_FINDINGS];
+    size_t n_suggestions;
+    pp_suggestion suggestions[PP_REPORT_MAX_SUGGESTIONS];
+    size_t n_targets;
+    pp_target targets[PP_REPORT_MAX_TARGETS];
+    pp_apply apply;
+} pp_report;
+
+/* pp_report_new() - A zeroed report (schema_version set, shares unknown). NULL when out of memory.
+ */
+PP_EXPORT pp_report *pp_report_new(void);
+
+/* pp_report_free() - Release a report. NULL is a no-op. */
+PP_EXPORT void pp_report_free(pp_report *r);
+
+/* Names used in the JSON and console output; "?" when out of range. */
+PP_EXPORT const char *pp_finding_kind_name(pp_finding_kind kind);
+PP_EXPORT const char *pp_severity_name(pp_severity sev);
+PP_EXPORT const char *pp_category_name(pp_category cat);
+PP_EXPORT const char *pp_impact_name(pp_impact impact);
+PP_EXPORT const char *pp_basis_name(pp_basis basis);
+
+/*
+ * pp_report_write_json() - Write the report as JSON to path, atomically: a
+ * temporary file in the same directory, fsync, then rename over path.
+ *
+ * Returns PP_OK; PP_EIO/PP_EPERM/PP_ENOTFOUND when the directory cannot be
+ * written (nothing is left behind: the temporary file is removed, path is
+ * untouched); PP_ENOMEM. err (may be NULL) receives a message naming the path
+ * and the reason. Thread-safe for distinct reports.
+ */
+PP_EXPORT PP_NODISCARD int pp_report_write_json(const pp_report *r, const char *path, char *err,
+                                                size_t errcap);
+
+/*
+ * pp_report_to_json_string() - The report's JSON as a string owned by the
+ * caller (free()). Returns PP_OK or PP_ENOMEM (*out = NULL).
+ */
+PP_EXPORT PP_NODISCARD int pp_report_to_json_string(const pp_report *r, char **out);
+
+/* Console rendering options. */
+#define PP_CONSOLE_COLOR 1u /* ANSI colours; the CLI sets it only when stdout is a terminal */
+
+/*
+ * pp_report_print_console() - Render the report in the seed's console layout
+ * (banner, System Stats, Data Loading Performance, Model Inference
+ * Performance, Cache Performance, Optimization Suggestions, then bottlenecks,
+ * targets and predicted vs measured) to f. Returns PP_OK or PP_EIO.
+ */
+PP_EXPORT PP_NODISCARD int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags);
+
+/*
+ * pp_report_read_json() - Parse a JSON report (as written by
+ * pp_report_write_json) from a buffer back into a new report. Checks the
+ * schema version and the types of every field it reads; unknown fields are
+ * ignored. Input over 64 MiB is refused (PP_ERANGE).
+ *
+ * Returns PP_OK and *out (free with pp_report_free), or PP_EFORMAT with err
+ * naming the field (or JSON line/column) at fault and *out = NULL; PP_ENOMEM.
+ */
+PP_EXPORT PP_NODISCARD int pp_report_read_json(const char *data, size_t len, pp_report **out,
+                                               char *err, size_t errcap);
+
+/* pp_report_load_json() - pp_report_read_json() on a file. PP_EIO/PP_ENOTFOUND when unreadable. */
+PP_EXPORT PP_NODISCARD int pp_report_load_json(const char *path, pp_report **out, char *err,
+                                               size_t errcap);
+
+#endif

@@ -1,0 +1,165 @@
+/*
+ * postprof/workload.h - The interface a program implements so that the
+ * profilers (postprof/profilers.h) can drive it: stages to run, named knobs to
+ * turn, measured figures to read back and the cache's access trace.
+ *
+ * The LinkedIn-posts pipeline is one implementation; any program can be
+ * another. The profilers time every callback themselves (wall and process
+ * CPU), so a workload only does its work and reports what it processed.
+ */
+#ifndef POSTPROF_WORKLOAD_H
+#define POSTPROF_WORKLOAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <postprof/export.h>
+#include <postprof/histogram.h>
+
+/*
+ * Knobs: settings the profilers' experiments turn. A workload supports any
+ * subset; set_knob() returns PP_EUNAVAIL for the others and the experiments
+ * needing them are skipped (and said so in the report).
+ */
+#define PP_KNOB_LIST(X)                                                                            \
+    X(PP_KNOB_BATCH_SIZE, "batch_size", "items per inference batch")                               \
+    X(PP_KNOB_LOAD_BATCH, "load_batch", "rows per data-loading batch")                             \
+    X(PP_KNOB_CONCURRENCY, "concurrency",                                                          \
+      "sources loaded at once by PP_STAGE_LOAD_ALL (1 = "                                          \
+      "sequential)")                                                                               \
+    X(PP_KNOB_KEEP_ALIVE, "keep_alive", "reuse network connections (0/1)")                         \
+    X(PP_KNOB_CACHE_CAPACITY, "cache_capacity", "entries the cache holds")                         \
+    X(PP_KNOB_THREADS, "threads", "worker threads of the preprocess stage")                        \
+    X(PP_KNOB_ARENA, "arena", "allocate from an arena instead of malloc (0/1)")                    \
+    X(PP_KNOB_MODEL, "model", "model index used by PP_STAGE_PASS")                                 \
+    X(PP_KNOB_QUANTIZED, "quantized", "int8 instead of fp32 inference (0/1)")                      \
+    X(PP_KNOB_CACHE_BACKEND, "cache_backend", "index into cache_backend_names (in-process, Redis)")
+
+typedef enum pp_knob {
+#define PP__KNOB_ENUM(id, name, doc) id,
+    PP_KNOB_LIST(PP__KNOB_ENUM)
+#undef PP__KNOB_ENUM
+        PP_KNOB_COUNT
+} pp_knob;
+
+/*
+ * Stages: units of work the profilers ask for. `index` selects a source
+ * (PP_STAGE_LOAD) or a model (PP_STAGE_MODEL_LOAD, PP_STAGE_INFER); others
+ * ignore it.
+ */
+#define PP_STAGE_LIST(X)                                                                           \
+    X(PP_STAGE_LOAD, "load", "load one batch (knob load_batch rows) from source `index`")          \
+    X(PP_STAGE_LOAD_ALL, "load_all", "load one batch from every source, `concurrency` at once")    \
+    X(PP_STAGE_PREPROCESS, "preprocess", "preprocess one batch of loaded items")                   \
+    X(PP_STAGE_MODEL_LOAD, "model_load", "load (or reload) model `index` from scratch")            \
+    X(PP_STAGE_INFER, "infer", "infer one batch of batch_size items with model `index`")           \
+    X(PP_STAGE_CACHE, "cache", "replay the cache access trace once, misses paying their cost")     \
+    X(PP_STAGE_PASS, "pass", "one whole end-to-end pass of the workload")
+
+typedef enum pp_stage {
+#define PP__STAGE_ENUM(id, name, doc) id,
+    PP_STAGE_LIST(PP__STAGE_ENUM)
+#undef PP__STAGE_ENUM
+        PP_STAGE_COUNT
+} pp_stage;
+
+/* Most workload-defined figures one stage call may report. */
+#define PP_STAGE_MAX_FIGURES 8
+
+/*
+ * A workload-defined figure of one call, summed by name over the calls the
+ * profiler times (e.g. a database's "fullscan_steps", "sorts", an HTTP
+ * client's "connect_s", "ttfb_s", "connections_opened", "connections_reused").
+ * name must stay valid for the life of the workload (a string literal).
+ */
+typedef struct pp_figure {
+    const char *name;
+    double value;
+} pp_figure;
+
+/*
+ * What one run_stage() call reports back. The caller zeroes it and may set
+ * op_latency; the workload fills the rest.
+ */
+typedef struct pp_stage_result {
+    uint64_t items; /* rows loaded, items preprocessed or inferred, cache ops */
+    uint64_t bytes; /* bytes read (loading) */
+    uint64_t hits;  /* PP_STAGE_CACHE: hits, misses, evictions of this replay */
+    uint64_t misses;
+    uint64_t evictions;
+    pp_histogram *op_latency; /* set by the caller or NULL: when set, the workload records
+                                 one value (ns) per item/op (e.g. each cache get) */
+    size_t n_figures;         /* <= PP_STAGE_MAX_FIGURES; extra ones are ignored */
+    pp_figure figures[PP_STAGE_MAX_FIGURES];
+} pp_stage_result;
+
+/* Most sources and models a workload may declare. */
+#define PP_WORKLOAD_MAX_SOURCES 8
+#define PP_WORKLOAD_MAX_MODELS 8
+#define PP_WORKLOAD_MAX_BACKENDS 4
+
+/*
+ * pp_workload - A program under profile. Static description plus callbacks;
+ * every callback gets `ctx` first. Callbacks are called from one thread at a
+ * time (the profiler's); they may use threads inside. A callback returns
+ * PP_OK or a negative PP_E* code; the profilers stop and pass the code up.
+ */
+typedef struct pp_workload {
+    const char *name; /* e.g. "linkedin-posts" */
+    void *ctx;
+
+    size_t n_sources; /* <= PP_WORKLOAD_MAX_SOURCES, e.g. database, file, api */
+    const char *source_names[PP_WORKLOAD_MAX_SOURCES];
+    int network_source; /* index of the source keep_alive affects, -1 if none */
+    size_t n_models;    /* <= PP_WORKLOAD_MAX_MODELS, e.g. small_model ... */
+    const char *model_names[PP_WORKLOAD_MAX_MODELS];
+    /* Cache backends the cache_backend knob selects (e.g. "in-process", "redis");
+     * 0 backends: no such knob. The cache profiler replays on each. */
+    size_t n_cache_backends; /* <= PP_WORKLOAD_MAX_BACKENDS */
+    const char *cache_backend_names[PP_WORKLOAD_MAX_BACKENDS];
+
+    /*
+     * Names of the scopes (PP_SCOPE) that time each stage inside one
+     * PP_STAGE_PASS, so the performance profiler can read every stage's share
+     * of end-to-end time from the snapshot. NULL: the stage is not part of
+     * the pass (its suggestions then use an estimated share).
+     */
+    const char *stage_scopes[PP_STAGE_COUNT];
+
+    /* Run one stage. Required. */
+    int (*run_stage)(void *ctx, pp_stage stage, unsigned index, pp_stage_result *out);
+    /* Set a knob. Returns PP_EUNAVAIL for knobs the workload does not have,
+     * PP_EINVAL for values out of range. Required. */
+    int (*set_knob)(void *ctx, pp_knob knob, int64_t value);
+    /* Read a knob's current value. Returns PP_EUNAVAIL like set_knob. Required. */
+    int (*get_knob)(void *ctx, pp_knob knob, int64_t *out_value);
+    /*
+     * The cache's access trace: the keys of one PP_STAGE_CACHE replay, in
+     * order. *out_keys stays owned by the workload and valid until the next
+     * callback. NULL callback: the workload has no cache.
+     */
+    int (*cache_trace)(void *ctx, const uint64_t **out_keys, size_t *out_n);
+    /*
+     * Optional (NULL: none): told when pp_profile_run()/pp_profile_apply()
+     * start a phase ("performance", "data_loading", "model_inference",
+     * "cache", "experiments", "analyze", "apply"), e.g. to show progress.
+     * Not timed as part of any stage.
+     */
+    void (*on_phase)(void *ctx, const char *phase);
+} pp_workload;
+
+/* pp_knob_name() - The knob's name ("batch_size"), "?" when out of range. */
+PP_EXPORT const char *pp_knob_name(pp_knob knob);
+
+/* pp_knob_parse() - Knob from its name. Returns PP_OK or PP_ENOTFOUND (*out unchanged). */
+PP_EXPORT PP_NODISCARD int pp_knob_parse(const char *name, pp_knob *out);
+
+/* pp_stage_name() - The stage's name ("load"), "?" when out of range. */
+PP_EXPORT const char *pp_stage_name(pp_stage stage);
+
+/*
+ * pp_workload_check() - Validate a workload description: required callbacks
+ * present, counts within limits, names non-NULL. Returns PP_OK or PP_EINVAL.
+ */
+PP_EXPORT PP_NODISCARD int pp_workload_check(const pp_workload *w);
+
+#endif

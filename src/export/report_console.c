@@ -1,0 +1,236 @@
+/*
+ * report_console.c - The report in the seed's console layout (banner, System
+ * Stats, Data Loading, Model Inference, Cache, Optimization Suggestions),
+ * then bottlenecks, targets and predicted vs measured. ANSI colour only when
+ * the caller asks (the CLI asks on a terminal). Writes only to the given FILE.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <postprof/error.h>
+#include <postprof/report.h>
+
+#define RULE "============================================================"
+
+typedef struct out {
+    FILE *f;
+    int color;
+} out;
+
+static const char *col(const out *o, const char *code)
+{
+    return o->color ? code : "";
+}
+#define BOLD "\033[1m"
+#define RED "\033[31m"
+#define GREEN "\033[32m"
+#define YELLOW "\033[33m"
+#define RESET "\033[0m"
+
+/* A duration readable at any scale: seconds as the seed prints them down to
+ * 10 ms, then ms, then us. */
+static const char *dur(char *buf, size_t cap, double ns)
+{
+    double s = ns / 1e9;
+    if (s >= 0.01)
+        snprintf(buf, cap, "%.3fs", s);
+    else if (ns >= 1e4)
+        snprintf(buf, cap, "%.3fms", ns / 1e6);
+    else
+        snprintf(buf, cap, "%.2fus", ns / 1e3);
+    return buf;
+}
+
+static void header(const out *o, const char *title)
+{
+    fprintf(o->f, "\n%s%s:%s\n", col(o, BOLD), title, col(o, RESET));
+}
+
+static const char *impact_col(const out *o, pp_impact i)
+{
+    return i == PP_IMPACT_HIGH     ? col(o, RED)
+           : i == PP_IMPACT_MEDIUM ? col(o, YELLOW)
+                                   : col(o, GREEN);
+}
+
+static void upper_name(char *dst, size_t cap, const char *name)
+{
+    size_t i = 0;
+    for (; name[i] && i + 1 < cap; i++)
+        dst[i] = name[i] == '-' || name[i] == '_' ? ' ' : (char)toupper((unsigned char)name[i]);
+    dst[i] = '\0';
+}
+
+static void targets(const out *o, const pp_target *t, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        fprintf(o->f, "  %-22s %10.3f %-5s (%s %g) %s%s%s%s\n", t[i].name, t[i].value, t[i].unit,
+                t[i].upper ? "<" : ">", t[i].limit, t[i].pass ? col(o, GREEN) : col(o, RED),
+                t[i].pass ? "PASS" : "FAIL", col(o, RESET), t[i].measured ? "" : " (no data)");
+    }
+}
+
+int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
+{
+    out o = {f, (flags & PP_CONSOLE_COLOR) != 0};
+    char a[32], b[32], c[32], d[32];
+    char title[PP_REPORT_NAME_MAX];
+    upper_name(title, sizeof title, r->workload[0] ? r->workload : "linkedin-posts");
+    fprintf(f, "%s\n%s%s PROFILING REPORT%s\n%s\n", RULE, col(&o, BOLD), title, col(&o, RESET),
+            RULE);
+
+    header(&o, "System Stats");
+    fprintf(f, "  CPU Usage: %.1f%%\n", r->system.cpu_percent);
+    fprintf(f, "  Memory Usage: %.1f%%\n", r->system.memory_percent);
+    fprintf(f, "  Available Memory: %.1f GB\n", r->system.memory_available_gb);
+    fprintf(f, "  Peak RSS: %.1f MB\n", r->system.peak_rss_bytes / 1048576.0);
+    if (r->perf.n_passes)
+        fprintf(f, "  End-to-end pass: %s (median of %zu)\n",
+                dur(a, sizeof a, r->perf.end_to_end_ns), r->perf.n_passes);
+
+    header(&o, "Data Loading Performance");
+    const pp_data_loading *dl = &r->loading;
+    for (size_t i = 0; i < dl->n_sources; i++) {
+        const pp_load_profile *l = &dl->sources[i];
+        fprintf(f,
+                "  %s: %s  (batch %llu: p50 %s, p95 %s, p99 %s; %.0f rows/s, %.2f MB/s; "
+                "CPU %.0f%%, waiting %.0f%%)\n",
+                l->name, dur(a, sizeof a, l->mean_ns), (unsigned long long)l->batch_size,
+                dur(b, sizeof b, l->p50_ns), dur(c, sizeof c, l->p95_ns),
+                dur(d, sizeof d, l->p99_ns), l->rows_per_s, l->bytes_per_s / 1048576.0,
+                l->cpu_share * 100.0, l->wait_share * 100.0);
+    }
+    for (size_t i = 0; i < dl->n_sources; i++) {
+        const pp_load_profile *l = &dl->sources[i];
+        if (l->n_figures == 0)
+            continue;
+        fprintf(f, "    %s:", l->name);
+        for (size_t k = 0; k < l->n_figures; k++)
+            fprintf(f, "%s %s %.6g", k ? "," : "", l->figures[k].name,
+                    l->batches ? l->figures[k].total / (double)l->batches : 0.0);
+        fprintf(f, " (per batch)\n");
+    }
+    if (dl->has_concurrency)
+        fprintf(f, "  all sources: sequential %s, concurrent %s (critical path %s, sum %s)\n",
+                dur(a, sizeof a, dl->sequential_ns), dur(b, sizeof b, dl->concurrent_ns),
+                dur(c, sizeof c, dl->critical_path_ns), dur(d, sizeof d, dl->sum_ns));
+    if (dl->has_keep_alive && dl->keep_alive_source >= 0 &&
+        (size_t)dl->keep_alive_source < dl->n_sources)
+        fprintf(f, "  keep-alive (%s): off %s, on %s\n", dl->sources[dl->keep_alive_source].name,
+                dur(a, sizeof a, dl->keep_alive_off_ns), dur(b, sizeof b, dl->keep_alive_on_ns));
+
+    header(&o, "Model Inference Performance");
+    const pp_model_inference *mi = &r->inference;
+    for (size_t i = 0; i < mi->n_models; i++) {
+        const pp_model_profile *m = &mi->models[i];
+        uint64_t at = m->best_batch ? m->best_batch : m->current_batch;
+        double p50 = 0, thr = 0;
+        for (size_t k = 0; k < m->n_points; k++)
+            if (m->points[k].batch == at) {
+                p50 = m->points[k].p50_ns;
+                thr = m->points[k].throughput;
+            }
+        fprintf(f,
+                "  %s: %s  (load %s; best batch %llu: p99 %s, %.0f items/s; sweep %zu sizes%s)\n",
+                m->name, dur(a, sizeof a, p50), dur(b, sizeof b, m->load_ns),
+                (unsigned long long)at, dur(c, sizeof c, m->best_p99_ns), thr, m->n_points,
+                m->stopped_early ? ", stopped early" : "");
+        if (m->has_int8)
+            fprintf(f, "    fp32 %.0f items/s vs int8 %.0f items/s (%.2fx)\n", m->fp32_throughput,
+                    m->int8_throughput,
+                    m->fp32_throughput > 0 ? m->int8_throughput / m->fp32_throughput : 0.0);
+    }
+
+    header(&o, "Cache Performance");
+    const pp_cache_profile *k = &r->cache;
+    if (!k->present) {
+        fprintf(f, "  (the workload has no cache)\n");
+    } else {
+        fprintf(f, "  Hit Ratio: %.2f%%\n", k->hit_ratio * 100.0);
+        fprintf(f, "  Average Time: %s (p99 %s)\n", dur(a, sizeof a, k->mean_ns),
+                dur(b, sizeof b, k->p99_ns));
+        fprintf(f, "  Misses: %llu, Evictions: %llu, Capacity: %llu entries\n",
+                (unsigned long long)k->misses, (unsigned long long)k->evictions,
+                (unsigned long long)k->capacity);
+        fprintf(f, "  Capacity for 80/90/95%% hits: %llu / %llu / %llu entries (%s MRC",
+                (unsigned long long)k->capacity_for[0], (unsigned long long)k->capacity_for[1],
+                (unsigned long long)k->capacity_for[2], k->mrc_method);
+        if (k->sampling_rate < 1.0)
+            fprintf(f, ", rate %g", k->sampling_rate);
+        fprintf(f, ", %llu accesses, %llu keys)\n", (unsigned long long)k->trace_len,
+                (unsigned long long)k->unique_keys);
+        const pp_cache_backend *cur = NULL;
+        for (size_t i = 0; i < k->n_backends; i++)
+            if (k->backends[i].current)
+                cur = &k->backends[i];
+        for (size_t i = 0; i < k->n_backends; i++) {
+            const pp_cache_backend *cb = &k->backends[i];
+            fprintf(f, "  Backend %s%s: avg %s, p99 %s, hit ratio %.2f%%\n", cb->name,
+                    cb->current ? " (current)" : "", dur(a, sizeof a, cb->mean_ns),
+                    dur(b, sizeof b, cb->p99_ns), cb->hit_ratio * 100.0);
+            if (cur && cb != cur && cur->mean_ns > 0 && cb->mean_ns > cur->mean_ns)
+                fprintf(f,
+                        "    %.1fx the op latency of %s here: a shared remote cache pays only "
+                        "when several processes share one cache or the working set exceeds "
+                        "one machine's memory\n",
+                        cb->mean_ns / cur->mean_ns, cur->name);
+        }
+        if (k->has_recommended)
+            fprintf(f, "  At %llu entries: hit ratio %.2f%%, replay %s (now %s)\n",
+                    (unsigned long long)k->recommended_capacity, k->recommended_hit_ratio * 100.0,
+                    dur(a, sizeof a, k->recommended_replay_ns), dur(b, sizeof b, k->replay_ns));
+    }
+
+    char h[48];
+    snprintf(h, sizeof h, "Optimization Suggestions (%zu)", r->n_suggestions);
+    header(&o, h);
+    for (size_t i = 0; i < r->n_suggestions; i++) {
+        const pp_suggestion *s = &r->suggestions[i];
+        char imp[16];
+        upper_name(imp, sizeof imp, pp_impact_name(s->impact));
+        fprintf(f, "  %zu. %s[%s]%s %s\n", i + 1, impact_col(&o, s->impact), imp, col(&o, RESET),
+                s->description);
+        fprintf(f, "     Implementation: %s\n", s->implementation);
+        fprintf(f, "     Expected Improvement: %.1f%%\n", s->expected_improvement * 100.0);
+        fprintf(f, "     Basis: %s (%s): %s\n", pp_basis_name(s->basis), s->model, s->evidence);
+        if (s->seed_expectation >= 0)
+            fprintf(f, "     Seed expected: %.0f%%; measured here: %.1f%%%s\n",
+                    s->seed_expectation * 100.0, s->expected_improvement * 100.0,
+                    s->expected_improvement + 0.10 < s->seed_expectation
+                        ? " (the seed's figure does not hold for this workload)"
+                        : "");
+    }
+
+    snprintf(h, sizeof h, "Bottlenecks (%zu)", r->n_findings);
+    header(&o, h);
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const pp_finding *fd = &r->findings[i];
+        int high = fd->severity == PP_SEV_HIGH;
+        fprintf(f, "  %s[%s]%s %s (%s): %s\n", high ? col(&o, RED) : col(&o, YELLOW),
+                high ? "HIGH" : "MODERATE", col(&o, RESET), fd->operation,
+                pp_finding_kind_name(fd->kind), fd->message);
+    }
+
+    header(&o, "Performance Targets");
+    targets(&o, r->targets, r->n_targets);
+
+    if (r->apply.done) {
+        const pp_apply *ap = &r->apply;
+        header(&o, "Predicted vs Measured (--apply)");
+        for (size_t i = 0; i < ap->n; i++) {
+            const pp_apply_result *x = &ap->results[i];
+            fprintf(f, "  %zu. %s: predicted %.1f%%, measured %.1f%%%s%s\n", i + 1,
+                    pp_category_name(x->category), x->predicted_improvement * 100.0,
+                    x->measured_improvement * 100.0, x->note[0] ? " - " : "", x->note);
+        }
+        fprintf(f, "  End to end: before %s, after %s (%.1f%% better)\n",
+                dur(a, sizeof a, ap->before_ns), dur(b, sizeof b, ap->after_ns),
+                ap->before_ns > 0 ? (1.0 - ap->after_ns / ap->before_ns) * 100.0 : 0.0);
+        fprintf(f, "  Targets after:\n");
+        targets(&o, ap->after_targets, ap->n_after_targets);
+    }
+    fprintf(f, "%s\n", RULE);
+    fflush(f);
+    return ferror(f) ? PP_EIO : PP_OK;
+}

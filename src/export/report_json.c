@@ -1,0 +1,477 @@
+/*
+ * report_json.c - The report as JSON (jansson), in the structure documented
+ * in docs/report-schema.md, written atomically: temporary file in the target
+ * directory, fsync, rename. Durations in seconds, memory in MiB or bytes as
+ * the field name says. Never prints.
+ */
+#include <errno.h>
+#include <math.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include <postprof/error.h>
+#include <postprof/report.h>
+
+#define MIB 1048576.0
+#define S(ns) ((ns) / 1e9)
+
+/* jansson setters that ignore allocation failure individually; the final
+ * dump fails (NULL) if memory ran out, which is reported as PP_ENOMEM. */
+static void put(json_t *o, const char *k, json_t *v)
+{
+    json_object_set_new(o, k, v);
+}
+
+/* Non-finite figures (never expected) become null rather than invalid JSON. */
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *u64(uint64_t v)
+{
+    return json_integer((json_int_t)v);
+}
+
+static json_t *system_json(const pp_system_stats *s)
+{
+    json_t *o = json_object();
+    put(o, "cpu_percent", num(s->cpu_percent));
+    put(o, "memory_percent", num(s->memory_percent));
+    put(o, "memory_available", num(s->memory_available_gb));
+    put(o, "rss_bytes", num(s->rss_bytes));
+    put(o, "peak_rss_bytes", num(s->peak_rss_bytes));
+    json_t *io = json_object();
+    put(io, "read_bytes", num(s->disk_read_bytes));
+    put(io, "write_bytes", num(s->disk_write_bytes));
+    put(o, "disk_io", io);
+    put(o, "timestamp", num(s->timestamp));
+    put(o, "n_cpus", json_integer(s->n_cpus));
+    return o;
+}
+
+static json_t *perf_json(const pp_perf_profile *p)
+{
+    json_t *o = json_object();
+    put(o, "end_to_end_s", num(S(p->end_to_end_ns)));
+    json_t *passes = json_array();
+    for (size_t i = 0; i < p->n_passes; i++)
+        json_array_append_new(passes, num(S(p->pass_ns[i])));
+    put(o, "pass_s", passes);
+    json_t *shares = json_object();
+    for (int s = 0; s < PP_STAGE_COUNT; s++)
+        put(shares, pp_stage_name((pp_stage)s),
+            p->stage_share[s] >= 0 ? num(p->stage_share[s]) : json_null());
+    put(o, "stage_share", shares);
+    json_t *ops = json_array();
+    for (size_t i = 0; i < p->n_ops; i++) {
+        const pp_perf_op *op = &p->ops[i];
+        json_t *j = json_object();
+        put(j, "name", json_string(op->name));
+        put(j, "parent", json_integer(op->parent));
+        put(j, "depth", json_integer(op->depth));
+        put(j, "count", u64(op->count));
+        put(j, "total_s", num(S(op->total_ns)));
+        put(j, "self_s", num(S(op->self_ns)));
+        put(j, "mean_s", num(S(op->mean_ns)));
+        put(j, "max_s", num(S(op->max_ns)));
+        put(j, "p50_s", num(S(op->p50_ns)));
+        put(j, "p95_s", num(S(op->p95_ns)));
+        put(j, "p99_s", num(S(op->p99_ns)));
+        put(j, "cpu_s", num(S(op->cpu_ns)));
+        put(j, "cpu_wall_s", num(S(op->cpu_wall_ns)));
+        put(j, "memory_delta_mb", num(op->mem_delta_bytes / MIB));
+        put(j, "alloc_bytes", num(op->alloc_bytes));
+        put(j, "share", num(op->share));
+        json_array_append_new(ops, j);
+    }
+    put(o, "operations", ops);
+    return o;
+}
+
+static json_t *loading_json(const pp_data_loading *d)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < d->n_sources; i++) {
+        const pp_load_profile *l = &d->sources[i];
+        json_t *j = json_object();
+        put(j, "loading_time", num(S(l->mean_ns)));
+        put(j, "memory_usage", num(l->rss_delta_bytes / MIB));
+        put(j, "batch_size", u64(l->batch_size));
+        put(j, "batches", u64(l->batches));
+        put(j, "rows", u64(l->rows));
+        put(j, "bytes", u64(l->bytes));
+        put(j, "p50_s", num(S(l->p50_ns)));
+        put(j, "p95_s", num(S(l->p95_ns)));
+        put(j, "p99_s", num(S(l->p99_ns)));
+        put(j, "rows_per_s", num(l->rows_per_s));
+        put(j, "bytes_per_s", num(l->bytes_per_s));
+        put(j, "cpu_share", num(l->cpu_share));
+        put(j, "wait_share", num(l->wait_share));
+        json_t *fig = json_object();
+        for (size_t k = 0; k < l->n_figures; k++)
+            put(fig, l->figures[k].name, num(l->figures[k].total));
+        put(j, "figures", fig);
+        put(o, l->name, j);
+    }
+    json_t *c = json_object();
+    put(c, "measured", json_boolean(d->has_concurrency));
+    put(c, "sequential_s", num(S(d->sequential_ns)));
+    put(c, "concurrent_s", num(S(d->concurrent_ns)));
+    put(c, "sum_s", num(S(d->sum_ns)));
+    put(c, "critical_path_s", num(S(d->critical_path_ns)));
+    put(o, "sequential_vs_concurrent", c);
+    json_t *k = json_object();
+    put(k, "measured", json_boolean(d->has_keep_alive));
+    put(k, "source",
+        d->keep_alive_source >= 0 && (size_t)d->keep_alive_source < d->n_sources
+            ? json_string(d->sources[d->keep_alive_source].name)
+            : json_null());
+    put(k, "off_s", num(S(d->keep_alive_off_ns)));
+    put(k, "on_s", num(S(d->keep_alive_on_ns)));
+    put(o, "keep_alive", k);
+    return o;
+}
+
+static json_t *inference_json(const pp_model_inference *mi)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < mi->n_models; i++) {
+        const pp_model_profile *m = &mi->models[i];
+        json_t *j = json_object();
+        double lat = 0;
+        uint64_t at = m->best_batch ? m->best_batch : m->current_batch;
+        json_t *sweep = json_array();
+        for (size_t k = 0; k < m->n_points; k++) {
+            const pp_batch_point *pt = &m->points[k];
+            if (pt->batch == at)
+                lat = pt->p50_ns;
+            json_t *p = json_object();
+            put(p, "batch", u64(pt->batch));
+            put(p, "p50_s", num(S(pt->p50_ns)));
+            put(p, "p99_s", num(S(pt->p99_ns)));
+            put(p, "mean_s", num(S(pt->mean_ns)));
+            put(p, "throughput", num(pt->throughput));
+            json_array_append_new(sweep, p);
+        }
+        put(j, "inference_time", num(S(lat)));
+        put(j, "load_time", num(S(m->load_ns)));
+        put(j, "current", json_boolean((int)i == mi->current_model));
+        put(j, "current_batch", u64(m->current_batch));
+        put(j, "best_batch", u64(m->best_batch));
+        put(j, "best_p99_s", num(S(m->best_p99_ns)));
+        put(j, "best_throughput", num(m->best_throughput));
+        put(j, "latency_target_s", num(S(mi->latency_target_ns)));
+        put(j, "stopped_early", json_boolean(m->stopped_early));
+        put(j, "batch_sweep", sweep);
+        if (m->has_int8) {
+            json_t *q = json_object();
+            put(q, "fp32_throughput", num(m->fp32_throughput));
+            put(q, "int8_throughput", num(m->int8_throughput));
+            put(q, "fp32_p50_s", num(S(m->fp32_p50_ns)));
+            put(q, "int8_p50_s", num(S(m->int8_p50_ns)));
+            put(j, "fp32_vs_int8", q);
+        } else {
+            put(j, "fp32_vs_int8", json_null());
+        }
+        put(o, m->name, j);
+    }
+    return o;
+}
+
+static json_t *cache_json(const pp_cache_profile *c)
+{
+    json_t *o = json_object();
+    put(o, "present", json_boolean(c->present));
+    put(o, "hit_ratio", num(c->hit_ratio));
+    put(o, "avg_time", num(S(c->mean_ns)));
+    put(o, "p99_time", num(S(c->p99_ns)));
+    put(o, "ops", u64(c->ops));
+    put(o, "hits", u64(c->hits));
+    put(o, "misses", u64(c->misses));
+    put(o, "evictions", u64(c->evictions));
+    put(o, "capacity", u64(c->capacity));
+    put(o, "replay_s", num(S(c->replay_ns)));
+    put(o, "trace_len", u64(c->trace_len));
+    put(o, "unique_keys", u64(c->unique_keys));
+    json_t *m = json_object();
+    put(m, "method", json_string(c->mrc_method));
+    put(m, "sampling_rate", num(c->sampling_rate));
+    json_t *pts = json_array();
+    for (size_t i = 0; i < c->n_mrc; i++) {
+        json_t *p = json_object();
+        put(p, "capacity", u64(c->mrc[i].capacity));
+        put(p, "miss_ratio", num(c->mrc[i].miss_ratio));
+        json_array_append_new(pts, p);
+    }
+    put(m, "points", pts);
+    put(o, "miss_ratio_curve", m);
+    json_t *cf = json_object();
+    put(cf, "0.80", u64(c->capacity_for[0]));
+    put(cf, "0.90", u64(c->capacity_for[1]));
+    put(cf, "0.95", u64(c->capacity_for[2]));
+    put(o, "capacity_for_hit_ratio", cf);
+    put(o, "recommended_capacity", u64(c->recommended_capacity));
+    json_t *be = json_array();
+    for (size_t i = 0; i < c->n_backends; i++) {
+        const pp_cache_backend *b = &c->backends[i];
+        json_t *x = json_object();
+        put(x, "name", json_string(b->name));
+        put(x, "current", json_boolean(b->current));
+        put(x, "hit_ratio", num(b->hit_ratio));
+        put(x, "avg_time", num(S(b->mean_ns)));
+        put(x, "p99_time", num(S(b->p99_ns)));
+        put(x, "replay_s", num(S(b->replay_ns)));
+        json_array_append_new(be, x);
+    }
+    put(o, "backends", be);
+    if (c->has_recommended) {
+        json_t *r = json_object();
+        put(r, "hit_ratio", num(c->recommended_hit_ratio));
+        put(r, "replay_s", num(S(c->recommended_replay_ns)));
+        put(o, "at_recommended", r);
+    } else {
+        put(o, "at_recommended", json_null());
+    }
+    return o;
+}
+
+static json_t *setting_json(int knob, int64_t value)
+{
+    if (knob < 0)
+        return json_null();
+    json_t *o = json_object();
+    put(o, "knob", json_string(pp_knob_name((pp_knob)knob)));
+    put(o, "value", json_integer((json_int_t)value));
+    return o;
+}
+
+static json_t *targets_json(const pp_target *t, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *o = json_object();
+        put(o, "name", json_string(t[i].name));
+        put(o, "value", num(t[i].value));
+        put(o, "limit", num(t[i].limit));
+        put(o, "unit", json_string(t[i].unit));
+        put(o, "comparison", json_string(t[i].upper ? "<" : ">"));
+        put(o, "measured", json_boolean(t[i].measured));
+        put(o, "status", json_string(t[i].pass ? "PASS" : "FAIL"));
+        json_array_append_new(a, o);
+    }
+    return a;
+}
+
+static json_t *report_json(const pp_report *r)
+{
+    json_t *root = json_object();
+    put(root, "schema_version", json_integer(r->schema_version));
+    put(root, "workload", json_string(r->workload));
+    put(root, "system_stats", system_json(&r->system));
+    put(root, "performance", perf_json(&r->perf));
+    put(root, "data_loading", loading_json(&r->loading));
+    put(root, "model_inference", inference_json(&r->inference));
+    put(root, "cache_performance", cache_json(&r->cache));
+
+    json_t *ex = json_array();
+    for (size_t i = 0; i < r->n_experiments; i++) {
+        const pp_experiment *e = &r->experiments[i];
+        json_t *o = json_object();
+        put(o, "name", json_string(e->name));
+        put(o, "stage", json_string(pp_stage_name(e->stage)));
+        put(o, "index", json_integer(e->index));
+        put(o, "knob", json_string(pp_knob_name(e->knob)));
+        put(o, "base_value", json_integer((json_int_t)e->base_value));
+        put(o, "cand_value", json_integer((json_int_t)e->cand_value));
+        put(o, "current_value", json_integer((json_int_t)e->current_value));
+        put(o, "per_item", json_boolean(e->per_item));
+        put(o, "base_s", num(S(e->base_ns)));
+        put(o, "cand_s", num(S(e->cand_ns)));
+        put(o, "base_spread", num(e->base_spread));
+        put(o, "cand_spread", num(e->cand_spread));
+        put(o, "repeats", json_integer(e->repeats));
+        put(o, "speedup", num(e->speedup));
+        json_array_append_new(ex, o);
+    }
+    put(root, "experiments", ex);
+
+    json_t *bn = json_array();
+    for (size_t i = 0; i < r->n_findings; i++) {
+        const pp_finding *f = &r->findings[i];
+        json_t *o = json_object();
+        put(o, "operation", json_string(f->operation));
+        put(o, "kind", json_string(pp_finding_kind_name(f->kind)));
+        put(o, "severity", json_string(pp_severity_name(f->severity)));
+        put(o, "value", num(f->value));
+        put(o, "threshold", num(f->threshold));
+        put(o, "unit", json_string(f->unit));
+        put(o, "message", json_string(f->message));
+        json_array_append_new(bn, o);
+    }
+    put(root, "bottlenecks", bn);
+
+    json_t *sg = json_array();
+    for (size_t i = 0; i < r->n_suggestions; i++) {
+        const pp_suggestion *s = &r->suggestions[i];
+        json_t *o = json_object();
+        put(o, "category", json_string(pp_category_name(s->category)));
+        put(o, "description", json_string(s->description));
+        put(o, "impact", json_string(pp_impact_name(s->impact)));
+        put(o, "implementation", json_string(s->implementation));
+        put(o, "expected_improvement", num(s->expected_improvement));
+        put(o, "basis", json_string(pp_basis_name(s->basis)));
+        put(o, "model", json_string(s->model));
+        put(o, "evidence", json_string(s->evidence));
+        put(o, "stage_share", num(s->stage_share));
+        put(o, "stage_speedup", num(s->stage_speedup));
+        put(o, "setting", setting_json(s->knob, s->value));
+        put(o, "seed_expectation",
+            s->seed_expectation >= 0 ? num(s->seed_expectation) : json_null());
+        json_array_append_new(sg, o);
+    }
+    put(root, "optimization_suggestions", sg);
+    put(root, "targets", targets_json(r->targets, r->n_targets));
+
+    if (r->apply.done) {
+        const pp_apply *ap = &r->apply;
+        json_t *a = json_object();
+        json_t *b = json_object();
+        put(b, "end_to_end_s", num(S(ap->before_ns)));
+        put(b, "targets", targets_json(ap->before_targets, ap->n_before_targets));
+        put(a, "before", b);
+        json_t *af = json_object();
+        put(af, "end_to_end_s", num(S(ap->after_ns)));
+        put(af, "targets", targets_json(ap->after_targets, ap->n_after_targets));
+        put(a, "after", af);
+        put(a, "improvement", num(ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0));
+        json_t *arr = json_array();
+        for (size_t i = 0; i < ap->n; i++) {
+            const pp_apply_result *x = &ap->results[i];
+            json_t *o = json_object();
+            put(o, "category", json_string(pp_category_name(x->category)));
+            put(o, "description", json_string(x->description));
+            put(o, "setting", setting_json(x->knob, x->value));
+            put(o, "predicted_improvement", num(x->predicted_improvement));
+            put(o, "measured_improvement", num(x->measured_improvement));
+            put(o, "before_s", num(S(x->before_ns)));
+            put(o, "after_s", num(S(x->after_ns)));
+            put(o, "noise", num(x->noise));
+            put(o, "note", x->note[0] ? json_string(x->note) : json_null());
+            json_array_append_new(arr, o);
+        }
+        put(a, "suggestions", arr);
+        put(root, "apply", a);
+    }
+    return root;
+}
+
+int pp_report_to_json_string(const pp_report *r, char **out)
+{
+    *out = NULL;
+    json_t *root = report_json(r);
+    if (!root)
+        return PP_ENOMEM;
+    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    if (!s)
+        return PP_ENOMEM;
+    *out = s;
+    return PP_OK;
+}
+
+static int errno_status(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+        return PP_ENOTFOUND;
+    case EACCES:
+    case EPERM:
+    case EROFS:
+        return PP_EPERM;
+    case ENOMEM:
+        return PP_ENOMEM;
+    default:
+        return PP_EIO;
+    }
+}
+
+int pp_report_write_json(const pp_report *r, const char *path, char *err, size_t errcap)
+{
+    char dummy[8];
+    if (!err || errcap == 0) {
+        err = dummy;
+        errcap = sizeof dummy;
+    }
+    err[0] = '\0';
+    char *text = NULL;
+    char tmp[4096];
+    int fd = -1, rc;
+    if (strlen(path) + 16 >= sizeof tmp) {
+        snprintf(err, errcap, "%s: path too long", path);
+        return PP_ERANGE;
+    }
+    if ((rc = pp_report_to_json_string(r, &text)) != PP_OK) {
+        snprintf(err, errcap, "%s: out of memory rendering the report", path);
+        return rc;
+    }
+    snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
+    fd = mkstemp(tmp);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(err, errcap, "cannot create %s: %s", path, strerror(e));
+        rc = errno_status(e);
+        tmp[0] = '\0';
+        goto out;
+    }
+    size_t len = strlen(text), off = 0;
+    while (off < len) {
+        ssize_t n = write(fd, text + off, len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int e = errno;
+            snprintf(err, errcap, "cannot write %s: %s", path, strerror(e));
+            rc = errno_status(e);
+            goto out;
+        }
+        off += (size_t)n;
+    }
+    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
+        int e = errno;
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(e));
+        rc = errno_status(e);
+        goto out;
+    }
+    (void)fchmod(fd, 0644);
+    if (close(fd) != 0) {
+        fd = -1;
+        int e = errno;
+        snprintf(err, errcap, "cannot write %s: %s", path, strerror(e));
+        rc = errno_status(e);
+        goto out;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        snprintf(err, errcap, "cannot rename into %s: %s", path, strerror(e));
+        rc = errno_status(e);
+        goto out;
+    }
+    tmp[0] = '\0';
+    rc = PP_OK;
+out:
+    if (fd >= 0)
+        close(fd);
+    if (tmp[0])
+        unlink(tmp);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,689 @@
+/*
+ * report_read.c - Reads a JSON report back into a pp_report (for `postprof
+ * compare` and tools). Input is outside data: every field's type and range
+ * is checked, arrays are bounded by the report's fixed sizes, the first
+ * fault is named by its path. Never prints.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include <postprof/error.h>
+#include <postprof/report.h>
+
+#include "common/file_impl.h"
+
+#define MAX_INPUT (64u * 1024u * 1024u)
+#define MIB 1048576.0
+
+typedef struct rd {
+    char *err;
+    size_t errcap;
+    int failed;
+} rd;
+
+static int fail(rd *c, const char *path, const char *key, const char *what)
+{
+    if (!c->failed)
+        snprintf(c->err, c->errcap, "%s%s%s: %s", path, key ? "." : "", key ? key : "", what);
+    c->failed = 1;
+    return PP_EFORMAT;
+}
+
+/* A number field; absent or null leaves *out unchanged unless required. */
+static int get_num(rd *c, json_t *o, const char *path, const char *key, int required, double *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return required ? fail(c, path, key, "missing") : PP_OK;
+    if (!json_is_number(v))
+        return fail(c, path, key, "not a number");
+    double d = json_number_value(v);
+    if (!isfinite(d))
+        return fail(c, path, key, "not finite");
+    *out = d;
+    return PP_OK;
+}
+
+static int get_u64(rd *c, json_t *o, const char *path, const char *key, int required, uint64_t *out)
+{
+    json_t *v = json_object_get(o, key);
+    double d = 0;
+    int rc = get_num(c, o, path, key, required, &d);
+    if (rc != PP_OK || !v || json_is_null(v))
+        return rc;
+    if (d < 0 || d > 1.8e19 || d != floor(d))
+        return fail(c, path, key, "not a non-negative integer");
+    *out = (uint64_t)d;
+    return PP_OK;
+}
+
+static int get_ns(rd *c, json_t *o, const char *path, const char *key, int required, double *out)
+{
+    double s = 0;
+    int rc = get_num(c, o, path, key, required, &s);
+    if (rc == PP_OK && json_object_get(o, key) && !json_is_null(json_object_get(o, key)))
+        *out = s * 1e9;
+    return rc;
+}
+
+static int get_str(rd *c, json_t *o, const char *path, const char *key, int required, char *out,
+                   size_t cap)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return required ? fail(c, path, key, "missing") : PP_OK;
+    if (!json_is_string(v))
+        return fail(c, path, key, "not a string");
+    snprintf(out, cap, "%s", json_string_value(v));
+    return PP_OK;
+}
+
+static int get_bool(rd *c, json_t *o, const char *path, const char *key, int *out)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return PP_OK;
+    if (!json_is_boolean(v))
+        return fail(c, path, key, "not a boolean");
+    *out = json_is_true(v);
+    return PP_OK;
+}
+
+static json_t *get_obj(rd *c, json_t *o, const char *path, const char *key, int required)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            fail(c, path, key, "missing");
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        fail(c, path, key, "not an object");
+        return NULL;
+    }
+    return v;
+}
+
+static json_t *get_arr(rd *c, json_t *o, const char *path, const char *key, int required,
+                       size_t max)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v)) {
+        if (required)
+            fail(c, path, key, "missing");
+        return NULL;
+    }
+    if (!json_is_array(v)) {
+        fail(c, path, key, "not an array");
+        return NULL;
+    }
+    if (json_array_size(v) > max) {
+        fail(c, path, key, "too many elements");
+        return NULL;
+    }
+    return v;
+}
+
+/* An enum value from its name, via the report's name functions. */
+static int get_enum(rd *c, json_t *o, const char *path, const char *key, int required,
+                    const char *(*name)(int), int count, int *out)
+{
+    char s[64] = "";
+    if (get_str(c, o, path, key, required, s, sizeof s) != PP_OK)
+        return PP_EFORMAT;
+    if (!s[0] && !required)
+        return PP_OK;
+    for (int i = 0; i < count; i++)
+        if (strcmp(name(i), s) == 0) {
+            *out = i;
+            return PP_OK;
+        }
+    return fail(c, path, key, "unknown value");
+}
+
+static const char *kind_name(int i)
+{
+    return pp_finding_kind_name((pp_finding_kind)i);
+}
+static const char *sev_name(int i)
+{
+    return pp_severity_name((pp_severity)i);
+}
+static const char *cat_name(int i)
+{
+    return pp_category_name((pp_category)i);
+}
+static const char *impact_name(int i)
+{
+    return pp_impact_name((pp_impact)i);
+}
+static const char *basis_name(int i)
+{
+    return pp_basis_name((pp_basis)i);
+}
+static const char *knob_name(int i)
+{
+    return pp_knob_name((pp_knob)i);
+}
+static const char *stage_name(int i)
+{
+    return pp_stage_name((pp_stage)i);
+}
+
+static void read_system(rd *c, json_t *o, pp_system_stats *s)
+{
+    const char *p = "system_stats";
+    get_num(c, o, p, "cpu_percent", 1, &s->cpu_percent);
+    get_num(c, o, p, "memory_percent", 1, &s->memory_percent);
+    get_num(c, o, p, "memory_available", 1, &s->memory_available_gb);
+    get_num(c, o, p, "rss_bytes", 0, &s->rss_bytes);
+    get_num(c, o, p, "peak_rss_bytes", 0, &s->peak_rss_bytes);
+    get_num(c, o, p, "timestamp", 1, &s->timestamp);
+    double n = 0;
+    get_num(c, o, p, "n_cpus", 0, &n);
+    s->n_cpus = n >= 0 && n < 1e6 ? (int)n : 0;
+    json_t *io = get_obj(c, o, p, "disk_io", 0);
+    if (io) {
+        get_num(c, io, "system_stats.disk_io", "read_bytes", 0, &s->disk_read_bytes);
+        get_num(c, io, "system_stats.disk_io", "write_bytes", 0, &s->disk_write_bytes);
+    }
+}
+
+static void read_perf(rd *c, json_t *o, pp_perf_profile *p)
+{
+    const char *path = "performance";
+    get_ns(c, o, path, "end_to_end_s", 0, &p->end_to_end_ns);
+    json_t *a = get_arr(c, o, path, "pass_s", 0, PP_REPORT_MAX_PASSES);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_number(v)) {
+            fail(c, path, "pass_s", "element not a number");
+            return;
+        }
+        p->pass_ns[p->n_passes++] = json_number_value(v) * 1e9;
+    }
+    json_t *sh = get_obj(c, o, path, "stage_share", 0);
+    for (int s = 0; sh && s < PP_STAGE_COUNT; s++)
+        get_num(c, sh, "performance.stage_share", pp_stage_name((pp_stage)s), 0,
+                &p->stage_share[s]);
+    json_t *ops = get_arr(c, o, path, "operations", 0, PP_REPORT_MAX_OPS);
+    json_array_foreach(ops, i, v)
+    {
+        pp_perf_op *op = &p->ops[p->n_ops];
+        const char *ip = "performance.operations[]";
+        if (!json_is_object(v)) {
+            fail(c, ip, NULL, "not an object");
+            return;
+        }
+        double parent = -1, depth = 0, mem = 0;
+        get_str(c, v, ip, "name", 1, op->name, sizeof op->name);
+        get_num(c, v, ip, "parent", 0, &parent);
+        get_num(c, v, ip, "depth", 0, &depth);
+        get_u64(c, v, ip, "count", 1, &op->count);
+        get_ns(c, v, ip, "total_s", 1, &op->total_ns);
+        get_ns(c, v, ip, "self_s", 0, &op->self_ns);
+        get_ns(c, v, ip, "mean_s", 0, &op->mean_ns);
+        get_ns(c, v, ip, "max_s", 0, &op->max_ns);
+        get_ns(c, v, ip, "p50_s", 0, &op->p50_ns);
+        get_ns(c, v, ip, "p95_s", 0, &op->p95_ns);
+        get_ns(c, v, ip, "p99_s", 0, &op->p99_ns);
+        get_ns(c, v, ip, "cpu_s", 0, &op->cpu_ns);
+        get_ns(c, v, ip, "cpu_wall_s", 0, &op->cpu_wall_ns);
+        get_num(c, v, ip, "memory_delta_mb", 0, &mem);
+        get_num(c, v, ip, "alloc_bytes", 0, &op->alloc_bytes);
+        get_num(c, v, ip, "share", 0, &op->share);
+        if (parent < -1 || parent >= (double)PP_REPORT_MAX_OPS || depth < 0 || depth > 1e6) {
+            fail(c, ip, "parent", "out of range");
+            return;
+        }
+        op->parent = (int)parent;
+        op->depth = (int)depth;
+        op->mem_delta_bytes = mem * MIB;
+        p->n_ops++;
+    }
+}
+
+static void read_loading(rd *c, json_t *o, pp_data_loading *d)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        if (strcmp(key, "sequential_vs_concurrent") == 0) {
+            const char *p = "data_loading.sequential_vs_concurrent";
+            if (!json_is_object(v)) {
+                fail(c, p, NULL, "not an object");
+                return;
+            }
+            get_bool(c, v, p, "measured", &d->has_concurrency);
+            get_ns(c, v, p, "sequential_s", 0, &d->sequential_ns);
+            get_ns(c, v, p, "concurrent_s", 0, &d->concurrent_ns);
+            get_ns(c, v, p, "sum_s", 0, &d->sum_ns);
+            get_ns(c, v, p, "critical_path_s", 0, &d->critical_path_ns);
+            continue;
+        }
+        if (strcmp(key, "keep_alive") == 0) {
+            const char *p = "data_loading.keep_alive";
+            if (!json_is_object(v)) {
+                fail(c, p, NULL, "not an object");
+                return;
+            }
+            get_bool(c, v, p, "measured", &d->has_keep_alive);
+            get_ns(c, v, p, "off_s", 0, &d->keep_alive_off_ns);
+            get_ns(c, v, p, "on_s", 0, &d->keep_alive_on_ns);
+            continue;
+        }
+        if (d->n_sources >= PP_WORKLOAD_MAX_SOURCES) {
+            fail(c, "data_loading", NULL, "too many sources");
+            return;
+        }
+        char p[PP_REPORT_NAME_MAX + 16];
+        snprintf(p, sizeof p, "data_loading.%.40s", key);
+        if (!json_is_object(v)) {
+            fail(c, p, NULL, "not an object");
+            return;
+        }
+        pp_load_profile *l = &d->sources[d->n_sources++];
+        snprintf(l->name, sizeof l->name, "%s", key);
+        double mem = 0;
+        get_ns(c, v, p, "loading_time", 1, &l->mean_ns);
+        get_num(c, v, p, "memory_usage", 1, &mem);
+        l->rss_delta_bytes = mem * MIB;
+        get_u64(c, v, p, "batch_size", 0, &l->batch_size);
+        get_u64(c, v, p, "batches", 0, &l->batches);
+        get_u64(c, v, p, "rows", 0, &l->rows);
+        get_u64(c, v, p, "bytes", 0, &l->bytes);
+        get_ns(c, v, p, "p50_s", 0, &l->p50_ns);
+        get_ns(c, v, p, "p95_s", 0, &l->p95_ns);
+        get_ns(c, v, p, "p99_s", 0, &l->p99_ns);
+        get_num(c, v, p, "rows_per_s", 0, &l->rows_per_s);
+        get_num(c, v, p, "bytes_per_s", 0, &l->bytes_per_s);
+        get_num(c, v, p, "cpu_share", 0, &l->cpu_share);
+        get_num(c, v, p, "wait_share", 0, &l->wait_share);
+        json_t *fig = get_obj(c, v, p, "figures", 0);
+        const char *fk;
+        json_t *fv;
+        json_object_foreach(fig, fk, fv)
+        {
+            if (l->n_figures >= PP_REPORT_MAX_FIGURES) {
+                fail(c, p, "figures", "too many figures");
+                return;
+            }
+            if (!json_is_number(fv)) {
+                fail(c, p, "figures", "value not a number");
+                return;
+            }
+            pp_named_figure *nf = &l->figures[l->n_figures++];
+            snprintf(nf->name, sizeof nf->name, "%s", fk);
+            nf->total = json_number_value(fv);
+        }
+    }
+    json_t *ka = json_object_get(o, "keep_alive");
+    json_t *src = ka ? json_object_get(ka, "source") : NULL;
+    for (size_t i = 0; src && json_is_string(src) && i < d->n_sources; i++)
+        if (strcmp(d->sources[i].name, json_string_value(src)) == 0)
+            d->keep_alive_source = (int)i;
+}
+
+static void read_models(rd *c, json_t *o, pp_model_inference *mi)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(o, key, v)
+    {
+        if (mi->n_models >= PP_WORKLOAD_MAX_MODELS) {
+            fail(c, "model_inference", NULL, "too many models");
+            return;
+        }
+        char p[PP_REPORT_NAME_MAX + 24];
+        snprintf(p, sizeof p, "model_inference.%.40s", key);
+        if (!json_is_object(v)) {
+            fail(c, p, NULL, "not an object");
+            return;
+        }
+        pp_model_profile *m = &mi->models[mi->n_models];
+        snprintf(m->name, sizeof m->name, "%s", key);
+        int current = 0;
+        get_ns(c, v, p, "load_time", 1, &m->load_ns);
+        get_bool(c, v, p, "current", &current);
+        if (current)
+            mi->current_model = (int)mi->n_models;
+        get_u64(c, v, p, "current_batch", 0, &m->current_batch);
+        get_u64(c, v, p, "best_batch", 0, &m->best_batch);
+        get_ns(c, v, p, "best_p99_s", 0, &m->best_p99_ns);
+        get_num(c, v, p, "best_throughput", 0, &m->best_throughput);
+        get_ns(c, v, p, "latency_target_s", 0, &mi->latency_target_ns);
+        get_bool(c, v, p, "stopped_early", &m->stopped_early);
+        json_t *sw = get_arr(c, v, p, "batch_sweep", 1, PP_REPORT_MAX_BATCHES);
+        size_t i;
+        json_t *pt;
+        json_array_foreach(sw, i, pt)
+        {
+            if (!json_is_object(pt)) {
+                fail(c, p, "batch_sweep", "element not an object");
+                return;
+            }
+            pp_batch_point *b = &m->points[m->n_points++];
+            get_u64(c, pt, p, "batch", 1, &b->batch);
+            get_ns(c, pt, p, "p50_s", 1, &b->p50_ns);
+            get_ns(c, pt, p, "p99_s", 1, &b->p99_ns);
+            get_ns(c, pt, p, "mean_s", 0, &b->mean_ns);
+            get_num(c, pt, p, "throughput", 1, &b->throughput);
+        }
+        json_t *q = get_obj(c, v, p, "fp32_vs_int8", 0);
+        if (q) {
+            m->has_int8 = 1;
+            get_num(c, q, p, "fp32_throughput", 1, &m->fp32_throughput);
+            get_num(c, q, p, "int8_throughput", 1, &m->int8_throughput);
+            get_ns(c, q, p, "fp32_p50_s", 0, &m->fp32_p50_ns);
+            get_ns(c, q, p, "int8_p50_s", 0, &m->int8_p50_ns);
+        }
+        mi->n_models++;
+    }
+}
+
+static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
+{
+    const char *p = "cache_performance";
+    get_bool(c, o, p, "present", &k->present);
+    get_num(c, o, p, "hit_ratio", 1, &k->hit_ratio);
+    get_ns(c, o, p, "avg_time", 1, &k->mean_ns);
+    get_ns(c, o, p, "p99_time", 0, &k->p99_ns);
+    get_u64(c, o, p, "ops", 0, &k->ops);
+    get_u64(c, o, p, "hits", 0, &k->hits);
+    get_u64(c, o, p, "misses", 0, &k->misses);
+    get_u64(c, o, p, "evictions", 0, &k->evictions);
+    get_u64(c, o, p, "capacity", 0, &k->capacity);
+    get_ns(c, o, p, "replay_s", 0, &k->replay_ns);
+    get_u64(c, o, p, "trace_len", 0, &k->trace_len);
+    get_u64(c, o, p, "unique_keys", 0, &k->unique_keys);
+    get_u64(c, o, p, "recommended_capacity", 0, &k->recommended_capacity);
+    if (k->hit_ratio < 0 || k->hit_ratio > 1)
+        fail(c, p, "hit_ratio", "outside [0, 1]");
+    json_t *m = get_obj(c, o, p, "miss_ratio_curve", 0);
+    if (m) {
+        get_str(c, m, "cache_performance.miss_ratio_curve", "method", 0, k->mrc_method,
+                sizeof k->mrc_method);
+        get_num(c, m, "cache_performance.miss_ratio_curve", "sampling_rate", 0, &k->sampling_rate);
+        json_t *pts =
+            get_arr(c, m, "cache_performance.miss_ratio_curve", "points", 0, PP_REPORT_MAX_MRC);
+        size_t i;
+        json_t *pt;
+        json_array_foreach(pts, i, pt)
+        {
+            if (!json_is_object(pt)) {
+                fail(c, "cache_performance.miss_ratio_curve.points[]", NULL, "not an object");
+                return;
+            }
+            get_u64(c, pt, "cache_performance.miss_ratio_curve.points[]", "capacity", 1,
+                    &k->mrc[k->n_mrc].capacity);
+            get_num(c, pt, "cache_performance.miss_ratio_curve.points[]", "miss_ratio", 1,
+                    &k->mrc[k->n_mrc].miss_ratio);
+            k->n_mrc++;
+        }
+    }
+    json_t *cf = get_obj(c, o, p, "capacity_for_hit_ratio", 0);
+    if (cf) {
+        static const char *const keys[3] = {"0.80", "0.90", "0.95"};
+        for (int i = 0; i < 3; i++)
+            get_u64(c, cf, "cache_performance.capacity_for_hit_ratio", keys[i], 0,
+                    &k->capacity_for[i]);
+    }
+    json_t *be = get_arr(c, o, p, "backends", 0, PP_WORKLOAD_MAX_BACKENDS);
+    size_t bi;
+    json_t *bv;
+    json_array_foreach(be, bi, bv)
+    {
+        const char *bp = "cache_performance.backends[]";
+        if (!json_is_object(bv)) {
+            fail(c, bp, NULL, "not an object");
+            return;
+        }
+        pp_cache_backend *b = &k->backends[k->n_backends++];
+        get_str(c, bv, bp, "name", 1, b->name, sizeof b->name);
+        get_bool(c, bv, bp, "current", &b->current);
+        get_num(c, bv, bp, "hit_ratio", 1, &b->hit_ratio);
+        get_ns(c, bv, bp, "avg_time", 1, &b->mean_ns);
+        get_ns(c, bv, bp, "p99_time", 0, &b->p99_ns);
+        get_ns(c, bv, bp, "replay_s", 0, &b->replay_ns);
+    }
+    json_t *rec = get_obj(c, o, p, "at_recommended", 0);
+    if (rec) {
+        k->has_recommended = 1;
+        get_num(c, rec, "cache_performance.at_recommended", "hit_ratio", 1,
+                &k->recommended_hit_ratio);
+        get_ns(c, rec, "cache_performance.at_recommended", "replay_s", 1,
+               &k->recommended_replay_ns);
+    }
+}
+
+static void read_setting(rd *c, json_t *o, const char *p, int *knob, int64_t *value)
+{
+    *knob = -1;
+    json_t *s = get_obj(c, o, p, "setting", 0);
+    if (!s)
+        return;
+    int k = -1;
+    double v = 0;
+    get_enum(c, s, p, "knob", 1, knob_name, PP_KNOB_COUNT, &k);
+    get_num(c, s, p, "value", 1, &v);
+    if (fabs(v) > 9e18)
+        fail(c, p, "value", "out of range");
+    *knob = k;
+    *value = (int64_t)v;
+}
+
+static void read_targets(rd *c, json_t *a, const char *p, pp_target *t, size_t *n)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_object(v)) {
+            fail(c, p, NULL, "element not an object");
+            return;
+        }
+        pp_target *x = &t[(*n)++];
+        char cmp[4] = "", status[8] = "";
+        get_str(c, v, p, "name", 1, x->name, sizeof x->name);
+        get_num(c, v, p, "value", 1, &x->value);
+        get_num(c, v, p, "limit", 1, &x->limit);
+        get_str(c, v, p, "unit", 0, x->unit, sizeof x->unit);
+        get_str(c, v, p, "comparison", 1, cmp, sizeof cmp);
+        get_bool(c, v, p, "measured", &x->measured);
+        get_str(c, v, p, "status", 1, status, sizeof status);
+        if (strcmp(cmp, "<") != 0 && strcmp(cmp, ">") != 0)
+            fail(c, p, "comparison", "not '<' or '>'");
+        if (strcmp(status, "PASS") != 0 && strcmp(status, "FAIL") != 0)
+            fail(c, p, "status", "not PASS or FAIL");
+        x->upper = cmp[0] == '<';
+        x->pass = status[0] == 'P';
+    }
+}
+
+static void read_root(rd *c, json_t *root, pp_report *r)
+{
+    const char *p = "report";
+    if (!json_is_object(root)) {
+        fail(c, p, NULL, "not a JSON object");
+        return;
+    }
+    double ver = 0;
+    if (get_num(c, root, p, "schema_version", 1, &ver) != PP_OK)
+        return;
+    if (ver != PP_REPORT_SCHEMA_VERSION) {
+        fail(c, p, "schema_version", "unsupported version");
+        return;
+    }
+    get_str(c, root, p, "workload", 0, r->workload, sizeof r->workload);
+    json_t *o;
+    if ((o = get_obj(c, root, p, "system_stats", 1)))
+        read_system(c, o, &r->system);
+    if ((o = get_obj(c, root, p, "performance", 0)))
+        read_perf(c, o, &r->perf);
+    if ((o = get_obj(c, root, p, "data_loading", 1)))
+        read_loading(c, o, &r->loading);
+    if ((o = get_obj(c, root, p, "model_inference", 1)))
+        read_models(c, o, &r->inference);
+    if ((o = get_obj(c, root, p, "cache_performance", 1)))
+        read_cache(c, o, &r->cache);
+    if (c->failed)
+        return;
+
+    size_t i;
+    json_t *v;
+    json_t *a = get_arr(c, root, p, "experiments", 0, PP_REPORT_MAX_EXPERIMENTS);
+    json_array_foreach(a, i, v)
+    {
+        const char *ep = "experiments[]";
+        if (!json_is_object(v)) {
+            fail(c, ep, NULL, "not an object");
+            return;
+        }
+        pp_experiment *e = &r->experiments[r->n_experiments++];
+        int stage = 0, knob = 0;
+        double bv = 0, cv = 0, cur = 0, idx = 0, rep = 0;
+        get_str(c, v, ep, "name", 1, e->name, sizeof e->name);
+        get_enum(c, v, ep, "stage", 1, stage_name, PP_STAGE_COUNT, &stage);
+        get_enum(c, v, ep, "knob", 1, knob_name, PP_KNOB_COUNT, &knob);
+        get_num(c, v, ep, "index", 0, &idx);
+        get_num(c, v, ep, "base_value", 1, &bv);
+        get_num(c, v, ep, "cand_value", 1, &cv);
+        get_num(c, v, ep, "current_value", 0, &cur);
+        get_bool(c, v, ep, "per_item", &e->per_item);
+        get_ns(c, v, ep, "base_s", 1, &e->base_ns);
+        get_ns(c, v, ep, "cand_s", 1, &e->cand_ns);
+        get_num(c, v, ep, "base_spread", 0, &e->base_spread);
+        get_num(c, v, ep, "cand_spread", 0, &e->cand_spread);
+        get_num(c, v, ep, "repeats", 0, &rep);
+        get_num(c, v, ep, "speedup", 1, &e->speedup);
+        if (fabs(bv) > 9e18 || fabs(cv) > 9e18 || fabs(cur) > 9e18 || idx < 0 || idx > 1e6 ||
+            rep < 0 || rep > 1e6) {
+            fail(c, ep, NULL, "value out of range");
+            return;
+        }
+        e->stage = (pp_stage)stage;
+        e->knob = (pp_knob)knob;
+        e->index = (unsigned)idx;
+        e->base_value = (int64_t)bv;
+        e->cand_value = (int64_t)cv;
+        e->current_value = (int64_t)cur;
+        e->repeats = (unsigned)rep;
+    }
+    a = get_arr(c, root, p, "bottlenecks", 1, PP_REPORT_MAX_FINDINGS);
+    json_array_foreach(a, i, v)
+    {
+        const char *bp = "bottlenecks[]";
+        if (!json_is_object(v)) {
+            fail(c, bp, NULL, "not an object");
+            return;
+        }
+        pp_finding *f = &r->findings[r->n_findings++];
+        int kind = 0, sev = 0;
+        get_str(c, v, bp, "operation", 1, f->operation, sizeof f->operation);
+        get_enum(c, v, bp, "kind", 1, kind_name, PP_FIND_KIND_COUNT, &kind);
+        get_enum(c, v, bp, "severity", 1, sev_name, 2, &sev);
+        get_num(c, v, bp, "value", 1, &f->value);
+        get_num(c, v, bp, "threshold", 1, &f->threshold);
+        get_str(c, v, bp, "unit", 0, f->unit, sizeof f->unit);
+        get_str(c, v, bp, "message", 0, f->message, sizeof f->message);
+        f->kind = (pp_finding_kind)kind;
+        f->severity = (pp_severity)sev;
+    }
+    a = get_arr(c, root, p, "optimization_suggestions", 1, PP_REPORT_MAX_SUGGESTIONS);
+    json_array_foreach(a, i, v)
+    {
+        const char *sp = "optimization_suggestions[]";
+        if (!json_is_object(v)) {
+            fail(c, sp, NULL, "not an object");
+            return;
+        }
+        pp_suggestion *s = &r->suggestions[r->n_suggestions++];
+        int cat = 0, imp = 0, basis = 0;
+        s->seed_expectation = -1;
+        get_enum(c, v, sp, "category", 1, cat_name, PP_CAT_CACHE + 1, &cat);
+        get_str(c, v, sp, "description", 1, s->description, sizeof s->description);
+        get_enum(c, v, sp, "impact", 1, impact_name, PP_IMPACT_HIGH + 1, &imp);
+        get_str(c, v, sp, "implementation", 1, s->implementation, sizeof s->implementation);
+        get_num(c, v, sp, "expected_improvement", 1, &s->expected_improvement);
+        get_enum(c, v, sp, "basis", 1, basis_name, PP_BASIS_ESTIMATED + 1, &basis);
+        get_str(c, v, sp, "model", 0, s->model, sizeof s->model);
+        get_str(c, v, sp, "evidence", 0, s->evidence, sizeof s->evidence);
+        get_num(c, v, sp, "stage_share", 0, &s->stage_share);
+        get_num(c, v, sp, "stage_speedup", 0, &s->stage_speedup);
+        get_num(c, v, sp, "seed_expectation", 0, &s->seed_expectation);
+        read_setting(c, v, sp, &s->knob, &s->value);
+        if (s->expected_improvement < 0 || s->expected_improvement > 1)
+            fail(c, sp, "expected_improvement", "outside [0, 1]");
+        s->category = (pp_category)cat;
+        s->impact = (pp_impact)imp;
+        s->basis = (pp_basis)basis;
+    }
+    a = get_arr(c, root, p, "targets", 1, PP_REPORT_MAX_TARGETS);
+    read_targets(c, a, "targets[]", r->targets, &r->n_targets);
+    /* apply is not read back: it is a record of one run, not compared */
+}
+
+int pp_report_read_json(const char *data, size_t len, pp_report **out, char *err, size_t errcap)
+{
+    char dummy[8];
+    if (!err || errcap == 0) {
+        err = dummy;
+        errcap = sizeof dummy;
+    }
+    err[0] = '\0';
+    *out = NULL;
+    if (len > MAX_INPUT) {
+        snprintf(err, errcap, "report larger than %u bytes", MAX_INPUT);
+        return PP_ERANGE;
+    }
+    json_error_t je;
+    json_t *root = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        snprintf(err, errcap, "invalid JSON at line %d, column %d: %s", je.line, je.column,
+                 je.text);
+        return PP_EFORMAT;
+    }
+    pp_report *r = pp_report_new();
+    if (!r) {
+        json_decref(root);
+        snprintf(err, errcap, "out of memory");
+        return PP_ENOMEM;
+    }
+    rd c = {err, errcap, 0};
+    read_root(&c, root, r);
+    json_decref(root);
+    if (c.failed) {
+        pp_report_free(r);
+        return PP_EFORMAT;
+    }
+    *out = r;
+    return PP_OK;
+}
+
+int pp_report_load_json(const char *path, pp_report **out, char *err, size_t errcap)
+{
+    char dummy[8];
+    if (!err || errcap == 0) {
+        err = dummy;
+        errcap = sizeof dummy;
+    }
+    *out = NULL;
+    char *buf = NULL;
+    size_t n = 0;
+    int rc = pp__file_read_all(path, MAX_INPUT, &buf, &n, err, errcap);
+    if (rc != PP_OK)
+        return rc;
+    char msg[256];
+    rc = pp_report_read_json(buf, n, out, msg, sizeof msg);
+    if (rc != PP_OK)
+        snprintf(err, errcap, "%s: %s", path, msg);
+    free(buf);
+    return rc;
+}

@@ -1,0 +1,180 @@
+/*
+ * model_inference.c - The seed's ModelInferenceProfiler: model load time,
+ * batch-size sweep (1, 2, 4 ... max) with p50/p99 and throughput, early stop
+ * when gains flatten, best batch under a latency target, fp32 vs int8.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <postprof/error.h>
+#include <postprof/profilers.h>
+
+#include "profilers/prof_impl.h"
+
+static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned batches,
+                      pp_batch_point *pt)
+{
+    int rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, (int64_t)batch);
+    if (rc != PP_OK)
+        return rc;
+    pp_histogram *h = pp_histogram_new();
+    if (!h)
+        return PP_ENOMEM;
+    memset(pt, 0, sizeof *pt);
+    pt->batch = batch;
+    double wall = 0;
+    uint64_t items = 0;
+    if ((rc = pp__prof_timed(w, PP_STAGE_INFER, m, NULL, NULL, NULL)) != PP_OK) /* warm-up */
+        goto out;
+    for (unsigned i = 0; i < batches; i++) {
+        pp_stage_result res;
+        memset(&res, 0, sizeof res);
+        double ns;
+        if ((rc = pp__prof_timed(w, PP_STAGE_INFER, m, &res, &ns, NULL)) != PP_OK)
+            goto out;
+        pp_histogram_record(h, (uint64_t)ns);
+        wall += ns;
+        items += res.items ? res.items : batch;
+    }
+    pt->p50_ns = pp_histogram_value_at(h, 0.50);
+    pt->p99_ns = pp_histogram_value_at(h, 0.99);
+    pt->mean_ns = batches ? wall / batches : 0;
+    /* from the median batch, so one preempted batch does not bend the sweep */
+    pt->throughput = pt->p50_ns > 0 ? ((double)items / batches) * 1e9 / pt->p50_ns : 0;
+out:
+    pp_histogram_free(h);
+    return rc;
+}
+
+static const pp_batch_point *point_at(const pp_model_profile *mp, uint64_t batch)
+{
+    for (size_t k = 0; k < mp->n_points; k++)
+        if (mp->points[k].batch == batch)
+            return &mp->points[k];
+    return NULL;
+}
+
+static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m, pp_model_profile *mp)
+{
+    unsigned batches = cfg->sweep_batches ? cfg->sweep_batches : 1;
+    double best = 0;
+    unsigned flat = 0;
+    int rc;
+    for (uint64_t b = 1; b <= cfg->sweep_max && mp->n_points < PP_REPORT_MAX_BATCHES - 1; b *= 2) {
+        pp_batch_point *pt = &mp->points[mp->n_points];
+        if ((rc = time_batch(w, m, b, batches, pt)) != PP_OK)
+            return rc;
+        mp->n_points++;
+        double gain = best > 0 ? pt->throughput / best - 1.0 : 1.0;
+        if (pt->throughput > best)
+            best = pt->throughput;
+        flat = gain < cfg->sweep_min_gain ? flat + 1 : 0;
+        if (flat >= cfg->sweep_patience && b * 2 <= cfg->sweep_max) {
+            mp->stopped_early = 1;
+            break;
+        }
+    }
+    /* the current setting must be on the curve: suggestions start from it */
+    if (mp->current_batch && !point_at(mp, mp->current_batch)) {
+        if ((rc = time_batch(w, m, mp->current_batch, batches, &mp->points[mp->n_points])) != PP_OK)
+            return rc;
+        mp->n_points++;
+    }
+    double target = cfg->latency_target_ms * 1e6;
+    for (size_t k = 0; k < mp->n_points; k++) {
+        const pp_batch_point *pt = &mp->points[k];
+        if (pt->p99_ns <= target && pt->throughput > mp->best_throughput) {
+            mp->best_throughput = pt->throughput;
+            mp->best_batch = pt->batch;
+            mp->best_p99_ns = pt->p99_ns;
+        }
+    }
+    return PP_OK;
+}
+
+int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
+{
+    int rc = pp_workload_check(w);
+    if (rc != PP_OK)
+        return rc;
+    pp_model_inference *mi = &r->inference;
+    memset(mi, 0, sizeof *mi);
+    mi->latency_target_ns = cfg->latency_target_ms * 1e6;
+    int64_t model = 0, batch = 0;
+    if (w->get_knob(w->ctx, PP_KNOB_MODEL, &model) == PP_OK && model >= 0 &&
+        (size_t)model < w->n_models)
+        mi->current_model = (int)model;
+    int have_batch = w->get_knob(w->ctx, PP_KNOB_BATCH_SIZE, &batch);
+    if (have_batch != PP_OK && have_batch != PP_EUNAVAIL)
+        return have_batch;
+    for (unsigned m = 0; m < w->n_models; m++) {
+        pp_model_profile *mp = &mi->models[m];
+        memset(mp, 0, sizeof *mp);
+        snprintf(mp->name, sizeof mp->name, "%s", w->model_names[m]);
+        mi->n_models++;
+        if ((rc = pp__prof_timed(w, PP_STAGE_MODEL_LOAD, m, NULL, &mp->load_ns, NULL)) != PP_OK)
+            goto out;
+        if (have_batch == PP_OK) {
+            mp->current_batch = (uint64_t)batch;
+            if ((rc = sweep(w, cfg, m, mp)) != PP_OK)
+                goto out;
+        }
+        uint64_t at = mp->best_batch ? mp->best_batch : mp->current_batch;
+        if (have_batch == PP_OK && at &&
+            (rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, (int64_t)at)) != PP_OK)
+            goto out;
+        pp_experiment e;
+        rc = pp_experiment_run(w, "quantized", PP_STAGE_INFER, m, PP_KNOB_QUANTIZED, 0, 1,
+                               cfg->repeats, &e);
+        if (rc == PP_OK) {
+            double items = at ? (double)at : 1.0;
+            mp->has_int8 = 1;
+            mp->fp32_p50_ns = e.base_ns;
+            mp->int8_p50_ns = e.cand_ns;
+            mp->fp32_throughput = e.base_ns > 0 ? items * 1e9 / e.base_ns : 0;
+            mp->int8_throughput = e.cand_ns > 0 ? items * 1e9 / e.cand_ns : 0;
+            /* the suggestion changes only this knob: measure it at the current batch */
+            if ((int)m == mi->current_model && have_batch == PP_OK && at != mp->current_batch) {
+                if ((rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, batch)) != PP_OK)
+                    goto out;
+                rc = pp_experiment_run(w, "quantized", PP_STAGE_INFER, m, PP_KNOB_QUANTIZED, 0, 1,
+                                       cfg->repeats, &e);
+                if (rc != PP_OK)
+                    goto out;
+            }
+            if ((int)m == mi->current_model && (rc = pp__prof_append_experiment(r, &e)) != PP_OK)
+                goto out;
+        } else if (rc != PP_EUNAVAIL) {
+            goto out;
+        }
+        const pp_batch_point *cur = point_at(mp, mp->current_batch);
+        const pp_batch_point *best = point_at(mp, mp->best_batch);
+        if ((int)m == mi->current_model && cur && best && cur->throughput > 0 &&
+            best->throughput > 0) {
+            memset(&e, 0, sizeof e);
+            snprintf(e.name, sizeof e.name, "batch_size");
+            e.stage = PP_STAGE_INFER;
+            e.index = m;
+            e.knob = PP_KNOB_BATCH_SIZE;
+            e.base_value = e.current_value = (int64_t)mp->current_batch;
+            e.cand_value = (int64_t)mp->best_batch;
+            e.per_item = 1;
+            e.base_ns = 1e9 / cur->throughput;
+            e.cand_ns = 1e9 / best->throughput;
+            e.base_spread = cur->p50_ns > 0 ? (cur->p99_ns - cur->p50_ns) / cur->p50_ns : 0;
+            e.cand_spread = best->p50_ns > 0 ? (best->p99_ns - best->p50_ns) / best->p50_ns : 0;
+            e.repeats = cfg->sweep_batches;
+            e.speedup = e.base_ns / e.cand_ns;
+            if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
+                goto out;
+        }
+    }
+    rc = PP_OK;
+out:
+    if (have_batch == PP_OK) {
+        int rc2 = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, batch);
+        if (rc == PP_OK)
+            rc = rc2;
+    }
+    return rc;
+}

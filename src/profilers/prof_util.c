@@ -1,0 +1,78 @@
+/*
+ * prof_util.c - Clocks, timed stage calls and order statistics for the
+ * profilers. Intervals come from the monotonic clock only.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <postprof/clock.h>
+#include <postprof/error.h>
+
+#include "profilers/prof_impl.h"
+
+uint64_t pp__prof_cpu_ns(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+int pp__prof_timed(const pp_workload *w, pp_stage stage, unsigned index, pp_stage_result *res,
+                   double *out_wall_ns, double *out_cpu_ns)
+{
+    pp_stage_result local;
+    if (!res) {
+        memset(&local, 0, sizeof local);
+        res = &local;
+    }
+    uint64_t c0 = pp__prof_cpu_ns();
+    uint64_t t0 = pp_clock_now_ns();
+    int rc = w->run_stage(w->ctx, stage, index, res);
+    uint64_t t1 = pp_clock_now_ns();
+    uint64_t c1 = pp__prof_cpu_ns();
+    if (out_wall_ns)
+        *out_wall_ns = (double)(t1 - t0);
+    if (out_cpu_ns)
+        *out_cpu_ns = (double)(c1 - c0);
+    return rc;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double pp__prof_median(double *v, size_t n)
+{
+    if (n == 0)
+        return 0.0;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+double pp__prof_spread(double *v, size_t n)
+{
+    if (n < 2)
+        return 0.0;
+    double med = pp__prof_median(v, n);
+    return med > 0 ? (v[n - 1] - v[0]) / med : 0.0;
+}
+
+int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_t *old)
+{
+    int rc = w->get_knob(w->ctx, knob, old);
+    if (rc != PP_OK)
+        return rc;
+    return w->set_knob(w->ctx, knob, value);
+}
+
+int pp__prof_append_experiment(pp_report *r, const pp_experiment *e)
+{
+    if (r->n_experiments >= PP_REPORT_MAX_EXPERIMENTS)
+        return PP_EFULL;
+    r->experiments[r->n_experiments++] = *e;
+    return PP_OK;
+}

@@ -1,0 +1,19 @@
+# The analyze layer (pure), the config parser, the report writers/reader, and
+# the profilers driven end to end over a toy workload.
+pp_add_unit_test(NAME analyze SOURCES unit/test_analyze.c LIBS postprof_static)
+pp_add_unit_test(NAME config SOURCES unit/test_config.c LIBS postprof_static)
+pp_add_unit_test(NAME profilers SOURCES unit/test_profilers.c unit/toy_workload.c LIBS postprof_static LABELS threaded)
+add_executable(toy_report tools/toy_report.c unit/toy_workload.c)
+target_include_directories(toy_report PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(toy_report PRIVATE postprof_static)
+pp_add_unit_test(NAME report SOURCES unit/test_report.c LIBS postprof_static)
+# the toy workload's report (with --apply) against docs/report-schema.md
+pp_add_script_test(NAME report_schema.toy
+  COMMAND sh -c "$<TARGET_FILE:toy_report> ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json --apply > ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt && python3 ${PROJECT_SOURCE_DIR}/tests/scripts/check_report_schema.py ${PROJECT_SOURCE_DIR}/docs/report-schema.md ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt"
+  LABELS threaded TIMEOUT 120)
+pp_add_fuzz(NAME report_json SOURCES fuzz/fuzz_report_json.c LIBS postprof_static)
+pp_add_fuzz(NAME config_ini SOURCES fuzz/fuzz_config_ini.c LIBS postprof_static)
+pp_add_script_test(NAME compare.exit_codes
+  COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/compare_test.sh $<TARGET_FILE:postprof>
+          ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/toy.json ${CMAKE_CURRENT_BINARY_DIR}/compare_test
+  TIMEOUT 60)

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""check_report_schema.py SCHEMA.md REPORT.json [CONSOLE.txt]
+
+Checks a report against the field table of docs/report-schema.md: every
+field of the report is documented with a matching type, every required field
+is present, enumerations and ranges hold; with CONSOLE.txt, the console
+report has the seed's sections in order. Exit 0 when all holds, 1 otherwise
+(every problem printed).
+"""
+import json
+import re
+import sys
+
+RESERVED_LOADING = {"sequential_vs_concurrent", "keep_alive"}
+
+
+def load_schema(path):
+    fields = {}
+    row = re.compile(r"^\| `([^`]+)` \| ([a-z|\\]+) \| [^|]* \| (yes|no) \|")
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = row.match(line)
+            if m:
+                types = set(m.group(2).replace("\\", "").split("|"))
+                fields[m.group(1)] = (types, m.group(3) == "yes")
+    return fields
+
+
+def type_of(v):
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "boolean"
+    if isinstance(v, int):
+        return "integer"
+    if isinstance(v, float):
+        return "number"
+    if isinstance(v, str):
+        return "string"
+    if isinstance(v, list):
+        return "array"
+    return "object"
+
+
+def children(schema, p):
+    pre = p + "."
+    cands = [c for c in schema if c.startswith(pre) and "[]" not in c[len(pre):]]
+    return [c for c in cands
+            if not any(d != c and c.startswith(d + ".") and d.startswith(pre) for d in cands)]
+
+
+def check(schema, doc):
+    errors = []
+
+    def walk(v, p):
+        if p not in schema:
+            errors.append("undocumented field: %s" % p)
+            return
+        types, _ = schema[p]
+        t = type_of(v)
+        ok = t in types or (t == "integer" and "number" in types)
+        if not ok:
+            errors.append("%s: type %s, documented %s" % (p, t, "|".join(sorted(types))))
+            return
+        if isinstance(v, dict):
+            for c in children(schema, p):
+                key = c[len(p) + 1:]
+                if schema[c][1] and key not in v and not key.startswith("<"):
+                    errors.append("missing required field: %s" % c)
+            for k, x in v.items():
+                if p == "data_loading" and k not in RESERVED_LOADING:
+                    walk(x, p + ".<source>")
+                elif p == "model_inference":
+                    walk(x, p + ".<model>")
+                elif p == "data_loading.<source>.figures":
+                    walk(x, p + ".<figure>")
+                else:
+                    walk(x, p + "." + k)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x, p + "[]")
+
+    if not isinstance(doc, dict):
+        return ["report is not an object"]
+    for c in [c for c in schema if "." not in c and "[" not in c]:
+        if schema[c][1] and c not in doc:
+            errors.append("missing required field: %s" % c)
+    for k, v in doc.items():
+        walk(v, k)
+
+    for s in doc.get("optimization_suggestions", []):
+        e = s.get("expected_improvement")
+        if not isinstance(e, (int, float)) or not 0 <= e <= 1:
+            errors.append("expected_improvement out of [0, 1]: %r" % e)
+        if s.get("basis") not in ("measured", "estimated"):
+            errors.append("bad basis: %r" % s.get("basis"))
+        if s.get("impact") not in ("high", "medium", "low"):
+            errors.append("bad impact: %r" % s.get("impact"))
+        if s.get("category") not in ("performance", "memory", "data_loading",
+                                     "model_inference", "cache"):
+            errors.append("bad category: %r" % s.get("category"))
+    for t in doc.get("targets", []):
+        if t.get("status") not in ("PASS", "FAIL"):
+            errors.append("bad target status: %r" % t.get("status"))
+    if len(doc.get("targets", [])) != 5:
+        errors.append("expected the seed's 5 targets")
+    for b in doc.get("bottlenecks", []):
+        if b.get("severity") not in ("high", "moderate"):
+            errors.append("bad severity: %r" % b.get("severity"))
+    if doc.get("schema_version") != 1:
+        errors.append("schema_version is not 1")
+    return errors
+
+
+def check_console(text):
+    order = ["PROFILING REPORT", "System Stats:", "Data Loading Performance:",
+             "Model Inference Performance:", "Cache Performance:",
+             "Optimization Suggestions (", "Bottlenecks (", "Performance Targets:"]
+    errors, at = [], 0
+    for s in order:
+        i = text.find(s, at)
+        if i < 0:
+            errors.append("console: section missing or out of order: %s" % s)
+        else:
+            at = i
+    if "\033[" in text:
+        errors.append("console: colour codes in non-terminal output")
+    if not re.search(r"\[(HIGH|MEDIUM|LOW)\]", text):
+        errors.append("console: no [HIGH]-style impact")
+    for s in ("Implementation: ", "Expected Improvement: "):
+        if s not in text:
+            errors.append("console: no '%s' line" % s.strip())
+    return errors
+
+
+def main():
+    if len(sys.argv) < 3:
+        print(__doc__)
+        return 2
+    schema = load_schema(sys.argv[1])
+    if len(schema) < 50:
+        print("schema table not found in %s" % sys.argv[1])
+        return 1
+    with open(sys.argv[2], encoding="utf-8") as f:
+        doc = json.load(f)
+    errors = check(schema, doc)
+    if len(sys.argv) > 3:
+        with open(sys.argv[3], encoding="utf-8") as f:
+            errors += check_console(f.read())
+    for e in errors:
+        print(e)
+    print("%s: %d fields documented, %d problems" % (sys.argv[2], len(schema), len(errors)))
+    return 1 if errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

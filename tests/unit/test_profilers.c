@@ -1,0 +1,386 @@
+/*
+ * test_profilers.c - The four profilers, the experiments, the whole run and
+ * --apply driven end to end over the toy workload (known costs), plus a
+ * bare workload with no knobs and one that fails: the profilers depend on
+ * the workload interface only.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <postprof/postprof.h>
+
+#include "near.h"
+#include "toy_workload.h"
+
+static pp_config quick_config(void)
+{
+    pp_config c;
+    pp_config_defaults(&c);
+    c.profile.load_batches = 5;
+    c.profile.repeats = 3;
+    c.profile.passes = 3;
+    c.profile.sweep_batches = 3;
+    c.profile.latency_target_ms = 1.0;
+    return c;
+}
+
+static int setup(void **state)
+{
+    *state = toy_new();
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    toy_free(*state);
+    return 0;
+}
+
+static const pp_perf_op *find_op(const pp_report *r, const char *name)
+{
+    for (size_t i = 0; i < r->perf.n_ops; i++)
+        if (strcmp(r->perf.ops[i].name, name) == 0)
+            return &r->perf.ops[i];
+    return NULL;
+}
+
+static const pp_suggestion *find_sugg(const pp_report *r, int knob)
+{
+    for (size_t i = 0; i < r->n_suggestions; i++)
+        if (r->suggestions[i].knob == knob)
+            return &r->suggestions[i];
+    return NULL;
+}
+
+static void test_toy_end_to_end(void **state)
+{
+    toy *t = *state;
+    pp_workload w;
+    toy_workload(t, &w);
+    pp_config cfg = quick_config();
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    assert_int_equal(pp_profile_run(&w, &cfg, r), PP_OK);
+    assert_string_equal(r->workload, "toy");
+
+    /* every stage was driven through the interface */
+    for (int s = 0; s < PP_STAGE_COUNT; s++)
+        assert_true(toy_calls(t, (pp_stage)s) > 0);
+
+    /* performance: the call tree of the pass, shares from the named scopes */
+    const pp_perf_op *pass = find_op(r, "toy.pass"), *load = find_op(r, "toy.load");
+    assert_non_null(pass);
+    assert_non_null(load);
+    assert_int_equal(pass->count, cfg.profile.passes);
+    assert_int_equal(pass->parent, -1);
+    assert_true(load->parent >= 0);
+    assert_string_equal(r->perf.ops[load->parent].name, "toy.pass");
+    assert_int_equal(load->depth, 1);
+    assert_true(load->self_ns <= load->total_ns);
+    assert_int_equal(r->perf.n_passes, cfg.profile.passes);
+    double sum = 0;
+    for (int s = 0; s < PP_STAGE_COUNT; s++)
+        if (s != PP_STAGE_PASS && r->perf.stage_share[s] > 0)
+            sum += r->perf.stage_share[s];
+    assert_true(r->perf.stage_share[PP_STAGE_LOAD] > 0.05);
+    assert_true(sum > 0.5 && sum <= 1.0001);
+
+    /* data loading: known lower bounds, waiting vs CPU */
+    assert_int_equal(r->loading.n_sources, 3);
+    const pp_load_profile *db = &r->loading.sources[0], *api = &r->loading.sources[2];
+    assert_string_equal(db->name, "database");
+    assert_int_equal(db->batches, cfg.profile.load_batches);
+    assert_int_equal(db->rows, 32u * cfg.profile.load_batches);
+    assert_true(db->mean_ns >= TOY_DB_US * 1000.0);
+    assert_true(db->p50_ns <= db->p95_ns && db->p95_ns <= db->p99_ns);
+    assert_true(db->rows_per_s > 0 && db->bytes_per_s > 0);
+    assert_true(api->mean_ns >= (TOY_API_US + TOY_CONNECT_US) * 1000.0);
+    assert_true(api->wait_share > db->wait_share); /* the api sleeps, the database spins */
+    assert_true(r->loading.has_concurrency);
+    assert_true(r->loading.sequential_ns >= (TOY_DB_US + TOY_FILE_US + TOY_API_US) * 1000.0);
+    double longest = 0;
+    for (int i = 0; i < 3; i++)
+        if (r->loading.sources[i].mean_ns > longest)
+            longest = r->loading.sources[i].mean_ns;
+    assert_double_equal(r->loading.critical_path_ns, longest, 1e-6);
+    assert_true(r->loading.has_keep_alive);
+    assert_true(r->loading.keep_alive_off_ns > r->loading.keep_alive_on_ns);
+
+    /* model inference: sweep, best batch under the 1 ms target, int8 */
+    assert_int_equal(r->inference.n_models, 2);
+    const pp_model_profile *small = &r->inference.models[0];
+    assert_true(small->load_ns >= 200e3);
+    assert_true(small->n_points >= 5);
+    assert_int_equal(small->points[0].batch, 1);
+    assert_true(small->points[small->n_points - 1].throughput > small->points[0].throughput);
+    assert_true(small->best_batch >= 16);
+    assert_true(small->best_p99_ns <= 1e6);
+    assert_true(small->has_int8);
+    assert_true(small->int8_throughput > small->fp32_throughput);
+
+    /* cache: the LRU replay agrees exactly with the exact miss-ratio curve */
+    const pp_cache_profile *c = &r->cache;
+    assert_true(c->present);
+    assert_int_equal(c->ops, TOY_TRACE);
+    assert_int_equal(c->hits + c->misses, c->ops);
+    assert_string_equal(c->mrc_method, "exact");
+    assert_int_equal(c->capacity, 50);
+    assert_true(c->capacity_for[0] <= c->capacity_for[1]);
+    assert_true(c->capacity_for[1] <= c->capacity_for[2]);
+    pp_mrc *m;
+    const uint64_t *keys;
+    size_t n;
+    assert_int_equal(w.cache_trace(w.ctx, &keys, &n), PP_OK);
+    assert_int_equal(pp_mrc_exact(keys, n, &m), PP_OK);
+    assert_double_equal(c->hit_ratio, 1.0 - pp_mrc_miss_ratio(m, 50), 1e-12);
+    assert_true(c->has_recommended);
+    assert_double_equal(c->recommended_hit_ratio,
+                        1.0 - pp_mrc_miss_ratio(m, c->recommended_capacity), 1e-12);
+    assert_true(c->recommended_hit_ratio >= 0.90);
+    pp_mrc_free(m);
+    /* backends side by side: same hits, the remote one slower per op */
+    assert_int_equal(c->n_backends, 2);
+    assert_true(c->backends[0].current);
+    assert_string_equal(c->backends[1].name, "remote");
+    assert_double_equal(c->backends[1].hit_ratio, c->hit_ratio, 1e-12);
+    assert_true(c->backends[1].mean_ns >= TOY_REMOTE_US * 1000.0);
+    assert_true(c->backends[1].mean_ns > c->backends[0].mean_ns);
+    /* workload-defined figures summed per source */
+    assert_int_equal(api->n_figures, 2);
+    assert_string_equal(api->figures[0].name, "connections_opened");
+    assert_double_equal(api->figures[0].total, (double)cfg.profile.load_batches, 1e-9);
+    assert_int_equal(db->n_figures, 0);
+
+    /* suggestions: measured, bounded, with the settings to apply */
+    assert_true(r->n_suggestions >= 4);
+    for (size_t i = 0; i < r->n_suggestions; i++) {
+        const pp_suggestion *s = &r->suggestions[i];
+        assert_true(s->expected_improvement > 0 && s->expected_improvement <= 1);
+        assert_int_equal(s->basis, PP_BASIS_MEASURED);
+        assert_double_equal(s->expected_improvement,
+                            pp_amdahl_improvement(s->stage_share, s->stage_speedup), 1e-12);
+        if (i > 0)
+            assert_true(s->expected_improvement <= r->suggestions[i - 1].expected_improvement);
+    }
+    assert_non_null(find_sugg(r, PP_KNOB_CONCURRENCY));
+    assert_non_null(find_sugg(r, PP_KNOB_KEEP_ALIVE));
+    assert_non_null(find_sugg(r, PP_KNOB_BATCH_SIZE));
+    assert_non_null(find_sugg(r, PP_KNOB_CACHE_CAPACITY));
+    assert_int_equal(find_sugg(r, PP_KNOB_CACHE_CAPACITY)->value, c->recommended_capacity);
+
+    /* bottlenecks and targets */
+    int api_waits = 0;
+    for (size_t i = 0; i < r->n_findings; i++)
+        if (r->findings[i].kind == PP_FIND_WAITING &&
+            strcmp(r->findings[i].operation, "load.api") == 0)
+            api_waits = 1;
+    assert_true(api_waits);
+    pp_metric *bn = pp_registry_find(pp_metrics_default(), "bottleneck_detected_total");
+    assert_non_null(bn);
+    const char *labels[2] = {"load.api", "waiting"};
+    pp_series *series = NULL;
+    assert_int_equal(pp_metric_series(bn, labels, &series), PP_OK);
+    assert_true(pp_series_value(series) >= 1.0);
+    assert_int_equal(r->n_targets, 5);
+
+    /* the workload's knobs are as they were */
+    int64_t v;
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_BATCH_SIZE, &v), PP_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_CONCURRENCY, &v), PP_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_CACHE_CAPACITY, &v), PP_OK);
+    assert_int_equal(v, 50);
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_KEEP_ALIVE, &v), PP_OK);
+    assert_int_equal(v, 0);
+
+    /* --apply: predicted vs measured, workload left tuned, faster end to end */
+    assert_int_equal(pp_profile_apply(&w, &cfg, r), PP_OK);
+    assert_true(r->apply.done);
+    assert_true(r->apply.n >= 4);
+    int close = 0;
+    for (size_t i = 0; i < r->apply.n; i++) {
+        const pp_apply_result *a = &r->apply.results[i];
+        print_message("apply %s=%lld: predicted %.3f measured %.3f %s\n",
+                      pp_knob_name((pp_knob)a->knob), (long long)a->value, a->predicted_improvement,
+                      a->measured_improvement, a->note);
+        close += a->note[0] == '\0';
+    }
+    print_message("within 0.10: %d of %zu\n", close, r->apply.n);
+    assert_true(r->apply.after_ns < r->apply.before_ns);
+    assert_int_equal(r->apply.n_after_targets, 5);
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_KEEP_ALIVE, &v), PP_OK);
+    assert_int_equal(v, 1);
+    pp_report_free(r);
+}
+
+static void test_sweep_stops_early(void **state)
+{
+    toy *t = *state;
+    pp_workload w;
+    toy_workload(t, &w);
+    pp_config cfg = quick_config();
+    /* the toy's gains from one size to the next: 1.0 .91 .83 .71 .56 .38 .24 .13;
+     * under 0.47 twice in a row: 64 and 128, so 256 is never tried */
+    cfg.profile.sweep_min_gain = 0.47;
+    cfg.profile.sweep_patience = 2;
+    cfg.profile.sweep_batches = 7;
+    pp_report *r = pp_report_new();
+    assert_int_equal(pp_profile_model_inference(&w, &cfg.profile, r), PP_OK);
+    const pp_model_profile *m = &r->inference.models[0];
+    assert_true(m->stopped_early);
+    assert_true(m->n_points >= 6 && m->n_points <= 8);
+    assert_true(m->points[m->n_points - 1].batch < 256);
+    pp_report_free(r);
+}
+
+static void test_experiment_restores_knob(void **state)
+{
+    toy *t = *state;
+    pp_workload w;
+    toy_workload(t, &w);
+    pp_experiment e;
+    assert_int_equal(
+        pp_experiment_run(&w, "threads", PP_STAGE_PREPROCESS, 0, PP_KNOB_THREADS, 1, 3, 3, &e),
+        PP_OK);
+    assert_true(e.base_ns >= TOY_PRE_US * 1000.0);
+    assert_true(e.cand_ns >= TOY_PRE_US / 3 * 1000.0);
+    assert_true(e.speedup > 1.0);
+    int64_t v;
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_THREADS, &v), PP_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(
+        pp_experiment_run(&w, "arena", PP_STAGE_PREPROCESS, 0, PP_KNOB_ARENA, 0, 1, 3, &e),
+        PP_EUNAVAIL);
+}
+
+/* ---- a bare workload: one source pair, no knobs, no cache, no models ---- */
+
+typedef struct bare {
+    unsigned long calls;
+    int fail_stage; /* -1 none */
+} bare;
+
+static int bare_run(void *ctx, pp_stage stage, unsigned index, pp_stage_result *out)
+{
+    bare *b = ctx;
+    b->calls++;
+    if ((int)stage == b->fail_stage)
+        return PP_EIO;
+    if (stage == PP_STAGE_LOAD) {
+        out->items = 10;
+        out->bytes = 100 * (index + 1);
+    }
+    return PP_OK;
+}
+
+static int bare_set(void *ctx, pp_knob knob, int64_t value)
+{
+    (void)ctx;
+    (void)knob;
+    (void)value;
+    return PP_EUNAVAIL;
+}
+
+static int bare_get(void *ctx, pp_knob knob, int64_t *value)
+{
+    (void)ctx;
+    (void)knob;
+    (void)value;
+    return PP_EUNAVAIL;
+}
+
+static char phases[256];
+
+static void bare_phase(void *ctx, const char *phase)
+{
+    (void)ctx;
+    size_t n = strlen(phases);
+    snprintf(phases + n, sizeof phases - n, "%s%s", n ? "," : "", phase);
+}
+
+static void bare_workload(bare *b, pp_workload *w)
+{
+    memset(w, 0, sizeof *w);
+    w->name = "bare";
+    w->ctx = b;
+    w->n_sources = 2;
+    w->source_names[0] = "a";
+    w->source_names[1] = "b";
+    w->network_source = -1;
+    w->run_stage = bare_run;
+    w->set_knob = bare_set;
+    w->get_knob = bare_get;
+    w->on_phase = bare_phase;
+}
+
+static void test_bare_workload(void **state)
+{
+    (void)state;
+    bare b = {0, -1};
+    pp_workload w;
+    bare_workload(&b, &w);
+    phases[0] = '\0';
+    pp_config cfg = quick_config();
+    pp_report *r = pp_report_new();
+    assert_int_equal(pp_profile_run(&w, &cfg, r), PP_OK);
+    assert_true(b.calls > 0);
+    assert_false(r->cache.present);
+    assert_int_equal(r->inference.n_models, 0);
+    assert_int_equal(r->loading.n_sources, 2);
+    assert_false(r->loading.has_concurrency);
+    assert_int_equal(r->loading.sources[1].bytes, 200u * cfg.profile.load_batches);
+    assert_int_equal(r->loading.sources[0].batch_size, 10);
+    for (size_t i = 0; i < r->n_suggestions; i++)
+        assert_int_equal(r->suggestions[i].basis, PP_BASIS_ESTIMATED);
+    assert_int_equal(r->n_targets, 5);
+    assert_false(r->targets[2].measured); /* no cache */
+    assert_string_equal(phases,
+                        "performance,data_loading,model_inference,cache,experiments,analyze");
+    pp_report_free(r);
+}
+
+static void test_failing_workload_passes_error_up(void **state)
+{
+    toy *t = *state;
+    (void)t;
+    bare b = {0, PP_STAGE_LOAD};
+    pp_workload w;
+    bare_workload(&b, &w);
+    pp_config cfg = quick_config();
+    pp_report *r = pp_report_new();
+    assert_int_equal(pp_profile_run(&w, &cfg, r), PP_EIO);
+    pp_workload broken = w;
+    broken.run_stage = NULL;
+    assert_int_equal(pp_profile_run(&broken, &cfg, r), PP_EINVAL);
+    broken = w;
+    broken.n_sources = PP_WORKLOAD_MAX_SOURCES + 1;
+    assert_int_equal(pp_workload_check(&broken), PP_EINVAL);
+    pp_report_free(r);
+}
+
+static void test_knob_and_stage_names(void **state)
+{
+    (void)state;
+    pp_knob k;
+    for (int i = 0; i < PP_KNOB_COUNT; i++) {
+        assert_int_equal(pp_knob_parse(pp_knob_name((pp_knob)i), &k), PP_OK);
+        assert_int_equal(k, i);
+    }
+    assert_int_equal(pp_knob_parse("nope", &k), PP_ENOTFOUND);
+    assert_string_equal(pp_knob_name(PP_KNOB_COUNT), "?");
+    assert_string_equal(pp_stage_name(PP_STAGE_INFER), "infer");
+    assert_string_equal(pp_stage_name(PP_STAGE_COUNT), "?");
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_toy_end_to_end, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_sweep_stops_early, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_experiment_restores_knob, setup, teardown),
+    cmocka_unit_test(test_bare_workload),
+    cmocka_unit_test_setup_teardown(test_failing_workload_passes_error_up, setup, teardown),
+    cmocka_unit_test(test_knob_and_stage_names),
+};
+PP_TEST_MAIN(tests)

@@ -1,0 +1,287 @@
+/*
+ * test_report.c - The report's JSON writer (atomic: temp + rename, nothing
+ * left behind on failure), its reader (round trip, errors naming the field),
+ * and the console layout (the seed's sections, colour only when asked).
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <postprof/postprof.h>
+
+#include "near.h"
+
+static pp_report *sample_report(void)
+{
+    pp_report *r = pp_report_new();
+    strcpy(r->workload, "linkedin-posts");
+    r->system.cpu_percent = 25.5;
+    r->system.memory_percent = 45.2;
+    r->system.memory_available_gb = 8.5;
+    r->system.peak_rss_bytes = 300e6;
+    r->system.timestamp = 1234567890;
+    r->system.n_cpus = 2;
+    r->perf.n_passes = 3;
+    r->perf.pass_ns[0] = 1e9;
+    r->perf.pass_ns[1] = 1.1e9;
+    r->perf.pass_ns[2] = 0.9e9;
+    r->perf.end_to_end_ns = 1e9;
+    r->perf.stage_share[PP_STAGE_LOAD] = 0.5;
+    r->perf.n_ops = 2;
+    strcpy(r->perf.ops[0].name, "pipeline.pass");
+    r->perf.ops[0].parent = -1;
+    r->perf.ops[0].count = 3;
+    r->perf.ops[0].total_ns = 3e9;
+    strcpy(r->perf.ops[1].name, "pipeline.load");
+    r->perf.ops[1].parent = 0;
+    r->perf.ops[1].depth = 1;
+    r->perf.ops[1].count = 3;
+    r->perf.ops[1].total_ns = 1.5e9;
+    r->perf.ops[1].mem_delta_bytes = 2 * 1048576.0;
+    const char *src[3] = {"database", "file", "api"};
+    r->loading.n_sources = 3;
+    for (int i = 0; i < 3; i++) {
+        pp_load_profile *l = &r->loading.sources[i];
+        strcpy(l->name, src[i]);
+        l->batch_size = 32;
+        l->batches = 20;
+        l->rows = 640;
+        l->mean_ns = l->p50_ns = (i + 1) * 50e6;
+        l->p95_ns = l->p99_ns = (i + 1) * 60e6;
+        l->cpu_share = 0.3;
+        l->wait_share = 0.7;
+    }
+    r->loading.has_keep_alive = 1;
+    r->loading.keep_alive_source = 2;
+    r->inference.n_models = 1;
+    r->inference.latency_target_ns = 200e6;
+    pp_model_profile *m = &r->inference.models[0];
+    strcpy(m->name, "small_model");
+    m->load_ns = 5e6;
+    m->n_points = 2;
+    m->points[0] = (pp_batch_point){1, 1e6, 2e6, 1.2e6, 1000};
+    m->points[1] = (pp_batch_point){2, 1.5e6, 3e6, 1.6e6, 1300};
+    m->best_batch = 2;
+    m->current_batch = 1;
+    m->has_int8 = 1;
+    m->fp32_throughput = 1300;
+    m->int8_throughput = 2000;
+    r->cache.present = 1;
+    r->cache.hit_ratio = 0.7;
+    r->cache.ops = 100;
+    r->cache.hits = 70;
+    r->cache.misses = 30;
+    r->cache.mean_ns = 1000;
+    strcpy(r->cache.mrc_method, "exact");
+    r->cache.sampling_rate = 1;
+    r->cache.n_mrc = 2;
+    r->cache.mrc[0] = (pp_mrc_point){1, 0.9};
+    r->cache.mrc[1] = (pp_mrc_point){10, 0.3};
+    r->cache.capacity_for[0] = 12;
+    r->n_experiments = 1;
+    strcpy(r->experiments[0].name, "keep_alive");
+    r->experiments[0].stage = PP_STAGE_LOAD;
+    r->experiments[0].index = 2;
+    r->experiments[0].knob = PP_KNOB_KEEP_ALIVE;
+    r->experiments[0].cand_value = 1;
+    r->experiments[0].base_ns = 2e6;
+    r->experiments[0].cand_ns = 1e6;
+    r->experiments[0].speedup = 2;
+    pp_config c;
+    pp_config_defaults(&c);
+    pp_bottleneck_detect(r, &c.thresholds);
+    pp_suggest(r);
+    r->n_targets = pp_targets_evaluate(r, &c.targets, r->targets, PP_REPORT_MAX_TARGETS);
+    return r;
+}
+
+static int count_entries(const char *dir)
+{
+    DIR *d = opendir(dir);
+    int n = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d)))
+        if (e->d_name[0] != '.')
+            n++;
+    if (d)
+        closedir(d);
+    return n;
+}
+
+static void test_json_written_atomically_and_reads_back(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pp_report_testXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    pp_report *r = sample_report();
+    assert_true(r->n_suggestions >= 1);
+    char err[512];
+    assert_int_equal(pp_report_write_json(r, path, err, sizeof err), PP_OK);
+    assert_int_equal(count_entries(dir), 1); /* no temporary file left */
+    /* overwrite: still one file, replaced whole */
+    r->cache.hit_ratio = 0.75;
+    assert_int_equal(pp_report_write_json(r, path, err, sizeof err), PP_OK);
+    assert_int_equal(count_entries(dir), 1);
+
+    pp_report *back = NULL;
+    assert_int_equal(pp_report_load_json(path, &back, err, sizeof err), PP_OK);
+    assert_non_null(back);
+    assert_string_equal(back->workload, "linkedin-posts");
+    assert_double_equal(back->cache.hit_ratio, 0.75, 1e-12);
+    assert_int_equal(back->loading.n_sources, 3);
+    assert_string_equal(back->loading.sources[2].name, "api");
+    assert_double_equal(back->loading.sources[2].p95_ns, 180e6, 1e-3);
+    assert_int_equal(back->loading.keep_alive_source, 2);
+    assert_int_equal(back->inference.n_models, 1);
+    assert_int_equal(back->inference.models[0].n_points, 2);
+    assert_int_equal(back->inference.models[0].best_batch, 2);
+    assert_int_equal(back->perf.n_passes, 3);
+    assert_int_equal(back->perf.n_ops, 2);
+    assert_int_equal(back->perf.ops[1].parent, 0);
+    assert_double_equal(back->perf.stage_share[PP_STAGE_LOAD], 0.5, 1e-12);
+    assert_double_equal(back->perf.stage_share[PP_STAGE_INFER], -1.0, 0);
+    assert_int_equal(back->n_suggestions, r->n_suggestions);
+    assert_double_equal(back->suggestions[0].expected_improvement,
+                        r->suggestions[0].expected_improvement, 1e-9);
+    assert_int_equal(back->suggestions[0].knob, r->suggestions[0].knob);
+    assert_int_equal(back->n_findings, r->n_findings);
+    assert_int_equal(back->n_targets, 5);
+    assert_int_equal(back->targets[2].pass, r->targets[2].pass);
+    /* the reader's report writes the same JSON again (apply aside) */
+    char *s1, *s2;
+    assert_int_equal(pp_report_to_json_string(r, &s1), PP_OK);
+    assert_int_equal(pp_report_to_json_string(back, &s2), PP_OK);
+    assert_string_equal(s1, s2);
+    free(s1);
+    free(s2);
+    pp_report_free(back);
+    unlink(path);
+    rmdir(dir);
+    pp_report_free(r);
+}
+
+static void test_unwritable_dir_leaves_nothing(void **state)
+{
+    (void)state;
+    pp_report *r = sample_report();
+    char err[512];
+    int rc = pp_report_write_json(r, "/nonexistent-dir/sub/report.json", err, sizeof err);
+    assert_int_equal(rc, PP_ENOTFOUND);
+    assert_non_null(strstr(err, "/nonexistent-dir/sub/report.json"));
+    /* a directory where the file should be: rename fails, temp removed */
+    char dir[] = "/tmp/pp_report_testXXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char path[256];
+    snprintf(path, sizeof path, "%s/report.json", dir);
+    assert_int_equal(mkdir(path, 0755), 0);
+    char inner[300];
+    snprintf(inner, sizeof inner, "%s/x", path);
+    FILE *f = fopen(inner, "w");
+    assert_non_null(f);
+    fclose(f);
+    rc = pp_report_write_json(r, path, err, sizeof err);
+    assert_true(rc != PP_OK);
+    assert_non_null(strstr(err, path));
+    assert_int_equal(count_entries(dir), 1); /* just the directory in the way */
+    unlink(inner);
+    rmdir(path);
+    rmdir(dir);
+    pp_report_free(r);
+}
+
+static void expect_read_error(const char *json, const char *want)
+{
+    pp_report *r = (pp_report *)1;
+    char err[512];
+    assert_int_equal(pp_report_read_json(json, strlen(json), &r, err, sizeof err), PP_EFORMAT);
+    assert_null(r);
+    if (!strstr(err, want))
+        print_error("error was: %s\n", err);
+    assert_non_null(strstr(err, want));
+}
+
+static void test_reader_names_the_fault(void **state)
+{
+    (void)state;
+    expect_read_error("{\"schema_version\": 1,\n \"x\": }", "invalid JSON at line 2");
+    expect_read_error("[]", "not a JSON object");
+    expect_read_error("{}", "report.schema_version: missing");
+    expect_read_error("{\"schema_version\": 99}", "unsupported version");
+    char *s;
+    pp_report *r = sample_report();
+    assert_int_equal(pp_report_to_json_string(r, &s), PP_OK);
+    pp_report_free(r);
+    /* break one field deep inside */
+    char *p = strstr(s, "\"loading_time\"");
+    assert_non_null(p);
+    char *colon = strchr(p, ':');
+    char buf[16384];
+    snprintf(buf, sizeof buf, "%.*s: \"slow\"%s", (int)(colon - s), s, strchr(colon, ','));
+    expect_read_error(buf, "data_loading.database.loading_time: not a number");
+    p = strstr(s, "\"expected_improvement\"");
+    colon = strchr(p, ':');
+    snprintf(buf, sizeof buf, "%.*s: 1.5%s", (int)(colon - s), s, strchr(colon, ','));
+    expect_read_error(buf, "expected_improvement: outside [0, 1]");
+    free(s);
+}
+
+static char *render(const pp_report *r, unsigned flags)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    assert_int_equal(pp_report_print_console(r, f, flags), PP_OK);
+    fclose(f);
+    return buf;
+}
+
+static void test_console_layout(void **state)
+{
+    (void)state;
+    pp_report *r = sample_report();
+    char *out = render(r, 0);
+    const char *order[] = {"LINKEDIN POSTS PROFILING REPORT",
+                           "System Stats:",
+                           "  CPU Usage: 25.5%",
+                           "  Available Memory: 8.5 GB",
+                           "Data Loading Performance:",
+                           "  database: 0.050s",
+                           "Model Inference Performance:",
+                           "  small_model: ",
+                           "Cache Performance:",
+                           "  Hit Ratio: 70.00%",
+                           "Optimization Suggestions (",
+                           "  1. [",
+                           "     Implementation: ",
+                           "     Expected Improvement: ",
+                           "Bottlenecks (",
+                           "Performance Targets:"};
+    const char *at = out;
+    for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+        const char *p = strstr(at, order[i]);
+        if (!p)
+            print_error("missing or out of order: %s\n", order[i]);
+        assert_non_null(p);
+        at = p;
+    }
+    assert_null(strchr(out, '\033')); /* no colour unless asked */
+    free(out);
+    out = render(r, PP_CONSOLE_COLOR);
+    assert_non_null(strstr(out, "\033[1m"));
+    free(out);
+    pp_report_free(r);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_json_written_atomically_and_reads_back),
+    cmocka_unit_test(test_unwritable_dir_leaves_nothing),
+    cmocka_unit_test(test_reader_names_the_fault),
+    cmocka_unit_test(test_console_layout),
+};
+PP_TEST_MAIN(tests)

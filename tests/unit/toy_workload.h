@@ -1,0 +1,38 @@
+/*
+ * toy_workload.h - A tiny synthetic workload with known costs (a loader with
+ * three sources, a preprocess step, a model, an LRU cache), driven by the
+ * profilers in tests to prove they are not tied to the LinkedIn-posts
+ * pipeline. Costs are spun on the monotonic clock, so they hold under
+ * sanitizers.
+ */
+#ifndef PP_TOY_WORKLOAD_H
+#define PP_TOY_WORKLOAD_H
+
+#include <postprof/workload.h>
+
+typedef struct toy toy;
+
+/* toy_new() - A toy with default settings; NULL when out of memory. */
+toy *toy_new(void);
+void toy_free(toy *t);
+
+/* toy_workload() - The pp_workload describing t (valid while t lives). */
+void toy_workload(toy *t, pp_workload *out);
+
+/* Number of stage calls so far (to check the profilers drove it). */
+unsigned long toy_calls(const toy *t, pp_stage stage);
+
+/* Known costs, in microseconds. */
+#define TOY_DB_US 1000      /* database batch (spins: CPU) */
+#define TOY_FILE_US 300     /* file batch (spins) */
+#define TOY_API_US 1500     /* api batch (sleeps: waiting) */
+#define TOY_CONNECT_US 1000 /* extra per api batch without keep-alive (sleeps) */
+#define TOY_PRE_US 600      /* preprocess, divided by threads */
+#define TOY_INFER_FIXED_US 200
+#define TOY_INFER_ITEM_US 5 /* per item per model size; int8 halves it */
+#define TOY_MISS_US 2       /* cost of a cache miss */
+#define TOY_REMOTE_US 3     /* extra per op on the "remote" cache backend */
+#define TOY_KEYS 500
+#define TOY_TRACE 16000
+
+#endif
