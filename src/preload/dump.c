@@ -176,6 +176,7 @@ void pp__pl_dump(const char *reason, int crash)
     kv(&w, "sigprof_foreign", atomic_load(&pp__pl.sigprof_foreign));
     kv(&w, "sigprof_taken", (uint64_t)atomic_load(&pp__pl.sigprof_taken));
     kv(&w, "timer_failures", atomic_load(&pp__pl.timer_failures));
+    kv(&w, "timer_perf", pp__pl.timer_kind && pp__pl.timer_kind[0] == 'p');
     kv(&w, "threads", atomic_load(&pp__pl.threads_seen));
     kv(&w, "unregistered_allocs", atomic_load(&pp__pl.unregistered_allocs));
     kv(&w, "live_table_full", atomic_load(&pp__pl.live_full));

@@ -117,7 +117,13 @@ def case_shares(threads):
     shares, total = self_shares(model)
     if total < 400 * threads:
         fail("only %d samples for %d threads" % (total, threads))
-    check_shares(shares, 3.0, "postprof %d thread(s)" % threads)
+    # perf_event task-clock ticks at the asked rate; where the kernel refuses
+    # it (seccomp, paranoid) the POSIX timer fallback ticks at the kernel's HZ
+    # and lumps overruns onto one stack: a coarser, documented tolerance
+    perf_timer = "timer_perf=1" in model["comments"]
+    if not perf_timer:
+        print("NOTE: perf_event_open unavailable here; POSIX timer fallback in use")
+    check_shares(shares, 3.0 if perf_timer else 5.0, "postprof %d thread(s)" % threads)
     return shares
 
 
