@@ -140,6 +140,9 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
         fprintf(stderr, "postprof record: %s%ld: %lld samples, %lld threads -> %s\n",
                 root ? "pid " : "child pid ", pid, (long long)samples,
                 (long long)pp_profile_stat(p, "threads"), out);
+    if (pp_profile_kind_of(p) == PP_PROFILE_CPU && !pp_profile_stat(p, "timer_perf") && samples > 0)
+        fprintf(stderr, "postprof record: note: sampled with timer_create (perf_event_open "
+                        "unavailable or --timer posix): rates are capped at the kernel's HZ\n");
     if (pp_profile_stat(p, "sigprof_taken"))
         fprintf(stderr, "postprof record: warning: the target installed its own SIGPROF "
                         "handler; sampling stopped there and the profile covers the time "
