@@ -251,17 +251,6 @@ void pp__pl_collector_drain_all(void)
     }
 }
 
-static int any_pending(void)
-{
-    for (int i = 0; i < PP_PL_MAX_THREADS; i++) {
-        pp_pl_thread *t = atomic_load(&pp__pl.threads[i]);
-        if (t && (atomic_load(&t->cpu.head) != atomic_load(&t->cpu.tail) ||
-                  atomic_load(&t->mem.head) != atomic_load(&t->mem.tail)))
-            return 1;
-    }
-    return 0;
-}
-
 static uint64_t read_rss(void)
 {
     char buf[128];
@@ -318,10 +307,11 @@ static void *collector_main(void *arg)
         }
         pp__pl_collector_drain_all();
         series_tick(0);
-        /* rings hold seconds of CPU samples: wake rarely, so the collector
-         * costs the target next to nothing; --mem-all needs it close behind */
-        if (!any_pending())
-            nap(!pp__pl.mem_on ? 20000000 : pp__pl.mem_rate == 0 ? 100000 : 5000000);
+        /* Always nap between passes: reading a ring's head while its thread
+         * pushes would bounce that cache line on every event. Rings hold
+         * seconds of CPU samples (wake every 20 ms) and milliseconds of
+         * --mem-all events (every 0.2 ms; a full ring makes its thread wait). */
+        nap(!pp__pl.mem_on ? 20000000 : pp__pl.mem_rate == 0 ? 200000 : 5000000);
     }
     return NULL;
 }

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "preload.h"
 #include "ring.h"
@@ -179,16 +181,24 @@ static inline int sampled(size_t n)
     return sample_slow();
 }
 
-/* push to the ring; with --mem-all wait for room rather than lose an event */
+/* push to the ring; with --mem-all wait for room rather than lose an event,
+ * as long as a running collector will make room (up to ~5 s) */
 static void push_event(pp_pl_thread *t, uint64_t hdr, const uint64_t *a, unsigned na,
                        const uint64_t *b, unsigned nb)
 {
     if (pp__pl.mem_rate == 0) {
-        for (unsigned spins = 0; !pp_pl_ring_room(&t->mem, 1 + na + nb) && spins < 100000;
-             spins++) {
+        for (unsigned spins = 0; !pp_pl_ring_room(&t->mem, 1 + na + nb); spins++) {
+            if (atomic_load(&pp__pl.collector_pause) || atomic_load(&pp__pl.collector_stop) ||
+                spins > 1000 + 100000)
+                break;
             if (spins == 0)
                 atomic_fetch_add(&pp__pl.mem_waits, 1);
-            sched_yield();
+            if (spins < 1000) {
+                sched_yield();
+            } else {
+                struct timespec ts = {0, 50000};
+                syscall(SYS_nanosleep, &ts, NULL);
+            }
         }
     }
     pp_pl_ring_push(&t->mem, hdr, a, na, b, nb);

@@ -22,14 +22,20 @@
 /* ring record types (top byte of a record's header word) */
 enum { PP_PL_REC_CPU = 1, PP_PL_REC_ALLOC = 2, PP_PL_REC_FREE = 3 };
 
-/* Single-producer single-consumer ring of 64-bit words (lock-free). */
+/* Single-producer single-consumer ring of 64-bit words (lock-free). The
+ * producer's and the consumer's fields live on separate cache lines, and
+ * the producer re-reads the consumer's tail only when its cached copy says
+ * the ring is full, so pushing does not bounce a line with the collector. */
 typedef struct {
     uint64_t *buf;
     uint64_t mask;
     _Atomic uint64_t head; /* written by the producer */
-    _Atomic uint64_t tail; /* written by the consumer */
+    uint64_t tail_cache;   /* producer's last view of tail */
     _Atomic uint64_t dropped;
-} pp_pl_ring;
+    char pad_[64 - 5 * sizeof(uint64_t)];
+    _Atomic uint64_t tail; /* written by the consumer */
+    char pad2_[64 - sizeof(uint64_t)];
+} __attribute__((aligned(64))) pp_pl_ring;
 
 /* One profiled thread. Allocated with mmap when the thread registers. */
 typedef struct {

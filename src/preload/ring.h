@@ -16,9 +16,13 @@
 /* Room for len words? */
 static inline int pp_pl_ring_room(pp_pl_ring *r, unsigned len)
 {
+    if (!r->buf)
+        return 0;
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
-    return r->buf && head - tail + len <= r->mask + 1;
+    if (head - r->tail_cache + len <= r->mask + 1)
+        return 1;
+    r->tail_cache = atomic_load_explicit(&r->tail, memory_order_acquire);
+    return head - r->tail_cache + len <= r->mask + 1;
 }
 
 /* Push one record: header word then n payload words. Returns 0, -1 when full. */
