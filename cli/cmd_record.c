@@ -169,6 +169,11 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
                 "postprof record: the target died of signal %lld; profile written up "
                 "to that point\n",
                 (long long)pp_profile_stat(p, "exit_signal"));
+    if (pp_profile_stat(p, "threads_unprofiled"))
+        fprintf(stderr,
+                "postprof record: warning: %lld threads over the limit of 1024 live "
+                "threads were not profiled\n",
+                (long long)pp_profile_stat(p, "threads_unprofiled"));
     if (pp_profile_stat(p, "timer_failures"))
         fprintf(stderr, "postprof record: warning: no sampling timer for %lld threads\n",
                 (long long)pp_profile_stat(p, "timer_failures"));

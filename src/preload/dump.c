@@ -178,6 +178,7 @@ void pp__pl_dump(const char *reason, int crash)
     kv(&w, "timer_failures", atomic_load(&pp__pl.timer_failures));
     kv(&w, "timer_perf", pp__pl.timer_kind && pp__pl.timer_kind[0] == 'p');
     kv(&w, "threads", atomic_load(&pp__pl.threads_seen));
+    kv(&w, "threads_unprofiled", atomic_load(&pp__pl.threads_unprofiled));
     kv(&w, "unregistered_allocs", atomic_load(&pp__pl.unregistered_allocs));
     kv(&w, "live_table_full", atomic_load(&pp__pl.live_full));
     kv(&w, "mem_waits", atomic_load(&pp__pl.mem_waits));

@@ -44,6 +44,7 @@ static void counters_reset(void)
     atomic_store(&pp__pl.sigprof_foreign, 0);
     atomic_store(&pp__pl.timer_failures, 0);
     atomic_store(&pp__pl.threads_seen, 0);
+    atomic_store(&pp__pl.threads_unprofiled, 0);
     atomic_store(&pp__pl.unregistered_allocs, 0);
     atomic_store(&pp__pl.live_full, 0);
     atomic_store(&pp__pl.mem_waits, 0);

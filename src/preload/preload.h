@@ -71,7 +71,7 @@ typedef struct {
     const char *timer_kind;
     _Atomic(pp_pl_thread *) threads[PP_PL_MAX_THREADS];
     _Atomic uint64_t samples, overrun_ticks, sigprof_blocked, sigprof_foreign, timer_failures;
-    _Atomic uint64_t threads_seen, unregistered_allocs, live_full, mem_waits;
+    _Atomic uint64_t threads_seen, threads_unprofiled, unregistered_allocs, live_full, mem_waits;
     _Atomic int sigprof_taken; /* the target installed its own SIGPROF handler */
     _Atomic int dumping;
     _Atomic int collector_pause; /* 1: asked to pause, 2: paused */

@@ -77,6 +77,7 @@ pp_pl_thread *pp__pl_thread_register(void)
             slot = i;
     }
     if (slot < 0) {
+        atomic_fetch_add(&pp__pl.threads_unprofiled, 1);
         munmap(t->cpu.buf, (t->cpu.mask + 1) * 8);
         munmap(t->mem.buf, (t->mem.mask + 1) * 8);
         munmap(t, sizeof *t);
