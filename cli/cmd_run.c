@@ -184,8 +184,7 @@ int cmd_run(int argc, char **argv)
             else if (!strcmp(a, "--listen"))
                 listen = v;
             else if (parse_count(v, &posts) != 0)
-                return cli_usage_error("run", run_usage, "--posts '%s': expected 1..100000000",
-                                       v);
+                return cli_usage_error("run", run_usage, "--posts '%s': expected 1..100000000", v);
         } else if (strncmp(a, "--", 2) == 0 && a[2] && v) {
             /* a pipeline knob: --batch-size 16 -> batch_size */
             char name[64];

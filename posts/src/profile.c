@@ -29,11 +29,11 @@ struct posts_prof {
     posts_api_server *api;
     posts_source *src[NSRC];
     posts_batch load_buf[NSRC];
-    posts_batch sample;           /* posts preprocessed by PP_STAGE_PREPROCESS */
-    posts_preprocessor *pre;      /* for the current threads/arena */
+    posts_batch sample;      /* posts preprocessed by PP_STAGE_PREPROCESS */
+    posts_preprocessor *pre; /* for the current threads/arena */
     int pre_threads, pre_arena;
-    posts_feature_batch pre_out;  /* reused output of PP_STAGE_PREPROCESS */
-    posts_feature_batch pool;     /* features inference runs on */
+    posts_feature_batch pre_out; /* reused output of PP_STAGE_PREPROCESS */
+    posts_feature_batch pool;    /* features inference runs on */
     size_t pool_cursor;
     posts_model *model[NMODELS][2]; /* [size][quantized] */
     float *scores;
@@ -87,8 +87,8 @@ static int load_one(posts_prof *p, unsigned i, posts_batch *b, pp_stage_result *
         n = posts_source_next(p->src[i], b, (size_t)p->load_batch, &err);
     }
     if (n < 0) {
-        pp_log(PP_LOG_WARN, "posts.profile", "load_failed", "source", p->w.source_names[i],
-               "error", err.msg, NULL);
+        pp_log(PP_LOG_WARN, "posts.profile", "load_failed", "source", p->w.source_names[i], "error",
+               err.msg, NULL);
         return (int)n;
     }
     posts_source_stats_get(p->src[i], &after);
