@@ -232,10 +232,8 @@ int cmd_run(int argc, char **argv)
         cfg.profile.repeats = cfg.profile.repeats > 3 ? 3 : cfg.profile.repeats;
         cfg.profile.passes = cfg.profile.passes > 2 ? 2 : cfg.profile.passes;
         cfg.profile.sweep_batches = cfg.profile.sweep_batches > 3 ? 3 : cfg.profile.sweep_batches;
-        po.pass_posts_per_source = 300;
-        po.pass_requests = 100;
-        po.trace_accesses = 60000;
-        po.trace_keys = 5000;
+        po.pass_posts_per_source = 1000;
+        po.pass_requests = 400;
     }
     po.load_batch = (int)cfg.profile.load_batch;
 

@@ -125,6 +125,14 @@ typedef struct pp_workload {
      */
     const char *stage_scopes[PP_STAGE_COUNT];
 
+    /*
+     * 1: inside PP_STAGE_PASS the workload loads batch_size rows per batch
+     * (the load_batch knob only sizes PP_STAGE_LOAD calls), so a batch_size
+     * change also changes loading; the profilers then measure loading at
+     * both batch sizes for the prediction. 0: the two are independent.
+     */
+    int load_batch_is_batch_size;
+
     /* Run one stage. Required. */
     int (*run_stage)(void *ctx, pp_stage stage, unsigned index, pp_stage_result *out);
     /* Set a knob. Returns PP_EUNAVAIL for knobs the workload does not have,

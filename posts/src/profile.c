@@ -28,6 +28,10 @@ struct posts_prof {
     pp_workload w;
     posts_api_server *api;
     posts_source *src[NSRC];
+    /* the API source pages with the batch size of its first call: one open
+     * source per load_batch an experiment alternates between */
+    posts_source *api_alt;
+    int api_alt_batch;
     posts_batch load_buf[NSRC];
     posts_batch sample;      /* posts preprocessed by PP_STAGE_PREPROCESS */
     posts_preprocessor *pre; /* for the current threads/arena */
@@ -46,10 +50,10 @@ void posts_prof_opts_init(posts_prof_opts *o)
 {
     memset(o, 0, sizeof *o);
     posts_config_init(&o->base);
-    o->pass_posts_per_source = 1000;
-    o->pass_requests = 400;
-    o->trace_accesses = 200000;
-    o->trace_keys = 20000;
+    o->pass_posts_per_source = 4000;
+    o->pass_requests = 1500;
+    o->trace_accesses = 0; /* the pass's: pass_requests x candidates */
+    o->trace_keys = 0;     /* 0: the pass's own access stream */
     o->preprocess_posts = 256;
     o->load_batch = 32;
 }
@@ -306,11 +310,19 @@ static int run_stage(void *ctx, pp_stage stage, unsigned index, pp_stage_result 
         int rc = preprocessor(p, &pre);
         if (rc != PP_OK)
             return rc;
+        /* as the pipeline does it: one call per batch of batch_size posts */
         posts_feature_batch_clear(&p->pre_out);
-        posts_preprocess_stats st = {0};
-        rc = posts_preprocess_batch(pre, &p->sample, &p->pre_out, &st);
+        size_t step = p->cfg.batch_size ? p->cfg.batch_size : p->sample.n;
+        for (size_t off = 0; rc == PP_OK && off < p->sample.n; off += step) {
+            posts_batch chunk = p->sample;
+            chunk.posts += off;
+            chunk.n = p->sample.n - off < step ? p->sample.n - off : step;
+            chunk.cap = chunk.n;
+            posts_preprocess_stats st = {0};
+            rc = posts_preprocess_batch(pre, &chunk, &p->pre_out, &st);
+            out->bytes += st.bytes;
+        }
         out->items = p->sample.n;
-        out->bytes = st.bytes;
         return rc;
     }
     case PP_STAGE_MODEL_LOAD: {
@@ -350,7 +362,19 @@ static int set_knob(void *ctx, pp_knob knob, int64_t v)
     case PP_KNOB_LOAD_BATCH:
         if (v < 1 || v > 4096)
             return PP_EINVAL;
-        p->load_batch = (int)v;
+        if (p->load_batch != (int)v) {
+            posts_source *keep = p->src[2];
+            int keep_batch = p->load_batch;
+            p->src[2] = NULL;
+            if (p->api_alt && p->api_alt_batch == (int)v) {
+                p->src[2] = p->api_alt;
+                p->api_alt = NULL;
+            }
+            posts_source_close(p->api_alt);
+            p->api_alt = keep;
+            p->api_alt_batch = keep_batch;
+            p->load_batch = (int)v;
+        }
         return PP_OK;
     case PP_KNOB_CONCURRENCY:
         if (v < 1)
@@ -364,6 +388,8 @@ static int set_knob(void *ctx, pp_knob knob, int64_t v)
             p->cfg.keep_alive = (int)v;
             posts_source_close(p->src[2]); /* reopened with the new setting */
             p->src[2] = NULL;
+            posts_source_close(p->api_alt);
+            p->api_alt = NULL;
         }
         return PP_OK;
     case PP_KNOB_CACHE_CAPACITY:
@@ -498,8 +524,49 @@ static size_t count_posts(posts_prof *p)
     return n;
 }
 
+/*
+ * The trace a pass's feed requests make: candidates drawn by Zipf popularity
+ * over the slots of the posts loaded in the pass (each source's first
+ * pass_posts_per_source rows, so the same ids from every source), shuffled
+ * exactly as posts_pipeline_serve does; then the miss-ratio curve and the
+ * replay describe the cache the pass uses.
+ */
+static int build_pass_trace(posts_prof *p)
+{
+    size_t per = p->o.pass_posts_per_source ? p->o.pass_posts_per_source : p->n_posts;
+    if (per > p->n_posts)
+        per = p->n_posts;
+    size_t slots = per * NSRC;
+    size_t n = p->o.trace_accesses ? p->o.trace_accesses : p->o.pass_requests * p->cfg.candidates;
+    if (n == 0)
+        n = 1;
+    posts_zipf *z = NULL;
+    size_t *perm = malloc(slots * sizeof *perm);
+    p->trace = malloc(n * sizeof *p->trace);
+    int rc = perm && p->trace ? posts_zipf_new(slots, p->cfg.zipf_s, p->cfg.seed, &z) : PP_ENOMEM;
+    if (rc != PP_OK)
+        goto out;
+    posts__rng r = {posts__mix64(p->cfg.seed + 17)};
+    for (size_t i = 0; i < slots; i++)
+        perm[i] = i;
+    for (size_t i = slots - 1; i > 0; i--) {
+        size_t j = (size_t)posts__rng_below(&r, i + 1), t = perm[i];
+        perm[i] = perm[j];
+        perm[j] = t;
+    }
+    for (size_t i = 0; i < n; i++)
+        p->trace[i] = 1 + perm[posts_zipf_next(z)] % per;
+    p->trace_n = n;
+out:
+    posts_zipf_free(z);
+    free(perm);
+    return rc;
+}
+
 static int build_trace(posts_prof *p)
 {
+    if (p->o.trace_keys == 0)
+        return build_pass_trace(p);
     posts_zipf *z = NULL;
     size_t n = p->o.trace_accesses ? p->o.trace_accesses : 1;
     /* feeds draw from the recent posts: popularity over at most trace_keys of them */
@@ -602,7 +669,9 @@ int posts_prof_new(const posts_prof_opts *o, posts_prof **out, posts_err *err)
     w->stage_scopes[PP_STAGE_LOAD] = "posts.load.batch";
     w->stage_scopes[PP_STAGE_PREPROCESS] = "posts.preprocess.batch";
     w->stage_scopes[PP_STAGE_INFER] = "posts.infer.batch";
-    w->stage_scopes[PP_STAGE_CACHE] = "posts.pipeline.serve";
+    /* what a cache change saves in a pass: scoring the misses */
+    w->stage_scopes[PP_STAGE_CACHE] = "posts.serve.infer_misses";
+    w->load_batch_is_batch_size = 1; /* the pipeline reads batch_size rows per load */
     w->run_stage = run_stage;
     w->set_knob = set_knob;
     w->get_knob = get_knob;
@@ -639,6 +708,7 @@ void posts_prof_free(posts_prof *p)
         posts_source_close(p->src[i]);
         posts_batch_release(&p->load_buf[i]);
     }
+    posts_source_close(p->api_alt);
     posts_batch_release(&p->sample);
     posts_preprocessor_free(p->pre);
     posts_feature_batch_release(&p->pre_out);

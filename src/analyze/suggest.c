@@ -123,8 +123,10 @@ static void fill_gain(pp_suggestion *s, double p, double speedup, int share_esti
 
 static void from_experiment(pp_report *r, const pp_experiment *e)
 {
-    if (!(e->speedup > 1.0) || e->current_value == e->cand_value)
+    if (!(e->speedup > 0.0) || e->current_value == e->cand_value)
         return;
+    if (strchr(e->name, '.'))
+        return; /* "<name>.<stage>": part of <name>'s suggestion */
     const kind_text *k = find_kind(e->name);
     int est;
     double p = stage_share(r, e->stage, &est);
@@ -132,9 +134,39 @@ static void from_experiment(pp_report *r, const pp_experiment *e)
         /* one source within the load stage: its fraction of the stage */
         p *= r->loading.sources[e->index].mean_ns / r->loading.sum_ns;
     }
-    /* the experiment's baseline may differ from the current setting: scale
-     * the speedup to current -> candidate when current is the baseline's */
     double speedup = e->speedup;
+    const char *model = "amdahl";
+    if (e->stage == PP_STAGE_CACHE && e->knob == PP_KNOB_CACHE_CAPACITY && r->cache.present &&
+        r->cache.has_recommended && e->cand_value == (int64_t)r->cache.recommended_capacity &&
+        r->cache.recommended_hit_ratio < 1.0) {
+        /* the share is the misses' cost in the pass: it shrinks with the
+         * miss ratio measured at the new capacity */
+        speedup = (1.0 - r->cache.hit_ratio) / (1.0 - r->cache.recommended_hit_ratio);
+        model = "amdahl over the misses";
+    }
+    /* the same change measured on other stages it also affects in a pass
+     * (e.g. batch_size also sizing loads and preprocessing): Amdahl over
+     * every stage, 1 - T'/T = sum of p_i (1 - 1/s_i), a slower stage
+     * counting against. Such experiments are named "<name>.<stage>". */
+    const pp_experiment *also[4];
+    double p_also[4], extra = 0;
+    size_t n_also = 0, nl = strlen(e->name);
+    int est2 = 0;
+    for (size_t i = 0; i < r->n_experiments && n_also < 4; i++) {
+        const pp_experiment *x = &r->experiments[i];
+        if (strncmp(x->name, e->name, nl) == 0 && x->name[nl] == '.' &&
+            x->cand_value == e->cand_value && x->speedup > 0) {
+            int est_x;
+            also[n_also] = x;
+            p_also[n_also] = stage_share(r, x->stage, &est_x);
+            extra += p_also[n_also] * (1.0 - 1.0 / x->speedup);
+            est2 |= est_x;
+            n_also++;
+        }
+    }
+    double gain = pp_amdahl_improvement(p, speedup) + extra;
+    if (!(gain > 0.0))
+        return;
     pp_suggestion *s = next_slot(r);
     if (!s)
         return;
@@ -142,7 +174,11 @@ static void from_experiment(pp_report *r, const pp_experiment *e)
     s->seed_expectation = k ? k->seed : -1.0;
     s->knob = (int)e->knob;
     s->value = e->cand_value;
-    fill_gain(s, p, speedup, est, 1, "amdahl");
+    fill_gain(s, p, speedup, est || est2, 1, model);
+    if (n_also) {
+        s->expected_improvement = gain > 1.0 ? 1.0 : gain;
+        s->impact = pp_impact_from_gain(s->expected_improvement);
+    }
     const char *unit = e->per_item ? "per item" : "per call";
     char what[128];
     snprintf(what, sizeof what, "%s", k ? k->what : "Change a setting");
@@ -155,9 +191,25 @@ static void from_experiment(pp_report *r, const pp_experiment *e)
              (long long)e->cand_value);
     snprintf(s->evidence, sizeof s->evidence,
              "experiment %s: %u repeats, spread %.0f%%/%.0f%%; stage share %.1f%%%s; "
-             "Amdahl %.3f * (1 - 1/%.3f) = %.3f",
+             "%s%.3f * (1 - 1/%.3f) = %.3f",
              e->name, e->repeats, e->base_spread * 100.0, e->cand_spread * 100.0, p * 100.0,
-             est ? " (estimated)" : " (measured)", p, speedup, s->expected_improvement);
+             est ? " (estimated)" : " (measured)",
+             speedup != e->speedup ? "miss ratio down by the MRC-measured factor; Amdahl "
+                                   : "Amdahl ",
+             p, speedup, pp_amdahl_improvement(p, speedup));
+    for (size_t i = 0; i < n_also; i++) {
+        size_t len = strlen(s->evidence);
+        snprintf(s->evidence + len, sizeof s->evidence - len,
+                 "; also %s: %s %.4fms -> %.4fms %s (%.2fx), share %.1f%%, %+.3f", also[i]->name,
+                 pp_stage_name(also[i]->stage), also[i]->base_ns / 1e6, also[i]->cand_ns / 1e6,
+                 also[i]->per_item ? "per item" : "per call", also[i]->speedup, p_also[i] * 100.0,
+                 p_also[i] * (1.0 - 1.0 / also[i]->speedup));
+    }
+    if (n_also) {
+        size_t len = strlen(s->evidence);
+        snprintf(s->evidence + len, sizeof s->evidence - len, "; total %.3f",
+                 s->expected_improvement);
+    }
 }
 
 /* Several sources with no concurrency knob: the critical-path bound. */

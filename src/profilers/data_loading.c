@@ -107,6 +107,14 @@ int pp_profile_data_loading(const pp_workload *w, const pp_profile_cfg *cfg, pp_
     }
     dl->critical_path_ns = pp_critical_path_ns(means, dl->n_sources);
 
+    if (w->load_batch_is_batch_size && have_batch == PP_OK) {
+        /* the experiments below predict the pass: load as many rows per
+         * batch as the pass does */
+        int64_t b = 0;
+        if (w->get_knob(w->ctx, PP_KNOB_BATCH_SIZE, &b) == PP_OK && b > 0 &&
+            (rc = w->set_knob(w->ctx, PP_KNOB_LOAD_BATCH, b)) != PP_OK)
+            goto out;
+    }
     pp_experiment e;
     int64_t conc = 0;
     if (w->n_sources > 1 && w->get_knob(w->ctx, PP_KNOB_CONCURRENCY, &conc) == PP_OK) {

@@ -12,6 +12,8 @@
 #include "profilers/prof_impl.h"
 
 #define MAX_REPEATS 64
+#define SAMPLE_NS 5e6 /* a sample lasts at least this (5 ms) */
+#define MAX_CALLS 256u
 
 int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, unsigned index,
                       pp_knob knob, int64_t base, int64_t cand, unsigned repeats,
@@ -35,12 +37,19 @@ int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, un
     out->cand_value = cand;
     out->current_value = old;
     out->repeats = repeats;
-    /* warm-up at each setting */
+    /* warm-up at each setting; it also sizes a sample: calls of a short
+     * stage are timed together, at least SAMPLE_NS, so one preemption or
+     * timer tick does not decide the sample */
+    unsigned calls = 1;
     for (int s = 0; s < 2; s++) {
         if ((rc = w->set_knob(w->ctx, knob, s ? cand : base)) != PP_OK)
             goto out;
-        if ((rc = pp__prof_timed(w, stage, index, NULL, NULL, NULL)) != PP_OK)
+        double ns = 0;
+        if ((rc = pp__prof_timed(w, stage, index, NULL, &ns, NULL)) != PP_OK)
             goto out;
+        unsigned k = ns > 0 ? (unsigned)(SAMPLE_NS / ns) + 1u : MAX_CALLS;
+        if (k > calls)
+            calls = k > MAX_CALLS ? MAX_CALLS : k;
     }
     for (unsigned i = 0; i < repeats; i++) {
         for (int s = 0; s < 2; s++) {
@@ -48,10 +57,14 @@ int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, un
             int cand_now = (int)((i + (unsigned)s) % 2u);
             if ((rc = w->set_knob(w->ctx, knob, cand_now ? cand : base)) != PP_OK)
                 goto out;
-            double ns;
-            if ((rc = pp__prof_timed(w, stage, index, NULL, &ns, NULL)) != PP_OK)
-                goto out;
-            (cand_now ? tc : tb)[i] = ns;
+            double sum = 0;
+            for (unsigned c = 0; c < calls; c++) {
+                double ns;
+                if ((rc = pp__prof_timed(w, stage, index, NULL, &ns, NULL)) != PP_OK)
+                    goto out;
+                sum += ns;
+            }
+            (cand_now ? tc : tb)[i] = sum / calls;
         }
     }
     out->base_ns = pp__prof_median(tb, repeats);

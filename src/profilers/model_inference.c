@@ -92,6 +92,47 @@ static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m, pp
     return PP_OK;
 }
 
+/*
+ * batch_size sizes more than inference in a pass: the other stages of the
+ * pass timed at both batch sizes, so the batch_size suggestion predicts
+ * their change too (Amdahl over every stage it touches). Preprocessing
+ * ("batch_size.preprocess": the same posts, per call) when the pass has it;
+ * loading ("batch_size.load": all sources, per row) when the workload loads
+ * batch_size rows per batch in a pass.
+ */
+static int others_at_batch(const pp_workload *w, const pp_profile_cfg *cfg, uint64_t cur,
+                           uint64_t cand, pp_report *r)
+{
+    pp_experiment e;
+    int rc;
+    if (w->stage_scopes[PP_STAGE_PREPROCESS]) {
+        rc = pp_experiment_run(w, "batch_size.preprocess", PP_STAGE_PREPROCESS, 0,
+                               PP_KNOB_BATCH_SIZE, (int64_t)cur, (int64_t)cand, cfg->repeats, &e);
+        if (rc == PP_OK) {
+            e.current_value = (int64_t)cur;
+            rc = pp__prof_append_experiment(r, &e);
+        }
+        if (rc != PP_OK && rc != PP_EUNAVAIL)
+            return rc;
+    }
+    if (!w->load_batch_is_batch_size)
+        return PP_OK;
+    rc = pp_experiment_run(w, "batch_size.load", PP_STAGE_LOAD_ALL, 0, PP_KNOB_LOAD_BATCH,
+                           (int64_t)cur, (int64_t)cand, cfg->repeats, &e);
+    if (rc == PP_EUNAVAIL)
+        return PP_OK;
+    if (rc != PP_OK)
+        return rc;
+    double rows = w->n_sources ? (double)w->n_sources : 1.0;
+    e.base_ns /= (double)cur * rows;
+    e.cand_ns /= (double)cand * rows;
+    e.per_item = 1;
+    e.knob = PP_KNOB_BATCH_SIZE;
+    e.current_value = (int64_t)cur;
+    e.speedup = e.cand_ns > 0 ? e.base_ns / e.cand_ns : 0;
+    return pp__prof_append_experiment(r, &e);
+}
+
 int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
 {
     int rc = pp_workload_check(w);
@@ -166,6 +207,9 @@ int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, 
             e.repeats = cfg->sweep_batches;
             e.speedup = e.base_ns / e.cand_ns;
             if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
+                goto out;
+            if (mp->best_batch != mp->current_batch &&
+                (rc = others_at_batch(w, cfg, mp->current_batch, mp->best_batch, r)) != PP_OK)
                 goto out;
         }
     }

@@ -104,43 +104,103 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     return PP_OK;
 }
 
-/* Median wall time of cfg->passes passes, and their relative spread. */
-static int passes(const pp_workload *w, const pp_config *cfg, double *med, double *spread)
+/* Pairs of passes --apply runs per setting: more than the profile's passes,
+ * since a difference of two noisy medians needs more samples than one median. */
+static unsigned apply_pairs(const pp_config *cfg)
 {
-    double v[PP_REPORT_MAX_PASSES];
     unsigned n = cfg->profile.passes < 1 ? 1 : cfg->profile.passes;
-    if (n > PP_REPORT_MAX_PASSES)
-        n = PP_REPORT_MAX_PASSES;
-    int rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL); /* warm-up */
-    for (unsigned i = 0; rc == PP_OK && i < n; i++)
-        rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &v[i], NULL);
+    n = 2 * n + 1;
+    return n > PP_REPORT_MAX_PASSES ? PP_REPORT_MAX_PASSES : n;
+}
+
+/* Median of v[0..n) and the 95 % confidence half-width of that median from
+ * the median absolute deviation (1.96 * 1.2533 * 1.4826 * MAD / sqrt(n)). */
+static void median_ci(const double *v, unsigned n, double *med, double *ci)
+{
+    double a[PP_REPORT_MAX_PASSES], d[PP_REPORT_MAX_PASSES];
+    memcpy(a, v, n * sizeof a[0]);
+    *med = pp__prof_median(a, n);
+    for (unsigned i = 0; i < n; i++)
+        d[i] = fabs(v[i] - *med);
+    double mad = pp__prof_median(d, n);
+    *ci = n > 1 ? 3.642 * mad / sqrt((double)n) : 1.0;
+}
+
+/*
+ * Measure a setting against the current one with interleaved passes: a
+ * warm-up at each setting, then n pairs, alternating which goes first, so
+ * drift and the machine's load hit both alike. The improvement is the median
+ * of the per-pair improvements (1 - with / without); *ci its 95 % half-width.
+ * The knobs are back at their old values on return, on every path.
+ */
+static int paired(const pp_workload *w, const pp_config *cfg, const pp_suggestion *s, size_t ns,
+                  double *before_ns, double *after_ns, double *imp, double *ci)
+{
+    double b[PP_REPORT_MAX_PASSES], a[PP_REPORT_MAX_PASSES], g[PP_REPORT_MAX_PASSES];
+    int64_t old[PP_REPORT_MAX_SUGGESTIONS];
+    unsigned n = apply_pairs(cfg);
+    int rc = PP_OK;
+    for (size_t k = 0; k < ns && rc == PP_OK; k++) {
+        if (s[k].knob < 0)
+            continue;
+        rc = w->get_knob(w->ctx, (pp_knob)s[k].knob, &old[k]);
+    }
     if (rc != PP_OK)
         return rc;
-    *med = pp__prof_median(v, n);
-    *spread = pp__prof_spread(v, n);
+    for (unsigned i = 0; rc == PP_OK && i < n + 1; i++) {
+        for (int h = 0; rc == PP_OK && h < 2; h++) {
+            int on = (int)((i + (unsigned)h) % 2u);
+            for (size_t k = 0; rc == PP_OK && k < ns; k++) {
+                if (s[k].knob < 0)
+                    continue;
+                rc = w->set_knob(w->ctx, (pp_knob)s[k].knob, on ? s[k].value : old[k]);
+            }
+            double t = 0;
+            if (rc == PP_OK)
+                rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &t, NULL);
+            if (rc == PP_OK && i > 0) /* pair 0 is the warm-up at each setting */
+                (on ? a : b)[i - 1] = t;
+        }
+    }
+    for (size_t k = 0; k < ns; k++) {
+        if (s[k].knob < 0)
+            continue;
+        int rc2 = w->set_knob(w->ctx, (pp_knob)s[k].knob, old[k]);
+        if (rc == PP_OK)
+            rc = rc2;
+    }
+    if (rc != PP_OK)
+        return rc;
+    for (unsigned i = 0; i < n; i++)
+        g[i] = b[i] > 0 ? 1.0 - a[i] / b[i] : 0.0;
+    double unused;
+    median_ci(b, n, before_ns, &unused);
+    median_ci(a, n, after_ns, &unused);
+    median_ci(g, n, imp, ci);
     return PP_OK;
 }
 
-static void explain(pp_apply_result *a, double spread_before, double spread_after)
+static void explain(pp_apply_result *a)
 {
     double diff = a->measured_improvement - a->predicted_improvement;
-    a->noise = spread_before > spread_after ? spread_before : spread_after;
     if (fabs(diff) <= 0.10) {
         a->note[0] = '\0';
-    } else if (a->noise >= fabs(diff)) {
+    } else if (a->noise >= fabs(diff) - 0.10) {
         snprintf(a->note, sizeof a->note,
-                 "within noise: the passes' spread (%.0f%%) exceeds the %.0f-point miss",
-                 a->noise * 100.0, fabs(diff) * 100.0);
+                 "within noise: the measurement's 95%% interval (+/-%.0f points over the pairs "
+                 "of passes) reaches the prediction's 10-point band",
+                 a->noise * 100.0);
     } else if (diff < 0) {
         snprintf(a->note, sizeof a->note,
-                 "measured %.0f points below the prediction: the stage's share or speedup in "
-                 "the full pass is smaller than in isolation (another stage dominates)",
-                 -diff * 100.0);
+                 "measured %.0f points below the prediction (noise +/-%.0f): the stage's share "
+                 "or speedup in the full pass is smaller than in isolation (another stage "
+                 "dominates, or the change costs elsewhere in the pass)",
+                 -diff * 100.0, a->noise * 100.0);
     } else {
         snprintf(a->note, sizeof a->note,
-                 "measured %.0f points above the prediction: the change also sped up other "
-                 "stages (e.g. fewer misses downstream)",
-                 diff * 100.0);
+                 "measured %.0f points above the prediction (noise +/-%.0f): the change also "
+                 "sped up stages the prediction did not include",
+                 diff * 100.0, a->noise * 100.0);
     }
 }
 
@@ -152,26 +212,15 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     if (rc != PP_OK)
         return rc;
     pp_report *after = NULL;
-    double before_ns, before_spread;
     phase(w, "apply");
-    if ((rc = passes(w, cfg, &before_ns, &before_spread)) != PP_OK)
-        return rc;
-    ap->before_ns = before_ns;
     ap->n_before_targets = r->n_targets;
     memcpy(ap->before_targets, r->targets, sizeof r->targets);
     for (size_t i = 0; i < r->n_suggestions && ap->n < PP_REPORT_MAX_SUGGESTIONS; i++) {
         const pp_suggestion *s = &r->suggestions[i];
         if (s->knob < 0)
             continue;
-        int64_t old;
-        if ((rc = pp__prof_knob_swap(w, (pp_knob)s->knob, s->value, &old)) != PP_OK)
-            return rc;
-        double ns, spread;
-        rc = passes(w, cfg, &ns, &spread);
-        int rc2 = w->set_knob(w->ctx, (pp_knob)s->knob, old);
-        if (rc == PP_OK)
-            rc = rc2;
-        if (rc != PP_OK)
+        double b, a_ns, imp, ci;
+        if ((rc = paired(w, cfg, s, 1, &b, &a_ns, &imp, &ci)) != PP_OK)
             return rc;
         pp_apply_result *a = &ap->results[ap->n++];
         memset(a, 0, sizeof *a);
@@ -180,19 +229,22 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         a->knob = s->knob;
         a->value = s->value;
         a->predicted_improvement = s->expected_improvement;
-        a->before_ns = before_ns;
-        a->after_ns = ns;
-        a->measured_improvement = before_ns > 0 ? 1.0 - ns / before_ns : 0;
-        explain(a, before_spread, spread);
+        a->before_ns = b;
+        a->after_ns = a_ns;
+        a->measured_improvement = imp;
+        a->noise = ci;
+        explain(a);
     }
+    /* end to end: every suggestion at once against none, interleaved alike */
+    double imp, ci;
+    if ((rc = paired(w, cfg, r->suggestions, r->n_suggestions, &ap->before_ns, &ap->after_ns, &imp,
+                     &ci)) != PP_OK)
+        return rc;
     for (size_t i = 0; i < r->n_suggestions; i++)
         if (r->suggestions[i].knob >= 0 &&
             (rc = w->set_knob(w->ctx, (pp_knob)r->suggestions[i].knob, r->suggestions[i].value)) !=
                 PP_OK)
             return rc;
-    double after_spread;
-    if ((rc = passes(w, cfg, &ap->after_ns, &after_spread)) != PP_OK)
-        return rc;
     /* targets after: loading and cache measured again, inference at the chosen batch */
     after = pp_report_new();
     if (!after)

@@ -20,8 +20,11 @@ typedef struct posts_prof_opts {
     posts_config base;
     size_t pass_posts_per_source; /* posts read from each source in one end-to-end pass */
     size_t pass_requests;         /* feed requests served in one pass */
-    size_t trace_accesses;        /* cache accesses in the replayed trace */
-    size_t trace_keys;            /* distinct posts the trace draws from (Zipf popularity) */
+    size_t trace_accesses;        /* cache accesses in the replayed trace (0: as many as a pass's
+                                     requests make, pass_requests x candidates) */
+    size_t trace_keys;            /* distinct posts the trace draws from (Zipf popularity); 0: the
+                                     pass's own access stream (the default), so the miss-ratio curve
+                                     and the replay predict the pass */
     size_t preprocess_posts;      /* posts per PP_STAGE_PREPROCESS call */
     int load_batch;               /* rows per PP_STAGE_LOAD batch (the 32) */
     void (*on_phase)(void *user, const char *phase); /* progress; may be NULL */
