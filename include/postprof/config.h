@@ -26,6 +26,7 @@ typedef struct pp_thresholds {
     double tail_ratio;        /* p99 / p50 >= this: tail (10) */
     double waiting_cpu_share; /* CPU / wall <= this (wall >> CPU): waiting (0.5) */
     double min_wait_share;    /* waiting only counts for ops with share >= this (0.05) */
+    double min_tail_share;    /* tail only counts for ops with share >= this (0.05) */
     double alloc_rate_mb_s;   /* bytes allocated / wall >= this: allocation rate (1000) */
     double cache_hit_ratio;   /* hit ratio < this: cache (0.80) */
 } pp_thresholds;

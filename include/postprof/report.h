@@ -55,6 +55,8 @@ typedef struct pp_perf_op {
     double mem_delta_bytes;     /* largest memory growth within one call (peak, else RSS) */
     double alloc_bytes;         /* bytes requested within the op's calls */
     double share;               /* total_ns / end-to-end wall time of the passes */
+    int async; /* an async span (PP_ASYNC_*): spans overlap, so total_ns and share can exceed
+                  the pass; not judged by share */
 } pp_perf_op;
 
 typedef struct pp_perf_profile {
@@ -171,7 +173,7 @@ typedef struct pp_experiment {
     double base_ns, cand_ns; /* medians over the repeats, per call (or per item) */
     double base_spread, cand_spread; /* (max - min) / median of the repeats */
     unsigned repeats;
-    double speedup; /* base_ns / cand_ns */
+    double speedup; /* median over the repeats of each pair's base / cand time */
 } pp_experiment;
 
 typedef enum pp_severity { PP_SEV_MODERATE, PP_SEV_HIGH } pp_severity;

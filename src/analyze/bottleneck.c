@@ -15,10 +15,11 @@ enum {
     R_MEM = 1u << 1,
     R_CPU = 1u << 2,
     R_SHARE = 1u << 3,
-    R_TAIL = 1u << 4,
+    R_TAIL = 1u << 4, /* needs share >= min_tail_share */
     R_WAIT = 1u << 5, /* needs share >= min_wait_share */
     R_WAIT_ANY = 1u << 6,
     R_ALLOC = 1u << 7,
+    R_TAIL_ANY = 1u << 8, /* tail whatever the share (ops outside the pass) */
     R_ALL_OPS = R_SLOW | R_MEM | R_CPU | R_SHARE | R_TAIL | R_WAIT | R_ALLOC,
 };
 
@@ -47,6 +48,11 @@ static void emit(sink *s, const char *op, pp_finding_kind kind, pp_severity sev,
 static void check(const pp_perf_op *op, const pp_thresholds *t, unsigned rules, sink *s)
 {
     char msg[PP_REPORT_TEXT_MAX];
+    /* async spans overlap each other and the pass: their summed time is no
+     * share of it, so neither the share rule nor the rules gated by share
+     * apply (the others still do) */
+    if (op->async)
+        rules &= ~(unsigned)(R_SHARE | R_TAIL | R_WAIT);
     if (rules & R_SLOW) {
         double sec = op->mean_ns / 1e9;
         if (sec > t->slow_s) {
@@ -77,7 +83,8 @@ static void check(const pp_perf_op *op, const pp_thresholds *t, unsigned rules, 
         snprintf(msg, sizeof msg, "%.1f%% of end-to-end time", op->share * 100.0);
         emit(s, op->name, PP_FIND_SHARE, PP_SEV_HIGH, op->share, t->share, "ratio", msg);
     }
-    if ((rules & R_TAIL) && op->p50_ns > 0 && op->p99_ns / op->p50_ns >= t->tail_ratio) {
+    int tail_ok = (rules & R_TAIL_ANY) || ((rules & R_TAIL) && op->share >= t->min_tail_share);
+    if (tail_ok && op->p50_ns > 0 && op->p99_ns / op->p50_ns >= t->tail_ratio) {
         double ratio = op->p99_ns / op->p50_ns;
         snprintf(msg, sizeof msg, "Long tail: p99 %.3fms is %.1fx p50 %.3fms", op->p99_ns / 1e6,
                  ratio, op->p50_ns / 1e6);
@@ -136,7 +143,7 @@ void pp_bottleneck_detect(pp_report *r, const pp_thresholds *t)
         op.cpu_wall_ns = lp->mean_ns * (double)lp->batches;
         op.cpu_ns = lp->cpu_share * op.cpu_wall_ns;
         op.mem_delta_bytes = lp->rss_delta_bytes;
-        check(&op, t, R_SLOW | R_MEM | R_TAIL | R_WAIT_ANY, &s);
+        check(&op, t, R_SLOW | R_MEM | R_TAIL_ANY | R_WAIT_ANY, &s);
     }
 
     for (size_t i = 0; i < r->inference.n_models; i++) {
@@ -151,7 +158,7 @@ void pp_bottleneck_detect(pp_report *r, const pp_thresholds *t)
             op.mean_ns = mp->points[k].mean_ns;
             op.p50_ns = mp->points[k].p50_ns;
             op.p99_ns = mp->points[k].p99_ns;
-            check(&op, t, R_SLOW | R_TAIL, &s);
+            check(&op, t, R_SLOW | R_TAIL_ANY, &s);
         }
     }
 

@@ -5,6 +5,7 @@
  * the caller asks (the CLI asks on a terminal). Writes only to the given FILE.
  */
 #include <ctype.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,9 +154,16 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
         fprintf(f, "  Misses: %llu, Evictions: %llu, Capacity: %llu entries\n",
                 (unsigned long long)k->misses, (unsigned long long)k->evictions,
                 (unsigned long long)k->capacity);
-        fprintf(f, "  Capacity for 80/90/95%% hits: %llu / %llu / %llu entries (%s MRC",
-                (unsigned long long)k->capacity_for[0], (unsigned long long)k->capacity_for[1],
-                (unsigned long long)k->capacity_for[2], k->mrc_method);
+        char cf[3][32];
+        for (int i = 0; i < 3; i++) {
+            /* 0: no capacity reaches it (the trace's first-time misses alone exceed it) */
+            if (k->capacity_for[i])
+                snprintf(cf[i], sizeof cf[i], "%llu", (unsigned long long)k->capacity_for[i]);
+            else
+                snprintf(cf[i], sizeof cf[i], "unreachable");
+        }
+        fprintf(f, "  Capacity for 80/90/95%% hits: %s / %s / %s entries (%s MRC", cf[0], cf[1],
+                cf[2], k->mrc_method);
         if (k->sampling_rate < 1.0)
             fprintf(f, ", rate %g", k->sampling_rate);
         fprintf(f, ", %llu accesses, %llu keys)\n", (unsigned long long)k->trace_len,
@@ -218,15 +226,21 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
     if (r->apply.done) {
         const pp_apply *ap = &r->apply;
         header(&o, "Predicted vs Measured (--apply)");
+        size_t within = 0;
         for (size_t i = 0; i < ap->n; i++) {
             const pp_apply_result *x = &ap->results[i];
-            fprintf(f, "  %zu. %s: predicted %.1f%%, measured %.1f%%%s%s\n", i + 1,
-                    pp_category_name(x->category), x->predicted_improvement * 100.0,
-                    x->measured_improvement * 100.0, x->note[0] ? " - " : "", x->note);
+            within += fabs(x->measured_improvement - x->predicted_improvement) <= 0.10;
+            fprintf(f, "  %zu. %s (%s=%lld): predicted %.1f%%, measured %.1f%% (+/-%.1f)%s%s\n",
+                    i + 1, pp_category_name(x->category),
+                    x->knob >= 0 ? pp_knob_name((pp_knob)x->knob) : "?", (long long)x->value,
+                    x->predicted_improvement * 100.0, x->measured_improvement * 100.0,
+                    x->noise * 100.0, x->note[0] ? " - " : "", x->note);
         }
-        fprintf(f, "  End to end: before %s, after %s (%.1f%% better)\n",
-                dur(a, sizeof a, ap->before_ns), dur(b, sizeof b, ap->after_ns),
-                ap->before_ns > 0 ? (1.0 - ap->after_ns / ap->before_ns) * 100.0 : 0.0);
+        fprintf(f, "  Within 10 points of the prediction: %zu of %zu\n", within, ap->n);
+        double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
+        fprintf(f, "  End to end: before %s, after %s (%.1f%% %s)\n",
+                dur(a, sizeof a, ap->before_ns), dur(b, sizeof b, ap->after_ns), fabs(gain) * 100.0,
+                gain >= 0 ? "better" : "slower");
         fprintf(f, "  Targets after:\n");
         targets(&o, ap->after_targets, ap->n_after_targets);
     }

@@ -89,6 +89,7 @@ static json_t *perf_json(const pp_perf_profile *p)
         put(j, "memory_delta_mb", num(op->mem_delta_bytes / MIB));
         put(j, "alloc_bytes", num(op->alloc_bytes));
         put(j, "share", num(op->share));
+        put(j, "async", json_boolean(op->async));
         json_array_append_new(ops, j);
     }
     put(o, "operations", ops);
@@ -213,9 +214,10 @@ static json_t *cache_json(const pp_cache_profile *c)
     put(m, "points", pts);
     put(o, "miss_ratio_curve", m);
     json_t *cf = json_object();
-    put(cf, "0.80", u64(c->capacity_for[0]));
-    put(cf, "0.90", u64(c->capacity_for[1]));
-    put(cf, "0.95", u64(c->capacity_for[2]));
+    /* null: unreachable, no capacity gets there (first-time misses alone exceed it) */
+    put(cf, "0.80", c->capacity_for[0] ? u64(c->capacity_for[0]) : json_null());
+    put(cf, "0.90", c->capacity_for[1] ? u64(c->capacity_for[1]) : json_null());
+    put(cf, "0.95", c->capacity_for[2] ? u64(c->capacity_for[2]) : json_null());
     put(o, "capacity_for_hit_ratio", cf);
     put(o, "recommended_capacity", u64(c->recommended_capacity));
     json_t *be = json_array();

@@ -42,6 +42,7 @@ static const key_def keys[] = {
     {"thresholds", "tail_ratio", T_DOUBLE, TH(tail_ratio), 1, 1e9},
     {"thresholds", "waiting_cpu_share", T_DOUBLE, TH(waiting_cpu_share), 0, 1},
     {"thresholds", "min_wait_share", T_DOUBLE, TH(min_wait_share), 0, 1},
+    {"thresholds", "min_tail_share", T_DOUBLE, TH(min_tail_share), 0, 1},
     {"thresholds", "alloc_rate_mb_s", T_DOUBLE, TH(alloc_rate_mb_s), 0, 1e12},
     {"thresholds", "cache_hit_ratio", T_DOUBLE, TH(cache_hit_ratio), 0, 1},
     {"targets", "data_loading_ms", T_DOUBLE, TG(data_loading_ms), 0, 1e9},
@@ -75,6 +76,7 @@ void pp_config_defaults(pp_config *cfg)
         .tail_ratio = 10,
         .waiting_cpu_share = 0.5,
         .min_wait_share = 0.05,
+        .min_tail_share = 0.05,
         .alloc_rate_mb_s = 1000,
         .cache_hit_ratio = 0.80,
     };
@@ -88,7 +90,7 @@ void pp_config_defaults(pp_config *cfg)
     cfg->profile = (pp_profile_cfg){
         .load_batch = 32,
         .load_batches = 20,
-        .repeats = 5,
+        .repeats = 7,
         .passes = 3,
         .sweep_max = 256,
         .sweep_min_gain = 0.05,

@@ -12,7 +12,7 @@
 #include "profilers/prof_impl.h"
 
 #define MAX_REPEATS 64
-#define SAMPLE_NS 5e6 /* a sample lasts at least this (5 ms) */
+#define SAMPLE_NS 20e6 /* a sample lasts at least this (20 ms) */
 #define MAX_CALLS 256u
 
 int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, unsigned index,
@@ -67,11 +67,16 @@ int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, un
             (cand_now ? tc : tb)[i] = sum / calls;
         }
     }
+    /* the speedup from each pair's ratio: a burst of load on the machine
+     * slows both samples of a pair alike */
+    double ratio[MAX_REPEATS];
+    for (unsigned i = 0; i < repeats; i++)
+        ratio[i] = tc[i] > 0 ? tb[i] / tc[i] : 0.0;
+    out->speedup = pp__prof_median(ratio, repeats);
     out->base_ns = pp__prof_median(tb, repeats);
     out->cand_ns = pp__prof_median(tc, repeats);
     out->base_spread = pp__prof_spread(tb, repeats);
     out->cand_spread = pp__prof_spread(tc, repeats);
-    out->speedup = out->cand_ns > 0 ? out->base_ns / out->cand_ns : 0.0;
 out : {
     int rc2 = w->set_knob(w->ctx, knob, old);
     if (rc == PP_OK)

@@ -10,6 +10,7 @@
 
 #include <postprof/error.h>
 #include <postprof/profilers.h>
+#include <postprof/scope.h>
 #include <postprof/snapshot.h>
 
 #include "profilers/prof_impl.h"
@@ -39,6 +40,7 @@ static void fill_op(pp_perf_op *op, const node *nd, double e2e_total_ns)
     op->mem_delta_bytes = a->mem_peak_bytes > 0 ? (double)a->mem_peak_bytes : (rss > 0 ? rss : 0);
     op->alloc_bytes = (double)(a->mem_alloc_bytes - (b ? b->mem_alloc_bytes : 0));
     op->share = e2e_total_ns > 0 ? op->total_ns / e2e_total_ns : 0;
+    op->async = (a->flags & PP_SITE_ASYNC) != 0;
 }
 
 /* Depth-first from parent_id: children after their parent. */

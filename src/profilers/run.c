@@ -109,7 +109,7 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
 static unsigned apply_pairs(const pp_config *cfg)
 {
     unsigned n = cfg->profile.passes < 1 ? 1 : cfg->profile.passes;
-    n = 2 * n + 1;
+    n = 3 * n + 1;
     return n > PP_REPORT_MAX_PASSES ? PP_REPORT_MAX_PASSES : n;
 }
 
