@@ -111,11 +111,47 @@ static void test_rule_tail_boundary(void **state)
 {
     (void)state;
     pp_perf_op op = quiet_op();
+    op.share = 0.05; /* min_tail_share */
     op.p50_ns = 1000;
     op.p99_ns = 10000; /* exactly 10x */
     assert_int_equal(fired(&op, PP_FIND_TAIL, PP_SEV_MODERATE), 1);
     op.p99_ns = 9999;
     assert_int_equal(fired(&op, PP_FIND_TAIL, -1), 0);
+    op.p99_ns = 1e6;
+    op.share = nextafter(0.05, 0.0); /* a tiny scope's first-call faults: not a finding */
+    assert_int_equal(fired(&op, PP_FIND_TAIL, -1), 0);
+}
+
+static int report_has(const pp_report *r, pp_finding_kind kind, const char *op, int sev);
+
+static void test_rule_async_not_judged_by_share(void **state)
+{
+    (void)state;
+    pp_perf_op op = quiet_op();
+    op.share = 1.3; /* overlapping spans sum past the pass */
+    op.p50_ns = 1000;
+    op.p99_ns = 1e6;
+    op.cpu_ns = 0.1e6;
+    assert_int_equal(fired(&op, PP_FIND_SHARE, -1), 1);
+    assert_int_equal(fired(&op, PP_FIND_TAIL, -1), 1);
+    assert_int_equal(fired(&op, PP_FIND_WAITING, -1), 1);
+    op.async = 1;
+    assert_int_equal(fired(&op, PP_FIND_SHARE, -1), 0);
+    assert_int_equal(fired(&op, PP_FIND_TAIL, -1), 0);
+    assert_int_equal(fired(&op, PP_FIND_WAITING, -1), 0);
+    op.mean_ns = 2e9; /* the rules not about share still apply */
+    assert_int_equal(fired(&op, PP_FIND_SLOW, PP_SEV_HIGH), 1);
+
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    r->perf.n_ops = 1;
+    r->perf.ops[0] = op;
+    r->perf.ops[0].parent = -1;
+    pp_thresholds t = defaults();
+    pp_bottleneck_detect(r, &t);
+    assert_false(report_has(r, PP_FIND_SHARE, "op", -1));
+    assert_true(report_has(r, PP_FIND_SLOW, "op", PP_SEV_HIGH));
+    pp_report_free(r);
 }
 
 static void test_rule_waiting_boundary(void **state)
@@ -339,6 +375,88 @@ static void test_suggestion_single_source_fraction(void **state)
     pp_suggest(r);
     for (size_t i = 0; i < r->n_suggestions; i++)
         assert_int_not_equal(r->suggestions[i].knob, PP_KNOB_KEEP_ALIVE);
+    pp_report_free(r);
+}
+
+static pp_experiment *add_exp(pp_report *r, const char *name, pp_stage stage, pp_knob knob,
+                              int64_t cur, int64_t cand, double speedup)
+{
+    pp_experiment *e = &r->experiments[r->n_experiments++];
+    memset(e, 0, sizeof *e);
+    snprintf(e->name, sizeof e->name, "%s", name);
+    e->stage = stage;
+    e->knob = knob;
+    e->base_value = e->current_value = cur;
+    e->cand_value = cand;
+    e->base_ns = 1e6;
+    e->cand_ns = 1e6 / speedup;
+    e->speedup = speedup;
+    e->repeats = 5;
+    return e;
+}
+
+/* One knob, several stages: Amdahl over each, a slower one counting against. */
+static void test_suggestion_sums_stages_a_knob_touches(void **state)
+{
+    (void)state;
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    for (int s = 0; s < PP_STAGE_COUNT; s++)
+        r->perf.stage_share[s] = -1;
+    r->perf.stage_share[PP_STAGE_INFER] = 0.2;
+    r->perf.stage_share[PP_STAGE_LOAD] = 0.3;
+    r->perf.stage_share[PP_STAGE_PREPROCESS] = 0.3;
+    add_exp(r, "batch_size", PP_STAGE_INFER, PP_KNOB_BATCH_SIZE, 8, 64, 2.0)->per_item = 1;
+    pp_suggest(r);
+    assert_int_equal(r->n_suggestions, 1);
+    assert_double_equal(r->suggestions[0].expected_improvement, 0.1, EPS);
+
+    add_exp(r, "batch_size.load", PP_STAGE_LOAD_ALL, PP_KNOB_BATCH_SIZE, 8, 64, 1.5);
+    add_exp(r, "batch_size.preprocess", PP_STAGE_PREPROCESS, PP_KNOB_BATCH_SIZE, 8, 64, 0.8);
+    pp_suggest(r);
+    assert_int_equal(r->n_suggestions, 1); /* the parts are no suggestions of their own */
+    /* 0.2 (1 - 1/2) + 0.3 (1 - 1/1.5) + 0.3 (1 - 1/0.8) = 0.1 + 0.1 - 0.075 */
+    assert_double_equal(r->suggestions[0].expected_improvement, 0.125, EPS);
+    assert_int_equal(r->suggestions[0].knob, PP_KNOB_BATCH_SIZE);
+    assert_int_equal(r->suggestions[0].value, 64);
+    assert_non_null(strstr(r->suggestions[0].evidence, "batch_size.load"));
+
+    /* a part measured for another candidate does not count */
+    r->experiments[1].cand_value = 32;
+    pp_suggest(r);
+    assert_double_equal(r->suggestions[0].expected_improvement, 0.1 - 0.075, EPS);
+
+    /* the other stages slower than inference gains: no suggestion */
+    r->experiments[2].speedup = 0.5;
+    pp_suggest(r);
+    assert_int_equal(r->n_suggestions, 0);
+    pp_report_free(r);
+}
+
+/* A bigger cache saves the misses' cost: the share of scoring misses times
+ * the drop of the miss ratio the replay measured at the new capacity. */
+static void test_suggestion_cache_from_miss_ratio(void **state)
+{
+    (void)state;
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    for (int s = 0; s < PP_STAGE_COUNT; s++)
+        r->perf.stage_share[s] = -1;
+    r->perf.stage_share[PP_STAGE_CACHE] = 0.1;
+    r->cache.present = 1;
+    r->cache.hit_ratio = 0.6;
+    r->cache.has_recommended = 1;
+    r->cache.recommended_capacity = 5000;
+    r->cache.recommended_hit_ratio = 0.9;
+    add_exp(r, "cache_capacity", PP_STAGE_CACHE, PP_KNOB_CACHE_CAPACITY, 1000, 5000, 2.0);
+    pp_suggest(r);
+    assert_int_equal(r->n_suggestions, 1);
+    /* misses 0.4 -> 0.1: s = 4, 0.1 * (1 - 1/4) */
+    assert_double_equal(r->suggestions[0].stage_speedup, 4.0, EPS);
+    assert_double_equal(r->suggestions[0].expected_improvement, 0.075, EPS);
+    r->cache.recommended_hit_ratio = 0.8; /* fewer misses saved, a smaller gain */
+    pp_suggest(r);
+    assert_double_equal(r->suggestions[0].expected_improvement, 0.1 * (1 - 0.2 / 0.4), EPS);
     pp_report_free(r);
 }
 
@@ -570,6 +688,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_rule_cpu_boundary),
     cmocka_unit_test(test_rule_share_boundary),
     cmocka_unit_test(test_rule_tail_boundary),
+    cmocka_unit_test(test_rule_async_not_judged_by_share),
     cmocka_unit_test(test_rule_waiting_boundary),
     cmocka_unit_test(test_rule_alloc_rate_boundary),
     cmocka_unit_test(test_rule_cache_hit_boundary),
@@ -581,6 +700,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_suggestion_share_estimated_when_unknown),
     cmocka_unit_test(test_suggestion_critical_path_without_knob),
     cmocka_unit_test(test_suggestion_single_source_fraction),
+    cmocka_unit_test(test_suggestion_sums_stages_a_knob_touches),
+    cmocka_unit_test(test_suggestion_cache_from_miss_ratio),
     cmocka_unit_test(test_targets_pass_fail),
     cmocka_unit_test(test_mrc_exact_small_by_hand),
     cmocka_unit_test(test_mrc_exact_matches_lru_simulation),

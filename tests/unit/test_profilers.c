@@ -159,8 +159,14 @@ static void test_toy_end_to_end(void **state)
         const pp_suggestion *s = &r->suggestions[i];
         assert_true(s->expected_improvement > 0 && s->expected_improvement <= 1);
         assert_int_equal(s->basis, PP_BASIS_MEASURED);
-        assert_double_equal(s->expected_improvement,
-                            pp_amdahl_improvement(s->stage_share, s->stage_speedup), 1e-12);
+        /* Amdahl over the stage, plus the other stages the knob touches
+         * ("; also ..." in the evidence: the toy's preprocessing does not
+         * depend on the batch size, so those add next to nothing) */
+        double own = pp_amdahl_improvement(s->stage_share, s->stage_speedup);
+        if (strstr(s->evidence, "; also "))
+            assert_double_equal(s->expected_improvement, own, 0.05);
+        else
+            assert_double_equal(s->expected_improvement, own, 1e-12);
         if (i > 0)
             assert_true(s->expected_improvement <= r->suggestions[i - 1].expected_improvement);
     }

@@ -155,6 +155,9 @@ static void test_json_written_atomically_and_reads_back(void **state)
     /* the reader's report writes the same JSON again (apply aside) */
     char *s1, *s2;
     assert_int_equal(pp_report_to_json_string(r, &s1), PP_OK);
+    /* unreachable capacities are null, reachable ones numbers */
+    assert_non_null(strstr(s1, "\"0.80\": 12"));
+    assert_non_null(strstr(s1, "\"0.95\": null"));
     assert_int_equal(pp_report_to_json_string(back, &s2), PP_OK);
     assert_string_equal(s1, s2);
     free(s1);
@@ -270,6 +273,8 @@ static void test_console_layout(void **state)
         assert_non_null(p);
         at = p;
     }
+    /* capacities no cache size reaches (compulsory misses) say so */
+    assert_non_null(strstr(out, "Capacity for 80/90/95% hits: 12 / unreachable / unreachable"));
     assert_null(strchr(out, '\033')); /* no colour unless asked */
     free(out);
     out = render(r, PP_CONSOLE_COLOR);
