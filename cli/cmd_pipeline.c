@@ -36,6 +36,7 @@ static const char pipeline_usage[] =
     "  --top-k N                feed length (default 10)\n"
     "  --zipf-s S               popularity skew (default 1.0)\n"
     "  --limit N                stop after N posts (default: read every source to its end)\n"
+    "  --limit-per-source N     read at most N posts from each source (default: no limit)\n"
     "  --seed S                 request generator seed (default 1)\n"
     "  --trace-capacity N       cache accesses to trace (default 0; 2 x requests x candidates\n"
     "                           with --trace-out)\n"
