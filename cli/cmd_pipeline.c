@@ -155,6 +155,9 @@ int cmd_pipeline(int argc, char **argv)
     printf("lines_rejected: %llu\n", (unsigned long long)r.lines_rejected);
     printf("posts_checksum: %016llx\n", (unsigned long long)r.posts_checksum);
     printf("bytes_loaded: %llu\n", (unsigned long long)r.bytes_loaded);
+    printf("db_fullscan_steps: %llu\n", (unsigned long long)r.db_fullscan_steps);
+    printf("api_connections_opened: %llu\n", (unsigned long long)r.connections_opened);
+    printf("api_connections_reused: %llu\n", (unsigned long long)r.connections_reused);
     printf("invalid_utf8_replaced: %llu\n", (unsigned long long)r.invalid_utf8);
     printf("tokens: %llu\n", (unsigned long long)r.tokens);
     printf("model: %s%s\n", posts_model_name(cfg.model), cfg.quantized ? "-int8" : "");
