@@ -149,8 +149,8 @@ int pp_trace_write(const char *path)
         memcpy(ev, retired ? retired : ev, nretired * sizeof *ev);
         n = nretired;
         for (pp__thread *t = pp__threads; t; t = t->next) {
-            pp__trace_ring *r = atomic_load_explicit((_Atomic(pp__trace_ring *) *)&t->trace,
-                                                     memory_order_acquire);
+            pp__trace_ring *r =
+                atomic_load_explicit((_Atomic(pp__trace_ring *) *)&t->trace, memory_order_acquire);
             if (r)
                 n += copy_ring(r, t->tid, ev + n, cap - n);
         }
