@@ -192,8 +192,8 @@ static void remove_dir(const char *dir)
         if (e->d_name[0] == '.')
             continue;
         char path[PATH_MAX];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        unlink(path);
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+            unlink(path);
     }
     if (d)
         closedir(d);
@@ -235,7 +235,7 @@ static int collect(const char *dir, long root_pid, int fmt, const char *out, int
         pp_profile *p = NULL;
         size_t j = i;
         for (; j < n && files[j].pid == pid; j++) {
-            char path[PATH_MAX], msg[512] = "";
+            char path[PATH_MAX + 300], msg[512] = "";
             snprintf(path, sizeof path, "%s/%s", dir, files[j].name);
             int rc = pp_profile_load_raw(path, &p, msg, sizeof msg);
             if (rc != PP_OK) {
@@ -243,6 +243,13 @@ static int collect(const char *dir, long root_pid, int fmt, const char *out, int
                           pp_strerror(rc));
                 failed = 1;
             }
+        }
+        if (p) { /* a target linking libpostprof left its scopes beside the samples */
+            char spath[PATH_MAX + 300], msg[512] = "";
+            snprintf(spath, sizeof spath, "%s/%ld.scopes", dir, pid);
+            if (access(spath, R_OK) == 0 &&
+                pp_profile_load_scopes(p, spath, msg, sizeof msg) != PP_OK)
+                fprintf(stderr, "postprof record: ignoring scope events: %s\n", msg);
         }
         int root = pid == root_pid;
         if (p && (root || follow)) {

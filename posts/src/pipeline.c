@@ -509,6 +509,9 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
         posts_source_stats_get(prod[i].src, &st);
         res->lines_rejected += st.lines_rejected;
         res->bytes_loaded += st.bytes;
+        res->db_fullscan_steps += st.db_fullscan_steps;
+        res->connections_opened += st.connections_opened;
+        res->connections_reused += st.connections_reused;
     }
     if (res->posts_loaded)
         res->mean_score = score_sum / (double)res->posts_loaded;

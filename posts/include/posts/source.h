@@ -21,6 +21,17 @@ typedef struct posts_source_stats {
     uint64_t requests;       /* API: HTTP requests completed */
     uint64_t retries;        /* transient failures retried */
     uint64_t wait_ns;        /* time blocked on I/O (API: waiting for responses) */
+    /* SQLite: sqlite3_stmt_status() of the source's statement (query profiling) */
+    uint64_t db_fullscan_steps; /* rows stepped in full table scans */
+    uint64_t db_sorts;          /* sort operations */
+    uint64_t db_autoindex;      /* rows inserted into automatic indexes */
+    uint64_t db_vm_steps;       /* virtual machine steps */
+    /* API: libcurl's timing breakdown summed over completed requests, and connections */
+    uint64_t http_connect_ns;    /* until the TCP connection was up (0 when reused) */
+    uint64_t http_ttfb_ns;       /* until the first response byte */
+    uint64_t http_total_ns;      /* whole transfers */
+    uint64_t connections_opened; /* requests that opened a new connection */
+    uint64_t connections_reused; /* requests served on a kept-alive connection */
 } posts_source_stats;
 
 /*
@@ -76,6 +87,15 @@ PP_EXPORT PP_NODISCARD int posts_source_open_jsonl(const char *path, size_t max_
  */
 PP_EXPORT PP_NODISCARD int posts_source_open_api(const char *base_url, const posts_api_opts *opts,
                                                  posts_source **out, posts_err *err);
+
+/*
+ * posts_pg_explain() - EXPLAIN (ANALYZE, BUFFERS) of the statement the
+ * PostgreSQL source runs for each batch (its only, so its slowest, statement),
+ * for a batch of batch_size rows. *out_text: the plan, one line per row,
+ * malloc'd (free it). PP_OK, PP_EDB with the server's message, PP_ENOMEM.
+ */
+PP_EXPORT PP_NODISCARD int posts_pg_explain(const char *url, size_t batch_size, char **out_text,
+                                            posts_err *err);
 
 /*
  * posts_source_next() - Append up to max posts to batch (max >= 1).
