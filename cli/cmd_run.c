@@ -235,7 +235,7 @@ int cmd_run(int argc, char **argv)
     if (quick) {
         /* smaller experiments, same questions */
         cfg.profile.load_batches = cfg.profile.load_batches > 6 ? 6 : cfg.profile.load_batches;
-        cfg.profile.repeats = cfg.profile.repeats > 3 ? 3 : cfg.profile.repeats;
+        cfg.profile.repeats = cfg.profile.repeats > 5 ? 5 : cfg.profile.repeats;
         cfg.profile.passes = cfg.profile.passes > 2 ? 2 : cfg.profile.passes;
         cfg.profile.sweep_batches = cfg.profile.sweep_batches > 3 ? 3 : cfg.profile.sweep_batches;
         po.pass_posts_per_source = 1000;

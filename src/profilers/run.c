@@ -126,53 +126,72 @@ static void median_ci(const double *v, unsigned n, double *med, double *ci)
     *ci = n > 1 ? 3.642 * mad / sqrt((double)n) : 1.0;
 }
 
+/* A 95 % half-width above this: add pairs (from the extra time) to resolve
+ * the 10-point band better. */
+#define APPLY_CI_WANTED 0.04
+
+/* Set the suggestions' knobs on (their values) or off (old[]). */
+static int set_all(const pp_workload *w, const pp_suggestion *s, size_t ns, const int64_t *old,
+                   int on)
+{
+    int rc = PP_OK;
+    for (size_t k = 0; rc == PP_OK && k < ns; k++)
+        if (s[k].knob >= 0)
+            rc = w->set_knob(w->ctx, (pp_knob)s[k].knob, on ? s[k].value : old[k]);
+    return rc;
+}
+
 /*
- * Measure a setting against the current one with interleaved passes: a
- * warm-up at each setting, then n pairs, alternating which goes first, so
- * drift and the machine's load hit both alike. The improvement is the median
- * of the per-pair improvements (1 - with / without); *ci its 95 % half-width.
- * The knobs are back at their old values on return, on every path.
+ * Measure the suggestions' settings against the current ones with
+ * interleaved passes: a warm-up at each setting, then pairs alternating
+ * which goes first, so drift and the machine's load hit both alike. The
+ * improvement is the median of the per-pair improvements (1 - with /
+ * without); *ci its 95 % half-width. apply_pairs() pairs at least; while
+ * *ci > APPLY_CI_WANTED, more pairs (up to twice as many) as long as
+ * *extra_ns (shared by all the calls) lasts. The knobs are back at their
+ * old values on return, on every path.
  */
 static int paired(const pp_workload *w, const pp_config *cfg, const pp_suggestion *s, size_t ns,
-                  double *before_ns, double *after_ns, double *imp, double *ci)
+                  double *extra_ns, double *before_ns, double *after_ns, double *imp, double *ci)
 {
     double b[PP_REPORT_MAX_PASSES], a[PP_REPORT_MAX_PASSES], g[PP_REPORT_MAX_PASSES];
     int64_t old[PP_REPORT_MAX_SUGGESTIONS];
-    unsigned n = apply_pairs(cfg);
+    unsigned min = apply_pairs(cfg), max = 2 * min, n = 0;
+    if (max > PP_REPORT_MAX_PASSES)
+        max = PP_REPORT_MAX_PASSES;
     int rc = PP_OK;
-    for (size_t k = 0; k < ns && rc == PP_OK; k++) {
-        if (s[k].knob < 0)
-            continue;
-        rc = w->get_knob(w->ctx, (pp_knob)s[k].knob, &old[k]);
-    }
+    for (size_t k = 0; k < ns && rc == PP_OK; k++)
+        if (s[k].knob >= 0)
+            rc = w->get_knob(w->ctx, (pp_knob)s[k].knob, &old[k]);
     if (rc != PP_OK)
         return rc;
-    for (unsigned i = 0; rc == PP_OK && i < n + 1; i++) {
+    *ci = 1.0;
+    for (unsigned i = 0; rc == PP_OK && i <= max; i++) {
+        if (i > min && (*ci <= APPLY_CI_WANTED || *extra_ns <= 0))
+            break;
+        double pair_ns = 0;
         for (int h = 0; rc == PP_OK && h < 2; h++) {
             int on = (int)((i + (unsigned)h) % 2u);
-            for (size_t k = 0; rc == PP_OK && k < ns; k++) {
-                if (s[k].knob < 0)
-                    continue;
-                rc = w->set_knob(w->ctx, (pp_knob)s[k].knob, on ? s[k].value : old[k]);
-            }
             double t = 0;
-            if (rc == PP_OK)
+            if ((rc = set_all(w, s, ns, old, on)) == PP_OK)
                 rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &t, NULL);
             if (rc == PP_OK && i > 0) /* pair 0 is the warm-up at each setting */
                 (on ? a : b)[i - 1] = t;
+            pair_ns += t;
         }
-    }
-    for (size_t k = 0; k < ns; k++) {
-        if (s[k].knob < 0)
+        if (rc != PP_OK || i == 0)
             continue;
-        int rc2 = w->set_knob(w->ctx, (pp_knob)s[k].knob, old[k]);
-        if (rc == PP_OK)
-            rc = rc2;
+        n = i;
+        if (i > min)
+            *extra_ns -= pair_ns;
+        g[i - 1] = b[i - 1] > 0 ? 1.0 - a[i - 1] / b[i - 1] : 0.0;
+        median_ci(g, n, imp, ci);
     }
+    int rc2 = set_all(w, s, ns, old, 0);
+    if (rc == PP_OK)
+        rc = rc2;
     if (rc != PP_OK)
         return rc;
-    for (unsigned i = 0; i < n; i++)
-        g[i] = b[i] > 0 ? 1.0 - a[i] / b[i] : 0.0;
     double unused;
     median_ci(b, n, before_ns, &unused);
     median_ci(a, n, after_ns, &unused);
@@ -215,12 +234,18 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     phase(w, "apply");
     ap->n_before_targets = r->n_targets;
     memcpy(ap->before_targets, r->targets, sizeof r->targets);
+    /* time for extra pairs where a measurement stays noisy: half the
+     * minimum's, over all the comparisons */
+    size_t n_cmp = 1;
+    for (size_t i = 0; i < r->n_suggestions; i++)
+        n_cmp += r->suggestions[i].knob >= 0;
+    double extra_ns = 0.5 * (double)n_cmp * apply_pairs(cfg) * 2.0 * r->perf.end_to_end_ns;
     for (size_t i = 0; i < r->n_suggestions && ap->n < PP_REPORT_MAX_SUGGESTIONS; i++) {
         const pp_suggestion *s = &r->suggestions[i];
         if (s->knob < 0)
             continue;
         double b, a_ns, imp, ci;
-        if ((rc = paired(w, cfg, s, 1, &b, &a_ns, &imp, &ci)) != PP_OK)
+        if ((rc = paired(w, cfg, s, 1, &extra_ns, &b, &a_ns, &imp, &ci)) != PP_OK)
             return rc;
         pp_apply_result *a = &ap->results[ap->n++];
         memset(a, 0, sizeof *a);
@@ -237,8 +262,8 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     }
     /* end to end: every suggestion at once against none, interleaved alike */
     double imp, ci;
-    if ((rc = paired(w, cfg, r->suggestions, r->n_suggestions, &ap->before_ns, &ap->after_ns, &imp,
-                     &ci)) != PP_OK)
+    if ((rc = paired(w, cfg, r->suggestions, r->n_suggestions, &extra_ns, &ap->before_ns,
+                     &ap->after_ns, &imp, &ci)) != PP_OK)
         return rc;
     for (size_t i = 0; i < r->n_suggestions; i++)
         if (r->suggestions[i].knob >= 0 &&
