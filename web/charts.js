@@ -148,7 +148,9 @@
     (opt.markers || []).forEach((k, i) => {
       const g = el('g', { class: 'marker', 'data-marker': 'vline', 'data-x': k.x, 'data-label': k.label }, svg);
       el('line', { x1: X(k.x), x2: X(k.x), y1: m.t, y2: H - m.b, stroke: k.color || '#c0262d' }, g);
-      el('text', { x: X(k.x) + 4, y: m.t + 10 + 13 * i, fill: k.color || '#c0262d' }, g, k.label);
+      const right = X(k.x) > W - m.r - 7 * String(k.label).length - 8;
+      el('text', { x: X(k.x) + (right ? -4 : 4), y: m.t + 10 + 13 * i, 'text-anchor': right ? 'end' : 'start',
+        fill: k.color || '#c0262d' }, g, k.label);
     });
     series.forEach((s, i) => {
       const color = s.color || COLORS[i % COLORS.length];
@@ -193,7 +195,8 @@
       svg.setAttribute('data-bars', '0');
       return svg;
     }
-    let lo = 0, hi = niceMax(Math.max(...vals));
+    let lo = 0, hi = niceMax(Math.max(0, ...vals));
+    if (Math.min(...vals) < 0) lo = -niceMax(-Math.min(...vals));
     if (opt.log) {
       lo = Math.pow(10, Math.floor(Math.log10(Math.min(...vals))));
       hi = Math.pow(10, Math.ceil(Math.log10(Math.max(...vals))));
@@ -205,6 +208,7 @@
       el('line', { x1: X(t), x2: X(t), y1: m.t, y2: H - m.b }, grid);
       el('text', { x: X(t), y: H - m.b + 14, 'text-anchor': 'middle' }, axis, fmt(t));
     }
+    if (lo < 0) el('line', { x1: X(0), x2: X(0), y1: m.t, y2: H - m.b, stroke: '#667085' }, axis);
     const colors = opt.colors || COLORS;
     let nbars = 0;
     rows.forEach((r, i) => {
@@ -215,11 +219,12 @@
       keys.forEach((k, j) => {
         const v = r.values[j];
         if (!isFinite(v) || (opt.log && !(v > 0))) return;
-        const x0 = X(lo), w = Math.max(1, X(v) - x0);
+        const base = X(opt.log ? lo : 0), end = X(v);
+        const x0 = Math.min(base, end), w = Math.max(1, Math.abs(end - base));
         const rect = el('rect', { x: x0, y: y + j * bh, width: w, height: bh - 2, rx: 2, fill: colors[j % colors.length],
           'data-label': r.label, 'data-key': k, 'data-value': v }, g);
         title(rect, `${r.label} ${k}: ${fmt(v)}${r.note ? ' — ' + r.note : ''}`);
-        el('text', { x: x0 + w + 4, y: y + j * bh + bh - 4 }, g, fmt(v) + (j === keys.length - 1 && r.note ? '  ' + r.note : ''));
+        el('text', { x: Math.max(base, end) + 4, y: y + j * bh + bh - 4 }, g, fmt(v) + (j === keys.length - 1 && r.note ? '  ' + r.note : ''));
         nbars++;
       });
     });

@@ -117,6 +117,8 @@ async function testReport(htmlPath, jsonPath, outDir) {
       await page.locator('#flame-reset').click();
     }
     await page.screenshot({ path: path.join(outDir, 'report.png'), fullPage: true });
+    for (const id of ['summary', 'latency', 'sweep', 'cache', 'suggestions', 'flame'])
+      await page.locator('#' + id).screenshot({ path: path.join(outDir, `report-${id}.png`) });
     check(seen.errors.length === 0, 'no console errors' + (seen.errors.length ? ': ' + seen.errors.join(' | ') : ''));
     check(seen.offsite.length === 0, 'no request outside the file' + (seen.offsite.length ? ': ' + seen.offsite.join(' ') : ''));
   } finally {
