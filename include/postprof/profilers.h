@@ -78,7 +78,10 @@ PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *n
  * pp_profile_run() - The whole profiling run: system stats, performance,
  * data loading, model inference, cache, the threads and arena experiments
  * (when the workload has those knobs), then bottlenecks, suggestions and
- * targets (analyze). Fills r. Returns PP_OK or the first error.
+ * targets (analyze). Each finding increments bottleneck_detected_total
+ * {operation,kind} and the hit ratio sets cache_hit_ratio in the default
+ * metrics registry (pp_metrics_default). Fills r. Returns PP_OK or the
+ * first error.
  */
 PP_EXPORT PP_NODISCARD int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r);
 

@@ -103,7 +103,7 @@ typedef struct pp_data_loading {
 typedef struct pp_batch_point {
     uint64_t batch;
     double p50_ns, p99_ns, mean_ns; /* per batch */
-    double throughput;              /* items per second */
+    double throughput;              /* items per second at the median batch latency */
 } pp_batch_point;
 
 typedef struct pp_model_profile {

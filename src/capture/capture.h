@@ -88,6 +88,8 @@ extern pp__span_slot pp__spans[PP__SPAN_POOL];
 PP_EXPORT extern __thread pp_mem_counters pp__mem_tls __attribute__((tls_model("initial-exec")));
 PP_EXPORT extern _Atomic int pp__mem_hooked;
 
+/* Zeroed, lazily committed memory outside the program's malloc heap; NULL on failure. */
+void *pp__map_zero(size_t n);
 void pp__capture_init(void);
 pp__thread *pp__thread_get(void);
 uint32_t pp__site_register(pp_site *site);

@@ -6,7 +6,6 @@
  */
 #include <pthread.h>
 #include <stdint.h>
-#include <sys/mman.h>
 
 #include "capture.h"
 
@@ -22,20 +21,13 @@ static pp_site *site_pool;
 static uint32_t site_pool_used;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void *map_zero(size_t n)
-{
-    void *p =
-        mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
-}
-
 uint32_t pp__func_site(const void *fn)
 {
     uint32_t id = 0;
     pthread_mutex_lock(&lock);
     if (!table) {
-        table = map_zero(sizeof(entry) * TABLE_SIZE);
-        site_pool = map_zero(sizeof(pp_site) * PP__MAX_SITES);
+        table = pp__map_zero(sizeof(entry) * TABLE_SIZE);
+        site_pool = pp__map_zero(sizeof(pp_site) * PP__MAX_SITES);
         if (!table || !site_pool)
             goto out;
     }

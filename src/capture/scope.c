@@ -33,7 +33,7 @@ static __thread pp__thread *tls_thread TLS_IE;
 static pthread_key_t thread_key;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
-static void *map_zero(size_t n)
+void *pp__map_zero(size_t n)
 {
     void *p =
         mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -44,14 +44,14 @@ static void *map_zero(size_t n)
 static void retire_locked(pp__thread *t)
 {
     if (!pp__retired)
-        pp__retired = map_zero(sizeof(pp__slot *) * PP__MAX_SITES);
+        pp__retired = pp__map_zero(sizeof(pp__slot *) * PP__MAX_SITES);
     uint32_t n = atomic_load_explicit(&pp__nsites, memory_order_acquire);
     for (uint32_t id = 1; id < n && pp__retired; id++) {
         pp__slot *s = t->slots[id];
         if (!s)
             continue;
         if (!pp__retired[id]) {
-            pp__slot *r = map_zero(sizeof(pp__slot));
+            pp__slot *r = pp__map_zero(sizeof(pp__slot));
             if (!r)
                 continue;
             pp__store(&r->min, UINT64_MAX);
@@ -142,10 +142,10 @@ void pp__capture_init(void)
 static __attribute__((noinline)) pp__thread *thread_init(void)
 {
     pp__capture_init();
-    pp__thread *t = map_zero(sizeof(*t));
+    pp__thread *t = pp__map_zero(sizeof(*t));
     if (!t)
         return NULL;
-    t->slots = map_zero(sizeof(pp__slot *) * PP__MAX_SITES);
+    t->slots = pp__map_zero(sizeof(pp__slot *) * PP__MAX_SITES);
     if (!t->slots) {
         munmap(t, sizeof(*t));
         return NULL;
@@ -191,7 +191,7 @@ uint32_t pp__site_register(pp_site *site)
 static __attribute__((noinline)) pp__slot *slot_new(pp__thread *t, uint32_t id)
 {
     if (t->arena_used + sizeof(pp__slot) > t->arena_cap) {
-        char *c = map_zero(CHUNK_BYTES);
+        char *c = pp__map_zero(CHUNK_BYTES);
         if (!c)
             return NULL;
         *(void **)c = t->chunks;

@@ -39,7 +39,8 @@ static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned
     pt->p50_ns = pp_histogram_value_at(h, 0.50);
     pt->p99_ns = pp_histogram_value_at(h, 0.99);
     pt->mean_ns = batches ? wall / batches : 0;
-    pt->throughput = wall > 0 ? (double)items * 1e9 / wall : 0;
+    /* from the median batch, so one preempted batch does not bend the sweep */
+    pt->throughput = pt->p50_ns > 0 ? ((double)items / batches) * 1e9 / pt->p50_ns : 0;
 out:
     pp_histogram_free(h);
     return rc;

@@ -11,6 +11,7 @@
 
 #include <postprof/clock.h>
 #include <postprof/error.h>
+#include <postprof/metrics.h>
 #include <postprof/profilers.h>
 
 #include "profilers/prof_impl.h"
@@ -32,6 +33,27 @@ static int knob_experiment(const pp_workload *w, const pp_config *cfg, pp_report
     if (rc == PP_EUNAVAIL)
         return PP_OK;
     return rc == PP_OK ? pp__prof_append_experiment(r, &e) : rc;
+}
+
+/* The findings and the hit ratio on the standard metrics (bottleneck_detected_total
+ * {operation,kind}, cache_hit_ratio); a metrics failure never fails the run. */
+static void export_metrics(const pp_report *r)
+{
+    pp_registry *reg = pp_metrics_default();
+    if (!reg)
+        return;
+    pp_metric *m = pp_registry_find(reg, "bottleneck_detected_total");
+    for (size_t i = 0; m && i < r->n_findings; i++) {
+        const char *labels[2] = {r->findings[i].operation,
+                                 pp_finding_kind_name(r->findings[i].kind)};
+        pp_series *s = NULL;
+        if (pp_metric_series(m, labels, &s) == PP_OK)
+            pp_series_inc(s);
+    }
+    pp_metric *hit = pp_registry_find(reg, "cache_hit_ratio");
+    pp_series *s = NULL;
+    if (hit && r->cache.present && pp_metric_series(hit, NULL, &s) == PP_OK)
+        pp_series_set(s, r->cache.hit_ratio);
 }
 
 static void phase(const pp_workload *w, const char *name)
@@ -78,6 +100,7 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     pp_bottleneck_detect(r, &cfg->thresholds);
     pp_suggest(r);
     r->n_targets = pp_targets_evaluate(r, &cfg->targets, r->targets, PP_REPORT_MAX_TARGETS);
+    export_metrics(r);
     return PP_OK;
 }
 

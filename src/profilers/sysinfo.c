@@ -1,13 +1,16 @@
 /*
- * sysinfo.c - The report's system figures read from /proc: memory, this
- * process's RSS and peak, its disk I/O, CPU count. Missing files leave 0.
+ * sysinfo.c - The report's system figures: memory, this process's RSS and
+ * peak, its storage I/O, CPU count, from pp_sysstats_read() plus the peak
+ * RSS (VmHWM). Missing files leave 0.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <postprof/profilers.h>
+#include <postprof/sysstats.h>
 
 /* Value (kB) of "key:" in a /proc status-like file, -1 when absent. */
 static double kb_field(const char *path, const char *key)
@@ -31,30 +34,25 @@ static double kb_field(const char *path, const char *key)
 void pp_system_stats_read(pp_system_stats *out)
 {
     memset(out, 0, sizeof *out);
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    out->n_cpus = n > 0 ? (int)n : 1;
-    double total = kb_field("/proc/meminfo", "MemTotal");
-    double avail = kb_field("/proc/meminfo", "MemAvailable");
-    if (total > 0 && avail >= 0) {
-        out->memory_percent = (total - avail) / total * 100.0;
-        out->memory_available_gb = avail / (1024.0 * 1024.0);
+    pp_sys_stats *s = calloc(1, sizeof *s);
+    if (s) {
+        /* figures it cannot read stay 0; PP_EIO only means /proc/self/stat is missing */
+        int rc = pp_sysstats_read(NULL, NULL, s);
+        (void)rc;
+        out->memory_percent = s->memory_used_percent;
+        out->memory_available_gb = (double)s->memory_available_bytes / (1024.0 * 1024.0 * 1024.0);
+        out->rss_bytes = (double)s->resident_bytes;
+        out->disk_read_bytes = (double)s->io_read_bytes;
+        out->disk_write_bytes = (double)s->io_write_bytes;
+        out->n_cpus = (int)s->ncpus;
+        free(s);
     }
-    double rss = kb_field("/proc/self/status", "VmRSS");
-    double hwm = kb_field("/proc/self/status", "VmHWM");
-    out->rss_bytes = rss > 0 ? rss * 1024.0 : 0;
-    out->peak_rss_bytes = hwm > 0 ? hwm * 1024.0 : 0;
-    FILE *f = fopen("/proc/self/io", "r");
-    if (f) {
-        char line[128];
-        unsigned long long v;
-        while (fgets(line, sizeof line, f)) {
-            if (sscanf(line, "read_bytes: %llu", &v) == 1)
-                out->disk_read_bytes = (double)v;
-            else if (sscanf(line, "write_bytes: %llu", &v) == 1)
-                out->disk_write_bytes = (double)v;
-        }
-        fclose(f);
+    if (out->n_cpus < 1) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        out->n_cpus = n > 0 ? (int)n : 1;
     }
+    double hwm = kb_field("/proc/self/status", "VmHWM"); /* peak RSS: not in pp_sys_stats */
+    out->peak_rss_bytes = hwm > 0 ? hwm * 1024.0 : out->rss_bytes;
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) == 0) /* a date for the report, not an interval */
         out->timestamp = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;

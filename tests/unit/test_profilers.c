@@ -177,6 +177,12 @@ static void test_toy_end_to_end(void **state)
             strcmp(r->findings[i].operation, "load.api") == 0)
             api_waits = 1;
     assert_true(api_waits);
+    pp_metric *bn = pp_registry_find(pp_metrics_default(), "bottleneck_detected_total");
+    assert_non_null(bn);
+    const char *labels[2] = {"load.api", "waiting"};
+    pp_series *series = NULL;
+    assert_int_equal(pp_metric_series(bn, labels, &series), PP_OK);
+    assert_true(pp_series_value(series) >= 1.0);
     assert_int_equal(r->n_targets, 5);
 
     /* the workload's knobs are as they were */
@@ -216,13 +222,16 @@ static void test_sweep_stops_early(void **state)
     pp_workload w;
     toy_workload(t, &w);
     pp_config cfg = quick_config();
-    cfg.profile.sweep_min_gain = 0.6; /* the toy's gains: 1.0 .91 .83 .71 .56 .38 .24 .13 */
+    /* the toy's gains from one size to the next: 1.0 .91 .83 .71 .56 .38 .24 .13;
+     * under 0.47 twice in a row: 64 and 128, so 256 is never tried */
+    cfg.profile.sweep_min_gain = 0.47;
     cfg.profile.sweep_patience = 2;
+    cfg.profile.sweep_batches = 7;
     pp_report *r = pp_report_new();
     assert_int_equal(pp_profile_model_inference(&w, &cfg.profile, r), PP_OK);
     const pp_model_profile *m = &r->inference.models[0];
     assert_true(m->stopped_early);
-    assert_true(m->n_points >= 5 && m->n_points <= 8);
+    assert_true(m->n_points >= 6 && m->n_points <= 8);
     assert_true(m->points[m->n_points - 1].batch < 256);
     pp_report_free(r);
 }

@@ -1,0 +1,98 @@
+/*
+ * posts/source.h - Where posts come from: one interface over the database
+ * (SQLite or PostgreSQL), the JSONL file and the HTTP API, each returning
+ * batches of up to batch_size posts. A source is used by one thread at a time.
+ */
+#ifndef POSTS_SOURCE_H
+#define POSTS_SOURCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <posts/post.h>
+
+typedef struct posts_source posts_source;
+
+/* Counters a source keeps while it is read. */
+typedef struct posts_source_stats {
+    uint64_t posts;          /* posts returned */
+    uint64_t bytes;          /* bytes read from the medium (file bytes, HTTP bodies, row text) */
+    uint64_t batches;        /* calls to posts_source_next that returned posts */
+    uint64_t lines_rejected; /* JSONL: malformed lines skipped */
+    uint64_t requests;       /* API: HTTP requests completed */
+    uint64_t retries;        /* transient failures retried */
+    uint64_t wait_ns;        /* time blocked on I/O (API: waiting for responses) */
+} posts_source_stats;
+
+/*
+ * Called once per rejected JSONL line with its 1-based line number and the
+ * reason (the line itself is not passed: it may be huge or binary).
+ */
+typedef void (*posts_reject_fn)(void *user, uint64_t line_no, const char *reason);
+
+/* API client options. */
+typedef struct posts_api_opts {
+    int keep_alive;  /* reuse connections (1) or close after each request (0) */
+    int concurrency; /* requests in flight, 1..64 */
+    long timeout_ms; /* per request, default 10000 when 0 */
+    int max_retries; /* per page on network errors / 5xx, default 2 */
+} posts_api_opts;
+
+/*
+ * posts_source_open_sqlite() - Read table posts of the SQLite file at path in
+ * id order, through one prepared statement. Opens read-only with a 5 s busy
+ * timeout (a locked database is retried, then reported). Returns PP_OK and
+ * *out, or PP_EDB / PP_ENOTFOUND with err->msg naming the file; *out = NULL on error.
+ */
+PP_EXPORT PP_NODISCARD int posts_source_open_sqlite(const char *path, posts_source **out,
+                                                    posts_err *err);
+
+/*
+ * posts_source_open_pg() - Read table posts from PostgreSQL (libpq URL) in id
+ * order: a prepared statement "id > $1 ORDER BY id LIMIT $2" walked as a keyset
+ * cursor, one round trip per batch. PP_OK, or PP_EDB with the server's message.
+ */
+PP_EXPORT PP_NODISCARD int posts_source_open_pg(const char *url, posts_source **out,
+                                                posts_err *err);
+
+/*
+ * posts_source_open_jsonl() - Stream a JSONL file, one post per line. Lines
+ * longer than max_line bytes (0: 1 MiB), truncated JSON, invalid UTF-8,
+ * wrong types, non-objects and empty lines are skipped, counted in
+ * lines_rejected and passed to on_reject (may be NULL); every valid line still
+ * loads. Memory stays bounded by max_line whatever the file holds.
+ * PP_OK, or PP_EIO / PP_ENOTFOUND naming the file.
+ */
+PP_EXPORT PP_NODISCARD int posts_source_open_jsonl(const char *path, size_t max_line,
+                                                   posts_reject_fn on_reject, void *user,
+                                                   posts_source **out, posts_err *err);
+
+/*
+ * posts_source_open_api() - Page through GET base_url/posts?cursor=C&limit=L
+ * with libcurl multi: opts->concurrency pages in flight (cursors predicted
+ * from the dense ids datagen writes, checked against each page's next_cursor
+ * and re-fetched when the prediction was wrong), connections reused when
+ * opts->keep_alive. Network errors and 5xx are retried opts->max_retries
+ * times, then reported by posts_source_next. opts may be NULL (defaults).
+ */
+PP_EXPORT PP_NODISCARD int posts_source_open_api(const char *base_url, const posts_api_opts *opts,
+                                                 posts_source **out, posts_err *err);
+
+/*
+ * posts_source_next() - Append up to max posts to batch (max >= 1).
+ * Returns the number appended (>= 0; 0 means the source is exhausted), or a
+ * negative status with err->msg saying what failed (the source's name,
+ * position and cause); posts appended before the error stay in batch.
+ */
+PP_EXPORT PP_NODISCARD long posts_source_next(posts_source *src, posts_batch *batch, size_t max,
+                                              posts_err *err);
+
+/* posts_source_name() - "sqlite", "postgres", "jsonl" or "api". */
+PP_EXPORT const char *posts_source_name(const posts_source *src);
+
+/* posts_source_stats_get() - Copy the counters. */
+PP_EXPORT void posts_source_stats_get(const posts_source *src, posts_source_stats *out);
+
+/* posts_source_close() - Release everything. NULL is a no-op. */
+PP_EXPORT void posts_source_close(posts_source *src);
+
+#endif

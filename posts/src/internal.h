@@ -1,0 +1,100 @@
+/*
+ * internal.h - Helpers shared by the posts library's files (not installed):
+ * deterministic RNG, hashing, time, small string utilities. Nothing here does I/O.
+ */
+#ifndef POSTS_INTERNAL_H
+#define POSTS_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <postprof/clock.h>
+
+/* splitmix64: the generator of every random choice in datagen and the pipeline. */
+typedef struct posts__rng {
+    uint64_t s;
+} posts__rng;
+
+static inline uint64_t posts__rng_next(posts__rng *r)
+{
+    uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* uniform in [0, n) (n > 0) */
+static inline uint64_t posts__rng_below(posts__rng *r, uint64_t n)
+{
+    return posts__rng_next(r) % n;
+}
+
+/* uniform double in [0, 1) */
+static inline double posts__rng_unit(posts__rng *r)
+{
+    return (double)(posts__rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static inline uint64_t posts__fnv1a(const void *data, size_t len, uint64_t h)
+{
+    const unsigned char *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+#define POSTS__FNV_BASIS 0xcbf29ce484222325ull
+
+static inline uint64_t posts__mix64(uint64_t z)
+{
+    z = (z ^ (z >> 33)) * 0xff51afd7ed558ccdull;
+    z = (z ^ (z >> 33)) * 0xc4ceb9fe1a85ec53ull;
+    return z ^ (z >> 33);
+}
+
+static inline uint64_t posts__now_ns(void)
+{
+    return pp_clock_now_ns();
+}
+
+/* posts__join_path() - dir + "/" + name into buf; 0, or -1 if it does not fit. */
+int posts__join_path(char *buf, size_t cap, const char *dir, const char *name);
+
+/* posts__sanitize_utf8() - Copy s with invalid sequences replaced by U+FFFD into a malloc'd
+ * NUL-terminated string; *out_len its length; returns the number replaced or -1 (ENOMEM). */
+long posts__sanitize_utf8(const char *s, size_t len, char **out, size_t *out_len);
+
+/* posts__grow() - Make *p hold at least need elements of elem bytes (capacity doubles,
+ * starting at first). PP_OK or PP_ENOMEM (*p unchanged). */
+int posts__grow(void **p, size_t *cap, size_t need, size_t elem, size_t first);
+
+/* A growing NUL-terminated string; oom sticks once an allocation failed. */
+typedef struct posts__sbuf {
+    char *p;
+    size_t n, cap;
+    int oom;
+} posts__sbuf;
+
+void posts__sbuf_add(posts__sbuf *s, const char *t, size_t len);
+
+/* posts__file_commit() - fclose f (always) and rename tmp to path. PP_OK or PP_EIO with err. */
+struct posts_err;
+int posts__file_commit(FILE *f, const char *tmp, const char *path, struct posts_err *err);
+
+/* posts__fb_reserve() - Room for posts more features and nnz more entries. PP_OK / PP_ENOMEM. */
+struct posts_feature_batch;
+int posts__fb_reserve(struct posts_feature_batch *fb, size_t posts, size_t nnz);
+
+/* posts__sqlite_row() - The current row of a "SELECT " POSTS__COLUMNS statement as a post
+ * whose text points into the statement (valid until the next step). */
+struct sqlite3_stmt;
+struct posts_post;
+void posts__sqlite_row(struct sqlite3_stmt *st, struct posts_post *p);
+
+/* POSTS__COLUMNS - Columns shared by every source, in this order. */
+#define POSTS__COLUMNS                                                                             \
+    "id, author_id, author_followers, created_at, lang, text, media, reactions, comments, shares"
+
+#endif

@@ -1,0 +1,21 @@
+/*
+ * source_impl.h - What every source implementation provides (internal).
+ * A source struct starts with posts_source base; ops->close frees it all.
+ */
+#ifndef POSTS_SOURCE_IMPL_H
+#define POSTS_SOURCE_IMPL_H
+
+#include <posts/source.h>
+
+typedef struct posts_source_ops {
+    const char *name;
+    long (*next)(posts_source *src, posts_batch *batch, size_t max, posts_err *err);
+    void (*close)(posts_source *src);
+} posts_source_ops;
+
+struct posts_source {
+    const posts_source_ops *ops;
+    posts_source_stats st;
+};
+
+#endif

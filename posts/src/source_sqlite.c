@@ -1,0 +1,110 @@
+/*
+ * source_sqlite.c - Posts from SQLite (the embedded default): one prepared
+ * statement stepped in id order; SQLITE_BUSY is retried by the busy timeout,
+ * then reported with the file name.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include <postprof/scope.h>
+
+#include "internal.h"
+#include "source_impl.h"
+
+typedef struct sqlite_source {
+    posts_source base;
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int done;
+    char path[512];
+} sqlite_source;
+
+void posts__sqlite_row(sqlite3_stmt *st, posts_post *p)
+{
+    memset(p, 0, sizeof *p);
+    p->id = sqlite3_column_int64(st, 0);
+    p->author_id = sqlite3_column_int64(st, 1);
+    p->author_followers = sqlite3_column_int64(st, 2);
+    p->created_at = sqlite3_column_int64(st, 3);
+    const unsigned char *lang = sqlite3_column_text(st, 4);
+    if (lang)
+        strncpy(p->lang, (const char *)lang, sizeof p->lang - 1);
+    p->text = (char *)sqlite3_column_text(st, 5);
+    p->text_len = (size_t)sqlite3_column_bytes(st, 5);
+    if (!p->text) {
+        p->text = "";
+        p->text_len = 0;
+    }
+    int m = posts_media_parse((const char *)sqlite3_column_text(st, 6));
+    p->media = m < 0 ? POSTS_MEDIA_NONE : m;
+    p->reactions = sqlite3_column_int64(st, 7);
+    p->comments = sqlite3_column_int64(st, 8);
+    p->shares = sqlite3_column_int64(st, 9);
+}
+
+static long sq_next(posts_source *s, posts_batch *b, size_t max, posts_err *err)
+{
+    PP_SCOPE("posts.source.sqlite.next");
+    sqlite_source *q = (sqlite_source *)s;
+    long got = 0;
+    while (!q->done && (size_t)got < max) {
+        int rc = sqlite3_step(q->st);
+        if (rc == SQLITE_DONE) {
+            q->done = 1;
+            break;
+        }
+        if (rc != SQLITE_ROW) {
+            posts_err_set(err, "sqlite %s: after %llu posts: %s", q->path,
+                          (unsigned long long)(s->st.posts + (uint64_t)got), sqlite3_errmsg(q->db));
+            return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? PP_EBUSY : PP_EDB;
+        }
+        posts_post p;
+        posts__sqlite_row(q->st, &p);
+        s->st.bytes += p.text_len + 64;
+        if (posts_batch_push(b, &p) != PP_OK) {
+            posts_err_set(err, "sqlite %s: out of memory", q->path);
+            return PP_ENOMEM;
+        }
+        got++;
+    }
+    return got;
+}
+
+static void sq_close(posts_source *s)
+{
+    sqlite_source *q = (sqlite_source *)s;
+    sqlite3_finalize(q->st);
+    sqlite3_close(q->db);
+    free(q);
+}
+
+static const posts_source_ops sq_ops = {"sqlite", sq_next, sq_close};
+
+int posts_source_open_sqlite(const char *path, posts_source **out, posts_err *err)
+{
+    *out = NULL;
+    if (access(path, R_OK) != 0) {
+        posts_err_set(err, "sqlite %s: cannot read (run `postprof datagen` first?)", path);
+        return PP_ENOTFOUND;
+    }
+    sqlite_source *q = calloc(1, sizeof *q);
+    if (!q)
+        return PP_ENOMEM;
+    q->base.ops = &sq_ops;
+    snprintf(q->path, sizeof q->path, "%s", path);
+    if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
+            SQLITE_OK ||
+        sqlite3_busy_timeout(q->db, 5000) != SQLITE_OK ||
+        sqlite3_prepare_v2(q->db, "SELECT " POSTS__COLUMNS " FROM posts ORDER BY id", -1, &q->st,
+                           NULL) != SQLITE_OK) {
+        posts_err_set(err, "sqlite %s: %s", path, q->db ? sqlite3_errmsg(q->db) : "cannot open");
+        sq_close(&q->base);
+        return PP_EDB;
+    }
+    *out = &q->base;
+    return PP_OK;
+}
