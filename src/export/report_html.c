@@ -56,8 +56,8 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
         rc = pp__file_read_all(profile_path, PP_PROFILE_MAX_BYTES, &prof, &prof_len, err, errcap);
         if (rc != PP_OK)
             goto out;
-        rc = pp__flame_folded_json(prof, prof_len, base_name(profile_path),
-                                   PP_PROFILE_MAX_STACKS, &flame, err, errcap);
+        rc = pp__flame_folded_json(prof, prof_len, base_name(profile_path), PP_PROFILE_MAX_STACKS,
+                                   &flame, err, errcap);
         if (rc != PP_OK)
             goto out;
     } else {
@@ -93,8 +93,8 @@ out:
     return rc;
 }
 
-int pp_report_write_html(const pp_report *r, const char *profile_path, const char *path,
-                         char *err, size_t errcap)
+int pp_report_write_html(const pp_report *r, const char *profile_path, const char *path, char *err,
+                         size_t errcap)
 {
     char *html = NULL;
     size_t len = 0;

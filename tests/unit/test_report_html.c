@@ -125,7 +125,8 @@ static void folded_error(const char *in, int want_rc, const char *want_msg)
 static void test_folded_errors(void **state)
 {
     (void)state;
-    folded_error("a;b 1\nno_count\n", PP_EFORMAT, "p.folded:2: expected 'frame;frame;...;leaf COUNT'");
+    folded_error("a;b 1\nno_count\n", PP_EFORMAT,
+                 "p.folded:2: expected 'frame;frame;...;leaf COUNT'");
     folded_error("a;b 1\n\na;c 12x\n", PP_EFORMAT, "p.folded:3: sample count '12x'");
     folded_error("a;b -4\n", PP_EFORMAT, "p.folded:1: sample count '-4'");
     folded_error("a 99999999999999999999999\n", PP_EFORMAT, "p.folded:1: sample count");
