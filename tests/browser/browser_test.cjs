@@ -4,7 +4,7 @@
  * checks what a person would see: no console errors, no request leaving the
  * page's origin, every chart drawn with elements that carry the data, the
  * dashboard's numbers following the metrics. Saves screenshots in OUTDIR.
- *   node browser_test.cjs report REPORT.html REPORT.json OUTDIR
+ *   node browser_test.cjs report|report-noprofile REPORT.html REPORT.json OUTDIR
  *   node browser_test.cjs dashboard DASH_PEER OUTDIR
  * Needs PP_BROWSER_DEPS: the directory where `npm ci` installed playwright-core.
  */
@@ -58,7 +58,7 @@ function watch(page, allowedPrefix) {
 
 async function count(page, sel) { return page.locator(sel).count(); }
 
-async function testReport(htmlPath, jsonPath, outDir) {
+async function testReport(htmlPath, jsonPath, outDir, withProfile) {
   const R = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
   const b = await openBrowser();
   try {
@@ -104,7 +104,14 @@ async function testReport(htmlPath, jsonPath, outDir) {
     if (R.apply)
       check(await count(page, '#chart-gain rect[data-key="measured gain %"]') > 0, 'measured gain bars');
 
+    if (R.apply)
+      check(await count(page, '#targets-table th:has-text("after --apply")') === 1, 'targets after --apply shown');
+    else
+      check(await count(page, '#chart-gain rect[data-key="measured gain %"]') === 0, 'no measured bars without --apply');
     const flame = page.locator('#chart-flame svg');
+    if (!withProfile) {
+      check(await flame.count() === 0 && await page.locator('#flame').isHidden(), 'no profile: no flame graph section');
+    } else {
     check(await flame.count() === 1, 'flame graph drawn');
     if (await flame.count()) {
       const rects = await count(page, '#chart-flame rect[data-name]');
@@ -116,9 +123,12 @@ async function testReport(htmlPath, jsonPath, outDir) {
       check(after > before && Math.abs(after - full) < 1, `clicking a frame zooms it to full width (${before.toFixed(0)} -> ${after.toFixed(0)})`);
       await page.locator('#flame-reset').click();
     }
-    await page.screenshot({ path: path.join(outDir, 'report.png'), fullPage: true });
-    for (const id of ['summary', 'latency', 'sweep', 'cache', 'suggestions', 'flame'])
-      await page.locator('#' + id).screenshot({ path: path.join(outDir, `report-${id}.png`) });
+    }
+    const shot = withProfile ? 'report' : 'report-minimal';
+    await page.screenshot({ path: path.join(outDir, shot + '.png'), fullPage: true });
+    if (withProfile)
+      for (const id of ['summary', 'latency', 'sweep', 'cache', 'suggestions', 'flame'])
+        await page.locator('#' + id).screenshot({ path: path.join(outDir, `report-${id}.png`) });
     check(seen.errors.length === 0, 'no console errors' + (seen.errors.length ? ': ' + seen.errors.join(' | ') : ''));
     check(seen.offsite.length === 0, 'no request outside the file' + (seen.offsite.length ? ': ' + seen.offsite.join(' ') : ''));
   } finally {
@@ -222,7 +232,7 @@ async function testDashboard(peerBin, outDir) {
 
 (async () => {
   const [mode, ...args] = process.argv.slice(2);
-  if (mode === 'report') await testReport(args[0], args[1], args[2]);
+  if (mode === 'report' || mode === 'report-noprofile') await testReport(args[0], args[1], args[2], mode === 'report');
   else if (mode === 'dashboard') await testDashboard(args[0], args[1]);
   else { console.error('usage: browser_test.cjs report HTML JSON OUTDIR | dashboard PEER OUTDIR'); process.exit(2); }
   console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
