@@ -25,3 +25,7 @@ pp_add_script_test(NAME report_html.cli
 pp_add_fuzz(NAME flame_folded LIBS postprof_static
   SOURCES fuzz/fuzz_flame_folded.c ${PROJECT_SOURCE_DIR}/src/export/flame_folded.c
           ${PROJECT_SOURCE_DIR}/src/common/strbuf.c)
+# `postprof serve` serves the dashboard beside its built-in paths
+pp_add_script_test(NAME report_html.dashboard_serve
+  COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/dashboard_serve.py $<TARGET_FILE:postprof>
+  LABELS report_html TIMEOUT 120)

@@ -42,7 +42,7 @@
     stat('suggestions', (R.optimization_suggestions || []).length) +
     stat('process CPU', C.num(sys.cpu_percent) + ' %') +
     stat('peak RSS', C.bytes(sys.peak_rss_bytes));
-  if (R.apply) html += stat('all suggestions applied', C.pct(R.apply.improvement) + ' faster');
+  if (R.apply) html += stat('pass time saved, all suggestions applied', C.pct(R.apply.improvement));
   $('summary-stats').innerHTML = html;
   const after = R.apply ? R.apply.after.targets : null;
   table('targets-table', [['target'], ['measured', 'num'], ['limit', 'num'], ['status']].concat(after ? [['after --apply', 'num'], ['status after']] : []),

@@ -54,13 +54,15 @@ int pp__flame_folded_json(const char *data, size_t len, const char *name, size_t
     pp__strbuf_adds(out, ",\"stacks\":[");
     const char *p = data, *end = data + len;
     while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        const char *le = nl ? nl : end;
+        size_t rest = (size_t)(end - p);
+        const char *nl = memchr(p, '\n', rest);
+        size_t n = nl ? (size_t)(nl - p) : rest;
         const char *next = nl ? nl + 1 : end;
         lineno++;
-        if (le > p && le[-1] == '\r')
-            le--;
-        if (memchr(p, '\0', (size_t)(le - p))) {
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        const char *le = p + n;
+        if (memchr(p, '\0', n)) {
             snprintf(err, errcap, "%s:%zu: NUL byte in the line (not a folded-stacks text file)",
                      name, lineno);
             rc = PP_EFORMAT;
