@@ -14,10 +14,17 @@ const fs = require('fs');
 const os = require('os');
 const { spawn } = require('child_process');
 
+/* A missing tool skips the test (exit 77), except under CI=true where it fails. */
+function missing(what) {
+  console.error('browser tests: ' + what);
+  process.exit(process.env.CI === 'true' ? 1 : 77);
+}
 const deps = process.env.PP_BROWSER_DEPS;
 if (!deps) { console.error('PP_BROWSER_DEPS is not set'); process.exit(2); }
-const { chromium } = require(path.join(deps, 'node_modules', 'playwright-core'));
 const CHROMIUM = process.env.PP_CHROMIUM || '/usr/bin/chromium';
+try { fs.accessSync(CHROMIUM, fs.constants.X_OK); } catch (e) { missing(`no chromium at ${CHROMIUM} (scripts/deps.sh installs it)`); }
+let chromium;
+try { ({ chromium } = require(path.join(deps, 'node_modules', 'playwright-core'))); } catch (e) { missing('playwright-core not installed in ' + deps + ' (browser.setup runs npm ci)'); }
 
 let failures = 0;
 function check(cond, what) {
