@@ -62,8 +62,18 @@
 
   /* latency distribution per operation */
   const ops = perf.operations || [];
+  /* the chart keeps the 30 operations with the most time, in call-tree order; the table has all */
+  const MAX_CHART_OPS = 30;
+  const keep = new Set(ops.map((o, i) => [o.total_s, i]).sort((a, b) => b[0] - a[0]).slice(0, MAX_CHART_OPS).map(x => x[1]));
+  const chartOps = ops.filter((o, i) => keep.has(i));
+  if (ops.length > chartOps.length) {
+    const n = document.createElement('p');
+    n.className = 'note';
+    n.textContent = `The chart shows the ${chartOps.length} operations with the most time; the table lists all ${ops.length}.`;
+    $('chart-latency').after(n);
+  }
   C.barChart($('chart-latency'), {
-    rows: ops.map(o => ({ label: '  '.repeat(o.depth) + o.name, values: [o.p50_s, o.p95_s, o.p99_s, o.max_s] })),
+    rows: chartOps.map(o => ({ label: '  '.repeat(o.depth) + o.name, values: [o.p50_s, o.p95_s, o.p99_s, o.max_s] })),
     keys: ['p50', 'p95', 'p99', 'max'], fmt: C.secs, log: true, barHeight: 9,
     colors: ['#74c0fc', '#339af0', '#1864ab', '#adb5bd'], empty: 'no operations'
   });
@@ -81,6 +91,20 @@
   table('loading-table', [['source'], ['batch', 'num'], ['mean batch', 'num'], ['rows/s', 'num'], ['bytes/s', 'num'], ['waiting', 'num']],
     sources.map(s => [esc(s), C.num(dl[s].batch_size), C.secs(dl[s].loading_time), C.num(dl[s].rows_per_s),
       C.bytes(dl[s].bytes_per_s) + '/s', C.pct(dl[s].wait_share)]));
+  const notes = [];
+  const sc = dl.sequential_vs_concurrent;
+  if (sc && sc.measured)
+    notes.push(`One batch from every source: ${C.secs(sc.sequential_s)} one after another, ${C.secs(sc.concurrent_s)} all at once ` +
+      `(the slowest source alone: ${C.secs(sc.critical_path_s)}).`);
+  const ka = dl.keep_alive;
+  if (ka && ka.measured)
+    notes.push(`${ka.source}: ${C.secs(ka.off_s)} per batch with a new connection per request, ${C.secs(ka.on_s)} with keep-alive.`);
+  for (const t of notes.reverse()) {
+    const p = document.createElement('p');
+    p.className = 'note';
+    p.textContent = t;
+    $('loading-table').after(p);
+  }
 
   /* batch-size sweep, one row of two charts per model */
   const mi = R.model_inference || {};
@@ -140,7 +164,12 @@
       ['capacity for 80 / 90 / 95 %', ['0.80', '0.90', '0.95'].map(k => cf[k] ? C.num(cf[k]) : 'unreachable').join(' / ')],
       ['recommended capacity', C.num(cp.recommended_capacity)],
       ['measured there', ar ? `${C.pct(ar.hit_ratio)} hits, replay ${C.secs(ar.replay_s)} (now ${C.secs(cp.replay_s)})` : '–']
-    ].map(r => `<tr><th>${r[0]}</th><td class="num">${r[1]}</td></tr>`).join('') + '</table>';
+    ].map(r => `<tr><th>${r[0]}</th><td class="num">${r[1]}</td></tr>`).join('') + '</table>' +
+      ((cp.backends || []).length ? '<h3>Cache backends, same trace</h3><table><thead><tr><th>backend</th><th class="num">hit ratio</th>' +
+        '<th class="num">mean op</th><th class="num">p99 op</th><th class="num">replay</th></tr></thead><tbody>' +
+        cp.backends.map(b => `<tr><td>${esc(b.name)}${b.current ? ' (current)' : ''}</td><td class="num">${C.pct(b.hit_ratio)}</td>` +
+          `<td class="num">${C.secs(b.avg_time)}</td><td class="num">${C.secs(b.p99_time)}</td><td class="num">${C.secs(b.replay_s)}</td></tr>`).join('') +
+        '</tbody></table>' : '');
   }
 
   /* bottlenecks */

@@ -134,7 +134,7 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
     const shot = withProfile ? 'report' : 'report-minimal';
     await page.screenshot({ path: path.join(outDir, shot + '.png'), fullPage: true });
     if (withProfile)
-      for (const id of ['summary', 'latency', 'sweep', 'cache', 'suggestions', 'flame'])
+      for (const id of ['summary', 'stages', 'latency', 'loading', 'sweep', 'cache', 'bottlenecks', 'suggestions', 'flame'])
         await page.locator('#' + id).screenshot({ path: path.join(outDir, `report-${id}.png`) });
     check(seen.errors.length === 0, 'no console errors' + (seen.errors.length ? ': ' + seen.errors.join(' | ') : ''));
     check(seen.offsite.length === 0, 'no request outside the file' + (seen.offsite.length ? ': ' + seen.offsite.join(' ') : ''));
