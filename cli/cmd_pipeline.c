@@ -36,6 +36,7 @@ static const char pipeline_usage[] =
     "  --top-k N                feed length (default 10)\n"
     "  --zipf-s S               popularity skew (default 1.0)\n"
     "  --limit N                stop after N posts (default: read every source to its end)\n"
+    "  --limit-per-source N     read at most N posts from each source (default: no limit)\n"
     "  --seed S                 request generator seed (default 1)\n"
     "  --trace-capacity N       cache accesses to trace (default 0; 2 x requests x candidates\n"
     "                           with --trace-out)\n"
@@ -154,6 +155,9 @@ int cmd_pipeline(int argc, char **argv)
     printf("lines_rejected: %llu\n", (unsigned long long)r.lines_rejected);
     printf("posts_checksum: %016llx\n", (unsigned long long)r.posts_checksum);
     printf("bytes_loaded: %llu\n", (unsigned long long)r.bytes_loaded);
+    printf("db_fullscan_steps: %llu\n", (unsigned long long)r.db_fullscan_steps);
+    printf("api_connections_opened: %llu\n", (unsigned long long)r.connections_opened);
+    printf("api_connections_reused: %llu\n", (unsigned long long)r.connections_reused);
     printf("invalid_utf8_replaced: %llu\n", (unsigned long long)r.invalid_utf8);
     printf("tokens: %llu\n", (unsigned long long)r.tokens);
     printf("model: %s%s\n", posts_model_name(cfg.model), cfg.quantized ? "-int8" : "");

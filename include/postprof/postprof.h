@@ -12,6 +12,7 @@
 #include <postprof/http.h>
 #include <postprof/log.h>
 #include <postprof/memory.h>
+#include <postprof/profile.h>
 #include <postprof/metrics.h>
 #include <postprof/scope.h>
 #include <postprof/snapshot.h>

@@ -135,7 +135,7 @@ static inline void pp__scope_cleanup(pp_scope *s)
 
 #define PP__SCOPE_AT(site, var, name, flags, every)                                                \
     static pp_site site = PP_SITE_INIT(name, flags, every);                                        \
-    pp_scope var __attribute__((cleanup(pp__scope_cleanup))) = pp__scope_enter(&site)
+    pp_scope var __attribute__((cleanup(pp__scope_cleanup), unused)) = pp__scope_enter(&site)
 
 #define PP__SCOPE_U(n, name, flags, every)                                                         \
     PP__SCOPE_AT(PP__CAT(pp__site_, n), PP__CAT(pp__scope_, n), name, flags, every)

@@ -171,8 +171,17 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 {
     (void)version;
     (void)upload;
-    (void)upload_size;
-    (void)con_cls;
+    static int first_call_seen;
+    /* The first call only announces the request; answering on the second keeps
+     * the connection alive (answering on the first makes MHD close it). */
+    if (*con_cls == NULL) {
+        *con_cls = &first_call_seen;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0; /* a body on a GET is ignored */
+        return MHD_YES;
+    }
     PP_SCOPE("posts.api.request");
     posts_api_server *s = cls;
     atomic_fetch_add(&s->requests, 1);

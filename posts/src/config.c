@@ -59,6 +59,7 @@ static const char *const knobs[] = {"data",
                                     "top_k",
                                     "zipf_s",
                                     "limit",
+                                    "limit_per_source",
                                     "seed",
                                     "trace_capacity",
                                     "trace_sample",
@@ -213,6 +214,8 @@ int posts_config_set(posts_config *cfg, const char *name, const char *value, pos
             c.zipf_s = d;
     } else if (strcmp(name, "limit") == 0) {
         U(limit, 0, (uint64_t)1 << 40, "an integer (0 = no limit)");
+    } else if (strcmp(name, "limit_per_source") == 0) {
+        U(limit_per_source, 0, (uint64_t)1 << 40, "an integer (0 = no limit)");
     } else if (strcmp(name, "seed") == 0) {
         U(seed, 0, UINT64_MAX, "an integer");
     } else if (strcmp(name, "trace_capacity") == 0) {

@@ -309,13 +309,28 @@ static int consume(posts_pipeline *pl, posts_batch *b, posts_pipeline_result *re
     return PP_OK;
 }
 
+/* Posts to ask a source for next: a batch, or what its per-source limit leaves. */
+static size_t per_source_want(const posts_config *cfg, uint64_t from_this_source)
+{
+    if (!cfg->limit_per_source)
+        return cfg->batch_size;
+    if (from_this_source >= cfg->limit_per_source)
+        return 0;
+    uint64_t left = cfg->limit_per_source - from_this_source;
+    return left < cfg->batch_size ? (size_t)left : cfg->batch_size;
+}
+
 static void *produce(void *arg)
 {
     producer *p = arg;
     loadq *q = p->q;
     const posts_config *cfg = &p->pl->cfg;
     posts_batch b = {0};
+    uint64_t from_here = 0;
     for (;;) {
+        size_t want = per_source_want(cfg, from_here);
+        if (want == 0)
+            break;
         pthread_mutex_lock(&q->mu);
         int stop = q->stop;
         pthread_mutex_unlock(&q->mu);
@@ -325,7 +340,7 @@ static void *produce(void *arg)
         long n;
         {
             PP_SCOPE("posts.load.batch");
-            n = posts_source_next(p->src, &b, cfg->batch_size, &p->err);
+            n = posts_source_next(p->src, &b, want, &p->err);
         }
         p->next_ns += posts__now_ns() - t0;
         if (n < 0) {
@@ -334,6 +349,7 @@ static void *produce(void *arg)
         }
         if (n == 0)
             break;
+        from_here += (uint64_t)n;
         pthread_mutex_lock(&q->mu);
         while (q->n == QUEUE_CAP && !q->stop)
             pthread_cond_wait(&q->cv, &q->mu);
@@ -405,15 +421,21 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
         for (int i = 0; i < np && rc == PP_OK; i++) {
             producer *p = &prod[i];
             PP_SCOPE("posts.load.source");
+            uint64_t from_here = 0;
             for (;;) {
                 if (cfg->limit && res->posts_loaded >= cfg->limit)
+                    break;
+                size_t want = per_source_want(cfg, from_here);
+                if (want == 0)
                     break;
                 uint64_t t0 = posts__now_ns();
                 long n;
                 {
                     PP_SCOPE("posts.load.batch");
-                    n = posts_source_next(p->src, &b, cfg->batch_size, err);
+                    n = posts_source_next(p->src, &b, want, err);
                 }
+                if (n > 0)
+                    from_here += (uint64_t)n;
                 res->load_ns += posts__now_ns() - t0;
                 if (n < 0) {
                     rc = (int)n;
@@ -487,6 +509,9 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
         posts_source_stats_get(prod[i].src, &st);
         res->lines_rejected += st.lines_rejected;
         res->bytes_loaded += st.bytes;
+        res->db_fullscan_steps += st.db_fullscan_steps;
+        res->connections_opened += st.connections_opened;
+        res->connections_reused += st.connections_reused;
     }
     if (res->posts_loaded)
         res->mean_score = score_sum / (double)res->posts_loaded;

@@ -140,6 +140,19 @@ static void harvest(api_source *a)
                 continue;
             s->cres = m->data.result;
             curl_easy_getinfo(s->easy, CURLINFO_RESPONSE_CODE, &s->http);
+            curl_off_t connect_us = 0, ttfb_us = 0, total_us = 0;
+            long opened = 0;
+            curl_easy_getinfo(s->easy, CURLINFO_CONNECT_TIME_T, &connect_us);
+            curl_easy_getinfo(s->easy, CURLINFO_STARTTRANSFER_TIME_T, &ttfb_us);
+            curl_easy_getinfo(s->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+            curl_easy_getinfo(s->easy, CURLINFO_NUM_CONNECTS, &opened);
+            a->base.st.http_connect_ns += (uint64_t)connect_us * 1000u;
+            a->base.st.http_ttfb_ns += (uint64_t)ttfb_us * 1000u;
+            a->base.st.http_total_ns += (uint64_t)total_us * 1000u;
+            if (opened > 0)
+                a->base.st.connections_opened++;
+            else if (s->cres == CURLE_OK)
+                a->base.st.connections_reused++;
             curl_multi_remove_handle(a->multi, s->easy);
             s->busy = 0;
             s->complete = 1;
@@ -350,6 +363,7 @@ int posts_source_open_api(const char *base_url, const posts_api_opts *opts, post
         return PP_ENOMEM;
     }
     curl_multi_setopt(a->multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)a->o.concurrency);
+    curl_multi_setopt(a->multi, CURLMOPT_MAXCONNECTS, (long)a->o.concurrency);
     a->nslots = a->o.concurrency;
     for (int i = 0; i < a->nslots; i++) {
         CURL *e = curl_easy_init();

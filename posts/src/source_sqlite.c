@@ -71,6 +71,11 @@ static long sq_next(posts_source *s, posts_batch *b, size_t max, posts_err *err)
         }
         got++;
     }
+    s->st.db_fullscan_steps =
+        (uint64_t)sqlite3_stmt_status(q->st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0);
+    s->st.db_sorts = (uint64_t)sqlite3_stmt_status(q->st, SQLITE_STMTSTATUS_SORT, 0);
+    s->st.db_autoindex = (uint64_t)sqlite3_stmt_status(q->st, SQLITE_STMTSTATUS_AUTOINDEX, 0);
+    s->st.db_vm_steps = (uint64_t)sqlite3_stmt_status(q->st, SQLITE_STMTSTATUS_VM_STEP, 0);
     return got;
 }
 

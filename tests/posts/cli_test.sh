@@ -24,6 +24,8 @@ for k in posts_loaded lines_rejected load_posts_per_s preprocess_posts_per_s inf
 done
 grep -q '^posts_loaded: 1800$' "$T/p.out" || fail "expected 1800 posts: $(cat "$T/p.out")"
 grep -q '^lines_rejected: 0$' "$T/p.out" || fail "rejected lines in clean data"
+grep -q '^api_connections_opened: [1-4]$' "$T/p.out" || fail "keep-alive: $(grep api_ "$T/p.out")"
+grep -q '^api_connections_reused: 0$' "$T/p.out" && fail "keep-alive reused no connection"
 "$PP" pipeline --data "$T/d" --sources file --limit 100 --requests 0 | grep -q '^posts_loaded: 100$' \
   || fail "--limit"
 "$PP" pipeline --data "$T/d" --requests 100 --candidates 20 --trace-out "$T/trace.csv" > "$T/t.out"
@@ -72,7 +74,9 @@ code=$(curl -s -o "$T/page" -w '%{http_code}' "$URL/posts?limit=3")
 code=$(curl -s -o "$T/page" -w '%{http_code}' "$URL/posts?limit=abc")
 [ "$code" = 400 ] || fail "bad limit gave $code"
 "$PP" pipeline --data "$T/d" --sources api --api-url "$URL" --model small --requests 10 \
-  --api-concurrency 3 --keep-alive 0 | grep -q '^posts_loaded: 600$' || fail "api source via --api-url"
+  --api-concurrency 3 --keep-alive 0 > "$T/a.out"
+grep -q '^posts_loaded: 600$' "$T/a.out" || fail "api source via --api-url"
+grep -q '^api_connections_reused: 0$' "$T/a.out" || fail "--keep-alive 0 reused a connection"
 kill -TERM "$SRV"; wait "$SRV"; SRV=""
 grep -q '^requests: ' "$T/srv.out" || fail "api-server did not stop cleanly"
 echo ok

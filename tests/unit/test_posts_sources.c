@@ -57,6 +57,11 @@ static void three_sources_same_posts(void **state)
     snprintf(path, sizeof path, "%s/posts.db", dir);
     assert_int_equal(posts_source_open_sqlite(path, &src, &err), PP_OK);
     assert_int_equal(drain(src, 100, ref, N), N);
+    posts_source_stats st;
+    posts_source_stats_get(src, &st);
+    assert_int_equal(st.db_fullscan_steps, N - 1); /* rowid order: one scan, no sort */
+    assert_int_equal(st.db_sorts, 0);
+    assert_true(st.db_vm_steps > N);
     posts_source_close(src);
     /* the generator itself agrees */
     posts_post p;
@@ -68,7 +73,6 @@ static void three_sources_same_posts(void **state)
     assert_int_equal(posts_source_open_jsonl(path, 0, NULL, NULL, &src, &err), PP_OK);
     assert_int_equal(drain(src, 64, other, N), N);
     assert_memory_equal(ref, other, sizeof ref);
-    posts_source_stats st;
     posts_source_stats_get(src, &st);
     assert_int_equal(st.lines_rejected, 0);
     assert_int_equal(st.posts, N);
@@ -88,6 +92,15 @@ static void three_sources_same_posts(void **state)
         assert_memory_equal(ref, other, sizeof ref);
         posts_source_stats_get(src, &st);
         assert_true(st.requests >= (N + bs[v] - 1) / bs[v]);
+        assert_int_equal(st.connections_opened + st.connections_reused, st.requests);
+        assert_true(st.http_total_ns >= st.http_ttfb_ns && st.http_ttfb_ns > 0);
+        if (variants[v].keep_alive) {
+            /* never more connections than requests in flight, the rest reused */
+            assert_true(st.connections_opened <= (uint64_t)variants[v].concurrency);
+            assert_true(st.connections_reused + variants[v].concurrency >= st.requests);
+        } else {
+            assert_int_equal(st.connections_reused, 0);
+        }
         posts_source_close(src);
     }
     posts_api_server_stop(srv);

@@ -90,6 +90,10 @@ typedef struct posts_config {
     /* limit: stop after this many posts in total, 0 = read every source to its
      * end (knob "limit", default 0). */
     size_t limit;
+    /* limit_per_source: read at most this many posts from each source, 0 =
+     * no such limit (knob "limit_per_source", default 0); with several
+     * sources it makes each contribute, where `limit` stops at the first. */
+    size_t limit_per_source;
     /* seed: seed of the request generator (knob "seed", default 1). */
     uint64_t seed;
     /* trace_capacity: cache accesses kept in the trace (0 = no trace);

@@ -23,6 +23,9 @@ typedef struct posts_pipeline_result {
     uint64_t lines_rejected; /* malformed JSONL lines skipped */
     uint64_t posts_checksum; /* sum of posts_post_hash over loaded posts (order-free) */
     uint64_t bytes_loaded;
+    uint64_t db_fullscan_steps;  /* SQLite source: sqlite3_stmt_status full-scan steps */
+    uint64_t connections_opened; /* API source: new connections vs kept-alive ones */
+    uint64_t connections_reused;
     uint64_t load_ns, preprocess_ns, infer_ns, serve_ns, total_ns; /* wall time per stage */
     uint64_t invalid_utf8; /* sequences replaced while preprocessing */
     uint64_t tokens;

@@ -13,5 +13,6 @@
 #include <posts/datagen.h>
 #include <posts/api_server.h>
 #include <posts/pipeline.h>
+#include <posts/profile.h>
 
 #endif

@@ -21,6 +21,17 @@ typedef struct posts_source_stats {
     uint64_t requests;       /* API: HTTP requests completed */
     uint64_t retries;        /* transient failures retried */
     uint64_t wait_ns;        /* time blocked on I/O (API: waiting for responses) */
+    /* SQLite: sqlite3_stmt_status() of the source's statement (query profiling) */
+    uint64_t db_fullscan_steps; /* rows stepped in full table scans */
+    uint64_t db_sorts;          /* sort operations */
+    uint64_t db_autoindex;      /* rows inserted into automatic indexes */
+    uint64_t db_vm_steps;       /* virtual machine steps */
+    /* API: libcurl's timing breakdown summed over completed requests, and connections */
+    uint64_t http_connect_ns;    /* until the TCP connection was up (0 when reused) */
+    uint64_t http_ttfb_ns;       /* until the first response byte */
+    uint64_t http_total_ns;      /* whole transfers */
+    uint64_t connections_opened; /* requests that opened a new connection */
+    uint64_t connections_reused; /* requests served on a kept-alive connection */
 } posts_source_stats;
 
 /*

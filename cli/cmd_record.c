@@ -1,0 +1,436 @@
+/*
+ * cmd_record.c - `postprof record -- CMD`: runs CMD with
+ * libpostprof_preload.so preloaded (CPU or wall-clock sampling, or allocation
+ * profiling), then symbolizes what it left and writes folded, speedscope,
+ * pprof or Chrome trace output. CMD's stdout/stderr pass through untouched
+ * and its exit status becomes ours (128+N when it died of signal N).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <postprof/postprof.h>
+
+#include "cli.h"
+
+static const char record_usage[] =
+    "usage: postprof record [options] -- CMD [ARGS...]\n"
+    "  -F, --freq HZ         samples per second of CPU time per thread (default 99)\n"
+    "  --wall                sample all threads on wall-clock time; waiting shows as [off-cpu]\n"
+    "  --mem                 profile allocations instead (sampled, mean 512 KiB)\n"
+    "  --mem-rate BYTES      mean bytes between allocation samples (implies --mem)\n"
+    "  --mem-all             record every allocation (implies --mem; exact)\n"
+    "  --format FMT          folded | speedscope | pprof | chrome (default: from -o, else "
+    "pprof)\n"
+    "  -o, --output FILE     where to write (default profile.pb.gz, profile.folded, ...)\n"
+    "  --follow-forks        profile forked children too, each into FILE with .PID added\n"
+    "  --timer perf|posix    sampling timer (default perf, falling back to posix)\n"
+    "  --unwind fp|libunwind stack walking in the handler (default fp: frame pointers)\n"
+    "  -q, --quiet           no summary on stderr\n";
+
+static const char *const default_names[] = {"profile.folded", "profile.speedscope.json",
+                                            "profile.pb.gz", "profile.trace.json"};
+static const char *const suffixes[] = {".folded", ".speedscope.json", ".pb.gz", ".trace.json"};
+
+static volatile sig_atomic_t child_pid;
+
+static void forward_signal(int sig)
+{
+    if (child_pid > 0)
+        kill((pid_t)child_pid, sig);
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && strcmp(s + a - b, suffix) == 0;
+}
+
+static int format_from_name(const char *path)
+{
+    if (ends_with(path, ".folded") || ends_with(path, ".txt"))
+        return PP_FORMAT_FOLDED;
+    if (ends_with(path, ".speedscope.json") || ends_with(path, ".speedscope"))
+        return PP_FORMAT_SPEEDSCOPE;
+    if (ends_with(path, ".trace.json") || ends_with(path, ".chrome.json"))
+        return PP_FORMAT_CHROME;
+    return PP_FORMAT_PPROF;
+}
+
+static int find_preload(char *out, size_t cap)
+{
+    const char *env = getenv("POSTPROF_PRELOAD");
+    if (env && *env) {
+        snprintf(out, cap, "%s", env);
+        return access(out, R_OK) == 0 ? 0 : -1;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    static const char *const rel[] = {"/../src/libpostprof_preload.so", "/libpostprof_preload.so",
+                                      "/../lib/libpostprof_preload.so",
+                                      "/../lib/x86_64-linux-gnu/libpostprof_preload.so",
+                                      "/../lib64/libpostprof_preload.so"};
+    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
+        char cand[PATH_MAX + 64];
+        snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
+        char *real = realpath(cand, NULL);
+        if (real && access(real, R_OK) == 0) {
+            snprintf(out, cap, "%s", real);
+            free(real);
+            return 0;
+        }
+        free(real);
+    }
+    return -1;
+}
+
+typedef struct {
+    long pid;
+    long seq;
+    char name[256];
+} raw_file;
+
+static int cmp_raw(const void *a, const void *b)
+{
+    const raw_file *x = a, *y = b;
+    if (x->pid != y->pid)
+        return x->pid < y->pid ? -1 : 1;
+    return (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static void output_for_pid(char *out, size_t cap, const char *base, int fmt, long pid, int root)
+{
+    if (root) {
+        snprintf(out, cap, "%s", base);
+        return;
+    }
+    const char *suf = suffixes[fmt];
+    if (ends_with(base, suf))
+        snprintf(out, cap, "%.*s.%ld%s", (int)(strlen(base) - strlen(suf)), base, pid, suf);
+    else
+        snprintf(out, cap, "%s.%ld", base, pid);
+}
+
+static void report(const char *out, const pp_profile *p, long pid, int root)
+{
+    int64_t samples = pp_profile_stat(p, "samples");
+    if (pp_profile_kind_of(p) == PP_PROFILE_MEM)
+        fprintf(stderr,
+                "postprof record: %s%ld: %lld bytes allocated (%s), %lld in use at exit, "
+                "peak %lld -> %s\n",
+                root ? "pid " : "child pid ", pid, (long long)pp_profile_value_total(p, 1),
+                pp_profile_stat(p, "mem_rate") == 0 ? "every allocation" : "sampled",
+                (long long)pp_profile_value_total(p, 3), (long long)pp_profile_stat(p, "heap_peak"),
+                out);
+    else
+        fprintf(stderr, "postprof record: %s%ld: %lld samples, %lld threads -> %s\n",
+                root ? "pid " : "child pid ", pid, (long long)samples,
+                (long long)pp_profile_stat(p, "threads"), out);
+    if (pp_profile_kind_of(p) == PP_PROFILE_CPU && !pp_profile_stat(p, "timer_perf") && samples > 0)
+        fprintf(stderr, "postprof record: note: sampled with timer_create (perf_event_open "
+                        "unavailable or --timer posix): rates are capped at the kernel's HZ\n");
+    if (pp_profile_stat(p, "sigprof_taken"))
+        fprintf(stderr, "postprof record: warning: the target installed its own SIGPROF "
+                        "handler; sampling stopped there and the profile covers the time "
+                        "before\n");
+    if (pp_profile_stat(p, "sigprof_blocked"))
+        fprintf(stderr,
+                "postprof record: warning: the target blocked SIGPROF %lld times; ticks "
+                "while blocked were merged or lost\n",
+                (long long)pp_profile_stat(p, "sigprof_blocked"));
+    if (pp_profile_stat(p, "sigprof_foreign"))
+        fprintf(stderr, "postprof record: warning: %lld SIGPROF signals from elsewhere ignored\n",
+                (long long)pp_profile_stat(p, "sigprof_foreign"));
+    if (pp_profile_stat(p, "ring_dropped") || pp_profile_stat(p, "table_full"))
+        fprintf(stderr,
+                "postprof record: warning: %lld samples dropped (ring full), %lld (stack "
+                "table full)\n",
+                (long long)pp_profile_stat(p, "ring_dropped"),
+                (long long)pp_profile_stat(p, "table_full"));
+    if (pp_profile_stat(p, "live_table_full"))
+        fprintf(stderr, "postprof record: warning: %lld allocations not tracked to their free\n",
+                (long long)pp_profile_stat(p, "live_table_full"));
+    if (pp_profile_stat(p, "exit_signal"))
+        fprintf(stderr,
+                "postprof record: the target died of signal %lld; profile written up "
+                "to that point\n",
+                (long long)pp_profile_stat(p, "exit_signal"));
+    if (pp_profile_stat(p, "threads_unprofiled"))
+        fprintf(stderr,
+                "postprof record: warning: %lld threads over the limit of 1024 live "
+                "threads were not profiled\n",
+                (long long)pp_profile_stat(p, "threads_unprofiled"));
+    if (pp_profile_stat(p, "timer_failures"))
+        fprintf(stderr, "postprof record: warning: no sampling timer for %lld threads\n",
+                (long long)pp_profile_stat(p, "timer_failures"));
+    if (pp_profile_stat(p, "build_id_mismatch"))
+        fprintf(stderr,
+                "postprof record: warning: %lld modules changed on disk since the run; "
+                "their symbols may be wrong\n",
+                (long long)pp_profile_stat(p, "build_id_mismatch"));
+}
+
+static void remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", dir, e->d_name) < (int)sizeof path)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
+}
+
+/* load and write every pid's raw files; returns 0 when all were written */
+static int collect(const char *dir, long root_pid, int fmt, const char *out, int quiet, int follow,
+                   int mem_all)
+{
+    raw_file *files = NULL;
+    size_t n = 0, cap = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int failed = 0;
+    while (d && (e = readdir(d))) {
+        long pid, seq;
+        char tail[8];
+        if (sscanf(e->d_name, "%ld.%ld.%3s", &pid, &seq, tail) != 3 || strcmp(tail, "raw") != 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 16;
+            raw_file *q = realloc(files, cap * sizeof *q);
+            if (!q)
+                break;
+            files = q;
+        }
+        files[n].pid = pid;
+        files[n].seq = seq;
+        snprintf(files[n].name, sizeof files[n].name, "%s", e->d_name);
+        n++;
+    }
+    if (d)
+        closedir(d);
+    qsort(files, n, sizeof *files, cmp_raw);
+    int root_seen = 0;
+    for (size_t i = 0; i < n;) {
+        long pid = files[i].pid;
+        pp_profile *p = NULL;
+        size_t j = i;
+        for (; j < n && files[j].pid == pid; j++) {
+            char path[PATH_MAX + 300], msg[512] = "";
+            snprintf(path, sizeof path, "%s/%s", dir, files[j].name);
+            int rc = pp_profile_load_raw(path, &p, msg, sizeof msg);
+            if (rc != PP_OK) {
+                cli_error("record", "cannot read the recorded profile: %s (%s)", msg,
+                          pp_strerror(rc));
+                failed = 1;
+            }
+        }
+        int root = pid == root_pid;
+        if (p && (root || follow)) {
+            char path[PATH_MAX];
+            output_for_pid(path, sizeof path, out, fmt, pid, root);
+            int rc = pp_profile_write(p, (pp_profile_format)fmt, path);
+            if (rc != PP_OK) {
+                cli_error("record", "cannot write %s: %s", path, pp_strerror(rc));
+                failed = 1;
+            } else if (!quiet) {
+                (void)mem_all;
+                report(path, p, pid, root);
+            }
+            root_seen |= root;
+        }
+        pp_profile_free(p);
+        i = j;
+    }
+    free(files);
+    if (!root_seen) {
+        cli_error("record", "the target left no profile (it may not be dynamically linked, or "
+                            "was killed with SIGKILL)");
+        failed = 1;
+    }
+    return failed;
+}
+
+static int parse_u64(const char *s, unsigned long long max, unsigned long long *out)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *end || v > max || s[0] == '-')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cmd_record(int argc, char **argv)
+{
+    unsigned long long hz = 99, mem_rate = 512 * 1024;
+    int wall = 0, mem = 0, mem_all = 0, follow = 0, quiet = 0, fmt = -1, force_posix = 0;
+    int libunwind = 0;
+    const char *out = NULL;
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--") == 0) {
+            i++;
+            break;
+        }
+        if (cli_is_help(a)) {
+            fputs(record_usage, stdout);
+            return PP_EXIT_OK;
+        } else if (strcmp(a, "-F") == 0 || strcmp(a, "--freq") == 0) {
+            if (!val || parse_u64(val, 100000, &hz) != 0 || hz == 0)
+                return cli_usage_error("record", record_usage, "%s needs a rate in Hz (1-100000)",
+                                       a);
+            i++;
+        } else if (strcmp(a, "--wall") == 0) {
+            wall = 1;
+        } else if (strcmp(a, "--mem") == 0) {
+            mem = 1;
+        } else if (strcmp(a, "--mem-all") == 0) {
+            mem = mem_all = 1;
+        } else if (strcmp(a, "--mem-rate") == 0) {
+            if (!val || parse_u64(val, 1ull << 40, &mem_rate) != 0 || mem_rate == 0)
+                return cli_usage_error("record", record_usage,
+                                       "--mem-rate needs a positive number of bytes");
+            mem = 1;
+            i++;
+        } else if (strcmp(a, "--format") == 0) {
+            fmt = val ? pp_profile_format_parse(val) : -1;
+            if (fmt < 0)
+                return cli_usage_error("record", record_usage,
+                                       "--format must be folded, speedscope, pprof or chrome");
+            i++;
+        } else if (strcmp(a, "-o") == 0 || strcmp(a, "--output") == 0) {
+            if (!val)
+                return cli_usage_error("record", record_usage, "%s needs a file name", a);
+            out = val;
+            i++;
+        } else if (strcmp(a, "--follow-forks") == 0) {
+            follow = 1;
+        } else if (strcmp(a, "--timer") == 0) {
+            if (!val || (strcmp(val, "perf") != 0 && strcmp(val, "posix") != 0))
+                return cli_usage_error("record", record_usage, "--timer must be perf or posix");
+            force_posix = strcmp(val, "posix") == 0;
+            i++;
+        } else if (strcmp(a, "--unwind") == 0) {
+            if (!val || (strcmp(val, "fp") != 0 && strcmp(val, "libunwind") != 0))
+                return cli_usage_error("record", record_usage, "--unwind must be fp or libunwind");
+            libunwind = strcmp(val, "libunwind") == 0;
+            i++;
+        } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (a[0] == '-') {
+            return cli_usage_error("record", record_usage, "unknown option '%s'", a);
+        } else {
+            break;
+        }
+    }
+    if (i >= argc)
+        return cli_usage_error("record", record_usage, "missing the command to profile");
+    if (wall && mem)
+        return cli_usage_error("record", record_usage, "--wall and --mem cannot be combined");
+    if (fmt < 0)
+        fmt = out ? format_from_name(out) : PP_FORMAT_PPROF;
+    if (!out)
+        out = default_names[fmt];
+    char preload[PATH_MAX];
+    if (find_preload(preload, sizeof preload) != 0)
+        return cli_error("record", "libpostprof_preload.so not found (set POSTPROF_PRELOAD)");
+    const char *tmp = getenv("TMPDIR");
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/postprof-record-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(dir))
+        return cli_error("record", "cannot create a temporary directory: %s", strerror(errno));
+
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        rmdir(dir);
+        return cli_error("record", "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        char buf[64];
+        const char *old = getenv("LD_PRELOAD");
+        size_t len = strlen(preload) + (old ? strlen(old) + 1 : 0) + 1;
+        char *ld = malloc(len);
+        if (!ld)
+            _exit(127);
+        snprintf(ld, len, "%s%s%s", preload, old && *old ? ":" : "", old ? old : "");
+        setenv("LD_PRELOAD", ld, 1);
+        setenv("POSTPROF_DIR", dir, 1);
+        snprintf(buf, sizeof buf, "%ld", (long)getpid());
+        setenv("POSTPROF_ROOT_PID", buf, 1);
+        snprintf(buf, sizeof buf, "%llu", hz);
+        setenv("POSTPROF_HZ", buf, 1);
+        setenv("POSTPROF_WALL", wall ? "1" : "0", 1);
+        setenv("POSTPROF_MEM", mem ? "1" : "0", 1);
+        snprintf(buf, sizeof buf, "%llu", mem_all ? 0ull : mem_rate);
+        setenv("POSTPROF_MEM_RATE", buf, 1);
+        setenv("POSTPROF_FOLLOW_FORKS", follow ? "1" : "0", 1);
+        setenv("POSTPROF_FORCE_TIMER", force_posix ? "1" : "0", 1);
+        setenv("POSTPROF_UNWIND", libunwind ? "libunwind" : "fp", 1);
+        execvp(argv[i], argv + i);
+        fprintf(stderr, "postprof record: cannot run '%s': %s\n", argv[i], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+    }
+    child_pid = pid;
+    struct sigaction ign, fwd, old_int, old_quit, old_term, old_hup;
+    memset(&ign, 0, sizeof ign);
+    ign.sa_handler = SIG_IGN;
+    memset(&fwd, 0, sizeof fwd);
+    fwd.sa_handler = forward_signal;
+    sigaction(SIGINT, &ign, &old_int);
+    sigaction(SIGQUIT, &ign, &old_quit);
+    sigaction(SIGTERM, &fwd, &old_term);
+    sigaction(SIGHUP, &fwd, &old_hup);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGQUIT, &old_quit, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGHUP, &old_hup, NULL);
+    int code = WIFEXITED(status)     ? WEXITSTATUS(status)
+               : WIFSIGNALED(status) ? 128 + WTERMSIG(status)
+                                     : 1;
+    if (WIFEXITED(status) && (code == 126 || code == 127) && !quiet) {
+        /* the command may not have started: then there is no profile to report */
+        DIR *d = opendir(dir);
+        int any = 0;
+        struct dirent *e;
+        while (d && (e = readdir(d)))
+            any |= e->d_name[0] != '.';
+        if (d)
+            closedir(d);
+        if (!any) {
+            remove_dir(dir);
+            return code;
+        }
+    }
+    int failed = collect(dir, (long)pid, fmt, out, quiet, follow, mem_all);
+    remove_dir(dir);
+    if (failed && code == 0)
+        return PP_EXIT_FAIL;
+    return code;
+}

@@ -1,0 +1,26 @@
+/*
+ * formats.h - The profile file formats, one file each (folded.c,
+ * speedscope.c, pprof.c, chrome_trace.c): render a pp_profile into a buffer,
+ * and parse the formats `postprof top` reads back. Parsers take untrusted
+ * input: bounded, and errors say where and why in msg.
+ */
+#ifndef PP_EXPORT_FORMATS_H
+#define PP_EXPORT_FORMATS_H
+
+#include <stddef.h>
+
+#include "aggregate/profile_impl.h"
+#include "export/outbuf.h"
+
+void pp__folded_render(const pp_profile *p, pp__outbuf *b);
+void pp__speedscope_render(const pp_profile *p, pp__outbuf *b);
+void pp__chrome_render(const pp_profile *p, pp__outbuf *b);
+/* pprof: gzipped protobuf into b; returns PP_OK or an error code */
+int pp__pprof_render(const pp_profile *p, pp__outbuf *b);
+
+/* Parsers: PP_OK and *out, or PP_EFORMAT / PP_ENOMEM / PP_ERANGE with msg. */
+int pp__folded_parse(const char *data, size_t len, pp_profile **out, char *msg, size_t cap);
+int pp__speedscope_parse(const char *data, size_t len, pp_profile **out, char *msg, size_t cap);
+int pp__pprof_parse(const unsigned char *data, size_t len, pp_profile **out, char *msg, size_t cap);
+
+#endif

@@ -1,0 +1,117 @@
+/*
+ * profile_io.c - pp_profile_write (render in a format, atomic write) and
+ * pp_profile_read / pp_profile_parse (detect folded, speedscope or pprof from
+ * the content, bounded input size).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <postprof/error.h>
+
+#include "export/formats.h"
+
+#define READ_MAX (256u * 1024 * 1024)
+
+int pp_profile_write(const pp_profile *p, pp_profile_format format, const char *path)
+{
+    if (!p || !path)
+        return PP_EINVAL;
+    pp__outbuf b = {0};
+    int rc = PP_OK;
+    switch (format) {
+    case PP_FORMAT_FOLDED:
+        pp__folded_render(p, &b);
+        break;
+    case PP_FORMAT_SPEEDSCOPE:
+        pp__speedscope_render(p, &b);
+        break;
+    case PP_FORMAT_PPROF:
+        rc = pp__pprof_render(p, &b);
+        break;
+    case PP_FORMAT_CHROME:
+        pp__chrome_render(p, &b);
+        break;
+    default:
+        return PP_EINVAL;
+    }
+    if (rc == PP_OK)
+        rc = b.err;
+    if (rc == PP_OK)
+        rc = pp__write_file_atomic(path, b.data ? b.data : "", b.len);
+    pp__ob_release(&b);
+    return rc;
+}
+
+int pp_profile_parse(const void *data, size_t len, pp_profile **out, char *msg, size_t msg_cap)
+{
+    char local[256] = "";
+    if (!msg || msg_cap == 0) {
+        msg = local;
+        msg_cap = sizeof local;
+    }
+    msg[0] = 0;
+    *out = NULL;
+    const unsigned char *d = data;
+    if (len > READ_MAX) {
+        snprintf(msg, msg_cap, "input larger than %u bytes", READ_MAX);
+        return PP_ERANGE;
+    }
+    if (len == 0) {
+        snprintf(msg, msg_cap, "empty input");
+        return PP_EFORMAT;
+    }
+    size_t i = 0;
+    while (i < len && (d[i] == ' ' || d[i] == '\n' || d[i] == '\t' || d[i] == '\r'))
+        i++;
+    if (len >= 2 && d[0] == 0x1f && d[1] == 0x8b)
+        return pp__pprof_parse(d, len, out, msg, msg_cap);
+    if (i < len && d[i] == '{')
+        return pp__speedscope_parse(data, len, out, msg, msg_cap);
+    /* folded is text; anything with NUL or mostly binary is tried as pprof */
+    if (memchr(d, 0, len) != NULL || (len > 0 && d[0] == 0x0a && len > 1 && d[1] < 0x20))
+        return pp__pprof_parse(d, len, out, msg, msg_cap);
+    return pp__folded_parse(data, len, out, msg, msg_cap);
+}
+
+int pp_profile_read(const char *path, pp_profile **out, char *msg, size_t msg_cap)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        if (msg && msg_cap)
+            snprintf(msg, msg_cap, "%s: cannot open", path);
+        return PP_EIO;
+    }
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
+    int rc = PP_OK;
+    for (;;) {
+        if (n == cap) {
+            if (cap >= READ_MAX) {
+                rc = PP_ERANGE;
+                break;
+            }
+            cap = cap ? cap * 2 : 65536;
+            char *q = realloc(buf, cap + 1);
+            if (!q) {
+                rc = PP_ENOMEM;
+                break;
+            }
+            buf = q;
+        }
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (r == 0)
+            break;
+    }
+    if (rc == PP_OK && ferror(f))
+        rc = PP_EIO;
+    fclose(f);
+    if (rc == PP_OK)
+        rc = pp_profile_parse(buf, n, out, msg, msg_cap);
+    else if (msg && msg_cap)
+        snprintf(msg, msg_cap, "%s: %s", path, pp_strerror(rc));
+    free(buf);
+    return rc;
+}

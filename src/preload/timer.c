@@ -1,0 +1,199 @@
+/*
+ * timer.c - Per-thread sampling timers and the SIGPROF handler.
+ * perf_event_open task-clock (or cpu-clock for --wall) signalling its own
+ * thread; fallback timer_create(CLOCK_THREAD_CPUTIME_ID / CLOCK_MONOTONIC,
+ * SIGEV_THREAD_ID). The handler runs in signal context: only
+ * async-signal-safe calls, no locks, no allocation.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "preload.h"
+#include "ring.h"
+#include "unwind.h"
+
+#ifndef F_SETSIG
+#define F_SETSIG 10
+#endif
+
+static uint64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int perf_start(pp_pl_thread *t)
+{
+    struct perf_event_attr pa;
+    memset(&pa, 0, sizeof pa);
+    pa.size = sizeof pa;
+    pa.type = PERF_TYPE_SOFTWARE;
+    pa.config = PERF_COUNT_SW_TASK_CLOCK;
+    pa.sample_period = pp__pl.period_ns;
+    pa.disabled = 1;
+    pa.wakeup_events = 1;
+    int fd = (int)syscall(SYS_perf_event_open, &pa, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    if (fd < 0) {
+        pa.exclude_kernel = 1;
+        pa.exclude_hv = 1;
+        fd = (int)syscall(SYS_perf_event_open, &pa, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    }
+    if (fd < 0)
+        return -1;
+    struct f_owner_ex owner = {F_OWNER_TID, t->tid};
+    if (fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK) != 0 || fcntl(fd, F_SETSIG, PP_PL_SIG) != 0 ||
+        fcntl(fd, F_SETOWN_EX, &owner) != 0) {
+        close(fd);
+        return -1;
+    }
+    t->perf_fd = fd;
+    t->last_count = 0;
+    if (ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+        close(fd);
+        t->perf_fd = -1;
+        return -1;
+    }
+    return 0;
+}
+
+static int posix_timer_start(pp_pl_thread *t)
+{
+    struct sigevent sev;
+    memset(&sev, 0, sizeof sev);
+    sev.sigev_notify = SIGEV_THREAD_ID;
+    sev.sigev_signo = PP_PL_SIG;
+    sev._sigev_un._tid = t->tid;
+    clockid_t clock = pp__pl.wall ? CLOCK_MONOTONIC : CLOCK_THREAD_CPUTIME_ID;
+    if (timer_create(clock, &sev, &t->timer) != 0)
+        return -1;
+    struct itimerspec its;
+    its.it_interval.tv_sec = (time_t)(pp__pl.period_ns / 1000000000ull);
+    its.it_interval.tv_nsec = (long)(pp__pl.period_ns % 1000000000ull);
+    its.it_value = its.it_interval;
+    if (timer_settime(t->timer, 0, &its, NULL) != 0) {
+        timer_delete(t->timer);
+        return -1;
+    }
+    t->has_timer = 1;
+    return 0;
+}
+
+int pp__pl_timer_start(pp_pl_thread *t)
+{
+    t->last_cpu_ns = thread_cpu_ns();
+    t->last_wall_ns = pp__pl_now_ns();
+    /* --wall needs every thread ticking on wall time: a POSIX monotonic timer */
+    if (!pp__pl.wall && !pp__pl.force_timer && perf_start(t) == 0) {
+        pp__pl.timer_kind = "perf_event task-clock";
+        return 0;
+    }
+    if (posix_timer_start(t) == 0) {
+        if (!pp__pl.wall && !pp__pl.timer_kind)
+            pp__pl.timer_kind = "timer_create CLOCK_THREAD_CPUTIME_ID";
+        if (pp__pl.wall)
+            pp__pl.timer_kind = "timer_create CLOCK_MONOTONIC";
+        return 0;
+    }
+    atomic_fetch_add(&pp__pl.timer_failures, 1);
+    return -1;
+}
+
+void pp__pl_timer_stop(pp_pl_thread *t)
+{
+    int fd = t->perf_fd;
+    if (fd >= 0) {
+        t->perf_fd = -1;
+        ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
+        close(fd);
+    }
+    if (t->has_timer) {
+        t->has_timer = 0;
+        timer_delete(t->timer);
+    }
+}
+
+static void on_sigprof(int sig, siginfo_t *si, void *ucv)
+{
+    (void)sig;
+    int saved_errno = errno;
+    pp_pl_thread *t = pp__pl_self;
+    if (!t || !atomic_load_explicit(&pp__pl.sampling, memory_order_relaxed))
+        goto out;
+    uint64_t weight = 1;
+    if (si->si_code == SI_TIMER) {
+        if (!t->has_timer)
+            goto out;
+        int over = timer_getoverrun(t->timer);
+        if (over > 0)
+            weight += (uint64_t)over;
+    } else if (t->perf_fd >= 0 && si->si_fd == t->perf_fd) {
+        uint64_t count = 0;
+        if (read(t->perf_fd, &count, sizeof count) == (ssize_t)sizeof count) {
+            uint64_t delta = count - t->last_count;
+            t->last_count = count;
+            uint64_t ticks = (delta + pp__pl.period_ns / 2) / pp__pl.period_ns;
+            weight = ticks ? ticks : 1;
+        }
+    } else {
+        /* a SIGPROF that is not ours (kill, setitimer of the target) */
+        atomic_fetch_add(&pp__pl.sigprof_foreign, 1);
+        goto out;
+    }
+    atomic_fetch_add_explicit(&t->sig_count, 1, memory_order_relaxed);
+    uint64_t flags = 0;
+    if (pp__pl.wall) {
+        uint64_t cpu = thread_cpu_ns(), now = pp__pl_now_ns();
+        uint64_t dcpu = cpu - t->last_cpu_ns, dwall = now - t->last_wall_ns;
+        t->last_cpu_ns = cpu;
+        t->last_wall_ns = now;
+        if (dcpu * 2 < dwall)
+            flags = 1; /* off-CPU for most of the interval */
+    }
+    ucontext_t *uc = ucv;
+    uintptr_t pc, fp, sp;
+#if defined(__x86_64__)
+    pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+    sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+#elif defined(__aarch64__)
+    pc = (uintptr_t)uc->uc_mcontext.pc;
+    fp = (uintptr_t)uc->uc_mcontext.regs[29];
+    sp = (uintptr_t)uc->uc_mcontext.sp;
+#else
+    pc = 0, fp = 0, sp = 0;
+    (void)uc;
+#endif
+    uint64_t pcs[PP_PL_MAX_DEPTH];
+    uintptr_t lo = t->stack_lo, hi = t->stack_hi;
+    if (sp > lo && sp < hi)
+        lo = sp;
+    unsigned n = pp__pl.use_libunwind ? pp__pl_libunwind(ucv, pcs, PP_PL_MAX_DEPTH)
+                                      : pp_pl_unwind_fp(pc, fp, lo, hi, pcs, PP_PL_MAX_DEPTH);
+    if (weight > 0xffffffffull)
+        weight = 0xffffffffull;
+    if (pp_pl_ring_push(&t->cpu, PP_PL_HDR(PP_PL_REC_CPU, 1 + n, (weight << 8) | flags), pcs, n,
+                        NULL, 0) == 0) {
+        atomic_fetch_add_explicit(&pp__pl.samples, 1, memory_order_relaxed);
+        if (weight > 1)
+            atomic_fetch_add_explicit(&pp__pl.overrun_ticks, weight - 1, memory_order_relaxed);
+    }
+out:
+    errno = saved_errno;
+}
+
+int pp__pl_handler_install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigprof;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    return pp__pl_real_sigaction(PP_PL_SIG, &sa, NULL);
+}

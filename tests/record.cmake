@@ -1,0 +1,46 @@
+# `postprof record` / `postprof top`: integration tests (tests/record/).
+# The workloads are built without sanitizers: a sanitizer runtime cannot
+# coexist with the preloaded profiler.
+function(pp_record_workload name)
+  set(src ${name})
+  if(ARGC GREATER 1)
+    set(src ${ARGV1})
+  endif()
+  add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/record/${src}.c)
+  get_target_property(opts ${name} COMPILE_OPTIONS)
+  list(FILTER opts EXCLUDE REGEX "^-fsanitize|^-fno-sanitize")
+  set_target_properties(${name} PROPERTIES COMPILE_OPTIONS "${opts}"
+    RUNTIME_OUTPUT_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR}/record)
+  get_target_property(lopts ${name} LINK_OPTIONS)
+  if(lopts)
+    list(FILTER lopts EXCLUDE REGEX "^-fsanitize")
+    set_target_properties(${name} PROPERTIES LINK_OPTIONS "${lopts}")
+  endif()
+  target_compile_options(${name} PRIVATE -O2 -fno-omit-frame-pointer)
+  target_link_libraries(${name} PRIVATE Threads::Threads)
+endfunction()
+foreach(w work_shares work_mem work_robust)
+  pp_record_workload(${w})
+endforeach()
+# the same CPU workload without frame pointers, for the libunwind fallback
+pp_record_workload(work_shares_nofp work_shares)
+target_compile_options(work_shares_nofp PRIVATE -fomit-frame-pointer)
+
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+set(pp_record_cases shares1 shares4 perf formats mem_all mem_sampled cli
+    robust_crash robust__exit robust_exec robust_fork robust_threads64 robust_blocksig
+    robust_ownhandler robust_wall robust_vfork libunwind)
+foreach(c ${pp_record_cases})
+  set(labels record)
+  if(c MATCHES "shares4|threads64")
+    list(APPEND labels threaded)
+  endif()
+  pp_add_script_test(NAME record.${c}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/record/test_record.py ${c}
+            $<TARGET_FILE:postprof> ${CMAKE_CURRENT_BINARY_DIR}/record
+            ${PROJECT_SOURCE_DIR}/src/export/proto
+    LABELS ${labels} TIMEOUT 120
+    ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
+endforeach()
+
+pp_add_unit_test(NAME profile SOURCES unit/test_profile.c LIBS postprof_static)

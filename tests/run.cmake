@@ -1,0 +1,6 @@
+# `postprof run` end to end (issue 5): console, report.json schema, --apply,
+# config and output-path errors.
+pp_add_script_test(NAME run.end_to_end
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/integration/run_test.sh $<TARGET_FILE:postprof>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/run_test
+  LABELS "run;plain" TIMEOUT 600)

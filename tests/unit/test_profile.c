@@ -1,0 +1,185 @@
+/*
+ * test_profile.c - The profile model, its writers and readers, and top-N:
+ * round trips through every readable format keep the numbers; malformed
+ * input fails with a message that says where.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pp_test.h"
+
+#include <postprof/postprof.h>
+
+static const char folded_text[] = "main;work;hot 60\n"
+                                  "main;work;warm 30\n"
+                                  "main;cold 10\n"
+                                  "# a comment\n"
+                                  "\n"
+                                  "main;work;hot 5\n";
+
+static pp_profile *parse_ok(const char *text)
+{
+    pp_profile *p = NULL;
+    char msg[256] = "";
+    int rc = pp_profile_parse(text, strlen(text), &p, msg, sizeof msg);
+    if (rc != PP_OK)
+        fail_msg("parse: %s (%s)", pp_strerror(rc), msg);
+    return p;
+}
+
+static void check_top(const pp_profile *p)
+{
+    pp_profile_row rows[8];
+    size_t n = 0;
+    int64_t sum = 0;
+    assert_int_equal(pp_profile_top(p, rows, 8, &n, &sum), PP_OK);
+    assert_int_equal(sum, 105);
+    assert_true(n >= 4);
+    assert_string_equal(rows[0].function, "hot");
+    assert_int_equal(rows[0].self, 65);
+    assert_string_equal(rows[1].function, "warm");
+    assert_int_equal(rows[1].self, 30);
+    /* main is on every stack: total 105, self 0 */
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(rows[i].function, "main") == 0) {
+            assert_int_equal(rows[i].self, 0);
+            assert_int_equal(rows[i].total, 105);
+        }
+        if (strcmp(rows[i].function, "work") == 0)
+            assert_int_equal(rows[i].total, 95);
+    }
+}
+
+static void folded_parse_and_top(void **state)
+{
+    (void)state;
+    pp_profile *p = parse_ok(folded_text);
+    assert_int_equal(pp_profile_sample_count(p), 4);
+    check_top(p);
+    pp_profile_free(p);
+}
+
+static void round_trip(pp_profile_format fmt)
+{
+    pp_profile *p = parse_ok(folded_text);
+    char path[] = "/tmp/pp-test-profile-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(pp_profile_write(p, fmt, path), PP_OK);
+    pp_profile *q = NULL;
+    char msg[256] = "";
+    int rc = pp_profile_read(path, &q, msg, sizeof msg);
+    if (rc != PP_OK)
+        fail_msg("read back: %s", msg);
+    check_top(q);
+    pp_profile_free(q);
+    pp_profile_free(p);
+    unlink(path);
+}
+
+static void folded_round_trip(void **state)
+{
+    (void)state;
+    round_trip(PP_FORMAT_FOLDED);
+}
+
+static void pprof_round_trip(void **state)
+{
+    (void)state;
+    round_trip(PP_FORMAT_PPROF);
+}
+
+static void speedscope_round_trip(void **state)
+{
+    (void)state;
+    round_trip(PP_FORMAT_SPEEDSCOPE);
+}
+
+static void expect_error(const char *text, const char *where)
+{
+    pp_profile *p = (pp_profile *)1;
+    char msg[256] = "";
+    int rc = pp_profile_parse(text, strlen(text), &p, msg, sizeof msg);
+    assert_int_not_equal(rc, PP_OK);
+    assert_null(p);
+    if (!strstr(msg, where))
+        fail_msg("message '%s' lacks '%s'", msg, where);
+}
+
+static void bad_input_says_where(void **state)
+{
+    (void)state;
+    expect_error("a;b 1\na;b x1\n", "line 2");
+    expect_error("a;b\n", "line 1");
+    expect_error("# only a comment\n", "no stacks");
+    expect_error("{\"shared\":{\"frames\":[]}}", "profiles");
+    expect_error("{\"shared\":{\"frames\":[{\"name\":\"a\"}]},\"profiles\":[{\"type\":\"sampled\","
+                 "\"samples\":[[3]],\"weights\":[1]}]}",
+                 "frame index");
+    expect_error("{ not json", "line 1");
+    expect_error("\x1f\x8b\x08\x00garbage", "gzip");
+    pp_profile *p = NULL;
+    assert_int_equal(pp_profile_parse("", 0, &p, NULL, 0), PP_EFORMAT);
+}
+
+static void raw_loader_rejects_other_files(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/pp-test-raw-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "hello\n", 6), 6);
+    close(fd);
+    pp_profile *p = NULL;
+    char msg[256] = "";
+    assert_int_equal(pp_profile_load_raw(path, &p, msg, sizeof msg), PP_EFORMAT);
+    assert_null(p);
+    assert_non_null(strstr(msg, "not a postprof raw profile"));
+    unlink(path);
+    assert_int_equal(pp_profile_load_raw("/nonexistent/x.raw", &p, msg, sizeof msg), PP_EIO);
+}
+
+static void raw_loader_reads_records(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/pp-test-raw-XXXXXX";
+    int fd = mkstemp(path);
+    const char raw[] = "postprof-raw 1\nmode mem\nmem_rate 0\nx heap_peak 4096\n"
+                       "m 2 4096 1 2048 1 2048 2 1000 2000\n"
+                       "m 1 100 0 0 0 0 1 3000\nend\n";
+    assert_int_equal(write(fd, raw, sizeof raw - 1), (ssize_t)(sizeof raw - 1));
+    close(fd);
+    pp_profile *p = NULL;
+    char msg[256] = "";
+    assert_int_equal(pp_profile_load_raw(path, &p, msg, sizeof msg), PP_OK);
+    assert_int_equal(pp_profile_kind_of(p), PP_PROFILE_MEM);
+    assert_int_equal(pp_profile_value_total(p, 1), 4196);
+    assert_int_equal(pp_profile_value_total(p, 3), 2048);
+    assert_int_equal(pp_profile_stat(p, "heap_peak"), 4096);
+    assert_int_equal(pp_profile_stat(p, "mem_rate"), 0);
+    assert_string_equal(pp_profile_value_name(p), "alloc_space");
+    pp_profile_free(p);
+    unlink(path);
+}
+
+static void format_names(void **state)
+{
+    (void)state;
+    assert_int_equal(pp_profile_format_parse("folded"), PP_FORMAT_FOLDED);
+    assert_int_equal(pp_profile_format_parse("chrome"), PP_FORMAT_CHROME);
+    assert_int_equal(pp_profile_format_parse("svg"), -1);
+    assert_int_equal(pp_profile_format_parse(NULL), -1);
+    pp_profile_free(NULL);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(folded_parse_and_top),     cmocka_unit_test(folded_round_trip),
+    cmocka_unit_test(pprof_round_trip),         cmocka_unit_test(speedscope_round_trip),
+    cmocka_unit_test(bad_input_says_where),     cmocka_unit_test(raw_loader_rejects_other_files),
+    cmocka_unit_test(raw_loader_reads_records), cmocka_unit_test(format_names),
+};
+
+PP_TEST_MAIN(tests)
