@@ -1,6 +1,6 @@
 /*
  * cmd_report.c - `postprof report FILE.json [--html OUT] [--profile FILE]`:
- * renders a report.json (and optionally a folded-stacks profile as a flame
+ * renders a report.json (and optionally a recorded profile as a flame
  * graph) into one self-contained HTML page. Exit 0 written, 1 unreadable or
  * malformed input or unwritable output, 2 bad command line.
  */
@@ -15,8 +15,8 @@
 static const char report_usage[] =
     "usage: postprof report FILE.json [--html OUT] [--profile FILE]\n"
     "  --html OUT      the HTML page to write (default: FILE with .json replaced by .html)\n"
-    "  --profile FILE  folded stacks ('frame;frame;...;leaf COUNT' lines, e.g. from\n"
-    "                  `postprof record`) drawn as a flame graph\n"
+    "  --profile FILE  a profile from `postprof record` (pprof, speedscope or folded\n"
+    "                  stacks 'frame;frame;...;leaf COUNT') drawn as a flame graph\n"
     "The page inlines its CSS, scripts and data: it opens offline, fetches nothing.\n";
 
 int cmd_report(int argc, char **argv)

@@ -262,8 +262,9 @@
     for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
     return `hsl(${10 + (h % 45)}, ${70 + (h >> 8) % 20}%, ${58 + (h >> 16) % 14}%)`;
   }
-  /* flameGraph(container, stacks): icicle-free classic flame graph, root at the bottom; click zooms. */
-  function flameGraph(container, stacks) {
+  /* flameGraph(container, stacks, unit): classic flame graph, root at the bottom; click zooms. */
+  function flameGraph(container, stacks, unit) {
+    unit = unit || 'samples';
     const tree = flameTree(stacks);
     let depthMax = 0;
     (function walk(n, d) { depthMax = Math.max(depthMax, d); n.children.forEach(c => walk(c, d + 1)); })(tree, 0);
@@ -284,7 +285,7 @@
         const g = el('g', {}, svg);
         const r = el('rect', { x, y, width: w, height: rh - 1, fill: d === 0 ? '#e9ecef' : hue(n.name),
           'data-name': n.name, 'data-value': n.value, 'data-depth': d }, g);
-        title(r, `${n.name}: ${n.value} samples (${(100 * n.value / tree.value).toFixed(1)} %)`);
+        title(r, `${n.name}: ${num(n.value)} ${unit} (${(100 * n.value / tree.value).toFixed(1)} %)`);
         r.addEventListener('click', () => draw(n));
         nrect++;
         if (w > 40) {
@@ -303,7 +304,7 @@
       chain.slice(0, -1).forEach((a, d) => {
         const y = H - (d + 1) * rh;
         const r = el('rect', { x: 0, y, width: W, height: rh - 1, fill: '#dee2e6', 'data-name': a.name, 'data-value': a.value, 'data-depth': d }, svg);
-        title(r, `${a.name}: ${a.value} samples`);
+        title(r, `${a.name}: ${num(a.value)} ${unit}`);
         r.addEventListener('click', () => draw(a));
         el('text', { x: 3, y: y + rh - 5 }, svg, a.name);
         nrect++;

@@ -205,10 +205,10 @@
     $('flame').hidden = false;
     const box = $('chart-flame');
     box.onflamefocus = (focus, tree) => {
-      $('flame-info').textContent = `${P.source}: ${tree.value} samples · focus ${focus.name} ` +
+      $('flame-info').textContent = `${P.source}: ${C.num(tree.value)} ${P.unit} · focus ${focus.name} ` +
         `(${(100 * focus.value / tree.value).toFixed(1)} %) · click a frame to zoom`;
     };
-    C.flameGraph(box, P.stacks);
+    C.flameGraph(box, P.stacks, P.unit);
     $('flame-reset').addEventListener('click', () => box.flameReset());
   }
   document.body.setAttribute('data-rendered', 'true');

@@ -14,21 +14,22 @@
 #include <postprof/report.h>
 
 #define PP_PROFILE_MAX_BYTES ((size_t)64 << 20) /* largest profile file read */
-#define PP_PROFILE_MAX_STACKS 200000            /* distinct stack lines kept */
+#define PP_PROFILE_MAX_STACKS 200000            /* distinct stacks drawn */
 
 /*
  * pp_report_render_html() - Render r (and the flame graph of profile_path,
  * NULL for none) as an HTML page in a new NUL-terminated buffer (*out_html,
  * free() it; *out_len excludes the NUL).
  *
- * profile_path holds folded stacks: one "frame;frame;...;leaf COUNT" per
- * line (perf script | stackcollapse, `postprof record --format folded`);
- * blank lines and lines starting with '#' are skipped.
+ * profile_path is any profile pp_profile_parse() reads (postprof/profile.h:
+ * folded stacks "frame;...;leaf COUNT" per line, speedscope, pprof), as
+ * written by `postprof record`; the format is detected from the content.
  *
- * Returns PP_OK; PP_EFORMAT for a malformed profile (err names the file,
- * the line and why); PP_ENOTFOUND/PP_EPERM/PP_EIO when it cannot be read;
- * PP_ERANGE for a profile over PP_PROFILE_MAX_BYTES or
- * PP_PROFILE_MAX_STACKS lines; PP_ENOMEM. On error *out_html is NULL.
+ * Returns PP_OK; PP_EFORMAT for a malformed profile (err names the file
+ * and says where and why); PP_ENOTFOUND/PP_EPERM/PP_EIO when it cannot be
+ * read; PP_ERANGE for a profile over PP_PROFILE_MAX_BYTES or with more
+ * than PP_PROFILE_MAX_STACKS distinct stacks; PP_ENOMEM. On error
+ * *out_html is NULL.
  * err (may be NULL) receives a message. Thread-safe for distinct reports.
  */
 PP_EXPORT PP_NODISCARD int pp_report_render_html(const pp_report *r, const char *profile_path,

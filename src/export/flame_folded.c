@@ -1,8 +1,8 @@
 /*
- * flame_folded.c - Reads folded stacks (Brendan Gregg's format, as written
- * by stackcollapse scripts and `postprof record`) for the HTML report's
- * flame graph. Input is outside data: every line is checked, errors name
- * the line; nothing here allocates beyond the bounded output buffer.
+ * flame_folded.c - Turns folded stacks (Brendan Gregg's format: what
+ * pp__folded_render writes for any profile pp_profile_parse read) into the
+ * JSON the HTML report's flame graph draws. Every line is still checked,
+ * errors name the line; nothing allocates beyond the bounded output buffer.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -35,8 +35,8 @@ void pp__web_json_string(pp__strbuf *out, const char *s, size_t len)
     pp__strbuf_addc(out, '"');
 }
 
-int pp__flame_folded_json(const char *data, size_t len, const char *name, size_t max_stacks,
-                          pp__strbuf *out, char *err, size_t errcap)
+int pp__flame_folded_json(const char *data, size_t len, const char *name, const char *unit,
+                          size_t max_stacks, pp__strbuf *out, char *err, size_t errcap)
 {
     char dummy[8];
     if (!err || errcap == 0) {
@@ -49,8 +49,12 @@ int pp__flame_folded_json(const char *data, size_t len, const char *name, size_t
     size_t lineno = 0, nstacks = 0;
     uint64_t samples = 0;
     int rc = PP_OK;
-    pp__strbuf_adds(out, "{\"format\":\"folded\",\"source\":");
+    if (!unit)
+        unit = "samples";
+    pp__strbuf_adds(out, "{\"source\":");
     pp__web_json_string(out, name, strlen(name));
+    pp__strbuf_adds(out, ",\"unit\":");
+    pp__web_json_string(out, unit, strlen(unit));
     pp__strbuf_adds(out, ",\"stacks\":[");
     const char *p = data, *end = data + len;
     while (p < end) {

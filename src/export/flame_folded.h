@@ -11,17 +11,18 @@
 
 /*
  * pp__flame_folded_json() - Parse folded stacks from data[0..len) and append
- * {"format":"folded","source":NAME,"samples":N,"stacks":[["a;b;c",123],...]}
+ * {"source":NAME,"unit":UNIT,"stacks":[["a;b;c",123],...],"samples":N}
  * to out, every string escaped for JSON inside an HTML <script> element.
  * Blank lines and lines starting with '#' are skipped; a trailing '\r' is
- * dropped. name labels the input in messages and in the JSON.
+ * dropped. name labels the input in messages and in the JSON; unit (NULL:
+ * "samples") names what the counts count.
  *
  * Returns PP_OK; PP_EFORMAT (err: "NAME:LINE: why") for a line without a
  * stack or a count, a count that is not a decimal integer, a NUL byte, or
  * no samples at all; PP_ERANGE past max_stacks lines; out's sticky error.
  */
-int pp__flame_folded_json(const char *data, size_t len, const char *name, size_t max_stacks,
-                          pp__strbuf *out, char *err, size_t errcap);
+int pp__flame_folded_json(const char *data, size_t len, const char *name, const char *unit,
+                          size_t max_stacks, pp__strbuf *out, char *err, size_t errcap);
 
 /* pp__web_json_string() - Append s[0..len) as a JSON string literal, with '<',
  * '>', '&' and control bytes as \u escapes (safe inside <script>). */

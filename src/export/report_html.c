@@ -1,16 +1,19 @@
 /*
  * report_html.c - The HTML report: web/report.html with the CSS, the chart
- * code, the report's JSON and the optional flame-graph profile inlined into
- * one page, written atomically. Nothing in the page is fetched at view time.
+ * code, the report's JSON and the optional flame-graph profile (any format
+ * pp_profile_parse reads) inlined into one page, written atomically.
+ * Nothing in the page is fetched at view time.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <postprof/profile.h>
 #include <postprof/report_html.h>
 
 #include "common/file_impl.h"
 #include "export/flame_folded.h"
+#include "export/formats.h"
 #include "export/web_assets.h"
 
 #define HTML_MAX ((size_t)256 << 20)
@@ -33,6 +36,8 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
     err[0] = '\0';
     char *json = NULL, *prof = NULL;
     size_t prof_len = 0;
+    pp_profile *pf = NULL;
+    pp__outbuf folded = {0};
     pp__strbuf data, flame, page;
     pp__strbuf_init(&data, HTML_MAX);
     pp__strbuf_init(&flame, HTML_MAX);
@@ -56,8 +61,21 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
         rc = pp__file_read_all(profile_path, PP_PROFILE_MAX_BYTES, &prof, &prof_len, err, errcap);
         if (rc != PP_OK)
             goto out;
-        rc = pp__flame_folded_json(prof, prof_len, base_name(profile_path), PP_PROFILE_MAX_STACKS,
-                                   &flame, err, errcap);
+        char msg[256] = "";
+        rc = pp_profile_parse(prof, prof_len, &pf, msg, sizeof msg);
+        if (rc != PP_OK) {
+            snprintf(err, errcap, "%s: %s", profile_path, msg[0] ? msg : pp_strerror(rc));
+            goto out;
+        }
+        pp__folded_render(pf, &folded);
+        if (folded.err) {
+            rc = folded.err;
+            snprintf(err, errcap, "%s: %s", profile_path, pp_strerror(rc));
+            goto out;
+        }
+        rc = pp__flame_folded_json(folded.data ? folded.data : "", folded.len,
+                                   base_name(profile_path), pp_profile_value_name(pf),
+                                   PP_PROFILE_MAX_STACKS, &flame, err, errcap);
         if (rc != PP_OK)
             goto out;
     } else {
@@ -87,6 +105,8 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
 out:
     free(json);
     free(prof);
+    pp_profile_free(pf);
+    pp__ob_release(&folded);
     pp__strbuf_release(&data);
     pp__strbuf_release(&flame);
     pp__strbuf_release(&page);

@@ -44,7 +44,7 @@ set +e
 err=$("$pp" report "$d/run.json" --html "$d/page.html" --profile "$d/bad.folded" 2>&1); rc=$?
 set -e
 [ $rc -eq 1 ] || fail "bad profile: exit $rc"
-echo "$err" | grep -q "bad.folded:2: sample count 'lots'" || fail "bad profile error: $err"
+echo "$err" | grep -q "bad.folded: line 2: count is not a non-negative integer" || fail "bad profile error: $err"
 [ "$(sha256sum "$d/page.html")" = "$before" ] || fail "page changed after a failed write"
 ls "$d" | grep -q tmp && fail "temporary file left behind"
 
