@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pp__strbuf b;
     char err[256];
     pp__strbuf_init(&b, 1 << 20);
-    int rc = pp__flame_folded_json((const char *)data, size, "fuzz", NULL, 1000, &b, err, sizeof err);
+    int rc =
+        pp__flame_folded_json((const char *)data, size, "fuzz", NULL, 1000, &b, err, sizeof err);
     if (rc == PP_OK && b.data && memchr(b.data, '<', b.len))
         abort();
     if (rc != PP_OK && err[0] == '\0')

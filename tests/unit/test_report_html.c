@@ -101,8 +101,9 @@ static void test_folded_parsed(void **state)
     pp__strbuf b;
     char err[256];
     pp__strbuf_init(&b, 1 << 20);
-    assert_int_equal(pp__flame_folded_json(in, sizeof in - 1, "p.folded", NULL, 100, &b, err, sizeof err),
-                     PP_OK);
+    assert_int_equal(
+        pp__flame_folded_json(in, sizeof in - 1, "p.folded", NULL, 100, &b, err, sizeof err),
+        PP_OK);
     char *s = pp__strbuf_detach(&b, NULL);
     assert_string_equal(s, "{\"source\":\"p.folded\",\"unit\":\"samples\",\"stacks\":"
                            "[[\"main;a;b\",10],[\"main;a;c\",5],[\"main;\\\"q\\\"\\\\\",7]],"
@@ -115,8 +116,9 @@ static void folded_error(const char *in, int want_rc, const char *want_msg)
     pp__strbuf b;
     char err[256];
     pp__strbuf_init(&b, 1 << 20);
-    assert_int_equal(pp__flame_folded_json(in, strlen(in), "p.folded", "samples", 3, &b, err, sizeof err),
-                     want_rc);
+    assert_int_equal(
+        pp__flame_folded_json(in, strlen(in), "p.folded", "samples", 3, &b, err, sizeof err),
+        want_rc);
     if (!strstr(err, want_msg))
         fail_msg("error '%s' does not contain '%s'", err, want_msg);
     pp__strbuf_release(&b);
@@ -231,8 +233,8 @@ static void test_bad_arguments(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_page_self_contained), cmocka_unit_test(test_folded_parsed),
-    cmocka_unit_test(test_folded_errors),       cmocka_unit_test(test_write_with_profile),
+    cmocka_unit_test(test_page_self_contained),   cmocka_unit_test(test_folded_parsed),
+    cmocka_unit_test(test_folded_errors),         cmocka_unit_test(test_write_with_profile),
     cmocka_unit_test(test_other_profile_formats), cmocka_unit_test(test_bad_arguments),
 };
 
