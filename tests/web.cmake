@@ -21,7 +21,8 @@ set_tests_properties(browser.report browser.dashboard PROPERTIES FIXTURES_REQUIR
 # the report CLI: clear errors for malformed input, atomic output
 pp_add_script_test(NAME report_html.cli
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/report_cli_test.sh $<TARGET_FILE:postprof>
-          $<TARGET_FILE:toy_report> ${PP_BROWSER_SRC}/sample.folded LABELS report_html TIMEOUT 120)
+          $<TARGET_FILE:toy_report> ${PP_BROWSER_SRC}/sample.folded $<TARGET_FILE:work_shares>
+  LABELS report_html TIMEOUT 120 ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
 pp_add_fuzz(NAME flame_folded LIBS postprof_static
   SOURCES fuzz/fuzz_flame_folded.c ${PROJECT_SOURCE_DIR}/src/export/flame_folded.c
           ${PROJECT_SOURCE_DIR}/src/common/strbuf.c)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# report_cli_test.sh POSTPROF TOY_REPORT SAMPLE.folded - `postprof report`:
-# writes the page (default name beside the JSON, or --html), refuses
-# malformed reports and profiles with where and why, leaves no partial file.
+# report_cli_test.sh POSTPROF TOY_REPORT SAMPLE.folded WORK_SHARES - `postprof
+# report`: writes the page (default name beside the JSON, or --html), draws a
+# profile that `postprof record` took of WORK_SHARES (env POSTPROF_PRELOAD),
+# refuses malformed reports and profiles with where and why, leaves no
+# partial file.
 set -euo pipefail
-pp=$1 toy=$2 folded=$3
+pp=$1 toy=$2 folded=$3 work=$4
 d=$(mktemp -d)
 trap 'rm -rf "$d"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -15,6 +17,24 @@ grep -q '"workload": "toy"' "$d/run.html" || fail "report data not in the page"
 "$pp" report "$d/run.json" --html "$d/page.html" --profile "$folded" >/dev/null
 grep -q 'sgemm_kernel' "$d/page.html" || fail "profile not in the page"
 if grep -Eq '(src|href)="https?:' "$d/page.html"; then fail "page refers to the network"; fi
+
+# a real recording (pprof): the page's flame graph keeps the workload's shares
+# (work_shares burns CPU in burn_sixty, burn_thirty, burn_ten: 60/30/10 %)
+"$pp" record -q -F 499 -o "$d/rec.pb.gz" -- "$work" 1 300 >/dev/null
+"$pp" report "$d/run.json" --html "$d/rec.html" --profile "$d/rec.pb.gz" >/dev/null
+python3 - "$d/rec.html" <<'PY' || fail "recorded profile not drawn with its shares"
+import json, re, sys
+page = open(sys.argv[1]).read()
+m = re.search(r'<script type="application/json" id="profile-data">(.*?)</script>', page, re.S)
+prof = json.loads(m.group(1))
+assert prof["unit"] == "samples", prof["unit"]
+leaf = {}
+for stack, n in prof["stacks"]:
+    f = stack.split(";")[-1]
+    leaf[f] = leaf.get(f, 0) + n
+print("recorded leaves:", leaf)
+assert leaf.get("burn_sixty", 0) > leaf.get("burn_thirty", 0) > leaf.get("burn_ten", 0) > 0, leaf
+PY
 
 # malformed JSON: where (line/column) and why, exit 1, nothing written
 printf '{"schema_version": 1,\n  "workload": }\n' >"$d/bad.json"
