@@ -262,9 +262,10 @@
     for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
     return `hsl(${10 + (h % 45)}, ${70 + (h >> 8) % 20}%, ${58 + (h >> 16) % 14}%)`;
   }
-  /* flameGraph(container, stacks, unit): classic flame graph, root at the bottom; click zooms. */
-  function flameGraph(container, stacks, unit) {
+  /* flameGraph(container, stacks, unit, fmt): classic flame graph, root at the bottom; click zooms. */
+  function flameGraph(container, stacks, unit, fmt) {
     unit = unit || 'samples';
+    fmt = fmt || num;
     const tree = flameTree(stacks);
     let depthMax = 0;
     (function walk(n, d) { depthMax = Math.max(depthMax, d); n.children.forEach(c => walk(c, d + 1)); })(tree, 0);
@@ -285,7 +286,7 @@
         const g = el('g', {}, svg);
         const r = el('rect', { x, y, width: w, height: rh - 1, fill: d === 0 ? '#e9ecef' : hue(n.name),
           'data-name': n.name, 'data-value': n.value, 'data-depth': d }, g);
-        title(r, `${n.name}: ${num(n.value)} ${unit} (${(100 * n.value / tree.value).toFixed(1)} %)`);
+        title(r, `${n.name}: ${fmt(n.value)} ${unit} (${(100 * n.value / tree.value).toFixed(1)} %)`);
         r.addEventListener('click', () => draw(n));
         nrect++;
         if (w > 40) {
@@ -304,7 +305,7 @@
       chain.slice(0, -1).forEach((a, d) => {
         const y = H - (d + 1) * rh;
         const r = el('rect', { x: 0, y, width: W, height: rh - 1, fill: '#dee2e6', 'data-name': a.name, 'data-value': a.value, 'data-depth': d }, svg);
-        title(r, `${a.name}: ${num(a.value)} ${unit}`);
+        title(r, `${a.name}: ${fmt(a.value)} ${unit}`);
         r.addEventListener('click', () => draw(a));
         el('text', { x: 3, y: y + rh - 5 }, svg, a.name);
         nrect++;

@@ -204,11 +204,12 @@
   if (P && P.stacks && P.stacks.length) {
     $('flame').hidden = false;
     const box = $('chart-flame');
+    const fmt = /space|bytes/.test(P.unit) ? C.bytes : C.num; /* allocation profiles count bytes */
     box.onflamefocus = (focus, tree) => {
-      $('flame-info').textContent = `${P.source}: ${C.num(tree.value)} ${P.unit} · focus ${focus.name} ` +
+      $('flame-info').textContent = `${P.source}: ${fmt(tree.value)} ${P.unit} · focus ${focus.name} ` +
         `(${(100 * focus.value / tree.value).toFixed(1)} %) · click a frame to zoom`;
     };
-    C.flameGraph(box, P.stacks, P.unit);
+    C.flameGraph(box, P.stacks, P.unit, fmt);
     $('flame-reset').addEventListener('click', () => box.flameReset());
   }
   document.body.setAttribute('data-rendered', 'true');
