@@ -41,6 +41,8 @@ static const char pipeline_usage[] =
     "  --trace-capacity N       cache accesses to trace (default 0; 2 x requests x candidates\n"
     "                           with --trace-out)\n"
     "  --trace-sample F         fraction of keys traced, chosen by key hash (default 1)\n"
+    "  --explain                with --postgres: print EXPLAIN ANALYZE of the source's\n"
+    "                           statement (the slowest, as it is the only one)\n"
     "  --trace-out FILE         write the cache access trace as CSV\n"
     "                           (key_hash,key,op,hit,latency_ns) for miss-ratio curves\n"
     "  --log-level LEVEL        debug|info|warn|error|off (default warn)\n";
@@ -91,6 +93,7 @@ int cmd_pipeline(int argc, char **argv)
     posts_config_init(&cfg);
     posts_err err = {{0}};
     const char *trace_out = NULL;
+    int explain = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {
@@ -103,6 +106,10 @@ int cmd_pipeline(int argc, char **argv)
         }
         if (strcmp(a, "--concurrent-load") == 0) {
             cfg.concurrent_load = 1;
+            continue;
+        }
+        if (strcmp(a, "--explain") == 0) {
+            explain = 1;
             continue;
         }
         if (strcmp(a, "--trace-out") == 0 && i + 1 < argc) {
@@ -130,6 +137,16 @@ int cmd_pipeline(int argc, char **argv)
         if (rc != PP_OK)
             return cli_usage_error("pipeline", pipeline_usage, "%s", err.msg);
         i++;
+    }
+    if (explain) {
+        if (!cfg.postgres_url[0])
+            return cli_usage_error("pipeline", pipeline_usage, "--explain needs --postgres URL");
+        char *plan = NULL;
+        int erc = posts_pg_explain(cfg.postgres_url, cfg.batch_size, &plan, &err);
+        if (erc != PP_OK)
+            return cli_error("pipeline", "%s", err.msg);
+        printf("explain_analyze:\n%s", plan);
+        free(plan);
     }
     if (trace_out && cfg.trace_capacity == 0) {
         uint64_t want = (uint64_t)cfg.requests * cfg.candidates * 2;

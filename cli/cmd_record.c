@@ -244,6 +244,13 @@ static int collect(const char *dir, long root_pid, int fmt, const char *out, int
                 failed = 1;
             }
         }
+        if (p) { /* a target linking libpostprof left its scopes beside the samples */
+            char spath[PATH_MAX + 300], msg[512] = "";
+            snprintf(spath, sizeof spath, "%s/%ld.scopes", dir, pid);
+            if (access(spath, R_OK) == 0 &&
+                pp_profile_load_scopes(p, spath, msg, sizeof msg) != PP_OK)
+                fprintf(stderr, "postprof record: ignoring scope events: %s\n", msg);
+        }
         int root = pid == root_pid;
         if (p && (root || follow)) {
             char path[PATH_MAX];

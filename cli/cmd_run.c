@@ -36,6 +36,8 @@ static const char run_usage[] =
     "  --no-color          no ANSI colours (they are only used on a terminal anyway)\n"
     "  --serve             serve /metrics and /api/snapshot during the run\n"
     "  --listen HOST:PORT  address for --serve (default 127.0.0.1:9464; port 0 = any)\n"
+    "  --explain           with --postgres URL: EXPLAIN ANALYZE of the database source's\n"
+    "                      statement, into OUT/explain.txt\n"
     "pipeline flags: the knobs of `postprof pipeline` (see its --help), e.g.\n"
     "  --batch-size N --keep-alive 0|1 --concurrent-load --preprocess-threads N\n"
     "  --arena 0|1 --model small|medium|large --quantized --cache-entries N\n"
@@ -138,7 +140,7 @@ int cmd_run(int argc, char **argv)
 {
     const char *data = "data", *out = "out", *config_path = NULL, *listen = NULL;
     size_t posts = 0;
-    int quick = 0, apply = 0, no_color = 0, serve = 0;
+    int quick = 0, apply = 0, no_color = 0, serve = 0, explain = 0;
     posts_prof_opts po;
     posts_prof_opts_init(&po);
     posts_config *pc = &po.base;
@@ -166,6 +168,8 @@ int cmd_run(int argc, char **argv)
             no_color = 1;
         } else if (strcmp(a, "--serve") == 0) {
             serve = 1;
+        } else if (strcmp(a, "--explain") == 0) {
+            explain = 1;
         } else if (strcmp(a, "--quantized") == 0) {
             pc->quantized = 1;
         } else if (strcmp(a, "--concurrent-load") == 0) {
@@ -206,6 +210,8 @@ int cmd_run(int argc, char **argv)
         }
     }
 
+    if (explain && !pc->postgres_url[0])
+        return cli_usage_error("run", run_usage, "--explain needs --postgres URL");
     /* configuration first: a bad file costs nothing */
     pp_config cfg;
     pp_config_defaults(&cfg);
@@ -323,6 +329,30 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     fprintf(stderr, "postprof run: wrote %s\n", path);
+    if (explain) {
+        char *plan = NULL;
+        rc = posts_pg_explain(pc->postgres_url, (size_t)cfg.profile.load_batch, &plan, &perr);
+        if (rc != PP_OK) {
+            cli_error("run", "EXPLAIN ANALYZE failed: %s", perr.msg);
+            goto done;
+        }
+        snprintf(path, sizeof path, "%s/explain.txt", out);
+        char tmp[4200];
+        snprintf(tmp, sizeof tmp, "%s.tmp", path);
+        FILE *f = fopen(tmp, "w");
+        int ok = f && fputs(plan, f) >= 0;
+        if (f && fclose(f) != 0)
+            ok = 0;
+        if (!ok || rename(tmp, path) != 0) {
+            unlink(tmp);
+            free(plan);
+            cli_error("run", "cannot write %s", path);
+            goto done;
+        }
+        printf("\nEXPLAIN ANALYZE (database source, batch %u):\n%s", cfg.profile.load_batch, plan);
+        free(plan);
+        fprintf(stderr, "postprof run: wrote %s\n", path);
+    }
     exit_code = PP_EXIT_OK;
 done:
     pp_http_stop(srv);

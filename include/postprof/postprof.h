@@ -16,6 +16,7 @@
 #include <postprof/metrics.h>
 #include <postprof/scope.h>
 #include <postprof/snapshot.h>
+#include <postprof/trace.h>
 #include <postprof/sysstats.h>
 #include <postprof/version.h>
 #include <postprof/workload.h>

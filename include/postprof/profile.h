@@ -46,6 +46,19 @@ PP_EXPORT PP_NODISCARD int pp_profile_load_raw(const char *path, pp_profile **io
                                                size_t msg_cap);
 
 /*
+ * pp_profile_load_scopes() - Add the instrumented scopes a target linking
+ * libpostprof traced (DIR/PID.scopes, written by pp_trace_write) to p, on
+ * p's time line; the Chrome trace shows them beside the samples.
+ * Returns PP_OK; PP_EIO (unreadable); PP_EFORMAT (msg: file:line), with the
+ * events before the bad line kept; PP_ENOMEM.
+ */
+PP_EXPORT PP_NODISCARD int pp_profile_load_scopes(pp_profile *p, const char *path, char *msg,
+                                                  size_t msg_cap);
+
+/* pp_profile_scope_count() - Instrumented scope events held by p. */
+PP_EXPORT size_t pp_profile_scope_count(const pp_profile *p);
+
+/*
  * pp_profile_read() - Read a folded, speedscope or pprof (gzipped or not) file;
  * the format is detected from the content. Returns PP_OK and a new profile in
  * *out; PP_EIO, PP_EFORMAT (msg says where and why), PP_ERANGE (over the

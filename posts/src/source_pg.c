@@ -107,6 +107,51 @@ int posts_source_open_pg(const char *url, posts_source **out, posts_err *err)
     return PP_OK;
 }
 
+int posts_pg_explain(const char *url, size_t batch_size, char **out_text, posts_err *err)
+{
+    *out_text = NULL;
+    int rc = PP_EDB;
+    PGresult *r = NULL;
+    PGconn *c = PQconnectdb(url);
+    if (PQstatus(c) != CONNECTION_OK) {
+        posts_err_set(err, "postgres: connect: %s", PQerrorMessage(c));
+        goto out;
+    }
+    char limit[32];
+    snprintf(limit, sizeof limit, "%zu", batch_size ? batch_size : 1);
+    const char *params[1] = {limit};
+    r = PQexecParams(c,
+                     "EXPLAIN (ANALYZE, BUFFERS) SELECT " POSTS__COLUMNS
+                     " FROM posts WHERE id > 0 ORDER BY id LIMIT $1::bigint",
+                     1, NULL, params, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        posts_err_set(err, "postgres: explain: %s", PQerrorMessage(c));
+        goto out;
+    }
+    size_t len = 1;
+    for (int i = 0; i < PQntuples(r); i++)
+        len += strlen(PQgetvalue(r, i, 0)) + 1;
+    char *text = malloc(len);
+    if (!text) {
+        rc = PP_ENOMEM;
+        goto out;
+    }
+    size_t at = 0;
+    for (int i = 0; i < PQntuples(r); i++) {
+        size_t n = strlen(PQgetvalue(r, i, 0));
+        memcpy(text + at, PQgetvalue(r, i, 0), n);
+        at += n;
+        text[at++] = '\n';
+    }
+    text[at] = '\0';
+    *out_text = text;
+    rc = PP_OK;
+out:
+    PQclear(r);
+    PQfinish(c);
+    return rc;
+}
+
 static int exec_ok(PGconn *c, const char *sql, posts_err *err)
 {
     PGresult *r = PQexec(c, sql);

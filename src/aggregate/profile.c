@@ -3,6 +3,7 @@
  * bounded growth, deduplicated functions, samples, counters. Pure memory
  * work; no I/O.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -287,6 +288,7 @@ void pp_profile_free(pp_profile *p)
     free(p->series);
     free(p->threads);
     free(p->stats);
+    free(p->scopes);
     free(p);
 }
 
@@ -354,4 +356,50 @@ size_t pp__profile_frames(const pp_profile *p, const pp__psample *s, uint32_t *f
         }
     }
     return n;
+}
+
+int pp_profile_load_scopes(pp_profile *p, const char *path, char *msg, size_t msg_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (msg && msg_cap)
+            snprintf(msg, msg_cap, "%s: cannot open", path);
+        return PP_EIO;
+    }
+    int rc = PP_OK;
+    char line[1024];
+    size_t lineno = 0;
+    int64_t base = p->start_mono_ns;
+    while (rc == PP_OK && fgets(line, sizeof line, f)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\n')
+            line[--len] = '\0';
+        unsigned long tid;
+        long long start, dur;
+        int off = 0;
+        if (sscanf(line, "s %lu %lld %lld %n", &tid, &start, &dur, &off) != 3 || off <= 0 ||
+            !line[off] || dur < 0 || tid > UINT32_MAX) {
+            if (msg && msg_cap)
+                snprintf(msg, msg_cap, "%s:%zu: not a scope event line", path, lineno);
+            rc = PP_EFORMAT;
+            break;
+        }
+        if (base == 0)
+            base = start; /* no profile start: the first event is time zero */
+        uint32_t name;
+        rc = pp__profile_str(p, line + off, len - (size_t)off, &name);
+        if (rc == PP_OK)
+            rc =
+                pp__profile_grow((void **)&p->scopes, &p->capscopes, p->nscopes, sizeof *p->scopes);
+        if (rc == PP_OK)
+            p->scopes[p->nscopes++] = (pp__pscope){(uint32_t)tid, name, start - base, dur};
+    }
+    fclose(f);
+    return rc;
+}
+
+size_t pp_profile_scope_count(const pp_profile *p)
+{
+    return p->nscopes;
 }

@@ -57,6 +57,14 @@ typedef struct {
     int64_t value;
 } pp__pstat;
 
+/* An instrumented scope of the target (libpostprof's event trace). */
+typedef struct {
+    uint32_t tid;
+    uint32_t name;
+    int64_t start_ns; /* since the profile's start */
+    int64_t dur_ns;
+} pp__pscope;
+
 struct pp_profile {
     pp_profile_kind kind;
     size_t nvalues, main_value;
@@ -90,6 +98,9 @@ struct pp_profile {
     size_t nthreads, capthreads;
     pp__pstat *stats;
     size_t nstats, capstats;
+    int64_t start_mono_ns; /* CLOCK_MONOTONIC at the start (raw profiles), 0 unknown */
+    pp__pscope *scopes;
+    size_t nscopes, capscopes;
 };
 
 /* Creates an empty profile of a kind with its value types set. NULL on OOM. */

@@ -385,7 +385,7 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     }
     /* pass 1: header and the module list */
     pp_profile_kind kind = PP_PROFILE_CPU;
-    int64_t period = 0, duration = 0, mem_rate = -1, start_unix = 0;
+    int64_t period = 0, duration = 0, mem_rate = -1, start_unix = 0, start_mono = 0;
     const char *s = text, *end = text + len;
     if (len < 15 || memcmp(text, "postprof-raw 1\n", 15) != 0) {
         rc = PP_EFORMAT;
@@ -408,6 +408,8 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
             period = strtoll(s + 10, NULL, 10);
         } else if (le - s > 14 && memcmp(s, "start_unix_ns ", 14) == 0) {
             start_unix = strtoll(s + 14, NULL, 10);
+        } else if (le - s > 14 && memcmp(s, "start_mono_ns ", 14) == 0) {
+            start_mono = strtoll(s + 14, NULL, 10);
         } else if (le - s > 12 && memcmp(s, "duration_ns ", 12) == 0) {
             duration = strtoll(s + 12, NULL, 10);
         } else if (le - s > 4 && memcmp(s, "map ", 4) == 0) {
@@ -442,6 +444,8 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     if (period > 0)
         p->period = kind == PP_PROFILE_MEM ? p->period : period;
     p->duration_ns += duration;
+    if (start_mono > 0 && (p->start_mono_ns == 0 || start_mono < p->start_mono_ns))
+        p->start_mono_ns = start_mono;
     if (p->time_ns == 0 || (start_unix > 0 && start_unix < p->time_ns))
         p->time_ns = start_unix;
     if (kind == PP_PROFILE_MEM && mem_rate >= 0 &&

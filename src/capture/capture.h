@@ -52,10 +52,24 @@ typedef struct pp__memframe {
     uint64_t rss_start;
 } pp__memframe;
 
+/* One ended scope, for the event trace (postprof/trace.h). */
+typedef struct pp__trace_ev {
+    _Atomic uint64_t start, end; /* ticks */
+    _Atomic uint32_t site;
+} pp__trace_ev;
+
+typedef struct pp__trace_ring {
+    _Atomic uint64_t head; /* events ever added; the last mask+1 are kept */
+    uint64_t mask;
+    size_t bytes;
+    pp__trace_ev ev[];
+} pp__trace_ring;
+
 typedef struct pp__thread {
     struct pp__thread *next, *prev;
-    pp__slot **slots; /* PP__MAX_SITES pointers, lazily filled */
-    char *arena;      /* current slot chunk */
+    pp__trace_ring *trace; /* NULL until tracing is on and this thread ends a scope */
+    pp__slot **slots;      /* PP__MAX_SITES pointers, lazily filled */
+    char *arena;           /* current slot chunk */
     size_t arena_used, arena_cap;
     void *chunks; /* list of mapped chunks (first word links them) */
     int32_t depth;
@@ -83,6 +97,13 @@ extern pp__slot **pp__retired;            /* merged data of exited threads, unde
 extern pp__a64 pp__g_misnested, pp__g_no_begin, pp__g_unclosed, pp__g_overflow, pp__g_exited,
     pp__g_dropped_sites, pp__g_dropped_spans;
 extern pp__span_slot pp__spans[PP__SPAN_POOL];
+
+/* scope event trace (capture/trace.c) */
+extern _Atomic int pp__trace_on;
+void pp__trace_add(pp__thread *t, uint32_t site, uint64_t start, uint64_t end);
+void pp__trace_retire_locked(pp__thread *t); /* under the registry lock */
+void pp__trace_free(pp__thread *t);
+void pp__trace_from_env(void);
 
 /* memory accounting (capture/memory.c), written by libpostprof_malloc */
 PP_EXPORT extern __thread pp_mem_counters pp__mem_tls __attribute__((tls_model("initial-exec")));

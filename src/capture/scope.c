@@ -66,6 +66,7 @@ static void retire_locked(pp__thread *t)
                      pp__load(&t->unclosed) + (uint64_t)(t->depth > 0 ? t->depth : 0));
     atomic_fetch_add(&pp__g_overflow, pp__load(&t->overflow));
     atomic_fetch_add(&pp__g_exited, 1);
+    pp__trace_retire_locked(t);
     if (t->prev)
         t->prev->next = t->next;
     else
@@ -76,6 +77,7 @@ static void retire_locked(pp__thread *t)
 
 static void free_thread(pp__thread *t)
 {
+    pp__trace_free(t);
     void *c = t->chunks;
     while (c) {
         void *next = *(void **)c;
@@ -132,6 +134,7 @@ static void global_init(void)
     pp__clock_init();
     pthread_key_create(&thread_key, thread_exit);
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+    pp__trace_from_env();
 }
 
 void pp__capture_init(void)
@@ -346,6 +349,8 @@ static inline void pop_at(pp__thread *t, int32_t depth, uint64_t now)
     pp__slot *s = t->slots[f->site];
     uint64_t d = now - f->start;
     pp__slot_record(s, d, d - f->child);
+    if (PP_UNLIKELY(atomic_load_explicit(&pp__trace_on, memory_order_relaxed)))
+        pp__trace_add(t, f->site, f->start, now);
     if (depth > 0)
         t->stack[depth - 1].child += d;
     if (PP_UNLIKELY(f->flags))

@@ -107,3 +107,13 @@ uint64_t pp_clock_thread_cpu_ns(void)
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
+
+uint64_t pp__clock_ticks_to_mono_ns(uint64_t ticks)
+{
+    pp__clock_init();
+    if (!pp__clock_tsc)
+        return ticks;
+    double r = pp_clock_ns_per_tick();
+    double d = ((double)ticks - (double)base_ticks) * r;
+    return (uint64_t)((double)base_ns + d);
+}

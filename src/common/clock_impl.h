@@ -15,6 +15,9 @@ extern int pp__clock_tsc; /* 1 when ticks come from rdtsc; set once by pp__clock
 
 void pp__clock_init(void);
 
+/* A tick value as CLOCK_MONOTONIC ns (through the calibrated ratio). */
+uint64_t pp__clock_ticks_to_mono_ns(uint64_t ticks);
+
 static inline uint64_t pp__mono_ns(void)
 {
     struct timespec ts;

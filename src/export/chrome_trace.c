@@ -2,7 +2,8 @@
  * chrome_trace.c - Chrome trace event JSON (chrome://tracing, Perfetto):
  * per thread, the aggregated call tree laid out as nested "X" events (the
  * left-heavy view: siblings merged, durations = sampled time), "C" counter
- * events for RSS and heap in use over time, "M" metadata naming threads.
+ * events for RSS and heap in use over time, "M" metadata naming threads;
+ * a target's instrumented scopes (libpostprof) as real-time "X" events of pid 2.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -109,6 +110,17 @@ void pp__chrome_render(const pp_profile *p, pp__outbuf *b)
         /* ns -> us for time; bytes shown as 1 us per byte */
         now += value == 1 && p->kind != PP_PROFILE_MEM ? (double)rows[r].w / 1000.0
                                                        : (double)rows[r].w;
+    }
+    if (p->nscopes)
+        pp__ob_str(b, ",\n{\"ph\":\"M\",\"pid\":2,\"name\":\"process_name\",\"args\":{\"name\":"
+                      "\"instrumented scopes (libpostprof)\"}}");
+    for (size_t i = 0; i < p->nscopes; i++) {
+        const pp__pscope *sc = &p->scopes[i];
+        pp__ob_printf(b,
+                      ",\n{\"ph\":\"X\",\"pid\":2,\"tid\":%u,\"cat\":\"scope\",\"name\":", sc->tid);
+        pp__ob_json_str(b, p->str[sc->name]);
+        pp__ob_printf(b, ",\"ts\":%.3f,\"dur\":%.3f}", (double)sc->start_ns / 1000.0,
+                      (double)sc->dur_ns / 1000.0);
     }
     for (size_t i = 0; i < p->nseries; i++)
         pp__ob_printf(b,

@@ -167,6 +167,8 @@ void pp__pl_dump(const char *reason, int crash)
     pp__pl_w_str(&w, pp__pl.use_libunwind ? "libunwind" : "frame-pointer");
     pp__pl_w_str(&w, "\nstart_unix_ns ");
     pp__pl_w_u64(&w, pp__pl.start_unix_ns);
+    pp__pl_w_str(&w, "\nstart_mono_ns ");
+    pp__pl_w_u64(&w, pp__pl.start_ns);
     pp__pl_w_str(&w, "\nduration_ns ");
     pp__pl_w_u64(&w, pp__pl_now_ns() - pp__pl.start_ns);
     pp__pl_w_str(&w, "\n");

@@ -40,6 +40,11 @@ grep -q '^postgres_s: ' "$T/datagen.out"
 grep -q '^posts_loaded: 800$' "$T/pg.out" || { cat "$T/pg.out"; exit 1; }
 a=$(grep '^posts_checksum:' "$T/sqlite.out"); b=$(grep '^posts_checksum:' "$T/pg.out")
 [ "$a" = "$b" ] || { echo "checksums differ: sqlite $a, postgres $b"; exit 1; }
+# the slowest statement, explained by the server itself
+"$PP" pipeline --data "$T/data" --postgres "$URL" --batch-size 50 --requests 0 --explain > "$T/explain.out"
+grep -q '^explain_analyze:' "$T/explain.out" || { cat "$T/explain.out"; exit 1; }
+grep -q 'actual time=' "$T/explain.out" || { cat "$T/explain.out"; exit 1; }
+grep -qi 'limit' "$T/explain.out" || { cat "$T/explain.out"; exit 1; }
 # a server that is gone: a clear error, exit 1
 "${RUN[@]}" "$PGBIN/pg_ctl" -D "$T/db" -m fast -w stop >/dev/null
 set +e

@@ -89,6 +89,15 @@ PP_EXPORT PP_NODISCARD int posts_source_open_api(const char *base_url, const pos
                                                  posts_source **out, posts_err *err);
 
 /*
+ * posts_pg_explain() - EXPLAIN (ANALYZE, BUFFERS) of the statement the
+ * PostgreSQL source runs for each batch (its only, so its slowest, statement),
+ * for a batch of batch_size rows. *out_text: the plan, one line per row,
+ * malloc'd (free it). PP_OK, PP_EDB with the server's message, PP_ENOMEM.
+ */
+PP_EXPORT PP_NODISCARD int posts_pg_explain(const char *url, size_t batch_size, char **out_text,
+                                            posts_err *err);
+
+/*
  * posts_source_next() - Append up to max posts to batch (max >= 1).
  * Returns the number appended (>= 0; 0 means the source is exhausted), or a
  * negative status with err->msg saying what failed (the source's name,
