@@ -296,7 +296,12 @@ int cmd_run(int argc, char **argv)
                       pp_strerror(rc));
             goto done;
         }
-        fprintf(stderr, "postprof run: serving http://%s/metrics and /api/snapshot\n",
+        if (pp_dashboard_attach(srv) != PP_OK) {
+            cli_error("run", "cannot serve the dashboard");
+            goto done;
+        }
+        fprintf(stderr,
+                "postprof run: live dashboard at http://%s/ (also /metrics and /api/snapshot)\n",
                 pp_http_address(srv));
     }
     r = pp_report_new();
@@ -323,6 +328,14 @@ int cmd_run(int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/report.json", out);
     rc = pp_report_write_json(r, path, err, sizeof err);
+    if (rc != PP_OK) {
+        fprintf(stderr, "postprof run: %s\n", err[0] ? err : pp_strerror(rc));
+        exit_code = PP_EXIT_USAGE;
+        goto done;
+    }
+    fprintf(stderr, "postprof run: wrote %s\n", path);
+    snprintf(path, sizeof path, "%s/report.html", out);
+    rc = pp_report_write_html(r, NULL, path, err, sizeof err);
     if (rc != PP_OK) {
         fprintf(stderr, "postprof run: %s\n", err[0] ? err : pp_strerror(rc));
         exit_code = PP_EXIT_USAGE;
