@@ -23,6 +23,9 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 /* cli_error() - "postprof NAME: MESSAGE" on stderr; returns PP_EXIT_FAIL. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* cli_parse_count() - A count in 1..100000000 into *out; 0, or -1 when s is not one. */
+int cli_parse_count(const char *s, size_t *out);
+
 /* cli_is_help() - 1 when arg is -h or --help. */
 int cli_is_help(const char *arg);
 

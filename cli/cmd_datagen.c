@@ -32,18 +32,6 @@ static void progress(void *user, const char *stage, size_t done, size_t total)
     fflush(stderr);
 }
 
-static int parse_size(const char *s, size_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || v == 0 || v > 100000000ull)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 int cmd_datagen(int argc, char **argv)
 {
     posts_datagen_opts o;
@@ -57,7 +45,7 @@ int cmd_datagen(int argc, char **argv)
             fputs(datagen_usage, stdout);
             return PP_EXIT_OK;
         } else if (strcmp(a, "--posts") == 0 && v) {
-            if (parse_size(v, &o.posts))
+            if (cli_parse_count(v, &o.posts))
                 return cli_usage_error("datagen", datagen_usage, "bad --posts '%s'", v);
             i++;
         } else if (strcmp(a, "--out") == 0 && v) {

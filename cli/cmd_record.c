@@ -228,7 +228,8 @@ static int collect(const char *dir, long root_pid, int fmt, const char *out, int
     }
     if (d)
         closedir(d);
-    qsort(files, n, sizeof *files, cmp_raw);
+    if (n > 1)
+        qsort(files, n, sizeof *files, cmp_raw);
     int root_seen = 0;
     for (size_t i = 0; i < n;) {
         long pid = files[i].pid;

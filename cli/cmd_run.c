@@ -124,18 +124,6 @@ static int check_out_dir(const char *dir, char *err, size_t cap)
     return 0;
 }
 
-static int parse_count(const char *s, size_t *out)
-{
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || v == 0 || v > 100000000ull)
-        return -1;
-    *out = (size_t)v;
-    return 0;
-}
-
 int cmd_run(int argc, char **argv)
 {
     const char *data = "data", *out = "out", *config_path = NULL, *listen = NULL;
@@ -187,7 +175,7 @@ int cmd_run(int argc, char **argv)
                 config_path = v;
             else if (!strcmp(a, "--listen"))
                 listen = v;
-            else if (parse_count(v, &posts) != 0)
+            else if (cli_parse_count(v, &posts) != 0)
                 return cli_usage_error("run", run_usage, "--posts '%s': expected 1..100000000", v);
         } else if (strncmp(a, "--", 2) == 0 && a[2] && v) {
             /* a pipeline knob: --batch-size 16 -> batch_size */
@@ -294,7 +282,12 @@ int cmd_run(int argc, char **argv)
                       pp_strerror(rc));
             goto done;
         }
-        fprintf(stderr, "postprof run: serving http://%s/metrics and /api/snapshot\n",
+        if (pp_dashboard_attach(srv) != PP_OK) {
+            cli_error("run", "cannot serve the dashboard");
+            goto done;
+        }
+        fprintf(stderr,
+                "postprof run: live dashboard at http://%s/ (also /metrics and /api/snapshot)\n",
                 pp_http_address(srv));
     }
     r = pp_report_new();
@@ -321,6 +314,14 @@ int cmd_run(int argc, char **argv)
     char path[4096];
     snprintf(path, sizeof path, "%s/report.json", out);
     rc = pp_report_write_json(r, path, err, sizeof err);
+    if (rc != PP_OK) {
+        fprintf(stderr, "postprof run: %s\n", err[0] ? err : pp_strerror(rc));
+        exit_code = PP_EXIT_USAGE;
+        goto done;
+    }
+    fprintf(stderr, "postprof run: wrote %s\n", path);
+    snprintf(path, sizeof path, "%s/report.html", out);
+    rc = pp_report_write_html(r, NULL, path, err, sizeof err);
     if (rc != PP_OK) {
         fprintf(stderr, "postprof run: %s\n", err[0] ? err : pp_strerror(rc));
         exit_code = PP_EXIT_USAGE;

@@ -1,7 +1,7 @@
 /*
  * cmd_serve.c - `postprof serve`: the system stats collector and this
- * process's metrics over HTTP (/metrics, /healthz, /api/snapshot) until
- * SIGINT or SIGTERM, then a clean exit 0.
+ * process's metrics over HTTP (/metrics, /healthz, /api/snapshot) and the
+ * live dashboard at / until SIGINT or SIGTERM, then a clean exit 0.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -110,7 +110,13 @@ int cmd_serve(int argc, char **argv)
                   hc.listen ? hc.listen : PP_HTTP_DEFAULT_LISTEN, pp_strerror(rc));
         goto out;
     }
-    printf("postprof serve: listening on http://%s (/metrics /healthz /api/snapshot)\n",
+    rc = pp_dashboard_attach(srv);
+    if (rc != PP_OK) {
+        cli_error("serve", "cannot serve the dashboard: %s", pp_strerror(rc));
+        goto out;
+    }
+    printf("postprof serve: listening on http://%s (dashboard at /; /metrics /healthz "
+           "/api/snapshot)\n",
            pp_http_address(srv));
     fflush(stdout);
     int sig = 0;

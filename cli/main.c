@@ -37,6 +37,18 @@ static void usage(FILE *f)
                "'postprof crash-report FILE' symbolizes it.\n");
 }
 
+int cli_parse_count(const char *s, size_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || v == 0 || v > 100000000ull)
+        return -1;
+    *out = (size_t)v;
+    return 0;
+}
+
 int cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;

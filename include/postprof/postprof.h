@@ -24,5 +24,7 @@
 #include <postprof/report.h>
 #include <postprof/analyze.h>
 #include <postprof/profilers.h>
+#include <postprof/report_html.h>
+#include <postprof/dashboard.h>
 
 #endif

@@ -1,6 +1,7 @@
 /*
  * file_impl.h - Reading a whole input file with a hard size cap, for the
- * parsers of outside files (config, reports). Library-internal.
+ * parsers of outside files (config, reports), and writing an output file
+ * atomically (reports). Library-internal.
  */
 #ifndef PP_FILE_IMPL_H
 #define PP_FILE_IMPL_H
@@ -16,5 +17,14 @@
  */
 int pp__file_read_all(const char *path, size_t max, char **out_buf, size_t *out_len, char *err,
                       size_t errcap);
+
+/*
+ * pp__file_write_atomic() - Write len bytes to path atomically: a temporary
+ * file in the same directory (mode 0644), fsync, rename over path. Returns
+ * PP_OK; PP_ENOTFOUND/PP_EPERM/PP_EIO/PP_ENOMEM from errno, PP_ERANGE for a
+ * path over 4000 bytes; on error path is untouched, the temporary file is
+ * removed and err names the path and the reason. Thread-safe.
+ */
+int pp__file_write_atomic(const char *path, const void *data, size_t len, char *err, size_t errcap);
 
 #endif

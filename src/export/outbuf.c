@@ -11,6 +11,7 @@
 
 #include <postprof/error.h>
 
+#include "common/file_impl.h"
 #include "export/outbuf.h"
 
 static int reserve(pp__outbuf *b, size_t more)
@@ -91,33 +92,6 @@ void pp__ob_release(pp__outbuf *b)
 
 int pp__write_file_atomic(const char *path, const void *data, size_t len)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 16);
-    if (!tmp)
-        return PP_ENOMEM;
-    snprintf(tmp, n + 16, "%s.tmpXXXXXX", path);
-    int fd = mkstemp(tmp);
-    int rc = PP_EIO;
-    if (fd < 0)
-        goto out;
-    const char *p = data;
-    size_t off = 0;
-    while (off < len) {
-        ssize_t w = write(fd, p + off, len - off);
-        if (w <= 0)
-            break;
-        off += (size_t)w;
-    }
-    if (off == len && fchmod(fd, 0644) == 0 && fsync(fd) == 0 && close(fd) == 0) {
-        fd = -1;
-        if (rename(tmp, path) == 0)
-            rc = PP_OK;
-    }
-    if (fd >= 0)
-        close(fd);
-    if (rc != PP_OK)
-        unlink(tmp);
-out:
-    free(tmp);
-    return rc;
+    int rc = pp__file_write_atomic(path, data, len, NULL, 0);
+    return rc == PP_OK || rc == PP_ENOMEM ? rc : PP_EIO;
 }

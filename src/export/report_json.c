@@ -18,6 +18,8 @@
 #include <postprof/error.h>
 #include <postprof/report.h>
 
+#include "common/file_impl.h"
+
 #define MIB 1048576.0
 #define S(ns) ((ns) / 1e9)
 
@@ -388,23 +390,6 @@ int pp_report_to_json_string(const pp_report *r, char **out)
     return PP_OK;
 }
 
-static int errno_status(int e)
-{
-    switch (e) {
-    case ENOENT:
-    case ENOTDIR:
-        return PP_ENOTFOUND;
-    case EACCES:
-    case EPERM:
-    case EROFS:
-        return PP_EPERM;
-    case ENOMEM:
-        return PP_ENOMEM;
-    default:
-        return PP_EIO;
-    }
-}
-
 int pp_report_write_json(const pp_report *r, const char *path, char *err, size_t errcap)
 {
     char dummy[8];
@@ -414,66 +399,14 @@ int pp_report_write_json(const pp_report *r, const char *path, char *err, size_t
     }
     err[0] = '\0';
     char *text = NULL;
-    char tmp[4096];
-    int fd = -1, rc;
-    if (strlen(path) + 16 >= sizeof tmp) {
-        snprintf(err, errcap, "%s: path too long", path);
-        return PP_ERANGE;
-    }
-    if ((rc = pp_report_to_json_string(r, &text)) != PP_OK) {
+    int rc = pp_report_to_json_string(r, &text);
+    if (rc != PP_OK) {
         snprintf(err, errcap, "%s: out of memory rendering the report", path);
         return rc;
     }
-    snprintf(tmp, sizeof tmp, "%s.tmpXXXXXX", path);
-    fd = mkstemp(tmp);
-    if (fd < 0) {
-        int e = errno;
-        snprintf(err, errcap, "cannot create %s: %s", path, strerror(e));
-        rc = errno_status(e);
-        tmp[0] = '\0';
-        goto out;
-    }
-    size_t len = strlen(text), off = 0;
-    while (off < len) {
-        ssize_t n = write(fd, text + off, len - off);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            int e = errno;
-            snprintf(err, errcap, "cannot write %s: %s", path, strerror(e));
-            rc = errno_status(e);
-            goto out;
-        }
-        off += (size_t)n;
-    }
-    if (write(fd, "\n", 1) != 1 || fsync(fd) != 0) {
-        int e = errno;
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(e));
-        rc = errno_status(e);
-        goto out;
-    }
-    (void)fchmod(fd, 0644);
-    if (close(fd) != 0) {
-        fd = -1;
-        int e = errno;
-        snprintf(err, errcap, "cannot write %s: %s", path, strerror(e));
-        rc = errno_status(e);
-        goto out;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        snprintf(err, errcap, "cannot rename into %s: %s", path, strerror(e));
-        rc = errno_status(e);
-        goto out;
-    }
-    tmp[0] = '\0';
-    rc = PP_OK;
-out:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0])
-        unlink(tmp);
+    size_t len = strlen(text);
+    text[len] = '\n'; /* replaces the NUL: written with its length */
+    rc = pp__file_write_atomic(path, text, len + 1, err, errcap);
     free(text);
     return rc;
 }

@@ -507,6 +507,48 @@ static void read_targets(rd *c, json_t *a, const char *p, pp_target *t, size_t *
     }
 }
 
+static void read_apply(rd *c, json_t *root, pp_apply *ap)
+{
+    const char *p = "apply";
+    json_t *a = get_obj(c, root, "report", "apply", 0);
+    if (!a)
+        return;
+    json_t *b = get_obj(c, a, p, "before", 1);
+    json_t *af = get_obj(c, a, p, "after", 1);
+    if (!b || !af)
+        return;
+    get_ns(c, b, "apply.before", "end_to_end_s", 1, &ap->before_ns);
+    get_ns(c, af, "apply.after", "end_to_end_s", 1, &ap->after_ns);
+    json_t *t = get_arr(c, b, "apply.before", "targets", 1, PP_REPORT_MAX_TARGETS);
+    read_targets(c, t, "apply.before.targets[]", ap->before_targets, &ap->n_before_targets);
+    t = get_arr(c, af, "apply.after", "targets", 1, PP_REPORT_MAX_TARGETS);
+    read_targets(c, t, "apply.after.targets[]", ap->after_targets, &ap->n_after_targets);
+    json_t *arr = get_arr(c, a, p, "suggestions", 1, PP_REPORT_MAX_SUGGESTIONS);
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        const char *sp = "apply.suggestions[]";
+        if (!json_is_object(v)) {
+            fail(c, sp, NULL, "not an object");
+            return;
+        }
+        pp_apply_result *x = &ap->results[ap->n++];
+        int cat = 0;
+        get_enum(c, v, sp, "category", 1, cat_name, PP_CAT_CACHE + 1, &cat);
+        get_str(c, v, sp, "description", 1, x->description, sizeof x->description);
+        read_setting(c, v, sp, &x->knob, &x->value);
+        get_num(c, v, sp, "predicted_improvement", 1, &x->predicted_improvement);
+        get_num(c, v, sp, "measured_improvement", 1, &x->measured_improvement);
+        get_ns(c, v, sp, "before_s", 1, &x->before_ns);
+        get_ns(c, v, sp, "after_s", 1, &x->after_ns);
+        get_num(c, v, sp, "noise", 0, &x->noise);
+        get_str(c, v, sp, "note", 0, x->note, sizeof x->note);
+        x->category = (pp_category)cat;
+    }
+    ap->done = !c->failed;
+}
+
 static void read_root(rd *c, json_t *root, pp_report *r)
 {
     const char *p = "report";
@@ -627,7 +669,7 @@ static void read_root(rd *c, json_t *root, pp_report *r)
     }
     a = get_arr(c, root, p, "targets", 1, PP_REPORT_MAX_TARGETS);
     read_targets(c, a, "targets[]", r->targets, &r->n_targets);
-    /* apply is not read back: it is a record of one run, not compared */
+    read_apply(c, root, &r->apply); /* optional: only after --apply */
 }
 
 int pp_report_read_json(const char *data, size_t len, pp_report **out, char *err, size_t errcap)

@@ -63,7 +63,11 @@ else:
 print("report checks", "passed" if ok else "failed")
 sys.exit(0 if ok else 1)
 PY
-ls "$work/out" | grep -v '^report.json$' | grep -q . && bad "stray files in the output dir: $(ls "$work/out")"
+[ -s "$work/out/report.html" ] || bad "no report.html beside report.json"
+grep -q "<svg\|<script" "$work/out/report.html" || bad "report.html has no charts or script"
+grep -qE "https?://" "$work/out/report.html" && grep -qE "src=\"https?://|href=\"https?://" "$work/out/report.html" \
+  && bad "report.html loads something from the network"
+ls "$work/out" | grep -v -E '^report\.(json|html)$' | grep -q . && bad "stray files in the output dir: $(ls "$work/out")"
 
 echo "-- unknown config key"
 printf '[thresholds]\nslow_s = 2\nno_such_key = 1\n' > "$work/bad.ini"

@@ -1,0 +1,81 @@
+/*
+ * cmd_report.c - `postprof report FILE.json [--html OUT] [--profile FILE]`:
+ * renders a report.json (and optionally a recorded profile as a flame
+ * graph) into one self-contained HTML page. Exit 0 written, 1 unreadable or
+ * malformed input or unwritable output, 2 bad command line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <postprof/postprof.h>
+
+#include "cli.h"
+
+static const char report_usage[] =
+    "usage: postprof report FILE.json [--html OUT] [--profile FILE]\n"
+    "  --html OUT      the HTML page to write (default: FILE with .json replaced by .html)\n"
+    "  --profile FILE  a profile from `postprof record` (pprof, speedscope or folded\n"
+    "                  stacks 'frame;frame;...;leaf COUNT') drawn as a flame graph\n"
+    "The page inlines its CSS, scripts and data: it opens offline, fetches nothing.\n";
+
+int cmd_report(int argc, char **argv)
+{
+    const char *in = NULL, *html = NULL, *profile = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (cli_is_help(a)) {
+            fputs(report_usage, stdout);
+            return PP_EXIT_OK;
+        }
+        if (strcmp(a, "--html") == 0 || strcmp(a, "--profile") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0])
+                return cli_usage_error("report", report_usage, "option '%s' needs a value", a);
+            if (a[2] == 'h')
+                html = argv[++i];
+            else
+                profile = argv[++i];
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return cli_usage_error("report", report_usage, "unknown option '%s'", a);
+        } else if (!in) {
+            in = a;
+        } else {
+            return cli_usage_error("report", report_usage, "unexpected argument '%s'", a);
+        }
+    }
+    if (!in)
+        return cli_usage_error("report", report_usage, "needs a report.json");
+
+    int exit_code = PP_EXIT_FAIL;
+    char err[1024];
+    char *out_path = NULL;
+    pp_report *r = NULL;
+    if (!html) {
+        size_t n = strlen(in);
+        size_t stem = n > 5 && strcmp(in + n - 5, ".json") == 0 ? n - 5 : n;
+        out_path = malloc(stem + 6);
+        if (!out_path) {
+            cli_error("report", "out of memory");
+            goto out;
+        }
+        memcpy(out_path, in, stem);
+        memcpy(out_path + stem, ".html", 6);
+        html = out_path;
+    }
+    int rc = pp_report_load_json(in, &r, err, sizeof err);
+    if (rc != PP_OK) {
+        cli_error("report", "%s", err[0] ? err : pp_strerror(rc));
+        goto out;
+    }
+    rc = pp_report_write_html(r, profile, html, err, sizeof err);
+    if (rc != PP_OK) {
+        cli_error("report", "%s", err[0] ? err : pp_strerror(rc));
+        goto out;
+    }
+    printf("postprof report: wrote %s\n", html);
+    exit_code = PP_EXIT_OK;
+out:
+    pp_report_free(r);
+    free(out_path);
+    return exit_code;
+}

@@ -1,0 +1,131 @@
+/*
+ * report_html.c - The HTML report: web/report.html with the CSS, the chart
+ * code, the report's JSON and the optional flame-graph profile (any format
+ * pp_profile_parse reads) inlined into one page, written atomically.
+ * Nothing in the page is fetched at view time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <postprof/profile.h>
+#include <postprof/report_html.h>
+
+#include "common/file_impl.h"
+#include "export/flame_folded.h"
+#include "export/formats.h"
+#include "export/web_assets.h"
+
+#define HTML_MAX ((size_t)256 << 20)
+
+/* Last path component, for labelling the profile in the page. */
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int pp_report_render_html(const pp_report *r, const char *profile_path, char **out_html,
+                          size_t *out_len, char *err, size_t errcap)
+{
+    char dummy[8];
+    if (!err || errcap == 0) {
+        err = dummy;
+        errcap = sizeof dummy;
+    }
+    err[0] = '\0';
+    char *json = NULL, *prof = NULL;
+    size_t prof_len = 0;
+    pp_profile *pf = NULL;
+    pp__outbuf folded = {0};
+    pp__strbuf data, flame, page;
+    pp__strbuf_init(&data, HTML_MAX);
+    pp__strbuf_init(&flame, HTML_MAX);
+    pp__strbuf_init(&page, HTML_MAX);
+    int rc = PP_EINVAL;
+    if (out_html)
+        *out_html = NULL;
+    if (out_len)
+        *out_len = 0;
+    if (!r || !out_html) {
+        snprintf(err, errcap, "no report to render");
+        goto out;
+    }
+    rc = pp_report_to_json_string(r, &json);
+    if (rc != PP_OK) {
+        snprintf(err, errcap, "out of memory rendering the report");
+        goto out;
+    }
+    pp__web_json_escape(&data, json, strlen(json));
+    if (profile_path) {
+        rc = pp__file_read_all(profile_path, PP_PROFILE_MAX_BYTES, &prof, &prof_len, err, errcap);
+        if (rc != PP_OK)
+            goto out;
+        char msg[256] = "";
+        rc = pp_profile_parse(prof, prof_len, &pf, msg, sizeof msg);
+        if (rc != PP_OK) {
+            snprintf(err, errcap, "%s: %s", profile_path, msg[0] ? msg : pp_strerror(rc));
+            goto out;
+        }
+        pp__folded_render(pf, &folded);
+        if (folded.err) {
+            rc = folded.err;
+            snprintf(err, errcap, "%s: %s", profile_path, pp_strerror(rc));
+            goto out;
+        }
+        rc = pp__flame_folded_json(folded.data ? folded.data : "", folded.len,
+                                   base_name(profile_path), pp_profile_value_name(pf),
+                                   PP_PROFILE_MAX_STACKS, &flame, err, errcap);
+        if (rc != PP_OK)
+            goto out;
+    } else {
+        pp__strbuf_adds(&flame, "null");
+    }
+    if (data.err || flame.err) {
+        rc = data.err ? data.err : flame.err;
+        snprintf(err, errcap, "out of memory rendering the report");
+        goto out;
+    }
+    const pp__web_var vars[] = {
+        {"report-data", data.data, data.len},
+        {"profile-data", flame.data, flame.len},
+    };
+    rc = pp__web_expand("report.html", vars, sizeof vars / sizeof vars[0], &page);
+    if (rc != PP_OK) {
+        snprintf(err, errcap, "cannot build the page: %s", pp_strerror(rc));
+        goto out;
+    }
+    *out_html = pp__strbuf_detach(&page, out_len);
+    if (!*out_html) {
+        rc = PP_ENOMEM;
+        snprintf(err, errcap, "out of memory rendering the report");
+        goto out;
+    }
+    rc = PP_OK;
+out:
+    free(json);
+    free(prof);
+    pp_profile_free(pf);
+    pp__ob_release(&folded);
+    pp__strbuf_release(&data);
+    pp__strbuf_release(&flame);
+    pp__strbuf_release(&page);
+    return rc;
+}
+
+int pp_report_write_html(const pp_report *r, const char *profile_path, const char *path, char *err,
+                         size_t errcap)
+{
+    char *html = NULL;
+    size_t len = 0;
+    if (!path) {
+        if (err && errcap)
+            snprintf(err, errcap, "no output path");
+        return PP_EINVAL;
+    }
+    int rc = pp_report_render_html(r, profile_path, &html, &len, err, errcap);
+    if (rc == PP_OK)
+        rc = pp__file_write_atomic(path, html, len, err, errcap);
+    free(html);
+    return rc;
+}

@@ -1,0 +1,247 @@
+/*
+ * browser_test.cjs - Loads the HTML report and the live dashboard in Debian's
+ * chromium (headless, through playwright-core; no browser is downloaded) and
+ * checks what a person would see: no console errors, no request leaving the
+ * page's origin, every chart drawn with elements that carry the data, the
+ * dashboard's numbers following the metrics. Saves screenshots in OUTDIR.
+ *   node browser_test.cjs report|report-noprofile REPORT.html REPORT.json OUTDIR
+ *   node browser_test.cjs dashboard DASH_PEER OUTDIR
+ * Needs PP_BROWSER_DEPS: the directory where `npm ci` installed playwright-core.
+ */
+'use strict';
+const path = require('path');
+const fs = require('fs');
+const os = require('os');
+const { spawn } = require('child_process');
+
+/* A missing tool skips the test (exit 77), except under CI=true where it fails. */
+function missing(what) {
+  console.error('browser tests: ' + what);
+  process.exit(process.env.CI === 'true' ? 1 : 77);
+}
+const deps = process.env.PP_BROWSER_DEPS;
+if (!deps) { console.error('PP_BROWSER_DEPS is not set'); process.exit(2); }
+const CHROMIUM = process.env.PP_CHROMIUM || '/usr/bin/chromium';
+try { fs.accessSync(CHROMIUM, fs.constants.X_OK); } catch (e) { missing(`no chromium at ${CHROMIUM} (scripts/deps.sh installs it)`); }
+let chromium;
+try { ({ chromium } = require(path.join(deps, 'node_modules', 'playwright-core'))); } catch (e) { missing('playwright-core not installed in ' + deps + ' (browser.setup runs npm ci)'); }
+
+let failures = 0;
+function check(cond, what) {
+  if (cond) { console.log('ok   ' + what); return; }
+  console.log('FAIL ' + what);
+  failures++;
+}
+
+async function openBrowser() {
+  const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pp-chromium-'));
+  const ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  return { ctx, profile };
+}
+async function closeBrowser(b) {
+  await b.ctx.close();
+  fs.rmSync(b.profile, { recursive: true, force: true });
+}
+
+/* Console errors, page errors and requests outside allowedPrefix are recorded. */
+function watch(page, allowedPrefix) {
+  const seen = { errors: [], offsite: [] };
+  page.on('console', m => { if (m.type() === 'error') seen.errors.push(m.text()); });
+  page.on('pageerror', e => seen.errors.push(String(e)));
+  page.route('**/*', route => {
+    const url = route.request().url();
+    if (url.startsWith(allowedPrefix)) return route.continue();
+    seen.offsite.push(url);
+    return route.abort();
+  });
+  return seen;
+}
+
+async function count(page, sel) { return page.locator(sel).count(); }
+
+async function testReport(htmlPath, jsonPath, outDir, withProfile) {
+  const R = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+  const b = await openBrowser();
+  try {
+    const page = await b.ctx.newPage();
+    const url = 'file://' + path.resolve(htmlPath);
+    const seen = watch(page, url);
+    await page.goto(url);
+    await page.waitForSelector('body[data-rendered="true"]', { timeout: 15000 });
+
+    const targets = await page.locator('#targets-table tbody tr').allTextContents();
+    check(targets.length === R.targets.length, `targets table: ${targets.length} rows for ${R.targets.length} targets`);
+    for (const t of R.targets)
+      check(targets.some(row => row.includes(t.name) && row.includes(t.status)), `target ${t.name} shown as ${t.status}`);
+
+    const stages = Object.keys(R.performance.stage_share).filter(k => R.performance.stage_share[k] > 0);
+    check(await count(page, '#chart-stages rect[data-value]') === stages.length, `time per stage: ${stages.length} bars`);
+    const ops = R.performance.operations;
+    check(await count(page, '#chart-latency rect[data-key="p99"]') === ops.length, `latency: a p99 bar per operation (${ops.length})`);
+    const firstP99 = await page.locator('#chart-latency rect[data-key="p99"]').first().getAttribute('data-value');
+    check(Math.abs(+firstP99 - ops[0].p99_s) <= 1e-12 + 1e-9 * ops[0].p99_s, `latency bar carries p99 of ${ops[0].name}`);
+
+    for (const name of Object.keys(R.model_inference)) {
+      const m = R.model_inference[name];
+      const lat = `[id="chart-sweep-latency-${name}"]`, thr = `[id="chart-sweep-throughput-${name}"]`;
+      check(await count(page, `${lat} g[data-series="p99"] circle[data-y]`) === m.batch_sweep.length,
+        `${name}: sweep latency has ${m.batch_sweep.length} p99 points`);
+      check(await count(page, `${thr} circle[data-y]`) === m.batch_sweep.length, `${name}: sweep throughput points`);
+      if (m.best_batch)
+        check(await count(page, `${thr} g[data-marker="vline"][data-x="${m.best_batch}"]`) === 1, `${name}: chosen batch ${m.best_batch} marked`);
+      check(await count(page, `${lat} g[data-marker="hline"]`) === 1, `${name}: latency target line`);
+    }
+
+    const cp = R.cache_performance;
+    if (cp.present) {
+      const n = await page.locator('#chart-mrc g.series').getAttribute('data-n');
+      check(+n === cp.miss_ratio_curve.points.filter(p => p.capacity > 0).length, `miss-ratio curve: ${n} points`);
+      check(await count(page, `#chart-mrc g[data-marker="vline"][data-x="${cp.recommended_capacity}"]`) === 1, 'recommended capacity marked');
+      check(await count(page, '#chart-mrc g[data-marker="hline"]') === 1, 'target hit ratio line');
+    }
+    check(+(await page.locator('#bottlenecks-table').getAttribute('data-rows')) === R.bottlenecks.length, 'bottlenecks listed');
+    check(+(await page.locator('#suggestions-table').getAttribute('data-rows')) === R.optimization_suggestions.length, 'suggestions listed');
+    check(await count(page, '#chart-gain rect[data-key="predicted gain %"]') === R.optimization_suggestions.length, 'predicted gain bars');
+    if (R.apply)
+      check(await count(page, '#chart-gain rect[data-key="measured gain %"]') > 0, 'measured gain bars');
+
+    if (R.apply)
+      check(await count(page, '#targets-table th:has-text("after --apply")') === 1, 'targets after --apply shown');
+    else
+      check(await count(page, '#chart-gain rect[data-key="measured gain %"]') === 0, 'no measured bars without --apply');
+    const flame = page.locator('#chart-flame svg');
+    if (!withProfile) {
+      check(await flame.count() === 0 && await page.locator('#flame').isHidden(), 'no profile: no flame graph section');
+    } else {
+    check(await flame.count() === 1, 'flame graph drawn');
+    if (await flame.count()) {
+      const rects = await count(page, '#chart-flame rect[data-name]');
+      check(rects >= 5, `flame graph: ${rects} frames`);
+      const before = +(await page.locator('#chart-flame rect[data-name="infer"]').getAttribute('width'));
+      await page.locator('#chart-flame rect[data-name="infer"]').click();
+      const after = +(await page.locator('#chart-flame rect[data-name="infer"]').getAttribute('width'));
+      const full = +(await page.locator('#chart-flame svg').getAttribute('viewBox')).split(' ')[2];
+      check(after > before && Math.abs(after - full) < 1, `clicking a frame zooms it to full width (${before.toFixed(0)} -> ${after.toFixed(0)})`);
+      await page.locator('#flame-reset').click();
+    }
+    }
+    const shot = withProfile ? 'report' : 'report-minimal';
+    await page.screenshot({ path: path.join(outDir, shot + '.png'), fullPage: true });
+    if (withProfile)
+      for (const id of ['summary', 'stages', 'latency', 'loading', 'sweep', 'cache', 'bottlenecks', 'suggestions', 'flame'])
+        await page.locator('#' + id).screenshot({ path: path.join(outDir, `report-${id}.png`) });
+    check(seen.errors.length === 0, 'no console errors' + (seen.errors.length ? ': ' + seen.errors.join(' | ') : ''));
+    check(seen.offsite.length === 0, 'no request outside the file' + (seen.offsite.length ? ': ' + seen.offsite.join(' ') : ''));
+  } finally {
+    await closeBrowser(b);
+  }
+}
+
+/* The peer: a process whose metrics we change through its stdin. */
+function startPeer(bin) {
+  const p = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+  let buf = '';
+  const waiters = [];
+  p.stdout.on('data', d => {
+    buf += d;
+    let i;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      const w = waiters.shift();
+      if (w) w(line);
+    }
+  });
+  const next = () => new Promise((res, rej) => {
+    waiters.push(res);
+    setTimeout(() => rej(new Error('peer did not answer')), 20000);
+  });
+  return {
+    proc: p, next,
+    async cmd(c) { p.stdin.write(c + '\n'); const r = await next(); if (r !== 'OK') throw new Error(`peer: ${c}: ${r}`); },
+  };
+}
+
+async function testDashboard(peerBin, outDir) {
+  const peer = startPeer(peerBin);
+  const first = await peer.next();
+  const m = /^PORT (\d+)$/.exec(first);
+  if (!m) throw new Error('peer said: ' + first);
+  const base = `http://127.0.0.1:${m[1]}`;
+  const b = await openBrowser();
+  try {
+    const page = await b.ctx.newPage();
+    const seen = watch(page, base + '/');
+    /* wait until the card's data-value satisfies op ('eq', 'gt', 'ge') against want */
+    const waitValue = (id, op, want, what) => page.waitForFunction(
+      ([i, o, w]) => {
+        const s = document.getElementById(i).getAttribute('data-value');
+        if (s === '') return false;
+        const v = +s;
+        return o === 'eq' ? Math.abs(v - w) < 1e-9 : o === 'gt' ? v > w : v >= w;
+      }, [id, op, want], { timeout: 15000, polling: 100 }).then(() => check(true, what), e => check(false, what + ': ' + e.message.split('\n')[0]));
+
+    const resp = await page.goto(base + '/');
+    check(resp.status() === 200 && /text\/html/.test(resp.headers()['content-type']), 'GET / serves the dashboard page');
+    await page.waitForFunction(() => +document.body.getAttribute('data-updates') >= 1, null, { timeout: 15000 });
+
+    await peer.cmd('hit 0.25');
+    await waitValue('v-hit', 'eq', 0.25, 'cache_hit_ratio set to 0.25 shows 0.25');
+    await peer.cmd('hit 0.75');
+    await waitValue('v-hit', 'eq', 0.75, 'cache_hit_ratio changed to 0.75 shows 0.75');
+    check((await page.locator('#v-hit').textContent()).includes('75'), 'hit ratio card reads 75 %');
+
+    await peer.cmd('bottleneck dash.infer slow');
+    await waitValue('v-bottlenecks', 'eq', 1, 'one bottleneck detected shows 1');
+    await peer.cmd('bottleneck dash.infer slow');
+    await peer.cmd('bottleneck dash.load waiting');
+    await waitValue('v-bottlenecks', 'eq', 3, 'three detections show 3');
+    await page.waitForSelector('#bottlenecks tr[data-op="dash.infer"][data-kind="slow"][data-count="2"]', { timeout: 15000 })
+      .then(() => check(true, 'current bottlenecks list dash.infer/slow twice'), e => check(false, 'bottleneck row: ' + e.message));
+
+    await peer.cmd('work 300');
+    await page.waitForSelector('#top-ops tr[data-op="dash.infer"][data-count="300"]', { timeout: 15000 })
+      .then(() => check(true, 'top operations show dash.infer with 300 calls'), e => check(false, 'top ops row: ' + e.message));
+    await peer.cmd('work 300');
+    await page.waitForSelector('#top-ops tr[data-op="dash.infer"][data-count="600"]', { timeout: 15000 })
+      .then(() => check(true, 'top operations follow to 600 calls'), e => check(false, 'top ops 600: ' + e.message));
+    await page.waitForFunction(() => document.querySelectorAll('#chart-rate g.series[data-series="dash.infer"]').length === 1 &&
+      document.querySelectorAll('#chart-p95 g.series[data-series="dash.infer"]').length === 1, null, { timeout: 15000 })
+      .then(() => check(true, 'rate and p95 series of dash.infer drawn'), e => check(false, 'rate/p95 series: ' + e.message));
+    await waitValue('v-memory', 'gt', 1e6, 'memory_usage_bytes shown (> 1 MB)');
+    await waitValue('v-cpu', 'ge', 0, 'cpu_usage_percent shown');
+    await page.waitForFunction(() => +document.body.getAttribute('data-updates') >= 4, null, { timeout: 15000 });
+    for (const id of ['chart-memory', 'chart-cpu', 'chart-hit', 'chart-bottlenecks', 'chart-rate']) {
+      const pts = +(await page.locator(`#${id} svg`).getAttribute('data-points'));
+      check(pts >= 2, `${id}: ${pts} points over time`);
+    }
+    const hitLine = await page.locator('#chart-hit g.series path').getAttribute('d');
+    check(/M.*L/.test(hitLine || ''), 'cache_hit_ratio drawn as a line');
+    check(await count(page, '#chart-gpu svg') === 1, 'gpu chart present (empty note without NVML)');
+
+    const nf = await page.request.get(base + '/no-such-page');
+    check(nf.status() === 404, '/no-such-page answers 404');
+    await page.screenshot({ path: path.join(outDir, 'dashboard.png'), fullPage: true });
+    check(seen.errors.length === 0, 'no console errors' + (seen.errors.length ? ': ' + seen.errors.join(' | ') : ''));
+    check(seen.offsite.length === 0, 'no request outside the server' + (seen.offsite.length ? ': ' + seen.offsite.join(' ') : ''));
+  } finally {
+    await closeBrowser(b);
+    peer.proc.stdin.end();
+    await new Promise(res => { peer.proc.on('exit', code => { check(code === 0, `peer exited ${code}`); res(); }); });
+  }
+}
+
+(async () => {
+  const [mode, ...args] = process.argv.slice(2);
+  if (mode === 'report' || mode === 'report-noprofile') await testReport(args[0], args[1], args[2], mode === 'report');
+  else if (mode === 'dashboard') await testDashboard(args[0], args[1]);
+  else { console.error('usage: browser_test.cjs report HTML JSON OUTDIR | dashboard PEER OUTDIR'); process.exit(2); }
+  console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
+  process.exit(failures ? 1 : 0);
+})().catch(e => { console.error(e); process.exit(1); });

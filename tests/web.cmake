@@ -1,0 +1,32 @@
+# HTML report, live dashboard and their browser tests (issue 7).
+pp_add_unit_test(NAME report_html SOURCES unit/test_report_html.c LIBS postprof_static)
+
+# Headless chromium (Debian's) driven by playwright-core pinned in
+# tests/browser/package-lock.json; screenshots land in the build directory.
+set(PP_BROWSER_DIR ${CMAKE_CURRENT_BINARY_DIR}/browser)
+set(PP_BROWSER_SRC ${CMAKE_CURRENT_SOURCE_DIR}/browser)
+add_executable(dash_peer helpers/dash_peer.c)
+target_link_libraries(dash_peer PRIVATE postprof_static)
+pp_add_script_test(NAME browser.setup
+  COMMAND bash ${PP_BROWSER_SRC}/setup.sh ${PP_BROWSER_DIR} LABELS browser TIMEOUT 300)
+pp_add_script_test(NAME browser.report
+  COMMAND sh -c "$<TARGET_FILE:toy_report> ${PP_BROWSER_DIR}/toy_report.json --apply > /dev/null && $<TARGET_FILE:postprof> report ${PP_BROWSER_DIR}/toy_report.json --html ${PP_BROWSER_DIR}/report.html --profile ${PP_BROWSER_SRC}/sample.folded && node ${PP_BROWSER_SRC}/browser_test.cjs report ${PP_BROWSER_DIR}/report.html ${PP_BROWSER_DIR}/toy_report.json ${PP_BROWSER_DIR} && $<TARGET_FILE:toy_report> ${PP_BROWSER_DIR}/toy_plain.json > /dev/null && $<TARGET_FILE:postprof> report ${PP_BROWSER_DIR}/toy_plain.json && node ${PP_BROWSER_SRC}/browser_test.cjs report-noprofile ${PP_BROWSER_DIR}/toy_plain.html ${PP_BROWSER_DIR}/toy_plain.json ${PP_BROWSER_DIR}"
+  LABELS browser TIMEOUT 180 ENV PP_BROWSER_DEPS=${PP_BROWSER_DIR})
+pp_add_script_test(NAME browser.dashboard
+  COMMAND node ${PP_BROWSER_SRC}/browser_test.cjs dashboard $<TARGET_FILE:dash_peer> ${PP_BROWSER_DIR}
+  LABELS browser TIMEOUT 180 ENV PP_BROWSER_DEPS=${PP_BROWSER_DIR})
+set_tests_properties(browser.setup PROPERTIES FIXTURES_SETUP browser SKIP_RETURN_CODE 77)
+set_tests_properties(browser.report browser.dashboard PROPERTIES FIXTURES_REQUIRED browser
+  RESOURCE_LOCK browser SKIP_RETURN_CODE 77)
+# the report CLI: clear errors for malformed input, atomic output
+pp_add_script_test(NAME report_html.cli
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/scripts/report_cli_test.sh $<TARGET_FILE:postprof>
+          $<TARGET_FILE:toy_report> ${PP_BROWSER_SRC}/sample.folded $<TARGET_FILE:work_shares>
+  LABELS report_html TIMEOUT 120 ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
+pp_add_fuzz(NAME flame_folded LIBS postprof_static
+  SOURCES fuzz/fuzz_flame_folded.c ${PROJECT_SOURCE_DIR}/src/export/flame_folded.c
+          ${PROJECT_SOURCE_DIR}/src/common/strbuf.c)
+# `postprof serve` serves the dashboard beside its built-in paths
+pp_add_script_test(NAME report_html.dashboard_serve
+  COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/dashboard_serve.py $<TARGET_FILE:postprof>
+  LABELS report_html TIMEOUT 120)

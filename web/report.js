@@ -1,0 +1,216 @@
+/*
+ * report.js - Renders the HTML report from the report JSON inlined in the page
+ * (docs/report-schema.md) and the optional folded-stacks profile. Reads only
+ * the page itself: no request leaves it.
+ */
+'use strict';
+(function () {
+  const C = window.PPCharts;
+  const $ = id => document.getElementById(id);
+  const R = JSON.parse($('report-data').textContent);
+  const P = JSON.parse($('profile-data').textContent);
+
+  function esc(s) {
+    return String(s === null || s === undefined ? '' : s).replace(/[&<>"']/g,
+      c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+  }
+  function table(id, head, rows) {
+    const t = $(id);
+    t.innerHTML = '<thead><tr>' + head.map(h => `<th class="${h[1] || ''}">${esc(h[0])}</th>`).join('') +
+      '</tr></thead><tbody>' + rows.map(r => '<tr>' + r.map((c, i) =>
+        `<td class="${head[i][1] || ''}">${c}</td>`).join('') + '</tr>').join('') + '</tbody>';
+    t.setAttribute('data-rows', rows.length);
+  }
+  function badge(cls, text) { return `<span class="badge ${esc(cls)}">${esc(text)}</span>`; }
+  function stat(k, v) { return `<div class="stat"><div class="v">${esc(v)}</div><div class="k">${esc(k)}</div></div>`; }
+  function targetValue(t, v) {
+    if (t.unit === 'ratio') return C.pct(v);
+    return C.num(v) + ' ' + t.unit;
+  }
+
+  /* summary and targets */
+  const sys = R.system_stats || {};
+  $('meta').textContent = `workload ${R.workload} · ` +
+    (sys.timestamp ? new Date(sys.timestamp * 1000).toISOString().replace('T', ' ').slice(0, 19) + ' UTC · ' : '') +
+    `${sys.n_cpus || '?'} CPUs · schema ${R.schema_version}`;
+  const targets = R.targets || [];
+  const npass = targets.filter(t => t.status === 'PASS').length;
+  const perf = R.performance || {};
+  let html = stat('targets passed', `${npass} / ${targets.length}`) +
+    stat('end-to-end pass (median)', C.secs(perf.end_to_end_s)) +
+    stat('bottlenecks', (R.bottlenecks || []).length) +
+    stat('suggestions', (R.optimization_suggestions || []).length) +
+    stat('process CPU', C.num(sys.cpu_percent) + ' %') +
+    stat('peak RSS', C.bytes(sys.peak_rss_bytes));
+  if (R.apply) html += stat('pass time saved, all suggestions applied', C.pct(R.apply.improvement));
+  $('summary-stats').innerHTML = html;
+  const after = R.apply ? R.apply.after.targets : null;
+  table('targets-table', [['target'], ['measured', 'num'], ['limit', 'num'], ['status']].concat(after ? [['after --apply', 'num'], ['status after']] : []),
+    targets.map(t => {
+      const a = after && after.find(x => x.name === t.name);
+      const row = [esc(t.name), t.measured ? esc(targetValue(t, t.value)) : 'no data',
+        esc(t.comparison + ' ' + targetValue(t, t.limit)), badge(t.status === 'PASS' ? 'pass' : 'fail', t.status)];
+      if (after) row.push(a ? esc(targetValue(a, a.value)) : '–', a ? badge(a.status === 'PASS' ? 'pass' : 'fail', a.status) : '–');
+      return row;
+    }));
+
+  /* time per stage */
+  const shares = perf.stage_share || {};
+  const stageRows = Object.keys(shares).filter(k => shares[k] !== null && shares[k] > 0)
+    .map(k => ({ label: k, values: [shares[k] * perf.end_to_end_s], note: C.pct(shares[k]) }));
+  C.barChart($('chart-stages'), { rows: stageRows, keys: ['time per pass'], fmt: C.secs, empty: 'no stage timings' });
+
+  /* latency distribution per operation */
+  const ops = perf.operations || [];
+  /* the chart keeps the 30 operations with the most time, in call-tree order; the table has all */
+  const MAX_CHART_OPS = 30;
+  const keep = new Set(ops.map((o, i) => [o.total_s, i]).sort((a, b) => b[0] - a[0]).slice(0, MAX_CHART_OPS).map(x => x[1]));
+  const chartOps = ops.filter((o, i) => keep.has(i));
+  if (ops.length > chartOps.length) {
+    const n = document.createElement('p');
+    n.className = 'note';
+    n.textContent = `The chart shows the ${chartOps.length} operations with the most time; the table lists all ${ops.length}.`;
+    $('chart-latency').after(n);
+  }
+  C.barChart($('chart-latency'), {
+    rows: chartOps.map(o => ({ label: '  '.repeat(o.depth) + o.name, values: [o.p50_s, o.p95_s, o.p99_s, o.max_s] })),
+    keys: ['p50', 'p95', 'p99', 'max'], fmt: C.secs, log: true, barHeight: 9,
+    colors: ['#74c0fc', '#339af0', '#1864ab', '#adb5bd'], empty: 'no operations'
+  });
+  table('ops-table', [['operation'], ['calls', 'num'], ['total', 'num'], ['self', 'num'], ['mean', 'num'], ['p50', 'num'], ['p95', 'num'], ['p99', 'num'], ['share', 'num']],
+    ops.map(o => [esc('\u00a0\u00a0'.repeat(o.depth) + o.name), C.num(o.count), C.secs(o.total_s), C.secs(o.self_s), C.secs(o.mean_s),
+      C.secs(o.p50_s), C.secs(o.p95_s), C.secs(o.p99_s), C.pct(o.share)]));
+
+  /* data loading */
+  const dl = R.data_loading || {};
+  const sources = Object.keys(dl).filter(k => k !== 'sequential_vs_concurrent' && k !== 'keep_alive');
+  C.barChart($('chart-loading'), {
+    rows: sources.map(s => ({ label: s, values: [dl[s].p50_s, dl[s].p95_s, dl[s].p99_s] })),
+    keys: ['p50', 'p95', 'p99'], fmt: C.secs, colors: ['#8ce99a', '#40c057', '#2b8a3e'], barHeight: 10, empty: 'no data sources'
+  });
+  table('loading-table', [['source'], ['batch', 'num'], ['mean batch', 'num'], ['rows/s', 'num'], ['bytes/s', 'num'], ['waiting', 'num']],
+    sources.map(s => [esc(s), C.num(dl[s].batch_size), C.secs(dl[s].loading_time), C.num(dl[s].rows_per_s),
+      C.bytes(dl[s].bytes_per_s) + '/s', C.pct(dl[s].wait_share)]));
+  const notes = [];
+  const sc = dl.sequential_vs_concurrent;
+  if (sc && sc.measured)
+    notes.push(`One batch from every source: ${C.secs(sc.sequential_s)} one after another, ${C.secs(sc.concurrent_s)} all at once ` +
+      `(the slowest source alone: ${C.secs(sc.critical_path_s)}).`);
+  const ka = dl.keep_alive;
+  if (ka && ka.measured)
+    notes.push(`${ka.source}: ${C.secs(ka.off_s)} per batch with a new connection per request, ${C.secs(ka.on_s)} with keep-alive.`);
+  for (const t of notes.reverse()) {
+    const p = document.createElement('p');
+    p.className = 'note';
+    p.textContent = t;
+    $('loading-table').after(p);
+  }
+
+  /* batch-size sweep, one row of two charts per model */
+  const mi = R.model_inference || {};
+  const models = Object.keys(mi);
+  const sweepBox = $('sweep-models');
+  if (!models.length) sweepBox.innerHTML = '<p class="note">The workload has no model.</p>';
+  const pow2 = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+  for (const name of models) {
+    const m = mi[name], pts = m.batch_sweep || [];
+    const h = document.createElement('h3');
+    h.textContent = `${name}${m.current ? ' (used by the pipeline)' : ''}: best batch ${m.best_batch || 'none'}` +
+      (m.best_batch ? ` — ${C.num(m.best_throughput)} items/s, p99 ${C.secs(m.best_p99_s)}` : '') +
+      ` · latency target ${C.secs(m.latency_target_s)}`;
+    const grid = document.createElement('div');
+    grid.className = 'grid2';
+    const a = document.createElement('div'), b = document.createElement('div');
+    a.id = `chart-sweep-latency-${name}`;
+    b.id = `chart-sweep-throughput-${name}`;
+    grid.append(a, b);
+    sweepBox.append(h, grid);
+    const markers = [];
+    if (m.best_batch) markers.push({ x: m.best_batch, label: `chosen ${m.best_batch}`, color: '#2f9e44' });
+    if (m.current_batch && m.current_batch !== m.best_batch) markers.push({ x: m.current_batch, label: `current ${m.current_batch}`, color: '#868e96' });
+    C.lineChart(a, {
+      series: [{ name: 'p50', points: pts.map(p => [p.batch, p.p50_s]) }, { name: 'p99', points: pts.map(p => [p.batch, p.p99_s]), color: '#e8590c' }],
+      xLog: true, yLog: true, xTicks: pow2, xFmt: C.num, yFmt: C.secs, xLabel: 'batch size', yLabel: 'latency per batch',
+      markers, hlines: m.latency_target_s ? [{ y: m.latency_target_s, label: 'latency target' }] : []
+    });
+    C.lineChart(b, {
+      series: [{ name: 'throughput', points: pts.map(p => [p.batch, p.throughput]), color: '#2f9e44' }],
+      xLog: true, xTicks: pow2, xFmt: C.num, yLabel: 'items / s', xLabel: 'batch size', markers
+    });
+  }
+
+  /* miss-ratio curve */
+  const cp = R.cache_performance || {};
+  if (!cp.present) {
+    $('chart-mrc').innerHTML = '<p class="note">The workload has no cache.</p>';
+  } else {
+    const mrc = (cp.miss_ratio_curve && cp.miss_ratio_curve.points) || [];
+    const tgt = targets.find(t => t.name === 'cache_hit_ratio');
+    const want = tgt ? tgt.limit : 0.9;
+    const markers = [];
+    if (cp.recommended_capacity) markers.push({ x: cp.recommended_capacity, label: `recommended ${C.num(cp.recommended_capacity)}`, color: '#2f9e44' });
+    if (cp.capacity) markers.push({ x: cp.capacity, label: `current ${C.num(cp.capacity)}`, color: '#868e96' });
+    C.lineChart($('chart-mrc'), {
+      series: [{ name: 'hit ratio (LRU)', points: mrc.filter(p => p.capacity > 0).map(p => [p.capacity, 1 - p.miss_ratio]) }],
+      xLog: true, yMin: 0, yMax: 1, yFmt: v => Math.round(v * 100) + '%', xLabel: 'capacity (entries)', yLabel: 'hit ratio',
+      markers, hlines: [{ y: want, label: `target hit ratio ${Math.round(want * 100)} %` }], dots: mrc.length <= 40
+    });
+    const cf = cp.capacity_for_hit_ratio || {};
+    const ar = cp.at_recommended;
+    $('cache-facts').innerHTML = '<table>' + [
+      ['hit ratio now', C.pct(cp.hit_ratio)], ['capacity now', C.num(cp.capacity)],
+      ['ops replayed', C.num(cp.ops)], ['unique keys', C.num(cp.unique_keys)],
+      ['curve', `${esc(cp.miss_ratio_curve.method)} (sampling ${C.pct(cp.miss_ratio_curve.sampling_rate)})`],
+      ['capacity for 80 / 90 / 95 %', ['0.80', '0.90', '0.95'].map(k => cf[k] ? C.num(cf[k]) : 'unreachable').join(' / ')],
+      ['recommended capacity', C.num(cp.recommended_capacity)],
+      ['measured there', ar ? `${C.pct(ar.hit_ratio)} hits, replay ${C.secs(ar.replay_s)} (now ${C.secs(cp.replay_s)})` : '–']
+    ].map(r => `<tr><th>${r[0]}</th><td class="num">${r[1]}</td></tr>`).join('') + '</table>' +
+      ((cp.backends || []).length ? '<h3>Cache backends, same trace</h3><table><thead><tr><th>backend</th><th class="num">hit ratio</th>' +
+        '<th class="num">mean op</th><th class="num">p99 op</th><th class="num">replay</th></tr></thead><tbody>' +
+        cp.backends.map(b => `<tr><td>${esc(b.name)}${b.current ? ' (current)' : ''}</td><td class="num">${C.pct(b.hit_ratio)}</td>` +
+          `<td class="num">${C.secs(b.avg_time)}</td><td class="num">${C.secs(b.p99_time)}</td><td class="num">${C.secs(b.replay_s)}</td></tr>`).join('') +
+        '</tbody></table>' : '');
+  }
+
+  /* bottlenecks */
+  const bn = R.bottlenecks || [];
+  table('bottlenecks-table', [['severity'], ['operation'], ['kind'], ['value', 'num'], ['threshold', 'num'], ['finding']],
+    bn.map(b => [badge(b.severity, b.severity), esc(b.operation), esc(b.kind), esc(C.num(b.value) + ' ' + b.unit),
+      esc(C.num(b.threshold) + ' ' + b.unit), esc(b.message)]));
+  if (!bn.length) $('bottlenecks-table').outerHTML = '<p class="note" id="bottlenecks-table" data-rows="0">No bottleneck crossed a threshold.</p>';
+
+  /* suggestions: predicted vs measured */
+  const sg = R.optimization_suggestions || [];
+  const applied = (R.apply && R.apply.suggestions) || [];
+  const measuredFor = s => applied.find(a => a.description === s.description);
+  C.barChart($('chart-gain'), {
+    rows: sg.map((s, i) => {
+      const a = measuredFor(s);
+      return { label: `${i + 1}. ${s.category}`, values: [s.expected_improvement * 100, a ? a.measured_improvement * 100 : NaN] };
+    }),
+    keys: R.apply ? ['predicted gain %', 'measured gain %'] : ['predicted gain %'], fmt: v => +v.toPrecision(3) + '%',
+    colors: ['#748ffc', '#2f9e44'], empty: 'no suggestions', labelWidth: 170
+  });
+  table('suggestions-table', [['#'], ['impact'], ['suggestion'], ['predicted', 'num'], ['measured', 'num'], ['basis']],
+    sg.map((s, i) => {
+      const a = measuredFor(s);
+      return [String(i + 1), badge(s.impact, s.impact),
+        `${esc(s.description)}<div class="note">${esc(s.implementation)}</div><div class="note">${esc(s.evidence)}</div>` +
+        (a && a.note ? `<div class="note">${esc(a.note)}</div>` : ''),
+        C.pct(s.expected_improvement), a ? C.pct(a.measured_improvement) : 'not applied', badge(s.basis, s.basis)];
+    }));
+
+  /* flame graph */
+  if (P && P.stacks && P.stacks.length) {
+    $('flame').hidden = false;
+    const box = $('chart-flame');
+    const fmt = /space|bytes/.test(P.unit) ? C.bytes : C.num; /* allocation profiles count bytes */
+    box.onflamefocus = (focus, tree) => {
+      $('flame-info').textContent = `${P.source}: ${fmt(tree.value)} ${P.unit} · focus ${focus.name} ` +
+        `(${(100 * focus.value / tree.value).toFixed(1)} %) · click a frame to zoom`;
+    };
+    C.flameGraph(box, P.stacks, P.unit, fmt);
+    $('flame-reset').addEventListener('click', () => box.flameReset());
+  }
+  document.body.setAttribute('data-rendered', 'true');
+})();
