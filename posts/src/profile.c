@@ -21,6 +21,8 @@
 
 static const unsigned src_bits[NSRC] = {POSTS_SRC_DATABASE, POSTS_SRC_FILE, POSTS_SRC_API};
 
+typedef struct loaders loaders;
+
 struct posts_prof {
     posts_prof_opts o;
     posts_config cfg; /* current knobs */
@@ -32,6 +34,7 @@ struct posts_prof {
      * source per load_batch an experiment alternates between */
     posts_source *api_alt;
     int api_alt_batch;
+    loaders *loaders; /* started by the first concurrent PP_STAGE_LOAD_ALL */
     posts_batch load_buf[NSRC];
     posts_batch sample;      /* posts preprocessed by PP_STAGE_PREPROCESS */
     posts_preprocessor *pre; /* for the current threads/arena */
@@ -123,34 +126,125 @@ static void *load_thread(void *arg)
     return NULL;
 }
 
+/*
+ * Concurrent loading as the pipeline does it: one long-lived loader thread
+ * per source (the pass's producers live for the whole load), each handed one
+ * batch per PP_STAGE_LOAD_ALL call, so a call costs the slowest source plus
+ * a hand-off, not three thread creations.
+ */
+struct loaders {
+    pthread_t th[NSRC];
+    unsigned n_started;
+    pthread_mutex_t mu;
+    pthread_cond_t go, done;
+    unsigned gen, n_done;
+    int quit;
+    load_job jobs[NSRC];
+};
+
+typedef struct {
+    loaders *l;
+    unsigned i;
+} loader_arg;
+
+static void *loader_main(void *arg)
+{
+    loaders *l = ((loader_arg *)arg)->l;
+    unsigned i = ((loader_arg *)arg)->i;
+    free(arg);
+    unsigned seen = 0; /* generations start at 0 before any thread runs */
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (l->gen == seen && !l->quit)
+            pthread_cond_wait(&l->go, &l->mu);
+        if (l->quit)
+            break;
+        seen = l->gen;
+        pthread_mutex_unlock(&l->mu);
+        load_thread(&l->jobs[i]);
+        pthread_mutex_lock(&l->mu);
+        l->n_done++;
+        pthread_cond_signal(&l->done);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+static void loaders_free(loaders *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->quit = 1;
+    pthread_cond_broadcast(&l->go);
+    pthread_mutex_unlock(&l->mu);
+    for (unsigned i = 0; i < l->n_started; i++)
+        pthread_join(l->th[i], NULL);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->go);
+    pthread_cond_destroy(&l->done);
+    free(l);
+}
+
+/* All NSRC loader threads, or NULL (the caller then loads in turn). */
+static loaders *loaders_new(void)
+{
+    loaders *l = calloc(1, sizeof *l);
+    if (!l)
+        return NULL;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->go, NULL);
+    pthread_cond_init(&l->done, NULL);
+    for (unsigned i = 0; i < NSRC; i++) {
+        loader_arg *a = malloc(sizeof *a);
+        if (!a)
+            break;
+        *a = (loader_arg){l, i};
+        if (pthread_create(&l->th[i], NULL, loader_main, a) != 0) {
+            free(a);
+            break;
+        }
+        l->n_started++;
+    }
+    if (l->n_started < NSRC) {
+        loaders_free(l);
+        return NULL;
+    }
+    return l;
+}
+
 static int load_all(posts_prof *p, pp_stage_result *out)
 {
-    load_job jobs[NSRC];
-    pthread_t th[NSRC];
-    int started[NSRC] = {0};
+    load_job local[NSRC], *jobs = local;
+    if (p->cfg.concurrent_load && !p->loaders)
+        p->loaders = loaders_new();
+    loaders *l = p->cfg.concurrent_load ? p->loaders : NULL;
+    if (l) {
+        pthread_mutex_lock(&l->mu);
+        jobs = l->jobs;
+    }
     for (unsigned i = 0; i < NSRC; i++) {
         memset(&jobs[i], 0, sizeof jobs[i]);
         jobs[i].p = p;
         jobs[i].i = i;
     }
-    if (p->cfg.concurrent_load) {
-        for (unsigned i = 0; i < NSRC; i++)
-            started[i] = pthread_create(&th[i], NULL, load_thread, &jobs[i]) == 0;
-        for (unsigned i = 0; i < NSRC; i++) {
-            if (started[i])
-                pthread_join(th[i], NULL);
-            else
-                load_thread(&jobs[i]);
-        }
+    if (l) {
+        l->n_done = 0;
+        l->gen++;
+        pthread_cond_broadcast(&l->go);
+        while (l->n_done < NSRC)
+            pthread_cond_wait(&l->done, &l->mu);
+        memcpy(local, l->jobs, sizeof local);
+        pthread_mutex_unlock(&l->mu);
     } else {
         for (unsigned i = 0; i < NSRC; i++)
-            load_thread(&jobs[i]);
+            load_thread(&local[i]);
     }
     for (unsigned i = 0; i < NSRC; i++) {
-        if (jobs[i].rc != PP_OK)
-            return jobs[i].rc;
-        out->items += jobs[i].r.items;
-        out->bytes += jobs[i].r.bytes;
+        if (local[i].rc != PP_OK)
+            return local[i].rc;
+        out->items += local[i].r.items;
+        out->bytes += local[i].r.bytes;
     }
     return PP_OK;
 }
@@ -704,6 +798,7 @@ void posts_prof_free(posts_prof *p)
 {
     if (!p)
         return;
+    loaders_free(p->loaders);
     for (unsigned i = 0; i < NSRC; i++) {
         posts_source_close(p->src[i]);
         posts_batch_release(&p->load_buf[i]);
