@@ -78,7 +78,7 @@ typedef struct pp__thread {
     uint32_t span_chunk; /* owned span chunk + 1, 0 = none */
     uint32_t span_cursor;
     int tid;
-    pp__frame stack[PP__MAX_DEPTH];
+    _Alignas(64) pp__frame stack[PP__MAX_DEPTH];
     pp__memframe mstack[PP__MAX_DEPTH];
 } pp__thread;
 

@@ -263,12 +263,15 @@ void pp__slot_merge(pp__slot *dst, const pp__slot *src)
 static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp__frame *f,
                                                               pp_site *site, pp__slot *s)
 {
-    if (s->cpu_countdown) {
+    uint32_t every = site->cpu_every;
+    if (every == 0)
+        every = atomic_load_explicit(&default_cpu_every, memory_order_relaxed);
+    if (every && every != UINT32_MAX) {
+        /* every Nth call on this thread (N may have changed since the last call) */
+        if (s->cpu_countdown == 0 || s->cpu_countdown > every)
+            s->cpu_countdown = every;
         if (--s->cpu_countdown == 0) {
-            uint32_t every = site->cpu_every;
-            if (every == 0)
-                every = atomic_load_explicit(&default_cpu_every, memory_order_relaxed);
-            s->cpu_countdown = every == UINT32_MAX ? 0 : every;
+            s->cpu_countdown = every;
             f->flags |= PP__FRAME_CPU;
             f->cpu_start = pp_clock_thread_cpu_ns();
         }
@@ -334,7 +337,8 @@ static inline int push(pp__thread *t, uint32_t id, pp_site *site)
     f->site = id;
     f->child = 0;
     f->flags = 0;
-    if (PP_UNLIKELY(s->cpu_countdown | (site->flags & PP_SITE_MEM)))
+    if (PP_UNLIKELY(site->cpu_every | (site->flags & PP_SITE_MEM) |
+                    atomic_load_explicit(&default_cpu_every, memory_order_relaxed)))
         frame_begin_extra(t, f, site, s);
     t->depth = depth + 1;
     f->start = pp__ticks();
@@ -347,6 +351,11 @@ static inline void pop_at(pp__thread *t, int32_t depth, uint64_t now)
     t->depth = depth;
     pp__frame *f = &t->stack[depth];
     pp__slot *s = t->slots[f->site];
+    if (PP_UNLIKELY(!s)) { /* the site's first end on this thread */
+        s = slot_new(t, f->site);
+        if (!s)
+            return;
+    }
     uint64_t d = now - f->start;
     pp__slot_record(s, d, d - f->child);
     if (PP_UNLIKELY(atomic_load_explicit(&pp__trace_on, memory_order_relaxed)))
@@ -402,9 +411,10 @@ pp_scope pp_scope_begin(pp_site *site)
 {
     pp__thread *t = tls_thread;
     uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
-    pp__slot *s;
-    if (PP_UNLIKELY(!t || !id || !(s = t->slots[id]) || t->depth >= PP__MAX_DEPTH ||
-                    (s->cpu_countdown | (site->flags & PP_SITE_MEM))))
+    /* the slot is looked up (or made) at the end; anything opt-in goes slow */
+    if (PP_UNLIKELY(!t || !id || t->depth >= PP__MAX_DEPTH ||
+                    (site->cpu_every | (site->flags & PP_SITE_MEM) |
+                     atomic_load_explicit(&default_cpu_every, memory_order_relaxed))))
         return begin_slow(site);
     int32_t depth = t->depth;
     pp__frame *f = &t->stack[depth];

@@ -11,7 +11,7 @@ from pp_peer import Peer, fail
 
 peer_bin = sys.argv[1]
 CONNS = 50
-SECONDS = float(os.environ.get("PP_LOAD_SECONDS", "6"))
+SECONDS = float(os.environ.get("PP_LOAD_SECONDS", "10"))
 WARMUP = 2.0
 
 # a small ASan quarantine, so freed scrape buffers show up as reused memory

@@ -238,7 +238,31 @@ static void clock_source_as_configured(void **state)
     }
 }
 
+static void cpu_default_site(void)
+{
+    PP_SCOPE("cpu_default_site");
+}
+
+static void cpu_default_applies_to_existing_sites(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        cpu_default_site(); /* its slot exists before sampling is switched on */
+    pp_set_cpu_sampling(2);
+    for (int i = 0; i < 4; i++)
+        cpu_default_site();
+    pp_set_cpu_sampling(0);
+    for (int i = 0; i < 4; i++)
+        cpu_default_site();
+    pp_snapshot *snap;
+    const pp_site_stats *s = find(&snap, "cpu_default_site");
+    assert_int_equal(s->count, 11);
+    assert_int_equal(s->cpu_samples, 2);
+    pp_snapshot_free(snap);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(cpu_default_applies_to_existing_sites),
     cmocka_unit_test(clock_source_as_configured),
     cmocka_unit_test(busy_wait_within_1pct),
     cmocka_unit_test(early_return_ends_scope),
