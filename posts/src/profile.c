@@ -102,12 +102,30 @@ static int load_one(posts_prof *p, unsigned i, posts_batch *b, pp_stage_result *
     if (out) {
         out->items += (uint64_t)n;
         out->bytes += after.bytes - before.bytes;
-        if (i == 2 && out->n_figures + 2 <= PP_STAGE_MAX_FIGURES) {
-            out->figures[out->n_figures++] =
-                (pp_figure){"http_requests", (double)(after.requests - before.requests)};
-            out->figures[out->n_figures++] =
-                (pp_figure){"io_wait_s", (double)(after.wait_ns - before.wait_ns) / 1e9};
+#define FIG(name_, v_)                                                                             \
+    do {                                                                                           \
+        if (out->n_figures < PP_STAGE_MAX_FIGURES)                                                 \
+            out->figures[out->n_figures++] = (pp_figure){(name_), (double)(v_)};                   \
+    } while (0)
+        if (i == 0 && !p->cfg.postgres_url[0]) {
+            /* query profiling: SQLite's own statistics of the source's statement */
+            FIG("fullscan_steps", after.db_fullscan_steps - before.db_fullscan_steps);
+            FIG("sorts", after.db_sorts - before.db_sorts);
+            FIG("autoindex_rows", after.db_autoindex - before.db_autoindex);
+            FIG("vm_steps", after.db_vm_steps - before.db_vm_steps);
+        } else if (i == 2) {
+            /* network profiling: libcurl's breakdown and connection reuse */
+            FIG("http_requests", after.requests - before.requests);
+            FIG("connect_s", (after.http_connect_ns - before.http_connect_ns) / 1e9);
+            FIG("ttfb_s", (after.http_ttfb_ns - before.http_ttfb_ns) / 1e9);
+            FIG("transfer_s", ((after.http_total_ns - before.http_total_ns) -
+                               (after.http_ttfb_ns - before.http_ttfb_ns)) /
+                                  1e9);
+            FIG("connections_opened", after.connections_opened - before.connections_opened);
+            FIG("connections_reused", after.connections_reused - before.connections_reused);
+            FIG("io_wait_s", (after.wait_ns - before.wait_ns) / 1e9);
         }
+#undef FIG
     }
     return PP_OK;
 }
