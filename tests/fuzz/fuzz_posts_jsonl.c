@@ -10,6 +10,8 @@
 #include <postprof/log.h>
 #include <posts/posts.h>
 
+#include "fuzz/fuzz_tmpfile.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -25,16 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         posts_post_release(&p);
     }
     /* the same bytes as a file, through the streaming reader with a small line limit */
-    char path[] = "/tmp/fuzz_jsonl_XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
+    char path[32];
+    if (pp_fuzz_tmpfile(data, size, path) != 0)
         return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
     posts_source *src;
     if (posts_source_open_jsonl(path, 256, NULL, NULL, &src, &err) == PP_OK) {
         posts_batch b = {0};

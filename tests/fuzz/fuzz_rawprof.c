@@ -8,22 +8,17 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "fuzz/fuzz_tmpfile.h"
+
 #include <postprof/postprof.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    char path[] = "/tmp/fuzz-rawprof-XXXXXX";
-    int fd = mkstemp(path);
-    if (fd < 0)
+    char path[32];
+    if (pp_fuzz_tmpfile(data, size, path) != 0)
         return 0;
-    if (write(fd, data, size) != (ssize_t)size) {
-        close(fd);
-        unlink(path);
-        return 0;
-    }
-    close(fd);
     pp_profile *p = NULL;
     char msg[256];
     if (pp_profile_load_raw(path, &p, msg, sizeof msg) == PP_OK) {
