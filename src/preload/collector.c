@@ -340,6 +340,21 @@ void pp__pl_collector_reset(void)
     C.series_every_ns = 20000000;
 }
 
+/*
+ * Sampled --mem mode starts the collector thread lazily: a second thread
+ * makes glibc's malloc leave its single-threaded fast path, which alone cost
+ * a single-threaded target ~8 % more per malloc/free pair. Until the target
+ * creates a thread, its own rare sampled events are drained on its thread.
+ */
+static _Atomic int lazy_pending;
+static _Atomic int inline_busy;
+
+static int start_thread(void)
+{
+    C.started = pp__pl_create_raw(&C.th, collector_main, NULL) == 0;
+    return C.started ? 0 : -1;
+}
+
 int pp__pl_collector_start(void)
 {
     atomic_store(&pp__pl.collector_stop, 0);
@@ -347,8 +362,39 @@ int pp__pl_collector_start(void)
     if (!C.table)
         pp__pl_collector_reset();
     series_tick(1);
-    C.started = pp__pl_create_raw(&C.th, collector_main, NULL) == 0;
-    return C.started ? 0 : -1;
+    if (pp__pl.mem_on && pp__pl.mem_rate != 0) {
+        atomic_store(&lazy_pending, 1);
+        return 0;
+    }
+    return start_thread();
+}
+
+void pp__pl_collector_ensure(void)
+{
+    int expect = 1;
+    if (atomic_compare_exchange_strong(&lazy_pending, &expect, 0)) {
+        while (atomic_load(&inline_busy))
+            sched_yield();
+        start_thread();
+    }
+}
+
+void pp__pl_collector_inline(pp_pl_ring *r)
+{
+    if (!atomic_load_explicit(&lazy_pending, memory_order_relaxed) || C.started)
+        return;
+    atomic_store(&inline_busy, 1);
+    if (atomic_load_explicit(&lazy_pending, memory_order_acquire)) {
+        if (!pp_pl_ring_room(r, (unsigned)((r->mask + 1) / 2)))
+            pp__pl_collector_drain_all();
+        series_tick(0);
+    }
+    atomic_store(&inline_busy, 0);
+}
+
+int pp__pl_collector_inline_busy(void)
+{
+    return atomic_load(&inline_busy);
 }
 
 void pp__pl_collector_pause(void)

@@ -143,7 +143,8 @@ void pp__pl_dump(const char *reason, int crash)
     atomic_store(&pp__pl.sampling, 0);
     pp__pl_threads_stop_timers();
     pp__pl_collector_pause();
-    pp__pl_collector_drain_all();
+    if (!pp__pl_collector_inline_busy()) /* a crash inside an inline drain: skip it */
+        pp__pl_collector_drain_all();
     int fd = open_output();
     if (fd < 0)
         goto out;

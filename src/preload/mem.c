@@ -226,6 +226,7 @@ static __attribute__((noinline)) void record_alloc(void *p, size_t n, void *fram
         uint64_t pay[2] = {n, h};
         push_event(t, PP_PL_HDR(PP_PL_REC_ALLOC, 3 + k, 0), pay, 2, pcs, k);
     }
+    pp__pl_collector_inline(&t->mem);
     pp__pl_in_hook = 0;
 }
 
@@ -240,6 +241,7 @@ static __attribute__((noinline)) void free_tracked(void *p)
     pp__pl_in_hook = 1;
     uint64_t pay[2] = {n, h};
     push_event(t, PP_PL_HDR(PP_PL_REC_FREE, 3, 0), pay, 2, NULL, 0);
+    pp__pl_collector_inline(&t->mem);
     pp__pl_in_hook = 0;
 }
 

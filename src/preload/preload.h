@@ -135,4 +135,10 @@ static inline pp_pl_fn pp_pl_dlsym(const char *name)
     return f;
 }
 
+/* lazy collector (sampled --mem): start it now (the target makes a thread);
+ * drain ring r on this thread when it is half full; 1 while that drain runs */
+void pp__pl_collector_ensure(void);
+void pp__pl_collector_inline(pp_pl_ring *r);
+int pp__pl_collector_inline_busy(void);
+
 #endif

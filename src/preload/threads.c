@@ -163,6 +163,7 @@ PP_PL_API int pthread_create(pthread_t *th, const pthread_attr_t *attr, void *(*
     }
     if (!atomic_load(&pp__pl.active))
         return real_create(th, attr, fn, arg);
+    pp__pl_collector_ensure(); /* the target goes multi-threaded anyway */
     start_args *a = __libc_malloc(sizeof *a);
     if (!a)
         return real_create(th, attr, fn, arg);
