@@ -51,6 +51,7 @@ typedef struct pp_sys_stats {
     double process_cpu_percent; /* since the previous sample; 100 = one core busy */
     double process_cpu_seconds; /* user + system */
     uint64_t resident_bytes, virtual_bytes;
+    uint64_t peak_resident_bytes; /* VmHWM: the highest RSS so far (0 when unknown) */
     uint64_t open_fds, max_fds;
     double start_time_seconds;              /* Unix time */
     uint64_t io_read_bytes, io_write_bytes; /* /proc/self/io (storage layer) */

@@ -127,6 +127,7 @@ int pp_sysstats_read(const pp_sys_stats *prev, pp_gpu *gpu, pp_sys_stats *out)
     if (slurp("/proc/self/status", buf, READ_MAX) > 0) {
         (void)pp__procfs_keyval(buf, "voluntary_ctxt_switches", &out->ctx_voluntary);
         (void)pp__procfs_keyval(buf, "nonvoluntary_ctxt_switches", &out->ctx_involuntary);
+        (void)pp__procfs_keyval(buf, "VmHWM", &out->peak_resident_bytes);
     }
     if (slurp("/proc/self/io", buf, READ_MAX) > 0) {
         (void)pp__procfs_keyval(buf, "read_bytes", &out->io_read_bytes);

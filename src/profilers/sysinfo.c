@@ -1,9 +1,8 @@
 /*
  * sysinfo.c - The report's system figures: memory, this process's RSS and
- * peak, its storage I/O, CPU count, from pp_sysstats_read() plus the peak
- * RSS (VmHWM). Missing files leave 0.
+ * peak, its storage I/O, CPU count, all from pp_sysstats_read(). Missing
+ * files leave 0.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,25 +10,6 @@
 
 #include <postprof/profilers.h>
 #include <postprof/sysstats.h>
-
-/* Value (kB) of "key:" in a /proc status-like file, -1 when absent. */
-static double kb_field(const char *path, const char *key)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return -1;
-    char line[256];
-    size_t kl = strlen(key);
-    double v = -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
-            if (sscanf(line + kl + 1, "%lf", &v) != 1)
-                v = -1;
-            break;
-        }
-    fclose(f);
-    return v;
-}
 
 void pp_system_stats_read(pp_system_stats *out)
 {
@@ -45,14 +25,15 @@ void pp_system_stats_read(pp_system_stats *out)
         out->disk_read_bytes = (double)s->io_read_bytes;
         out->disk_write_bytes = (double)s->io_write_bytes;
         out->n_cpus = (int)s->ncpus;
+        out->peak_rss_bytes = (double)s->peak_resident_bytes;
         free(s);
     }
     if (out->n_cpus < 1) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         out->n_cpus = n > 0 ? (int)n : 1;
     }
-    double hwm = kb_field("/proc/self/status", "VmHWM"); /* peak RSS: not in pp_sys_stats */
-    out->peak_rss_bytes = hwm > 0 ? hwm * 1024.0 : out->rss_bytes;
+    if (out->peak_rss_bytes <= 0)
+        out->peak_rss_bytes = out->rss_bytes;
     struct timespec ts;
     if (clock_gettime(CLOCK_REALTIME, &ts) == 0) /* a date for the report, not an interval */
         out->timestamp = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
