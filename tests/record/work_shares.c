@@ -2,8 +2,14 @@
  * work_shares.c - Accuracy workload for `postprof record`: three functions
  * burn CPU in 60/30/10 proportions (same inlined loop, 6:3:1 iterations),
  * in N threads (argv[1], default 1) for about argv[2] ms of CPU per thread.
+ * It measures the truth itself: each burner's thread CPU time, summed over
+ * threads, as a share of the process's CPU time, printed as
+ * `work_shares truth burn_sixty=S burn_thirty=T burn_ten=U` (percent). On a
+ * loaded machine (vCPU steal, preemption) the split drifts from 60/30/10 and
+ * a profiler must follow the drift, not the iteration counts.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,23 +46,39 @@ __attribute__((noinline)) void burn_ten(uint64_t n)
 }
 
 static uint64_t rounds;
+static _Atomic uint64_t spent_ns[3];
+
+static uint64_t clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
 
 static void *worker(void *arg)
 {
     (void)arg;
+    uint64_t spent[3] = {0, 0, 0};
     for (uint64_t r = 0; r < rounds; r++) {
+        uint64_t t0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
         burn_sixty(20000);
+        uint64_t t1 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
         burn_thirty(20000);
+        uint64_t t2 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
         burn_ten(20000);
+        uint64_t t3 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        spent[0] += t1 - t0;
+        spent[1] += t2 - t1;
+        spent[2] += t3 - t2;
     }
+    for (int i = 0; i < 3; i++)
+        atomic_fetch_add(&spent_ns[i], spent[i]);
     return NULL;
 }
 
 static double cpu_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return (double)clock_ns(CLOCK_THREAD_CPUTIME_ID) * 1e-9;
 }
 
 int main(int argc, char **argv)
@@ -78,6 +100,10 @@ int main(int argc, char **argv)
     worker(NULL);
     for (int i = 1; i < threads; i++)
         pthread_join(th[i], NULL);
+    double all = (double)clock_ns(CLOCK_PROCESS_CPUTIME_ID);
+    printf("work_shares truth burn_sixty=%.2f burn_thirty=%.2f burn_ten=%.2f\n",
+           100.0 * (double)spent_ns[0] / all, 100.0 * (double)spent_ns[1] / all,
+           100.0 * (double)spent_ns[2] / all);
     printf("work_shares done %d\n", threads);
     return 0;
 }
