@@ -3,7 +3,10 @@
  * no profiler (the floor, measured in the same run), gperftools' libprofiler
  * and heaptrack on the same workloads (bench/record_work.c). CPU overhead is
  * extra process CPU time (getrusage of the child); allocation overhead is
- * the workload's own loop time. Each figure is the minimum of REPS runs.
+ * the workload's own loop time. The configurations run interleaved, REPS
+ * rounds; each overhead is the median over rounds of the difference to the
+ * baseline run of the same round (paired, so a load change on a shared
+ * machine hits both sides), each floor the minimum.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,8 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define REPS 7 /* rounds; each figure is a configuration's minimum */
-#define CPU_ROUNDS "4000"
+#define REPS 11 /* rounds of every configuration */
+#define CPU_ROUNDS "8000"
 #define ALLOC_PAIRS 4000000L
 
 typedef struct {
@@ -85,9 +88,40 @@ static void clean_dir(void)
         fprintf(stderr, "bench_record: cannot clean %s\n", tmpdir);
 }
 
-static double pct(result with, result base)
+static double value(result r, int loop)
 {
-    return with.ok && base.ok ? 100.0 * (with.cpu_s - base.cpu_s) / base.cpu_s : -1;
+    return loop ? r.loop_ns : r.cpu_s;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* median over rounds of (with - base) / base, in percent; -1 when not run */
+static double paired_pct(const result *with, const result *base, int failed, int loop)
+{
+    if (failed)
+        return -1;
+    double d[REPS];
+    int n = 0;
+    for (int r = 0; r < REPS; r++)
+        if (with[r].ok && base[r].ok)
+            d[n++] = 100.0 * (value(with[r], loop) - value(base[r], loop)) / value(base[r], loop);
+    if (n == 0)
+        return -1;
+    qsort(d, (size_t)n, sizeof d[0], cmp_double);
+    return n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+}
+
+static double floor_of(const result *runs, int failed, int loop)
+{
+    double best = -1;
+    for (int r = 0; r < REPS && !failed; r++)
+        if (runs[r].ok && (best < 0 || value(runs[r], loop) < best))
+            best = value(runs[r], loop);
+    return best;
 }
 
 int main(void)
@@ -101,6 +135,7 @@ int main(void)
     const char *pl = getenv("POSTPROF_PRELOAD") ? getenv("POSTPROF_PRELOAD") : PP_PRELOAD_LIB;
     const char *e99[] = {"LD_PRELOAD", pl, "POSTPROF_DIR", tmpdir, "POSTPROF_HZ", "99", NULL};
     const char *e999[] = {"LD_PRELOAD", pl, "POSTPROF_DIR", tmpdir, "POSTPROF_HZ", "999", NULL};
+    const char *esig[] = {"RECORD_WORK_SIGNAL_HZ", "999", NULL};
     const char *egp[] = {"LD_PRELOAD",
                          "/usr/lib/x86_64-linux-gnu/libprofiler.so",
                          "CPUPROFILE",
@@ -120,47 +155,53 @@ int main(void)
 
     /* configurations interleaved, REPS rounds, minimum per configuration:
      * a load change on a shared machine hits all of them alike */
-    enum { BASE, R99, R999, GP, ABASE, AMEM, AALL, AHT, NCONF };
-    const char *const *envs[NCONF] = {NULL, e99, e999, egp, NULL, emem, eall, NULL};
-    const char *const *prefixes[NCONF] = {NULL, NULL, NULL, NULL, NULL, NULL, NULL, heaptrack};
-    const char *modes[NCONF] = {"cpu", "cpu", "cpu", "cpu", "alloc", "alloc", "alloc", "alloc"};
-    const char *ns[NCONF] = {CPU_ROUNDS, CPU_ROUNDS, CPU_ROUNDS, CPU_ROUNDS,
+    enum { BASE, R99, R999, SIG, GP, ABASE, AMEM, AALL, AHT, NCONF };
+    const char *const *envs[NCONF] = {NULL, e99, e999, esig, egp, NULL, emem, eall, NULL};
+    const char *const *prefixes[NCONF] = {NULL, NULL, NULL, NULL,     NULL,
+                                          NULL, NULL, NULL, heaptrack};
+    const char *modes[NCONF] = {"cpu",   "cpu",   "cpu",   "cpu",  "cpu",
+                                "alloc", "alloc", "alloc", "alloc"};
+    const char *ns[NCONF] = {CPU_ROUNDS, CPU_ROUNDS, CPU_ROUNDS, CPU_ROUNDS, CPU_ROUNDS,
                              pairs,      pairs,      pairs,      pairs};
-    result best[NCONF];
-    memset(best, 0, sizeof best);
+    static result runs[NCONF][REPS];
     int failed[NCONF] = {0};
     for (int rep = 0; rep < REPS; rep++) {
         for (int c = 0; c < NCONF; c++) {
             if (failed[c])
                 continue;
-            result r = run_once(envs[c], prefixes[c], modes[c], ns[c]);
+            runs[c][rep] = run_once(envs[c], prefixes[c], modes[c], ns[c]);
             clean_dir();
-            if (!r.ok) {
+            if (!runs[c][rep].ok)
                 failed[c] = 1;
-                best[c].ok = 0;
-                continue;
-            }
-            if (!best[c].ok || r.cpu_s < best[c].cpu_s)
-                best[c].cpu_s = r.cpu_s;
-            if (!best[c].ok || r.loop_ns < best[c].loop_ns)
-                best[c].loop_ns = r.loop_ns;
-            best[c].ok = 1;
         }
+        fprintf(stderr, "bench_record: round %d/%d\r", rep + 1, REPS);
     }
-    result base = best[BASE], r99 = best[R99], r999 = best[R999], gp = best[GP];
-    result abase = best[ABASE], amem = best[AMEM], aall = best[AALL], aht = best[AHT];
+    fprintf(stderr, "\n");
     rmdir(tmpdir);
+    for (int c = 0; c < NCONF; c++)
+        if (failed[c])
+            fprintf(stderr, "bench_record: configuration %d failed to run\n", c);
 
-    printf("floor_cpu_workload_s: %.3f\n", base.cpu_s);
-    printf("overhead_99hz_pct: %.2f\n", pct(r99, base));
-    printf("overhead_999hz_pct: %.2f\n", pct(r999, base));
-    printf("gperftools_999hz_pct: %.2f\n", gp.ok ? pct(gp, base) : -1);
-    printf("floor_alloc_pair_ns: %.1f\n", abase.loop_ns / (double)ALLOC_PAIRS);
+    printf("reps: %d\n", REPS);
+    printf("floor_cpu_workload_s: %.3f\n", floor_of(runs[BASE], failed[BASE], 0));
+    printf("overhead_99hz_pct: %.2f\n", paired_pct(runs[R99], runs[BASE], failed[R99], 0));
+    printf("overhead_999hz_pct: %.2f\n", paired_pct(runs[R999], runs[BASE], failed[R999], 0));
+    /* the kernel's part: a task-clock event signalling an empty handler */
+    printf("kernel_signal_999hz_pct: %.2f\n", paired_pct(runs[SIG], runs[BASE], failed[SIG], 0));
+    printf("overhead_999hz_own_pct: %.2f\n",
+           failed[SIG] ? -1 : paired_pct(runs[R999], runs[SIG], failed[R999], 0));
+    printf("gperftools_999hz_pct: %.2f\n", paired_pct(runs[GP], runs[BASE], failed[GP], 0));
+    double abase = floor_of(runs[ABASE], failed[ABASE], 1);
+    printf("floor_alloc_pair_ns: %.1f\n", abase / (double)ALLOC_PAIRS);
     printf("mem_sampled_overhead_pct: %.2f\n",
-           amem.ok ? 100.0 * (amem.loop_ns - abase.loop_ns) / abase.loop_ns : -1);
-    printf("mem_all_pair_ns: %.1f\n",
-           aall.ok ? (aall.loop_ns - abase.loop_ns) / (double)ALLOC_PAIRS : -1);
-    printf("heaptrack_pair_ns: %.1f\n",
-           aht.ok ? (aht.loop_ns - abase.loop_ns) / (double)ALLOC_PAIRS : -1);
-    return base.ok && r99.ok && r999.ok && abase.ok && amem.ok && aall.ok ? 0 : 1;
+           paired_pct(runs[AMEM], runs[ABASE], failed[AMEM], 1));
+    printf("mem_all_pair_ns: %.1f\n", paired_pct(runs[AALL], runs[ABASE], failed[AALL], 1) / 100.0 *
+                                          abase / (double)ALLOC_PAIRS);
+    printf("heaptrack_pair_ns: %.1f\n", failed[AHT] ? -1
+                                                    : paired_pct(runs[AHT], runs[ABASE], 0, 1) /
+                                                          100.0 * abase / (double)ALLOC_PAIRS);
+    return failed[BASE] || failed[R99] || failed[R999] || failed[ABASE] || failed[AMEM] ||
+                   failed[AALL]
+               ? 1
+               : 0;
 }

@@ -19,9 +19,11 @@
 #include <postprof/postprof.h>
 
 #include "cli.h"
+#include "record_attach.h"
 
 static const char record_usage[] =
     "usage: postprof record [options] -- CMD [ARGS...]\n"
+    "       postprof record -p PID [-F HZ] [--duration S] [--format FMT] [-o FILE]\n"
     "  -F, --freq HZ         samples per second of CPU time per thread (default 99)\n"
     "  --wall                sample all threads on wall-clock time; waiting shows as [off-cpu]\n"
     "  --mem                 profile allocations instead (sampled, mean 512 KiB)\n"
@@ -33,6 +35,9 @@ static const char record_usage[] =
     "  --follow-forks        profile forked children too, each into FILE with .PID added\n"
     "  --timer perf|posix    sampling timer (default perf, falling back to posix)\n"
     "  --unwind fp|libunwind stack walking in the handler (default fp: frame pointers)\n"
+    "  -p, --pid PID         profile a running process instead (CPU only; until it exits,\n"
+    "                        --duration passes, or Ctrl-C; needs its user or root)\n"
+    "  --duration S          with -p: stop after S seconds\n"
     "  -q, --quiet           no summary on stderr\n";
 
 static const char *const default_names[] = {"profile.folded", "profile.speedscope.json",
@@ -289,11 +294,34 @@ static int parse_u64(const char *s, unsigned long long max, unsigned long long *
     return 0;
 }
 
+static int make_tmpdir(char *dir, size_t cap)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, cap, "%s/postprof-record-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int record_pid(long pid, unsigned long long hz, double duration, int fmt, const char *out,
+                      int quiet)
+{
+    char dir[PATH_MAX];
+    if (make_tmpdir(dir, sizeof dir) != 0)
+        return cli_error("record", "cannot create a temporary directory: %s", strerror(errno));
+    record_attach_opts o = {pid, hz, duration, quiet};
+    int rc = record_attach(&o, dir);
+    if (rc == 0 && collect(dir, pid, fmt, out, quiet, 0, 0) != 0)
+        rc = PP_EXIT_FAIL;
+    remove_dir(dir);
+    return rc;
+}
+
 int cmd_record(int argc, char **argv)
 {
     unsigned long long hz = 99, mem_rate = 512 * 1024;
     int wall = 0, mem = 0, mem_all = 0, follow = 0, quiet = 0, fmt = -1, force_posix = 0;
-    int libunwind = 0;
+    int libunwind = 0, timer_given = 0, unwind_given = 0;
+    long attach_pid = 0;
+    double duration = 0;
     const char *out = NULL;
     int i = 1;
     for (; i < argc; i++) {
@@ -340,11 +368,26 @@ int cmd_record(int argc, char **argv)
             if (!val || (strcmp(val, "perf") != 0 && strcmp(val, "posix") != 0))
                 return cli_usage_error("record", record_usage, "--timer must be perf or posix");
             force_posix = strcmp(val, "posix") == 0;
+            timer_given = 1;
             i++;
         } else if (strcmp(a, "--unwind") == 0) {
             if (!val || (strcmp(val, "fp") != 0 && strcmp(val, "libunwind") != 0))
                 return cli_usage_error("record", record_usage, "--unwind must be fp or libunwind");
             libunwind = strcmp(val, "libunwind") == 0;
+            unwind_given = 1;
+            i++;
+        } else if (strcmp(a, "-p") == 0 || strcmp(a, "--pid") == 0) {
+            unsigned long long v;
+            if (!val || parse_u64(val, 0x7fffffff, &v) != 0 || v == 0)
+                return cli_usage_error("record", record_usage, "%s needs a process id", a);
+            attach_pid = (long)v;
+            i++;
+        } else if (strcmp(a, "--duration") == 0) {
+            char *end;
+            duration = val ? strtod(val, &end) : -1;
+            if (!val || *end || end == val || !(duration > 0) || duration > 1e7)
+                return cli_usage_error("record", record_usage,
+                                       "--duration needs a positive number of seconds");
             i++;
         } else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
             quiet = 1;
@@ -354,6 +397,23 @@ int cmd_record(int argc, char **argv)
             break;
         }
     }
+    if (attach_pid) {
+        if (i < argc)
+            return cli_usage_error("record", record_usage,
+                                   "give either -p PID or a command, not both");
+        if (wall || mem || follow || timer_given || unwind_given)
+            return cli_usage_error("record", record_usage,
+                                   "-p samples CPU time by perf events only: --wall, --mem, "
+                                   "--follow-forks, --timer and --unwind need the target "
+                                   "started by postprof");
+        if (fmt < 0)
+            fmt = out ? format_from_name(out) : PP_FORMAT_PPROF;
+        if (!out)
+            out = default_names[fmt];
+        return record_pid(attach_pid, hz, duration, fmt, out, quiet);
+    }
+    if (duration > 0)
+        return cli_usage_error("record", record_usage, "--duration goes with -p PID");
     if (i >= argc)
         return cli_usage_error("record", record_usage, "missing the command to profile");
     if (wall && mem)
@@ -365,10 +425,8 @@ int cmd_record(int argc, char **argv)
     char preload[PATH_MAX];
     if (find_preload(preload, sizeof preload) != 0)
         return cli_error("record", "libpostprof_preload.so not found (set POSTPROF_PRELOAD)");
-    const char *tmp = getenv("TMPDIR");
     char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/postprof-record-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    if (!mkdtemp(dir))
+    if (make_tmpdir(dir, sizeof dir) != 0)
         return cli_error("record", "cannot create a temporary directory: %s", strerror(errno));
 
     fflush(NULL);

@@ -29,10 +29,10 @@ target_compile_options(work_shares_nofp PRIVATE -fomit-frame-pointer)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(pp_record_cases shares1 shares4 perf formats mem_all mem_sampled cli
     robust_crash robust__exit robust_exec robust_fork robust_threads64 robust_blocksig
-    robust_ownhandler robust_wall robust_vfork libunwind)
+    robust_ownhandler robust_wall robust_vfork libunwind attach)
 foreach(c ${pp_record_cases})
   set(labels record)
-  if(c MATCHES "shares4|threads64")
+  if(c MATCHES "shares4|threads64|attach")
     list(APPEND labels threaded)
   endif()
   pp_add_script_test(NAME record.${c}

@@ -5,6 +5,9 @@
  * and samples RSS over time. Never calls malloc (the hooks would see it).
  */
 #include <fcntl.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -294,6 +297,24 @@ static void nap(long ns)
     syscall(SYS_nanosleep, &ts, NULL);
 }
 
+/* The collector's sleep between passes: a futex wait, so that a pause (at
+ * exit, before a fork's dump) wakes it at once however long the pass
+ * interval is. */
+static _Atomic uint32_t collector_wake;
+
+static void collector_sleep(long ns)
+{
+    struct timespec ts = {ns / 1000000000L, ns % 1000000000L};
+    uint32_t seen = atomic_load(&collector_wake);
+    syscall(SYS_futex, &collector_wake, FUTEX_WAIT_PRIVATE, seen, &ts, NULL, 0);
+}
+
+static void collector_poke(void)
+{
+    atomic_fetch_add(&collector_wake, 1);
+    syscall(SYS_futex, &collector_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static void *collector_main(void *arg)
 {
     (void)arg;
@@ -307,11 +328,12 @@ static void *collector_main(void *arg)
         }
         pp__pl_collector_drain_all();
         series_tick(0);
-        /* Always nap between passes: reading a ring's head while its thread
+        /* Always sleep between passes: reading a ring's head while its thread
          * pushes would bounce that cache line on every event. Rings hold
-         * seconds of CPU samples (wake every 20 ms) and milliseconds of
-         * --mem-all events (every 0.2 ms; a full ring makes its thread wait). */
-        nap(!pp__pl.mem_on ? 20000000 : pp__pl.mem_rate == 0 ? 200000 : 5000000);
+         * seconds of CPU samples (a pass every 100 ms: each wake-up of an idle
+         * CPU is CPU time the target pays) and milliseconds of --mem-all
+         * events (every 0.2 ms; a full ring makes its thread wait). */
+        collector_sleep(!pp__pl.mem_on ? 100000000 : pp__pl.mem_rate == 0 ? 200000 : 5000000);
     }
     return NULL;
 }
@@ -403,8 +425,12 @@ void pp__pl_collector_pause(void)
         return;
     int expect = 0;
     atomic_compare_exchange_strong(&pp__pl.collector_pause, &expect, 1);
-    for (int i = 0; i < 2000 && atomic_load(&pp__pl.collector_pause) != 2; i++)
+    /* poke on every try: a poke landing between the collector's check of the
+     * flag and its futex wait is lost, the next one is not */
+    for (int i = 0; i < 2000 && atomic_load(&pp__pl.collector_pause) != 2; i++) {
+        collector_poke();
         nap(100000);
+    }
 }
 
 void pp__pl_collector_resume(void)

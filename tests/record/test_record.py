@@ -409,6 +409,103 @@ def case_cli():
         fail("stdout/stderr must pass through untouched: %r %r" % (r.stdout, r.stderr))
 
 
+def speedscope_shares(path):
+    """self shares per leaf function, total weight and threads with samples"""
+    doc = json.load(open(path))
+    frames = doc["shared"]["frames"]
+    per, total, threads = {}, 0, 0
+    for prof in doc["profiles"]:
+        threads += sum(prof["weights"]) > 0
+        for stack, w in zip(prof["samples"], prof["weights"]):
+            total += w
+            if stack:
+                name = frames[stack[-1]]["name"]
+                per[name] = per.get(name, 0) + w
+    return {k: 100.0 * v / max(total, 1) for k, v in per.items()}, total, threads
+
+
+def attach_to(work, opts):
+    """start `postprof record -p` on a running workload; return it once attached"""
+    rec = subprocess.Popen([POSTPROF, "record", "-p", str(work.pid)] + opts,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = rec.stderr.readline()
+    if "attached to pid %d" % work.pid not in line:
+        rec.kill()
+        fail("record -p did not attach: %r %r" % (line, rec.stderr.read()))
+    return rec, line
+
+
+def case_attach():
+    procs = []
+    try:
+        # the target's threads start only after the profiler attached: they
+        # must be found by its rescans
+        work = subprocess.Popen([os.path.join(WORK, "work_shares"), "4", "1000", "wait"],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        procs.append(work)
+        out = os.path.join(TMP, "a.speedscope.json")
+        rec, line = attach_to(work, ["-F", "999", "-o", out])
+        procs.append(rec)
+        if "(1 threads)" not in line:
+            fail("the workload should have one thread before it is told to go: " + line)
+        work.stdin.write("go\n")
+        work.stdin.close()
+        wout = work.stdout.read()
+        if work.wait(timeout=60) != 0:
+            fail("workload failed")
+        rout, rerr = rec.communicate(timeout=60)
+        if rec.returncode != 0:
+            fail("record -p exited %d: %s" % (rec.returncode, rerr))
+        if "4 threads" not in rerr:
+            fail("record -p should report 4 threads: " + rerr)
+        shares, total, threads = speedscope_shares(out)
+        if threads < 4 or total < 1000:
+            fail("record -p: %d samples in %d threads" % (total, threads))
+        check_shares(shares, 3.0, "attach (threads started after attaching)", measured_truth(wout))
+
+        # --duration and Ctrl-C detach and leave the target running
+        long_run = subprocess.Popen([os.path.join(WORK, "work_shares"), "1", "120000"],
+                                    stdout=subprocess.DEVNULL)
+        procs.append(long_run)
+        out = os.path.join(TMP, "d.folded")
+        rec, _ = attach_to(long_run, ["-F", "999", "--duration", "0.3", "-o", out])
+        procs.append(rec)
+        _, rerr = rec.communicate(timeout=60)
+        if rec.returncode != 0 or long_run.poll() is not None:
+            fail("--duration: record exited %d, target %s: %s" % (rec.returncode,
+                                                                 long_run.poll(), rerr))
+        got = leaf_self(out)
+        if sum(got.values()) < 50 or max(got, key=got.get) != "burn_sixty":
+            fail("--duration 0.3 at 999 Hz on a busy target: %s" % got)
+        out = os.path.join(TMP, "i.pb.gz")
+        rec, _ = attach_to(long_run, ["-o", out])
+        procs.append(rec)
+        rec.send_signal(2)
+        _, rerr = rec.communicate(timeout=60)
+        if rec.returncode != 0 or long_run.poll() is not None:
+            fail("Ctrl-C: record exited %d, target %s: %s" % (rec.returncode, long_run.poll(),
+                                                             rerr))
+        if decode_pprof(out)["types"] != ["samples", "cpu"]:
+            fail("Ctrl-C: no valid profile written")
+        long_run.kill()
+        long_run.wait()
+
+        # errors
+        r = run([POSTPROF, "record", "-p", "2147483647"], ok_codes=(1,))
+        if "no process" not in r.stderr:
+            fail("-p of a missing process: " + r.stderr)
+        for bad in (["-p", "1", "--", "true"], ["-p", "1", "--mem"], ["-p", "x"],
+                    ["--duration", "1", "--", "true"], ["-p", "1", "--duration", "-1"]):
+            r = run([POSTPROF, "record"] + bad, ok_codes=(2,))
+            if "usage" not in r.stderr:
+                fail("%s: no usage on error: %r" % (bad, r.stderr))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
 try:
     if CASE == "shares1":
         case_shares(1)
@@ -426,6 +523,8 @@ try:
         case_cli()
     elif CASE == "libunwind":
         case_libunwind()
+    elif CASE == "attach":
+        case_attach()
     elif CASE.startswith("robust_"):
         case_robust(CASE[len("robust_"):])
     else:

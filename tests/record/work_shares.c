@@ -1,7 +1,9 @@
 /*
  * work_shares.c - Accuracy workload for `postprof record`: three functions
  * burn CPU in 60/30/10 proportions (same inlined loop, 6:3:1 iterations),
- * in N threads (argv[1], default 1) for about argv[2] ms of CPU per thread.
+ * in N threads (argv[1], default 1) for about argv[2] ms of CPU per thread;
+ * with argv[3] "wait", only after a line on stdin (so that a profiler can
+ * attach to the running process first and must find the threads it starts).
  * It measures the truth itself: each burner's thread CPU time, summed over
  * threads, as a share of the process's CPU time, printed as
  * `work_shares truth burn_sixty=S burn_thirty=T burn_ten=U` (percent). On a
@@ -13,6 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static volatile uint64_t sink;
@@ -93,6 +96,11 @@ int main(int argc, char **argv)
     worker(NULL);
     double per_round = (cpu_now() - t0) / 20;
     rounds = (uint64_t)(ms / 1000.0 / per_round) + 1;
+    if (argc > 3 && strcmp(argv[3], "wait") == 0) {
+        char line[16];
+        if (!fgets(line, sizeof line, stdin))
+            return 3;
+    }
     pthread_t th[256];
     for (int i = 1; i < threads; i++)
         if (pthread_create(&th[i], NULL, worker, NULL) != 0)
