@@ -32,8 +32,8 @@
 
 #include "cli.h"
 
-#define MAX_DEPTH 256      /* what the raw profile reader accepts */
-#define PASS_MS 50         /* drain and rescan interval */
+#define MAX_DEPTH 256 /* what the raw profile reader accepts */
+#define PASS_MS 50    /* drain and rescan interval */
 #define MAPS_EVERY_NS 1000000000ull
 #define MAPS_MAX (4u << 20) /* bytes of /proc/PID/maps kept */
 
@@ -438,8 +438,8 @@ static int write_raw(attach_ctx *c, const char *dir, uint64_t start_unix, uint64
     fprintf(f,
             "postprof-raw 1\npid %ld\nreason %s\nmode cpu\nperiod_ns %" PRIu64
             "\nmem_rate 0\ntimer perf_event task-clock (attached)\nunwind frame-pointer "
-            "(kernel)\nstart_unix_ns %" PRIu64 "\nstart_mono_ns %" PRIu64
-            "\nduration_ns %" PRIu64 "\n",
+            "(kernel)\nstart_unix_ns %" PRIu64 "\nstart_mono_ns %" PRIu64 "\nduration_ns %" PRIu64
+            "\n",
             c->pid, reason, c->period_ns, start_unix, start_mono, duration);
     int64_t ticks = 0;
     for (size_t i = 0; i < c->table_cap; i++)
@@ -516,10 +516,12 @@ int record_attach(const record_attach_opts *o, const char *dir)
         if (live < 0)
             rc = cli_error("record", "pid %ld exited before it could be attached", c.pid);
         else
-            rc = cli_error("record", "cannot profile pid %ld: %s (profiling another process "
-                                     "needs the same user or root; kernel.perf_event_paranoid "
-                                     "is %d)",
-                           c.pid, c.err[0] ? c.err : "no thread could be attached", paranoid_level());
+            rc = cli_error("record",
+                           "cannot profile pid %ld: %s (profiling another process "
+                           "needs the same user or root; kernel.perf_event_paranoid "
+                           "is %d)",
+                           c.pid, c.err[0] ? c.err : "no thread could be attached",
+                           paranoid_level());
         goto out;
     }
     if (!o->quiet)
@@ -563,8 +565,9 @@ int record_attach(const record_attach_opts *o, const char *dir)
         close_thread(&c, &c.threads[i]);
     uint64_t duration = now_ns(CLOCK_MONOTONIC) - start_mono;
     if (!c.maps)
-        fprintf(stderr, "postprof record: warning: the mappings of pid %ld could not be read; "
-                        "frames will show as addresses\n",
+        fprintf(stderr,
+                "postprof record: warning: the mappings of pid %ld could not be read; "
+                "frames will show as addresses\n",
                 c.pid);
     if (c.open_failed)
         fprintf(stderr, "postprof record: warning: %" PRId64 " threads could not be sampled: %s\n",
