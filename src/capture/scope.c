@@ -416,13 +416,16 @@ pp_scope pp_scope_begin(pp_site *site)
                     (site->cpu_every | (site->flags & PP_SITE_MEM) |
                      atomic_load_explicit(&default_cpu_every, memory_order_relaxed))))
         return begin_slow(site);
+    /* the clock first: nothing then lives across its (cold) fallback call,
+     * so the fast path needs no saved registers */
+    uint64_t start = pp__ticks();
     int32_t depth = t->depth;
     pp__frame *f = &t->stack[depth];
     f->site = id;
     f->child = 0;
     f->flags = 0;
+    f->start = start;
     t->depth = depth + 1;
-    f->start = pp__ticks();
     pp_scope sc = {depth, id};
     return sc;
 }

@@ -38,6 +38,8 @@ static int tsc_invariant(void)
 static void paired_read(uint64_t *out_ticks, uint64_t *out_ns)
 {
     uint64_t best = UINT64_MAX;
+    *out_ticks = pp__ticks();
+    *out_ns = pp__mono_ns();
     for (int i = 0; i < 5; i++) {
         uint64_t t0 = pp__ticks();
         uint64_t ns = pp__mono_ns();
@@ -116,4 +118,9 @@ uint64_t pp__clock_ticks_to_mono_ns(uint64_t ticks)
     double r = pp_clock_ns_per_tick();
     double d = ((double)ticks - (double)base_ticks) * r;
     return (uint64_t)((double)base_ns + d);
+}
+
+uint64_t pp__mono_ns_slow(void)
+{
+    return pp__mono_ns();
 }

@@ -25,13 +25,17 @@ static inline uint64_t pp__mono_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+/* The fallback out of line: inlined, its timespec would give every hot
+ * function a stack frame and saved registers. */
+uint64_t pp__mono_ns_slow(void) __attribute__((cold, noinline));
+
 static inline uint64_t pp__ticks(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
     if (__builtin_expect(pp__clock_tsc, 1))
         return __rdtsc();
 #endif
-    return pp__mono_ns();
+    return pp__mono_ns_slow();
 }
 
 #endif
