@@ -118,6 +118,10 @@ int cmd_serve(int argc, char **argv)
     printf("postprof serve: listening on http://%s (dashboard at /; /metrics /healthz "
            "/api/snapshot)\n",
            pp_http_address(srv));
+    if (hc.token)
+        printf("postprof serve: requests need 'Authorization: Bearer <token>'; in a browser "
+               "open http://%s/#token=<token>\n",
+               pp_http_address(srv));
     fflush(stdout);
     int sig = 0;
     sigwait(&set, &sig);

@@ -3,6 +3,11 @@
  * (Prometheus text) and /api/snapshot from the server that served the page,
  * keeps a few minutes of history in memory and redraws the charts, the
  * current values, the top operations and the current bottlenecks.
+ * A server started with --token wants "Authorization: Bearer T" on those
+ * requests: the page takes T from its address's fragment (#token=T, which
+ * browsers never send to the server), keeps it for the tab in
+ * sessionStorage, removes it from the address bar, and asks for it when the
+ * server answers 401.
  */
 'use strict';
 (function () {
@@ -15,6 +20,37 @@
   const hist = { mem: [], cpu: [], gpu: {}, hit: [], bn: [], rate: {}, p95: {} };
   let prev = null; /* previous scrape: {t, counts: {op: n}, buckets: {op: [[le, n]...]}, bn: {key: n}} */
   const lastSeen = {}; /* bottleneck key -> time its count last grew */
+  const TOKEN_KEY = 'postprof.token';
+  let token = takeToken();
+
+  function takeToken() {
+    const m = /(?:^#|&)token=([^&]*)/.exec(location.hash);
+    if (m) {
+      const t = decodeURIComponent(m[1]);
+      try { sessionStorage.setItem(TOKEN_KEY, t); } catch (e) { /* storage off: this load only */ }
+      history.replaceState(null, '', location.pathname + location.search);
+      return t;
+    }
+    try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; }
+  }
+
+  function askToken(why) {
+    const st = $('status');
+    st.textContent = why;
+    st.className = 'err';
+    const form = $('token-form');
+    form.hidden = false;
+    $('token-input').focus();
+  }
+
+  $('token-form').addEventListener('submit', ev => {
+    ev.preventDefault();
+    token = $('token-input').value.trim();
+    try { sessionStorage.setItem(TOKEN_KEY, token); } catch (e) { /* this load only */ }
+    $('token-form').hidden = true;
+    $('token-input').value = '';
+    tick();
+  });
 
   function esc(s) {
     return String(s).replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
@@ -186,7 +222,13 @@
 
   async function tick() {
     try {
-      const [m, s] = await Promise.all([fetch('/metrics', { cache: 'no-store' }), fetch('/api/snapshot', { cache: 'no-store' })]);
+      const opts = { cache: 'no-store', headers: token ? { Authorization: 'Bearer ' + token } : {} };
+      const [m, s] = await Promise.all([fetch('/metrics', opts), fetch('/api/snapshot', opts)]);
+      if (m.status === 401 || s.status === 401) {
+        /* no polling until a token is given: each refusal would be logged */
+        askToken(token ? 'the server refused this token' : 'this server needs a bearer token');
+        return;
+      }
       if (!m.ok || !s.ok) throw new Error(`HTTP ${m.status} / ${s.status}`);
       ingest(parseMetrics(await m.text()), await s.json());
     } catch (e) {

@@ -7,7 +7,8 @@
  * Binds 127.0.0.1:9464 unless told otherwise; any other address is logged
  * as a warning. Request sizes are bounded (header block 32 KiB, body
  * 64 KiB), idle connections time out, and responses are gzipped when the
- * client asks. With a token, every request needs "Authorization: Bearer T".
+ * client asks. With a token, every request needs "Authorization: Bearer T"
+ * (except GET/HEAD of a public page, see pp_http_add_public_handler()).
  */
 #ifndef POSTPROF_HTTP_H
 #define POSTPROF_HTTP_H
@@ -86,6 +87,16 @@ typedef int (*pp_http_handler)(const pp_http_request *req, pp_http_response *res
  */
 PP_EXPORT PP_NODISCARD int pp_http_add_handler(pp_http_server *s, const char *path,
                                                pp_http_handler fn, void *ctx);
+
+/*
+ * pp_http_add_public_handler() - As pp_http_add_handler(), but GET and HEAD
+ * of exactly path are answered without the bearer token (--token): for a
+ * page that carries no data itself and fetches it with the token, such as
+ * the dashboard. Other methods, and other paths under a prefix, still need
+ * the token.
+ */
+PP_EXPORT PP_NODISCARD int pp_http_add_public_handler(pp_http_server *s, const char *path,
+                                                      pp_http_handler fn, void *ctx);
 
 /* Request accessors: valid during the handler call only. NULL when absent. */
 PP_EXPORT const char *pp_http_request_method(const pp_http_request *req);

@@ -2,6 +2,10 @@
  * dashboard.c - Serves the live dashboard page (web/dashboard.html with its
  * CSS and JS inlined) at "/" of the HTTP server. The page itself polls
  * /api/snapshot and /metrics; this file never touches metrics or files.
+ * The page is public even when the server wants a bearer token: a browser
+ * cannot send one on navigation, and the page holds no data. It takes the
+ * token from the address's fragment (#token=T, never sent to the server) or
+ * asks for it, and sends it on its own requests.
  */
 #include <string.h>
 
@@ -34,5 +38,5 @@ int pp_dashboard_attach(pp_http_server *s)
 {
     if (!s)
         return PP_EINVAL;
-    return pp_http_add_handler(s, "/", dashboard_handler, NULL);
+    return pp_http_add_public_handler(s, "/", dashboard_handler, NULL);
 }

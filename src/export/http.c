@@ -32,6 +32,7 @@ struct handler {
     char path[256];
     size_t len;
     int prefix;
+    int public_; /* served without the bearer token (a page carrying no data) */
     pp_http_handler fn;
     void *ctx;
 };
@@ -211,7 +212,8 @@ out:
 
 /* ---- handler table ---------------------------------------------------------- */
 
-static int add_handler(pp_http_server *s, const char *path, pp_http_handler fn, void *ctx)
+static int add_handler(pp_http_server *s, const char *path, pp_http_handler fn, void *ctx,
+                       int public_)
 {
     size_t n = path ? strnlen(path, 256) : 0;
     if (!s || !fn || n == 0 || n > 255 || path[0] != '/')
@@ -228,6 +230,7 @@ static int add_handler(pp_http_server *s, const char *path, pp_http_handler fn, 
         memcpy(h->path, path, n + 1);
         h->len = n;
         h->prefix = path[n - 1] == '/';
+        h->public_ = public_;
         h->fn = fn;
         h->ctx = ctx;
     }
@@ -237,7 +240,12 @@ static int add_handler(pp_http_server *s, const char *path, pp_http_handler fn, 
 
 int pp_http_add_handler(pp_http_server *s, const char *path, pp_http_handler fn, void *ctx)
 {
-    return add_handler(s, path, fn, ctx);
+    return add_handler(s, path, fn, ctx, 0);
+}
+
+int pp_http_add_public_handler(pp_http_server *s, const char *path, pp_http_handler fn, void *ctx)
+{
+    return add_handler(s, path, fn, ctx, 1);
 }
 
 /* The handler for path: exact match, else the longest matching prefix. */
@@ -359,13 +367,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (st->too_big)
         return simple(conn, 413, "request body too large\n", "Connection", "close");
-    if (s->token) {
+    struct handler h;
+    int found = url && find_handler(s, url, &h);
+    /* a public page is served without the token on its exact path, GET or
+     * HEAD only; everything else (unknown paths included) needs it */
+    int public_ = found && h.public_ && strcmp(url, h.path) == 0 &&
+                  (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+    if (s->token && !public_) {
         const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         if (!pp_http_check_bearer(auth, s->token))
             return simple(conn, 401, "unauthorized\n", "WWW-Authenticate", "Bearer");
     }
-    struct handler h;
-    if (!url || !find_handler(s, url, &h))
+    if (!found)
         return simple(conn, 404, "not found\n", NULL, NULL);
     int builtin = h.fn == h_metrics || h.fn == h_healthz || h.fn == h_snapshot;
     if (builtin && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
@@ -502,9 +515,9 @@ int pp_http_start(const pp_http_config *cfg, pp_http_server **out)
                                &s->scrapes[PP_EXPO_OPENMETRICS])) != PP_OK)
         goto out;
     rc = PP_ENOMEM;
-    if (add_handler(s, "/metrics", h_metrics, s) != PP_OK ||
-        add_handler(s, "/healthz", h_healthz, s) != PP_OK ||
-        add_handler(s, "/api/snapshot", h_snapshot, s) != PP_OK)
+    if (add_handler(s, "/metrics", h_metrics, s, 0) != PP_OK ||
+        add_handler(s, "/healthz", h_healthz, s, 0) != PP_OK ||
+        add_handler(s, "/api/snapshot", h_snapshot, s, 0) != PP_OK)
         goto out;
     unsigned threads = cfg->threads ? cfg->threads : 4;
     unsigned maxconn = cfg->max_connections ? cfg->max_connections : 4096;

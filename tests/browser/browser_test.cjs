@@ -144,8 +144,8 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
 }
 
 /* The peer: a process whose metrics we change through its stdin. */
-function startPeer(bin) {
-  const p = spawn(bin, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+function startPeer(bin, args = []) {
+  const p = spawn(bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   const waiters = [];
   p.stdout.on('data', d => {
@@ -237,11 +237,61 @@ async function testDashboard(peerBin, outDir) {
   }
 }
 
+/* A server with a bearer token: the page is public, takes the token from
+ * #token=..., drops it from the address bar, and asks for it when missing. */
+async function testDashboardToken(peerBin, outDir) {
+  const TOKEN = 'br-9f-token';
+  const peer = startPeer(peerBin, [TOKEN]);
+  const first = await peer.next();
+  const m = /^PORT (\d+)$/.exec(first);
+  if (!m) throw new Error('peer said: ' + first);
+  const base = `http://127.0.0.1:${m[1]}`;
+  const b = await openBrowser();
+  try {
+    const page = await b.ctx.newPage();
+    const seen = watch(page, base + '/');
+    const refused = await page.request.get(base + '/api/snapshot');
+    check(refused.status() === 401, '/api/snapshot without the token answers 401');
+    const resp = await page.goto(base + '/#token=' + TOKEN);
+    check(resp.status() === 200, 'GET / is served without the token');
+    await page.waitForFunction(() => +document.body.getAttribute('data-updates') >= 1, null, { timeout: 15000 })
+      .then(() => check(true, 'the page polls with the token from #token='), e => check(false, 'no update with #token=: ' + e.message.split('\n')[0]));
+    check(await page.evaluate(() => location.hash) === '', 'the token is gone from the address bar');
+    await peer.cmd('hit 0.5');
+    await page.waitForFunction(() => document.getElementById('v-hit').getAttribute('data-value') === '0.5', null, { timeout: 15000 })
+      .then(() => check(true, 'cache_hit_ratio follows with the token'), e => check(false, 'hit ratio with token: ' + e.message.split('\n')[0]));
+    check(seen.errors.length === 0, 'no console errors with the token' + (seen.errors.length ? ': ' + seen.errors.join(' | ') : ''));
+
+    /* another tab, no token: the page asks for it, then works */
+    const tab = await b.ctx.newPage();
+    const seen2 = watch(tab, base + '/');
+    await tab.goto(base + '/');
+    await tab.waitForSelector('#token-form:not([hidden])', { timeout: 15000 })
+      .then(() => check(true, 'without a token the page asks for one'), e => check(false, 'no token prompt: ' + e.message.split('\n')[0]));
+    check(/bearer token/.test(await tab.locator('#status').textContent()), 'the status line says a token is needed');
+    await tab.screenshot({ path: path.join(outDir, 'dashboard_token_prompt.png') });
+    await tab.fill('#token-input', TOKEN);
+    await tab.click('#token-form button');
+    await tab.waitForFunction(() => +document.body.getAttribute('data-updates') >= 1, null, { timeout: 15000 })
+      .then(() => check(true, 'the token typed in starts the updates'), e => check(false, 'typed token: ' + e.message.split('\n')[0]));
+    check(await tab.locator('#token-form').isHidden(), 'the prompt is gone once connected');
+    /* the browser itself logs the refused requests; nothing else may fail */
+    const other = seen2.errors.filter(e => !/401/.test(e));
+    check(other.length === 0, 'no console errors besides the refused requests' + (other.length ? ': ' + other.join(' | ') : ''));
+    check(seen.offsite.length + seen2.offsite.length === 0, 'no request outside the server');
+  } finally {
+    await closeBrowser(b);
+    peer.proc.stdin.end();
+    await new Promise(res => { peer.proc.on('exit', code => { check(code === 0, `peer exited ${code}`); res(); }); });
+  }
+}
+
 (async () => {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === 'report' || mode === 'report-noprofile') await testReport(args[0], args[1], args[2], mode === 'report');
   else if (mode === 'dashboard') await testDashboard(args[0], args[1]);
-  else { console.error('usage: browser_test.cjs report HTML JSON OUTDIR | dashboard PEER OUTDIR'); process.exit(2); }
+  else if (mode === 'dashboard-token') await testDashboardToken(args[0], args[1]);
+  else { console.error('usage: browser_test.cjs report HTML JSON OUTDIR | dashboard[-token] PEER OUTDIR'); process.exit(2); }
   console.log(failures ? `${failures} check(s) failed` : 'all checks passed');
   process.exit(failures ? 1 : 0);
 })().catch(e => { console.error(e); process.exit(1); });

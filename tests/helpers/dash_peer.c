@@ -1,7 +1,8 @@
 /*
  * dash_peer.c - A program whose metrics the dashboard browser test changes
  * at will: serves the default registry, /api/snapshot and the dashboard on
- * 127.0.0.1:0, prints "PORT <n>", then obeys stdin lines:
+ * 127.0.0.1:0 (with a bearer token when given one as argv[1]), prints
+ * "PORT <n>", then obeys stdin lines:
  *   hit R            set cache_hit_ratio to R
  *   work N           N calls of PP_SCOPE("dash.load") and ("dash.infer")
  *   bottleneck OP K  bottleneck_detected_total{operation=OP,kind=K} += 1
@@ -39,7 +40,7 @@ static int die(const char *what, int rc)
     return 1;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     pp_registry *reg = pp_metrics_default();
     if (!reg)
@@ -53,7 +54,10 @@ int main(void)
     if ((rc = pp_sysstats_start(&sc, &ss)) != PP_OK ||
         (rc = pp_metrics_attach_sysstats(reg, ss)) != PP_OK)
         return die("sysstats", rc);
-    pp_http_config hc = {.listen = "127.0.0.1:0", .registry = reg, .sysstats = ss};
+    pp_http_config hc = {.listen = "127.0.0.1:0",
+                         .registry = reg,
+                         .sysstats = ss,
+                         .token = argc > 1 ? argv[1] : NULL};
     pp_http_server *srv = NULL;
     if ((rc = pp_http_start(&hc, &srv)) != PP_OK)
         return die("http", rc);

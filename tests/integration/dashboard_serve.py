@@ -1,7 +1,10 @@
 """dashboard_serve.py - `postprof serve` serves the live dashboard at / and
 /index.html (one self-contained page: no marker left, no outside URL, no
 script or style fetched), 404 for other unknown paths, the built-in paths
-unchanged, gzip when asked; SIGTERM still exits 0."""
+unchanged, gzip when asked; SIGTERM still exits 0. With --token the page
+itself (GET/HEAD of / only) is public, since a browser cannot send a bearer
+token on navigation; its data paths, /index.html, other methods and unknown
+paths need the token."""
 import gzip
 import re
 import signal
@@ -43,4 +46,24 @@ s.proc.send_signal(signal.SIGTERM)
 rc = s.proc.wait(timeout=20)
 if rc != 0:
     fail("SIGTERM: exit %d" % rc)
+
+# the port is read once the browser address line is out too
+t = Peer([postprof, "serve", "--listen", "127.0.0.1:0", "--token", "pg-7", "--interval", "0.2"],
+         port_re=rb"listening on http://127\.0\.0\.1:(\d+).*\n.*open http://127\.0\.0\.1:\d+/#token=<token>")
+st, hdr, body = t.get("/")
+if st != 200 or b"postprof live" not in body:
+    fail("--token: the dashboard page should be public: %d" % st)
+for path in ("/metrics", "/api/snapshot", "/healthz", "/index.html", "/no/such/page"):
+    st, _, _ = t.get(path)
+    if st != 401:
+        fail("--token: %s without the token: %d, expected 401" % (path, st))
+    st, _, _ = t.get(path, {"Authorization": "Bearer pg-7"})
+    if st != (404 if path == "/no/such/page" else 200):
+        fail("--token: %s with the token: %d" % (path, st))
+st, _, _ = t.get("/metrics", {"Authorization": "Bearer wrong"})
+if st != 401:
+    fail("--token: a wrong token got %d" % st)
+t.proc.send_signal(signal.SIGTERM)
+if t.proc.wait(timeout=20) != 0:
+    fail("--token server: SIGTERM exit")
 print("dashboard on postprof serve: ok")
