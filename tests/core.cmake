@@ -33,3 +33,9 @@ add_test(NAME compiled_out.no_scope_calls
   COMMAND sh -c "! nm -u $<TARGET_OBJECTS:test_compiled_out> | grep -E 'pp_scope_begin|pp_async_begin'")
 pp_add_unit_test(NAME crash SOURCES unit/test_crash.c LIBS postprof_static)
 pp_add_fuzz(NAME crash_report SOURCES fuzz/fuzz_crash_report.c LIBS postprof_static)
+add_executable(crasher helpers/crasher.c)
+target_link_libraries(crasher PRIVATE postprof_static)
+pp_add_script_test(NAME crash.sentry_cli
+  COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/integration/crash_sentry_cli.py
+          $<TARGET_FILE:postprof> $<TARGET_FILE:crasher>
+  LABELS crash TIMEOUT 120)

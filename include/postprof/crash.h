@@ -6,7 +6,8 @@
  * fault address, a frame-pointer backtrace (raw addresses), the build id,
  * /proc/self/maps and the last log lines; then it restores the default
  * action and re-raises the signal, so the process still dies of it.
- * `postprof crash-report FILE` symbolizes the backtrace afterwards.
+ * `postprof crash-report FILE` symbolizes the backtrace afterwards, and with
+ * --sentry DSN sends it to a Sentry-compatible server as an event.
  *
  * postprof itself installs it; a program linking libpostprof opts in by
  * calling pp_crash_install() or by setting POSTPROF_CRASH_DIR.
@@ -37,5 +38,35 @@ PP_EXPORT void pp_crash_uninstall(void);
  * crash report.
  */
 PP_EXPORT int pp_crash_symbolize(const char *path, FILE *out, int *out_line);
+
+/*
+ * pp_sentry_dsn_parse() - From a DSN, "http[s]://KEY[:SECRET]@HOST[:PORT]/
+ * [PATH/]PROJECT", the store endpoint ("http[s]://HOST[:PORT]/[PATH/]api/
+ * PROJECT/store/") and the X-Sentry-Auth header value (protocol 7). Returns
+ * PP_OK, or PP_EINVAL for anything else (other schemes, a query, empty
+ * parts, odd characters, results over the caps).
+ */
+PP_EXPORT int pp_sentry_dsn_parse(const char *dsn, char *store_url, size_t url_cap, char *auth,
+                                  size_t auth_cap);
+
+/*
+ * pp_crash_sentry_event() - The report at path, symbolized, as a Sentry
+ * event (JSON): a fatal exception named after the signal, its mechanism
+ * "signalhandler" with the signal's number and code, the backtrace oldest
+ * frame first, the report's fields under "extra", its log lines as
+ * breadcrumbs, a fresh event_id. *out_json is malloc'd (free() it). Returns
+ * PP_OK, or pp_crash_symbolize()'s errors.
+ */
+PP_EXPORT int pp_crash_sentry_event(const char *path, char **out_json, int *out_line);
+
+/*
+ * pp_crash_upload_sentry() - POST that event to the DSN's store endpoint
+ * (libcurl; 10 s to connect, 30 s in all; http and https only, no
+ * redirects). On PP_OK, event_id holds the event's id. PP_EINVAL: not a
+ * DSN; PP_EIO/PP_EFORMAT: the report cannot be read; PP_EIO: the server
+ * cannot be reached or did not answer 200. msg says why.
+ */
+PP_EXPORT int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
+                                     char *msg, size_t msg_cap);
 
 #endif

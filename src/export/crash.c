@@ -25,6 +25,7 @@
 #include <postprof/version.h>
 
 #include "common/log_impl.h"
+#include "export/crash_impl.h"
 
 #define MAX_DIR 3072
 #define MAX_FRAMES 64
@@ -168,10 +169,11 @@ static void handler(int sig, siginfo_t *si, void *ucv)
             break;
         uintptr_t next = ((uintptr_t *)bp)[0];
         ip = ((uintptr_t *)bp)[1];
-        if (next <= bp)
-            break;
         sp = bp;
-        bp = next;
+        /* a caller without a frame pointer (a library built without them)
+         * leaves a bp that is not a frame: its return address above is
+         * still good, the walk ends after it */
+        bp = next > bp ? next : 0;
     }
 #else
     (void)ucv;
@@ -266,7 +268,7 @@ static void __attribute__((constructor)) crash_from_env(void)
         (void)pp_crash_install(dir);
 }
 
-/* ---- after the fact: symbolize a report ---- */
+/* ---- after the fact: read and symbolize a report ---- */
 
 typedef struct {
     uint64_t start, end, offset;
@@ -274,85 +276,54 @@ typedef struct {
 } map_entry;
 
 #define MAX_MAPS 4096
+#define MAX_HEADERS 32
+#define MAX_LOG_BYTES (64 * 1024)
 
-int pp_crash_symbolize(const char *path, FILE *out, int *out_line)
+static void doc_set_line(int *out_line, int line)
 {
-    int rc = PP_EIO;
-    FILE *f = fopen(path, "r");
-    map_entry *maps = NULL;
-    uint64_t frames[MAX_FRAMES];
-    int nframes = 0, nmaps = 0, lineno = 0, section = 0;
-    char line[2048];
-    Dwfl *dwfl = NULL;
     if (out_line)
-        *out_line = 0;
-    if (!f)
-        return PP_EIO;
-    maps = calloc(MAX_MAPS, sizeof *maps);
-    if (!maps) {
-        rc = PP_ENOMEM;
-        goto out;
+        *out_line = line;
+}
+
+void pp__crash_doc_free(pp__crash_doc *d)
+{
+    if (!d)
+        return;
+    for (int i = 0; i < d->nheaders; i++) {
+        free(d->keys[i]);
+        free(d->values[i]);
     }
-    rc = PP_EFORMAT;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        if (lineno == 1) {
-            if (strcmp(line, "postprof crash report\n") != 0) {
-                if (out_line)
-                    *out_line = 1;
-                goto out;
-            }
-            fputs(line, out);
-            continue;
-        }
-        if (strcmp(line, "backtrace:\n") == 0) {
-            section = 1;
-            continue;
-        } else if (strcmp(line, "maps:\n") == 0) {
-            section = 2;
-            continue;
-        } else if (strcmp(line, "log:\n") == 0) {
-            section = 3;
-            continue;
-        }
-        if (section == 0) {
-            fputs(line, out);
-        } else if (section == 1) {
-            unsigned long long a;
-            int idx;
-            if (sscanf(line, " #%d %llx", &idx, &a) != 2) {
-                if (out_line)
-                    *out_line = lineno;
-                goto out;
-            }
-            if (nframes < MAX_FRAMES)
-                frames[nframes++] = a;
-        } else if (section == 2 && nmaps < MAX_MAPS) {
-            unsigned long long s, e, off;
-            char perms[8], p[512];
-            p[0] = '\0';
-            if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %511s", &s, &e, perms, &off, p) >= 4 &&
-                strchr(perms, 'x') && p[0] == '/') {
-                maps[nmaps].start = s;
-                maps[nmaps].end = e;
-                maps[nmaps].offset = off;
-                snprintf(maps[nmaps].path, sizeof maps[nmaps].path, "%s", p);
-                nmaps++;
-            }
-        }
+    for (int i = 0; i < d->nframes; i++) {
+        free(d->frames[i].function);
+        free(d->frames[i].file);
+        free(d->frames[i].module);
     }
-    if (section < 1) {
-        if (out_line)
-            *out_line = lineno;
-        goto out;
-    }
+    free(d->log);
+    memset(d, 0, sizeof *d);
+}
+
+const char *pp__crash_doc_get(const pp__crash_doc *d, const char *key)
+{
+    for (int i = 0; i < d->nheaders; i++)
+        if (strcmp(d->keys[i], key) == 0)
+            return d->values[i];
+    return NULL;
+}
+
+static char *dup_str(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static void symbolize_frames(pp__crash_doc *d, const map_entry *maps, int nmaps)
+{
     static char *debuginfo_path;
     static const Dwfl_Callbacks cb = {
         .find_elf = dwfl_build_id_find_elf,
         .find_debuginfo = dwfl_standard_find_debuginfo,
         .debuginfo_path = &debuginfo_path,
     };
-    dwfl = dwfl_begin(&cb);
+    Dwfl *dwfl = dwfl_begin(&cb);
     if (dwfl) {
         dwfl_report_begin(dwfl);
         for (int i = 0; i < nmaps; i++) {
@@ -366,34 +337,147 @@ int pp_crash_symbolize(const char *path, FILE *out, int *out_line)
         }
         dwfl_report_end(dwfl, NULL, NULL);
     }
-    fprintf(out, "backtrace (symbolized):\n");
-    for (int i = 0; i < nframes; i++) {
-        uint64_t a = frames[i];
-        uint64_t lookup = i == 0 ? a : a - 1; /* return addresses point after the call */
-        const char *fn = NULL, *file = NULL, *mod = NULL;
-        int ln = 0;
+    for (int i = 0; i < d->nframes; i++) {
+        pp__crash_frame *f = &d->frames[i];
+        uint64_t lookup =
+            i == 0 ? f->addr : f->addr - 1; /* return addresses point after the call */
         for (int k = 0; k < nmaps; k++)
-            if (a >= maps[k].start && a < maps[k].end)
-                mod = maps[k].path;
+            if (f->addr >= maps[k].start && f->addr < maps[k].end && !f->module)
+                f->module = dup_str(maps[k].path);
         Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, lookup) : NULL;
         if (m) {
-            fn = dwfl_module_addrname(m, lookup);
+            f->function = dup_str(dwfl_module_addrname(m, lookup));
             Dwfl_Line *dl = dwfl_module_getsrc(m, lookup);
-            if (dl)
-                file = dwfl_lineinfo(dl, NULL, &ln, NULL, NULL, NULL);
+            int ln = 0;
+            const char *file = dl ? dwfl_lineinfo(dl, NULL, &ln, NULL, NULL, NULL) : NULL;
+            if (file) {
+                f->file = dup_str(file);
+                f->line = ln;
+            }
         }
-        fprintf(out, "  #%d 0x%llx %s", i, (unsigned long long)a, fn ? fn : "??");
-        if (file)
-            fprintf(out, " (%s:%d)", file, ln);
-        if (mod)
-            fprintf(out, " [%s]", mod);
-        fputc('\n', out);
     }
-    rc = PP_OK;
-out:
     if (dwfl)
         dwfl_end(dwfl);
+}
+
+int pp__crash_doc_read(const char *path, pp__crash_doc *d, int *out_line)
+{
+    memset(d, 0, sizeof *d);
+    doc_set_line(out_line, 0);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return PP_EIO;
+    map_entry *maps = calloc(MAX_MAPS, sizeof *maps);
+    int nmaps = 0, lineno = 0, section = 0, rc = PP_ENOMEM;
+    size_t log_len = 0;
+    char line[2048];
+    d->log = calloc(1, MAX_LOG_BYTES + 1);
+    if (!maps || !d->log)
+        goto out;
+    rc = PP_EFORMAT;
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        if (lineno == 1) {
+            if (strcmp(line, "postprof crash report\n") != 0) {
+                doc_set_line(out_line, 1);
+                goto out;
+            }
+            continue;
+        }
+        if (strcmp(line, "backtrace:\n") == 0) {
+            section = 1;
+            continue;
+        } else if (strcmp(line, "maps:\n") == 0) {
+            section = 2;
+            continue;
+        } else if (strcmp(line, "log:\n") == 0) {
+            section = 3;
+            continue;
+        } else if (section == 3 && strcmp(line, "end\n") == 0) {
+            section = 4;
+            d->complete = 1;
+            continue;
+        }
+        if (section == 0) {
+            char *colon = strstr(line, ": ");
+            if (!colon || d->nheaders >= MAX_HEADERS || strchr(line, '\n') == NULL) {
+                doc_set_line(out_line, lineno);
+                goto out;
+            }
+            *colon = '\0';
+            line[strcspn(colon + 2, "\n") + (size_t)(colon + 2 - line)] = '\0';
+            d->keys[d->nheaders] = strdup(line);
+            d->values[d->nheaders] = strdup(colon + 2);
+            if (!d->keys[d->nheaders] || !d->values[d->nheaders]) {
+                free(d->keys[d->nheaders]);
+                free(d->values[d->nheaders]);
+                rc = PP_ENOMEM;
+                goto out;
+            }
+            d->nheaders++;
+        } else if (section == 1) {
+            unsigned long long a;
+            int idx;
+            if (sscanf(line, " #%d %llx", &idx, &a) != 2) {
+                doc_set_line(out_line, lineno);
+                goto out;
+            }
+            if (d->nframes < PP__CRASH_MAX_FRAMES)
+                d->frames[d->nframes++].addr = a;
+        } else if (section == 2 && nmaps < MAX_MAPS) {
+            unsigned long long s, e, off;
+            char perms[8], p[512];
+            p[0] = '\0';
+            if (sscanf(line, "%llx-%llx %7s %llx %*s %*s %511s", &s, &e, perms, &off, p) >= 4 &&
+                strchr(perms, 'x') && p[0] == '/') {
+                maps[nmaps].start = s;
+                maps[nmaps].end = e;
+                maps[nmaps].offset = off;
+                snprintf(maps[nmaps].path, sizeof maps[nmaps].path, "%s", p);
+                nmaps++;
+            }
+        } else if (section == 3) {
+            size_t n = strlen(line);
+            if (log_len + n <= MAX_LOG_BYTES) {
+                memcpy(d->log + log_len, line, n);
+                log_len += n;
+            }
+        }
+    }
+    if (section < 1) {
+        doc_set_line(out_line, lineno);
+        goto out;
+    }
+    symbolize_frames(d, maps, nmaps);
+    rc = PP_OK;
+out:
     free(maps);
     fclose(f);
+    if (rc != PP_OK)
+        pp__crash_doc_free(d);
     return rc;
+}
+
+int pp_crash_symbolize(const char *path, FILE *out, int *out_line)
+{
+    pp__crash_doc d;
+    int rc = pp__crash_doc_read(path, &d, out_line);
+    if (rc != PP_OK)
+        return rc;
+    fputs("postprof crash report\n", out);
+    for (int i = 0; i < d.nheaders; i++)
+        fprintf(out, "%s: %s\n", d.keys[i], d.values[i]);
+    fprintf(out, "backtrace (symbolized):\n");
+    for (int i = 0; i < d.nframes; i++) {
+        const pp__crash_frame *f = &d.frames[i];
+        fprintf(out, "  #%d 0x%llx %s", i, (unsigned long long)f->addr,
+                f->function ? f->function : "??");
+        if (f->file)
+            fprintf(out, " (%s:%d)", f->file, f->line);
+        if (f->module)
+            fprintf(out, " [%s]", f->module);
+        fputc('\n', out);
+    }
+    pp__crash_doc_free(&d);
+    return PP_OK;
 }

@@ -1,6 +1,8 @@
 /*
- * fuzz_crash_report.c - The crash report reader behind `postprof crash-report`.
+ * fuzz_crash_report.c - The crash report reader behind `postprof crash-report`,
+ * the Sentry event made from it, and the DSN parser (the input's first line).
  */
+#include <string.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +25,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         (void)pp_crash_symbolize(path, out, &line);
         fclose(out);
     }
+    char *json = NULL;
+    if (pp_crash_sentry_event(path, &json, &line) == 0)
+        free(json);
     unlink(path);
+    char dsn[1100], url[1200], auth[1300];
+    size_t n = size < sizeof dsn - 1 ? size : sizeof dsn - 1;
+    const uint8_t *nl = memchr(data, '\n', n);
+    if (nl)
+        n = (size_t)(nl - data);
+    memcpy(dsn, data, n);
+    dsn[n] = '\0';
+    (void)pp_sentry_dsn_parse(dsn, url, sizeof url, auth, sizeof auth);
     return 0;
 }

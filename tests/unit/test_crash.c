@@ -1,8 +1,12 @@
 /*
  * test_crash.c - Crash reports: a child that crashes writes a report with the
  * signal, fault address, backtrace, build id and recent log lines, dies of the
- * same signal, and the report symbolizes afterwards to the crashing function.
+ * same signal, and the report symbolizes afterwards to the crashing function;
+ * the report as a Sentry event, sent to a local server that speaks the store
+ * endpoint (the DSN's path, X-Sentry-Auth, a JSON body), refused, unreachable.
  */
+#include <jansson.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +40,10 @@ static int teardown(void **state)
 __attribute__((noinline)) void pp_test_crash_here(volatile int *p);
 __attribute__((noinline)) void pp_test_crash_here(volatile int *p)
 {
-    *p = 42;
+    /* not a leaf: optimized leaves get no frame pointer, and the walk would
+     * skip their caller */
+    if (getpid() > 0)
+        *p = 42;
 }
 
 static char *read_all(const char *path)
@@ -51,7 +58,7 @@ static char *read_all(const char *path)
     return buf;
 }
 
-static pid_t crash_child(int how)
+static __attribute__((noinline)) pid_t crash_child(int how)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -137,9 +144,207 @@ static void not_a_report_is_an_error(void **state)
     assert_int_equal(pp_crash_install(NULL), PP_EINVAL);
 }
 
+static void make_segv_report(char *path, size_t cap)
+{
+    pid_t pid = crash_child(SIGSEGV);
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    snprintf(path, cap, "%s/crash-%d-%d.txt", dir, (int)pid, (int)pid);
+}
+
+static void dsn_parsing(void **state)
+{
+    (void)state;
+    char url[512], auth[512];
+    assert_int_equal(pp_sentry_dsn_parse("https://abc123@o1.ingest.sentry.io/4507", url, sizeof url,
+                                         auth, sizeof auth),
+                     PP_OK);
+    assert_string_equal(url, "https://o1.ingest.sentry.io/api/4507/store/");
+    assert_non_null(strstr(auth, "Sentry sentry_version=7, sentry_client=postprof/"));
+    assert_non_null(strstr(auth, ", sentry_key=abc123"));
+    assert_null(strstr(auth, "sentry_secret"));
+    assert_int_equal(pp_sentry_dsn_parse("http://k:s3@127.0.0.1:9000/sub/path/42", url, sizeof url,
+                                         auth, sizeof auth),
+                     PP_OK);
+    assert_string_equal(url, "http://127.0.0.1:9000/sub/path/api/42/store/");
+    assert_non_null(strstr(auth, "sentry_key=k, sentry_secret=s3"));
+    assert_int_equal(
+        pp_sentry_dsn_parse("http://k@[::1]:9000/7", url, sizeof url, auth, sizeof auth), PP_OK);
+    assert_string_equal(url, "http://[::1]:9000/api/7/store/");
+    static const char *const bad[] = {
+        "",
+        "ftp://k@h/1",
+        "http://h/1",
+        "http://k@h",
+        "http://k@h/",
+        "http://@h/1",
+        "k@h/1",
+        "http://k@h:0/1",
+        "http://k@h:70000/1",
+        "http://k@h:x/1",
+        "http://k@h/1?x=2",
+        "http://k@/1",
+        "http://k y@h/1",
+        "http://k@h/../1",
+        "http://k@h//1",
+        "http://k@h/a b/1",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = pp_sentry_dsn_parse(bad[i], url, sizeof url, auth, sizeof auth);
+        if (rc != PP_EINVAL)
+            fail_msg("DSN '%s' accepted", bad[i]);
+    }
+    assert_int_equal(pp_sentry_dsn_parse("http://k@h/1", url, 10, auth, sizeof auth), PP_EINVAL);
+}
+
+static json_t *frame_at(json_t *frames, size_t i)
+{
+    return json_array_get(frames, i);
+}
+
+static void sentry_event_of_a_segv(void **state)
+{
+    (void)state;
+    char path[512];
+    make_segv_report(path, sizeof path);
+    char *text = NULL;
+    int line = -1;
+    assert_int_equal(pp_crash_sentry_event(path, &text, &line), PP_OK);
+    json_error_t err;
+    json_t *ev = json_loads(text, 0, &err);
+    free(text);
+    assert_non_null(ev);
+    const char *id = json_string_value(json_object_get(ev, "event_id"));
+    assert_non_null(id);
+    assert_int_equal(strlen(id), 32);
+    assert_int_equal(strspn(id, "0123456789abcdef"), 32);
+    assert_string_equal(json_string_value(json_object_get(ev, "level")), "fatal");
+    assert_string_equal(json_string_value(json_object_get(ev, "platform")), "native");
+    assert_true(json_real_value(json_object_get(ev, "timestamp")) > 1.6e9);
+    json_t *exc = json_array_get(json_object_get(json_object_get(ev, "exception"), "values"), 0);
+    assert_string_equal(json_string_value(json_object_get(exc, "type")), "SIGSEGV");
+    assert_non_null(strstr(json_string_value(json_object_get(exc, "value")), "0x10"));
+    json_t *sig =
+        json_object_get(json_object_get(json_object_get(exc, "mechanism"), "meta"), "signal");
+    assert_int_equal(json_integer_value(json_object_get(sig, "number")), SIGSEGV);
+    assert_true(json_is_false(json_object_get(json_object_get(exc, "mechanism"), "handled")));
+    json_t *frames = json_object_get(json_object_get(exc, "stacktrace"), "frames");
+    size_t n = json_array_size(frames);
+    assert_true(n >= 2);
+    /* oldest first: the crashing function is the last frame, its caller before it */
+    assert_string_equal(json_string_value(json_object_get(frame_at(frames, n - 1), "function")),
+                        "pp_test_crash_here");
+    assert_string_equal(json_string_value(json_object_get(frame_at(frames, n - 2), "function")),
+                        "crash_child");
+    assert_non_null(strstr(json_string_value(json_object_get(frame_at(frames, n - 1), "filename")),
+                           "test_crash.c"));
+    assert_true(json_integer_value(json_object_get(frame_at(frames, n - 1), "lineno")) > 0);
+    assert_true(json_is_true(json_object_get(frame_at(frames, n - 1), "in_app")));
+    json_t *crumbs = json_object_get(json_object_get(ev, "breadcrumbs"), "values");
+    int marker = 0;
+    for (size_t i = 0; i < json_array_size(crumbs); i++)
+        marker |= strstr(json_string_value(json_object_get(json_array_get(crumbs, i), "message")),
+                         "xyzzy-123") != NULL;
+    assert_true(marker);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(ev, "extra"), "fault_address")), "0x10");
+    json_decref(ev);
+}
+
+/* A Sentry store endpoint on loopback: keeps what it was sent. */
+typedef struct {
+    pthread_mutex_t lock;
+    int status; /* what to answer */
+    int requests;
+    char path[256], auth[512], ctype[128];
+    char *body;
+} fake_sentry;
+
+static int store_handler(const pp_http_request *req, pp_http_response *resp, void *ctx)
+{
+    fake_sentry *f = ctx;
+    size_t len = 0;
+    const char *body = pp_http_request_body(req, &len);
+    const char *auth = pp_http_request_header(req, "X-Sentry-Auth");
+    const char *ctype = pp_http_request_header(req, "Content-Type");
+    pthread_mutex_lock(&f->lock);
+    f->requests++;
+    snprintf(f->path, sizeof f->path, "%s %s", pp_http_request_method(req),
+             pp_http_request_path(req));
+    snprintf(f->auth, sizeof f->auth, "%s", auth ? auth : "");
+    snprintf(f->ctype, sizeof f->ctype, "%s", ctype ? ctype : "");
+    free(f->body);
+    f->body = strndup(body ? body : "", len);
+    int status = f->status;
+    pthread_mutex_unlock(&f->lock);
+    if (status != 200) {
+        static const char refused[] = "{\"detail\":\"event submission rejected\"}";
+        return pp_http_respond(resp, status, "application/json", refused, sizeof refused - 1);
+    }
+    static const char ok[] = "{\"id\":\"accepted\"}";
+    return pp_http_respond(resp, 200, "application/json", ok, sizeof ok - 1);
+}
+
+static void upload_to_a_store_endpoint(void **state)
+{
+    (void)state;
+    char path[512];
+    make_segv_report(path, sizeof path);
+    fake_sentry f;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.lock, NULL);
+    f.status = 200;
+    pp_http_config hc = {.listen = "127.0.0.1:0"};
+    pp_http_server *srv = NULL;
+    assert_int_equal(pp_http_start(&hc, &srv), PP_OK);
+    assert_int_equal(pp_http_add_handler(srv, "/api/42/store/", store_handler, &f), PP_OK);
+    char dsn[128], id[33], msg[512];
+    snprintf(dsn, sizeof dsn, "http://pubkey9@127.0.0.1:%u/42", pp_http_port(srv));
+    assert_int_equal(pp_crash_upload_sentry(path, dsn, id, msg, sizeof msg), PP_OK);
+    pthread_mutex_lock(&f.lock);
+    assert_int_equal(f.requests, 1);
+    assert_string_equal(f.path, "POST /api/42/store/");
+    assert_non_null(strstr(f.auth, "sentry_version=7"));
+    assert_non_null(strstr(f.auth, "sentry_key=pubkey9"));
+    assert_string_equal(f.ctype, "application/json");
+    json_error_t err;
+    json_t *ev = json_loads(f.body, 0, &err);
+    assert_non_null(ev);
+    assert_string_equal(json_string_value(json_object_get(ev, "event_id")), id);
+    json_decref(ev);
+    /* refused: the status and the server's words come back */
+    f.status = 403;
+    pthread_mutex_unlock(&f.lock);
+    assert_int_equal(pp_crash_upload_sentry(path, dsn, id, msg, sizeof msg), PP_EIO);
+    assert_non_null(strstr(msg, "HTTP 403"));
+    assert_non_null(strstr(msg, "rejected"));
+    /* a bad DSN, a report that is not one */
+    assert_int_equal(pp_crash_upload_sentry(path, "nope", id, msg, sizeof msg), PP_EINVAL);
+    assert_non_null(strstr(msg, "DSN"));
+    char bogus[512];
+    snprintf(bogus, sizeof bogus, "%s/bogus.txt", dir);
+    FILE *b = fopen(bogus, "w");
+    fputs("hello\n", b);
+    fclose(b);
+    assert_int_equal(pp_crash_upload_sentry(bogus, dsn, id, msg, sizeof msg), PP_EFORMAT);
+    assert_non_null(strstr(msg, ":1: not a postprof crash report"));
+    /* nobody listening any more */
+    pp_http_stop(srv);
+    assert_int_equal(pp_crash_upload_sentry(path, dsn, id, msg, sizeof msg), PP_EIO);
+    assert_non_null(strstr(msg, "cannot reach"));
+    pthread_mutex_lock(&f.lock);
+    assert_int_equal(f.requests, 2);
+    pthread_mutex_unlock(&f.lock);
+    free(f.body);
+    pthread_mutex_destroy(&f.lock);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(segv_writes_report_and_reraises, setup, teardown),
     cmocka_unit_test_setup_teardown(abort_writes_report, setup, teardown),
     cmocka_unit_test_setup_teardown(not_a_report_is_an_error, setup, teardown),
+    cmocka_unit_test(dsn_parsing),
+    cmocka_unit_test_setup_teardown(sentry_event_of_a_segv, setup, teardown),
+    cmocka_unit_test_setup_teardown(upload_to_a_store_endpoint, setup, teardown),
 };
 PP_TEST_MAIN(tests)

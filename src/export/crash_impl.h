@@ -1,0 +1,33 @@
+/*
+ * crash_impl.h - A crash report read back (header fields, symbolized frames,
+ * the last log lines), shared by the text symbolizer (crash.c) and the
+ * Sentry event writer (crash_sentry.c).
+ */
+#ifndef PP_EXPORT_CRASH_IMPL_H
+#define PP_EXPORT_CRASH_IMPL_H
+
+#include <stdint.h>
+
+#define PP__CRASH_MAX_FRAMES 64
+
+typedef struct {
+    uint64_t addr;
+    char *function, *file, *module; /* NULL when unknown */
+    int line;
+} pp__crash_frame;
+
+typedef struct {
+    char *keys[32], *values[32]; /* "signal" -> "11 (SIGSEGV)", in file order */
+    int nheaders;
+    pp__crash_frame frames[PP__CRASH_MAX_FRAMES]; /* innermost first */
+    int nframes;
+    char *log;    /* the report's last log lines, '\n'-separated */
+    int complete; /* the report ends with "end" */
+} pp__crash_doc;
+
+/* Returns PP_OK, PP_EIO (unreadable), PP_ENOMEM, or PP_EFORMAT with *out_line. */
+int pp__crash_doc_read(const char *path, pp__crash_doc *d, int *out_line);
+void pp__crash_doc_free(pp__crash_doc *d);
+const char *pp__crash_doc_get(const pp__crash_doc *d, const char *key);
+
+#endif
