@@ -45,8 +45,7 @@ typedef struct {
     int perf_fd;
     int has_timer;
     timer_t timer;
-    uint64_t last_count;   /* task-clock ns at the previous sample (perf) */
-    uint64_t last_cpu_ns;  /* thread CPU time at the previous sample (wall) */
+    uint64_t last_cpu_ns;  /* thread CPU time at the previous sample (perf, wall) */
     uint64_t last_wall_ns; /* monotonic time at the previous sample (wall) */
     _Atomic uint32_t sig_count;
     char name[16];

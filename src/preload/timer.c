@@ -54,7 +54,6 @@ static int perf_start(pp_pl_thread *t)
         return -1;
     }
     t->perf_fd = fd;
-    t->last_count = 0;
     if (ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
         close(fd);
         t->perf_fd = -1;
@@ -134,13 +133,16 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
         if (over > 0)
             weight += (uint64_t)over;
     } else if (t->perf_fd >= 0 && si->si_fd == t->perf_fd) {
-        uint64_t count = 0;
-        if (read(t->perf_fd, &count, sizeof count) == (ssize_t)sizeof count) {
-            uint64_t delta = count - t->last_count;
-            t->last_count = count;
-            uint64_t ticks = (delta + pp__pl.period_ns / 2) / pp__pl.period_ns;
-            weight = ticks ? ticks : 1;
-        }
+        /* Ticks since the last sample, from the thread's CPU clock rather
+         * than the task-clock counter: in a VM the counter also runs while
+         * the hypervisor has the vCPU (steal), and one late tick would
+         * carry tens of periods of time the thread never had. The CPU clock
+         * is what the thread used, the same clock the POSIX timers count. */
+        uint64_t cpu = thread_cpu_ns();
+        uint64_t delta = cpu - t->last_cpu_ns;
+        t->last_cpu_ns = cpu;
+        uint64_t ticks = (delta + pp__pl.period_ns / 2) / pp__pl.period_ns;
+        weight = ticks ? ticks : 1;
     } else {
         /* a SIGPROF that is not ours (kill, setitimer of the target) */
         atomic_fetch_add(&pp__pl.sigprof_foreign, 1);

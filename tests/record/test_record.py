@@ -19,6 +19,7 @@ import tempfile
 CASE, POSTPROF, WORK, PROTO_DIR = sys.argv[1:5]
 TMP = tempfile.mkdtemp(prefix="pp-record-test-")
 SHARES = {"burn_sixty": 60.0, "burn_thirty": 30.0, "burn_ten": 10.0}
+SHARES_MS = {1: "6000", 4: "2000"}  # CPU ms per thread of the accuracy runs
 
 
 def fail(msg):
@@ -96,18 +97,22 @@ def totals_by_function(model, value):
     return per
 
 
-def check_shares(shares, tol, what, truths=SHARES):
-    for fn, truth in truths.items():
+def check_shares(shares, tol, what, measured=None):
+    """each burner's share within tol points of the truth: 60/30/10, the
+    burners running one loop 6:3:1 times in rounds of ~35 us, so a change in
+    the machine's speed hits all three alike. The workload's own timing of a
+    sample of its rounds (measured) is printed beside, as a check on that."""
+    for fn, truth in SHARES.items():
         got = shares.get(fn, 0.0)
         if abs(got - truth) > tol:
-            fail("%s: %s has %.1f%%, expected %.1f%% +- %.0f (all: %s; truth: %s)" % (
-                what, fn, got, truth, tol, {k: round(v, 1) for k, v in shares.items()}, truths))
-    print(what, {k: round(shares.get(k, 0), 1) for k in SHARES}, "truth", truths)
+            fail("%s: %s has %.1f%%, expected %.0f%% +- %.0f (all: %s; the workload timed %s)" % (
+                what, fn, got, truth, tol, {k: round(v, 1) for k, v in shares.items()}, measured))
+    print(what, {k: round(shares.get(k, 0), 1) for k in SHARES}, "workload timed", measured)
 
 
 def measured_truth(stdout):
-    """The workload's own account of its CPU split (thread CPU time per burner
-    over process CPU time): on a loaded machine it drifts from 60/30/10."""
+    """The workload's own account of its CPU split (thread CPU time of a
+    sample of its rounds per burner, scaled, over process CPU time)."""
     m = re.search(r"work_shares truth burn_sixty=([\d.]+) burn_thirty=([\d.]+) burn_ten=([\d.]+)",
                   stdout)
     if not m:
@@ -120,7 +125,12 @@ def measured_truth(stdout):
 
 def case_shares(threads):
     out = os.path.join(TMP, "s.pb.gz")
-    ms = "1000" if threads == 1 else "700"
+    # ~6000-8000 samples: on a loaded VM the timer interrupts behind every
+    # sampler (perf's own too) come late and in bunches, the ticks land at
+    # random phases of the workload, a binomial draw (sd 1.55 points for a
+    # 60 % share at 1000 samples): 3 points needs thousands of samples to be
+    # a real bound, not a coin
+    ms = SHARES_MS[threads]
     r = record(["-F", "999", "-o", out], [os.path.join(WORK, "work_shares"), str(threads), ms])
     if "work_shares done" not in r.stdout:
         fail("target stdout did not pass through")
@@ -136,26 +146,23 @@ def case_shares(threads):
     perf_timer = "timer_perf=1" in model["comments"]
     if not perf_timer:
         print("NOTE: perf_event_open unavailable here; POSIX timer fallback in use")
-    truth = measured_truth(r.stdout)
-    check_shares(shares, 3.0 if perf_timer else 5.0, "postprof %d thread(s)" % threads, truth)
-    return {"shares": shares, "truth": truth}
+    check_shares(shares, 3.0 if perf_timer else 5.0, "postprof %d thread(s)" % threads,
+                 measured_truth(r.stdout))
+    return shares
 
 
 def case_perf():
     """postprof and perf record -e cpu-clock, each on its own run of the
-    workload. Each run prints its truth (the workload's CPU split), which
-    drifts between runs on a loaded machine, so the tools are compared by
-    their errors against their own run's truth."""
+    workload, within 5 points of each other."""
     ours = case_shares(1)
     data = os.path.join(TMP, "perf.data")
     # a fixed period (-c, ns) rather than -F: perf's frequency mode retunes
     # the period as it goes and its shares wander by a few points here
     r = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-c", "1001001", "-o", data,
-                        "--", os.path.join(WORK, "work_shares"), "1", "1000"],
+                        "--", os.path.join(WORK, "work_shares"), "1", SHARES_MS[1]],
                        capture_output=True, text=True)
     if r.returncode != 0:
         fail("perf record -e cpu-clock cannot record on this machine: " + r.stderr.strip())
-    perf_truth = measured_truth(r.stdout)
     rep = run(["perf", "report", "--stdio", "--no-children", "--comm", "work_shares",
                "--percentage", "relative", "--sort", "sym", "-i", data])
     perf = {}
@@ -164,13 +171,9 @@ def case_perf():
         if m:
             perf[m.group(2)] = float(m.group(1))
     for fn in SHARES:
-        ours_err = ours["shares"].get(fn, 0) - ours["truth"][fn]
-        perf_err = perf.get(fn, 0) - perf_truth[fn]
-        if abs(ours_err - perf_err) > 5:
-            fail("%s: perf %.1f%% (truth %.1f) vs postprof %.1f%% (truth %.1f)" % (
-                fn, perf.get(fn, 0), perf_truth[fn], ours["shares"].get(fn, 0),
-                ours["truth"][fn]))
-    print("perf", {k: perf.get(k) for k in SHARES}, "truth", perf_truth)
+        if abs(perf.get(fn, 0) - ours.get(fn, 0)) > 5:
+            fail("%s: perf %.1f%% vs postprof %.1f%%" % (fn, perf.get(fn, 0), ours.get(fn, 0)))
+    print("perf", {k: perf.get(k) for k in SHARES})
 
 
 def case_formats():
@@ -368,11 +371,11 @@ def case_robust(which):
 
 
 def case_libunwind():
-    exe = [os.path.join(WORK, "work_shares_nofp"), "1", "600"]
+    exe = [os.path.join(WORK, "work_shares_nofp"), "1", "4000"]
     with_main = {}
     for mode in ("fp", "libunwind"):
         out = os.path.join(TMP, mode + ".folded")
-        record(["-q", "-F", "999", "--unwind", mode, "-o", out], exe)
+        r = record(["-q", "-F", "999", "--unwind", mode, "-o", out], exe)
         total = deep = 0
         for line in open(out):
             stack, _, n = line.rstrip("\n").rpartition(" ")
@@ -383,7 +386,8 @@ def case_libunwind():
         with_main[mode] = deep / max(total, 1)
         if mode == "libunwind":
             check_shares({k: 100.0 * v / sum(leaf_self(out).values())
-                          for k, v in leaf_self(out).items()}, 4.0, "libunwind")
+                          for k, v in leaf_self(out).items()}, 4.0, "libunwind",
+                         measured_truth(r.stdout))
     if with_main["libunwind"] < 0.9:
         fail("libunwind should reach main without frame pointers: %s" % with_main)
     print("stacks reaching main", with_main)
@@ -452,7 +456,7 @@ def case_attach():
     try:
         # the target's threads start only after the profiler attached: they
         # must be found by its rescans
-        work = subprocess.Popen([os.path.join(WORK, "work_shares"), "4", "1000", "wait"],
+        work = subprocess.Popen([os.path.join(WORK, "work_shares"), "4", SHARES_MS[4], "wait"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         procs.append(work)
         out = os.path.join(TMP, "a.speedscope.json")
