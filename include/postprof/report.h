@@ -21,6 +21,7 @@
 #define PP_REPORT_SCHEMA_VERSION 1
 #define PP_REPORT_NAME_MAX 64
 #define PP_REPORT_TEXT_MAX 256
+#define PP_REPORT_EVIDENCE_MAX 1024 /* the arithmetic behind a suggestion, every stage it adds */
 #define PP_REPORT_MAX_OPS 128
 #define PP_REPORT_MAX_PASSES 32
 #define PP_REPORT_MAX_BATCHES 16 /* batch sizes 1, 2, 4 ... 256 fit */
@@ -224,7 +225,7 @@ typedef struct pp_suggestion {
     double expected_improvement; /* fraction of end-to-end time saved, in [0, 1] */
     pp_basis basis;
     char model[PP_REPORT_NAME_MAX]; /* how the figure was computed: "amdahl", "critical_path" ... */
-    char evidence[PP_REPORT_TEXT_MAX];
+    char evidence[PP_REPORT_EVIDENCE_MAX];
     double stage_share;   /* p of Amdahl's law */
     double stage_speedup; /* s of Amdahl's law */
     int knob;             /* the setting to apply: a pp_knob, -1 when none */

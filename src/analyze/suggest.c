@@ -17,6 +17,26 @@ typedef struct stage_time {
 } stage_time;
 
 /* The profilers' own timing of each stage, scaled to one pass's work. */
+/* A duration with three significant digits in a unit that fits it: "6.52us",
+ * "97.8ms" (a per-item time of a microsecond printed as "0.001ms" says nothing). */
+static const char *fmt_dur(char *buf, size_t cap, double ns)
+{
+    static const struct {
+        double scale;
+        const char *unit;
+    } u[] = {{1e9, "s"}, {1e6, "ms"}, {1e3, "us"}, {1.0, "ns"}};
+    size_t i = 0;
+    while (i + 1 < sizeof u / sizeof u[0] && fabs(ns) < u[i].scale)
+        i++;
+    double v = ns / u[i].scale;
+    snprintf(buf, cap,
+             fabs(v) >= 100  ? "%.0f%s"
+             : fabs(v) >= 10 ? "%.1f%s"
+                             : "%.2f%s",
+             v, u[i].unit);
+    return buf;
+}
+
 static void stage_times(const pp_report *r, stage_time *st)
 {
     memset(st, 0, sizeof *st);
@@ -180,12 +200,13 @@ static void from_experiment(pp_report *r, const pp_experiment *e)
         s->impact = pp_impact_from_gain(s->expected_improvement);
     }
     const char *unit = e->per_item ? "per item" : "per call";
-    char what[128];
+    char what[128], b0[32], b1[32];
     snprintf(what, sizeof what, "%s", k ? k->what : "Change a setting");
     snprintf(s->description, sizeof s->description,
-             "%s: %s %.3fms -> %.3fms %s (%.2fx) with %s=%lld (now %lld)", what,
-             pp_stage_name(e->stage), e->base_ns / 1e6, e->cand_ns / 1e6, unit, e->speedup,
-             pp_knob_name(e->knob), (long long)e->cand_value, (long long)e->current_value);
+             "%s: %s %s -> %s %s (%.2fx) with %s=%lld (now %lld)", what, pp_stage_name(e->stage),
+             fmt_dur(b0, sizeof b0, e->base_ns), fmt_dur(b1, sizeof b1, e->cand_ns), unit,
+             e->speedup, pp_knob_name(e->knob), (long long)e->cand_value,
+             (long long)e->current_value);
     snprintf(s->implementation, sizeof s->implementation, "%s (set %s=%lld)",
              k ? k->implementation : "Apply the measured setting", pp_knob_name(e->knob),
              (long long)e->cand_value);
@@ -200,8 +221,9 @@ static void from_experiment(pp_report *r, const pp_experiment *e)
     for (size_t i = 0; i < n_also; i++) {
         size_t len = strlen(s->evidence);
         snprintf(s->evidence + len, sizeof s->evidence - len,
-                 "; also %s: %s %.4fms -> %.4fms %s (%.2fx), share %.1f%%, %+.3f", also[i]->name,
-                 pp_stage_name(also[i]->stage), also[i]->base_ns / 1e6, also[i]->cand_ns / 1e6,
+                 "; also %s: %s %s -> %s %s (%.2fx), share %.1f%%, %+.3f", also[i]->name,
+                 pp_stage_name(also[i]->stage), fmt_dur(b0, sizeof b0, also[i]->base_ns),
+                 fmt_dur(b1, sizeof b1, also[i]->cand_ns),
                  also[i]->per_item ? "per item" : "per call", also[i]->speedup, p_also[i] * 100.0,
                  p_also[i] * (1.0 - 1.0 / also[i]->speedup));
     }
@@ -209,6 +231,20 @@ static void from_experiment(pp_report *r, const pp_experiment *e)
         size_t len = strlen(s->evidence);
         snprintf(s->evidence + len, sizeof s->evidence - len, "; total %.3f",
                  s->expected_improvement);
+        /* the headline names the knob's own stage; say so when another
+         * stage the knob also touches brings most of the gain */
+        size_t best = 0;
+        for (size_t i = 1; i < n_also; i++)
+            if (p_also[i] * (1.0 - 1.0 / also[i]->speedup) >
+                p_also[best] * (1.0 - 1.0 / also[best]->speedup))
+                best = i;
+        double best_gain = p_also[best] * (1.0 - 1.0 / also[best]->speedup);
+        if (best_gain > pp_amdahl_improvement(p, speedup)) {
+            len = strlen(s->description);
+            snprintf(s->description + len, sizeof s->description - len,
+                     "; most of the gain in %s (%.2fx)", pp_stage_name(also[best]->stage),
+                     also[best]->speedup);
+        }
     }
 }
 
@@ -233,9 +269,10 @@ static void critical_path_estimate(pp_report *r)
     s->category = k->cat;
     s->seed_expectation = k->seed;
     fill_gain(s, p, speedup, est, 0, "critical_path");
+    char b0[32], b1[32];
     snprintf(s->description, sizeof s->description,
-             "%s: sequential %.3fms per batch, critical path (slowest source) %.3fms", k->what,
-             dl->sum_ns / 1e6, dl->critical_path_ns / 1e6);
+             "%s: sequential %s per batch, critical path (slowest source) %s", k->what,
+             fmt_dur(b0, sizeof b0, dl->sum_ns), fmt_dur(b1, sizeof b1, dl->critical_path_ns));
     snprintf(s->implementation, sizeof s->implementation, "%s", k->implementation);
     snprintf(s->evidence, sizeof s->evidence,
              "not measured (no concurrency knob): stage speedup bounded by sum/max = %.3f; "
