@@ -404,9 +404,13 @@ static void read_maps(attach_ctx *c)
     char *buf = malloc(MAPS_MAX);
     size_t n = 0;
     char line[1024];
+    int continued = 0; /* inside a line longer than the buffer: skip all of it */
     while (buf && fgets(line, sizeof line, f)) {
         size_t l = strlen(line);
-        if (l == 0 || line[l - 1] != '\n' || !strstr(line, " /")) /* file-backed only */
+        int whole = l > 0 && line[l - 1] == '\n';
+        int skip = continued || !whole;
+        continued = !whole;
+        if (skip || !strstr(line, " /")) /* file-backed only */
             continue;
         if (n + l + 4 > MAPS_MAX)
             break;
