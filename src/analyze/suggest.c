@@ -16,7 +16,6 @@ typedef struct stage_time {
     double ns[PP_STAGE_COUNT];
 } stage_time;
 
-/* The profilers' own timing of each stage, scaled to one pass's work. */
 /* A duration with three significant digits in a unit that fits it: "6.52us",
  * "97.8ms" (a per-item time of a microsecond printed as "0.001ms" says nothing). */
 static const char *fmt_dur(char *buf, size_t cap, double ns)
@@ -37,6 +36,7 @@ static const char *fmt_dur(char *buf, size_t cap, double ns)
     return buf;
 }
 
+/* The profilers' own timing of each stage, scaled to one pass's work. */
 static void stage_times(const pp_report *r, stage_time *st)
 {
     memset(st, 0, sizeof *st);

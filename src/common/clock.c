@@ -38,8 +38,6 @@ static int tsc_invariant(void)
 static void paired_read(uint64_t *out_ticks, uint64_t *out_ns)
 {
     uint64_t best = UINT64_MAX;
-    *out_ticks = pp__ticks();
-    *out_ns = pp__mono_ns();
     for (int i = 0; i < 5; i++) {
         uint64_t t0 = pp__ticks();
         uint64_t ns = pp__mono_ns();
@@ -62,7 +60,7 @@ static void do_init(void)
         return;
     paired_read(&base_ticks, &base_ns);
     /* a short first calibration (2 ms); pp_clock_ns_per_tick() refines it */
-    uint64_t t, ns;
+    uint64_t t = 0, ns = 0;
     do {
         paired_read(&t, &ns);
     } while (ns - base_ns < 2000000u);
@@ -90,7 +88,7 @@ double pp_clock_ns_per_tick(void)
     pp__clock_init();
     if (!pp__clock_tsc)
         return 1.0;
-    uint64_t t, ns;
+    uint64_t t = 0, ns = 0;
     paired_read(&t, &ns);
     if (ns - base_ns < 50000000u || t <= base_ticks)
         return init_ratio;
