@@ -397,6 +397,10 @@ int cmd_record(int argc, char **argv)
             break;
         }
     }
+    if (fmt < 0)
+        fmt = out ? format_from_name(out) : PP_FORMAT_PPROF;
+    if (!out)
+        out = default_names[fmt];
     if (attach_pid) {
         if (i < argc)
             return cli_usage_error("record", record_usage,
@@ -406,10 +410,6 @@ int cmd_record(int argc, char **argv)
                                    "-p samples CPU time by perf events only: --wall, --mem, "
                                    "--follow-forks, --timer and --unwind need the target "
                                    "started by postprof");
-        if (fmt < 0)
-            fmt = out ? format_from_name(out) : PP_FORMAT_PPROF;
-        if (!out)
-            out = default_names[fmt];
         return record_pid(attach_pid, hz, duration, fmt, out, quiet);
     }
     if (duration > 0)
@@ -418,10 +418,6 @@ int cmd_record(int argc, char **argv)
         return cli_usage_error("record", record_usage, "missing the command to profile");
     if (wall && mem)
         return cli_usage_error("record", record_usage, "--wall and --mem cannot be combined");
-    if (fmt < 0)
-        fmt = out ? format_from_name(out) : PP_FORMAT_PPROF;
-    if (!out)
-        out = default_names[fmt];
     char preload[PATH_MAX];
     if (find_preload(preload, sizeof preload) != 0)
         return cli_error("record", "libpostprof_preload.so not found (set POSTPROF_PRELOAD)");

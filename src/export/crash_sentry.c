@@ -211,24 +211,37 @@ static json_t *frames_json(const pp__crash_doc *d, const char *program)
     return frames;
 }
 
+/* One logger line, "2026-11-25T11:49:51.176Z WARN  comp: event k=v", as a
+ * breadcrumb: its time, its level in Sentry's words, the line itself. */
+static json_t *breadcrumb(const char *line, size_t n)
+{
+    static const struct {
+        const char *ours, *sentry;
+    } levels[] = {{"DEBUG", "debug"}, {"INFO", "info"}, {"WARN", "warning"}, {"ERROR", "error"}};
+    json_t *b = json_object();
+    json_object_set_new(b, "category", json_string("log"));
+    json_object_set_new(b, "message", json_stringn(line, n));
+    const char *sp = memchr(line, ' ', n);
+    if (sp && sp > line && line[sp - line - 1] == 'Z')
+        json_object_set_new(b, "timestamp", json_stringn(line, (size_t)(sp - line)));
+    const char *lv = sp ? sp + 1 : line;
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        size_t k = strlen(levels[i].ours);
+        if ((size_t)(line + n - lv) > k && memcmp(lv, levels[i].ours, k) == 0 && lv[k] == ' ')
+            json_object_set_new(b, "level", json_string(levels[i].sentry));
+    }
+    return b;
+}
+
 static json_t *breadcrumbs_json(const char *log)
 {
     json_t *values = json_array();
     for (const char *s = log; values && s && *s;) {
         const char *nl = strchr(s, '\n');
         size_t n = nl ? (size_t)(nl - s) : strlen(s);
-        if (n > 0) {
-            json_t *b = json_object();
-            json_object_set_new(b, "category", json_string("log"));
-            json_object_set_new(b, "message", json_stringn(s, n));
-            json_object_set_new(
-                b, "level",
-                json_string(strstr(s, "level=error") && (size_t)(strstr(s, "level=error") - s) < n
-                                ? "error"
-                                : "info"));
-            json_array_append_new(values, b);
-        }
-        s = nl ? nl + 1 : s + n;
+        if (n > 0)
+            json_array_append_new(values, breadcrumb(s, n));
+        s += n + (nl != NULL);
     }
     json_t *crumbs = json_object();
     json_object_set_new(crumbs, "values", values);

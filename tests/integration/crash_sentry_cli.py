@@ -59,8 +59,9 @@ if exc["type"] != "SIGSEGV" or exc["mechanism"]["meta"]["signal"]["number"] != 1
 frames = exc["stacktrace"]["frames"]
 if frames[-1].get("function") != "crasher_fault" or frames[-2].get("function") != "main":
     fail("frames, oldest first: %r" % [f.get("function") for f in frames])
-if not any("plugh-42" in b["message"] for b in ev["breadcrumbs"]["values"]):
-    fail("the log line is not a breadcrumb: %r" % ev["breadcrumbs"])
+crumb = [b for b in ev["breadcrumbs"]["values"] if "plugh-42" in b["message"]]
+if not crumb or crumb[0].get("level") != "warning" or not crumb[0].get("timestamp", "").endswith("Z"):
+    fail("the WARN log line is not a warning breadcrumb with its time: %r" % ev["breadcrumbs"])
 print("event:", exc["value"], [f.get("function") for f in frames])
 
 srv = ThreadingHTTPServer(("127.0.0.1", 0), Store)
