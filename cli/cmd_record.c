@@ -145,6 +145,11 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
         fprintf(stderr, "postprof record: %s%ld: %lld samples, %lld threads -> %s\n",
                 root ? "pid " : "child pid ", pid, (long long)samples,
                 (long long)pp_profile_stat(p, "threads"), out);
+    if (pp_profile_kind_of(p) == PP_PROFILE_CPU && samples == 0 && pp_profile_stat(p, "attached"))
+        fprintf(stderr,
+                "postprof record: note: pid %ld used no CPU while attached (waiting "
+                "shows only with --wall, which needs the target started by postprof)\n",
+                pid);
     if (pp_profile_kind_of(p) == PP_PROFILE_CPU && !pp_profile_stat(p, "timer_perf") && samples > 0)
         fprintf(stderr, "postprof record: note: sampled with timer_create (perf_event_open "
                         "unavailable or --timer posix): rates are capped at the kernel's HZ\n");
