@@ -142,9 +142,10 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
                 (long long)pp_profile_value_total(p, 3), (long long)pp_profile_stat(p, "heap_peak"),
                 out);
     else
-        fprintf(stderr, "postprof record: %s%ld: %lld samples, %lld threads -> %s\n",
+        fprintf(stderr, "postprof record: %s%ld: %lld samples, %lld thread%s -> %s\n",
                 root ? "pid " : "child pid ", pid, (long long)samples,
-                (long long)pp_profile_stat(p, "threads"), out);
+                (long long)pp_profile_stat(p, "threads"),
+                pp_profile_stat(p, "threads") == 1 ? "" : "s", out);
     if (pp_profile_kind_of(p) == PP_PROFILE_CPU && samples == 0 && pp_profile_stat(p, "attached"))
         fprintf(stderr,
                 "postprof record: note: pid %ld used no CPU while attached (waiting "

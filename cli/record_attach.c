@@ -530,9 +530,10 @@ int record_attach(const record_attach_opts *o, const char *dir)
     }
     if (!o->quiet)
         fprintf(stderr,
-                "postprof record: attached to pid %ld (%zu threads) at %llu Hz; Ctrl-C "
+                "postprof record: attached to pid %ld (%zu thread%s) at %llu Hz; Ctrl-C "
                 "stops%s\n",
-                c.pid, c.nthreads, o->hz, o->duration_s > 0 ? " (or --duration)" : "");
+                c.pid, c.nthreads, c.nthreads == 1 ? "" : "s", o->hz,
+                o->duration_s > 0 ? " (or --duration)" : "");
     uint64_t deadline = o->duration_s > 0 ? start_mono + (uint64_t)(o->duration_s * 1e9) : 0;
     uint64_t last_maps = start_mono;
     const char *reason = "exit";

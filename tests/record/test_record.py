@@ -462,7 +462,7 @@ def case_attach():
         out = os.path.join(TMP, "a.speedscope.json")
         rec, line = attach_to(work, ["-F", "999", "-o", out])
         procs.append(rec)
-        if "(1 threads)" not in line:
+        if "(1 thread)" not in line:
             fail("the workload should have one thread before it is told to go: " + line)
         work.stdin.write("go\n")
         work.stdin.close()
