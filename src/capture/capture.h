@@ -24,6 +24,13 @@
 #define PP__FRAME_CPU 0x1u
 #define PP__FRAME_MEM 0x2u
 #define PP__FRAME_FAILED 0x4u
+#define PP__FRAME_TRACE 0x8u /* the scope's end goes into the event trace */
+
+/* Anything that sends every scope's begin down the slow path (bit 0:
+ * on-CPU sampling by default, bit 1: the event trace): one load on the fast
+ * path, instead of one per feature on the begin and the end. */
+#define PP__BEGIN_CPU 0x1u
+#define PP__BEGIN_TRACE 0x2u
 
 typedef _Atomic uint64_t pp__a64;
 
@@ -100,6 +107,7 @@ extern pp__span_slot pp__spans[PP__SPAN_POOL];
 
 /* scope event trace (capture/trace.c) */
 extern _Atomic int pp__trace_on;
+extern _Atomic uint32_t pp__begin_extra;
 void pp__trace_add(pp__thread *t, uint32_t site, uint64_t start, uint64_t end);
 void pp__trace_retire_locked(pp__thread *t); /* under the registry lock */
 void pp__trace_free(pp__thread *t);

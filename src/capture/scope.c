@@ -20,6 +20,7 @@
 
 _Atomic int pp__enabled = 1;
 static _Atomic uint32_t default_cpu_every = 0;
+_Atomic uint32_t pp__begin_extra;
 
 pthread_mutex_t pp__registry_lock = PTHREAD_MUTEX_INITIALIZER;
 pp__thread *pp__threads;
@@ -284,6 +285,8 @@ static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp_
         m->saved_peak = pp__mem_tls.peak;
         pp__mem_tls.peak = pp__mem_tls.live;
     }
+    if (atomic_load_explicit(&pp__begin_extra, memory_order_relaxed) & PP__BEGIN_TRACE)
+        f->flags |= PP__FRAME_TRACE;
 }
 
 static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__frame *f,
@@ -291,6 +294,8 @@ static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__f
 {
     if (f->flags & PP__FRAME_FAILED)
         pp__add(&s->errors, 1);
+    if (f->flags & PP__FRAME_TRACE)
+        pp__trace_add(t, f->site, f->start, f->start + d);
     if (f->flags & PP__FRAME_CPU) {
         uint64_t cpu = pp_clock_thread_cpu_ns() - f->cpu_start;
         pp__add(&s->cpu_ns, cpu);
@@ -338,7 +343,7 @@ static inline int push(pp__thread *t, uint32_t id, pp_site *site)
     f->child = 0;
     f->flags = 0;
     if (PP_UNLIKELY(site->cpu_every | (site->flags & PP_SITE_MEM) |
-                    atomic_load_explicit(&default_cpu_every, memory_order_relaxed)))
+                    atomic_load_explicit(&pp__begin_extra, memory_order_relaxed)))
         frame_begin_extra(t, f, site, s);
     t->depth = depth + 1;
     f->start = pp__ticks();
@@ -358,8 +363,6 @@ static inline void pop_at(pp__thread *t, int32_t depth, uint64_t now)
     }
     uint64_t d = now - f->start;
     pp__slot_record(s, d, d - f->child);
-    if (PP_UNLIKELY(atomic_load_explicit(&pp__trace_on, memory_order_relaxed)))
-        pp__trace_add(t, f->site, f->start, now);
     if (depth > 0)
         t->stack[depth - 1].child += d;
     if (PP_UNLIKELY(f->flags))
@@ -414,7 +417,7 @@ pp_scope pp_scope_begin(pp_site *site)
     /* the slot is looked up (or made) at the end; anything opt-in goes slow */
     if (PP_UNLIKELY(!t || !id || t->depth >= PP__MAX_DEPTH ||
                     (site->cpu_every | (site->flags & PP_SITE_MEM) |
-                     atomic_load_explicit(&default_cpu_every, memory_order_relaxed))))
+                     atomic_load_explicit(&pp__begin_extra, memory_order_relaxed))))
         return begin_slow(site);
     /* the clock first: nothing then lives across its (cold) fallback call,
      * so the fast path needs no saved registers */
@@ -473,6 +476,10 @@ int pp_is_enabled(void)
 void pp_set_cpu_sampling(uint32_t every)
 {
     atomic_store(&default_cpu_every, every);
+    if (every)
+        atomic_fetch_or(&pp__begin_extra, PP__BEGIN_CPU);
+    else
+        atomic_fetch_and(&pp__begin_extra, ~PP__BEGIN_CPU);
 }
 
 /* ---- whole-program mode: frames pushed by -finstrument-functions hooks ---- */

@@ -44,6 +44,7 @@ int pp_trace_enable(size_t events_per_thread)
     size_t expected = 0;
     atomic_compare_exchange_strong(&ring_events, &expected, n);
     atomic_store(&pp__trace_on, 1);
+    atomic_fetch_or(&pp__begin_extra, PP__BEGIN_TRACE); /* scopes begun from now on */
     return PP_OK;
 }
 
