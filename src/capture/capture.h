@@ -48,15 +48,17 @@ typedef struct pp__slot {
 typedef struct pp__frame {
     uint64_t start;
     uint64_t child;
-    uint64_t cpu_start;
+    struct pp__slot *slot; /* looked up at the begin: the end has it at hand */
     uint32_t site;
     uint32_t flags;
 } pp__frame;
 
+/* The opt-in part of a frame, beside it at the same depth. */
 typedef struct pp__memframe {
     pp_mem_counters at_start;
     int64_t saved_peak;
     uint64_t rss_start;
+    uint64_t cpu_start;
 } pp__memframe;
 
 /* One ended scope, for the event trace (postprof/trace.h). */

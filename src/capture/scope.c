@@ -274,7 +274,7 @@ static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp_
         if (--s->cpu_countdown == 0) {
             s->cpu_countdown = every;
             f->flags |= PP__FRAME_CPU;
-            f->cpu_start = pp_clock_thread_cpu_ns();
+            t->mstack[t->depth].cpu_start = pp_clock_thread_cpu_ns();
         }
     }
     if (site->flags & PP_SITE_MEM) {
@@ -297,7 +297,7 @@ static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__f
     if (f->flags & PP__FRAME_TRACE)
         pp__trace_add(t, f->site, f->start, f->start + d);
     if (f->flags & PP__FRAME_CPU) {
-        uint64_t cpu = pp_clock_thread_cpu_ns() - f->cpu_start;
+        uint64_t cpu = pp_clock_thread_cpu_ns() - t->mstack[t->depth].cpu_start;
         pp__add(&s->cpu_ns, cpu);
         pp__add(&s->cpu_wall, d);
         pp__add(&s->cpu_samples, 1);
@@ -342,6 +342,7 @@ static inline int push(pp__thread *t, uint32_t id, pp_site *site)
     f->site = id;
     f->child = 0;
     f->flags = 0;
+    f->slot = s;
     if (PP_UNLIKELY(site->cpu_every | (site->flags & PP_SITE_MEM) |
                     atomic_load_explicit(&pp__begin_extra, memory_order_relaxed)))
         frame_begin_extra(t, f, site, s);
@@ -355,12 +356,7 @@ static inline void pop_at(pp__thread *t, int32_t depth, uint64_t now)
 {
     t->depth = depth;
     pp__frame *f = &t->stack[depth];
-    pp__slot *s = t->slots[f->site];
-    if (PP_UNLIKELY(!s)) { /* the site's first end on this thread */
-        s = slot_new(t, f->site);
-        if (!s)
-            return;
-    }
+    pp__slot *s = f->slot;
     uint64_t d = now - f->start;
     pp__slot_record(s, d, d - f->child);
     if (depth > 0)
@@ -414,8 +410,9 @@ pp_scope pp_scope_begin(pp_site *site)
 {
     pp__thread *t = tls_thread;
     uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
-    /* the slot is looked up (or made) at the end; anything opt-in goes slow */
-    if (PP_UNLIKELY(!t || !id || t->depth >= PP__MAX_DEPTH ||
+    /* a first call on this thread (no slot yet) or anything opt-in goes slow */
+    pp__slot *s;
+    if (PP_UNLIKELY(!t || !id || t->depth >= PP__MAX_DEPTH || !(s = t->slots[id]) ||
                     (site->cpu_every | (site->flags & PP_SITE_MEM) |
                      atomic_load_explicit(&pp__begin_extra, memory_order_relaxed))))
         return begin_slow(site);
@@ -427,6 +424,7 @@ pp_scope pp_scope_begin(pp_site *site)
     f->site = id;
     f->child = 0;
     f->flags = 0;
+    f->slot = s;
     f->start = start;
     t->depth = depth + 1;
     pp_scope sc = {depth, id};
