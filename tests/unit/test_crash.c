@@ -77,16 +77,22 @@ static __attribute__((noinline)) pid_t crash_child(int how)
     return pid;
 }
 
-static void segv_writes_report_and_reraises(void **state)
+/* A child crashes with sig and dies of it; path is its report. */
+static void crash_and_report(int sig, char *path, size_t cap)
 {
-    (void)state;
-    pid_t pid = crash_child(SIGSEGV);
+    pid_t pid = crash_child(sig);
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFSIGNALED(status));
-    assert_int_equal(WTERMSIG(status), SIGSEGV);
+    assert_int_equal(WTERMSIG(status), sig);
+    snprintf(path, cap, "%s/crash-%d-%d.txt", dir, (int)pid, (int)pid);
+}
+
+static void segv_writes_report_and_reraises(void **state)
+{
+    (void)state;
     char path[512];
-    snprintf(path, sizeof path, "%s/crash-%d-%d.txt", dir, (int)pid, (int)pid);
+    crash_and_report(SIGSEGV, path, sizeof path);
     char *r = read_all(path);
     assert_non_null(r);
     assert_non_null(strstr(r, "signal: 11 (SIGSEGV)"));
@@ -114,13 +120,8 @@ static void segv_writes_report_and_reraises(void **state)
 static void abort_writes_report(void **state)
 {
     (void)state;
-    pid_t pid = crash_child(SIGABRT);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFSIGNALED(status));
-    assert_int_equal(WTERMSIG(status), SIGABRT);
     char path[512];
-    snprintf(path, sizeof path, "%s/crash-%d-%d.txt", dir, (int)pid, (int)pid);
+    crash_and_report(SIGABRT, path, sizeof path);
     char *r = read_all(path);
     assert_non_null(r);
     assert_non_null(strstr(r, "signal: 6 (SIGABRT)"));
@@ -142,14 +143,6 @@ static void not_a_report_is_an_error(void **state)
     assert_int_equal(pp_crash_symbolize("/nonexistent/x", out, &line), PP_EIO);
     fclose(out);
     assert_int_equal(pp_crash_install(NULL), PP_EINVAL);
-}
-
-static void make_segv_report(char *path, size_t cap)
-{
-    pid_t pid = crash_child(SIGSEGV);
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    snprintf(path, cap, "%s/crash-%d-%d.txt", dir, (int)pid, (int)pid);
 }
 
 static void dsn_parsing(void **state)
@@ -206,7 +199,7 @@ static void sentry_event_of_a_segv(void **state)
 {
     (void)state;
     char path[512];
-    make_segv_report(path, sizeof path);
+    crash_and_report(SIGSEGV, path, sizeof path);
     char *text = NULL;
     int line = -1;
     assert_int_equal(pp_crash_sentry_event(path, &text, &line), PP_OK);
@@ -289,7 +282,7 @@ static void upload_to_a_store_endpoint(void **state)
 {
     (void)state;
     char path[512];
-    make_segv_report(path, sizeof path);
+    crash_and_report(SIGSEGV, path, sizeof path);
     fake_sentry f;
     memset(&f, 0, sizeof f);
     pthread_mutex_init(&f.lock, NULL);
