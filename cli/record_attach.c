@@ -450,9 +450,8 @@ static int write_raw(attach_ctx *c, const char *dir, uint64_t start_unix, uint64
         ticks += c->table[i].hash ? c->table[i].ticks : 0;
     fprintf(f,
             "x samples %" PRId64 "\nx overrun_ticks %" PRId64 "\nx timer_perf 1\nx threads %" PRId64
-            "\nx timer_failures %" PRId64 "\nx ring_dropped %" PRId64 "\nx attached 1\n",
-            c->samples, ticks > c->samples ? ticks - c->samples : 0, c->threads_seen,
-            c->open_failed, c->lost);
+            "\nx ring_dropped %" PRId64 "\nx attached 1\n",
+            c->samples, ticks > c->samples ? ticks - c->samples : 0, c->threads_seen, c->lost);
     if (c->maps)
         fwrite(c->maps, 1, c->maps_len, f);
     for (size_t i = 0; i < c->nthreads; i++)
