@@ -24,6 +24,7 @@
 #include <postprof/error.h>
 #include <postprof/version.h>
 
+#include "common/elf_note.h"
 #include "common/log_impl.h"
 #include "export/crash_impl.h"
 
@@ -199,28 +200,7 @@ static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
     (void)size;
     (void)data;
     /* the first object is the executable */
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
-            continue;
-        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
-        const char *end = p + ph->p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-            const char *name = p + sizeof(*nh);
-            const unsigned char *desc = (const unsigned char *)(name + ((nh->n_namesz + 3u) & ~3u));
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
-                size_t k = 0;
-                for (unsigned j = 0; j < nh->n_descsz && k + 2 < sizeof build_id; j++) {
-                    build_id[k++] = "0123456789abcdef"[desc[j] >> 4];
-                    build_id[k++] = "0123456789abcdef"[desc[j] & 15];
-                }
-                build_id[k] = '\0';
-                return 1;
-            }
-            p = (const char *)desc + ((nh->n_descsz + 3u) & ~3u);
-        }
-    }
+    pp__elf_build_id_hex(info, build_id, sizeof build_id);
     return 1;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "../common/elf_note.h"
 #include "preload.h"
 #include "writer.h"
 
@@ -67,40 +68,22 @@ static int note_build_id(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
     pp_pl_writer *w = arg;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-        if (ph->p_type != PT_NOTE)
-            continue;
-        const char *p = (const char *)(info->dlpi_addr + ph->p_vaddr);
-        const char *end = p + ph->p_memsz;
-        while (p + sizeof(ElfW(Nhdr)) <= end) {
-            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-            const char *name = p + sizeof *nh;
-            const unsigned char *desc = (const unsigned char *)(name + ((nh->n_namesz + 3) & ~3u));
-            if ((const char *)desc + nh->n_descsz > end)
-                break;
-            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && memcmp(name, "GNU", 4) == 0) {
-                char path[512];
-                const char *obj = info->dlpi_name;
-                if (!obj || !obj[0]) {
-                    ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
-                    path[n > 0 ? n : 0] = 0;
-                    obj = path;
-                }
-                if (obj[0] == '/') {
-                    pp__pl_w_str(w, "b ");
-                    for (unsigned k = 0; k < nh->n_descsz; k++) {
-                        pp__pl_w_mem(w, &"0123456789abcdef"[desc[k] >> 4], 1);
-                        pp__pl_w_mem(w, &"0123456789abcdef"[desc[k] & 15], 1);
-                    }
-                    pp__pl_w_str(w, " ");
-                    pp__pl_w_str(w, obj);
-                    pp__pl_w_str(w, "\n");
-                }
-                return 0;
-            }
-            p = (const char *)desc + ((nh->n_descsz + 3) & ~3u);
-        }
+    char hex[129];
+    if (pp__elf_build_id_hex(info, hex, sizeof hex) == 0)
+        return 0;
+    char path[512];
+    const char *obj = info->dlpi_name;
+    if (!obj || !obj[0]) {
+        ssize_t n = readlink("/proc/self/exe", path, sizeof path - 1);
+        path[n > 0 ? n : 0] = 0;
+        obj = path;
+    }
+    if (obj[0] == '/') {
+        pp__pl_w_str(w, "b ");
+        pp__pl_w_str(w, hex);
+        pp__pl_w_str(w, " ");
+        pp__pl_w_str(w, obj);
+        pp__pl_w_str(w, "\n");
     }
     return 0;
 }
