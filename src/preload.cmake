@@ -21,15 +21,15 @@ target_link_options(postprof_preload PRIVATE -Wl,-z,now)
 install(TARGETS postprof_preload LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
 
 # pprof: C code for profile.proto generated at build time by protoc-c and
-# compiled into libpostprof (src/export/pprof.c includes it).
+# compiled into libpostprof (src/export/formats/pprof.c includes it).
 find_program(PP_PROTOC_C protoc-c REQUIRED)
-set(pp_proto_out ${CMAKE_CURRENT_BINARY_DIR}/export/proto)
+set(pp_proto_out ${CMAKE_CURRENT_BINARY_DIR}/export/formats/proto)
 file(MAKE_DIRECTORY ${pp_proto_out})
 add_custom_command(
   OUTPUT ${pp_proto_out}/profile.pb-c.c ${pp_proto_out}/profile.pb-c.h
-  COMMAND ${PP_PROTOC_C} --c_out=${pp_proto_out} --proto_path=${CMAKE_CURRENT_SOURCE_DIR}/export/proto
-          ${CMAKE_CURRENT_SOURCE_DIR}/export/proto/profile.proto
-  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/proto/profile.proto
+  COMMAND ${PP_PROTOC_C} --c_out=${pp_proto_out} --proto_path=${CMAKE_CURRENT_SOURCE_DIR}/export/formats/proto
+          ${CMAKE_CURRENT_SOURCE_DIR}/export/formats/proto/profile.proto
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/export/formats/proto/profile.proto
   COMMENT "protoc-c profile.proto")
 set_source_files_properties(${pp_proto_out}/profile.pb-c.c PROPERTIES COMPILE_OPTIONS "-w")
 target_sources(postprof_obj PRIVATE ${pp_proto_out}/profile.pb-c.c)

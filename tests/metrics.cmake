@@ -41,11 +41,11 @@ pp_add_script_test(NAME metrics.serve_cli
 # them for coverage (the library copy is then not linked in).
 set(PP_SRC ${PROJECT_SOURCE_DIR}/src)
 pp_add_fuzz(NAME http_headers LIBS postprof_static
-  SOURCES fuzz/fuzz_http_headers.c ${PP_SRC}/export/http_parse.c ${PP_SRC}/export/prometheus.c)
+  SOURCES fuzz/fuzz_http_headers.c ${PP_SRC}/export/serve/http_parse.c ${PP_SRC}/export/serve/prometheus.c)
 pp_add_fuzz(NAME procfs LIBS postprof_static
   SOURCES fuzz/fuzz_procfs.c ${PP_SRC}/capture/procfs.c)
 pp_add_fuzz(NAME metric_labels LIBS postprof_static
-  SOURCES fuzz/fuzz_metric_labels.c ${PP_SRC}/aggregate/registry.c ${PP_SRC}/export/prometheus.c
+  SOURCES fuzz/fuzz_metric_labels.c ${PP_SRC}/aggregate/registry.c ${PP_SRC}/export/serve/prometheus.c
           ${PP_SRC}/common/strbuf.c)
 # The Grafana dashboard (docs/grafana) queries only metrics the exporter produces.
 pp_add_script_test(NAME metrics.grafana_dashboard

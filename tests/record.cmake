@@ -38,7 +38,7 @@ foreach(c ${pp_record_cases})
   pp_add_script_test(NAME record.${c}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/record/test_record.py ${c}
             $<TARGET_FILE:postprof> ${CMAKE_CURRENT_BINARY_DIR}/record
-            ${PROJECT_SOURCE_DIR}/src/export/proto
+            ${PROJECT_SOURCE_DIR}/src/export/formats/proto
     LABELS ${labels} TIMEOUT 120
     ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
 endforeach()

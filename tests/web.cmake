@@ -27,7 +27,7 @@ pp_add_script_test(NAME report_html.cli
           $<TARGET_FILE:toy_report> ${PP_BROWSER_SRC}/sample.folded $<TARGET_FILE:work_shares>
   LABELS report_html TIMEOUT 120 ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
 pp_add_fuzz(NAME flame_folded LIBS postprof_static
-  SOURCES fuzz/fuzz_flame_folded.c ${PROJECT_SOURCE_DIR}/src/export/flame_folded.c
+  SOURCES fuzz/fuzz_flame_folded.c ${PROJECT_SOURCE_DIR}/src/export/report/flame_folded.c
           ${PROJECT_SOURCE_DIR}/src/common/strbuf.c)
 # `postprof serve` serves the dashboard beside its built-in paths
 pp_add_script_test(NAME report_html.dashboard_serve

@@ -1,6 +1,6 @@
 /*
  * registry_impl.h - Layout of the metrics registry, shared with the
- * exposition code (export/prometheus.c) that renders it.
+ * exposition code (export/serve/prometheus.c) that renders it.
  * Cells are written by their owning thread slot only (or atomically in the
  * shared slot); readers sum them with relaxed loads and never lock writers.
  */

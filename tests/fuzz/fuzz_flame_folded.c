@@ -9,7 +9,7 @@
 
 #include <postprof/error.h>
 
-#include "export/flame_folded.h"
+#include "export/report/report.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -13,7 +13,7 @@
 
 #include <postprof/postprof.h>
 
-#include "export/snapshot_json.h"
+#include "export/serve/serve.h"
 #include "pp_test.h"
 
 static pp_gpu_stats *read_with(const char *mode)

@@ -13,7 +13,7 @@
 
 #include <postprof/postprof.h>
 
-#include "export/flame_folded.h"
+#include "export/report/report.h"
 #include "pp_test.h"
 
 static pp_report *small_report(void)

@@ -7,7 +7,7 @@
 
 #include <postprof/error.h>
 
-#include "export/web_assets.h"
+#include "export/serve/web_assets.h"
 
 #define MARK_OPEN "<!--@@"
 #define MARK_CLOSE "@@-->"

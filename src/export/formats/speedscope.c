@@ -12,7 +12,7 @@
 #include <postprof/error.h>
 #include <postprof/version.h>
 
-#include "export/formats.h"
+#include "export/formats/formats.h"
 
 static void frames_json(const pp_profile *p, pp__outbuf *b)
 {

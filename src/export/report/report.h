@@ -1,9 +1,12 @@
 /*
- * flame_folded.h - Folded stacks ("a;b;c 123" lines) turned into the JSON
- * the HTML report's flame graph draws. Library-internal; pure (no I/O).
+ * report.h - export/report/: the optimization report as a person reads it,
+ * in the console (report_console.c) and as one HTML file (report_html.c).
+ * Declared here: folded stacks ("a;b;c 123" lines) turned into the JSON the
+ * HTML report's flame graph draws (flame_folded.c). Library-internal; pure
+ * (no I/O).
  */
-#ifndef PP_FLAME_FOLDED_H
-#define PP_FLAME_FOLDED_H
+#ifndef PP_EXPORT_REPORT_H
+#define PP_EXPORT_REPORT_H
 
 #include <stddef.h>
 

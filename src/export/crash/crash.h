@@ -1,10 +1,11 @@
 /*
- * crash_impl.h - A crash report read back (header fields, symbolized frames,
- * the last log lines), shared by the text symbolizer (crash.c) and the
- * Sentry event writer (crash_sentry.c).
+ * crash.h - export/crash/: crash reports. The signal handler that writes one
+ * and the text symbolizer (crash.c), and the Sentry event writer and upload
+ * (crash_sentry.c). Declared here: a crash report read back (header fields,
+ * symbolized frames, the last log lines), shared by the two.
  */
-#ifndef PP_EXPORT_CRASH_IMPL_H
-#define PP_EXPORT_CRASH_IMPL_H
+#ifndef PP_EXPORT_CRASH_H
+#define PP_EXPORT_CRASH_H
 
 #include <stdint.h>
 

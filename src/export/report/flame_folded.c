@@ -10,7 +10,7 @@
 
 #include <postprof/error.h>
 
-#include "export/flame_folded.h"
+#include "export/report/report.h"
 
 void pp__web_json_string(pp__strbuf *out, const char *s, size_t len)
 {

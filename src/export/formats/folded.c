@@ -11,7 +11,7 @@
 
 #include <postprof/error.h>
 
-#include "export/formats.h"
+#include "export/formats/formats.h"
 
 #define FOLDED_MAX_LINE (1024u * 1024)
 

@@ -12,7 +12,7 @@
 #include <postprof/error.h>
 
 #include "common/file_impl.h"
-#include "export/outbuf.h"
+#include "export/formats/outbuf.h"
 
 static int reserve(pp__outbuf *b, size_t more)
 {

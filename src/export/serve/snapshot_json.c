@@ -11,7 +11,7 @@
 
 #include <postprof/error.h>
 
-#include "export/snapshot_json.h"
+#include "export/serve/serve.h"
 
 /* jansson refuses invalid UTF-8 strings: use a placeholder rather than drop a site. */
 static json_t *str(const char *s)

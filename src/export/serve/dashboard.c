@@ -11,7 +11,7 @@
 
 #include <postprof/dashboard.h>
 
-#include "export/web_assets.h"
+#include "export/serve/web_assets.h"
 
 #define PAGE_MAX ((size_t)4 << 20)
 

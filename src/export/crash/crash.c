@@ -26,7 +26,7 @@
 
 #include "common/elf_note.h"
 #include "common/log_impl.h"
-#include "export/crash_impl.h"
+#include "export/crash/crash.h"
 
 #define MAX_DIR 3072
 #define MAX_FRAMES 64

@@ -11,7 +11,7 @@
 #include <postprof/error.h>
 #include <postprof/http.h>
 
-#include "export/http_parse.h"
+#include "export/serve/http_parse.h"
 
 #define PP__HDR_MAX 8192
 

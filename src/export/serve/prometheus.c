@@ -12,7 +12,7 @@
 
 #include "aggregate/registry_impl.h"
 #include "common/strbuf.h"
-#include "export/http_parse.h"
+#include "export/serve/http_parse.h"
 
 #define RENDER_MAX_BYTES ((size_t)256 << 20)
 

@@ -20,7 +20,7 @@
 #include <postprof/error.h>
 #include <postprof/version.h>
 
-#include "export/crash_impl.h"
+#include "export/crash/crash.h"
 
 #define DSN_MAX 1024
 #define RESPONSE_MAX (64 * 1024)

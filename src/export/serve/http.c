@@ -23,7 +23,7 @@
 #include <postprof/snapshot.h>
 
 #include "common/strbuf.h"
-#include "export/snapshot_json.h"
+#include "export/serve/serve.h"
 
 #define MAX_RESP_HEADERS 8
 #define GZIP_MIN_BYTES 512

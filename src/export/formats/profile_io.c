@@ -9,7 +9,7 @@
 
 #include <postprof/error.h>
 
-#include "export/formats.h"
+#include "export/formats/formats.h"
 
 #define READ_MAX (256u * 1024 * 1024)
 

@@ -1,7 +1,9 @@
 /*
- * formats.h - The profile file formats, one file each (folded.c,
- * speedscope.c, pprof.c, chrome_trace.c): render a pp_profile into a buffer,
- * and parse the formats `postprof top` reads back. Parsers take untrusted
+ * formats.h - export/formats/: the files postprof writes and reads back.
+ * The profile formats, one file each (folded.c, speedscope.c, pprof.c,
+ * chrome_trace.c, dispatched by profile_io.c) and the report JSON
+ * (report_json.c writes, report_read.c reads). This header: render a
+ * pp_profile into a buffer, and parse the formats `postprof top` reads back. Parsers take untrusted
  * input: bounded, and errors say where and why in msg.
  */
 #ifndef PP_EXPORT_FORMATS_H
@@ -10,7 +12,7 @@
 #include <stddef.h>
 
 #include "aggregate/profile_impl.h"
-#include "export/outbuf.h"
+#include "export/formats/outbuf.h"
 
 void pp__folded_render(const pp_profile *p, pp__outbuf *b);
 void pp__speedscope_render(const pp_profile *p, pp__outbuf *b);

@@ -10,7 +10,7 @@
 
 #include <postprof/error.h>
 
-#include "export/formats.h"
+#include "export/formats/formats.h"
 
 typedef struct {
     const pp_profile *p;
