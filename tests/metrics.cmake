@@ -32,6 +32,9 @@ pp_add_script_test(NAME metrics.load
 pp_add_script_test(NAME metrics.abuse
   COMMAND python3 ${PP_METRICS_IT}/metrics_abuse.py $<TARGET_FILE:metrics_peer>
   LABELS "metrics;threaded" TIMEOUT 180)
+pp_add_script_test(NAME metrics.limits
+  COMMAND python3 ${PP_METRICS_IT}/metrics_limits.py $<TARGET_FILE:metrics_peer>
+  LABELS "metrics;threaded" TIMEOUT 180)
 pp_add_script_test(NAME metrics.serve_cli
   COMMAND python3 ${PP_METRICS_IT}/metrics_serve_cli.py $<TARGET_FILE:postprof>
   LABELS metrics TIMEOUT 120)

@@ -9,6 +9,17 @@
  * 64 KiB), idle connections time out, and responses are gzipped when the
  * client asks. With a token, every request needs "Authorization: Bearer T"
  * (except GET/HEAD of a public page, see pp_http_add_public_handler()).
+ *
+ * Slow or idle clients cannot keep scrapers out: each request must arrive
+ * in full within head_timeout_s however slowly it trickles; a client (an
+ * IPv4 address, 127.0.0.0/8 as one, an IPv6 /64) holds at most
+ * per_client_connections, the server max_connections (the last few only
+ * for clients holding none); a new connection over a limit closes the
+ * oldest one still waiting for its request, and is refused only when none
+ * is. Each refusal or closing is counted in
+ * postprof_http_connections_refused_total{reason="address_limit"|
+ * "server_full"|"head_timeout"}. A request target holding %00 is answered
+ * 400; a method a route does not take, 405 with Allow.
  */
 #ifndef POSTPROF_HTTP_H
 #define POSTPROF_HTTP_H
@@ -32,12 +43,15 @@ typedef struct pp_http_response pp_http_response;
 typedef struct pp_http_config {
     const char *listen; /* "HOST:PORT" ("[::1]:PORT" for IPv6); NULL = default; port 0 = any free */
     const char *token;  /* NULL or "": no authentication */
-    pp_registry *registry;    /* for /metrics; NULL = pp_metrics_default(); the server adds
-                                 postprof_scrapes_total{format} to it */
-    pp_sysstats *sysstats;    /* for /api/snapshot; NULL: read /proc once per request */
-    unsigned threads;         /* worker threads; 0 = 4 */
-    unsigned max_connections; /* 0 = 4096 (also bounded by the fd limit) */
-    unsigned idle_timeout_s;  /* 0 = 30 */
+    pp_registry *registry;           /* for /metrics; NULL = pp_metrics_default(); the server adds
+                                        postprof_scrapes_total{format} to it */
+    pp_sysstats *sysstats;           /* for /api/snapshot; NULL: read /proc once per request */
+    unsigned threads;                /* worker threads; 0 = 4 */
+    unsigned max_connections;        /* 0 = 4096 (at most half the fd limit, which is raised
+                                        to its hard value) */
+    unsigned idle_timeout_s;         /* 0 = 30 */
+    unsigned per_client_connections; /* 0 = 64 */
+    unsigned head_timeout_s;         /* for a request to arrive in full; 0 = 10 */
 } pp_http_config;
 
 /*
@@ -51,9 +65,12 @@ PP_EXPORT PP_NODISCARD int pp_http_parse_listen(const char *listen, char *out_ho
 /*
  * pp_http_start() - Bind and start serving (cfg NULL = defaults).
  *
- * Returns PP_OK and *out; PP_EINVAL for a bad listen address; PP_ENET when
- * the address cannot be bound (in use, not local); PP_ENOMEM. *out is NULL
- * on error. The address in use is logged (event "listen").
+ * Returns PP_OK and *out; PP_EINVAL for a bad listen address; PP_EBUSY when
+ * the address is already in use; PP_EPERM when binding it is not allowed (a
+ * port below 1024); PP_ENET when it cannot be bound otherwise (not an
+ * address of this machine); PP_ENOMEM. *out is NULL on error. The address
+ * in use is logged (event "listen"); a failure too ("listen_failed", with
+ * the reason). Raises the soft RLIMIT_NOFILE to the hard limit.
  */
 PP_EXPORT PP_NODISCARD int pp_http_start(const pp_http_config *cfg, pp_http_server **out);
 
@@ -77,7 +94,8 @@ PP_EXPORT void pp_http_stop(pp_http_server *s);
 typedef int (*pp_http_handler)(const pp_http_request *req, pp_http_response *resp, void *ctx);
 
 /*
- * pp_http_add_handler() - Serve path with fn: an exact path ("/dashboard"),
+ * pp_http_add_handler() - Serve path with fn, for every method (the handler
+ * answers 405 itself to those it does not take): an exact path ("/dashboard"),
  * or a prefix when path ends in '/' ("/static/"). Exact paths win over
  * prefixes, longer prefixes over shorter. Built-in paths (/metrics,
  * /healthz, /api/snapshot) cannot be replaced. Returns PP_OK; PP_EEXIST
@@ -93,7 +111,7 @@ PP_EXPORT PP_NODISCARD int pp_http_add_handler(pp_http_server *s, const char *pa
  * of exactly path are answered without the bearer token (--token): for a
  * page that carries no data itself and fetches it with the token, such as
  * the dashboard. Other methods, and other paths under a prefix, still need
- * the token.
+ * the token. Methods other than GET and HEAD are answered 405 (Allow: GET, HEAD).
  */
 PP_EXPORT PP_NODISCARD int pp_http_add_public_handler(pp_http_server *s, const char *path,
                                                       pp_http_handler fn, void *ctx);

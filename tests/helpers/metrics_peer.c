@@ -9,6 +9,7 @@
  *                        newlines and non-ASCII text
  *   --churn              two threads update metrics until the end
  *   --sysstats S         attach a system stats collector sampling every S s
+ *   --max-connections N  --per-client N  --head-timeout S   the server's limits
  */
 #include <pthread.h>
 #include <signal.h>
@@ -68,6 +69,12 @@ int main(int argc, char **argv)
             scopes = atol(argv[++i]);
         else if (!strcmp(a, "--sysstats") && v)
             sys_interval = atof(argv[++i]);
+        else if (!strcmp(a, "--max-connections") && v)
+            hc.max_connections = (unsigned)atol(argv[++i]);
+        else if (!strcmp(a, "--per-client") && v)
+            hc.per_client_connections = (unsigned)atol(argv[++i]);
+        else if (!strcmp(a, "--head-timeout") && v)
+            hc.head_timeout_s = (unsigned)atol(argv[++i]);
         else if (!strcmp(a, "--weird-labels"))
             weird = 1;
         else if (!strcmp(a, "--churn"))

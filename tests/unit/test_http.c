@@ -21,6 +21,7 @@ struct reply {
     size_t len;
     char ctype[128];
     char encoding[32];
+    char allow[64];
 };
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
@@ -44,6 +45,8 @@ static size_t on_header(char *p, size_t sz, size_t n, void *ud)
         snprintf(r->ctype, sizeof r->ctype, "%.*s", (int)(len - 16), p + 14);
     if (len > 18 && strncasecmp(p, "Content-Encoding: ", 18) == 0)
         snprintf(r->encoding, sizeof r->encoding, "%.*s", (int)(len - 20), p + 18);
+    if (len > 7 && strncasecmp(p, "Allow: ", 7) == 0)
+        snprintf(r->allow, sizeof r->allow, "%.*s", (int)(len - 9), p + 7);
     return len;
 }
 
@@ -362,7 +365,7 @@ static void test_bind_errors(void **state)
     pp_http_config cfg = {.listen = addr, .registry = reg};
     int lvl = pp_log_get_level();
     pp_log_set_level(PP_LOG_OFF);
-    assert_int_equal(pp_http_start(&cfg, &b), PP_ENET); /* port in use */
+    assert_int_equal(pp_http_start(&cfg, &b), PP_EBUSY); /* port in use */
     assert_null(b);
     cfg.listen = "127.0.0.1";
     assert_int_equal(pp_http_start(&cfg, &b), PP_EINVAL);
@@ -394,6 +397,52 @@ static void test_bind_errors(void **state)
         pp_http_stop(b);
     }
     pp_http_stop(a);
+    pp_registry_free(reg);
+}
+
+/* A NUL byte in the request target (%00) is refused, not cut short: GET
+ * /metrics%00.html must not serve /metrics. Every route answers a method it
+ * does not take with 405 and Allow, the dashboard page "/" included. */
+static void test_hostile_requests(void **state)
+{
+    (void)state;
+    pp_registry *reg = small_registry();
+    pp_http_server *s = start(reg, NULL);
+    assert_int_equal(pp_dashboard_attach(s), PP_OK);
+    static const char *const nul[] = {"/metrics%00.html", "/metrics%00", "/%00/metrics",
+                                      "/metrics?x=%00", "/healthz%00"};
+    for (size_t i = 0; i < sizeof nul / sizeof nul[0]; i++) {
+        struct reply r = get(s, nul[i], NULL);
+        if (r.status != 400)
+            fail_msg("GET %s answered %ld: %s", nul[i], r.status, r.body);
+        assert_non_null(strstr(r.body, "NUL"));
+        free(r.body);
+    }
+    struct reply r = get(s, "/metrics", NULL); /* a %-escape that is not NUL still decodes */
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    r = get(s, "/%6detrics", NULL);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body, "hits_total 42"));
+    free(r.body);
+    static const char *const paths[] = {"/", "/index.html", "/metrics", "/healthz",
+                                        "/api/snapshot"};
+    static const char *const methods[] = {"POST", "PUT", "DELETE", "PATCH", "OPTIONS"};
+    for (size_t p = 0; p < sizeof paths / sizeof paths[0]; p++)
+        for (size_t m = 0; m < sizeof methods / sizeof methods[0]; m++) {
+            r = req(s, methods[m], paths[p], NULL, "x", 1);
+            if (r.status != 405 || strcmp(r.allow, "GET, HEAD") != 0)
+                fail_msg("%s %s answered %ld (Allow '%s')", methods[m], paths[p], r.status,
+                         r.allow);
+            free(r.body);
+        }
+    r = get(s, "/", NULL);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    r = req(s, "HEAD", "/", NULL, NULL, 0);
+    assert_int_equal(r.status, 200);
+    free(r.body);
+    pp_http_stop(s);
     pp_registry_free(reg);
 }
 
@@ -452,7 +501,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_endpoints),      cmocka_unit_test(test_snapshot_json),
     cmocka_unit_test(test_gzip),           cmocka_unit_test(test_token),
     cmocka_unit_test(test_handlers),       cmocka_unit_test(test_bind_errors),
-    cmocka_unit_test(test_header_parsers),
+    cmocka_unit_test(test_header_parsers), cmocka_unit_test(test_hostile_requests),
 };
 
 int main(int argc, char **argv)

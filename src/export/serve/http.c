@@ -1,10 +1,12 @@
 /*
  * http.c - The embedded HTTP server on libmicrohttpd: built-in /metrics,
  * /healthz and /api/snapshot, plus handlers added by other modules.
- * Requests are bounded (header memory, body size, idle timeout, connection
- * count); a handler's failure answers 500, never takes the server down.
+ * Requests are bounded (header memory, body size, idle timeout, a deadline
+ * for each request to arrive, connections per client and in all: see
+ * http_guard.c); a handler's failure answers 500, never takes the server down.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -12,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 #include <zlib.h>
@@ -23,16 +27,22 @@
 #include <postprof/snapshot.h>
 
 #include "common/strbuf.h"
+#include "export/serve/http_guard.h"
 #include "export/serve/serve.h"
 
 #define MAX_RESP_HEADERS 8
 #define GZIP_MIN_BYTES 512
+#define M_GET 1u
+#define M_HEAD 2u
+#define M_ANY 0xffu
+#define FD_HEADROOM 64 /* descriptors left to the rest of the process */
 
 struct handler {
     char path[256];
     size_t len;
     int prefix;
-    int public_; /* served without the bearer token (a page carrying no data) */
+    int public_;      /* served without the bearer token (a page carrying no data) */
+    unsigned methods; /* M_* the route answers; others get 405 */
     pp_http_handler fn;
     void *ctx;
 };
@@ -44,6 +54,8 @@ struct pp_http_server {
     char *token;
     pp_registry *registry;
     pp_series *scrapes[2]; /* postprof_scrapes_total{format="text"|"openmetrics"} */
+    pp_series *refused[PP__GUARD_NREASONS]; /* postprof_http_connections_refused_total{reason} */
+    pp__http_guard *guard;
     pp_sysstats *sysstats;
     pthread_mutex_t lock; /* handlers */
     struct handler handlers[PP_HTTP_MAX_HANDLERS];
@@ -65,6 +77,12 @@ struct pp_http_response {
     size_t len;
     size_t nheaders;
     char *headers[MAX_RESP_HEADERS][2];
+};
+
+/* Per-connection state (MHD's socket context). */
+struct conn_info {
+    pp__http_conn *guarded;
+    int nul_in_target; /* the current request's target decoded to a NUL byte */
 };
 
 /* Per-request state kept by MHD between callbacks. */
@@ -213,7 +231,7 @@ out:
 /* ---- handler table ---------------------------------------------------------- */
 
 static int add_handler(pp_http_server *s, const char *path, pp_http_handler fn, void *ctx,
-                       int public_)
+                       int public_, unsigned methods)
 {
     size_t n = path ? strnlen(path, 256) : 0;
     if (!s || !fn || n == 0 || n > 255 || path[0] != '/')
@@ -231,6 +249,7 @@ static int add_handler(pp_http_server *s, const char *path, pp_http_handler fn, 
         h->len = n;
         h->prefix = path[n - 1] == '/';
         h->public_ = public_;
+        h->methods = methods;
         h->fn = fn;
         h->ctx = ctx;
     }
@@ -240,12 +259,12 @@ static int add_handler(pp_http_server *s, const char *path, pp_http_handler fn, 
 
 int pp_http_add_handler(pp_http_server *s, const char *path, pp_http_handler fn, void *ctx)
 {
-    return add_handler(s, path, fn, ctx, 0);
+    return add_handler(s, path, fn, ctx, 0, M_ANY);
 }
 
 int pp_http_add_public_handler(pp_http_server *s, const char *path, pp_http_handler fn, void *ctx)
 {
-    return add_handler(s, path, fn, ctx, 1);
+    return add_handler(s, path, fn, ctx, 1, M_GET | M_HEAD);
 }
 
 /* The handler for path: exact match, else the longest matching prefix. */
@@ -342,6 +361,22 @@ static enum MHD_Result simple(struct MHD_Connection *conn, unsigned status, cons
     return ret;
 }
 
+static struct conn_info *conn_info_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static int method_bit(const char *method)
+{
+    if (strcmp(method, "GET") == 0)
+        return M_GET;
+    if (strcmp(method, "HEAD") == 0)
+        return M_HEAD;
+    return 0;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **con_cls)
@@ -365,14 +400,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         *upload_data_size = 0;
         return MHD_YES;
     }
+    /* the request arrived in full: its deadline no longer applies */
+    struct conn_info *ci = conn_info_of(conn);
+    if (ci)
+        pp__http_guard_busy(s->guard, ci->guarded);
     if (st->too_big)
         return simple(conn, 413, "request body too large\n", "Connection", "close");
+    if (ci && ci->nul_in_target)
+        return simple(conn, 400, "bad request: NUL byte (%00) in the request target\n",
+                      "Connection", "close");
     struct handler h;
     int found = url && find_handler(s, url, &h);
+    int mbit = method_bit(method);
     /* a public page is served without the token on its exact path, GET or
      * HEAD only; everything else (unknown paths included) needs it */
-    int public_ = found && h.public_ && strcmp(url, h.path) == 0 &&
-                  (strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0);
+    int public_ = found && h.public_ && strcmp(url, h.path) == 0 && mbit;
     if (s->token && !public_) {
         const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
         if (!pp_http_check_bearer(auth, s->token))
@@ -380,8 +422,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!found)
         return simple(conn, 404, "not found\n", NULL, NULL);
-    int builtin = h.fn == h_metrics || h.fn == h_healthz || h.fn == h_snapshot;
-    if (builtin && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+    if (h.methods != M_ANY && !(h.methods & (unsigned)mbit))
         return simple(conn, 405, "method not allowed\n", "Allow", "GET, HEAD");
 
     pp_http_request req = {conn, method, url, st->body.data, st->body.len};
@@ -405,15 +446,94 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
+    pp_http_server *s = cls;
     struct req_state *st = *con_cls;
-    (void)cls;
-    (void)conn;
     (void)toe;
     if (st) {
         pp__strbuf_release(&st->body);
         free(st);
         *con_cls = NULL;
     }
+    struct conn_info *ci = conn_info_of(conn);
+    if (ci) {
+        ci->nul_in_target = 0;
+        pp__http_guard_done(s->guard, ci->guarded);
+    }
+}
+
+/* A new connection from addr: may it in (see http_guard.h)? */
+static enum MHD_Result on_accept(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    pp_http_server *s = cls;
+    return pp__http_guard_admit(s->guard, addr, len) ? MHD_YES : MHD_NO;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    pp_http_server *s = cls;
+    struct conn_info *ci = *socket_context;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *fd =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        const union MHD_ConnectionInfo *addr =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        ci = calloc(1, sizeof *ci);
+        if (ci && fd && addr) {
+            const struct sockaddr *sa = addr->client_addr;
+            socklen_t len = sa && sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                            : sizeof(struct sockaddr_in);
+            ci->guarded = pp__http_guard_open(s->guard, sa, len, fd->connect_fd);
+        }
+        *socket_context = ci;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED && ci) {
+        pp__http_guard_close(s->guard, ci->guarded);
+        free(ci);
+        *socket_context = NULL;
+    }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Decode %HH in place (MHD's rule), but a %00 is kept as it is and marks
+ * the request, which is then answered 400: "/metrics%00.html" must not be
+ * served as "/metrics". Returns the new length. */
+static size_t on_unescape(void *cls, struct MHD_Connection *conn, char *str)
+{
+    (void)cls;
+    char *w = str;
+    int nul = 0;
+    for (const char *r = str; *r;) {
+        int hi, lo;
+        if (r[0] == '%' && (hi = hexval(r[1])) >= 0 && (lo = hexval(r[2])) >= 0) {
+            if (hi == 0 && lo == 0) {
+                nul = 1;
+                memmove(w, r, 3);
+                w += 3;
+            } else {
+                *w++ = (char)(hi * 16 + lo);
+            }
+            r += 3;
+        } else {
+            *w++ = *r++;
+        }
+    }
+    *w = '\0';
+    if (nul) {
+        struct conn_info *ci = conn_info_of(conn);
+        if (ci)
+            ci->nul_in_target = 1;
+    }
+    return (size_t)(w - str);
 }
 
 PP_PRINTF(2, 0) static void on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -475,6 +595,50 @@ static int is_loopback(const struct sockaddr_storage *a)
     return 0;
 }
 
+/* Raise the soft fd limit to the hard one; the descriptors connections may use. */
+static unsigned fd_capacity(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return 1024 - FD_HEADROOM;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t want = rl.rlim_max;
+        rl.rlim_cur = want;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > 1u << 20)
+        return 1u << 20;
+    return rl.rlim_cur > 2 * FD_HEADROOM ? (unsigned)rl.rlim_cur - FD_HEADROOM : FD_HEADROOM;
+}
+
+/* Why addr cannot be bound, after the server failed to start: PP_EBUSY
+ * (in use), PP_EPERM (a privileged port), PP_ENET (anything else). */
+static int bind_error(const struct sockaddr_storage *addr, socklen_t alen, const char **why)
+{
+    int fd = socket(addr->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int rc = PP_ENET, on = 1;
+    *why = "cannot be bound";
+    if (fd < 0)
+        return rc;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    if (addr->ss_family == AF_INET6)
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    if (bind(fd, (const struct sockaddr *)addr, alen) != 0) {
+        if (errno == EADDRINUSE) {
+            rc = PP_EBUSY;
+            *why = "address already in use";
+        } else if (errno == EACCES) {
+            rc = PP_EPERM;
+            *why = "permission denied";
+        } else if (errno == EADDRNOTAVAIL) {
+            *why = "not an address of this machine";
+        }
+    }
+    close(fd);
+    return rc;
+}
+
 int pp_http_start(const pp_http_config *cfg, pp_http_server **out)
 {
     static const pp_http_config defaults = {0};
@@ -514,27 +678,61 @@ int pp_http_start(const pp_http_config *cfg, pp_http_server **out)
         (rc = pp_metric_series(m, (const char *const[]){"openmetrics"},
                                &s->scrapes[PP_EXPO_OPENMETRICS])) != PP_OK)
         goto out;
+    static const char *const reason[] = {"reason"};
+    rc = pp_registry_counter(s->registry, "postprof_http_connections_refused_total",
+                             "HTTP connections refused or closed by the server's limits, by "
+                             "reason: address_limit (the client held its most connections), "
+                             "server_full, head_timeout (the request did not arrive in time).",
+                             1, reason, &m);
+    for (int i = 0; rc == PP_OK && i < PP__GUARD_NREASONS; i++)
+        rc = pp_metric_series(m, &pp__guard_reason_names[i], &s->refused[i]);
+    if (rc != PP_OK)
+        goto out;
     rc = PP_ENOMEM;
-    if (add_handler(s, "/metrics", h_metrics, s, 0) != PP_OK ||
-        add_handler(s, "/healthz", h_healthz, s, 0) != PP_OK ||
-        add_handler(s, "/api/snapshot", h_snapshot, s, 0) != PP_OK)
+    if (add_handler(s, "/metrics", h_metrics, s, 0, M_GET | M_HEAD) != PP_OK ||
+        add_handler(s, "/healthz", h_healthz, s, 0, M_GET | M_HEAD) != PP_OK ||
+        add_handler(s, "/api/snapshot", h_snapshot, s, 0, M_GET | M_HEAD) != PP_OK)
         goto out;
     unsigned threads = cfg->threads ? cfg->threads : 4;
     unsigned maxconn = cfg->max_connections ? cfg->max_connections : 4096;
     unsigned timeout = cfg->idle_timeout_s ? cfg->idle_timeout_s : 30;
+    /* MHD's own limit is only the descriptors there are (split among its
+     * threads); the guard's limits, below it, choose whom to refuse */
+    unsigned fds = fd_capacity();
+    if (maxconn > fds / 2) {
+        char have[24], want[24];
+        snprintf(have, sizeof have, "%u", fds / 2);
+        snprintf(want, sizeof want, "%u", maxconn);
+        pp_log(PP_LOG_WARN, "http", "connections_bounded_by_fd_limit", "max_connections", have,
+               "asked", want, NULL);
+        maxconn = fds / 2 ? fds / 2 : 1;
+    }
+    pp__http_guard_config gc = {
+        .max_connections = maxconn,
+        .per_client = cfg->per_client_connections ? cfg->per_client_connections : 64,
+        .reserve = maxconn / 16 < 64 ? maxconn / 16 : 64,
+        .head_timeout_s = cfg->head_timeout_s ? cfg->head_timeout_s : 10,
+        .idle_timeout_s = timeout,
+    };
+    if (gc.per_client > maxconn)
+        gc.per_client = maxconn;
+    if ((rc = pp__http_guard_new(&gc, s->refused, &s->guard)) != PP_OK)
+        goto out;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
     if (addr.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
-        flags, port, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, maxconn,
+        flags, port, on_accept, s, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, fds,
         MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)PP_HTTP_MAX_HEADER_BYTES, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        s, MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
         MHD_OPTION_END);
     if (!s->daemon) {
-        rc = PP_ENET;
-        pp_log(PP_LOG_ERROR, "http", "listen_failed", "addr", listen, NULL);
+        const char *why;
+        rc = bind_error(&addr, alen, &why);
+        pp_log(PP_LOG_ERROR, "http", "listen_failed", "addr", listen, "reason", why, NULL);
         goto out;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_LISTEN_FD);
@@ -583,6 +781,7 @@ void pp_http_stop(pp_http_server *s)
         return;
     if (s->daemon)
         MHD_stop_daemon(s->daemon);
+    pp__http_guard_free(s->guard);
     pthread_mutex_destroy(&s->lock);
     free(s->token);
     free(s);
