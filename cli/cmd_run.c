@@ -279,7 +279,8 @@ int cmd_run(int argc, char **argv)
         rc = pp_http_start(&hc, &srv);
         if (rc != PP_OK) {
             cli_error("run", "cannot listen on %s: %s", listen ? listen : PP_HTTP_DEFAULT_LISTEN,
-                      pp_strerror(rc));
+                      rc == PP_EBUSY ? "the port is already in use (choose another with --listen)"
+                                     : pp_strerror(rc));
             goto done;
         }
         if (pp_dashboard_attach(srv) != PP_OK) {

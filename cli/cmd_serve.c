@@ -3,23 +3,89 @@
  * process's metrics over HTTP (/metrics, /healthz, /api/snapshot) and the
  * live dashboard at / until SIGINT or SIGTERM, then a clean exit 0.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <postprof/postprof.h>
 
 #include "cli.h"
 
 static const char serve_usage[] =
-    "usage: postprof serve [--listen HOST:PORT] [--token T] [--interval S] [--log-level L]\n"
+    "usage: postprof serve [--listen HOST:PORT] [--token T | --token-file FILE] [--interval S]\n"
+    "                      [--log-level L]\n"
     "  --listen HOST:PORT  address to serve on (default " PP_HTTP_DEFAULT_LISTEN
     "; port 0 picks a free port)\n"
-    "  --token T           require 'Authorization: Bearer T' on every request\n"
+    "  --token T           require 'Authorization: Bearer T' on every request (visible to\n"
+    "                      other users in the process list: prefer the two below)\n"
+    "  --token-file FILE   the token is FILE's content (one line)\n"
+    "  environment POSTPROF_TOKEN  the token, when neither option is given\n"
     "  --interval S        system stats sampling interval in seconds (default 1)\n"
     "  --log-level L       debug|info|warn|error|off (default info)\n";
+
+#define TOKEN_MAX 4096
+
+/* A usable bearer token: printable ASCII, no spaces. */
+static int token_ok(const char *t)
+{
+    if (!*t)
+        return 0;
+    for (; *t; t++)
+        if (*t <= ' ' || *t > '~')
+            return 0;
+    return 1;
+}
+
+/* Read the token from path into buf (trailing newline and spaces dropped);
+ * 0, or -1 with a message printed. */
+static int read_token_file(const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) {
+        cli_error("serve", "--token-file %s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        cli_error("serve", "--token-file %s: not a regular file", path);
+        close(fd);
+        return -1;
+    }
+    size_t len = 0;
+    ssize_t n;
+    while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
+        len += (size_t)n;
+    int err = n < 0 ? errno : 0;
+    close(fd);
+    if (err) {
+        cli_error("serve", "--token-file %s: cannot read: %s", path, strerror(err));
+        return -1;
+    }
+    if (len >= cap) {
+        cli_error("serve", "--token-file %s: over %d bytes, not a token", path, TOKEN_MAX - 1);
+        return -1;
+    }
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
+                   buf[len - 1] == '\t'))
+        len--;
+    buf[len] = '\0';
+    if (strlen(buf) != len || !token_ok(buf)) {
+        cli_error("serve", "--token-file %s: %s", path,
+                  len ? "the token must be one line of printable characters without spaces"
+                      : "empty");
+        return -1;
+    }
+    if (st.st_mode & (S_IRWXG | S_IRWXO))
+        fprintf(stderr, "postprof serve: warning: --token-file %s can be read by other users\n",
+                path);
+    return 0;
+}
 
 /* Allow as many connections as the hard fd limit permits. */
 static void raise_fd_limit(void)
@@ -31,9 +97,33 @@ static void raise_fd_limit(void)
     }
 }
 
+/* The message for a server that could not start on listen. */
+static void listen_error(const char *listen, int rc)
+{
+    if (rc == PP_EBUSY)
+        cli_error("serve",
+                  "cannot listen on %s: the port is already in use (another process "
+                  "listens there; choose another with --listen)",
+                  listen);
+    else if (rc == PP_EPERM)
+        cli_error("serve",
+                  "cannot listen on %s: permission denied (ports below 1024 need "
+                  "privileges)",
+                  listen);
+    else if (rc == PP_ENET)
+        cli_error("serve",
+                  "cannot listen on %s: the address cannot be bound (not an address "
+                  "of this machine?)",
+                  listen);
+    else
+        cli_error("serve", "cannot listen on %s: %s", listen, pp_strerror(rc));
+}
+
 int cmd_serve(int argc, char **argv)
 {
     pp_http_config hc = {0};
+    const char *token_file = NULL;
+    static char token_buf[TOKEN_MAX];
     pp_sysstats_config sc = {0};
     int level = PP_LOG_INFO;
     for (int i = 1; i < argc; i++) {
@@ -42,8 +132,9 @@ int cmd_serve(int argc, char **argv)
             fputs(serve_usage, stdout);
             return PP_EXIT_OK;
         }
-        if (i + 1 >= argc && (!strcmp(a, "--listen") || !strcmp(a, "--token") ||
-                              !strcmp(a, "--interval") || !strcmp(a, "--log-level")))
+        if (i + 1 >= argc &&
+            (!strcmp(a, "--listen") || !strcmp(a, "--token") || !strcmp(a, "--token-file") ||
+             !strcmp(a, "--interval") || !strcmp(a, "--log-level")))
             return cli_usage_error("serve", serve_usage, "option '%s' needs a value", a);
         if (strcmp(a, "--listen") == 0) {
             hc.listen = argv[++i];
@@ -55,8 +146,13 @@ int cmd_serve(int argc, char **argv)
                                        hc.listen);
         } else if (strcmp(a, "--token") == 0) {
             hc.token = argv[++i];
-            if (!*hc.token)
-                return cli_usage_error("serve", serve_usage, "--token: empty token");
+            if (!token_ok(hc.token))
+                return cli_usage_error("serve", serve_usage, "--token: %s",
+                                       *hc.token ? "the token must be printable characters "
+                                                   "without spaces"
+                                                 : "empty token");
+        } else if (strcmp(a, "--token-file") == 0) {
+            token_file = argv[++i];
         } else if (strcmp(a, "--interval") == 0) {
             char *end;
             sc.interval_s = strtod(argv[++i], &end);
@@ -72,6 +168,20 @@ int cmd_serve(int argc, char **argv)
         } else {
             return cli_usage_error("serve", serve_usage, "unknown option '%s'", a);
         }
+    }
+    if (hc.token && token_file)
+        return cli_usage_error("serve", serve_usage, "--token and --token-file: give one");
+    if (token_file) {
+        if (read_token_file(token_file, token_buf, sizeof token_buf) != 0)
+            return PP_EXIT_USAGE;
+        hc.token = token_buf;
+    } else if (!hc.token && getenv("POSTPROF_TOKEN")) {
+        hc.token = getenv("POSTPROF_TOKEN");
+        if (!token_ok(hc.token))
+            return cli_usage_error("serve", serve_usage, "POSTPROF_TOKEN: %s",
+                                   *hc.token ? "the token must be printable characters "
+                                               "without spaces"
+                                             : "set but empty");
     }
     pp_log_set_level(level);
     raise_fd_limit();
@@ -106,8 +216,7 @@ int cmd_serve(int argc, char **argv)
     hc.sysstats = ss;
     rc = pp_http_start(&hc, &srv);
     if (rc != PP_OK) {
-        cli_error("serve", "cannot listen on %s: %s",
-                  hc.listen ? hc.listen : PP_HTTP_DEFAULT_LISTEN, pp_strerror(rc));
+        listen_error(hc.listen ? hc.listen : PP_HTTP_DEFAULT_LISTEN, rc);
         goto out;
     }
     rc = pp_dashboard_attach(srv);

@@ -1,10 +1,14 @@
 """metrics_serve_cli.py - `postprof serve`: usage errors exit 2, the address
 in use is printed and logged, token auth, /api/snapshot carries system and
-GPU sections, a busy port exits 1, SIGINT and SIGTERM exit 0."""
+GPU sections, a busy port exits 1 saying so, SIGINT and SIGTERM exit 0; the
+token from --token-file or POSTPROF_TOKEN (never on the command line)."""
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 
 from pp_peer import Peer, fail
 
@@ -12,8 +16,11 @@ postprof = sys.argv[1]
 PORT_RE = rb"listening on http://127\.0\.0\.1:(\d+)"
 
 
-def run(args):
-    return subprocess.run([postprof, "serve"] + args, capture_output=True, timeout=30)
+def run(args, env=None):
+    e = dict(os.environ)
+    e.pop("POSTPROF_TOKEN", None)
+    e.update(env or {})
+    return subprocess.run([postprof, "serve"] + args, capture_output=True, timeout=30, env=e)
 
 
 r = run(["--help"])
@@ -47,7 +54,8 @@ for sig in (signal.SIGINT, signal.SIGTERM):
         fail("metrics: %d" % st)
     # a second server on the same port fails cleanly
     r = run(["--listen", "127.0.0.1:%d" % s.port])
-    if r.returncode != 1 or b"cannot listen" not in r.stderr:
+    want = b"cannot listen on 127.0.0.1:%d: the port is already in use" % s.port
+    if r.returncode != 1 or want not in r.stderr:
         fail("busy port: %d %r" % (r.returncode, r.stderr))
     code, err = s.stop(sig)
     if code != 0:
@@ -55,4 +63,46 @@ for sig in (signal.SIGINT, signal.SIGTERM):
     if "listen addr=127.0.0.1:%d" % s.port not in err:
         fail("address not logged: %r" % err)
     print("signal %d -> exit 0" % sig)
+
+# the token from a file or the environment, so that the process list does not show it
+tmp = tempfile.mkdtemp()
+tf = os.path.join(tmp, "token")
+with open(tf, "w") as f:
+    f.write("file-tk\n")
+os.chmod(tf, 0o600)
+empty = os.path.join(tmp, "empty")
+open(empty, "w").close()
+spaced = os.path.join(tmp, "spaced")
+with open(spaced, "w") as f:
+    f.write("two words\n")
+for args, env, token in ((["--token-file", tf], {}, "file-tk"),
+                         ([], {"POSTPROF_TOKEN": "env-tk"}, "env-tk"),
+                         (["--token-file", tf], {"POSTPROF_TOKEN": "env-tk"}, "file-tk")):
+    e = dict(os.environ)
+    e.pop("POSTPROF_TOKEN", None)
+    e.update(env)
+    s = Peer([postprof, "serve", "--listen", "127.0.0.1:0"] + args, env=e, port_re=PORT_RE)
+    with open("/proc/%d/cmdline" % s.proc.pid, "rb") as f:
+        if token.encode() in f.read():
+            fail("the token is on the command line")
+    for sent, want in ((None, 401), ("wrong", 401), (token, 200)):
+        st, _, _ = s.get("/metrics", {"Authorization": "Bearer " + sent} if sent else {})
+        if st != want:
+            fail("%r %r: token %r answered %d, want %d" % (args, env, sent, st, want))
+    code, err = s.stop()
+    if code != 0:
+        fail("exit %d %s" % (code, err))
+    print("token from %s -> required" % ("file" if args else "environment"))
+for args, env, what in ((["--token", "a", "--token-file", tf], {}, b"give one"),
+                        (["--token-file", os.path.join(tmp, "missing")], {}, b"missing"),
+                        (["--token-file", empty], {}, b"empty"),
+                        (["--token-file", spaced], {}, b"without spaces"),
+                        (["--token-file", tmp], {}, b"not a regular file"),
+                        ([], {"POSTPROF_TOKEN": ""}, b"POSTPROF_TOKEN")):
+    r = run(args, env)
+    if r.returncode != 2 or what not in r.stderr:
+        fail("%r %r: expected exit 2 naming %r, got %d %r" % (args, env, what, r.returncode,
+                                                            r.stderr))
+    print("token error %r -> exit 2: %s" % (args or env, r.stderr.decode().splitlines()[0]))
+shutil.rmtree(tmp)
 print("ok")
