@@ -1,6 +1,7 @@
 /*
  * serve.h - export/serve/: what a live process serves over HTTP. The server
- * (http.c, header parsing in http_parse.h), the Prometheus exposition
+ * (http.c, header parsing in http_parse.h, connection limits in
+ * http_guard.h), the Prometheus exposition
  * (prometheus.c), the dashboard (dashboard.c, the embedded web/ files in
  * web_assets.h) and, declared here, the /api/snapshot document
  * (snapshot_json.c): every site's statistics and the system/GPU stats, as one
