@@ -157,6 +157,14 @@ static double refused(pp_registry *reg, const char *reason)
     return v;
 }
 
+/* Wait (at most 30 s) until the server has refused or closed want
+ * connections for reason: it has dealt with the flood just opened. */
+static void wait_counted(pp_registry *reg, const char *reason, double want)
+{
+    for (int i = 0; i < 300 && refused(reg, reason) < want; i++)
+        pause_ms(100);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -198,7 +206,7 @@ int main(void)
         trickle_fds[i] = open_conn(NULL);
     pthread_t th;
     pthread_create(&th, NULL, trickler, NULL);
-    pause_ms(1500);
+    wait_counted(reg, "address_limit", TRICKLE - 64 - 8);
     double trickle_p99 = measure("during_trickle", 20);
     atomic_store(&stop_trickle, 1);
     pthread_join(th, NULL);
@@ -212,7 +220,7 @@ int main(void)
         snprintf(src, sizeof src, "127.%d.%d.%d", 1 + i / 62500, (i / 250) % 250, 1 + i % 250);
         idle[i] = open_conn(src);
     }
-    pause_ms(500);
+    wait_counted(reg, "address_limit", TRICKLE + IDLE - 2 * (64 + 8));
     double idle_p99 = measure("during_idle_many_addresses", 10);
     for (int i = 0; i < IDLE; i++)
         if (idle[i] >= 0)
