@@ -15,6 +15,8 @@ add_dependencies(test_gpu nvml_stub)
 set_tests_properties(gpu.test_gpu_real PROPERTIES ENVIRONMENT "")
 pp_add_unit_test(NAME http SOURCES unit/test_http.c
   LIBS postprof_static PkgConfig::CURL PkgConfig::JANSSON PkgConfig::ZLIB LABELS threaded)
+pp_add_unit_test(NAME http_guard SOURCES unit/test_http_guard.c LIBS postprof_static
+  LABELS threaded)
 
 # Integration tests with real peers: promtool, a Prometheus server, load, abuse.
 add_executable(metrics_peer helpers/metrics_peer.c)
