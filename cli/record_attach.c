@@ -410,6 +410,13 @@ static void read_maps(attach_ctx *c)
         int whole = l > 0 && line[l - 1] == '\n';
         int skip = continued || !whole;
         continued = !whole;
+        unsigned long lo, hi;
+        if (!skip && l > 7 && strcmp(line + l - 7, "[vdso]\n") == 0 &&
+            sscanf(line, "%lx-%lx", &lo, &hi) == 2 && n + 64 < MAPS_MAX) {
+            /* no file: the reader, on this kernel, symbolizes it from its own */
+            n += (size_t)snprintf(buf + n, 64, "vdso %lx %lu -\n", lo, hi - lo);
+            continue;
+        }
         if (skip || !strstr(line, " /")) /* file-backed only */
             continue;
         if (n + l + 4 > MAPS_MAX)

@@ -27,19 +27,33 @@ pp_record_workload(work_shares_nofp work_shares)
 target_compile_options(work_shares_nofp PRIVATE -fomit-frame-pointer)
 
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
-set(pp_record_cases shares1 shares4 perf formats mem_all mem_sampled cli
-    robust_crash robust__exit robust_exec robust_fork robust_threads64 robust_blocksig
-    robust_ownhandler robust_wall robust_vfork libunwind attach)
+# The attribution-accuracy cases (shares, perf, libunwind, attach_shares)
+# measure the profiler and the unsanitized workloads, which are the same in
+# every build; they run on the plain Release build only, where the machine is
+# not also busy with a sanitized build's tests (the project's rule: accuracy tests
+# are `plain`). The other cases check behaviour and run in every build.
+set(pp_record_cases formats mem_all mem_sampled cli robust_crash robust__exit robust_exec
+    robust_fork robust_threads64 robust_blocksig robust_ownhandler robust_wall robust_vfork
+    attach)
+set(pp_record_accuracy shares1 shares4 perf libunwind attach_shares)
+if(NOT PP_SANITIZE)
+  list(APPEND pp_record_cases ${pp_record_accuracy})
+endif()
 foreach(c ${pp_record_cases})
   set(labels record)
   if(c MATCHES "shares4|threads64|attach")
     list(APPEND labels threaded)
   endif()
+  set(timeout 120)
+  if(c IN_LIST pp_record_accuracy)
+    list(APPEND labels plain)
+    set(timeout 300) # seconds of CPU each, on a machine shared with other tests
+  endif()
   pp_add_script_test(NAME record.${c}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/record/test_record.py ${c}
             $<TARGET_FILE:postprof> ${CMAKE_CURRENT_BINARY_DIR}/record
             ${PROJECT_SOURCE_DIR}/src/export/formats/proto
-    LABELS ${labels} TIMEOUT 120
+    LABELS ${labels} TIMEOUT ${timeout}
     ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
 endforeach()
 

@@ -17,6 +17,7 @@
 #include <postprof/error.h>
 
 #include "aggregate/profile_impl.h"
+#include "common/elf_note.h"
 
 #define RAW_MAX_BYTES (512u * 1024 * 1024)
 #define RAW_MAX_DEPTH 256
@@ -36,12 +37,61 @@ typedef struct {
     int have_offcpu;
     char buildids[64][2][512]; /* recorded: hex, path */
     size_t nbuildids;
+    char *vdso_image; /* a copy of our own vDSO when it is the target's */
+    size_t vdso_size;
 } symctx;
 
+#define VDSO_NAME "[vdso]"
+
+/* files through libdwfl's own lookup; the target's vDSO, which is no file,
+ * from the copy of ours (same build id) */
+static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                    char **file_name, Elf **elfp)
+{
+    if (strcmp(modname, VDSO_NAME) == 0 && *userdata) {
+        symctx *c = *userdata;
+        *elfp = elf_memory(c->vdso_image, c->vdso_size);
+        return -1;
+    }
+    return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
 static const Dwfl_Callbacks dwfl_cb = {
-    .find_elf = dwfl_linux_proc_find_elf,
+    .find_elf = find_elf,
     .find_debuginfo = dwfl_standard_find_debuginfo,
 };
+
+/* "vdso ADDR SIZE BUILDID": the target's vDSO; reported to libdwfl when our
+ * own vDSO is the same image. BUILDID "-" (record -p, which reads a live
+ * target's maps on this kernel): SIZE is the mapping's, ours must fit in it. */
+static void report_vdso(symctx *c, const char *s, const char *le)
+{
+    char line[256], hex[129];
+    if (le - s >= (long)sizeof line)
+        return;
+    memcpy(line, s, (size_t)(le - s));
+    line[le - s] = 0;
+    unsigned long long addr, size;
+    char want[129];
+    struct dl_phdr_info own;
+    size_t own_size;
+    if (sscanf(line, "%llx %llu %128s", &addr, &size, want) != 3 ||
+        !pp__elf_vdso(&own, &own_size) || pp__elf_build_id_hex(&own, hex, sizeof hex) == 0)
+        return;
+    if (strcmp(want, "-") == 0 ? own_size > size : own_size != size || strcmp(hex, want) != 0)
+        return;
+    size = own_size;
+    free(c->vdso_image);
+    c->vdso_image = malloc(own_size);
+    if (!c->vdso_image)
+        return;
+    memcpy(c->vdso_image, (const void *)getauxval(AT_SYSINFO_EHDR), own_size);
+    c->vdso_size = own_size;
+    Dwfl_Module *mod = dwfl_report_module(c->dwfl, VDSO_NAME, addr, addr + size);
+    void **ud = NULL;
+    if (mod && dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL) && ud)
+        *ud = c;
+}
 
 static void set_msg(char *msg, size_t cap, const char *path, size_t line, const char *why)
 {
@@ -368,6 +418,7 @@ static int read_all(const char *path, char **out, size_t *len)
 int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg_cap)
 {
     char *text = NULL, *maps = NULL;
+    const char *vdso = NULL, *vdso_end = NULL;
     size_t len = 0, maps_len = 0, lineno = 0;
     symctx c;
     memset(&c, 0, sizeof c);
@@ -416,6 +467,9 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
             memcpy(maps + maps_len, s + 4, (size_t)(le - s - 4));
             maps_len += (size_t)(le - s - 4);
             maps[maps_len++] = '\n';
+        } else if (le - s > 5 && memcmp(s, "vdso ", 5) == 0) {
+            vdso = s + 5;
+            vdso_end = le;
         } else if (le - s > 2 && memcmp(s, "b ", 2) == 0 && c.nbuildids < 64) {
             const char *sp = memchr(s + 2, ' ', (size_t)(le - s - 2));
             if (sp && sp - s - 2 < 512 && le - sp - 1 < 512) {
@@ -452,13 +506,15 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
         (rc = pp__profile_set_stat(p, "mem_rate", mem_rate)) != PP_OK)
         goto out;
     c.dwfl = dwfl_begin(&dwfl_cb);
-    if (c.dwfl && maps_len) {
+    if (c.dwfl && (maps_len || vdso)) {
         FILE *mf = fmemopen(maps, maps_len, "r");
         dwfl_report_begin(c.dwfl);
         if (mf) {
             dwfl_linux_proc_maps_report(c.dwfl, mf);
             fclose(mf);
         }
+        if (vdso)
+            report_vdso(&c, vdso, vdso_end);
         dwfl_report_end(c.dwfl, NULL, NULL);
     }
     /* pass 2: records */
@@ -539,6 +595,7 @@ out:
         *io = p;
     if (c.dwfl)
         dwfl_end(c.dwfl);
+    free(c.vdso_image);
     free(c.cache);
     free(maps);
     free(text);

@@ -12,6 +12,7 @@
 #include <link.h>
 #include <stddef.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 /* Writes the build id as lower-case hex into hex (NUL-terminated, cut to
  * fit cap) and returns its length; 0 when the object has none. */
@@ -44,6 +45,41 @@ static inline size_t pp__elf_build_id_hex(const struct dl_phdr_info *info, char 
         }
     }
     return 0;
+}
+
+/* The vDSO the kernel mapped into this process (AT_SYSINFO_EHDR) as a
+ * dl_phdr_info, with the size of its image; 0 when there is none. The image
+ * is the same in every process on one kernel (its build id says which), so
+ * a profile reader can symbolize a target's vDSO frames from its own. */
+static inline int pp__elf_vdso(struct dl_phdr_info *info, size_t *size)
+{
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
+    if (!eh || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0)
+        return 0;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)((const char *)eh + eh->e_phoff);
+    ElfW(Addr) bias = 0;
+    size_t extent = 0;
+    int have_load = 0;
+    for (int i = 0; i < eh->e_phnum; i++) {
+        if (ph[i].p_type != PT_LOAD)
+            continue;
+        if (!have_load)
+            bias = (ElfW(Addr))eh - (ph[i].p_vaddr - ph[i].p_offset);
+        have_load = 1;
+        if (ph[i].p_offset + ph[i].p_filesz > extent)
+            extent = ph[i].p_offset + ph[i].p_filesz;
+    }
+    if (eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize > extent)
+        extent = eh->e_shoff + (size_t)eh->e_shnum * eh->e_shentsize;
+    if (!have_load || extent == 0)
+        return 0;
+    memset(info, 0, sizeof *info);
+    info->dlpi_addr = bias;
+    info->dlpi_name = "[vdso]";
+    info->dlpi_phdr = ph;
+    info->dlpi_phnum = eh->e_phnum;
+    *size = extent;
+    return 1;
 }
 
 #endif

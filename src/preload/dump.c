@@ -64,6 +64,24 @@ static void write_maps(pp_pl_writer *w)
     close(fd);
 }
 
+/* "vdso ADDR SIZE BUILDID": where the vDSO sits in the target and which one it
+ * is, so the reader can symbolize its frames (it has no file to open) */
+static void write_vdso(pp_pl_writer *w)
+{
+    struct dl_phdr_info info;
+    size_t size;
+    char hex[129];
+    if (!pp__elf_vdso(&info, &size) || pp__elf_build_id_hex(&info, hex, sizeof hex) == 0)
+        return;
+    pp__pl_w_str(w, "vdso ");
+    pp__pl_w_hex(w, (uint64_t)getauxval(AT_SYSINFO_EHDR));
+    pp__pl_w_str(w, " ");
+    pp__pl_w_u64(w, size);
+    pp__pl_w_str(w, " ");
+    pp__pl_w_str(w, hex);
+    pp__pl_w_str(w, "\n");
+}
+
 static int note_build_id(struct dl_phdr_info *info, size_t size, void *arg)
 {
     (void)size;
@@ -169,6 +187,7 @@ void pp__pl_dump(const char *reason, int crash)
     kv(&w, "live_table_full", atomic_load(&pp__pl.live_full));
     kv(&w, "mem_waits", atomic_load(&pp__pl.mem_waits));
     write_maps(&w);
+    write_vdso(&w);
     if (!crash)
         dl_iterate_phdr(note_build_id, &w);
     pp__pl_collector_write(&w);

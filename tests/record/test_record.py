@@ -98,16 +98,29 @@ def totals_by_function(model, value):
 
 
 def check_shares(shares, tol, what, measured=None):
-    """each burner's share within tol points of the truth: 60/30/10, the
-    burners running one loop 6:3:1 times in rounds of ~35 us, so a change in
-    the machine's speed hits all three alike. The workload's own timing of a
-    sample of its rounds (measured) is printed beside, as a check on that."""
+    """each burner's share of the burners' CPU within tol points of the
+    truth: 60/30/10, the burners running one loop 6:3:1 times in rounds of
+    ~35 us, so a change in the machine's speed hits all three alike. The
+    shares are taken among the burners: the workload also spends CPU outside
+    them (reading its CPU clock, a system call in the vDSO that costs more on
+    a loaded machine, starting threads), which the profiler rightly puts
+    elsewhere. Every leaf must be symbolized. The workload's own timing of a
+    sample of its rounds (measured) is printed beside, for diagnosis only:
+    the clock reads it needs bias it on a loaded machine."""
+    unknown = {k: v for k, v in shares.items() if k.startswith("[unknown]")}
+    if unknown:
+        fail("%s: unsymbolized leaves %s" % (what, unknown))
+    burners = sum(shares.get(fn, 0.0) for fn in SHARES)
+    if burners <= 0:
+        fail("%s: no samples in the burners: %s" % (what, shares))
+    among = {fn: 100.0 * shares.get(fn, 0.0) / burners for fn in SHARES}
     for fn, truth in SHARES.items():
-        got = shares.get(fn, 0.0)
-        if abs(got - truth) > tol:
-            fail("%s: %s has %.1f%%, expected %.0f%% +- %.0f (all: %s; the workload timed %s)" % (
-                what, fn, got, truth, tol, {k: round(v, 1) for k, v in shares.items()}, measured))
-    print(what, {k: round(shares.get(k, 0), 1) for k in SHARES}, "workload timed", measured)
+        if abs(among[fn] - truth) > tol:
+            fail("%s: %s has %.1f%% of the burners' samples, expected %.0f%% +- %.0f (all: %s; "
+                 "the workload timed %s)" % (what, fn, among[fn], truth, tol,
+                                             {k: round(v, 1) for k, v in shares.items()}, measured))
+    print(what, {k: round(v, 1) for k, v in among.items()}, "outside the burners %.1f%%" %
+          (100.0 - burners), "workload timed", measured)
 
 
 def measured_truth(stdout):
@@ -131,7 +144,10 @@ def case_shares(threads):
     # 60 % share at 1000 samples): 3 points needs thousands of samples to be
     # a real bound, not a coin
     ms = SHARES_MS[threads]
-    r = record(["-F", "999", "-o", out], [os.path.join(WORK, "work_shares"), str(threads), ms])
+    # seconds of CPU: on a machine shared with other tests the wall time is
+    # several times that
+    r = record(["-F", "999", "-o", out], [os.path.join(WORK, "work_shares"), str(threads), ms],
+               timeout=240)
     if "work_shares done" not in r.stdout:
         fail("target stdout did not pass through")
     model = decode_pprof(out)
@@ -160,7 +176,7 @@ def case_perf():
     # the period as it goes and its shares wander by a few points here
     r = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-c", "1001001", "-o", data,
                         "--", os.path.join(WORK, "work_shares"), "1", SHARES_MS[1]],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, timeout=240)
     if r.returncode != 0:
         fail("perf record -e cpu-clock cannot record on this machine: " + r.stderr.strip())
     rep = run(["perf", "report", "--stdio", "--no-children", "--comm", "work_shares",
@@ -375,7 +391,7 @@ def case_libunwind():
     with_main = {}
     for mode in ("fp", "libunwind"):
         out = os.path.join(TMP, mode + ".folded")
-        r = record(["-q", "-F", "999", "--unwind", mode, "-o", out], exe)
+        r = record(["-q", "-F", "999", "--unwind", mode, "-o", out], exe, timeout=240)
         total = deep = 0
         for line in open(out):
             stack, _, n = line.rstrip("\n").rpartition(" ")
@@ -451,48 +467,71 @@ def attach_to(work, opts):
     return rec, line
 
 
+def attach_run(ms, procs):
+    """attach to a workload whose threads start only after the profiler
+    attached: they must be found by its rescans. Returns the speedscope
+    shares, total weight, threads with samples and the workload's stdout."""
+    work = subprocess.Popen([os.path.join(WORK, "work_shares"), "4", ms, "wait"],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    procs.append(work)
+    out = os.path.join(TMP, "a.speedscope.json")
+    rec, line = attach_to(work, ["-F", "999", "-o", out])
+    procs.append(rec)
+    if "(1 thread)" not in line:
+        fail("the workload should have one thread before it is told to go: " + line)
+    work.stdin.write("go\n")
+    work.stdin.close()
+    wout = work.stdout.read()
+    if work.wait(timeout=240) != 0:
+        fail("workload failed")
+    rout, rerr = rec.communicate(timeout=240)
+    if rec.returncode != 0:
+        fail("record -p exited %d: %s" % (rec.returncode, rerr))
+    if "4 threads" not in rerr:
+        fail("record -p should report 4 threads: " + rerr)
+    shares, total, threads = speedscope_shares(out)
+    if threads < 4 or total < 1000:
+        fail("record -p: %d samples in %d threads" % (total, threads))
+    return shares, wout
+
+
+def case_attach_shares():
+    procs = []
+    try:
+        shares, wout = attach_run(SHARES_MS[4], procs)
+        check_shares(shares, 3.0, "attach (threads started after attaching)", measured_truth(wout))
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+
+
 def case_attach():
     procs = []
     try:
-        # the target's threads start only after the profiler attached: they
-        # must be found by its rescans
-        work = subprocess.Popen([os.path.join(WORK, "work_shares"), "4", SHARES_MS[4], "wait"],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        procs.append(work)
-        out = os.path.join(TMP, "a.speedscope.json")
-        rec, line = attach_to(work, ["-F", "999", "-o", out])
-        procs.append(rec)
-        if "(1 thread)" not in line:
-            fail("the workload should have one thread before it is told to go: " + line)
-        work.stdin.write("go\n")
-        work.stdin.close()
-        wout = work.stdout.read()
-        if work.wait(timeout=60) != 0:
-            fail("workload failed")
-        rout, rerr = rec.communicate(timeout=60)
-        if rec.returncode != 0:
-            fail("record -p exited %d: %s" % (rec.returncode, rerr))
-        if "4 threads" not in rerr:
-            fail("record -p should report 4 threads: " + rerr)
-        shares, total, threads = speedscope_shares(out)
-        if threads < 4 or total < 1000:
-            fail("record -p: %d samples in %d threads" % (total, threads))
-        check_shares(shares, 3.0, "attach (threads started after attaching)", measured_truth(wout))
+        shares, _ = attach_run("600", procs)
+        if max(shares, key=shares.get) != "burn_sixty":
+            fail("record -p: burn_sixty is not the top leaf: %s" % shares)
 
         # --duration and Ctrl-C detach and leave the target running
         long_run = subprocess.Popen([os.path.join(WORK, "work_shares"), "1", "120000"],
                                     stdout=subprocess.DEVNULL)
         procs.append(long_run)
         out = os.path.join(TMP, "d.folded")
-        rec, _ = attach_to(long_run, ["-F", "999", "--duration", "0.3", "-o", out])
+        rec, _ = attach_to(long_run, ["-F", "999", "--duration", "1", "-o", out])
         procs.append(rec)
         _, rerr = rec.communicate(timeout=60)
         if rec.returncode != 0 or long_run.poll() is not None:
             fail("--duration: record exited %d, target %s: %s" % (rec.returncode,
                                                                  long_run.poll(), rerr))
+        # the samples in a wall-clock window depend on the CPU the target
+        # got in it (a loaded machine gives it a fraction of a core): only
+        # that the window was sampled is asserted here; rates, shares and
+        # counts are the accuracy cases' (attach_shares)
         got = leaf_self(out)
-        if sum(got.values()) < 50 or max(got, key=got.get) != "burn_sixty":
-            fail("--duration 0.3 at 999 Hz on a busy target: %s" % got)
+        if got.get("burn_sixty", 0) < 1:
+            fail("--duration 1 at 999 Hz on a busy target: %s" % got)
         out = os.path.join(TMP, "i.pb.gz")
         rec, _ = attach_to(long_run, ["-o", out])
         procs.append(rec)
@@ -541,6 +580,8 @@ try:
         case_libunwind()
     elif CASE == "attach":
         case_attach()
+    elif CASE == "attach_shares":
+        case_attach_shares()
     elif CASE.startswith("robust_"):
         case_robust(CASE[len("robust_"):])
     else:

@@ -3,9 +3,12 @@
  * round trips through every readable format keep the numbers; malformed
  * input fails with a message that says where.
  */
+#include <elf.h>
+#include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "pp_test.h"
@@ -165,6 +168,99 @@ static void raw_loader_reads_records(void **state)
     unlink(path);
 }
 
+/* the offset of a dynamic symbol in this process's vDSO image (0: none) */
+static uint64_t own_vdso_symbol(const char *name, uint64_t *image_size)
+{
+    const char *img = (const char *)getauxval(AT_SYSINFO_EHDR);
+    if (!img)
+        return 0;
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)img;
+    const ElfW(Shdr) *sh = (const ElfW(Shdr) *)(img + eh->e_shoff);
+    *image_size = eh->e_shoff + (uint64_t)eh->e_shnum * eh->e_shentsize;
+    for (int i = 0; i < eh->e_shnum; i++) {
+        if (sh[i].sh_type != SHT_DYNSYM)
+            continue;
+        const ElfW(Sym) *sym = (const ElfW(Sym) *)(img + sh[i].sh_offset);
+        const char *str = img + sh[sh[i].sh_link].sh_offset;
+        for (size_t k = 0; k < sh[i].sh_size / sizeof *sym; k++)
+            if (strcmp(str + sym[k].st_name, name) == 0)
+                return sym[k].st_value;
+    }
+    return 0;
+}
+
+static char *top_function_of_raw(const char *raw)
+{
+    char path[] = "/tmp/pp-test-raw-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, raw, strlen(raw)), (ssize_t)strlen(raw));
+    close(fd);
+    pp_profile *p = NULL;
+    char msg[256] = "";
+    assert_int_equal(pp_profile_load_raw(path, &p, msg, sizeof msg), PP_OK);
+    unlink(path);
+    pp_profile_row rows[2];
+    size_t n = 0;
+    int64_t sum = 0;
+    assert_int_equal(pp_profile_top(p, rows, 2, &n, &sum), PP_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(sum, 5);
+    char *name = strdup(rows[0].function);
+    pp_profile_free(p);
+    return name;
+}
+
+#define VDSO_RAW                                                                                   \
+    "postprof-raw 1\nmode cpu\nperiod_ns 1000000\nvdso %llx %llu %s\ns 1 0 0 5 1 %llx\nend\n"
+
+/* a sample in the target's vDSO (no file behind it) is named from the
+ * reader's own vDSO when the build ids agree, and left unknown otherwise */
+static void raw_loader_symbolizes_the_vdso(void **state)
+{
+    (void)state;
+    uint64_t size = 0, off = own_vdso_symbol("__vdso_clock_gettime", &size);
+    if (!off)
+        off = own_vdso_symbol("clock_gettime", &size);
+    assert_true(off > 0); /* x86-64 and arm64 kernels export it */
+    /* the build id and image size the preload records, from this process */
+    char raw[512], id[129] = "";
+    const char *img = (const char *)getauxval(AT_SYSINFO_EHDR);
+    const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)img;
+    const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(img + eh->e_phoff);
+    for (int i = 0; i < eh->e_phnum && !id[0]; i++) {
+        if (ph[i].p_type != PT_NOTE)
+            continue;
+        for (size_t at = 0; at + sizeof(ElfW(Nhdr)) <= ph[i].p_filesz && !id[0];) {
+            const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)(img + ph[i].p_offset + at);
+            size_t name = (nh->n_namesz + 3u) & ~3u, desc = (nh->n_descsz + 3u) & ~3u;
+            const unsigned char *d = (const unsigned char *)nh + sizeof *nh + name;
+            for (unsigned j = 0; nh->n_type == NT_GNU_BUILD_ID && j < nh->n_descsz && j < 64; j++)
+                snprintf(id + 2 * j, 3, "%02x", d[j]);
+            at += sizeof *nh + name + desc;
+        }
+    }
+    assert_true(id[0]);
+    uint64_t base = 0x7f0000000000ull; /* the target's vDSO sits elsewhere than ours */
+    snprintf(raw, sizeof raw, VDSO_RAW, (unsigned long long)base, (unsigned long long)size, id,
+             (unsigned long long)(base + off));
+    char *name = top_function_of_raw(raw);
+    assert_true(strcmp(name, "__vdso_clock_gettime") == 0 || strcmp(name, "clock_gettime") == 0);
+    free(name);
+    /* record -p: no build id, the mapping's size (a page multiple) */
+    snprintf(raw, sizeof raw, VDSO_RAW, (unsigned long long)base,
+             (unsigned long long)((size + 4095) & ~4095ull), "-", (unsigned long long)(base + off));
+    name = top_function_of_raw(raw);
+    assert_true(strcmp(name, "__vdso_clock_gettime") == 0 || strcmp(name, "clock_gettime") == 0);
+    free(name);
+    /* another kernel's vDSO: not ours to name */
+    snprintf(raw, sizeof raw, VDSO_RAW, (unsigned long long)base, (unsigned long long)size,
+             "00112233", (unsigned long long)(base + off));
+    name = top_function_of_raw(raw);
+    assert_non_null(strstr(name, "[unknown]"));
+    free(name);
+}
+
 static void format_names(void **state)
 {
     (void)state;
@@ -176,10 +272,15 @@ static void format_names(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(folded_parse_and_top),     cmocka_unit_test(folded_round_trip),
-    cmocka_unit_test(pprof_round_trip),         cmocka_unit_test(speedscope_round_trip),
-    cmocka_unit_test(bad_input_says_where),     cmocka_unit_test(raw_loader_rejects_other_files),
-    cmocka_unit_test(raw_loader_reads_records), cmocka_unit_test(format_names),
+    cmocka_unit_test(folded_parse_and_top),
+    cmocka_unit_test(folded_round_trip),
+    cmocka_unit_test(pprof_round_trip),
+    cmocka_unit_test(speedscope_round_trip),
+    cmocka_unit_test(bad_input_says_where),
+    cmocka_unit_test(raw_loader_rejects_other_files),
+    cmocka_unit_test(raw_loader_reads_records),
+    cmocka_unit_test(raw_loader_symbolizes_the_vdso),
+    cmocka_unit_test(format_names),
 };
 
 PP_TEST_MAIN(tests)
