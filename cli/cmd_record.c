@@ -7,11 +7,14 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,6 +53,16 @@ static void forward_signal(int sig)
 {
     if (child_pid > 0)
         kill((pid_t)child_pid, sig);
+}
+
+/* Ctrl-C or Ctrl-\ at a terminal reaches the whole foreground group, the
+ * target included (the kernel sends it: SI_KERNEL); one sent to record alone
+ * (kill, a supervisor) is passed on, so the target stops and is profiled */
+static void forward_unless_terminal(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (!si || si->si_code != SI_KERNEL)
+        forward_signal(sig);
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -185,6 +198,12 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
                 "postprof record: warning: %lld threads over the limit of 1024 live "
                 "threads were not profiled\n",
                 (long long)pp_profile_stat(p, "threads_unprofiled"));
+    if (pp_profile_stat(p, "timers_rearmed"))
+        fprintf(stderr,
+                "postprof record: note: the target closed the profiler's sampling descriptors "
+                "(e.g. closing every descriptor at start); sampling was re-armed %lld times, "
+                "the CPU in between counted at the next sample\n",
+                (long long)pp_profile_stat(p, "timers_rearmed"));
     if (pp_profile_stat(p, "timer_failures"))
         fprintf(stderr, "postprof record: warning: no sampling timer for %lld threads\n",
                 (long long)pp_profile_stat(p, "timer_failures"));
@@ -209,6 +228,70 @@ static void remove_dir(const char *dir)
     if (d)
         closedir(d);
     rmdir(dir);
+}
+
+#define TMP_PREFIX "postprof-record-"
+
+/* The temporary directories of runs that were killed (kill -9 leaves the
+ * target's raw profiles behind): each run holds an flock on DIR/lock for its
+ * whole life, so a directory whose lock can be taken is no one's. */
+static void remove_stale_tmpdirs(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) != 0)
+            continue;
+        char path[PATH_MAX], lock[PATH_MAX + 8];
+        struct stat st;
+        if (snprintf(path, sizeof path, "%s/%s", tmp, e->d_name) >= (int)sizeof path ||
+            lstat(path, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+            continue;
+        snprintf(lock, sizeof lock, "%s/lock", path);
+        int fd = open(lock, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) /* not ours, or a run of a version without the lock */
+            continue;
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+            remove_dir(path);
+        close(fd);
+    }
+    if (d)
+        closedir(d);
+}
+
+/* DIR for the raw profiles, with its lock held (*lock_fd) until the run
+ * ends; stale directories of killed runs are removed first */
+static int make_tmpdir(char *dir, size_t cap, int *lock_fd)
+{
+    const char *tmp = getenv("TMPDIR");
+    if (!tmp || !*tmp)
+        tmp = "/tmp";
+    remove_stale_tmpdirs(tmp);
+    snprintf(dir, cap, "%s/" TMP_PREFIX "XXXXXX", tmp);
+    if (!mkdtemp(dir))
+        return -1;
+    /* locked before it gets its name, so no cleaner ever sees it unlocked */
+    char fresh[PATH_MAX + 16], lock[PATH_MAX + 16];
+    snprintf(fresh, sizeof fresh, "%s/lock.new", dir);
+    snprintf(lock, sizeof lock, "%s/lock", dir);
+    *lock_fd = open(fresh, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (*lock_fd < 0 || flock(*lock_fd, LOCK_EX) != 0 || rename(fresh, lock) != 0) {
+        int saved = errno;
+        if (*lock_fd >= 0)
+            close(*lock_fd);
+        *lock_fd = -1;
+        remove_dir(dir);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+static void end_tmpdir(const char *dir, int lock_fd)
+{
+    remove_dir(dir);
+    if (lock_fd >= 0)
+        close(lock_fd);
 }
 
 /* load and write every pid's raw files; returns 0 when all were written */
@@ -300,24 +383,18 @@ static int parse_u64(const char *s, unsigned long long max, unsigned long long *
     return 0;
 }
 
-static int make_tmpdir(char *dir, size_t cap)
-{
-    const char *tmp = getenv("TMPDIR");
-    snprintf(dir, cap, "%s/postprof-record-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    return mkdtemp(dir) ? 0 : -1;
-}
-
 static int record_pid(long pid, unsigned long long hz, double duration, int fmt, const char *out,
                       int quiet)
 {
     char dir[PATH_MAX];
-    if (make_tmpdir(dir, sizeof dir) != 0)
+    int lock_fd;
+    if (make_tmpdir(dir, sizeof dir, &lock_fd) != 0)
         return cli_error("record", "cannot create a temporary directory: %s", strerror(errno));
     record_attach_opts o = {pid, hz, duration, quiet};
     int rc = record_attach(&o, dir);
     if (rc == 0 && collect(dir, pid, fmt, out, quiet, 0, 0) != 0)
         rc = PP_EXIT_FAIL;
-    remove_dir(dir);
+    end_tmpdir(dir, lock_fd);
     return rc;
 }
 
@@ -428,16 +505,23 @@ int cmd_record(int argc, char **argv)
     if (find_preload(preload, sizeof preload) != 0)
         return cli_error("record", "libpostprof_preload.so not found (set POSTPROF_PRELOAD)");
     char dir[PATH_MAX];
-    if (make_tmpdir(dir, sizeof dir) != 0)
+    int lock_fd;
+    if (make_tmpdir(dir, sizeof dir, &lock_fd) != 0)
         return cli_error("record", "cannot create a temporary directory: %s", strerror(errno));
 
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-        rmdir(dir);
-        return cli_error("record", "fork: %s", strerror(errno));
+        int saved = errno;
+        end_tmpdir(dir, lock_fd);
+        return cli_error("record", "fork: %s", strerror(saved));
     }
     if (pid == 0) {
+        /* killed with SIGKILL, record can pass nothing on: the kernel ends
+         * the target with it rather than leave it running unobserved */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(126);
         char buf[64];
         const char *old = getenv("LD_PRELOAD");
         size_t len = strlen(preload) + (old ? strlen(old) + 1 : 0) + 1;
@@ -463,13 +547,14 @@ int cmd_record(int argc, char **argv)
         _exit(errno == ENOENT ? 127 : 126);
     }
     child_pid = pid;
-    struct sigaction ign, fwd, old_int, old_quit, old_term, old_hup;
-    memset(&ign, 0, sizeof ign);
-    ign.sa_handler = SIG_IGN;
+    struct sigaction tty, fwd, old_int, old_quit, old_term, old_hup;
+    memset(&tty, 0, sizeof tty);
+    tty.sa_sigaction = forward_unless_terminal;
+    tty.sa_flags = SA_SIGINFO;
     memset(&fwd, 0, sizeof fwd);
     fwd.sa_handler = forward_signal;
-    sigaction(SIGINT, &ign, &old_int);
-    sigaction(SIGQUIT, &ign, &old_quit);
+    sigaction(SIGINT, &tty, &old_int);
+    sigaction(SIGQUIT, &tty, &old_quit);
     sigaction(SIGTERM, &fwd, &old_term);
     sigaction(SIGHUP, &fwd, &old_hup);
     int status = 0;
@@ -488,16 +573,16 @@ int cmd_record(int argc, char **argv)
         int any = 0;
         struct dirent *e;
         while (d && (e = readdir(d)))
-            any |= e->d_name[0] != '.';
+            any |= e->d_name[0] != '.' && strcmp(e->d_name, "lock") != 0;
         if (d)
             closedir(d);
         if (!any) {
-            remove_dir(dir);
+            end_tmpdir(dir, lock_fd);
             return code;
         }
     }
     int failed = collect(dir, (long)pid, fmt, out, quiet, follow, mem_all);
-    remove_dir(dir);
+    end_tmpdir(dir, lock_fd);
     if (failed && code == 0)
         return PP_EXIT_FAIL;
     return code;

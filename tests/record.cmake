@@ -19,7 +19,7 @@ function(pp_record_workload name)
   target_compile_options(${name} PRIVATE -O2 -fno-omit-frame-pointer)
   target_link_libraries(${name} PRIVATE Threads::Threads)
 endfunction()
-foreach(w work_shares work_mem work_robust)
+foreach(w work_shares work_mem work_robust work_lossy)
   pp_record_workload(${w})
 endforeach()
 # the same CPU workload without frame pointers, for the libunwind fallback
@@ -34,8 +34,8 @@ find_package(Python3 REQUIRED COMPONENTS Interpreter)
 # are `plain`). The other cases check behaviour and run in every build.
 set(pp_record_cases formats mem_all mem_sampled cli robust_crash robust__exit robust_exec
     robust_fork robust_threads64 robust_blocksig robust_ownhandler robust_wall robust_vfork
-    attach)
-set(pp_record_accuracy shares1 shares4 perf libunwind attach_shares)
+    attach signals)
+set(pp_record_accuracy shares1 shares4 perf libunwind attach_shares closefds short_threads)
 if(NOT PP_SANITIZE)
   list(APPEND pp_record_cases ${pp_record_accuracy})
 endif()

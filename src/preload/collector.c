@@ -318,6 +318,7 @@ static void collector_poke(void)
 static void *collector_main(void *arg)
 {
     (void)arg;
+    uint64_t last_check = pp__pl_now_ns();
     while (!atomic_load(&pp__pl.collector_stop)) {
         if (atomic_load(&pp__pl.collector_pause) == 1) {
             atomic_store(&pp__pl.collector_pause, 2);
@@ -328,6 +329,11 @@ static void *collector_main(void *arg)
         }
         pp__pl_collector_drain_all();
         series_tick(0);
+        uint64_t now = pp__pl_now_ns();
+        if (now - last_check >= 100000000) { /* descriptors the target closed */
+            pp__pl_timers_check();
+            last_check = now;
+        }
         /* Always sleep between passes: reading a ring's head while its thread
          * pushes would bounce that cache line on every event. Rings hold
          * seconds of CPU samples (a pass every 100 ms: each wake-up of an idle

@@ -186,6 +186,8 @@ void pp__pl_dump(const char *reason, int crash)
     kv(&w, "unregistered_allocs", atomic_load(&pp__pl.unregistered_allocs));
     kv(&w, "live_table_full", atomic_load(&pp__pl.live_full));
     kv(&w, "mem_waits", atomic_load(&pp__pl.mem_waits));
+    kv(&w, "timers_rearmed", atomic_load(&pp__pl.timers_rearmed));
+    kv(&w, "thread_exit_ticks", atomic_load(&pp__pl.exit_ticks));
     write_maps(&w);
     write_vdso(&w);
     if (!crash)

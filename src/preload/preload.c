@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "preload.h"
@@ -49,6 +50,8 @@ static void counters_reset(void)
     atomic_store(&pp__pl.live_full, 0);
     atomic_store(&pp__pl.mem_waits, 0);
     atomic_store(&pp__pl.dumping, 0);
+    atomic_store(&pp__pl.timers_rearmed, 0);
+    atomic_store(&pp__pl.exit_ticks, 0);
 }
 
 static void start_profiling(void)
@@ -72,9 +75,7 @@ static void after_fork_child(void)
     pp__pl_self = NULL;
     if (self) {
         /* perf fds are inherited but still point at the parent's thread */
-        if (self->perf_fd >= 0)
-            close(self->perf_fd);
-        self->perf_fd = -1;
+        pp__pl_timer_drop_inherited(self);
         self->has_timer = 0; /* POSIX timers are not inherited */
     }
     atomic_store(&pp__pl.sampling, 0);
@@ -125,6 +126,11 @@ static void __attribute__((constructor(101))) preload_init(void)
     pp__pl.mem_rate = env_u64("POSTPROF_MEM_RATE", 512 * 1024);
     pp__pl.cpu_on = !pp__pl.mem_on;
     pp__pl.force_timer = env_u64("POSTPROF_FORCE_TIMER", 0) != 0;
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
+        pp__pl.fd_base = nofile.rlim_cur >= 2048 ? 1024 : (int)(nofile.rlim_cur / 2);
+    else
+        pp__pl.fd_base = 1024;
     const char *unw = getenv("POSTPROF_UNWIND");
     if (unw && strcmp(unw, "libunwind") == 0)
         pp__pl.use_libunwind = pp__pl_libunwind_init() == 0;

@@ -42,12 +42,15 @@ typedef struct {
     _Atomic int state; /* PP_PL_T_* */
     pid_t tid;
     uintptr_t stack_lo, stack_hi;
-    int perf_fd;
+    _Atomic int perf_fd;      /* high-numbered; re-created if the target closes it */
+    _Atomic uint64_t perf_id; /* PERF_EVENT_IOC_ID of perf_fd: is that number still ours? */
     int has_timer;
     timer_t timer;
     uint64_t last_cpu_ns;  /* thread CPU time at the previous sample (perf, wall) */
     uint64_t last_wall_ns; /* monotonic time at the previous sample (wall) */
     _Atomic uint32_t sig_count;
+    uint64_t entry[2]; /* start routine, return into start_thread: the final sample's stack */
+    unsigned nentry;
     char name[16];
     pp_pl_ring cpu;
     pp_pl_ring mem;
@@ -71,6 +74,8 @@ typedef struct {
     _Atomic(pp_pl_thread *) threads[PP_PL_MAX_THREADS];
     _Atomic uint64_t samples, overrun_ticks, sigprof_blocked, sigprof_foreign, timer_failures;
     _Atomic uint64_t threads_seen, threads_unprofiled, unregistered_allocs, live_full, mem_waits;
+    _Atomic uint64_t timers_rearmed, exit_ticks;
+    int fd_base;               /* our descriptors are moved to this number or above */
     _Atomic int sigprof_taken; /* the target installed its own SIGPROF handler */
     _Atomic int dumping;
     _Atomic int collector_pause; /* 1: asked to pause, 2: paused */
@@ -92,6 +97,14 @@ void pp__pl_threads_stop_timers(void);
 /* timer.c: arm this thread's sampling timer / handler installation */
 int pp__pl_timer_start(pp_pl_thread *t);
 void pp__pl_timer_stop(pp_pl_thread *t);
+/* at thread exit, after the timer stopped: the CPU no tick covered, as a
+ * sample on the thread's start routine */
+void pp__pl_timer_final(pp_pl_thread *t);
+/* collector: re-create the timers of threads whose descriptor the target
+ * closed (or replaced) */
+void pp__pl_timers_check(void);
+/* a forked child: close the inherited descriptor if it is still ours */
+void pp__pl_timer_drop_inherited(pp_pl_thread *t);
 int pp__pl_handler_install(void);
 
 /* collector.c */

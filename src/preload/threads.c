@@ -62,7 +62,7 @@ pp_pl_thread *pp__pl_thread_register(void)
     if (!t)
         return NULL;
     t->tid = (pid_t)syscall(SYS_gettid);
-    t->perf_fd = -1;
+    atomic_store(&t->perf_fd, -1);
     stack_bounds(t);
     prctl(PR_GET_NAME, t->name, 0, 0, 0);
     if (pp__pl.cpu_on)
@@ -100,6 +100,7 @@ void pp__pl_thread_unregister(pp_pl_thread *t)
         pp__pl_self = NULL;
     atomic_signal_fence(memory_order_seq_cst);
     pp__pl_timer_stop(t);
+    pp__pl_timer_final(t);
     prctl(PR_GET_NAME, t->name, 0, 0, 0);
     atomic_store(&t->state, PP_PL_T_EXITED); /* the collector drains and frees it */
 }
@@ -149,7 +150,12 @@ static void *thread_start(void *p)
 {
     start_args a = *(start_args *)p;
     __libc_free(p);
-    pp__pl_thread_register();
+    pp_pl_thread *t = pp__pl_thread_register();
+    if (t) { /* a thread ending before its first tick is still attributed here */
+        t->entry[0] = (uint64_t)(uintptr_t)a.fn;
+        t->entry[1] = (uint64_t)(uintptr_t)__builtin_return_address(0);
+        t->nentry = 2;
+    }
     return a.fn(a.arg);
 }
 

@@ -29,7 +29,22 @@ static uint64_t thread_cpu_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int perf_start(pp_pl_thread *t)
+/* Our descriptors sit high, out of the target's way: a target that expects
+ * open() to return the lowest free number, or dup2()s onto small ones,
+ * never meets them. */
+static int move_high(int fd)
+{
+    if (pp__pl.fd_base <= fd)
+        return fd;
+    int hi = fcntl(fd, F_DUPFD_CLOEXEC, pp__pl.fd_base);
+    if (hi < 0)
+        return fd;
+    close(fd);
+    return hi;
+}
+
+/* a task-clock event signalling thread tid, not yet enabled; its id in *id */
+static int perf_open(pid_t tid, uint64_t *id)
 {
     struct perf_event_attr pa;
     memset(&pa, 0, sizeof pa);
@@ -39,27 +54,85 @@ static int perf_start(pp_pl_thread *t)
     pa.sample_period = pp__pl.period_ns;
     pa.disabled = 1;
     pa.wakeup_events = 1;
-    int fd = (int)syscall(SYS_perf_event_open, &pa, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+    int fd = (int)syscall(SYS_perf_event_open, &pa, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
     if (fd < 0) {
         pa.exclude_kernel = 1;
         pa.exclude_hv = 1;
-        fd = (int)syscall(SYS_perf_event_open, &pa, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+        fd = (int)syscall(SYS_perf_event_open, &pa, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
     }
     if (fd < 0)
         return -1;
-    struct f_owner_ex owner = {F_OWNER_TID, t->tid};
+    fd = move_high(fd);
+    struct f_owner_ex owner = {F_OWNER_TID, tid};
     if (fcntl(fd, F_SETFL, O_ASYNC | O_NONBLOCK) != 0 || fcntl(fd, F_SETSIG, PP_PL_SIG) != 0 ||
-        fcntl(fd, F_SETOWN_EX, &owner) != 0) {
+        fcntl(fd, F_SETOWN_EX, &owner) != 0 || ioctl(fd, PERF_EVENT_IOC_ID, id) != 0) {
         close(fd);
         return -1;
     }
-    t->perf_fd = fd;
+    return fd;
+}
+
+/* fd is still the event we opened (the target may have closed it and got
+ * the number back for a file of its own) */
+static int perf_fd_ours(int fd, uint64_t id)
+{
+    uint64_t got = 0;
+    return fd >= 0 && ioctl(fd, PERF_EVENT_IOC_ID, &got) == 0 && got == id;
+}
+
+static int perf_start(pp_pl_thread *t)
+{
+    uint64_t id = 0;
+    int fd = perf_open(t->tid, &id);
+    if (fd < 0)
+        return -1;
+    atomic_store(&t->perf_id, id);
+    atomic_store(&t->perf_fd, fd);
     if (ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0) {
+        atomic_store(&t->perf_fd, -1);
         close(fd);
-        t->perf_fd = -1;
         return -1;
     }
     return 0;
+}
+
+void pp__pl_timers_check(void)
+{
+    if (!pp__pl.cpu_on || !atomic_load(&pp__pl.sampling))
+        return;
+    for (int i = 0; i < PP_PL_MAX_THREADS; i++) {
+        pp_pl_thread *t = atomic_load(&pp__pl.threads[i]);
+        if (!t || atomic_load(&t->state) != PP_PL_T_LIVE)
+            continue;
+        int fd = atomic_load(&t->perf_fd);
+        if (fd < 0 || perf_fd_ours(fd, atomic_load(&t->perf_id)))
+            continue;
+        /* closed or replaced by the target: a new event for the same thread.
+         * The CPU in between is not lost: the next sample's weight is the
+         * thread's CPU clock since its previous sample. */
+        uint64_t id = 0;
+        int nfd = perf_open(t->tid, &id);
+        int expect = fd;
+        if (nfd < 0) { /* the thread is gone, or the kernel refuses: stop trying */
+            atomic_compare_exchange_strong(&t->perf_fd, &expect, -1);
+            atomic_fetch_add(&pp__pl.timer_failures, 1);
+            continue;
+        }
+        atomic_store(&t->perf_id, id);
+        if (!atomic_compare_exchange_strong(&t->perf_fd, &expect, nfd)) {
+            close(nfd); /* the thread stopped its timer meanwhile */
+            continue;
+        }
+        ioctl(nfd, PERF_EVENT_IOC_ENABLE, 0);
+        atomic_fetch_add(&pp__pl.timers_rearmed, 1);
+    }
+}
+
+void pp__pl_timer_drop_inherited(pp_pl_thread *t)
+{
+    int fd = atomic_exchange(&t->perf_fd, -1);
+    if (perf_fd_ours(fd, atomic_load(&t->perf_id)))
+        close(fd);
 }
 
 static int posix_timer_start(pp_pl_thread *t)
@@ -106,9 +179,9 @@ int pp__pl_timer_start(pp_pl_thread *t)
 
 void pp__pl_timer_stop(pp_pl_thread *t)
 {
-    int fd = t->perf_fd;
-    if (fd >= 0) {
-        t->perf_fd = -1;
+    int fd = atomic_exchange(&t->perf_fd, -1);
+    /* never close a number the target has reused for a file of its own */
+    if (perf_fd_ours(fd, atomic_load(&t->perf_id))) {
         ioctl(fd, PERF_EVENT_IOC_DISABLE, 0);
         close(fd);
     }
@@ -132,7 +205,9 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
         int over = timer_getoverrun(t->timer);
         if (over > 0)
             weight += (uint64_t)over;
-    } else if (t->perf_fd >= 0 && si->si_fd == t->perf_fd) {
+        t->last_cpu_ns += weight * pp__pl.period_ns; /* what the expiries covered */
+    } else if (si->si_fd >= 0 &&
+               si->si_fd == atomic_load_explicit(&t->perf_fd, memory_order_relaxed)) {
         /* Ticks since the last sample, from the thread's CPU clock rather
          * than the task-clock counter: in a VM the counter also runs while
          * the hypervisor has the vCPU (steal), and one late tick would
@@ -188,6 +263,42 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
     }
 out:
     errno = saved_errno;
+}
+
+/* Exited threads' CPU not yet covered by a sample, in ns: whole periods are
+ * taken out as samples, the rest waits for the next thread to exit, so the
+ * rounding error over the whole run stays below one period. */
+static _Atomic uint64_t exit_carry_ns;
+
+void pp__pl_timer_final(pp_pl_thread *t)
+{
+    /* --wall samples the wall clock; a thread not started through
+     * pthread_create (the main thread) has no start routine to name */
+    if (!pp__pl.cpu_on || pp__pl.wall || !t->nentry || !t->cpu.buf ||
+        !atomic_load(&pp__pl.sampling))
+        return;
+    uint64_t cpu = thread_cpu_ns(), p = pp__pl.period_ns;
+    uint64_t delta = cpu > t->last_cpu_ns ? cpu - t->last_cpu_ns : 0;
+    t->last_cpu_ns = cpu;
+    uint64_t acc = atomic_fetch_add(&exit_carry_ns, delta) + delta, weight = 0;
+    while (acc >= p) {
+        uint64_t take = acc / p;
+        if (atomic_compare_exchange_weak(&exit_carry_ns, &acc, acc - take * p)) {
+            weight = take;
+            break;
+        }
+    }
+    if (weight == 0)
+        return;
+    if (weight > 0xffffffffull)
+        weight = 0xffffffffull;
+    if (pp_pl_ring_push(&t->cpu, PP_PL_HDR(PP_PL_REC_CPU, 1 + t->nentry, weight << 8), t->entry,
+                        t->nentry, NULL, 0) == 0) {
+        atomic_fetch_add(&pp__pl.samples, 1);
+        atomic_fetch_add(&pp__pl.exit_ticks, weight);
+        if (weight > 1)
+            atomic_fetch_add(&pp__pl.overrun_ticks, weight - 1);
+    }
 }
 
 int pp__pl_handler_install(void)

@@ -12,9 +12,11 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 CASE, POSTPROF, WORK, PROTO_DIR = sys.argv[1:5]
 TMP = tempfile.mkdtemp(prefix="pp-record-test-")
@@ -441,6 +443,129 @@ def case_cli():
         fail("stdout/stderr must pass through untouched: %r %r" % (r.stdout, r.stderr))
 
 
+PERIOD_99HZ_MS = 1000.0 / 99  # the default rate's period
+
+
+def lossy_truth(stdout):
+    m = re.search(r"work_lossy truth (.*)", stdout)
+    if not m or "work_lossy done" not in stdout:
+        fail("work_lossy printed no truth: %r" % stdout)
+    return {k: float(v) for k, v in (kv.split("=") for kv in m.group(1).split())}
+
+
+def check_cpu_ms(counts, truth, what):
+    """each function's samples, weighted by the thread CPU they stand for,
+    times the period, within 10 % (+ 2 periods) of the CPU the target
+    measured in it"""
+    for fn, ms in truth.items():
+        got = counts.get(fn, 0) * PERIOD_99HZ_MS
+        if abs(got - ms) > 0.10 * ms + 2 * PERIOD_99HZ_MS:
+            fail("%s: %s got %d samples = %.0f ms of CPU, the target measured %.0f ms (%s)" % (
+                what, fn, counts.get(fn, 0), got, ms, counts))
+    print(what, {fn: (counts.get(fn, 0), round(ms / PERIOD_99HZ_MS, 1)) for fn in truth},
+          "(samples, expected)")
+
+
+def case_closefds():
+    """a target closing every descriptor above 2 at start (close_range) keeps
+    being sampled, and record says the descriptors were re-created"""
+    out = os.path.join(TMP, "closefds.folded")
+    r = record(["-o", out], [os.path.join(WORK, "work_lossy"), "closefds"], timeout=240)
+    check_cpu_ms(leaf_totals(out), lossy_truth(r.stdout), "closefds")
+    if "re-armed" not in r.stderr:
+        fail("closefds: record should say it re-armed sampling: " + r.stderr)
+
+
+def case_short_threads():
+    """100 threads of 8 ms CPU each, shorter than the default period (10 ms):
+    their CPU is attributed to their start routine at exit, as much as the
+    same work in one thread gets"""
+    out = os.path.join(TMP, "short.folded")
+    exe = os.path.join(WORK, "work_lossy")
+    r = record(["-o", out], [exe, "short_threads", "100", "8"], timeout=240)
+    short = leaf_totals(out)
+    check_cpu_ms(short, lossy_truth(r.stdout), "100 threads of 8 ms")
+    r = record(["-o", out], [exe, "one_thread", "100", "8"], timeout=240)
+    check_cpu_ms(leaf_totals(out), lossy_truth(r.stdout), "the same work in one thread")
+
+
+def spin(tmpdir, out):
+    """record a target that runs until killed; returns record and the
+    target's pid once the target runs"""
+    rec = subprocess.Popen([POSTPROF, "record", "-o", out, "--", os.path.join(WORK, "work_lossy"),
+                            "spin"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                           env=dict(os.environ, TMPDIR=tmpdir))
+    line = rec.stdout.readline()
+    m = re.match(r"work_lossy ready (\d+)", line)
+    if not m:
+        rec.kill()
+        fail("the target did not start: %r %r" % (line, rec.stderr.read()))
+    return rec, int(m.group(1))
+
+
+def gone(pid):
+    """the process has exited (a zombie waiting for its new parent counts)"""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def wait_gone(pid, what):
+    deadline = time.monotonic() + 30
+    while not gone(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            fail("%s: the target %d still runs 30 s later" % (what, pid))
+        time.sleep(0.05)
+
+
+def record_dirs(tmpdir):
+    return sorted(d for d in os.listdir(tmpdir) if d.startswith("postprof-record-"))
+
+
+def case_signals():
+    tmpdir = os.path.join(TMP, "tmpdir")
+    os.mkdir(tmpdir)
+    # SIGINT or SIGTERM sent to record alone (not to its process group) is
+    # passed on: the target dies of it and its profile is written
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        out = os.path.join(TMP, "sig%d.folded" % sig)
+        rec, pid = spin(tmpdir, out)
+        rec.send_signal(sig)
+        _, err = rec.communicate(timeout=120)
+        if rec.returncode != 128 + sig or "died of signal %d" % sig not in err:
+            fail("signal %d to record: exit %d, %s" % (sig, rec.returncode, err))
+        if leaf_totals(out).get("spin_until_killed", 0) < 1:
+            fail("signal %d to record: no samples of the target" % sig)
+        wait_gone(pid, "signal %d" % sig)
+    if record_dirs(tmpdir):
+        fail("record left its temporary files: %s" % record_dirs(tmpdir))
+    # kill -9 of record: the target does not outlive it
+    rec, pid = spin(tmpdir, os.path.join(TMP, "killed.folded"))
+    rec.kill()
+    rec.communicate(timeout=60)
+    wait_gone(pid, "kill -9 of record")
+    stale = record_dirs(tmpdir)
+    if len(stale) != 1:
+        fail("expected the killed run's temporary directory, found %s" % stale)
+    # the next record removes it, but not the directory of a record still running
+    live, live_pid = spin(tmpdir, os.path.join(TMP, "live.folded"))
+    live_dirs = [d for d in record_dirs(tmpdir) if d not in stale]
+    record(["-q", "-o", os.path.join(TMP, "true.folded")], ["true"],
+           env={"TMPDIR": tmpdir})
+    left = record_dirs(tmpdir)
+    if stale[0] in left or any(d not in left for d in live_dirs) or len(live_dirs) != 1:
+        fail("stale %s, live %s, left after the next run %s" % (stale, live_dirs, left))
+    live.send_signal(signal.SIGINT)
+    live.communicate(timeout=120)
+    wait_gone(live_pid, "SIGINT to the live record")
+    if live.returncode != 130 or record_dirs(tmpdir):
+        fail("the live record: exit %d, left %s" % (live.returncode, record_dirs(tmpdir)))
+    print("signals: SIGINT/SIGTERM passed on, kill -9 takes the target along, stale files removed")
+
+
 def speedscope_shares(path):
     """self shares per leaf function, total weight and threads with samples"""
     doc = json.load(open(path))
@@ -580,6 +705,12 @@ try:
         case_libunwind()
     elif CASE == "attach":
         case_attach()
+    elif CASE == "signals":
+        case_signals()
+    elif CASE == "closefds":
+        case_closefds()
+    elif CASE == "short_threads":
+        case_short_threads()
     elif CASE == "attach_shares":
         case_attach_shares()
     elif CASE.startswith("robust_"):
