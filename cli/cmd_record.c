@@ -198,6 +198,9 @@ static void report(const char *out, const pp_profile *p, long pid, int root)
                 "postprof record: warning: %lld threads over the limit of 1024 live "
                 "threads were not profiled\n",
                 (long long)pp_profile_stat(p, "threads_unprofiled"));
+    if (pp_profile_stat(p, "rings_undrained"))
+        fprintf(stderr, "postprof record: warning: the profiler's collector did not stop within "
+                        "10 s at the end; the last samples were left out\n");
     if (pp_profile_stat(p, "timers_rearmed"))
         fprintf(stderr,
                 "postprof record: note: the target closed the profiler's sampling descriptors "

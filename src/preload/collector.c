@@ -425,18 +425,22 @@ int pp__pl_collector_inline_busy(void)
     return atomic_load(&inline_busy);
 }
 
-void pp__pl_collector_pause(void)
+int pp__pl_collector_pause(void)
 {
     if (!C.started)
-        return;
+        return 1;
     int expect = 0;
     atomic_compare_exchange_strong(&pp__pl.collector_pause, &expect, 1);
     /* poke on every try: a poke landing between the collector's check of the
-     * flag and its futex wait is lost, the next one is not */
-    for (int i = 0; i < 2000 && atomic_load(&pp__pl.collector_pause) != 2; i++) {
+     * flag and its futex wait is lost, the next one is not. On a loaded
+     * machine the collector can be off the CPU for a long time in the middle
+     * of a pass: wait for it (up to 10 s of 0.1 ms naps) rather than drain
+     * its rings beside it, which would count their records twice. */
+    for (int i = 0; i < 100000 && atomic_load(&pp__pl.collector_pause) != 2; i++) {
         collector_poke();
         nap(100000);
     }
+    return atomic_load(&pp__pl.collector_pause) == 2;
 }
 
 void pp__pl_collector_resume(void)

@@ -143,9 +143,13 @@ void pp__pl_dump(const char *reason, int crash)
         return;
     atomic_store(&pp__pl.sampling, 0);
     pp__pl_threads_stop_timers();
-    pp__pl_collector_pause();
-    if (!pp__pl_collector_inline_busy()) /* a crash inside an inline drain: skip it */
+    /* a collector that never paused, or a crash inside an inline drain: its
+     * rings are not ours to drain (their records would count twice) */
+    int paused = pp__pl_collector_pause();
+    if (paused && !pp__pl_collector_inline_busy())
         pp__pl_collector_drain_all();
+    else
+        atomic_store(&pp__pl.undrained, 1);
     int fd = open_output();
     if (fd < 0)
         goto out;
@@ -186,6 +190,7 @@ void pp__pl_dump(const char *reason, int crash)
     kv(&w, "unregistered_allocs", atomic_load(&pp__pl.unregistered_allocs));
     kv(&w, "live_table_full", atomic_load(&pp__pl.live_full));
     kv(&w, "mem_waits", atomic_load(&pp__pl.mem_waits));
+    kv(&w, "rings_undrained", atomic_load(&pp__pl.undrained));
     kv(&w, "timers_rearmed", atomic_load(&pp__pl.timers_rearmed));
     kv(&w, "thread_exit_ticks", atomic_load(&pp__pl.exit_ticks));
     write_maps(&w);

@@ -75,6 +75,7 @@ typedef struct {
     _Atomic uint64_t samples, overrun_ticks, sigprof_blocked, sigprof_foreign, timer_failures;
     _Atomic uint64_t threads_seen, threads_unprofiled, unregistered_allocs, live_full, mem_waits;
     _Atomic uint64_t timers_rearmed, exit_ticks;
+    _Atomic int undrained;     /* the dump found the collector busy and left the rings */
     int fd_base;               /* our descriptors are moved to this number or above */
     _Atomic int sigprof_taken; /* the target installed its own SIGPROF handler */
     _Atomic int dumping;
@@ -109,7 +110,8 @@ int pp__pl_handler_install(void);
 
 /* collector.c */
 int pp__pl_collector_start(void);
-void pp__pl_collector_pause(void);
+/* 1 when the collector is paused (or not running): its tables are ours */
+int pp__pl_collector_pause(void);
 void pp__pl_collector_resume(void);
 void pp__pl_collector_drain_all(void);
 void pp__pl_collector_reset(void);
