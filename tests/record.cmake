@@ -47,7 +47,7 @@ foreach(c ${pp_record_cases})
   set(timeout 120)
   if(c IN_LIST pp_record_accuracy)
     list(APPEND labels plain)
-    set(timeout 300) # seconds of CPU each, on a machine shared with other tests
+    set(timeout 600) # seconds of CPU each, on a machine shared with other tests
   endif()
   pp_add_script_test(NAME record.${c}
     COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/record/test_record.py ${c}

@@ -149,7 +149,7 @@ def case_shares(threads):
     # seconds of CPU: on a machine shared with other tests the wall time is
     # several times that
     r = record(["-F", "999", "-o", out], [os.path.join(WORK, "work_shares"), str(threads), ms],
-               timeout=240)
+               timeout=500)
     if "work_shares done" not in r.stdout:
         fail("target stdout did not pass through")
     model = decode_pprof(out)
@@ -178,7 +178,7 @@ def case_perf():
     # the period as it goes and its shares wander by a few points here
     r = subprocess.run(["perf", "record", "-q", "-e", "cpu-clock", "-c", "1001001", "-o", data,
                         "--", os.path.join(WORK, "work_shares"), "1", SHARES_MS[1]],
-                       capture_output=True, text=True, timeout=240)
+                       capture_output=True, text=True, timeout=500)
     if r.returncode != 0:
         fail("perf record -e cpu-clock cannot record on this machine: " + r.stderr.strip())
     rep = run(["perf", "report", "--stdio", "--no-children", "--comm", "work_shares",
@@ -393,7 +393,7 @@ def case_libunwind():
     with_main = {}
     for mode in ("fp", "libunwind"):
         out = os.path.join(TMP, mode + ".folded")
-        r = record(["-q", "-F", "999", "--unwind", mode, "-o", out], exe, timeout=240)
+        r = record(["-q", "-F", "999", "--unwind", mode, "-o", out], exe, timeout=500)
         total = deep = 0
         for line in open(out):
             stack, _, n = line.rstrip("\n").rpartition(" ")
@@ -470,7 +470,7 @@ def case_closefds():
     """a target closing every descriptor above 2 at start (close_range) keeps
     being sampled, and record says the descriptors were re-created"""
     out = os.path.join(TMP, "closefds.folded")
-    r = record(["-o", out], [os.path.join(WORK, "work_lossy"), "closefds"], timeout=240)
+    r = record(["-o", out], [os.path.join(WORK, "work_lossy"), "closefds"], timeout=500)
     check_cpu_ms(leaf_totals(out), lossy_truth(r.stdout), "closefds")
     if "re-armed" not in r.stderr:
         fail("closefds: record should say it re-armed sampling: " + r.stderr)
@@ -482,10 +482,10 @@ def case_short_threads():
     same work in one thread gets"""
     out = os.path.join(TMP, "short.folded")
     exe = os.path.join(WORK, "work_lossy")
-    r = record(["-o", out], [exe, "short_threads", "100", "8"], timeout=240)
+    r = record(["-o", out], [exe, "short_threads", "100", "8"], timeout=500)
     short = leaf_totals(out)
     check_cpu_ms(short, lossy_truth(r.stdout), "100 threads of 8 ms")
-    r = record(["-o", out], [exe, "one_thread", "100", "8"], timeout=240)
+    r = record(["-o", out], [exe, "one_thread", "100", "8"], timeout=500)
     check_cpu_ms(leaf_totals(out), lossy_truth(r.stdout), "the same work in one thread")
 
 
@@ -607,9 +607,9 @@ def attach_run(ms, procs):
     work.stdin.write("go\n")
     work.stdin.close()
     wout = work.stdout.read()
-    if work.wait(timeout=240) != 0:
+    if work.wait(timeout=500) != 0:
         fail("workload failed")
-    rout, rerr = rec.communicate(timeout=240)
+    rout, rerr = rec.communicate(timeout=500)
     if rec.returncode != 0:
         fail("record -p exited %d: %s" % (rec.returncode, rerr))
     if "4 threads" not in rerr:
