@@ -205,7 +205,8 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
         int over = timer_getoverrun(t->timer);
         if (over > 0)
             weight += (uint64_t)over;
-        t->last_cpu_ns += weight * pp__pl.period_ns; /* what the expiries covered */
+        if (!pp__pl.wall) /* CPU-clock expiries: the CPU they covered */
+            t->last_cpu_ns += weight * pp__pl.period_ns;
     } else if (si->si_fd >= 0 &&
                si->si_fd == atomic_load_explicit(&t->perf_fd, memory_order_relaxed)) {
         /* Ticks since the last sample, from the thread's CPU clock rather
