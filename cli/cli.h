@@ -11,6 +11,10 @@
 #define PP_EXIT_OK 0
 #define PP_EXIT_FAIL 1  /* the work failed (or, for compare, a regression) */
 #define PP_EXIT_USAGE 2 /* bad command line, config or output path */
+/* the output could not be written (a file, or standard output): a code no
+ * ordinary program exits with, as env(1) and timeout(1) use it, so that
+ * `record` does not mistake it for the target's own status */
+#define PP_EXIT_OUTPUT 125
 
 #define PP_CMD(fn, name, summary) int cmd_##fn(int argc, char **argv);
 #include "commands.def"
@@ -22,6 +26,13 @@ int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
 
 /* cli_error() - "postprof NAME: MESSAGE" on stderr; returns PP_EXIT_FAIL. */
 int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/*
+ * cli_output_error() - "postprof NAME: MESSAGE" for an output that could not
+ * be written (a pp_file_* message names the path and why); returns
+ * PP_EXIT_OUTPUT.
+ */
+int cli_output_error(const char *cmd, const char *msg);
 
 /* cli_parse_count() - A count in 1..100000000 into *out; 0, or -1 when s is not one. */
 int cli_parse_count(const char *s, size_t *out);

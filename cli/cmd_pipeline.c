@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <postprof/file.h>
 #include <postprof/postprof.h>
 
 #include "cli.h"
@@ -59,27 +60,22 @@ static double per_s(uint64_t n, uint64_t ns)
 static int write_trace(posts_cache *c, size_t cap, const char *path, posts_err *err)
 {
     posts_cache_access *a = malloc((cap ? cap : 1) * sizeof *a);
-    char tmp[4096];
     if (!a)
         return PP_ENOMEM;
     uint64_t dropped = 0;
     size_t n = posts_cache_trace_read(c, a, cap, &dropped);
-    int rc = PP_EIO;
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (f) {
+    pp_file_out *o;
+    int rc = pp_file_out_open(path, 0, &o, err->msg, sizeof err->msg);
+    if (rc == PP_OK) {
+        FILE *f = pp_file_out_stream(o);
         fprintf(f, "key_hash,key,op,hit,latency_ns\n");
         for (size_t i = 0; i < n; i++)
             fprintf(f, "%016llx,%s,%s,%u,%llu\n", (unsigned long long)a[i].key_hash, a[i].key,
                     a[i].op ? "put" : "get", (unsigned)a[i].hit,
                     (unsigned long long)a[i].latency_ns);
-        if (fclose(f) == 0 && rename(tmp, path) == 0)
-            rc = PP_OK;
+        rc = pp_file_out_commit(o, err->msg, sizeof err->msg);
     }
-    if (rc != PP_OK) {
-        snprintf(err->msg, sizeof err->msg, "cannot write trace %s", path);
-        unlink(tmp);
-    } else {
+    if (rc == PP_OK) {
         printf("trace_accesses: %zu\n", n);
         printf("trace_dropped: %llu\n", (unsigned long long)dropped);
     }
@@ -92,6 +88,7 @@ int cmd_pipeline(int argc, char **argv)
     posts_config cfg;
     posts_config_init(&cfg);
     posts_err err = {{0}};
+    int trace_failed = 0;
     const char *trace_out = NULL;
     int explain = 0;
     for (int i = 1; i < argc; i++) {
@@ -160,10 +157,14 @@ int cmd_pipeline(int argc, char **argv)
         rc = posts_pipeline_load(pl, &r, &err);
         if (rc == PP_OK && cfg.requests && r.posts_loaded)
             rc = posts_pipeline_serve(pl, &r, &err);
-        if (rc == PP_OK && trace_out)
+        if (rc == PP_OK && trace_out) {
             rc = write_trace(posts_pipeline_cache(pl), cfg.trace_capacity, trace_out, &err);
+            trace_failed = rc != PP_OK && rc != PP_ENOMEM;
+        }
         posts_pipeline_free(pl);
     }
+    if (trace_failed)
+        return cli_output_error("pipeline", err.msg);
     if (rc != PP_OK)
         return cli_error("pipeline", "%s", err.msg[0] ? err.msg : pp_strerror(rc));
     uint64_t stage_ns = r.load_ns + r.preprocess_ns + r.infer_ns;

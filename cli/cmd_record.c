@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <postprof/file.h>
 #include <postprof/postprof.h>
 
 #include "cli.h"
@@ -34,14 +35,18 @@ static const char record_usage[] =
     "  --mem-all             record every allocation (implies --mem; exact)\n"
     "  --format FMT          folded | speedscope | pprof | chrome (default: from -o, else "
     "pprof)\n"
-    "  -o, --output FILE     where to write (default profile.pb.gz, profile.folded, ...)\n"
+    "  -o, --output FILE     where to write (default profile.pb.gz, profile.folded, ...);\n"
+    "                        '-', a device or a FIFO is written as it is, never replaced\n"
     "  --follow-forks        profile forked children too, each into FILE with .PID added\n"
     "  --timer perf|posix    sampling timer (default perf, falling back to posix)\n"
     "  --unwind fp|libunwind stack walking in the handler (default fp: frame pointers)\n"
     "  -p, --pid PID         profile a running process instead (CPU only; until it exits,\n"
     "                        --duration passes, or Ctrl-C; needs its user or root)\n"
     "  --duration S          with -p: stop after S seconds\n"
-    "  -q, --quiet           no summary on stderr\n";
+    "  -q, --quiet           no summary on stderr\n"
+    "Exit status: the target's (128+N when it died of signal N); 125 when the output\n"
+    "could not be written (missing directory, read-only file system, disk full), said\n"
+    "before the target starts when it can be; 1 when it exited 0 but left no profile.\n";
 
 static const char *const default_names[] = {"profile.folded", "profile.speedscope.json",
                                             "profile.pb.gz", "profile.trace.json"};
@@ -297,7 +302,28 @@ static void end_tmpdir(const char *dir, int lock_fd)
         close(lock_fd);
 }
 
-/* load and write every pid's raw files; returns 0 when all were written */
+#define COLLECT_OUTPUT_FAILED 2 /* collect(): an output could not be written */
+
+/* exit code for collect()'s result: the output's own code before the target's */
+static int collect_exit(int failed, int code)
+{
+    if (failed & COLLECT_OUTPUT_FAILED)
+        return PP_EXIT_OUTPUT;
+    return failed && code == 0 ? PP_EXIT_FAIL : code;
+}
+
+/* "-", /dev/..., a device or FIFO: one stream, not a name to derive others from */
+static int special_output(const char *out)
+{
+    struct stat st;
+    return strcmp(out, "-") == 0 || strncmp(out, "/dev/", 5) == 0 ||
+           strncmp(out, "/proc/", 6) == 0 || (stat(out, &st) == 0 && !S_ISREG(st.st_mode));
+}
+
+/*
+ * load and write every pid's raw files; returns 0 when all were written, else
+ * COLLECT_OUTPUT_FAILED when an output could not be written, and/or 1
+ */
 static int collect(const char *dir, long root_pid, int fmt, const char *out, int quiet, int follow,
                    int mem_all)
 {
@@ -353,10 +379,11 @@ static int collect(const char *dir, long root_pid, int fmt, const char *out, int
         if (p && (root || follow)) {
             char path[PATH_MAX];
             output_for_pid(path, sizeof path, out, fmt, pid, root);
-            int rc = pp_profile_write(p, (pp_profile_format)fmt, path);
+            char werr[1024];
+            int rc = pp_profile_write(p, (pp_profile_format)fmt, path, werr, sizeof werr);
             if (rc != PP_OK) {
-                cli_error("record", "cannot write %s: %s", path, pp_strerror(rc));
-                failed = 1;
+                cli_output_error("record", werr[0] ? werr : pp_strerror(rc));
+                failed |= COLLECT_OUTPUT_FAILED;
             } else if (!quiet) {
                 (void)mem_all;
                 report(path, p, pid, root);
@@ -395,8 +422,8 @@ static int record_pid(long pid, unsigned long long hz, double duration, int fmt,
         return cli_error("record", "cannot create a temporary directory: %s", strerror(errno));
     record_attach_opts o = {pid, hz, duration, quiet};
     int rc = record_attach(&o, dir);
-    if (rc == 0 && collect(dir, pid, fmt, out, quiet, 0, 0) != 0)
-        rc = PP_EXIT_FAIL;
+    if (rc == 0)
+        rc = collect_exit(collect(dir, pid, fmt, out, quiet, 0, 0), 0);
     end_tmpdir(dir, lock_fd);
     return rc;
 }
@@ -487,6 +514,15 @@ int cmd_record(int argc, char **argv)
         fmt = out ? format_from_name(out) : PP_FORMAT_PPROF;
     if (!out)
         out = default_names[fmt];
+    if (follow && special_output(out))
+        return cli_usage_error("record", record_usage,
+                               "--follow-forks writes a file per process: -o must name a file, "
+                               "not '%s'",
+                               out);
+    /* a missing directory or read-only file system is said before the target runs */
+    char oerr[1024];
+    if (pp_file_out_check(out, 0, oerr, sizeof oerr) != PP_OK)
+        return cli_output_error("record", oerr);
     if (attach_pid) {
         if (i < argc)
             return cli_usage_error("record", record_usage,
@@ -586,7 +622,5 @@ int cmd_record(int argc, char **argv)
     }
     int failed = collect(dir, (long)pid, fmt, out, quiet, follow, mem_all);
     end_tmpdir(dir, lock_fd);
-    if (failed && code == 0)
-        return PP_EXIT_FAIL;
-    return code;
+    return collect_exit(failed, code);
 }

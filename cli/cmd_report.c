@@ -2,12 +2,14 @@
  * cmd_report.c - `postprof report FILE.json [--html OUT] [--profile FILE]`:
  * renders a report.json (and optionally a recorded profile as a flame
  * graph) into one self-contained HTML page. Exit 0 written, 1 unreadable or
- * malformed input or unwritable output, 2 bad command line.
+ * malformed input, 2 bad command line or the output is an input, 125 the page
+ * could not be written.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <postprof/file.h>
 #include <postprof/postprof.h>
 
 #include "cli.h"
@@ -17,7 +19,11 @@ static const char report_usage[] =
     "  --html OUT      the HTML page to write (default: FILE with .json replaced by .html)\n"
     "  --profile FILE  a profile from `postprof record` (pprof, speedscope or folded\n"
     "                  stacks 'frame;frame;...;leaf COUNT') drawn as a flame graph\n"
-    "The page inlines its CSS, scripts and data: it opens offline, fetches nothing.\n";
+    "The page inlines its CSS, scripts and data: it opens offline, fetches nothing.\n"
+    "OUT may be '-' (standard output), a device or a FIFO: written as it is. A\n"
+    "regular file is replaced atomically and keeps its mode; OUT may not be an input.\n"
+    "Exit status: 0 written, 1 unreadable or malformed input, 2 bad command line,\n"
+    "125 the page could not be written.\n";
 
 int cmd_report(int argc, char **argv)
 {
@@ -48,7 +54,8 @@ int cmd_report(int argc, char **argv)
 
     int exit_code = PP_EXIT_FAIL;
     char err[1024];
-    char *out_path = NULL;
+    char *out_path = NULL, *page = NULL;
+    size_t page_len = 0;
     pp_report *r = NULL;
     if (!html) {
         size_t n = strlen(in);
@@ -62,20 +69,34 @@ int cmd_report(int argc, char **argv)
         memcpy(out_path + stem, ".html", 6);
         html = out_path;
     }
+    if (pp_file_same(in, html) || (profile && pp_file_same(profile, html))) {
+        exit_code = cli_usage_error("report", report_usage,
+                                    "the output %s is the input %s: it would be overwritten", html,
+                                    pp_file_same(in, html) ? in : profile);
+        goto out;
+    }
     int rc = pp_report_load_json(in, &r, err, sizeof err);
     if (rc != PP_OK) {
         cli_error("report", "%s", err[0] ? err : pp_strerror(rc));
         goto out;
     }
-    rc = pp_report_write_html(r, profile, html, err, sizeof err);
+    rc = pp_report_render_html(r, profile, &page, &page_len, err, sizeof err);
     if (rc != PP_OK) {
         cli_error("report", "%s", err[0] ? err : pp_strerror(rc));
         goto out;
     }
-    printf("postprof report: wrote %s\n", html);
+    rc = pp_file_write(html, page, page_len, err, sizeof err);
+    if (rc != PP_OK) {
+        exit_code = cli_output_error("report", err[0] ? err : pp_strerror(rc));
+        goto out;
+    }
+    /* the page itself may be on standard output: the note goes to stderr then */
+    fprintf(pp_file_same(html, "/dev/stdout") || strcmp(html, "-") == 0 ? stderr : stdout,
+            "postprof report: wrote %s\n", html);
     exit_code = PP_EXIT_OK;
 out:
     pp_report_free(r);
     free(out_path);
+    free(page);
     return exit_code;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <postprof/crash.h>
+#include <postprof/file.h>
 #include <postprof/postprof.h>
 #include <postprof/profilers.h>
 #include <postprof/report.h>
@@ -113,15 +114,8 @@ static int check_out_dir(const char *dir, char *err, size_t cap)
         return -1;
     }
     char probe[4096];
-    snprintf(probe, sizeof probe, "%s/.postprof-write-test-%ld", dir, (long)getpid());
-    FILE *f = fopen(probe, "w");
-    if (!f) {
-        snprintf(err, cap, "cannot write in output directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    fclose(f);
-    unlink(probe);
-    return 0;
+    snprintf(probe, sizeof probe, "%s/report.json", dir);
+    return pp_file_out_check(probe, 0, err, cap) == PP_OK ? 0 : -1;
 }
 
 int cmd_run(int argc, char **argv)
@@ -215,10 +209,8 @@ int cmd_run(int argc, char **argv)
             return PP_EXIT_USAGE;
         }
     }
-    if (check_out_dir(out, err, sizeof err) != 0) {
-        fprintf(stderr, "postprof run: %s\n", err);
-        return PP_EXIT_USAGE;
-    }
+    if (check_out_dir(out, err, sizeof err) != 0) /* a bad --out, before any work */
+        return cli_usage_error("run", NULL, "%s", err);
     (void)pp_crash_install(out);
     if (quick) {
         /* smaller experiments, same questions */
@@ -316,16 +308,14 @@ int cmd_run(int argc, char **argv)
     snprintf(path, sizeof path, "%s/report.json", out);
     rc = pp_report_write_json(r, path, err, sizeof err);
     if (rc != PP_OK) {
-        fprintf(stderr, "postprof run: %s\n", err[0] ? err : pp_strerror(rc));
-        exit_code = PP_EXIT_USAGE;
+        exit_code = cli_output_error("run", err[0] ? err : pp_strerror(rc));
         goto done;
     }
     fprintf(stderr, "postprof run: wrote %s\n", path);
     snprintf(path, sizeof path, "%s/report.html", out);
     rc = pp_report_write_html(r, NULL, path, err, sizeof err);
     if (rc != PP_OK) {
-        fprintf(stderr, "postprof run: %s\n", err[0] ? err : pp_strerror(rc));
-        exit_code = PP_EXIT_USAGE;
+        exit_code = cli_output_error("run", err[0] ? err : pp_strerror(rc));
         goto done;
     }
     fprintf(stderr, "postprof run: wrote %s\n", path);
@@ -337,16 +327,9 @@ int cmd_run(int argc, char **argv)
             goto done;
         }
         snprintf(path, sizeof path, "%s/explain.txt", out);
-        char tmp[4200];
-        snprintf(tmp, sizeof tmp, "%s.tmp", path);
-        FILE *f = fopen(tmp, "w");
-        int ok = f && fputs(plan, f) >= 0;
-        if (f && fclose(f) != 0)
-            ok = 0;
-        if (!ok || rename(tmp, path) != 0) {
-            unlink(tmp);
+        if (pp_file_write(path, plan, strlen(plan), err, sizeof err) != PP_OK) {
             free(plan);
-            cli_error("run", "cannot write %s", path);
+            exit_code = cli_output_error("run", err);
             goto done;
         }
         printf("\nEXPLAIN ANALYZE (database source, batch %u):\n%s", cfg.profile.load_batch, plan);

@@ -2,6 +2,7 @@
  * main.c - The postprof command: dispatch to a subcommand (commands.def),
  * --version, --help, and the usage errors shared by every subcommand.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,7 +35,45 @@ static void usage(FILE *f)
                "--log-format and --log-level (debug|info|warn|error|off) may appear anywhere\n"
                "before '--'; POSTPROF_LOG_FORMAT and POSTPROF_LOG_LEVEL set the defaults.\n"
                "A crash of postprof writes crash-PID-TID.txt into POSTPROF_CRASH_DIR (default .);\n"
-               "'postprof crash-report FILE' symbolizes it.\n");
+               "'postprof crash-report FILE' symbolizes it.\n"
+               "\nExit status: 0 done; 1 the work failed (compare: a regression); 2 bad command\n"
+               "line, config or output path; 125 the output could not be written (a file or\n"
+               "standard output: missing directory, read-only file system, disk full, closed\n"
+               "pipe). record exits with its target's status otherwise.\n"
+               "An output FILE of '-' or a device or FIFO is written as it is, never replaced;\n"
+               "a regular file is replaced atomically and keeps its mode and owner.\n");
+}
+
+int cli_output_error(const char *cmd, const char *msg)
+{
+    fprintf(stderr, "postprof %s: %s\n", cmd, msg);
+    return PP_EXIT_OUTPUT;
+}
+
+/*
+ * Everything printed must have reached standard output: flush and close it,
+ * and turn a failure (a full disk, a closed pipe) into a message and
+ * PP_EXIT_OUTPUT instead of a silent success. Returns the exit code.
+ */
+static int finish_stdout(const char *cmd, int rc)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0;
+    int e = errno;
+    bad |= ferror(stdout) != 0;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (!bad)
+        return rc;
+    const char *why = e == ENOSPC  ? "no space left on the device (the disk is full)"
+                      : e == EPIPE ? "the reading end was closed (broken pipe)"
+                      : e          ? strerror(e)
+                                   : "a write failed";
+    fprintf(stderr, "postprof%s%s: cannot write to standard output: %s\n", cmd ? " " : "",
+            cmd ? cmd : "", why);
+    return PP_EXIT_OUTPUT;
 }
 
 int cli_parse_count(const char *s, size_t *out)
@@ -133,7 +172,7 @@ static int take_global_options(int *argc, char **argv)
     return 0;
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv, const char **out_cmd)
 {
     int rc = take_global_options(&argc, argv);
     if (rc)
@@ -155,12 +194,21 @@ int main(int argc, char **argv)
         return PP_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(commands[i].name, name) == 0)
+        if (strcmp(commands[i].name, name) == 0) {
+            *out_cmd = commands[i].name;
             return commands[i].fn(argc - 1, argv + 1);
+        }
     if (name[0] == '-')
         fprintf(stderr, "postprof: unknown option '%s'\n", name);
     else
         fprintf(stderr, "postprof: unknown command '%s'\n", name);
     usage(stderr);
     return PP_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = NULL;
+    int rc = run_command(argc, argv, &cmd);
+    return finish_stdout(cmd, rc);
 }

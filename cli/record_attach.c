@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <postprof/file.h>
 #include <postprof/postprof.h>
 
 #include "cli.h"
@@ -438,14 +439,12 @@ static void read_maps(attach_ctx *c)
 static int write_raw(attach_ctx *c, const char *dir, uint64_t start_unix, uint64_t start_mono,
                      uint64_t duration, const char *reason)
 {
-    char path[4096], tmp[4200];
+    char path[4096];
     snprintf(path, sizeof path, "%s/%ld.0.raw", dir, c->pid);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        snprintf(c->err, sizeof c->err, "cannot write %s: %s", tmp, strerror(errno));
+    pp_file_out *o;
+    if (pp_file_out_open(path, PP_FILE_REPLACE, &o, c->err, sizeof c->err) != PP_OK)
         return -1;
-    }
+    FILE *f = pp_file_out_stream(o);
     fprintf(f,
             "postprof-raw 1\npid %ld\nreason %s\nmode cpu\nperiod_ns %" PRIu64
             "\nmem_rate 0\ntimer perf_event task-clock (attached)\nunwind frame-pointer "
@@ -475,13 +474,7 @@ static int write_raw(attach_ctx *c, const char *dir, uint64_t start_unix, uint64
         fputc('\n', f);
     }
     fputs("end\n", f);
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        snprintf(c->err, sizeof c->err, "cannot write %s: %s", path, strerror(errno));
-        unlink(tmp);
-        return -1;
-    }
-    return 0;
+    return pp_file_out_commit(o, c->err, sizeof c->err) == PP_OK ? 0 : -1;
 }
 
 static int paranoid_level(void)

@@ -1,5 +1,6 @@
 # Tests of the foundation: common layer, capture, snapshots, build artefacts.
 pp_add_unit_test(NAME histogram SOURCES unit/test_histogram.c LIBS postprof_static m)
+pp_add_unit_test(NAME file SOURCES unit/test_file.c LIBS postprof_static Threads::Threads)
 pp_add_unit_test(NAME scope SOURCES unit/test_scope.c LIBS postprof_static m)
 # the CLOCK_MONOTONIC fallback (no invariant TSC), forced
 foreach(case clock_source_as_configured busy_wait_within_1pct nesting_gives_parent_and_self)

@@ -38,7 +38,8 @@ PP_EXPORT void pp_profile_free(pp_profile *p);
  * list the target wrote (the modules must still be on disk). When *io is NULL
  * a new profile is created; otherwise the file is merged into *io (a process
  * that exec'd leaves one file per image).
- * Returns PP_OK; PP_EIO (unreadable), PP_EFORMAT (not a raw profile; msg says
+ * Returns PP_OK; PP_ENOTFOUND/PP_EPERM/PP_EIO (unreadable: pp_file_read()),
+ * PP_ERANGE (over the raw-file cap), PP_EFORMAT (not a raw profile; msg says
  * where), PP_ENOMEM. On error *io is unchanged (a new profile is freed).
  * msg (may be NULL) receives a one-line reason on error.
  */
@@ -61,7 +62,8 @@ PP_EXPORT size_t pp_profile_scope_count(const pp_profile *p);
 /*
  * pp_profile_read() - Read a folded, speedscope or pprof (gzipped or not) file;
  * the format is detected from the content. Returns PP_OK and a new profile in
- * *out; PP_EIO, PP_EFORMAT (msg says where and why), PP_ERANGE (over the
+ * *out; PP_ENOTFOUND, PP_EPERM or PP_EIO when it cannot be read (by
+ * pp_file_read()), PP_EFORMAT (msg says where and why), PP_ERANGE (over the
  * 256 MiB input cap), PP_ENOMEM; *out is NULL on error.
  */
 PP_EXPORT PP_NODISCARD int pp_profile_read(const char *path, pp_profile **out, char *msg,
@@ -72,12 +74,14 @@ PP_EXPORT PP_NODISCARD int pp_profile_parse(const void *data, size_t len, pp_pro
                                             char *msg, size_t msg_cap);
 
 /*
- * pp_profile_write() - Write the profile to path in a format, atomically
- * (temporary file in the same directory, then rename). Returns PP_OK, PP_EIO
- * (path left untouched), PP_ENOMEM, PP_EINVAL (unknown format).
+ * pp_profile_write() - Write the profile to path in a format, by
+ * pp_file_write() (postprof/file.h: a regular file is replaced atomically, a
+ * device, FIFO or "-" is written in place). Returns PP_OK, pp_file_write()'s
+ * codes with err saying why (path left untouched), PP_ENOMEM, PP_EINVAL
+ * (unknown format).
  */
 PP_EXPORT PP_NODISCARD int pp_profile_write(const pp_profile *p, pp_profile_format format,
-                                            const char *path);
+                                            const char *path, char *err, size_t errcap);
 
 /* pp_profile_format_parse() - "folded", "speedscope", "pprof", "chrome" -> format; -1 if unknown.
  */

@@ -296,11 +296,13 @@ PP_EXPORT const char *pp_impact_name(pp_impact impact);
 PP_EXPORT const char *pp_basis_name(pp_basis basis);
 
 /*
- * pp_report_write_json() - Write the report as JSON to path, atomically: a
- * temporary file in the same directory, fsync, then rename over path.
+ * pp_report_write_json() - Write the report as JSON to path by
+ * pp_file_write() (postprof/file.h): a regular file atomically (temporary
+ * file in the same directory, fsync, rename over path); a device, FIFO or
+ * "-" in place.
  *
- * Returns PP_OK; PP_EIO/PP_EPERM/PP_ENOTFOUND when the directory cannot be
- * written (nothing is left behind: the temporary file is removed, path is
+ * Returns PP_OK; pp_file_write()'s codes when path cannot be written
+ * (nothing is left behind: the temporary file is removed, path is
  * untouched); PP_ENOMEM. err (may be NULL) receives a message naming the path
  * and the reason. Thread-safe for distinct reports.
  */

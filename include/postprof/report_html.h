@@ -37,13 +37,14 @@ PP_EXPORT PP_NODISCARD int pp_report_render_html(const pp_report *r, const char 
                                                  size_t errcap);
 
 /*
- * pp_report_write_html() - pp_report_render_html() written to path
- * atomically (temporary file in the same directory, fsync, rename), so a
- * reader sees the old page or the new one, never half of one.
+ * pp_report_write_html() - pp_report_render_html() written to path by
+ * pp_file_write() (postprof/file.h: a regular file atomically, so a reader
+ * sees the old page or the new one, never half of one; a device, FIFO or
+ * "-" in place).
  *
- * Returns the codes of pp_report_render_html(), and PP_EIO/PP_EPERM/
- * PP_ENOTFOUND when path's directory cannot be written; on error path is
- * untouched and err (may be NULL) names the file and the reason.
+ * Returns the codes of pp_report_render_html(), and pp_file_write()'s when
+ * path cannot be written; on error path is untouched and err (may be NULL)
+ * names the file and the reason.
  * Thread-safe for distinct paths.
  */
 PP_EXPORT PP_NODISCARD int pp_report_write_html(const pp_report *r, const char *profile_path,

@@ -28,11 +28,12 @@ PP_EXPORT int pp_trace_enabled(void);
 
 /*
  * pp_trace_write() - Write every traced event (live threads, and threads that
- * exited, up to 2^20 of theirs) to path, atomically (temp file + rename), one
- * line per event: "s TID START_NS DUR_NS NAME" with START_NS on
- * CLOCK_MONOTONIC, sorted by thread then start. Returns PP_OK, PP_EIO naming
- * nothing (the caller knows the path), PP_ENOMEM, or PP_ESTATE when tracing
- * is off. Thread-safe; events recorded during the write may be left out.
+ * exited, up to 2^20 of theirs) to path by pp_file_write()'s rules
+ * (postprof/file.h: atomic for a regular file), one line per event:
+ * "s TID START_NS DUR_NS NAME" with START_NS on CLOCK_MONOTONIC, sorted by
+ * thread then start. Returns PP_OK, pp_file_out_open()'s codes (the caller
+ * knows the path), PP_ENOMEM, or PP_ESTATE when tracing is off. Thread-safe;
+ * events recorded during the write may be left out.
  */
 PP_EXPORT PP_NODISCARD int pp_trace_write(const char *path);
 

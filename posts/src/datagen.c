@@ -14,6 +14,7 @@
 
 #include <sqlite3.h>
 
+#include <postprof/file.h>
 #include <postprof/scope.h>
 #include <posts/config.h>
 #include <posts/datagen.h>
@@ -296,17 +297,25 @@ int posts__pg_load(const char *url, uint64_t seed, size_t n, posts_err *err);
 static int write_sqlite(const posts_datagen_opts *o, const char *dir, posts_err *err)
 {
     PP_SCOPE("posts.datagen.sqlite");
-    char path[POSTS_PATH_MAX + 32], tmp[POSTS_PATH_MAX + 48];
+    char path[POSTS_PATH_MAX + 32];
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
-    int rc = PP_EDB;
+    pp_file_out *fo = NULL;
+    const char *tmp = "";
     posts_post p = {0};
-    if (posts__join_path(path, sizeof path, dir, "posts.db") ||
-        snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    if (posts__join_path(path, sizeof path, dir, "posts.db")) {
         posts_err_set(err, "%s: path too long", dir);
         return PP_EINVAL;
     }
-    unlink(tmp);
+    /* SQLite writes the database by name: a temporary file renamed over posts.db */
+    char why[POSTS_ERR_MAX];
+    int rc = pp_file_out_open(path, PP_FILE_REPLACE, &fo, why, sizeof why);
+    if (rc != PP_OK) {
+        posts_err_set(err, "%s", why);
+        return rc;
+    }
+    tmp = pp_file_out_temp_path(fo);
+    rc = PP_EDB;
     if (sqlite3_open(tmp, &db) != SQLITE_OK)
         goto out;
     if (sqlite3_exec(db,
@@ -355,12 +364,10 @@ static int write_sqlite(const posts_datagen_opts *o, const char *dir, posts_err 
     if (sqlite3_close(db) != SQLITE_OK)
         goto out;
     db = NULL;
-    if (rename(tmp, path) != 0) {
-        posts_err_set(err, "%s: rename: %s", path, strerror(errno));
-        rc = PP_EIO;
-        goto out;
-    }
-    rc = PP_OK;
+    rc = pp_file_out_commit(fo, why, sizeof why);
+    fo = NULL;
+    if (rc != PP_OK)
+        posts_err_set(err, "%s", why);
 out:
     if (rc == PP_EDB)
         posts_err_set(err, "%s: %s", tmp, db ? sqlite3_errmsg(db) : "cannot open");
@@ -369,29 +376,27 @@ out:
     posts_post_release(&p);
     sqlite3_finalize(st);
     sqlite3_close(db);
-    if (rc != PP_OK)
-        unlink(tmp);
+    pp_file_out_abort(fo);
     return rc;
 }
 
 static int write_jsonl(const posts_datagen_opts *o, const char *dir, posts_err *err)
 {
     PP_SCOPE("posts.datagen.jsonl");
-    char path[POSTS_PATH_MAX + 32], tmp[POSTS_PATH_MAX + 48];
-    int rc = PP_EIO;
-    FILE *f = NULL;
+    char path[POSTS_PATH_MAX + 32], why[POSTS_ERR_MAX];
+    pp_file_out *fo = NULL;
     posts_post p = {0};
     char *line = NULL;
-    if (posts__join_path(path, sizeof path, dir, "posts.jsonl") ||
-        snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    if (posts__join_path(path, sizeof path, dir, "posts.jsonl")) {
         posts_err_set(err, "%s: path too long", dir);
         return PP_EINVAL;
     }
-    f = fopen(tmp, "wb");
-    if (!f) {
-        posts_err_set(err, "%s: %s", tmp, strerror(errno));
-        goto out;
+    int rc = pp_file_out_open(path, 0, &fo, why, sizeof why);
+    if (rc != PP_OK) {
+        posts_err_set(err, "%s", why);
+        return rc;
     }
+    FILE *f = pp_file_out_stream(fo);
     for (size_t i = 1; i <= o->posts; i++) {
         size_t len;
         if (posts_datagen_post(o->seed, (int64_t)i, &p) != PP_OK ||
@@ -401,25 +406,22 @@ static int write_jsonl(const posts_datagen_opts *o, const char *dir, posts_err *
             goto out;
         }
         line[len] = '\n';
-        if (fwrite(line, 1, len + 1, f) != len + 1) {
-            posts_err_set(err, "%s: write: %s", tmp, strerror(errno));
-            goto out;
-        }
+        if (fwrite(line, 1, len + 1, f) != len + 1)
+            break; /* the commit says why */
         free(line);
         line = NULL;
         posts_post_release(&p);
         if (o->progress && (i % 10000 == 0 || i == o->posts))
             o->progress(o->user, "jsonl", i, o->posts);
     }
-    rc = posts__file_commit(f, tmp, path, err);
-    f = NULL;
+    rc = pp_file_out_commit(fo, why, sizeof why);
+    fo = NULL;
+    if (rc != PP_OK)
+        posts_err_set(err, "%s", why);
 out:
     free(line);
     posts_post_release(&p);
-    if (f)
-        fclose(f);
-    if (rc != PP_OK)
-        unlink(tmp);
+    pp_file_out_abort(fo);
     return rc;
 }
 

@@ -79,10 +79,6 @@ typedef struct posts__sbuf {
 
 void posts__sbuf_add(posts__sbuf *s, const char *t, size_t len);
 
-/* posts__file_commit() - fclose f (always) and rename tmp to path. PP_OK or PP_EIO with err. */
-struct posts_err;
-int posts__file_commit(FILE *f, const char *tmp, const char *path, struct posts_err *err);
-
 /* posts__fb_reserve() - Room for posts more features and nnz more entries. PP_OK / PP_ENOMEM. */
 struct posts_feature_batch;
 int posts__fb_reserve(struct posts_feature_batch *fb, size_t posts, size_t nnz);

@@ -14,6 +14,7 @@
 #include <cblas.h>
 #include <zlib.h>
 
+#include <postprof/file.h>
 #include <postprof/scope.h>
 #include <posts/config.h>
 #include <posts/model.h>
@@ -279,9 +280,7 @@ int posts_model_save(const posts_model *m, const char *path, posts_err *err)
         payload += 16 + 4 * ((size_t)m->L[i].in * m->L[i].out + m->L[i].out);
     size_t total = HEADER_BYTES + payload + 4;
     unsigned char *buf = malloc(total);
-    char tmp[POSTS_PATH_MAX + 32];
-    int rc = PP_EIO;
-    FILE *f = NULL;
+    int rc;
     if (!buf) {
         posts_err_set(err, "%s: out of memory", path);
         return PP_ENOMEM;
@@ -309,23 +308,10 @@ int posts_model_save(const posts_model *m, const char *path, posts_err *err)
             put_f32(p, l->b[k]);
     }
     put_u32(p, (uint32_t)crc32(0L, buf, (uInt)(total - 4)));
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        posts_err_set(err, "%s: path too long", path);
-        rc = PP_EINVAL;
-        goto out;
-    }
-    f = fopen(tmp, "wb");
-    if (!f || fwrite(buf, 1, total, f) != total) {
-        posts_err_set(err, "%s: write: %s", tmp, strerror(errno));
-        goto out;
-    }
-    rc = posts__file_commit(f, tmp, path, err);
-    f = NULL;
-out:
-    if (f)
-        fclose(f);
+    char why[POSTS_ERR_MAX];
+    rc = pp_file_write(path, buf, total, why, sizeof why);
     if (rc != PP_OK)
-        unlink(tmp);
+        posts_err_set(err, "%s", why);
     free(buf);
     return rc;
 }
@@ -439,41 +425,19 @@ int posts_model_load(const char *path, posts_model **out, posts_err *err)
     PP_SCOPE_MEM("posts.model.load");
     uint64_t t0 = posts__now_ns();
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        posts_err_set(err, "model file %s: %s", path, strerror(errno));
-        return errno == ENOENT ? PP_ENOTFOUND : PP_EIO;
+    char *buf = NULL, why[POSTS_ERR_MAX - 16];
+    size_t n = 0;
+    int rc = pp_file_read(path, (size_t)1 << 31, &buf, &n, why, sizeof why);
+    if (rc != PP_OK) {
+        posts_err_set(err, "model file %s", why);
+        return rc;
     }
-    int rc = PP_EIO;
-    unsigned char *buf = NULL;
-    long n;
-    if (fseek(f, 0, SEEK_END) != 0 || (n = ftell(f)) < 0 || fseek(f, 0, SEEK_SET) != 0) {
-        posts_err_set(err, "model file %s: cannot size: %s", path, strerror(errno));
-        goto out;
-    }
-    if ((uint64_t)n > (1ull << 31)) {
-        posts_err_set(err, "model file %s: %ld bytes is too large", path, n);
-        rc = PP_ERANGE;
-        goto out;
-    }
-    buf = malloc((size_t)n + 1);
-    if (!buf) {
-        posts_err_set(err, "model file %s: out of memory", path);
-        rc = PP_ENOMEM;
-        goto out;
-    }
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        posts_err_set(err, "model file %s: read error", path);
-        goto out;
-    }
-    rc = posts_model_load_mem(buf, (size_t)n, path, out, err);
+    rc = posts_model_load_mem(buf, n, path, out, err);
     if (rc == PP_OK) {
         (*out)->file_bytes = (uint64_t)n;
         (*out)->load_ns = posts__now_ns() - t0;
     }
-out:
     free(buf);
-    fclose(f);
     return rc;
 }
 

@@ -1,6 +1,6 @@
 /*
  * util.c - Small helpers shared by the posts library's files: growing arrays,
- * a bounded-by-memory string builder, committing a temp file into place.
+ * a bounded-by-memory string builder.
  * No global state; thread-safe.
  */
 #include <errno.h>
@@ -40,17 +40,4 @@ void posts__sbuf_add(posts__sbuf *s, const char *t, size_t len)
     memcpy(s->p + s->n, t, len);
     s->n += len;
     s->p[s->n] = '\0';
-}
-
-int posts__file_commit(FILE *f, const char *tmp, const char *path, posts_err *err)
-{
-    if (fclose(f) != 0) {
-        posts_err_set(err, "%s: close: %s", tmp, strerror(errno));
-        return PP_EIO;
-    }
-    if (rename(tmp, path) != 0) {
-        posts_err_set(err, "%s: rename: %s", path, strerror(errno));
-        return PP_EIO;
-    }
-    return PP_OK;
 }

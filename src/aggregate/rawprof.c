@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include <postprof/error.h>
+#include <postprof/file.h>
 
 #include "aggregate/profile_impl.h"
 #include "common/elf_note.h"
@@ -374,47 +375,6 @@ static int kind_of_mode(const char *m, size_t n, pp_profile_kind *out)
     return 0;
 }
 
-static int read_all(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return PP_EIO;
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = PP_OK;
-    for (;;) {
-        if (n + 65536 + 1 > cap) {
-            if (cap >= RAW_MAX_BYTES) {
-                rc = PP_ERANGE;
-                break;
-            }
-            size_t ncap = cap ? cap * 2 : 65536 * 2;
-            char *q = realloc(buf, ncap);
-            if (!q) {
-                rc = PP_ENOMEM;
-                break;
-            }
-            buf = q;
-            cap = ncap;
-        }
-        size_t r = fread(buf + n, 1, cap - n - 1, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    if (rc == PP_OK && ferror(f))
-        rc = PP_EIO;
-    fclose(f);
-    if (rc) {
-        free(buf);
-        return rc;
-    }
-    buf[n] = 0;
-    *out = buf;
-    *len = n;
-    return PP_OK;
-}
-
 int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg_cap)
 {
     char *text = NULL, *maps = NULL;
@@ -423,10 +383,12 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     symctx c;
     memset(&c, 0, sizeof c);
     pp_profile *p = NULL;
-    int rc = read_all(path, &text, &len);
+    char why[512] = "";
+    int rc = pp_file_read(path, RAW_MAX_BYTES, &text, &len, why, sizeof why);
     int complete = 0;
     if (rc) {
-        set_msg(msg, msg_cap, path, 0, pp_strerror(rc));
+        if (msg && msg_cap)
+            snprintf(msg, msg_cap, "%s", why);
         goto out;
     }
     maps = malloc(len + 1);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <postprof/error.h>
+#include <postprof/file.h>
 #include <postprof/trace.h>
 
 #include "capture.h"
@@ -137,8 +138,7 @@ int pp_trace_write(const char *path)
     int rc = PP_ENOMEM;
     flat_ev *ev = NULL;
     size_t n = 0, cap = 0;
-    FILE *f = NULL;
-    char tmp[4200];
+    pp_file_out *o = NULL;
 
     pthread_mutex_lock(&pp__registry_lock);
     cap = nretired;
@@ -161,12 +161,10 @@ int pp_trace_write(const char *path)
     if (!ev)
         goto out;
     qsort(ev, n, sizeof *ev, cmp_ev);
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    f = fopen(tmp, "w");
-    if (!f) {
-        rc = PP_EIO;
+    rc = pp_file_out_open(path, 0, &o, NULL, 0);
+    if (rc != PP_OK)
         goto out;
-    }
+    FILE *f = pp_file_out_stream(o);
     char name[256];
     for (size_t i = 0; i < n; i++) {
         if (ev[i].site == 0 || ev[i].site >= nsites || ev[i].end < ev[i].start)
@@ -185,24 +183,10 @@ int pp_trace_write(const char *path)
             fputc(*c == '\n' || *c == '\r' ? ' ' : *c, f);
         fputc('\n', f);
     }
-    if (fclose(f) != 0) {
-        f = NULL;
-        rc = PP_EIO;
-        unlink(tmp);
-        goto out;
-    }
-    f = NULL;
-    if (rename(tmp, path) != 0) {
-        unlink(tmp);
-        rc = PP_EIO;
-        goto out;
-    }
-    rc = PP_OK;
+    rc = pp_file_out_commit(o, NULL, 0);
+    o = NULL;
 out:
-    if (f) {
-        fclose(f);
-        unlink(tmp);
-    }
+    pp_file_out_abort(o);
     free(ev);
     return rc;
 }

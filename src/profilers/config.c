@@ -12,10 +12,9 @@
 
 #include <ini.h>
 
+#include <postprof/file.h>
 #include <postprof/config.h>
 #include <postprof/error.h>
-
-#include "common/file_impl.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
@@ -201,7 +200,7 @@ int pp_config_load(pp_config *cfg, const char *path, char *err, size_t errcap, i
         *out_line = 0;
     char *buf = NULL;
     size_t n = 0;
-    int rc = pp__file_read_all(path, CONFIG_MAX_BYTES, &buf, &n, err, errcap);
+    int rc = pp_file_read(path, CONFIG_MAX_BYTES, &buf, &n, err, errcap);
     if (rc != PP_OK)
         return rc;
     char msg[256];

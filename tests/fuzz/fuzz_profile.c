@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (fd >= 0) {
         close(fd);
         for (int f = 0; f < 4; f++)
-            if (pp_profile_write(p, (pp_profile_format)f, path) != PP_OK)
+            if (pp_profile_write(p, (pp_profile_format)f, path, NULL, 0) != PP_OK)
                 __builtin_trap(); /* a parsed profile must always render */
         unlink(path);
     }

@@ -195,7 +195,7 @@ static void test_other_profile_formats(void **state)
     const pp_profile_format fmts[] = {PP_FORMAT_SPEEDSCOPE, PP_FORMAT_PPROF};
     for (size_t i = 0; i < 2; i++) {
         snprintf(conv, sizeof conv, "%s/p.%zu", d, i);
-        assert_int_equal(pp_profile_write(p, fmts[i], conv), PP_OK);
+        assert_int_equal(pp_profile_write(p, fmts[i], conv, NULL, 0), PP_OK);
         pp_report *r = small_report();
         char *html = NULL;
         assert_int_equal(pp_report_render_html(r, conv, &html, NULL, err, sizeof err), PP_OK);

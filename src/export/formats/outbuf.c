@@ -1,6 +1,6 @@
 /*
- * outbuf.c - Bounded growable output buffer and the atomic file write shared
- * by the profile writers (see outbuf.h).
+ * outbuf.c - Bounded growable output buffer shared by the profile writers
+ * (see outbuf.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -11,7 +11,6 @@
 
 #include <postprof/error.h>
 
-#include "common/file_impl.h"
 #include "export/formats/outbuf.h"
 
 static int reserve(pp__outbuf *b, size_t more)
@@ -88,10 +87,4 @@ void pp__ob_release(pp__outbuf *b)
     free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
-}
-
-int pp__write_file_atomic(const char *path, const void *data, size_t len)
-{
-    int rc = pp__file_write_atomic(path, data, len, NULL, 0);
-    return rc == PP_OK || rc == PP_ENOMEM ? rc : PP_EIO;
 }

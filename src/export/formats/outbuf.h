@@ -24,7 +24,4 @@ void pp__ob_printf(pp__outbuf *b, const char *fmt, ...) __attribute__((format(pr
 void pp__ob_json_str(pp__outbuf *b, const char *s);
 void pp__ob_release(pp__outbuf *b);
 
-/* Write len bytes to path atomically (temp file + rename). PP_OK or PP_EIO. */
-int pp__write_file_atomic(const char *path, const void *data, size_t len);
-
 #endif

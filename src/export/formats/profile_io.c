@@ -8,13 +8,17 @@
 #include <string.h>
 
 #include <postprof/error.h>
+#include <postprof/file.h>
 
 #include "export/formats/formats.h"
 
 #define READ_MAX (256u * 1024 * 1024)
 
-int pp_profile_write(const pp_profile *p, pp_profile_format format, const char *path)
+int pp_profile_write(const pp_profile *p, pp_profile_format format, const char *path, char *err,
+                     size_t errcap)
 {
+    if (err && errcap)
+        err[0] = '\0';
     if (!p || !path)
         return PP_EINVAL;
     pp__outbuf b = {0};
@@ -38,7 +42,9 @@ int pp_profile_write(const pp_profile *p, pp_profile_format format, const char *
     if (rc == PP_OK)
         rc = b.err;
     if (rc == PP_OK)
-        rc = pp__write_file_atomic(path, b.data ? b.data : "", b.len);
+        rc = pp_file_write(path, b.data ? b.data : "", b.len, err, errcap);
+    else if (err && errcap)
+        snprintf(err, errcap, "cannot render %s: %s", path, pp_strerror(rc));
     pp__ob_release(&b);
     return rc;
 }
@@ -77,41 +83,11 @@ int pp_profile_parse(const void *data, size_t len, pp_profile **out, char *msg, 
 int pp_profile_read(const char *path, pp_profile **out, char *msg, size_t msg_cap)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (msg && msg_cap)
-            snprintf(msg, msg_cap, "%s: cannot open", path);
-        return PP_EIO;
-    }
     char *buf = NULL;
-    size_t n = 0, cap = 0;
-    int rc = PP_OK;
-    for (;;) {
-        if (n == cap) {
-            if (cap >= READ_MAX) {
-                rc = PP_ERANGE;
-                break;
-            }
-            cap = cap ? cap * 2 : 65536;
-            char *q = realloc(buf, cap + 1);
-            if (!q) {
-                rc = PP_ENOMEM;
-                break;
-            }
-            buf = q;
-        }
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (r == 0)
-            break;
-    }
-    if (rc == PP_OK && ferror(f))
-        rc = PP_EIO;
-    fclose(f);
+    size_t n = 0;
+    int rc = pp_file_read(path, READ_MAX, &buf, &n, msg, msg_cap);
     if (rc == PP_OK)
         rc = pp_profile_parse(buf, n, out, msg, msg_cap);
-    else if (msg && msg_cap)
-        snprintf(msg, msg_cap, "%s: %s", path, pp_strerror(rc));
     free(buf);
     return rc;
 }

@@ -15,10 +15,9 @@
 
 #include <jansson.h>
 
+#include <postprof/file.h>
 #include <postprof/error.h>
 #include <postprof/report.h>
-
-#include "common/file_impl.h"
 
 #define MIB 1048576.0
 #define S(ns) ((ns) / 1e9)
@@ -406,7 +405,7 @@ int pp_report_write_json(const pp_report *r, const char *path, char *err, size_t
     }
     size_t len = strlen(text);
     text[len] = '\n'; /* replaces the NUL: written with its length */
-    rc = pp__file_write_atomic(path, text, len + 1, err, errcap);
+    rc = pp_file_write(path, text, len + 1, err, errcap);
     free(text);
     return rc;
 }

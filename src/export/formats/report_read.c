@@ -11,10 +11,9 @@
 
 #include <jansson.h>
 
+#include <postprof/file.h>
 #include <postprof/error.h>
 #include <postprof/report.h>
-
-#include "common/file_impl.h"
 
 #define MAX_INPUT (64u * 1024u * 1024u)
 #define MIB 1048576.0
@@ -719,7 +718,7 @@ int pp_report_load_json(const char *path, pp_report **out, char *err, size_t err
     *out = NULL;
     char *buf = NULL;
     size_t n = 0;
-    int rc = pp__file_read_all(path, MAX_INPUT, &buf, &n, err, errcap);
+    int rc = pp_file_read(path, MAX_INPUT, &buf, &n, err, errcap);
     if (rc != PP_OK)
         return rc;
     char msg[256];

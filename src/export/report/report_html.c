@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <postprof/file.h>
 #include <postprof/profile.h>
 #include <postprof/report_html.h>
 
-#include "common/file_impl.h"
 #include "export/report/report.h"
 #include "export/formats/formats.h"
 #include "export/serve/web_assets.h"
@@ -58,7 +58,7 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
     }
     pp__web_json_escape(&data, json, strlen(json));
     if (profile_path) {
-        rc = pp__file_read_all(profile_path, PP_PROFILE_MAX_BYTES, &prof, &prof_len, err, errcap);
+        rc = pp_file_read(profile_path, PP_PROFILE_MAX_BYTES, &prof, &prof_len, err, errcap);
         if (rc != PP_OK)
             goto out;
         char msg[256] = "";
@@ -125,7 +125,7 @@ int pp_report_write_html(const pp_report *r, const char *profile_path, const cha
     }
     int rc = pp_report_render_html(r, profile_path, &html, &len, err, errcap);
     if (rc == PP_OK)
-        rc = pp__file_write_atomic(path, html, len, err, errcap);
+        rc = pp_file_write(path, html, len, err, errcap);
     free(html);
     return rc;
 }
