@@ -320,6 +320,16 @@ static int special_output(const char *out)
            strncmp(out, "/proc/", 6) == 0 || (stat(out, &st) == 0 && !S_ISREG(st.st_mode));
 }
 
+/* a missing directory or read-only file system is said before the target runs */
+static int output_unwritable(const char *out)
+{
+    char err[1024];
+    if (pp_file_out_check(out, 0, err, sizeof err) == PP_OK)
+        return 0;
+    cli_output_error("record", err);
+    return 1;
+}
+
 /*
  * load and write every pid's raw files; returns 0 when all were written, else
  * COLLECT_OUTPUT_FAILED when an output could not be written, and/or 1
@@ -519,10 +529,6 @@ int cmd_record(int argc, char **argv)
                                "--follow-forks writes a file per process: -o must name a file, "
                                "not '%s'",
                                out);
-    /* a missing directory or read-only file system is said before the target runs */
-    char oerr[1024];
-    if (pp_file_out_check(out, 0, oerr, sizeof oerr) != PP_OK)
-        return cli_output_error("record", oerr);
     if (attach_pid) {
         if (i < argc)
             return cli_usage_error("record", record_usage,
@@ -532,7 +538,8 @@ int cmd_record(int argc, char **argv)
                                    "-p samples CPU time by perf events only: --wall, --mem, "
                                    "--follow-forks, --timer and --unwind need the target "
                                    "started by postprof");
-        return record_pid(attach_pid, hz, duration, fmt, out, quiet);
+        return output_unwritable(out) ? PP_EXIT_OUTPUT
+                                      : record_pid(attach_pid, hz, duration, fmt, out, quiet);
     }
     if (duration > 0)
         return cli_usage_error("record", record_usage, "--duration goes with -p PID");
@@ -540,6 +547,8 @@ int cmd_record(int argc, char **argv)
         return cli_usage_error("record", record_usage, "missing the command to profile");
     if (wall && mem)
         return cli_usage_error("record", record_usage, "--wall and --mem cannot be combined");
+    if (output_unwritable(out))
+        return PP_EXIT_OUTPUT;
     char preload[PATH_MAX];
     if (find_preload(preload, sizeof preload) != 0)
         return cli_error("record", "libpostprof_preload.so not found (set POSTPROF_PRELOAD)");
