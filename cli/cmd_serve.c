@@ -19,6 +19,7 @@
 
 static const char serve_usage[] =
     "usage: postprof serve [--listen HOST:PORT] [--token T | --token-file FILE] [--interval S]\n"
+    "                      [--max-connections N] [--max-per-client N] [--request-timeout S]\n"
     "                      [--log-level L]\n"
     "  --listen HOST:PORT  address to serve on (default " PP_HTTP_DEFAULT_LISTEN
     "; port 0 picks a free port)\n"
@@ -27,6 +28,10 @@ static const char serve_usage[] =
     "  --token-file FILE   the token is FILE's content (one line)\n"
     "  environment POSTPROF_TOKEN  the token, when neither option is given\n"
     "  --interval S        system stats sampling interval in seconds (default 1)\n"
+    "  --max-connections N connections held at once (default 4096)\n"
+    "  --max-per-client N  connections one client address holds at once (default 64; all\n"
+    "                      of 127.0.0.0/8 is one client: raise it behind a local proxy)\n"
+    "  --request-timeout S seconds for a request to arrive in full (default 10)\n"
     "  --log-level L       debug|info|warn|error|off (default info)\n";
 
 #define TOKEN_MAX 4096
@@ -132,9 +137,10 @@ int cmd_serve(int argc, char **argv)
             fputs(serve_usage, stdout);
             return PP_EXIT_OK;
         }
-        if (i + 1 >= argc &&
-            (!strcmp(a, "--listen") || !strcmp(a, "--token") || !strcmp(a, "--token-file") ||
-             !strcmp(a, "--interval") || !strcmp(a, "--log-level")))
+        if (i + 1 >= argc && (!strcmp(a, "--listen") || !strcmp(a, "--token") ||
+                              !strcmp(a, "--token-file") || !strcmp(a, "--interval") ||
+                              !strcmp(a, "--log-level") || !strcmp(a, "--max-connections") ||
+                              !strcmp(a, "--max-per-client") || !strcmp(a, "--request-timeout")))
             return cli_usage_error("serve", serve_usage, "option '%s' needs a value", a);
         if (strcmp(a, "--listen") == 0) {
             hc.listen = argv[++i];
@@ -153,6 +159,21 @@ int cmd_serve(int argc, char **argv)
                                                  : "empty token");
         } else if (strcmp(a, "--token-file") == 0) {
             token_file = argv[++i];
+        } else if (strcmp(a, "--max-connections") == 0 || strcmp(a, "--max-per-client") == 0 ||
+                   strcmp(a, "--request-timeout") == 0) {
+            size_t n;
+            size_t most = strcmp(a, "--request-timeout") == 0 ? 3600 : 1000000;
+            if (cli_parse_count(argv[++i], &n) != 0 || n > most)
+                return cli_usage_error("serve", serve_usage,
+                                       "%s '%s': expected a whole number "
+                                       "in [1, %zu]",
+                                       a, argv[i], most);
+            if (strcmp(a, "--max-connections") == 0)
+                hc.max_connections = (unsigned)n;
+            else if (strcmp(a, "--max-per-client") == 0)
+                hc.per_client_connections = (unsigned)n;
+            else
+                hc.head_timeout_s = (unsigned)n;
         } else if (strcmp(a, "--interval") == 0) {
             char *end;
             sc.interval_s = strtod(argv[++i], &end);

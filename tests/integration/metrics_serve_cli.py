@@ -4,8 +4,10 @@ GPU sections, a busy port exits 1 saying so, SIGINT and SIGTERM exit 0; the
 token from --token-file or POSTPROF_TOKEN (never on the command line)."""
 import json
 import os
+import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -27,7 +29,9 @@ r = run(["--help"])
 if r.returncode != 0 or b"usage: postprof serve" not in r.stdout:
     fail("--help: %d %r" % (r.returncode, r.stdout))
 for bad in (["--bogus"], ["--listen", "nope"], ["--listen"], ["--interval", "0"],
-            ["--interval", "x"], ["--token", ""], ["--log-level", "loud"]):
+            ["--interval", "x"], ["--token", ""], ["--log-level", "loud"],
+            ["--max-connections", "0"], ["--max-per-client", "x"], ["--request-timeout", "-1"],
+            ["--request-timeout", "3601"], ["--max-per-client"]):
     r = run(bad)
     if r.returncode != 2 or b"usage:" not in r.stderr:
         fail("%r: expected exit 2 with usage, got %d %r" % (bad, r.returncode, r.stderr))
@@ -105,4 +109,31 @@ for args, env, what in ((["--token", "a", "--token-file", tf], {}, b"give one"),
                                                             r.stderr))
     print("token error %r -> exit 2: %s" % (args or env, r.stderr.decode().splitlines()[0]))
 shutil.rmtree(tmp)
+
+# the limits from the command line: 2 connections per client, 1 s for a request
+s = Peer([postprof, "serve", "--listen", "127.0.0.1:0", "--max-per-client", "2",
+          "--request-timeout", "1"], port_re=PORT_RE)
+idle = [socket.create_connection(("127.0.0.1", s.port)) for _ in range(3)]
+for c in idle:
+    c.settimeout(10)
+# the third closed the first (the oldest waiting), the other two meet the deadline
+for i, c in enumerate(idle):
+    try:
+        if c.recv(1) != b"":
+            fail("idle connection %d got data" % i)
+    except ConnectionResetError:
+        pass
+    except socket.timeout:
+        fail("idle connection %d still open 10 s after a 1 s request deadline" % i)
+    c.close()
+st, _, body = s.get("/metrics")
+text = body.decode()
+for reason, least in (("address_limit", 1), ("head_timeout", 2)):
+    m = re.search(r'refused_total\{reason="%s"\} (\d+)' % reason, text)
+    if st != 200 or not m or int(m.group(1)) < least:
+        fail("serve limits: %s counted %s, want >= %d" % (reason, m and m.group(1), least))
+code, err = s.stop()
+if code != 0:
+    fail("exit %d %s" % (code, err))
+print("serve --max-per-client 2 --request-timeout 1: enforced")
 print("ok")
