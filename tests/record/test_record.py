@@ -474,6 +474,11 @@ def case_closefds():
     check_cpu_ms(leaf_totals(out), lossy_truth(r.stdout), "closefds")
     if "re-armed" not in r.stderr:
         fail("closefds: record should say it re-armed sampling: " + r.stderr)
+    # a number the target took over is the target's: stopping the timer of
+    # the thread it belonged to must not close it
+    r = record(["-q", "-o", out], [os.path.join(WORK, "work_lossy"), "reuse"])
+    if "work_lossy reuse kept" not in r.stdout:
+        fail("the profiler closed a descriptor the target had reused: %r" % r.stdout)
 
 
 def case_short_threads():

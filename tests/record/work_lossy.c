@@ -8,6 +8,11 @@
  *                  burning argv[3] ms (default 8) of CPU in short_worker
  *                  and ending;
  *   one_thread     the same work as short_threads in the main thread;
+ *   reuse          a thread closes its sampling descriptor (the one perf
+ *                  event that appeared with it in /proc/self/fd), puts
+ *                  /dev/null on that number and ends at once: the profiler,
+ *                  stopping the thread's timer, must not close the file;
+ *                  prints `work_lossy reuse kept` or `work_lossy reuse LOST`;
  *   spin           burns 200 ms, prints `work_lossy ready PID` and burns
  *                  on (up to 120 s of CPU), in spin_until_killed (signal tests).
  * Prints `work_lossy truth FUNC=MS ...` (CPU ms per function, summed over
@@ -18,8 +23,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <dirent.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +93,46 @@ __attribute__((noinline)) uint64_t spin_until_killed(double ms)
     return burn(ms);
 }
 
+/* the perf_event descriptors of this process, as a bit set of numbers < 4096 */
+static void perf_fds(unsigned char *set)
+{
+    memset(set, 0, 512);
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        char path[300], link[64];
+        int fd = atoi(e->d_name);
+        snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+        ssize_t n = readlink(path, link, sizeof link - 1);
+        if (n > 0 && fd >= 0 && fd < 4096) {
+            link[n] = 0;
+            if (strstr(link, "perf_event"))
+                set[fd / 8] |= (unsigned char)(1u << (fd % 8));
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
+static unsigned char before_thread[512];
+static int reused_fd = -1;
+
+static void *reuse_worker(void *arg)
+{
+    (void)arg;
+    unsigned char now[512];
+    perf_fds(now);
+    for (int fd = 0; fd < 4096 && reused_fd < 0; fd++)
+        if ((now[fd / 8] & ~before_thread[fd / 8]) & (1u << (fd % 8)))
+            reused_fd = fd;
+    if (reused_fd >= 0) {
+        int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        dup2(null, reused_fd); /* closes the profiler's descriptor, reuses its number */
+        close(null);
+    }
+    return NULL;
+}
+
 static void close_all(void)
 {
 #ifdef SYS_close_range
@@ -127,6 +175,16 @@ int main(int argc, char **argv)
         for (int i = 0; i < n; i++)
             ns += in_one_thread(worker_ms);
         printf("work_lossy truth in_one_thread=%.3f\n", ns / 1e6);
+    } else if (strcmp(mode, "reuse") == 0) {
+        perf_fds(before_thread);
+        pthread_t th;
+        if (pthread_create(&th, NULL, reuse_worker, NULL) != 0)
+            return 1;
+        pthread_join(th, NULL);
+        struct stat st, null_st;
+        int kept = reused_fd >= 0 && fstat(reused_fd, &st) == 0 &&
+                   stat("/dev/null", &null_st) == 0 && st.st_rdev == null_st.st_rdev;
+        printf("work_lossy reuse %s (descriptor %d)\n", kept ? "kept" : "LOST", reused_fd);
     } else if (strcmp(mode, "spin") == 0) {
         spin_until_killed(200); /* samples to show before the signal comes */
         printf("work_lossy ready %ld\n", (long)getpid());
