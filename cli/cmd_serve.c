@@ -3,15 +3,12 @@
  * process's metrics over HTTP (/metrics, /healthz, /api/snapshot) and the
  * live dashboard at / until SIGINT or SIGTERM, then a clean exit 0.
  */
-#include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include <postprof/postprof.h>
 
@@ -47,46 +44,36 @@ static int token_ok(const char *t)
     return 1;
 }
 
-/* Read the token from path into buf (trailing newline and spaces dropped);
- * 0, or -1 with a message printed. */
+/* Read the token from path (a file, or a pipe such as <(pass show x)) into
+ * buf, the trailing newline and spaces dropped; 0, or -1 with a message. */
 static int read_token_file(const char *path, char *buf, size_t cap)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    if (fd < 0) {
-        cli_error("serve", "--token-file %s: cannot open: %s", path, strerror(errno));
-        return -1;
-    }
-    struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        cli_error("serve", "--token-file %s: not a regular file", path);
-        close(fd);
-        return -1;
-    }
+    char *text = NULL, err[512];
     size_t len = 0;
-    ssize_t n;
-    while (len < cap && (n = read(fd, buf + len, cap - len)) > 0)
-        len += (size_t)n;
-    int err = n < 0 ? errno : 0;
-    close(fd);
-    if (err) {
-        cli_error("serve", "--token-file %s: cannot read: %s", path, strerror(err));
+    int rc = pp_file_read(path, cap - 1, &text, &len, err, sizeof err);
+    if (rc != PP_OK) {
+        if (rc == PP_ERANGE)
+            cli_error("serve", "--token-file %s: over %zu bytes, not a token", path, cap - 1);
+        else
+            cli_error("serve", "--token-file %s", err);
         return -1;
     }
-    if (len >= cap) {
-        cli_error("serve", "--token-file %s: over %d bytes, not a token", path, TOKEN_MAX - 1);
-        return -1;
-    }
-    while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' ' ||
-                   buf[len - 1] == '\t'))
+    while (len && (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' ' ||
+                   text[len - 1] == '\t'))
         len--;
-    buf[len] = '\0';
-    if (strlen(buf) != len || !token_ok(buf)) {
+    text[len] = '\0';
+    int ok = strlen(text) == len && token_ok(text);
+    if (ok)
+        memcpy(buf, text, len + 1);
+    free(text);
+    if (!ok) {
         cli_error("serve", "--token-file %s: %s", path,
                   len ? "the token must be one line of printable characters without spaces"
                       : "empty");
         return -1;
     }
-    if (st.st_mode & (S_IRWXG | S_IRWXO))
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)))
         fprintf(stderr, "postprof serve: warning: --token-file %s can be read by other users\n",
                 path);
     return 0;

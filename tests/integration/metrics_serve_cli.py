@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import socket
+import threading
 import subprocess
 import sys
 import tempfile
@@ -79,13 +80,22 @@ open(empty, "w").close()
 spaced = os.path.join(tmp, "spaced")
 with open(spaced, "w") as f:
     f.write("two words\n")
+fifo = os.path.join(tmp, "fifo")
+os.mkfifo(fifo)
 for args, env, token in ((["--token-file", tf], {}, "file-tk"),
+                         (["--token-file", fifo], {}, "fifo-tk"),
                          ([], {"POSTPROF_TOKEN": "env-tk"}, "env-tk"),
                          (["--token-file", tf], {"POSTPROF_TOKEN": "env-tk"}, "file-tk")):
     e = dict(os.environ)
     e.pop("POSTPROF_TOKEN", None)
     e.update(env)
-    s = Peer([postprof, "serve", "--listen", "127.0.0.1:0"] + args, env=e, port_re=PORT_RE)
+    proc_args = [postprof, "serve", "--listen", "127.0.0.1:0"] + args
+    if fifo in args:  # a pipe, as --token-file <(pass show x) gives: written once
+        writer = threading.Thread(target=lambda: open(fifo, "w").write("fifo-tk\n"), daemon=True)
+        writer.start()
+    s = Peer(proc_args, env=e, port_re=PORT_RE)
+    if fifo in args:
+        writer.join()
     with open("/proc/%d/cmdline" % s.proc.pid, "rb") as f:
         if token.encode() in f.read():
             fail("the token is on the command line")
@@ -96,12 +106,13 @@ for args, env, token in ((["--token-file", tf], {}, "file-tk"),
     code, err = s.stop()
     if code != 0:
         fail("exit %d %s" % (code, err))
-    print("token from %s -> required" % ("file" if args else "environment"))
+    print("token from %s -> required" % (args[1] if args else "environment"))
 for args, env, what in ((["--token", "a", "--token-file", tf], {}, b"give one"),
                         (["--token-file", os.path.join(tmp, "missing")], {}, b"missing"),
                         (["--token-file", empty], {}, b"empty"),
                         (["--token-file", spaced], {}, b"without spaces"),
-                        (["--token-file", tmp], {}, b"not a regular file"),
+                        (["--token-file", tmp], {}, b"directory"),
+                        (["--token-file", "/dev/zero"], {}, b"not a token"),
                         ([], {"POSTPROF_TOKEN": ""}, b"POSTPROF_TOKEN")):
     r = run(args, env)
     if r.returncode != 2 or what not in r.stderr:
