@@ -50,8 +50,9 @@ PP_EXPORT PP_NODISCARD int pp_profile_load_raw(const char *path, pp_profile **io
  * pp_profile_load_scopes() - Add the instrumented scopes a target linking
  * libpostprof traced (DIR/PID.scopes, written by pp_trace_write) to p, on
  * p's time line; the Chrome trace shows them beside the samples.
- * Returns PP_OK; PP_EIO (unreadable); PP_EFORMAT (msg: file:line), with the
- * events before the bad line kept; PP_ENOMEM.
+ * Returns PP_OK; PP_ENOTFOUND/PP_EPERM/PP_EIO (unreadable: pp_file_read()),
+ * PP_ERANGE (over 256 MiB); PP_EFORMAT (msg: file:line), with the events
+ * before the bad line kept; PP_ENOMEM.
  */
 PP_EXPORT PP_NODISCARD int pp_profile_load_scopes(pp_profile *p, const char *path, char *msg,
                                                   size_t msg_cap);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <postprof/error.h>
+#include <postprof/file.h>
 
 #include "aggregate/profile_impl.h"
 
@@ -358,23 +359,24 @@ size_t pp__profile_frames(const pp_profile *p, const pp__psample *s, uint32_t *f
     return n;
 }
 
+#define SCOPES_MAX_BYTES ((size_t)256 << 20) /* largest scope trace read */
+
 int pp_profile_load_scopes(pp_profile *p, const char *path, char *msg, size_t msg_cap)
 {
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (msg && msg_cap)
-            snprintf(msg, msg_cap, "%s: cannot open", path);
-        return PP_EIO;
-    }
-    int rc = PP_OK;
-    char line[1024];
+    char *text = NULL;
+    size_t text_len = 0;
+    int rc = pp_file_read(path, SCOPES_MAX_BYTES, &text, &text_len, msg, msg_cap);
+    if (rc != PP_OK)
+        return rc;
     size_t lineno = 0;
     int64_t base = p->start_mono_ns;
-    while (rc == PP_OK && fgets(line, sizeof line, f)) {
+    for (char *line = text, *next; rc == PP_OK && line < text + text_len; line = next) {
+        char *nl = memchr(line, '\n', (size_t)(text + text_len - line));
+        next = nl ? nl + 1 : text + text_len;
+        if (nl)
+            *nl = '\0';
         lineno++;
         size_t len = strlen(line);
-        if (len && line[len - 1] == '\n')
-            line[--len] = '\0';
         unsigned long tid;
         long long start, dur;
         int off = 0;
@@ -395,7 +397,7 @@ int pp_profile_load_scopes(pp_profile *p, const char *path, char *msg, size_t ms
         if (rc == PP_OK)
             p->scopes[p->nscopes++] = (pp__pscope){(uint32_t)tid, name, start - base, dur};
     }
-    fclose(f);
+    free(text);
     return rc;
 }
 

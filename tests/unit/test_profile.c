@@ -4,6 +4,7 @@
  * input fails with a message that says where.
  */
 #include <elf.h>
+#include <fcntl.h>
 #include <link.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -261,6 +262,32 @@ static void raw_loader_symbolizes_the_vdso(void **state)
     free(name);
 }
 
+static void scope_events_load_and_say_where(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/pp-test-scopes-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    const char text[] = "s 7 1000 50 posts.load\ns 7 1100 20 posts.infer\n";
+    assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
+    close(fd);
+    pp_profile *p = parse_ok("main;a 1\n");
+    char msg[256] = "";
+    assert_int_equal(pp_profile_load_scopes(p, path, msg, sizeof msg), PP_OK);
+    assert_int_equal(pp_profile_scope_count(p), 2);
+    /* a bad line: file and line named, the events before it kept */
+    fd = open(path, O_WRONLY | O_APPEND);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "garbage\n", 8), 8);
+    close(fd);
+    assert_int_equal(pp_profile_load_scopes(p, path, msg, sizeof msg), PP_EFORMAT);
+    assert_non_null(strstr(msg, ":3: not a scope event line"));
+    assert_int_equal(pp_profile_scope_count(p), 4);
+    unlink(path);
+    assert_int_equal(pp_profile_load_scopes(p, path, msg, sizeof msg), PP_ENOTFOUND);
+    pp_profile_free(p);
+}
+
 static void format_names(void **state)
 {
     (void)state;
@@ -281,6 +308,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(raw_loader_reads_records),
     cmocka_unit_test(raw_loader_symbolizes_the_vdso),
     cmocka_unit_test(format_names),
+    cmocka_unit_test(scope_events_load_and_say_where),
 };
 
 PP_TEST_MAIN(tests)
