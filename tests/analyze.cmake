@@ -2,6 +2,7 @@
 # the profilers driven end to end over a toy workload.
 pp_add_unit_test(NAME analyze SOURCES unit/test_analyze.c LIBS postprof_static)
 pp_add_unit_test(NAME stats SOURCES unit/test_stats.c LIBS postprof_static)
+pp_add_unit_test(NAME predict SOURCES unit/test_predict.c LIBS postprof_static)
 pp_add_unit_test(NAME config SOURCES unit/test_config.c LIBS postprof_static)
 pp_add_unit_test(NAME profilers SOURCES unit/test_profilers.c unit/toy_workload.c LIBS postprof_static LABELS threaded)
 add_executable(toy_report tools/toy_report.c unit/toy_workload.c)

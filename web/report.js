@@ -134,7 +134,9 @@
       markers, hlines: m.latency_target_s ? [{ y: m.latency_target_s, label: 'latency target' }] : []
     });
     C.lineChart(b, {
-      series: [{ name: 'throughput', points: pts.map(p => [p.batch, p.throughput]), color: '#2f9e44' }],
+      series: [{ name: 'throughput', points: pts.map(p => [p.batch, p.throughput]), color: '#2f9e44' },
+        { name: '95 % low', points: pts.filter(p => p.throughput_low != null).map(p => [p.batch, p.throughput_low]), color: '#b2f2bb' },
+        { name: '95 % high', points: pts.filter(p => p.throughput_high != null).map(p => [p.batch, p.throughput_high]), color: '#b2f2bb' }],
       xLog: true, xTicks: pow2, xFmt: C.num, yLabel: 'items / s', xLabel: 'batch size', markers
     });
   }

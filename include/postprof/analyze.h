@@ -66,18 +66,16 @@ PP_EXPORT void pp_bottleneck_detect(pp_report *r, const pp_thresholds *t);
 /* ---- suggestions --------------------------------------------------------- */
 
 /*
- * pp_suggest() - Turn the report's experiments and profiles into
- * suggestions, each with expected_improvement = Amdahl(stage share, stage
- * speedup): concurrent loading (measured speedup; the critical-path bound
- * when not measured), keep-alive, batch size (sweep), int8, cache capacity
- * (from the MRC, replay measured at the recommended capacity), preprocess
- * threads, arena. Stage shares come from the performance profile
- * (r->perf.stage_share); where unknown the share is estimated from the
- * profilers' own stage timings and basis says "estimated". Suggestions with
- * no gain (speedup <= 1) are left out. Replaces r->suggestions, sorted by
- * expected improvement (largest first). Pure.
+ * pp_suggest() - Turn the report's knob experiments into suggestions: an
+ * experiment is suggested (e->suggested = 1) when the lower end of its
+ * predicted gain's 90 % interval (predicted_low, from the sites whose self
+ * time changed significantly) is above min_effect (a fraction of end-to-end
+ * time, e.g. 0.01); expected_improvement and its interval are the
+ * prediction. Loads from several sources with no concurrency experiment get
+ * the critical-path bound (basis "estimated"). Replaces r->suggestions,
+ * sorted by expected improvement (largest first). Pure.
  */
-PP_EXPORT void pp_suggest(pp_report *r);
+PP_EXPORT void pp_suggest(pp_report *r, double min_effect);
 
 /* ---- targets ------------------------------------------------------------- */
 

@@ -6,7 +6,8 @@
  *              share tail_ratio waiting_cpu_share alloc_rate_mb_s cache_hit_ratio
  * [targets]    data_loading_ms inference_ms cache_hit_ratio memory_gb cpu_percent
  * [profile]    load_batch load_batches repeats passes sweep_max sweep_min_gain
- *              sweep_patience latency_target_ms exact_mrc_max shards_rate
+ *              sweep_patience latency_target_ms exact_mrc_max shards_rate min_effect
+ *              target_half_width max_pairs experiment_budget_s apply_budget_s
  * Every key is documented in docs/report-schema.md.
  */
 #ifndef POSTPROF_CONFIG_H
@@ -40,17 +41,23 @@ typedef struct pp_targets_cfg {
 } pp_targets_cfg;
 
 typedef struct pp_profile_cfg {
-    unsigned load_batch;      /* rows per loading batch (32) */
-    unsigned load_batches;    /* batches timed per source (20) */
-    unsigned repeats;         /* repeats of each experiment setting (5) */
-    unsigned passes;          /* end-to-end passes of the performance profile (3) */
-    unsigned sweep_max;       /* largest batch size of the sweep (256) */
-    double sweep_min_gain;    /* throughput gain under this counts as flat (0.05) */
-    unsigned sweep_patience;  /* flat steps in a row that stop the sweep (3) */
-    unsigned sweep_batches;   /* batches timed per batch size (8) */
-    double latency_target_ms; /* best batch: p99 under this (200) */
-    uint64_t exact_mrc_max;   /* traces up to this length get the exact MRC (1000000) */
-    double shards_rate;       /* SHARDS sampling rate for longer traces (0.01) */
+    unsigned load_batch;        /* rows per loading batch (32) */
+    unsigned load_batches;      /* batches timed per source (20) */
+    unsigned repeats;           /* repeats of each experiment setting (5) */
+    unsigned passes;            /* end-to-end passes of the performance profile (3) */
+    unsigned sweep_max;         /* largest batch size of the sweep (256) */
+    double sweep_min_gain;      /* throughput gain under this counts as flat (0.05) */
+    unsigned sweep_patience;    /* flat steps in a row that stop the sweep (3) */
+    unsigned sweep_batches;     /* batches timed per batch size (8) */
+    double latency_target_ms;   /* best batch: p99 under this (200) */
+    uint64_t exact_mrc_max;     /* traces up to this length get the exact MRC (1000000) */
+    double shards_rate;         /* SHARDS sampling rate for longer traces (0.01) */
+    double min_effect;          /* suggest only when the gain's interval starts above this (0.01) */
+    double target_half_width;   /* pairs are added until a speedup's 95 % interval is this narrow
+                                   (0.01, on the ratio) */
+    unsigned max_pairs;         /* most interleaved pairs of passes per experiment (40) */
+    double experiment_budget_s; /* time for all knob experiments' passes together (30) */
+    double apply_budget_s;      /* time for --apply's measurements together (30) */
 } pp_profile_cfg;
 
 typedef struct pp_config {

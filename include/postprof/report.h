@@ -105,8 +105,10 @@ typedef struct pp_data_loading {
 
 typedef struct pp_batch_point {
     uint64_t batch;
-    double p50_ns, p99_ns, mean_ns; /* per batch */
-    double throughput;              /* items per second at the median batch latency */
+    double p50_ns, p99_ns, mean_ns;         /* per batch */
+    double throughput;                      /* items per second at the typical batch latency */
+    double throughput_low, throughput_high; /* its 95 % interval over the timed batches */
+    unsigned samples;                       /* batches timed */
 } pp_batch_point;
 
 typedef struct pp_model_profile {
@@ -115,7 +117,9 @@ typedef struct pp_model_profile {
     size_t n_points;
     pp_batch_point points[PP_REPORT_MAX_BATCHES];
     int stopped_early;   /* sweep stopped: gains under the threshold for several steps */
-    uint64_t best_batch; /* highest throughput with p99 under the latency target (0: none) */
+    uint64_t best_batch; /* the smallest batch whose throughput interval overlaps that of the
+                            highest throughput with p99 under the latency target (0: none) */
+    uint64_t top_batch;  /* the highest throughput itself */
     double best_p99_ns, best_throughput;
     uint64_t current_batch; /* the workload's batch size before profiling */
     int has_int8;
@@ -162,7 +166,34 @@ typedef struct pp_cache_profile {
     pp_cache_backend backends[PP_WORKLOAD_MAX_BACKENDS];
 } pp_cache_profile;
 
-/* A knob experiment: the same stage timed at two settings of one knob. */
+#define PP_REPORT_MAX_SITES 24 /* per experiment: the sites whose self time changed most */
+
+/*
+ * One instrumented site (or, where work overlaps, one stage scope taken
+ * whole: its critical path) in a knob experiment: its self time per pass at
+ * both settings from the same interleaved pairs, its share of a pass and its
+ * speedup, each with its 95 % interval.
+ */
+typedef struct pp_site_change {
+    char name[PP_REPORT_NAME_MAX];
+    int stage;                           /* the pp_stage whose scope encloses the site, -1 none */
+    int whole_stage;                     /* 1: a stage scope taken whole (its children overlap) */
+    double base_ns;                      /* self time per pass at the current setting (median) */
+    double cand_ns;                      /* base_ns / speedup: from the same pairs */
+    double share, share_low, share_high; /* base self time / pass time */
+    double speedup, speedup_low, speedup_high; /* base / cand self time */
+    int significant;                           /* the speedup's interval excludes 1 */
+    double gain;                               /* share * (1 - 1/speedup) */
+} pp_site_change;
+
+/*
+ * A knob experiment: the pass (or, for section figures, one stage) at two
+ * settings of one knob, interleaved pairs until the interval is narrow
+ * enough or the time budget is spent. speedup is the Hodges-Lehmann
+ * estimate of base / cand over the pairs with its 95 % interval; base_ns is
+ * the median at the current setting and cand_ns = base_ns / speedup, so the
+ * two times and the x-factor never disagree.
+ */
 typedef struct pp_experiment {
     char name[PP_REPORT_NAME_MAX];
     pp_stage stage;
@@ -171,10 +202,17 @@ typedef struct pp_experiment {
     int64_t base_value, cand_value;
     int64_t current_value;   /* the knob's value before profiling (what a suggestion changes) */
     int per_item;            /* 1: base_ns/cand_ns are per item (batch size sweeps) */
-    double base_ns, cand_ns; /* medians over the repeats, per call (or per item) */
-    double base_spread, cand_spread; /* (max - min) / median of the repeats */
-    unsigned repeats;
-    double speedup; /* median over the repeats of each pair's base / cand time */
+    double base_ns, cand_ns; /* per call (or per item): see above */
+    double base_spread, cand_spread;           /* (max - min) / median of the repeats */
+    unsigned repeats;                          /* pairs */
+    double speedup, speedup_low, speedup_high; /* 95 % */
+    int significant;                           /* the interval excludes 1 */
+    /* per-site prediction of the gain in end-to-end time (90 %), from the
+     * sites whose change is significant; suggested: it passed the noise gate */
+    double predicted, predicted_low, predicted_high;
+    int suggested;
+    size_t n_sites;
+    pp_site_change sites[PP_REPORT_MAX_SITES];
 } pp_experiment;
 
 typedef enum pp_severity { PP_SEV_MODERATE, PP_SEV_HIGH } pp_severity;
@@ -223,6 +261,7 @@ typedef struct pp_suggestion {
     pp_impact impact;
     char implementation[PP_REPORT_TEXT_MAX];
     double expected_improvement; /* fraction of end-to-end time saved, in [0, 1] */
+    double expected_improvement_low, expected_improvement_high; /* its 90 % interval */
     pp_basis basis;
     char model[PP_REPORT_NAME_MAX]; /* how the figure was computed: "amdahl", "critical_path" ... */
     char evidence[PP_REPORT_EVIDENCE_MAX];
@@ -247,15 +286,27 @@ typedef struct pp_apply_result {
     char description[PP_REPORT_TEXT_MAX];
     int knob;
     int64_t value;
-    double predicted_improvement, measured_improvement;
-    double before_ns, after_ns;
-    double noise;                  /* relative spread of the repeats */
-    char note[PP_REPORT_TEXT_MAX]; /* why a miss happened, empty when within 0.10 */
+    double predicted_improvement, predicted_low, predicted_high; /* 90 % */
+    double measured_improvement, measured_low, measured_high;    /* 95 %, interleaved pairs */
+    int hit;                                                     /* measured inside predicted */
+    unsigned pairs;
+    double before_ns, after_ns;    /* from the same pairs: after = before * (1 - measured) */
+    double noise;                  /* half-width of the measured interval */
+    char note[PP_REPORT_TEXT_MAX]; /* why a miss happened, empty for a hit */
 } pp_apply_result;
+
+/* Every suggestion at once: the prediction composed per site, and measured. */
+typedef struct pp_apply_combined {
+    double predicted, predicted_low, predicted_high;
+    double measured, measured_low, measured_high;
+    unsigned pairs;
+} pp_apply_combined;
 
 typedef struct pp_apply {
     int done;
     double before_ns, after_ns; /* end to end, all suggestions applied together */
+    double coverage;            /* hits / suggestions measured */
+    pp_apply_combined combined;
     size_t n_before_targets, n_after_targets;
     pp_target before_targets[PP_REPORT_MAX_TARGETS], after_targets[PP_REPORT_MAX_TARGETS];
     size_t n;

@@ -1,9 +1,10 @@
 /*
- * suggest.c - Optimization suggestions from measurements: every knob
- * experiment that made its stage faster becomes a suggestion whose expected
- * improvement is Amdahl's law over the stage's measured share of end-to-end
- * time and the measured stage speedup; overlapping stages use the critical
- * path. Never a constant. Pure: no I/O, no clocks.
+ * suggest.c - Optimization suggestions from measurements: a knob experiment
+ * becomes a suggestion when the lower end of its predicted gain's interval
+ * (per-site, analyze/predict.c) is above the minimum effect; the others stay
+ * in the report as settings without a significant effect. The critical-path
+ * bound for loads that no knob makes concurrent is an estimate. Never a
+ * constant. Pure: no I/O, no clocks.
  */
 #include <math.h>
 #include <stdio.h>
@@ -129,123 +130,79 @@ static pp_suggestion *next_slot(pp_report *r)
     return s;
 }
 
-static void fill_gain(pp_suggestion *s, double p, double speedup, int share_estimated,
-                      int speedup_measured, const char *model)
+/* "12.3%" or "-4.0%" */
+static void site_terms(char *buf, size_t cap, const pp_experiment *e)
 {
-    s->stage_share = p;
-    s->stage_speedup = speedup;
-    s->expected_improvement = pp_amdahl_improvement(p, speedup);
-    s->impact = pp_impact_from_gain(s->expected_improvement);
-    s->basis = (!share_estimated && speedup_measured) ? PP_BASIS_MEASURED : PP_BASIS_ESTIMATED;
-    snprintf(s->model, sizeof s->model, "%s%s", model,
-             share_estimated ? "; share estimated from stage timings" : "");
+    size_t len = strlen(buf);
+    for (size_t i = 0; i < e->n_sites && len + 1 < cap; i++) {
+        const pp_site_change *c = &e->sites[i];
+        if (!c->significant)
+            continue;
+        char b0[32], b1[32];
+        snprintf(
+            buf + len, cap - len,
+            "; %s%s %s -> %s per pass: %.1f%% of the pass x (1 - 1/%.2f [%.2f-%.2f]) = %+.1f%%",
+            c->name, c->whole_stage ? " (whole stage: its work overlaps)" : "",
+            fmt_dur(b0, sizeof b0, c->base_ns), fmt_dur(b1, sizeof b1, c->cand_ns),
+            c->share * 100.0, c->speedup, c->speedup_low, c->speedup_high, c->gain * 100.0);
+        len = strlen(buf);
+    }
 }
 
-static void from_experiment(pp_report *r, const pp_experiment *e)
+/* An experiment whose predicted gain passed the noise gate becomes a suggestion. */
+static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
 {
-    if (!(e->speedup > 0.0) || e->current_value == e->cand_value)
+    e->suggested = 0;
+    if (e->current_value == e->cand_value || e->n_sites == 0)
         return;
-    if (strchr(e->name, '.'))
-        return; /* "<name>.<stage>": part of <name>'s suggestion */
-    const kind_text *k = find_kind(e->name);
-    int est;
-    double p = stage_share(r, e->stage, &est);
-    if (e->stage == PP_STAGE_LOAD && r->loading.sum_ns > 0 && e->index < r->loading.n_sources) {
-        /* one source within the load stage: its fraction of the stage */
-        p *= r->loading.sources[e->index].mean_ns / r->loading.sum_ns;
-    }
-    double speedup = e->speedup;
-    const char *model = "amdahl";
-    if (e->stage == PP_STAGE_CACHE && e->knob == PP_KNOB_CACHE_CAPACITY && r->cache.present &&
-        r->cache.has_recommended && e->cand_value == (int64_t)r->cache.recommended_capacity &&
-        r->cache.recommended_hit_ratio < 1.0) {
-        /* the share is the misses' cost in the pass: it shrinks with the
-         * miss ratio measured at the new capacity */
-        speedup = (1.0 - r->cache.hit_ratio) / (1.0 - r->cache.recommended_hit_ratio);
-        model = "amdahl over the misses";
-    }
-    /* the same change measured on other stages it also affects in a pass
-     * (e.g. batch_size also sizing loads and preprocessing): Amdahl over
-     * every stage, 1 - T'/T = sum of p_i (1 - 1/s_i), a slower stage
-     * counting against. Such experiments are named "<name>.<stage>". */
-    const pp_experiment *also[4];
-    double p_also[4], extra = 0;
-    size_t n_also = 0, nl = strlen(e->name);
-    int est2 = 0;
-    for (size_t i = 0; i < r->n_experiments && n_also < 4; i++) {
-        const pp_experiment *x = &r->experiments[i];
-        if (strncmp(x->name, e->name, nl) == 0 && x->name[nl] == '.' &&
-            x->cand_value == e->cand_value && x->speedup > 0) {
-            int est_x;
-            also[n_also] = x;
-            p_also[n_also] = stage_share(r, x->stage, &est_x);
-            extra += p_also[n_also] * (1.0 - 1.0 / x->speedup);
-            est2 |= est_x;
-            n_also++;
-        }
-    }
-    double gain = pp_amdahl_improvement(p, speedup) + extra;
-    if (!(gain > 0.0))
-        return;
+    if (!(e->predicted_low > min_effect))
+        return; /* the gain's interval reaches the minimum effect: not worth betting on */
     pp_suggestion *s = next_slot(r);
     if (!s)
         return;
+    e->suggested = 1;
+    const kind_text *k = find_kind(e->name);
     s->category = k ? k->cat : PP_CAT_PERFORMANCE;
     s->seed_expectation = k ? k->seed : -1.0;
     s->knob = (int)e->knob;
     s->value = e->cand_value;
-    fill_gain(s, p, speedup, est || est2, 1, model);
-    if (n_also) {
-        s->expected_improvement = gain > 1.0 ? 1.0 : gain;
-        s->impact = pp_impact_from_gain(s->expected_improvement);
+    s->expected_improvement = e->predicted > 1.0 ? 1.0 : e->predicted;
+    s->expected_improvement_low = e->predicted_low;
+    s->expected_improvement_high = e->predicted_high;
+    s->impact = pp_impact_from_gain(s->expected_improvement);
+    s->basis = PP_BASIS_MEASURED;
+    double share = 0.0;
+    int whole = 0;
+    const pp_site_change *top = NULL;
+    for (size_t i = 0; i < e->n_sites; i++) {
+        const pp_site_change *c = &e->sites[i];
+        if (!c->significant)
+            continue;
+        share += c->share;
+        whole |= c->whole_stage;
+        if (!top || c->gain > top->gain)
+            top = c;
     }
-    const char *unit = e->per_item ? "per item" : "per call";
-    char what[128], b0[32], b1[32];
-    snprintf(what, sizeof what, "%s", k ? k->what : "Change a setting");
+    s->stage_share = share > 1.0 ? 1.0 : share;
+    s->stage_speedup = share > e->predicted ? share / (share - e->predicted) : INFINITY;
+    snprintf(s->model, sizeof s->model, "%s",
+             whole ? "per-site amdahl, critical path where work overlaps" : "per-site amdahl");
+    char b0[32], b1[32];
     snprintf(s->description, sizeof s->description,
-             "%s: %s %s -> %s %s (%.2fx) with %s=%lld (now %lld)", what, pp_stage_name(e->stage),
-             fmt_dur(b0, sizeof b0, e->base_ns), fmt_dur(b1, sizeof b1, e->cand_ns), unit,
-             e->speedup, pp_knob_name(e->knob), (long long)e->cand_value,
-             (long long)e->current_value);
+             "%s: pass %s -> %s (%.2fx, 95%% %.2f-%.2fx) with %s=%lld (now %lld)%s%s%s",
+             k ? k->what : "Change a setting", fmt_dur(b0, sizeof b0, e->base_ns),
+             fmt_dur(b1, sizeof b1, e->cand_ns), e->speedup, e->speedup_low, e->speedup_high,
+             pp_knob_name(e->knob), (long long)e->cand_value, (long long)e->current_value,
+             top ? "; most in " : "", top ? top->name : "", "");
     snprintf(s->implementation, sizeof s->implementation, "%s (set %s=%lld)",
              k ? k->implementation : "Apply the measured setting", pp_knob_name(e->knob),
              (long long)e->cand_value);
     snprintf(s->evidence, sizeof s->evidence,
-             "experiment %s: %u repeats, spread %.0f%%/%.0f%%; stage share %.1f%%%s; "
-             "%s%.3f * (1 - 1/%.3f) = %.3f",
-             e->name, e->repeats, e->base_spread * 100.0, e->cand_spread * 100.0, p * 100.0,
-             est ? " (estimated)" : " (measured)",
-             speedup != e->speedup ? "miss ratio down by the MRC-measured factor; Amdahl "
-                                   : "Amdahl ",
-             p, speedup, pp_amdahl_improvement(p, speedup));
-    for (size_t i = 0; i < n_also; i++) {
-        size_t len = strlen(s->evidence);
-        snprintf(s->evidence + len, sizeof s->evidence - len,
-                 "; also %s: %s %s -> %s %s (%.2fx), share %.1f%%, %+.3f", also[i]->name,
-                 pp_stage_name(also[i]->stage), fmt_dur(b0, sizeof b0, also[i]->base_ns),
-                 fmt_dur(b1, sizeof b1, also[i]->cand_ns),
-                 also[i]->per_item ? "per item" : "per call", also[i]->speedup, p_also[i] * 100.0,
-                 p_also[i] * (1.0 - 1.0 / also[i]->speedup));
-    }
-    if (n_also) {
-        size_t len = strlen(s->evidence);
-        snprintf(s->evidence + len, sizeof s->evidence - len, "; total %.3f",
-                 s->expected_improvement);
-        /* the headline names the knob's own stage; say so when another
-         * stage the knob also touches brings most of the gain */
-        size_t best = 0;
-        for (size_t i = 1; i < n_also; i++)
-            if (p_also[i] * (1.0 - 1.0 / also[i]->speedup) >
-                p_also[best] * (1.0 - 1.0 / also[best]->speedup))
-                best = i;
-        double best_gain = p_also[best] * (1.0 - 1.0 / also[best]->speedup);
-        if (best_gain > pp_amdahl_improvement(p, speedup)) {
-            len = strlen(s->description);
-            snprintf(s->description + len, sizeof s->description - len,
-                     "; most of the gain in %s (%.2fx)", pp_stage_name(also[best]->stage),
-                     also[best]->speedup);
-        }
-    }
+             "experiment %s: %u interleaved pairs of passes; predicted %.1f%% (90%% %.1f-%.1f%%) "
+             "= sum over the sites whose self time changed significantly",
+             e->name, e->repeats, e->predicted * 100.0, e->predicted_low * 100.0,
+             e->predicted_high * 100.0);
+    site_terms(s->evidence, sizeof s->evidence, e);
 }
 
 /* Several sources with no concurrency knob: the critical-path bound. */
@@ -268,7 +225,15 @@ static void critical_path_estimate(pp_report *r)
     const kind_text *k = find_kind("concurrent_loading");
     s->category = k->cat;
     s->seed_expectation = k->seed;
-    fill_gain(s, p, speedup, est, 0, "critical_path");
+    s->stage_share = p;
+    s->stage_speedup = speedup;
+    s->expected_improvement = pp_amdahl_improvement(p, speedup);
+    /* a bound, not a measurement: no interval beyond the estimate itself */
+    s->expected_improvement_low = s->expected_improvement_high = s->expected_improvement;
+    s->impact = pp_impact_from_gain(s->expected_improvement);
+    s->basis = PP_BASIS_ESTIMATED;
+    snprintf(s->model, sizeof s->model, "critical_path%s",
+             est ? "; share estimated from stage timings" : "");
     char b0[32], b1[32];
     snprintf(s->description, sizeof s->description,
              "%s: sequential %s per batch, critical path (slowest source) %s", k->what,
@@ -287,11 +252,11 @@ static int by_gain(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
-void pp_suggest(pp_report *r)
+void pp_suggest(pp_report *r, double min_effect)
 {
     r->n_suggestions = 0;
     for (size_t i = 0; i < r->n_experiments; i++)
-        from_experiment(r, &r->experiments[i]);
+        from_experiment(r, &r->experiments[i], min_effect);
     critical_path_estimate(r);
     /* drop suggestions whose gain rounds to nothing */
     size_t w = 0;

@@ -155,8 +155,6 @@ int pp_profile_cache(const pp_workload *w, const pp_profile_cfg *cfg, pp_report 
         c->has_recommended = 1;
         c->recommended_hit_ratio = ops ? (double)res.hits / (double)ops : 0;
         c->recommended_replay_ns = e.cand_ns;
-        if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
-            goto out;
     }
     rc = PP_OK;
 out:

@@ -60,6 +60,11 @@ static const key_def keys[] = {
     {"profile", "latency_target_ms", T_DOUBLE, PR(latency_target_ms), 0, 1e9},
     {"profile", "exact_mrc_max", T_U64, PR(exact_mrc_max), 0, 2147483647.0},
     {"profile", "shards_rate", T_DOUBLE, PR(shards_rate), 1e-6, 1},
+    {"profile", "min_effect", T_DOUBLE, PR(min_effect), 0, 1},
+    {"profile", "target_half_width", T_DOUBLE, PR(target_half_width), 1e-4, 1},
+    {"profile", "max_pairs", T_UINT, PR(max_pairs), 6, 64},
+    {"profile", "experiment_budget_s", T_DOUBLE, PR(experiment_budget_s), 0, 86400},
+    {"profile", "apply_budget_s", T_DOUBLE, PR(apply_budget_s), 0, 86400},
 };
 
 void pp_config_defaults(pp_config *cfg)
@@ -98,6 +103,11 @@ void pp_config_defaults(pp_config *cfg)
         .latency_target_ms = 200,
         .exact_mrc_max = 1000000,
         .shards_rate = 0.01,
+        .min_effect = 0.01,
+        .target_half_width = 0.01,
+        .max_pairs = 40,
+        .experiment_budget_s = 30,
+        .apply_budget_s = 30,
     };
 }
 

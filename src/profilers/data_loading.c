@@ -126,11 +126,6 @@ int pp_profile_data_loading(const pp_workload *w, const pp_profile_cfg *cfg, pp_
             dl->has_concurrency = 1;
             dl->sequential_ns = e.base_ns;
             dl->concurrent_ns = e.cand_ns;
-            /* suggest only a change from the current setting */
-            if (e.current_value >= e.cand_value)
-                e.current_value = e.cand_value;
-            if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
-                goto out;
         } else if (rc != PP_EUNAVAIL) {
             goto out;
         }
@@ -143,8 +138,6 @@ int pp_profile_data_loading(const pp_workload *w, const pp_profile_cfg *cfg, pp_
             dl->keep_alive_source = w->network_source;
             dl->keep_alive_off_ns = e.base_ns;
             dl->keep_alive_on_ns = e.cand_ns;
-            if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
-                goto out;
         } else if (rc != PP_EUNAVAIL) {
             goto out;
         }

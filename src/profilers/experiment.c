@@ -1,14 +1,17 @@
 /*
- * experiment.c - Knob experiments: one stage timed at two settings of one
- * knob, repeats interleaved so drift hits both alike; medians, spreads and
- * the speedup go to the report. Restores the knob on every path.
+ * experiment.c - Stage experiments for the report's sections: one stage
+ * timed at two settings of one knob, repeats interleaved so drift hits both
+ * alike; the speedup with its interval from analyze/stats.c. (Suggestions
+ * come from whole-pass experiments: trial.c.) Restores the knob on every path.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <postprof/error.h>
 #include <postprof/profilers.h>
 
+#include "analyze/stats.h"
 #include "profilers/prof_impl.h"
 
 #define MAX_REPEATS 64
@@ -67,14 +70,18 @@ int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, un
             (cand_now ? tc : tb)[i] = sum / calls;
         }
     }
-    /* the speedup from each pair's ratio: a burst of load on the machine
-     * slows both samples of a pair alike */
-    double ratio[MAX_REPEATS];
-    for (unsigned i = 0; i < repeats; i++)
-        ratio[i] = tc[i] > 0 ? tb[i] / tc[i] : 0.0;
-    out->speedup = pp__prof_median(ratio, repeats);
-    out->base_ns = pp__prof_median(tb, repeats);
-    out->cand_ns = pp__prof_median(tc, repeats);
+    /* Hodges-Lehmann over the pairs: a burst of load on the machine slows
+     * both samples of a pair alike; the candidate's time is the current
+     * one's over the speedup, so the two never disagree */
+    pp__ratio_est est;
+    if ((rc = pp__stats_paired(tb, tc, repeats, 0.95, 0.0, &est)) != PP_OK)
+        goto out;
+    out->speedup = 1.0 / est.ratio;
+    out->speedup_low = 1.0 / est.high;
+    out->speedup_high = est.low > 0 ? 1.0 / est.low : INFINITY;
+    out->significant = est.verdict == PP_VERDICT_BETTER || est.verdict == PP_VERDICT_WORSE;
+    out->base_ns = est.base;
+    out->cand_ns = est.base * est.ratio;
     out->base_spread = pp__prof_spread(tb, repeats);
     out->cand_spread = pp__prof_spread(tc, repeats);
 out : {

@@ -3,13 +3,18 @@
  * batch-size sweep (1, 2, 4 ... max) with p50/p99 and throughput, early stop
  * when gains flatten, best batch under a latency target, fp32 vs int8.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <postprof/error.h>
 #include <postprof/profilers.h>
 
+#include "analyze/stats.h"
 #include "profilers/prof_impl.h"
+
+#define MIN_SWEEP_SAMPLES 6 /* the fewest batches whose 95 % interval is finite */
+#define MAX_SWEEP_SAMPLES 256
 
 static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned batches,
                       pp_batch_point *pt)
@@ -17,13 +22,17 @@ static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned
     int rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, (int64_t)batch);
     if (rc != PP_OK)
         return rc;
+    if (batches < MIN_SWEEP_SAMPLES)
+        batches = MIN_SWEEP_SAMPLES;
+    if (batches > MAX_SWEEP_SAMPLES)
+        batches = MAX_SWEEP_SAMPLES;
     pp_histogram *h = pp_histogram_new();
     if (!h)
         return PP_ENOMEM;
+    double per_item[MAX_SWEEP_SAMPLES], ones[MAX_SWEEP_SAMPLES];
     memset(pt, 0, sizeof *pt);
     pt->batch = batch;
     double wall = 0;
-    uint64_t items = 0;
     if ((rc = pp__prof_timed(w, PP_STAGE_INFER, m, NULL, NULL, NULL)) != PP_OK) /* warm-up */
         goto out;
     for (unsigned i = 0; i < batches; i++) {
@@ -34,13 +43,22 @@ static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned
             goto out;
         pp_histogram_record(h, (uint64_t)ns);
         wall += ns;
-        items += res.items ? res.items : batch;
+        uint64_t items = res.items ? res.items : batch;
+        per_item[i] = (ns > 0 ? ns : 1.0) / (double)items;
+        ones[i] = 1.0;
     }
     pt->p50_ns = pp_histogram_value_at(h, 0.50);
     pt->p99_ns = pp_histogram_value_at(h, 0.99);
     pt->mean_ns = batches ? wall / batches : 0;
-    /* from the median batch, so one preempted batch does not bend the sweep */
-    pt->throughput = pt->p50_ns > 0 ? ((double)items / batches) * 1e9 / pt->p50_ns : 0;
+    pt->samples = batches;
+    /* the typical time per item with its interval (Hodges-Lehmann over the
+     * batches), so one preempted batch does not bend the sweep */
+    pp__ratio_est est;
+    if ((rc = pp__stats_paired(ones, per_item, batches, 0.95, 0.0, &est)) != PP_OK)
+        goto out;
+    pt->throughput = 1e9 / est.ratio;
+    pt->throughput_low = isfinite(est.high) ? 1e9 / est.high : 0.0;
+    pt->throughput_high = est.low > 0 ? 1e9 / est.low : INFINITY;
 out:
     pp_histogram_free(h);
     return rc;
@@ -81,56 +99,28 @@ static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m, pp
         mp->n_points++;
     }
     double target = cfg->latency_target_ms * 1e6;
+    const pp_batch_point *top = NULL;
     for (size_t k = 0; k < mp->n_points; k++) {
         const pp_batch_point *pt = &mp->points[k];
-        if (pt->p99_ns <= target && pt->throughput > mp->best_throughput) {
-            mp->best_throughput = pt->throughput;
-            mp->best_batch = pt->batch;
-            mp->best_p99_ns = pt->p99_ns;
-        }
+        if (pt->p99_ns <= target && (!top || pt->throughput > top->throughput))
+            top = pt;
     }
+    if (!top)
+        return PP_OK;
+    mp->top_batch = top->batch;
+    /* the cheapest setting that is not measurably worse: the smallest batch
+     * whose throughput interval reaches the best one's */
+    const pp_batch_point *pick = top;
+    for (size_t k = 0; k < mp->n_points; k++) {
+        const pp_batch_point *pt = &mp->points[k];
+        if (pt->p99_ns <= target && pt->throughput_high >= top->throughput_low &&
+            pt->batch < pick->batch)
+            pick = pt;
+    }
+    mp->best_batch = pick->batch;
+    mp->best_throughput = pick->throughput;
+    mp->best_p99_ns = pick->p99_ns;
     return PP_OK;
-}
-
-/*
- * batch_size sizes more than inference in a pass: the other stages of the
- * pass timed at both batch sizes, so the batch_size suggestion predicts
- * their change too (Amdahl over every stage it touches). Preprocessing
- * ("batch_size.preprocess": the same posts, per call) when the pass has it;
- * loading ("batch_size.load": all sources, per row) when the workload loads
- * batch_size rows per batch in a pass.
- */
-static int others_at_batch(const pp_workload *w, const pp_profile_cfg *cfg, uint64_t cur,
-                           uint64_t cand, pp_report *r)
-{
-    pp_experiment e;
-    int rc;
-    if (w->stage_scopes[PP_STAGE_PREPROCESS]) {
-        rc = pp_experiment_run(w, "batch_size.preprocess", PP_STAGE_PREPROCESS, 0,
-                               PP_KNOB_BATCH_SIZE, (int64_t)cur, (int64_t)cand, cfg->repeats, &e);
-        if (rc == PP_OK) {
-            e.current_value = (int64_t)cur;
-            rc = pp__prof_append_experiment(r, &e);
-        }
-        if (rc != PP_OK && rc != PP_EUNAVAIL)
-            return rc;
-    }
-    if (!w->load_batch_is_batch_size)
-        return PP_OK;
-    rc = pp_experiment_run(w, "batch_size.load", PP_STAGE_LOAD_ALL, 0, PP_KNOB_LOAD_BATCH,
-                           (int64_t)cur, (int64_t)cand, cfg->repeats, &e);
-    if (rc == PP_EUNAVAIL)
-        return PP_OK;
-    if (rc != PP_OK)
-        return rc;
-    double rows = w->n_sources ? (double)w->n_sources : 1.0;
-    e.base_ns /= (double)cur * rows;
-    e.cand_ns /= (double)cand * rows;
-    e.per_item = 1;
-    e.knob = PP_KNOB_BATCH_SIZE;
-    e.current_value = (int64_t)cur;
-    e.speedup = e.cand_ns > 0 ? e.base_ns / e.cand_ns : 0;
-    return pp__prof_append_experiment(r, &e);
 }
 
 int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
@@ -174,43 +164,8 @@ int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, 
             mp->int8_p50_ns = e.cand_ns;
             mp->fp32_throughput = e.base_ns > 0 ? items * 1e9 / e.base_ns : 0;
             mp->int8_throughput = e.cand_ns > 0 ? items * 1e9 / e.cand_ns : 0;
-            /* the suggestion changes only this knob: measure it at the current batch */
-            if ((int)m == mi->current_model && have_batch == PP_OK && at != mp->current_batch) {
-                if ((rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, batch)) != PP_OK)
-                    goto out;
-                rc = pp_experiment_run(w, "quantized", PP_STAGE_INFER, m, PP_KNOB_QUANTIZED, 0, 1,
-                                       cfg->repeats, &e);
-                if (rc != PP_OK)
-                    goto out;
-            }
-            if ((int)m == mi->current_model && (rc = pp__prof_append_experiment(r, &e)) != PP_OK)
-                goto out;
         } else if (rc != PP_EUNAVAIL) {
             goto out;
-        }
-        const pp_batch_point *cur = point_at(mp, mp->current_batch);
-        const pp_batch_point *best = point_at(mp, mp->best_batch);
-        if ((int)m == mi->current_model && cur && best && cur->throughput > 0 &&
-            best->throughput > 0) {
-            memset(&e, 0, sizeof e);
-            snprintf(e.name, sizeof e.name, "batch_size");
-            e.stage = PP_STAGE_INFER;
-            e.index = m;
-            e.knob = PP_KNOB_BATCH_SIZE;
-            e.base_value = e.current_value = (int64_t)mp->current_batch;
-            e.cand_value = (int64_t)mp->best_batch;
-            e.per_item = 1;
-            e.base_ns = 1e9 / cur->throughput;
-            e.cand_ns = 1e9 / best->throughput;
-            e.base_spread = cur->p50_ns > 0 ? (cur->p99_ns - cur->p50_ns) / cur->p50_ns : 0;
-            e.cand_spread = best->p50_ns > 0 ? (best->p99_ns - best->p50_ns) / best->p50_ns : 0;
-            e.repeats = cfg->sweep_batches;
-            e.speedup = e.base_ns / e.cand_ns;
-            if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
-                goto out;
-            if (mp->best_batch != mp->current_batch &&
-                (rc = others_at_batch(w, cfg, mp->current_batch, mp->best_batch, r)) != PP_OK)
-                goto out;
         }
     }
     rc = PP_OK;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <postprof/config.h>
+#include <postprof/histogram.h>
 #include <postprof/report.h>
 #include <postprof/workload.h>
 
@@ -24,8 +26,28 @@ double pp__prof_median(double *v, size_t n);
 /* (max - min) / median of v[0..n) (sorts v); 0 for n < 2 or a zero median. */
 double pp__prof_spread(double *v, size_t n);
 
+/* The q-quantile (ns) of the values recorded into `after` since it looked like
+ * `before` (NULL: all of them); 0 when none. Bucket midpoints, like
+ * pp_histogram_value_at(). */
+double pp__prof_hist_delta_quantile(const pp_histogram *after, const pp_histogram *before,
+                                    double q);
+
 /* Set knob, remembering the old value in *old (PP_EUNAVAIL when absent). */
 int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_t *old);
+
+/*
+ * pp__prof_pass_trial() - The knob experiment behind every suggestion: pairs
+ * of whole passes at the knob's current value and at cand, interleaved,
+ * until the end-to-end interval is narrow enough (cfg->target_half_width),
+ * cfg->max_pairs, or budget_ns of passes after the first 6 pairs; per-site
+ * speedups and the predicted gain from analyze/predict.c. `stage` labels the
+ * experiment (the stage the candidate came from). Returns PP_OK;
+ * PP_EUNAVAIL when the knob is absent or already at cand; the workload's
+ * errors. The knob is back at its value on return.
+ */
+int pp__prof_pass_trial(const pp_workload *w, const pp_profile_cfg *cfg, const char *name,
+                        pp_stage stage, pp_knob knob, int64_t cand, double budget_ns,
+                        pp_experiment *out);
 
 /* Append an experiment to r. Returns PP_OK or PP_EFULL (r unchanged). */
 int pp__prof_append_experiment(pp_report *r, const pp_experiment *e);

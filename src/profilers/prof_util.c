@@ -2,6 +2,8 @@
  * prof_util.c - Clocks, timed stage calls and order statistics for the
  * profilers. Intervals come from the monotonic clock only.
  */
+#include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +11,7 @@
 #include <postprof/clock.h>
 #include <postprof/error.h>
 
+#include "common/histogram_impl.h"
 #include "profilers/prof_impl.h"
 
 uint64_t pp__prof_cpu_ns(void)
@@ -75,4 +78,33 @@ int pp__prof_append_experiment(pp_report *r, const pp_experiment *e)
         return PP_EFULL;
     r->experiments[r->n_experiments++] = *e;
     return PP_OK;
+}
+
+double pp__prof_hist_delta_quantile(const pp_histogram *after, const pp_histogram *before, double q)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < PP__HIST_BUCKETS; i++) {
+        uint64_t a = atomic_load_explicit(&after->buckets[i], memory_order_relaxed);
+        uint64_t b = before ? atomic_load_explicit(&before->buckets[i], memory_order_relaxed) : 0;
+        n += a > b ? a - b : 0;
+    }
+    if (n == 0)
+        return 0.0;
+    uint64_t rank = (uint64_t)ceil(q * (double)n);
+    if (rank < 1)
+        rank = 1;
+    uint64_t seen = 0;
+    for (unsigned i = 0; i < PP__HIST_BUCKETS; i++) {
+        uint64_t a = atomic_load_explicit(&after->buckets[i], memory_order_relaxed);
+        uint64_t b = before ? atomic_load_explicit(&before->buckets[i], memory_order_relaxed) : 0;
+        seen += a > b ? a - b : 0;
+        if (seen >= rank) {
+            if (i == PP__HIST_OVERFLOW)
+                break;
+            uint64_t width = 0;
+            uint64_t low = pp__hist_low(i, &width);
+            return ((double)low + (double)width / 2.0) * after->scale;
+        }
+    }
+    return (double)atomic_load_explicit(&after->max, memory_order_relaxed) * after->scale;
 }

@@ -13,26 +13,76 @@
 #include <postprof/error.h>
 #include <postprof/metrics.h>
 #include <postprof/profilers.h>
+#include <postprof/snapshot.h>
 
+#include "analyze/predict.h"
+#include "analyze/stats.h"
 #include "profilers/prof_impl.h"
 
-/* An experiment on a 0/1 or count knob, from its current value to cand. */
-static int knob_experiment(const pp_workload *w, const pp_config *cfg, pp_report *r,
-                           const char *name, pp_stage stage, pp_knob knob, int64_t cand)
+/* A setting worth an experiment, found by the profilers. */
+typedef struct candidate {
+    const char *name;
+    pp_stage stage; /* where the profilers found it (a label; the pass decides) */
+    pp_knob knob;
+    int64_t value;
+} candidate;
+
+#define MAX_CANDIDATES 12
+
+static void add_cand(const pp_workload *w, candidate *c, size_t *n, const char *name,
+                     pp_stage stage, pp_knob knob, int64_t value)
 {
     int64_t cur = 0;
-    int rc = w->get_knob(w->ctx, knob, &cur);
-    if (rc == PP_EUNAVAIL)
-        return PP_OK;
-    if (rc != PP_OK)
-        return rc;
-    if (cur == cand)
-        return PP_OK;
-    pp_experiment e;
-    rc = pp_experiment_run(w, name, stage, 0, knob, cur, cand, cfg->profile.repeats, &e);
-    if (rc == PP_EUNAVAIL)
-        return PP_OK;
-    return rc == PP_OK ? pp__prof_append_experiment(r, &e) : rc;
+    if (*n >= MAX_CANDIDATES || w->get_knob(w->ctx, knob, &cur) != PP_OK || cur == value)
+        return;
+    c[(*n)++] = (candidate){name, stage, knob, value};
+}
+
+/* The settings the profilers found: each gets an experiment over whole passes. */
+static size_t candidates(const pp_workload *w, const pp_report *r, candidate *c)
+{
+    size_t n = 0;
+    if (r->loading.has_concurrency)
+        add_cand(w, c, &n, "concurrent_loading", PP_STAGE_LOAD_ALL, PP_KNOB_CONCURRENCY,
+                 (int64_t)w->n_sources);
+    if (r->loading.has_keep_alive)
+        add_cand(w, c, &n, "keep_alive", PP_STAGE_LOAD, PP_KNOB_KEEP_ALIVE, 1);
+    int m = r->inference.current_model;
+    if (m >= 0 && (size_t)m < r->inference.n_models) {
+        const pp_model_profile *mp = &r->inference.models[m];
+        if (mp->best_batch && mp->best_batch != mp->current_batch)
+            add_cand(w, c, &n, "batch_size", PP_STAGE_INFER, PP_KNOB_BATCH_SIZE,
+                     (int64_t)mp->best_batch);
+        if (mp->has_int8)
+            add_cand(w, c, &n, "quantized", PP_STAGE_INFER, PP_KNOB_QUANTIZED, 1);
+    }
+    if (r->cache.present && r->cache.has_recommended)
+        add_cand(w, c, &n, "cache_capacity", PP_STAGE_CACHE, PP_KNOB_CACHE_CAPACITY,
+                 (int64_t)r->cache.recommended_capacity);
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    if (ncpu > 1)
+        add_cand(w, c, &n, "preprocess_threads", PP_STAGE_PREPROCESS, PP_KNOB_THREADS, ncpu);
+    add_cand(w, c, &n, "arena", PP_STAGE_PREPROCESS, PP_KNOB_ARENA, 1);
+    return n;
+}
+
+static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report *r)
+{
+    candidate c[MAX_CANDIDATES];
+    size_t n = candidates(w, r, c);
+    double budget = n ? cfg->profile.experiment_budget_s * 1e9 / (double)n : 0;
+    for (size_t i = 0; i < n; i++) {
+        pp_experiment e;
+        int rc = pp__prof_pass_trial(w, &cfg->profile, c[i].name, c[i].stage, c[i].knob, c[i].value,
+                                     budget, &e);
+        if (rc == PP_EUNAVAIL)
+            continue;
+        if (rc != PP_OK)
+            return rc;
+        if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
+            return rc;
+    }
+    return PP_OK;
 }
 
 /* The findings and the hit ratio on the standard metrics (bottleneck_detected_total
@@ -83,13 +133,7 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     if ((rc = pp_profile_cache(w, &cfg->profile, r)) != PP_OK)
         return rc;
     phase(w, "experiments");
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    if (ncpu < 1)
-        ncpu = 1;
-    if (ncpu > 1 && (rc = knob_experiment(w, cfg, r, "preprocess_threads", PP_STAGE_PREPROCESS,
-                                          PP_KNOB_THREADS, ncpu)) != PP_OK)
-        return rc;
-    if ((rc = knob_experiment(w, cfg, r, "arena", PP_STAGE_PREPROCESS, PP_KNOB_ARENA, 1)) != PP_OK)
+    if ((rc = run_experiments(w, cfg, r)) != PP_OK)
         return rc;
     phase(w, "analyze");
     pp_system_stats_read(&r->system);
@@ -98,37 +142,11 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
         r->system.cpu_percent =
             (double)(pp__prof_cpu_ns() - cpu0) / (wall * (double)r->system.n_cpus) * 100.0;
     pp_bottleneck_detect(r, &cfg->thresholds);
-    pp_suggest(r);
+    pp_suggest(r, cfg->profile.min_effect);
     r->n_targets = pp_targets_evaluate(r, &cfg->targets, r->targets, PP_REPORT_MAX_TARGETS);
     export_metrics(r);
     return PP_OK;
 }
-
-/* Pairs of passes --apply runs per setting: more than the profile's passes,
- * since a difference of two noisy medians needs more samples than one median. */
-static unsigned apply_pairs(const pp_config *cfg)
-{
-    unsigned n = cfg->profile.passes < 1 ? 1 : cfg->profile.passes;
-    n = 3 * n + 1;
-    return n > PP_REPORT_MAX_PASSES ? PP_REPORT_MAX_PASSES : n;
-}
-
-/* Median of v[0..n) and the 95 % confidence half-width of that median from
- * the median absolute deviation (1.96 * 1.2533 * 1.4826 * MAD / sqrt(n)). */
-static void median_ci(const double *v, unsigned n, double *med, double *ci)
-{
-    double a[PP_REPORT_MAX_PASSES], d[PP_REPORT_MAX_PASSES];
-    memcpy(a, v, n * sizeof a[0]);
-    *med = pp__prof_median(a, n);
-    for (unsigned i = 0; i < n; i++)
-        d[i] = fabs(v[i] - *med);
-    double mad = pp__prof_median(d, n);
-    *ci = n > 1 ? 3.642 * mad / sqrt((double)n) : 1.0;
-}
-
-/* A 95 % half-width above this: add pairs (from the extra time) to resolve
- * the 10-point band better. */
-#define APPLY_CI_WANTED 0.04
 
 /* Set the suggestions' knobs on (their values) or off (old[]). */
 static int set_all(const pp_workload *w, const pp_suggestion *s, size_t ns, const int64_t *old,
@@ -141,86 +159,179 @@ static int set_all(const pp_workload *w, const pp_suggestion *s, size_t ns, cons
     return rc;
 }
 
-/*
- * Measure the suggestions' settings against the current ones with
- * interleaved passes: a warm-up at each setting, then pairs alternating
- * which goes first, so drift and the machine's load hit both alike. The
- * improvement is the median of the per-pair improvements (1 - with /
- * without); *ci its 95 % half-width. apply_pairs() pairs at least; while
- * *ci > APPLY_CI_WANTED, more pairs (up to twice as many) as long as
- * *extra_ns (shared by all the calls) lasts. The knobs are back at their
- * old values on return, on every path.
- */
-static int paired(const pp_workload *w, const pp_config *cfg, const pp_suggestion *s, size_t ns,
-                  double *extra_ns, double *before_ns, double *after_ns, double *imp, double *ci)
+typedef struct measure_ctx {
+    const pp_workload *w;
+    const pp_suggestion *s;
+    size_t ns;
+    const int64_t *old;
+    size_t n;
+    unsigned min_pairs;
+    uint64_t deadline_ns;
+} measure_ctx;
+
+/* One interleaved pair of passes: without and with the settings, which goes first alternating. */
+static int measure_pair(void *ctx, double *out_a, double *out_b)
 {
-    double b[PP_REPORT_MAX_PASSES], a[PP_REPORT_MAX_PASSES], g[PP_REPORT_MAX_PASSES];
+    measure_ctx *m = ctx;
+    if (m->n >= m->min_pairs && pp_clock_now_ns() >= m->deadline_ns)
+        return PP__STATS_STOP;
+    for (int h = 0; h < 2; h++) {
+        int on = (int)((m->n + (size_t)h) % 2u);
+        double t = 0;
+        int rc = set_all(m->w, m->s, m->ns, m->old, on);
+        if (rc == PP_OK)
+            rc = pp__prof_timed(m->w, PP_STAGE_PASS, 0, NULL, &t, NULL);
+        if (rc != PP_OK)
+            return rc;
+        *(on ? out_b : out_a) = t;
+    }
+    m->n++;
+    return PP_OK;
+}
+
+/*
+ * Measure the suggestions' settings against the current ones: a warm-up at
+ * each, then interleaved pairs of passes until the 95 % interval of the
+ * ratio is as narrow as the experiments' target or budget_ns is spent (at
+ * least 6 pairs). The gain is 1 - the ratio, its interval 1 - the ratio's.
+ * The knobs are back at their old values on return, on every path.
+ */
+static int measure(const pp_workload *w, const pp_config *cfg, const pp_suggestion *s, size_t ns,
+                   double budget_ns, pp__ratio_est *out)
+{
     int64_t old[PP_REPORT_MAX_SUGGESTIONS];
-    unsigned min = apply_pairs(cfg), max = 2 * min, n = 0;
-    if (max > PP_REPORT_MAX_PASSES)
-        max = PP_REPORT_MAX_PASSES;
+    double a[64], b[64];
     int rc = PP_OK;
     for (size_t k = 0; k < ns && rc == PP_OK; k++)
         if (s[k].knob >= 0)
             rc = w->get_knob(w->ctx, (pp_knob)s[k].knob, &old[k]);
     if (rc != PP_OK)
         return rc;
-    *ci = 1.0;
-    for (unsigned i = 0; rc == PP_OK && i <= max; i++) {
-        if (i > min && (*ci <= APPLY_CI_WANTED || *extra_ns <= 0))
-            break;
-        double pair_ns = 0;
-        for (int h = 0; rc == PP_OK && h < 2; h++) {
-            int on = (int)((i + (unsigned)h) % 2u);
-            double t = 0;
-            if ((rc = set_all(w, s, ns, old, on)) == PP_OK)
-                rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &t, NULL);
-            if (rc == PP_OK && i > 0) /* pair 0 is the warm-up at each setting */
-                (on ? a : b)[i - 1] = t;
-            pair_ns += t;
-        }
-        if (rc != PP_OK || i == 0)
-            continue;
-        n = i;
-        if (i > min)
-            *extra_ns -= pair_ns;
-        g[i - 1] = b[i - 1] > 0 ? 1.0 - a[i - 1] / b[i - 1] : 0.0;
-        median_ci(g, n, imp, ci);
+    measure_ctx m = {.w = w, .s = s, .ns = ns, .old = old, .min_pairs = 6};
+    for (int on = 1; rc == PP_OK && on >= 0; on--) /* warm-up */
+        if ((rc = set_all(w, s, ns, old, on)) == PP_OK)
+            rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL);
+    if (rc == PP_OK) {
+        m.deadline_ns = pp_clock_now_ns() + (uint64_t)(budget_ns > 0 ? budget_ns : 0);
+        unsigned maxp = cfg->profile.max_pairs ? cfg->profile.max_pairs : 40;
+        pp__seq_opts o = {.min_pairs = 6,
+                          .max_pairs = maxp > 64  ? 64
+                                       : maxp < 6 ? 6
+                                                  : maxp,
+                          .target_half_width = cfg->profile.target_half_width > 0
+                                                   ? cfg->profile.target_half_width
+                                                   : 0.01,
+                          .conf = 0.95,
+                          .tol = 0.0};
+        pp__seq_stop why;
+        rc = pp__stats_sequential(measure_pair, &m, &o, a, b, out, &why);
     }
     int rc2 = set_all(w, s, ns, old, 0);
-    if (rc == PP_OK)
-        rc = rc2;
-    if (rc != PP_OK)
-        return rc;
-    double unused;
-    median_ci(b, n, before_ns, &unused);
-    median_ci(a, n, after_ns, &unused);
-    median_ci(g, n, imp, ci);
-    return PP_OK;
+    return rc != PP_OK ? rc : rc2;
 }
 
 static void explain(pp_apply_result *a)
 {
-    double diff = a->measured_improvement - a->predicted_improvement;
-    if (fabs(diff) <= 0.10) {
-        a->note[0] = '\0';
-    } else if (a->noise >= fabs(diff) - 0.10) {
+    a->note[0] = '\0';
+    if (a->hit)
+        return;
+    if (a->measured_low <= a->predicted_high && a->measured_high >= a->predicted_low)
         snprintf(a->note, sizeof a->note,
-                 "within noise: the measurement's 95%% interval (+/-%.0f points over the pairs "
-                 "of passes) reaches the prediction's 10-point band",
-                 a->noise * 100.0);
-    } else if (diff < 0) {
+                 "outside the predicted interval, but the measurement's own 95%% interval "
+                 "(%.1f-%.1f%%) overlaps it: within noise",
+                 a->measured_low * 100.0, a->measured_high * 100.0);
+    else if (a->measured_improvement < a->predicted_low)
         snprintf(a->note, sizeof a->note,
-                 "measured %.0f points below the prediction (noise +/-%.0f): the stage's share "
-                 "or speedup in the full pass is smaller than in isolation (another stage "
-                 "dominates, or the change costs elsewhere in the pass)",
-                 -diff * 100.0, a->noise * 100.0);
-    } else {
+                 "measured below the prediction: the sites' changes in the experiment's passes "
+                 "did not all carry over (the machine's load or the other settings differ)");
+    else
         snprintf(a->note, sizeof a->note,
-                 "measured %.0f points above the prediction (noise +/-%.0f): the change also "
-                 "sped up stages the prediction did not include",
-                 diff * 100.0, a->noise * 100.0);
+                 "measured above the prediction: sites whose change was not significant in the "
+                 "experiment added up");
+}
+
+static const pp_experiment *experiment_for(const pp_report *r, const pp_suggestion *s)
+{
+    for (size_t i = 0; i < r->n_experiments; i++)
+        if ((int)r->experiments[i].knob == s->knob && r->experiments[i].cand_value == s->value &&
+            r->experiments[i].n_sites > 0)
+            return &r->experiments[i];
+    return NULL;
+}
+
+/* Peak RSS from here on: VmHWM reset to the current RSS (Linux >= 4.0). */
+static void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (!f)
+        return;
+    fputs("5", f);
+    fclose(f);
+}
+
+/* The inference stage's p99 over the passes between two snapshots, ns; 0 when not seen. */
+static double infer_p99(const pp_workload *w, const pp_snapshot *before, const pp_snapshot *after)
+{
+    const char *scope = w->stage_scopes[PP_STAGE_INFER];
+    if (!scope)
+        return 0;
+    const pp_site_stats *a = pp_snapshot_find(after, scope);
+    if (!a || !a->hist)
+        return 0;
+    const pp_site_stats *b = before ? pp_snapshot_by_id(before, a->id) : NULL;
+    return pp__prof_hist_delta_quantile(a->hist, b ? b->hist : NULL, 0.99);
+}
+
+/*
+ * The targets with every suggestion applied, all measured in this window:
+ * peak RSS reset at its start, process CPU over it, loading and cache
+ * profiled again, inference p99 from the window's passes.
+ */
+static int after_window(const pp_workload *w, const pp_config *cfg, const pp_report *r,
+                        pp_apply *ap)
+{
+    pp_report *after = pp_report_new();
+    pp_snapshot *s0 = NULL, *s1 = NULL;
+    if (!after)
+        return PP_ENOMEM;
+    int rc;
+    reset_peak_rss();
+    uint64_t cpu0 = pp__prof_cpu_ns(), t0 = pp_clock_now_ns();
+    after->inference = r->inference;
+    if ((rc = pp_profile_data_loading(w, &cfg->profile, after)) != PP_OK ||
+        (rc = pp_profile_cache(w, &cfg->profile, after)) != PP_OK ||
+        (rc = pp_snapshot_take(&s0)) != PP_OK)
+        goto out;
+    unsigned passes = cfg->profile.passes < 1 ? 1 : cfg->profile.passes;
+    for (unsigned i = 0; i < passes && rc == PP_OK; i++)
+        rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL);
+    if (rc != PP_OK || (rc = pp_snapshot_take(&s1)) != PP_OK)
+        goto out;
+    pp_system_stats_read(&after->system);
+    double wall = (double)(pp_clock_now_ns() - t0);
+    after->system.cpu_percent = wall > 0 ? (double)(pp__prof_cpu_ns() - cpu0) /
+                                               (wall * (double)after->system.n_cpus) * 100.0
+                                         : 0;
+    double p99 = infer_p99(w, s0, s1);
+    /* the targets read inference at the chosen batch of each model: put the
+     * window's p99 there for the model the pass uses */
+    int m = after->inference.current_model;
+    if (p99 > 0 && m >= 0 && (size_t)m < after->inference.n_models) {
+        pp_model_profile *mp = &after->inference.models[m];
+        for (size_t i = 0; i < after->inference.n_models; i++)
+            if ((int)i != m)
+                after->inference.models[i].n_points = 0;
+        mp->n_points = 1;
+        mp->points[0].batch = mp->best_batch ? mp->best_batch : mp->current_batch;
+        mp->points[0].p99_ns = p99;
     }
+    ap->n_after_targets =
+        pp_targets_evaluate(after, &cfg->targets, ap->after_targets, PP_REPORT_MAX_TARGETS);
+out:
+    pp_snapshot_free(s0);
+    pp_snapshot_free(s1);
+    pp_report_free(after);
+    return rc;
 }
 
 int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
@@ -230,22 +341,24 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     int rc = pp_workload_check(w);
     if (rc != PP_OK)
         return rc;
-    pp_report *after = NULL;
     phase(w, "apply");
     ap->n_before_targets = r->n_targets;
     memcpy(ap->before_targets, r->targets, sizeof r->targets);
-    /* time for extra pairs where a measurement stays noisy: half the
-     * minimum's, over all the comparisons */
     size_t n_cmp = 1;
     for (size_t i = 0; i < r->n_suggestions; i++)
         n_cmp += r->suggestions[i].knob >= 0;
-    double extra_ns = 0.5 * (double)n_cmp * apply_pairs(cfg) * 2.0 * r->perf.end_to_end_ns;
+    double budget = cfg->profile.apply_budget_s * 1e9 / (double)n_cmp;
+    const pp_experiment *exps[PP_REPORT_MAX_SUGGESTIONS];
+    size_t n_exps = 0, hits = 0;
     for (size_t i = 0; i < r->n_suggestions && ap->n < PP_REPORT_MAX_SUGGESTIONS; i++) {
         const pp_suggestion *s = &r->suggestions[i];
         if (s->knob < 0)
             continue;
-        double b, a_ns, imp, ci;
-        if ((rc = paired(w, cfg, s, 1, &extra_ns, &b, &a_ns, &imp, &ci)) != PP_OK)
+        const pp_experiment *e = experiment_for(r, s);
+        if (e && n_exps < PP_REPORT_MAX_SUGGESTIONS)
+            exps[n_exps++] = e;
+        pp__ratio_est est;
+        if ((rc = measure(w, cfg, s, 1, budget, &est)) != PP_OK)
             return rc;
         pp_apply_result *a = &ap->results[ap->n++];
         memset(a, 0, sizeof *a);
@@ -254,36 +367,42 @@ int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         a->knob = s->knob;
         a->value = s->value;
         a->predicted_improvement = s->expected_improvement;
-        a->before_ns = b;
-        a->after_ns = a_ns;
-        a->measured_improvement = imp;
-        a->noise = ci;
+        a->predicted_low = s->expected_improvement_low;
+        a->predicted_high = s->expected_improvement_high;
+        a->measured_improvement = 1.0 - est.ratio;
+        a->measured_low = 1.0 - est.high;
+        a->measured_high = 1.0 - est.low;
+        a->pairs = (unsigned)est.n;
+        a->before_ns = est.base;
+        a->after_ns = est.base * est.ratio;
+        a->noise = (a->measured_high - a->measured_low) / 2.0;
+        a->hit = a->measured_improvement >= a->predicted_low &&
+                 a->measured_improvement <= a->predicted_high;
+        hits += a->hit != 0;
         explain(a);
     }
-    /* end to end: every suggestion at once against none, interleaved alike */
-    double imp, ci;
-    if ((rc = paired(w, cfg, r->suggestions, r->n_suggestions, &extra_ns, &ap->before_ns,
-                     &ap->after_ns, &imp, &ci)) != PP_OK)
+    ap->coverage = ap->n ? (double)hits / (double)ap->n : 0.0;
+    /* every suggestion at once: composed prediction against a measurement */
+    if (n_exps > 0 && (rc = pp__predict_combined(exps, n_exps, 0.90, &ap->combined.predicted,
+                                                 &ap->combined.predicted_low,
+                                                 &ap->combined.predicted_high)) != PP_OK)
         return rc;
+    pp__ratio_est all;
+    if ((rc = measure(w, cfg, r->suggestions, r->n_suggestions, budget, &all)) != PP_OK)
+        return rc;
+    ap->combined.measured = 1.0 - all.ratio;
+    ap->combined.measured_low = 1.0 - all.high;
+    ap->combined.measured_high = 1.0 - all.low;
+    ap->combined.pairs = (unsigned)all.n;
+    ap->before_ns = all.base;
+    ap->after_ns = all.base * all.ratio;
     for (size_t i = 0; i < r->n_suggestions; i++)
         if (r->suggestions[i].knob >= 0 &&
             (rc = w->set_knob(w->ctx, (pp_knob)r->suggestions[i].knob, r->suggestions[i].value)) !=
                 PP_OK)
             return rc;
-    /* targets after: loading and cache measured again, inference at the chosen batch */
-    after = pp_report_new();
-    if (!after)
-        return PP_ENOMEM;
-    after->inference = r->inference;
-    after->system = r->system;
-    if ((rc = pp_profile_data_loading(w, &cfg->profile, after)) == PP_OK &&
-        (rc = pp_profile_cache(w, &cfg->profile, after)) == PP_OK) {
-        pp_system_stats_read(&after->system);
-        after->system.cpu_percent = r->system.cpu_percent;
-        ap->n_after_targets =
-            pp_targets_evaluate(after, &cfg->targets, ap->after_targets, PP_REPORT_MAX_TARGETS);
-        ap->done = 1;
-    }
-    pp_report_free(after);
-    return rc;
+    if ((rc = after_window(w, cfg, r, ap)) != PP_OK)
+        return rc;
+    ap->done = 1;
+    return PP_OK;
 }

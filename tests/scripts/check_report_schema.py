@@ -99,6 +99,30 @@ def check(schema, doc):
         if s.get("category") not in ("performance", "memory", "data_loading",
                                      "model_inference", "cache"):
             errors.append("bad category: %r" % s.get("category"))
+        lo, hi = s.get("expected_improvement_low"), s.get("expected_improvement_high")
+        if isinstance(e, (int, float)) and isinstance(lo, (int, float)) and \
+                isinstance(hi, (int, float)) and not lo - 1e-12 <= e <= hi + 1e-12:
+            errors.append("expected_improvement %r outside its interval [%r, %r]" % (e, lo, hi))
+    for x in doc.get("experiments", []):
+        sp, lo, hi = x.get("speedup"), x.get("speedup_low"), x.get("speedup_high")
+        if isinstance(sp, (int, float)) and isinstance(lo, (int, float)) and \
+                not lo - 1e-9 <= sp <= (hi if isinstance(hi, (int, float)) else float("inf")) + 1e-9:
+            errors.append("experiment %s: speedup %r outside [%r, %r]" % (x.get("name"), sp, lo, hi))
+        b, c = x.get("base_s"), x.get("cand_s")
+        # the x-factor and the two times printed beside it agree in direction
+        if isinstance(sp, (int, float)) and isinstance(b, (int, float)) and \
+                isinstance(c, (int, float)) and c > 0 and (sp - 1) * (b - c) < 0:
+            errors.append("experiment %s: %rx but %r s -> %r s" % (x.get("name"), sp, b, c))
+    ap = doc.get("apply")
+    if isinstance(ap, dict) and "coverage" in ap:
+        res = ap.get("suggestions", [])
+        for a in res:
+            m, lo, hi = a.get("measured_improvement"), a.get("predicted_low"), a.get("predicted_high")
+            if None not in (m, lo, hi) and a.get("hit") != (lo <= m <= hi):
+                errors.append("apply: hit %r but measured %r, predicted [%r, %r]" %
+                              (a.get("hit"), m, lo, hi))
+        if res and abs(ap["coverage"] - sum(1 for a in res if a.get("hit")) / len(res)) > 1e-9:
+            errors.append("apply.coverage %r is not hits / suggestions" % ap["coverage"])
     for t in doc.get("targets", []):
         if t.get("status") not in ("PASS", "FAIL"):
             errors.append("bad target status: %r" % t.get("status"))
@@ -130,6 +154,9 @@ def check_console(text):
     for s in ("Implementation: ", "Expected Improvement: "):
         if s not in text:
             errors.append("console: no '%s' line" % s.strip())
+    for m in re.finditer(r"Expected Improvement: (.*)", text):
+        if not re.match(r"-?[0-9.]+% \((-?[0-9.]+-[0-9.]+%|an estimate: no interval)\)$", m.group(1)):
+            errors.append("console: expected improvement without its interval: %s" % m.group(0))
     return errors
 
 

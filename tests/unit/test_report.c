@@ -62,8 +62,8 @@ static pp_report *sample_report(void)
     strcpy(m->name, "small_model");
     m->load_ns = 5e6;
     m->n_points = 2;
-    m->points[0] = (pp_batch_point){1, 1e6, 2e6, 1.2e6, 1000};
-    m->points[1] = (pp_batch_point){2, 1.5e6, 3e6, 1.6e6, 1300};
+    m->points[0] = (pp_batch_point){1, 1e6, 2e6, 1.2e6, 1000, 900, 1100, 8};
+    m->points[1] = (pp_batch_point){2, 1.5e6, 3e6, 1.6e6, 1300, 1200, 1400, 8};
     m->best_batch = 2;
     m->current_batch = 1;
     m->has_int8 = 1;
@@ -90,10 +90,31 @@ static pp_report *sample_report(void)
     r->experiments[0].base_ns = 2e6;
     r->experiments[0].cand_ns = 1e6;
     r->experiments[0].speedup = 2;
+    r->experiments[0].speedup_low = 1.8;
+    r->experiments[0].speedup_high = 2.2;
+    r->experiments[0].significant = 1;
+    r->experiments[0].repeats = 10;
+    r->experiments[0].predicted = 0.25;
+    r->experiments[0].predicted_low = 0.2;
+    r->experiments[0].predicted_high = 0.3;
+    r->experiments[0].n_sites = 1;
+    pp_site_change *sc = &r->experiments[0].sites[0];
+    strcpy(sc->name, "load.api");
+    sc->stage = PP_STAGE_LOAD;
+    sc->base_ns = 1e6;
+    sc->cand_ns = 0.5e6;
+    sc->share = 0.5;
+    sc->share_low = 0.45;
+    sc->share_high = 0.55;
+    sc->speedup = 2;
+    sc->speedup_low = 1.8;
+    sc->speedup_high = 2.2;
+    sc->significant = 1;
+    sc->gain = 0.25;
     pp_config c;
     pp_config_defaults(&c);
     pp_bottleneck_detect(r, &c.thresholds);
-    pp_suggest(r);
+    pp_suggest(r, c.profile.min_effect);
     r->n_targets = pp_targets_evaluate(r, &c.targets, r->targets, PP_REPORT_MAX_TARGETS);
     return r;
 }
@@ -149,6 +170,12 @@ static void test_json_written_atomically_and_reads_back(void **state)
     assert_double_equal(back->suggestions[0].expected_improvement,
                         r->suggestions[0].expected_improvement, 1e-9);
     assert_int_equal(back->suggestions[0].knob, r->suggestions[0].knob);
+    assert_double_equal(back->suggestions[0].expected_improvement_low, 0.2, 1e-9);
+    assert_double_equal(back->suggestions[0].expected_improvement_high, 0.3, 1e-9);
+    assert_int_equal(back->experiments[0].n_sites, 1);
+    assert_true(back->experiments[0].sites[0].significant);
+    assert_int_equal(back->experiments[0].sites[0].stage, PP_STAGE_LOAD);
+    assert_true(back->experiments[0].suggested);
     assert_int_equal(back->n_findings, r->n_findings);
     assert_int_equal(back->n_targets, 5);
     assert_int_equal(back->targets[2].pass, r->targets[2].pass);

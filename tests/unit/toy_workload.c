@@ -117,12 +117,19 @@ static int load_all(toy *t, pp_stage_result *out)
     return PP_OK;
 }
 
-static void infer(toy *t, unsigned m, uint64_t items)
+/* The model: one site used by two stages (inference, and the cache's misses). */
+static void predict(toy *t, unsigned m, uint64_t items, unsigned fixed_us)
 {
+    PP_SCOPE("toy.model.predict");
     unsigned per = TOY_INFER_ITEM_US * (m + 1);
     if (t->knobs[PP_KNOB_QUANTIZED])
         per /= 2;
-    spin_us(TOY_INFER_FIXED_US + (unsigned)items * per);
+    spin_us(fixed_us + (unsigned)items * per);
+}
+
+static void infer(toy *t, unsigned m, uint64_t items)
+{
+    predict(t, m, items, TOY_INFER_FIXED_US);
 }
 
 static void lru_unlink(toy *t, int k)
@@ -167,7 +174,8 @@ static void cache_get(toy *t, int k, pp_stage_result *out)
         if (out)
             out->hits++;
     } else {
-        spin_us(TOY_MISS_US);
+        /* a miss computes the item: the model again, for one item */
+        predict(t, (unsigned)t->knobs[PP_KNOB_MODEL], 1, 0);
         if (out)
             out->misses++;
         if (t->size >= (size_t)t->knobs[PP_KNOB_CACHE_CAPACITY] && t->tail >= 0) {
@@ -280,6 +288,11 @@ static int set_knob(void *ctx, pp_knob knob, int64_t value)
         if (value != 0 && value != 1)
             return PP_EINVAL;
         break;
+    case PP_KNOB_ARENA:
+        /* a knob with no effect anywhere */
+        if (value != 0 && value != 1)
+            return PP_EINVAL;
+        break;
     case PP_KNOB_MODEL:
     case PP_KNOB_CACHE_BACKEND:
         if (value < 0 || value > 1)
@@ -292,7 +305,7 @@ static int set_knob(void *ctx, pp_knob knob, int64_t value)
             lru_clear(t);
         break;
     default:
-        return PP_EUNAVAIL; /* no arena in the toy */
+        return PP_EUNAVAIL;
     }
     t->knobs[knob] = value;
     return PP_OK;
@@ -301,7 +314,7 @@ static int set_knob(void *ctx, pp_knob knob, int64_t value)
 static int get_knob(void *ctx, pp_knob knob, int64_t *out)
 {
     toy *t = ctx;
-    if ((unsigned)knob >= PP_KNOB_COUNT || knob == PP_KNOB_ARENA)
+    if ((unsigned)knob >= PP_KNOB_COUNT)
         return PP_EUNAVAIL;
     *out = t->knobs[knob];
     return PP_OK;

@@ -23,15 +23,16 @@ void toy_workload(toy *t, pp_workload *out);
 unsigned long toy_calls(const toy *t, pp_stage stage);
 
 /* Known costs, in microseconds. */
-#define TOY_DB_US 1000      /* database batch (spins: CPU) */
-#define TOY_FILE_US 300     /* file batch (spins) */
-#define TOY_API_US 1500     /* api batch (sleeps: waiting) */
-#define TOY_CONNECT_US 1000 /* extra per api batch without keep-alive (sleeps) */
-#define TOY_PRE_US 600      /* preprocess, divided by threads */
-#define TOY_INFER_FIXED_US 200
-#define TOY_INFER_ITEM_US 5 /* per item per model size; int8 halves it */
-#define TOY_MISS_US 2       /* cost of a cache miss */
-#define TOY_REMOTE_US 3     /* extra per op on the "remote" cache backend */
+#define TOY_DB_US 1000        /* database batch (spins: CPU) */
+#define TOY_FILE_US 300       /* file batch (spins) */
+#define TOY_API_US 1500       /* api batch (sleeps: waiting) */
+#define TOY_CONNECT_US 1000   /* extra per api batch without keep-alive (sleeps) */
+#define TOY_PRE_US 600        /* preprocess, divided by threads */
+#define TOY_INFER_FIXED_US 50 /* per inference call (toy.model.predict) */
+#define TOY_INFER_ITEM_US 6   /* per item per model size; int8 halves it */
+/* a cache miss calls toy.model.predict for one item (no fixed cost): the
+ * int8 knob speeds up a site two stages use; the arena knob does nothing */
+#define TOY_REMOTE_US 3 /* extra per op on the "remote" cache backend */
 #define TOY_KEYS 500
 #define TOY_TRACE 16000
 

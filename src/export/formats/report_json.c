@@ -160,6 +160,9 @@ static json_t *inference_json(const pp_model_inference *mi)
             put(p, "p99_s", num(S(pt->p99_ns)));
             put(p, "mean_s", num(S(pt->mean_ns)));
             put(p, "throughput", num(pt->throughput));
+            put(p, "throughput_low", num(pt->throughput_low));
+            put(p, "throughput_high", num(pt->throughput_high));
+            put(p, "samples", json_integer(pt->samples));
             json_array_append_new(sweep, p);
         }
         put(j, "inference_time", num(S(lat)));
@@ -167,6 +170,7 @@ static json_t *inference_json(const pp_model_inference *mi)
         put(j, "current", json_boolean((int)i == mi->current_model));
         put(j, "current_batch", u64(m->current_batch));
         put(j, "best_batch", u64(m->best_batch));
+        put(j, "top_batch", u64(m->top_batch));
         put(j, "best_p99_s", num(S(m->best_p99_ns)));
         put(j, "best_throughput", num(m->best_throughput));
         put(j, "latency_target_s", num(S(mi->latency_target_ns)));
@@ -301,6 +305,36 @@ static json_t *report_json(const pp_report *r)
         put(o, "cand_spread", num(e->cand_spread));
         put(o, "repeats", json_integer(e->repeats));
         put(o, "speedup", num(e->speedup));
+        put(o, "speedup_low", num(e->speedup_low));
+        put(o, "speedup_high", num(e->speedup_high));
+        put(o, "significant", json_boolean(e->significant));
+        put(o, "predicted_improvement", num(e->predicted));
+        put(o, "predicted_low", num(e->predicted_low));
+        put(o, "predicted_high", num(e->predicted_high));
+        put(o, "suggested", json_boolean(e->suggested));
+        json_t *sites = json_array();
+        for (size_t k = 0; k < e->n_sites; k++) {
+            const pp_site_change *c = &e->sites[k];
+            json_t *so = json_object();
+            put(so, "name", json_string(c->name));
+            put(so, "stage",
+                c->stage >= 0 && c->stage < PP_STAGE_COUNT
+                    ? json_string(pp_stage_name((pp_stage)c->stage))
+                    : json_null());
+            put(so, "whole_stage", json_boolean(c->whole_stage));
+            put(so, "base_s", num(S(c->base_ns)));
+            put(so, "cand_s", num(S(c->cand_ns)));
+            put(so, "share", num(c->share));
+            put(so, "share_low", num(c->share_low));
+            put(so, "share_high", num(c->share_high));
+            put(so, "speedup", num(c->speedup));
+            put(so, "speedup_low", num(c->speedup_low));
+            put(so, "speedup_high", num(c->speedup_high));
+            put(so, "significant", json_boolean(c->significant));
+            put(so, "gain", num(c->gain));
+            json_array_append_new(sites, so);
+        }
+        put(o, "sites", sites);
         json_array_append_new(ex, o);
     }
     put(root, "experiments", ex);
@@ -329,6 +363,8 @@ static json_t *report_json(const pp_report *r)
         put(o, "impact", json_string(pp_impact_name(s->impact)));
         put(o, "implementation", json_string(s->implementation));
         put(o, "expected_improvement", num(s->expected_improvement));
+        put(o, "expected_improvement_low", num(s->expected_improvement_low));
+        put(o, "expected_improvement_high", num(s->expected_improvement_high));
         put(o, "basis", json_string(pp_basis_name(s->basis)));
         put(o, "model", json_string(s->model));
         put(o, "evidence", json_string(s->evidence));
@@ -362,7 +398,13 @@ static json_t *report_json(const pp_report *r)
             put(o, "description", json_string(x->description));
             put(o, "setting", setting_json(x->knob, x->value));
             put(o, "predicted_improvement", num(x->predicted_improvement));
+            put(o, "predicted_low", num(x->predicted_low));
+            put(o, "predicted_high", num(x->predicted_high));
             put(o, "measured_improvement", num(x->measured_improvement));
+            put(o, "measured_low", num(x->measured_low));
+            put(o, "measured_high", num(x->measured_high));
+            put(o, "hit", json_boolean(x->hit));
+            put(o, "pairs", json_integer(x->pairs));
             put(o, "before_s", num(S(x->before_ns)));
             put(o, "after_s", num(S(x->after_ns)));
             put(o, "noise", num(x->noise));
@@ -370,6 +412,16 @@ static json_t *report_json(const pp_report *r)
             json_array_append_new(arr, o);
         }
         put(a, "suggestions", arr);
+        put(a, "coverage", num(ap->coverage));
+        json_t *cb = json_object();
+        put(cb, "predicted", num(ap->combined.predicted));
+        put(cb, "predicted_low", num(ap->combined.predicted_low));
+        put(cb, "predicted_high", num(ap->combined.predicted_high));
+        put(cb, "measured", num(ap->combined.measured));
+        put(cb, "measured_low", num(ap->combined.measured_low));
+        put(cb, "measured_high", num(ap->combined.measured_high));
+        put(cb, "pairs", json_integer(ap->combined.pairs));
+        put(a, "combined", cb);
         put(root, "apply", a);
     }
     return root;

@@ -355,6 +355,7 @@ static void read_models(rd *c, json_t *o, pp_model_inference *mi)
             mi->current_model = (int)mi->n_models;
         get_u64(c, v, p, "current_batch", 0, &m->current_batch);
         get_u64(c, v, p, "best_batch", 0, &m->best_batch);
+        get_u64(c, v, p, "top_batch", 0, &m->top_batch);
         get_ns(c, v, p, "best_p99_s", 0, &m->best_p99_ns);
         get_num(c, v, p, "best_throughput", 0, &m->best_throughput);
         get_ns(c, v, p, "latency_target_s", 0, &mi->latency_target_ns);
@@ -374,6 +375,12 @@ static void read_models(rd *c, json_t *o, pp_model_inference *mi)
             get_ns(c, pt, p, "p99_s", 1, &b->p99_ns);
             get_ns(c, pt, p, "mean_s", 0, &b->mean_ns);
             get_num(c, pt, p, "throughput", 1, &b->throughput);
+            b->throughput_low = b->throughput_high = b->throughput;
+            get_num(c, pt, p, "throughput_low", 0, &b->throughput_low);
+            get_num(c, pt, p, "throughput_high", 0, &b->throughput_high);
+            double samples = 0;
+            get_num(c, pt, p, "samples", 0, &samples);
+            b->samples = samples >= 0 && samples <= 1e6 ? (unsigned)samples : 0;
         }
         json_t *q = get_obj(c, v, p, "fp32_vs_int8", 0);
         if (q) {
@@ -538,12 +545,34 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         get_str(c, v, sp, "description", 1, x->description, sizeof x->description);
         read_setting(c, v, sp, &x->knob, &x->value);
         get_num(c, v, sp, "predicted_improvement", 1, &x->predicted_improvement);
+        get_num(c, v, sp, "predicted_low", 0, &x->predicted_low);
+        get_num(c, v, sp, "predicted_high", 0, &x->predicted_high);
         get_num(c, v, sp, "measured_improvement", 1, &x->measured_improvement);
+        get_num(c, v, sp, "measured_low", 0, &x->measured_low);
+        get_num(c, v, sp, "measured_high", 0, &x->measured_high);
+        get_bool(c, v, sp, "hit", &x->hit);
+        double pairs = 0;
+        get_num(c, v, sp, "pairs", 0, &pairs);
+        x->pairs = pairs >= 0 && pairs <= 1e6 ? (unsigned)pairs : 0;
         get_ns(c, v, sp, "before_s", 1, &x->before_ns);
         get_ns(c, v, sp, "after_s", 1, &x->after_ns);
         get_num(c, v, sp, "noise", 0, &x->noise);
         get_str(c, v, sp, "note", 0, x->note, sizeof x->note);
         x->category = (pp_category)cat;
+    }
+    get_num(c, a, p, "coverage", 0, &ap->coverage);
+    json_t *cb = get_obj(c, a, p, "combined", 0);
+    if (cb) {
+        const char *cp = "apply.combined";
+        double pairs = 0;
+        get_num(c, cb, cp, "predicted", 0, &ap->combined.predicted);
+        get_num(c, cb, cp, "predicted_low", 0, &ap->combined.predicted_low);
+        get_num(c, cb, cp, "predicted_high", 0, &ap->combined.predicted_high);
+        get_num(c, cb, cp, "measured", 0, &ap->combined.measured);
+        get_num(c, cb, cp, "measured_low", 0, &ap->combined.measured_low);
+        get_num(c, cb, cp, "measured_high", 0, &ap->combined.measured_high);
+        get_num(c, cb, cp, "pairs", 0, &pairs);
+        ap->combined.pairs = pairs >= 0 && pairs <= 1e6 ? (unsigned)pairs : 0;
     }
     ap->done = !c->failed;
 }
@@ -604,6 +633,45 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         get_num(c, v, ep, "cand_spread", 0, &e->cand_spread);
         get_num(c, v, ep, "repeats", 0, &rep);
         get_num(c, v, ep, "speedup", 1, &e->speedup);
+        e->speedup_high = INFINITY; /* null: no upper end */
+        get_num(c, v, ep, "speedup_low", 0, &e->speedup_low);
+        get_num(c, v, ep, "speedup_high", 0, &e->speedup_high);
+        get_bool(c, v, ep, "significant", &e->significant);
+        get_num(c, v, ep, "predicted_improvement", 0, &e->predicted);
+        get_num(c, v, ep, "predicted_low", 0, &e->predicted_low);
+        get_num(c, v, ep, "predicted_high", 0, &e->predicted_high);
+        get_bool(c, v, ep, "suggested", &e->suggested);
+        json_t *sites = get_arr(c, v, ep, "sites", 0, PP_REPORT_MAX_SITES);
+        size_t k;
+        json_t *sv;
+        json_array_foreach(sites, k, sv)
+        {
+            const char *xp = "experiments[].sites[]";
+            if (!json_is_object(sv)) {
+                fail(c, xp, NULL, "not an object");
+                return;
+            }
+            pp_site_change *x = &e->sites[e->n_sites++];
+            int st = -1;
+            x->stage = -1;
+            x->speedup_high = INFINITY;
+            get_str(c, sv, xp, "name", 1, x->name, sizeof x->name);
+            json_t *stv = json_object_get(sv, "stage");
+            if (stv && !json_is_null(stv) &&
+                get_enum(c, sv, xp, "stage", 0, stage_name, PP_STAGE_COUNT, &st) == PP_OK)
+                x->stage = st;
+            get_bool(c, sv, xp, "whole_stage", &x->whole_stage);
+            get_ns(c, sv, xp, "base_s", 0, &x->base_ns);
+            get_ns(c, sv, xp, "cand_s", 0, &x->cand_ns);
+            get_num(c, sv, xp, "share", 1, &x->share);
+            get_num(c, sv, xp, "share_low", 0, &x->share_low);
+            get_num(c, sv, xp, "share_high", 0, &x->share_high);
+            get_num(c, sv, xp, "speedup", 1, &x->speedup);
+            get_num(c, sv, xp, "speedup_low", 0, &x->speedup_low);
+            get_num(c, sv, xp, "speedup_high", 0, &x->speedup_high);
+            get_bool(c, sv, xp, "significant", &x->significant);
+            get_num(c, sv, xp, "gain", 0, &x->gain);
+        }
         if (fabs(bv) > 9e18 || fabs(cv) > 9e18 || fabs(cur) > 9e18 || idx < 0 || idx > 1e6 ||
             rep < 0 || rep > 1e6) {
             fail(c, ep, NULL, "value out of range");
@@ -653,6 +721,9 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         get_enum(c, v, sp, "impact", 1, impact_name, PP_IMPACT_HIGH + 1, &imp);
         get_str(c, v, sp, "implementation", 1, s->implementation, sizeof s->implementation);
         get_num(c, v, sp, "expected_improvement", 1, &s->expected_improvement);
+        s->expected_improvement_low = s->expected_improvement_high = s->expected_improvement;
+        get_num(c, v, sp, "expected_improvement_low", 0, &s->expected_improvement_low);
+        get_num(c, v, sp, "expected_improvement_high", 0, &s->expected_improvement_high);
         get_enum(c, v, sp, "basis", 1, basis_name, PP_BASIS_ESTIMATED + 1, &basis);
         get_str(c, v, sp, "model", 0, s->model, sizeof s->model);
         get_str(c, v, sp, "evidence", 0, s->evidence, sizeof s->evidence);

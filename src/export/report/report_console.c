@@ -126,17 +126,25 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
     for (size_t i = 0; i < mi->n_models; i++) {
         const pp_model_profile *m = &mi->models[i];
         uint64_t at = m->best_batch ? m->best_batch : m->current_batch;
-        double p50 = 0, thr = 0;
+        double p50 = 0, thr = 0, lo = 0, hi = 0;
         for (size_t k = 0; k < m->n_points; k++)
             if (m->points[k].batch == at) {
                 p50 = m->points[k].p50_ns;
                 thr = m->points[k].throughput;
+                lo = m->points[k].throughput_low;
+                hi = m->points[k].throughput_high;
             }
         fprintf(f,
-                "  %s: %s  (load %s; best batch %llu: p99 %s, %.0f items/s; sweep %zu sizes%s)\n",
+                "  %s: %s  (load %s; best batch %llu: p99 %s, %.0f items/s (95%% %.0f-%.0f); "
+                "sweep %zu sizes%s)\n",
                 m->name, dur(a, sizeof a, p50), dur(b, sizeof b, m->load_ns),
-                (unsigned long long)at, dur(c, sizeof c, m->best_p99_ns), thr, m->n_points,
+                (unsigned long long)at, dur(c, sizeof c, m->best_p99_ns), thr, lo, hi, m->n_points,
                 m->stopped_early ? ", stopped early" : "");
+        if (m->top_batch && m->top_batch != m->best_batch)
+            fprintf(f,
+                    "    highest throughput at batch %llu; batch %llu is not measurably worse "
+                    "(their intervals overlap) and smaller\n",
+                    (unsigned long long)m->top_batch, (unsigned long long)m->best_batch);
         if (m->has_int8)
             fprintf(f, "    fp32 %.0f items/s vs int8 %.0f items/s (%.2fx)\n", m->fp32_throughput,
                     m->int8_throughput,
@@ -205,7 +213,13 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
         fprintf(f, "  %zu. %s[%s]%s %s\n", i + 1, impact_col(&o, s->impact), imp, col(&o, RESET),
                 s->description);
         fprintf(f, "     Implementation: %s\n", s->implementation);
-        fprintf(f, "     Expected Improvement: %.1f%%\n", s->expected_improvement * 100.0);
+        if (s->expected_improvement_high > s->expected_improvement_low)
+            fprintf(f, "     Expected Improvement: %.1f%% (%.1f-%.1f%%)\n",
+                    s->expected_improvement * 100.0, s->expected_improvement_low * 100.0,
+                    s->expected_improvement_high * 100.0);
+        else
+            fprintf(f, "     Expected Improvement: %.1f%% (an estimate: no interval)\n",
+                    s->expected_improvement * 100.0);
         fprintf(f, "     Basis: %s (%s): %s\n", pp_basis_name(s->basis), s->model, s->evidence);
         if (s->seed_expectation >= 0)
             fprintf(f, "     Seed expected: %.0f%%; measured here: %.1f%%%s\n",
@@ -213,6 +227,29 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                     s->expected_improvement + 0.10 < s->seed_expectation
                         ? " (the seed's figure does not hold for this workload)"
                         : "");
+    }
+
+    size_t n_quiet = 0;
+    for (size_t i = 0; i < r->n_experiments; i++)
+        n_quiet += r->experiments[i].n_sites > 0 && !r->experiments[i].suggested;
+    if (n_quiet) {
+        fprintf(f, "  Tested without a significant effect (gain interval reaches the minimum "
+                   "effect):\n");
+        for (size_t i = 0; i < r->n_experiments; i++) {
+            const pp_experiment *e = &r->experiments[i];
+            if (e->n_sites == 0 || e->suggested)
+                continue;
+            double g = 1.0 - 1.0 / e->speedup;
+            double lo = e->speedup_low > 0 ? 1.0 - 1.0 / e->speedup_low : -INFINITY;
+            double hi = 1.0 - 1.0 / e->speedup_high;
+            fprintf(f,
+                    "  - %s=%lld (now %lld): pass %s -> %s, gain %.1f%% (95%% %.1f-%.1f%%), "
+                    "predicted %.1f%% (%.1f-%.1f%%)\n",
+                    pp_knob_name(e->knob), (long long)e->cand_value, (long long)e->current_value,
+                    dur(a, sizeof a, e->base_ns), dur(b, sizeof b, e->cand_ns), g * 100.0,
+                    lo * 100.0, hi * 100.0, e->predicted * 100.0, e->predicted_low * 100.0,
+                    e->predicted_high * 100.0);
+        }
     }
 
     snprintf(h, sizeof h, "Bottlenecks (%zu)", r->n_findings);
@@ -231,17 +268,29 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
     if (r->apply.done) {
         const pp_apply *ap = &r->apply;
         header(&o, "Predicted vs Measured (--apply)");
-        size_t within = 0;
+        size_t hits = 0;
         for (size_t i = 0; i < ap->n; i++) {
             const pp_apply_result *x = &ap->results[i];
-            within += fabs(x->measured_improvement - x->predicted_improvement) <= 0.10;
-            fprintf(f, "  %zu. %s (%s=%lld): predicted %.1f%%, measured %.1f%% (+/-%.1f)%s%s\n",
+            hits += x->hit != 0;
+            fprintf(f,
+                    "  %zu. %s (%s=%lld): predicted %.1f%% (%.1f-%.1f%%), measured %.1f%% "
+                    "(95%% %.1f-%.1f%%, %u pairs): %s%s%s\n",
                     i + 1, pp_category_name(x->category),
                     x->knob >= 0 ? pp_knob_name((pp_knob)x->knob) : "?", (long long)x->value,
-                    x->predicted_improvement * 100.0, x->measured_improvement * 100.0,
-                    x->noise * 100.0, x->note[0] ? " - " : "", x->note);
+                    x->predicted_improvement * 100.0, x->predicted_low * 100.0,
+                    x->predicted_high * 100.0, x->measured_improvement * 100.0,
+                    x->measured_low * 100.0, x->measured_high * 100.0, x->pairs,
+                    x->hit ? "hit" : "miss", x->note[0] ? " - " : "", x->note);
         }
-        fprintf(f, "  Within 10 points of the prediction: %zu of %zu\n", within, ap->n);
+        fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
+                ap->n, ap->coverage * 100.0);
+        const pp_apply_combined *cb = &ap->combined;
+        fprintf(f,
+                "  All at once: predicted %.1f%% (%.1f-%.1f%%, composed per site), measured "
+                "%.1f%% (95%% %.1f-%.1f%%, %u pairs)\n",
+                cb->predicted * 100.0, cb->predicted_low * 100.0, cb->predicted_high * 100.0,
+                cb->measured * 100.0, cb->measured_low * 100.0, cb->measured_high * 100.0,
+                cb->pairs);
         double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
         fprintf(f, "  End to end: before %s, after %s (%.1f%% %s)\n",
                 dur(a, sizeof a, ap->before_ns), dur(b, sizeof b, ap->after_ns), fabs(gain) * 100.0,

@@ -1,0 +1,347 @@
+/*
+ * predict.c - Per-site predictions of a knob's gain from its experiment's
+ * pairs of passes, and the composition of several settings' predictions.
+ * No hand-written knob-to-stage mapping: whatever sites a setting changes
+ * significantly in the pass count, wherever they run. Pure: no I/O, no clocks.
+ */
+#include "analyze/predict.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <postprof/error.h>
+
+#include "analyze/stats.h"
+
+#define CONF_SPEEDUP 0.95
+#define CONF_PREDICT 0.90
+#define DRAWS 4000
+#define OVERLAP 1.02    /* members' self time above the stage's own time by this: overlap */
+#define NEGLIGIBLE 1e-3 /* a unit below this share of a pass at both settings is left out */
+#define FLOOR_NS 1.0    /* a site that did not run in a pass: 1 ns, so logs stay finite */
+#define PREDICT_SEED 0x7072656469637431ull
+
+typedef struct unit {
+    const pp__trial_site *site;
+    int whole;
+    pp_site_change c;
+    double r, r_low, r_high; /* cand / base self time, 95 % */
+} unit;
+
+static uint64_t name_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; s && *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static double median_of(const double *x, size_t n)
+{
+    return pp__stats_median(x, n);
+}
+
+static int by_abs_gain(const void *pa, const void *pb)
+{
+    const unit *a = pa, *b = pb;
+    double x = fabs(a->c.gain), y = fabs(b->c.gain);
+    if (a->c.significant != b->c.significant)
+        return b->c.significant - a->c.significant;
+    return (x < y) - (x > y);
+}
+
+/* Fill a unit from its per-pass samples a (current) and b (candidate). */
+static int unit_fill(unit *u, const pp__trial *t, const double *sa, const double *sb, double *fa,
+                     double *fb)
+{
+    size_t n = t->n_pairs;
+    for (size_t i = 0; i < n; i++) {
+        fa[i] = sa[i] > FLOOR_NS ? sa[i] : FLOOR_NS;
+        fb[i] = sb[i] > FLOOR_NS ? sb[i] : FLOOR_NS;
+    }
+    pp__ratio_est self, share;
+    int rc = pp__stats_paired(fa, fb, n, CONF_SPEEDUP, 0.0, &self);
+    if (rc == PP_OK)
+        rc = pp__stats_paired(t->pass_a, fa, n, CONF_SPEEDUP, 0.0, &share);
+    if (rc != PP_OK)
+        return rc;
+    pp_site_change *c = &u->c;
+    snprintf(c->name, sizeof c->name, "%s", u->site->name ? u->site->name : "?");
+    c->stage = u->site->stage;
+    c->whole_stage = u->whole;
+    c->base_ns = self.base;
+    c->cand_ns = self.base * self.ratio;
+    c->share = share.ratio;
+    c->share_low = share.low;
+    c->share_high = share.high;
+    c->speedup = 1.0 / self.ratio;
+    c->speedup_low = 1.0 / self.high;
+    c->speedup_high = self.low > 0 ? 1.0 / self.low : INFINITY;
+    c->significant = self.verdict == PP_VERDICT_BETTER || self.verdict == PP_VERDICT_WORSE;
+    c->gain = share.ratio * (1.0 - self.ratio);
+    u->r = self.ratio;
+    u->r_low = self.low;
+    u->r_high = self.high;
+    return PP_OK;
+}
+
+/* Inputs of the gain's Monte Carlo: (share, ratio) of each significant unit. */
+static double sum_gain(void *ctx, const double *x, size_t n)
+{
+    (void)ctx;
+    double g = 0.0;
+    for (size_t i = 0; i + 1 < n; i += 2)
+        g += x[i] * (1.0 - x[i + 1]);
+    return g;
+}
+
+static void put_interval(pp__interval *iv, double est, double low, double high)
+{
+    iv->est = est;
+    iv->low = low < est ? low : est;
+    iv->high = high > est ? high : est;
+    iv->conf = CONF_SPEEDUP;
+    iv->log_scale = 1;
+}
+
+int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
+{
+    int rc = PP_EINVAL;
+    unit *units = NULL;
+    double *fa = NULL, *fb = NULL, *sa = NULL, *sb = NULL;
+    pp__interval *in = NULL;
+    if (!t || !e || t->n_pairs < 2 || !t->pass_a || !t->pass_b || (t->n_sites && !t->sites))
+        return PP_EINVAL;
+    size_t n = t->n_pairs;
+    for (size_t i = 0; i < n; i++)
+        if (!(t->pass_a[i] > 0) || !(t->pass_b[i] > 0))
+            return PP_EINVAL;
+
+    pp__ratio_est pass;
+    if ((rc = pp__stats_paired(t->pass_a, t->pass_b, n, CONF_SPEEDUP, 0.0, &pass)) != PP_OK)
+        return rc;
+    e->repeats = (unsigned)n;
+    e->speedup = 1.0 / pass.ratio;
+    e->speedup_low = 1.0 / pass.high;
+    e->speedup_high = pass.low > 0 ? 1.0 / pass.low : INFINITY;
+    e->significant = pass.verdict == PP_VERDICT_BETTER || pass.verdict == PP_VERDICT_WORSE;
+    e->base_ns = pass.base;
+    e->cand_ns = pass.base * pass.ratio;
+    e->per_item = 0;
+    e->predicted = e->predicted_low = e->predicted_high = 0.0;
+    e->n_sites = 0;
+    double pass_med = pass.base;
+
+    rc = PP_ENOMEM;
+    units = calloc(t->n_sites ? t->n_sites : 1, sizeof *units);
+    fa = malloc(n * sizeof *fa);
+    fb = malloc(n * sizeof *fb);
+    sa = malloc(n * sizeof *sa);
+    sb = malloc(n * sizeof *sb);
+    if (!units || !fa || !fb || !sa || !sb)
+        goto out;
+
+    /* work overlaps (threads) when the sites' self times add up to more
+     * than the pass at either setting; then each stage whose members' self
+     * time exceeds the stage's own time counts whole: its critical path */
+    int whole[PP_STAGE_COUNT] = {0};
+    for (size_t i = 0; i < n; i++) {
+        sa[i] = sb[i] = 0.0;
+        for (size_t k = 0; k < t->n_sites; k++) {
+            sa[i] += t->sites[k].self_a[i];
+            sb[i] += t->sites[k].self_b[i];
+        }
+        sa[i] /= t->pass_a[i];
+        sb[i] /= t->pass_b[i];
+    }
+    int overlap = median_of(sa, n) > OVERLAP || median_of(sb, n) > OVERLAP;
+    for (int s = 0; overlap && s < PP_STAGE_COUNT; s++) {
+        const pp__trial_site *scope = NULL;
+        for (size_t k = 0; k < t->n_sites; k++)
+            if (t->sites[k].is_stage && t->sites[k].stage == s)
+                scope = &t->sites[k];
+        if (!scope || !scope->total_a || !scope->total_b)
+            continue;
+        for (size_t i = 0; i < n; i++) {
+            sa[i] = sb[i] = 0.0;
+            for (size_t k = 0; k < t->n_sites; k++)
+                if (t->sites[k].stage == s) {
+                    sa[i] += t->sites[k].self_a[i];
+                    sb[i] += t->sites[k].self_b[i];
+                }
+        }
+        double ma = median_of(sa, n), mb = median_of(sb, n);
+        double ta = median_of(scope->total_a, n), tb = median_of(scope->total_b, n);
+        whole[s] = ma > OVERLAP * ta || mb > OVERLAP * tb;
+    }
+
+    size_t nu = 0;
+    for (size_t k = 0; k < t->n_sites; k++) {
+        const pp__trial_site *site = &t->sites[k];
+        int w = site->stage >= 0 && site->stage < PP_STAGE_COUNT && whole[site->stage];
+        if (w && !site->is_stage)
+            continue; /* inside a stage taken whole */
+        const double *xa = w ? site->total_a : site->self_a;
+        const double *xb = w ? site->total_b : site->self_b;
+        if (!xa || !xb)
+            continue;
+        double ma = median_of(xa, n), mb = median_of(xb, n);
+        if (!(ma > NEGLIGIBLE * pass_med || mb > NEGLIGIBLE * pass_med))
+            continue;
+        unit *u = &units[nu];
+        u->site = site;
+        u->whole = w;
+        if ((rc = unit_fill(u, t, xa, xb, fa, fb)) != PP_OK)
+            goto out;
+        nu++;
+    }
+    qsort(units, nu, sizeof *units, by_abs_gain);
+
+    size_t nsig = 0;
+    for (size_t k = 0; k < nu; k++)
+        nsig += units[k].c.significant != 0;
+    if (nsig > 0) {
+        rc = PP_ENOMEM;
+        in = calloc(2 * nsig, sizeof *in);
+        if (!in)
+            goto out;
+        size_t j = 0;
+        for (size_t k = 0; k < nu; k++) {
+            if (!units[k].c.significant)
+                continue;
+            put_interval(&in[j++], units[k].c.share, units[k].c.share_low, units[k].c.share_high);
+            put_interval(&in[j++], units[k].r, units[k].r_low, units[k].r_high);
+        }
+        pp__interval out;
+        rc = pp__stats_propagate(in, j, sum_gain, NULL, DRAWS, CONF_PREDICT,
+                                 PREDICT_SEED ^ name_hash(e->name), &out);
+        if (rc != PP_OK)
+            goto out;
+        e->predicted = out.est;
+        e->predicted_low = out.low;
+        e->predicted_high = out.high;
+    }
+    for (size_t k = 0; k < nu && e->n_sites < PP_REPORT_MAX_SITES; k++)
+        e->sites[e->n_sites++] = units[k].c;
+    rc = PP_OK;
+out:
+    free(units);
+    free(fa);
+    free(fb);
+    free(sa);
+    free(sb);
+    free(in);
+    return rc;
+}
+
+/* ---- several settings at once ------------------------------------------ */
+
+#define MAX_MEMBERS (PP_REPORT_MAX_SUGGESTIONS * PP_REPORT_MAX_SITES)
+
+typedef struct combo {
+    size_t n_members, n_groups, n_exp;
+    size_t group_of[MAX_MEMBERS], exp_of[MAX_MEMBERS];
+    size_t group_share[MAX_MEMBERS]; /* input index of each group's share */
+    char key[MAX_MEMBERS][PP_REPORT_NAME_MAX + 8];
+    double sum[MAX_MEMBERS][PP_REPORT_MAX_SUGGESTIONS]; /* scratch: gain of (group, setting) */
+    char any[MAX_MEMBERS][PP_REPORT_MAX_SUGGESTIONS];
+} combo;
+
+/* inputs: member m's share at 2m, its ratio (cand / base) at 2m + 1; for each
+ * group, each setting's gain there becomes a ratio of the group's time, and
+ * the ratios multiply */
+static double combined_gain(void *ctx, const double *x, size_t nx)
+{
+    combo *c = ctx;
+    (void)nx;
+    for (size_t g = 0; g < c->n_groups; g++) {
+        memset(c->sum[g], 0, c->n_exp * sizeof c->sum[g][0]);
+        memset(c->any[g], 0, c->n_exp);
+    }
+    for (size_t m = 0; m < c->n_members; m++) {
+        c->sum[c->group_of[m]][c->exp_of[m]] += x[2 * m] * (1.0 - x[2 * m + 1]);
+        c->any[c->group_of[m]][c->exp_of[m]] = 1;
+    }
+    double total = 0.0;
+    for (size_t g = 0; g < c->n_groups; g++) {
+        double share = x[c->group_share[g]], prod = 1.0;
+        if (!(share > 0))
+            continue;
+        for (size_t k = 0; k < c->n_exp; k++) {
+            if (!c->any[g][k])
+                continue;
+            double r = 1.0 - c->sum[g][k] / share;
+            prod *= r > 0.0 ? r : 0.0;
+        }
+        total += share * (1.0 - prod);
+    }
+    return total;
+}
+
+int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf, double *out_est,
+                         double *out_low, double *out_high)
+{
+    *out_est = *out_low = *out_high = 0.0;
+    if (!e || n == 0 || n > PP_REPORT_MAX_SUGGESTIONS)
+        return PP_EINVAL;
+    combo *c = calloc(1, sizeof *c);
+    pp__interval *in = calloc(2 * MAX_MEMBERS, sizeof *in);
+    int rc = PP_ENOMEM;
+    if (!c || !in)
+        goto out;
+    int whole[PP_STAGE_COUNT] = {0};
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < e[k]->n_sites; i++)
+            if (e[k]->sites[i].whole_stage && e[k]->sites[i].significant &&
+                e[k]->sites[i].stage >= 0 && e[k]->sites[i].stage < PP_STAGE_COUNT)
+                whole[e[k]->sites[i].stage] = 1;
+    c->n_exp = n;
+    for (size_t k = 0; k < n; k++) {
+        for (size_t i = 0; i < e[k]->n_sites && c->n_members < MAX_MEMBERS; i++) {
+            const pp_site_change *s = &e[k]->sites[i];
+            if (!s->significant || !(s->speedup > 0) || !isfinite(s->speedup_high))
+                continue;
+            int in_whole = s->stage >= 0 && s->stage < PP_STAGE_COUNT && whole[s->stage];
+            char key[PP_REPORT_NAME_MAX + 8];
+            if (in_whole)
+                snprintf(key, sizeof key, "stage:%d", s->stage);
+            else
+                snprintf(key, sizeof key, "site:%s", s->name);
+            size_t g = 0;
+            while (g < c->n_groups && strcmp(c->key[g], key) != 0)
+                g++;
+            size_t m = c->n_members++;
+            put_interval(&in[2 * m], s->share, s->share_low, s->share_high);
+            put_interval(&in[2 * m + 1], 1.0 / s->speedup, 1.0 / s->speedup_high,
+                         1.0 / s->speedup_low);
+            if (g == c->n_groups) {
+                snprintf(c->key[g], sizeof c->key[g], "%s", key);
+                c->group_share[g] = 2 * m;
+                c->n_groups++;
+            } else if (in_whole && s->whole_stage) {
+                /* the stage's own share, not a member's */
+                c->group_share[g] = 2 * m;
+            }
+            c->group_of[m] = g;
+            c->exp_of[m] = k;
+        }
+    }
+    if (c->n_members == 0) {
+        rc = PP_OK;
+        goto out;
+    }
+    pp__interval iv;
+    rc =
+        pp__stats_propagate(in, 2 * c->n_members, combined_gain, c, DRAWS, conf, PREDICT_SEED, &iv);
+    if (rc == PP_OK) {
+        *out_est = iv.est;
+        *out_low = iv.low;
+        *out_high = iv.high;
+    }
+out:
+    free(c);
+    free(in);
+    return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * predict.h - Per-site predictions from a knob experiment's interleaved
+ * pairs of passes: every instrumented site's self time at both settings
+ * becomes a share and a speedup with intervals; the gain in end-to-end
+ * time is the sum over the sites whose change is significant of share x
+ * (1 - 1/speedup), a stage whose work overlaps taken whole (its critical
+ * path); and several settings at once are composed per site, not summed.
+ * Internal to the library. Pure: no I/O, no clocks.
+ */
+#ifndef PP_ANALYZE_PREDICT_H
+#define PP_ANALYZE_PREDICT_H
+
+#include <stddef.h>
+
+#include <postprof/report.h>
+
+/* One site's figures over an experiment's pairs (arrays of n_pairs, ns per pass). */
+typedef struct pp__trial_site {
+    const char *name;
+    int stage;                     /* the stage whose scope encloses the site (or is it), -1 none */
+    int is_stage;                  /* this site is the scope the workload names for `stage` */
+    const double *self_a, *self_b; /* self time per pass at the current / candidate setting */
+    const double *total_a, *total_b; /* inclusive time per pass (read for stage scopes) */
+} pp__trial_site;
+
+typedef struct pp__trial {
+    size_t n_pairs;
+    const double *pass_a, *pass_b; /* wall time of each pass */
+    size_t n_sites;
+    const pp__trial_site *sites;
+} pp__trial;
+
+/*
+ * pp__predict_experiment() - From a trial, fill e's speedup (end to end, 95 %),
+ * significant, base_ns/cand_ns, repeats, sites[] (the largest changes first)
+ * and predicted/predicted_low/predicted_high (90 %); e's identity fields
+ * (name, knob, values) are left as they are. Returns PP_OK; PP_EINVAL when
+ * there are fewer than 2 pairs or a pass time is not positive; PP_ENOMEM.
+ */
+PP_NODISCARD int pp__predict_experiment(const pp__trial *t, pp_experiment *e);
+
+/*
+ * pp__predict_combined() - The gain of several experiments' settings applied
+ * together, composed site by site (a site sped up 1.5x by one setting and
+ * 1.2x by another: share x (1 - 1/1.8)), stages taken whole where any
+ * experiment took them whole; interval at level conf (Monte Carlo, fixed
+ * seed). Returns PP_OK; PP_EINVAL for n == 0; PP_ENOMEM.
+ */
+PP_NODISCARD int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf,
+                                      double *out_est, double *out_low, double *out_high);
+
+#endif

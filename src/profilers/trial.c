@@ -1,0 +1,216 @@
+/*
+ * trial.c - A knob experiment over whole passes: interleaved pairs of passes
+ * at the current and the candidate setting (which goes first alternates),
+ * a snapshot after each pass giving every instrumented site's self time in
+ * it, pairs added until the end-to-end interval is narrow enough or the
+ * time budget is spent. analyze/predict.c turns the pairs into per-site
+ * speedups and the predicted gain. Restores the knob on every path.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <postprof/clock.h>
+#include <postprof/error.h>
+#include <postprof/scope.h>
+#include <postprof/snapshot.h>
+
+#include "analyze/predict.h"
+#include "analyze/stats.h"
+#include "profilers/prof_impl.h"
+
+#define MAX_TRIAL_PAIRS 64
+#define MAX_TRIAL_SITES 256
+#define MIN_TRIAL_PAIRS 6 /* the fewest pairs whose 95 % interval can exclude 1 */
+
+typedef struct site_series {
+    uint32_t id;
+    char name[PP_REPORT_NAME_MAX];
+    uint32_t parent_id;
+    double self[2][MAX_TRIAL_PAIRS]; /* [0] current setting, [1] candidate */
+    double total[2][MAX_TRIAL_PAIRS];
+} site_series;
+
+typedef struct trial_ctx {
+    const pp_workload *w;
+    pp_knob knob;
+    int64_t base, cand;
+    size_t n; /* pairs recorded */
+    unsigned min_pairs;
+    uint64_t deadline_ns;
+    pp_snapshot *last; /* snapshot after the latest pass */
+    size_t n_sites;
+    site_series *sites; /* MAX_TRIAL_SITES */
+    int overflow;       /* more sites than tracked */
+} trial_ctx;
+
+static site_series *series_for(trial_ctx *t, const pp_site_stats *s)
+{
+    for (size_t i = 0; i < t->n_sites; i++)
+        if (t->sites[i].id == s->id)
+            return &t->sites[i];
+    if (t->n_sites >= MAX_TRIAL_SITES) {
+        t->overflow = 1;
+        return NULL;
+    }
+    site_series *x = &t->sites[t->n_sites++];
+    memset(x, 0, sizeof *x);
+    x->id = s->id;
+    x->parent_id = s->parent_id;
+    snprintf(x->name, sizeof x->name, "%s", s->name ? s->name : "?");
+    return x;
+}
+
+/* One pass at setting `cand_now`, its wall time, and every site's self and
+ * total time in it (the difference of the snapshots around it). */
+static int one_pass(trial_ctx *t, int cand_now, double *out_ns)
+{
+    int rc = t->w->set_knob(t->w->ctx, t->knob, cand_now ? t->cand : t->base);
+    if (rc != PP_OK)
+        return rc;
+    if ((rc = pp__prof_timed(t->w, PP_STAGE_PASS, 0, NULL, out_ns, NULL)) != PP_OK)
+        return rc;
+    pp_snapshot *now = NULL;
+    if ((rc = pp_snapshot_take(&now)) != PP_OK)
+        return rc;
+    size_t k = t->n, cnt = pp_snapshot_count(now);
+    for (size_t i = 0; i < cnt; i++) {
+        const pp_site_stats *a = pp_snapshot_site(now, i);
+        const pp_site_stats *b = t->last ? pp_snapshot_by_id(t->last, a->id) : NULL;
+        if (a->flags & PP_SITE_ASYNC)
+            continue; /* async spans overlap the pass: no share of it */
+        if (a->count <= (b ? b->count : 0))
+            continue;
+        site_series *x = series_for(t, a);
+        if (!x)
+            continue;
+        x->self[cand_now][k] = a->self_ns - (b ? b->self_ns : 0);
+        x->total[cand_now][k] = a->total_ns - (b ? b->total_ns : 0);
+        x->parent_id = a->parent_id;
+    }
+    pp_snapshot_free(t->last);
+    t->last = now;
+    return PP_OK;
+}
+
+static int next_pair(void *ctx, double *out_a, double *out_b)
+{
+    trial_ctx *t = ctx;
+    if (t->n >= t->min_pairs && pp_clock_now_ns() >= t->deadline_ns)
+        return PP__STATS_STOP;
+    if (t->n >= MAX_TRIAL_PAIRS)
+        return PP__STATS_STOP;
+    /* the sites seen first in this pair read 0 in earlier pairs (calloc'd) */
+    for (int h = 0; h < 2; h++) {
+        int cand_now = (int)((t->n + (size_t)h) % 2u);
+        double ns = 0;
+        int rc = one_pass(t, cand_now, &ns);
+        if (rc != PP_OK)
+            return rc;
+        *(cand_now ? out_b : out_a) = ns;
+    }
+    t->n++;
+    return PP_OK;
+}
+
+/* The stage whose scope is s or encloses it (by the snapshot's parents), -1 none. */
+static int stage_of(const pp_workload *w, const trial_ctx *t, const site_series *s, int *is_stage)
+{
+    *is_stage = 0;
+    const site_series *cur = s;
+    for (int depth = 0; cur && depth < 64; depth++) {
+        for (int st = 0; st < PP_STAGE_COUNT; st++)
+            if (w->stage_scopes[st] && strcmp(w->stage_scopes[st], cur->name) == 0) {
+                *is_stage = cur == s;
+                return st;
+            }
+        const site_series *up = NULL;
+        for (size_t i = 0; cur->parent_id && i < t->n_sites; i++)
+            if (t->sites[i].id == cur->parent_id)
+                up = &t->sites[i];
+        cur = up;
+    }
+    return -1;
+}
+
+int pp__prof_pass_trial(const pp_workload *w, const pp_profile_cfg *cfg, const char *name,
+                        pp_stage stage, pp_knob knob, int64_t cand, double budget_ns,
+                        pp_experiment *out)
+{
+    memset(out, 0, sizeof *out);
+    int64_t old = 0;
+    int rc = w->get_knob(w->ctx, knob, &old);
+    if (rc != PP_OK)
+        return rc;
+    if (old == cand)
+        return PP_EUNAVAIL;
+    trial_ctx t = {.w = w, .knob = knob, .base = old, .cand = cand};
+    double a[MAX_TRIAL_PAIRS], b[MAX_TRIAL_PAIRS];
+    pp__trial_site *ts = NULL;
+    t.sites = calloc(MAX_TRIAL_SITES, sizeof *t.sites);
+    if (!t.sites)
+        return PP_ENOMEM;
+    unsigned max_pairs = cfg->max_pairs ? cfg->max_pairs : 40;
+    if (max_pairs > MAX_TRIAL_PAIRS)
+        max_pairs = MAX_TRIAL_PAIRS;
+    if (max_pairs < MIN_TRIAL_PAIRS)
+        max_pairs = MIN_TRIAL_PAIRS;
+    t.min_pairs = MIN_TRIAL_PAIRS;
+
+    /* warm-up at each setting (caches, pools, first-use costs) */
+    double ns;
+    if ((rc = w->set_knob(w->ctx, knob, cand)) != PP_OK ||
+        (rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, NULL)) != PP_OK ||
+        (rc = w->set_knob(w->ctx, knob, old)) != PP_OK ||
+        (rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, NULL)) != PP_OK)
+        goto out;
+    if ((rc = pp_snapshot_take(&t.last)) != PP_OK)
+        goto out;
+    t.deadline_ns = pp_clock_now_ns() + (uint64_t)(budget_ns > 0 ? budget_ns : 0);
+
+    pp__seq_opts o = {.min_pairs = MIN_TRIAL_PAIRS,
+                      .max_pairs = max_pairs,
+                      .target_half_width =
+                          cfg->target_half_width > 0 ? cfg->target_half_width : 0.01,
+                      .conf = 0.95,
+                      .tol = 0.0};
+    pp__ratio_est est;
+    pp__seq_stop why;
+    if ((rc = pp__stats_sequential(next_pair, &t, &o, a, b, &est, &why)) != PP_OK)
+        goto out;
+
+    rc = PP_ENOMEM;
+    ts = calloc(t.n_sites ? t.n_sites : 1, sizeof *ts);
+    if (!ts)
+        goto out;
+    for (size_t i = 0; i < t.n_sites; i++) {
+        ts[i].name = t.sites[i].name;
+        ts[i].stage = stage_of(w, &t, &t.sites[i], &ts[i].is_stage);
+        ts[i].self_a = t.sites[i].self[0];
+        ts[i].self_b = t.sites[i].self[1];
+        ts[i].total_a = t.sites[i].total[0];
+        ts[i].total_b = t.sites[i].total[1];
+    }
+    pp__trial tr = {.n_pairs = t.n, .pass_a = a, .pass_b = b, .n_sites = t.n_sites, .sites = ts};
+    snprintf(out->name, sizeof out->name, "%s", name);
+    if ((rc = pp__predict_experiment(&tr, out)) != PP_OK)
+        goto out;
+    out->stage = stage;
+    out->knob = knob;
+    out->base_value = old;
+    out->current_value = old;
+    out->cand_value = cand;
+    /* the spread of the pass times, for the evidence */
+    out->base_spread = pp__prof_spread(a, t.n);
+    out->cand_spread = pp__prof_spread(b, t.n);
+out : {
+    int rc2 = w->set_knob(w->ctx, knob, old);
+    if (rc == PP_OK)
+        rc = rc2;
+}
+    pp_snapshot_free(t.last);
+    free(t.sites);
+    free(ts);
+    return rc;
+}

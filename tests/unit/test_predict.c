@@ -1,0 +1,195 @@
+/*
+ * test_predict.c - Per-site predictions from synthetic pairs of passes with
+ * known costs: the significant sites' share x (1 - 1/speedup), a site that
+ * did not change left out, a stage whose work overlaps taken whole (its
+ * critical path), and several settings composed per site rather than summed.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <postprof/error.h>
+
+#include "analyze/predict.h"
+#include "analyze/stats.h"
+#include "near.h"
+
+#define NP 12
+
+typedef struct fake {
+    double pass_a[NP], pass_b[NP];
+    double self_a[8][NP], self_b[8][NP], total_a[8][NP], total_b[8][NP];
+    pp__trial_site sites[8];
+    size_t n;
+} fake;
+
+/* A site costing a_us at the current setting and b_us at the candidate, per
+ * pass, with 1 % multiplicative noise. */
+static void add_site(fake *f, pp__rng *r, const char *name, int stage, int is_stage, double a_us,
+                     double b_us)
+{
+    size_t k = f->n++;
+    for (int i = 0; i < NP; i++) {
+        f->self_a[k][i] = a_us * 1e3 * exp(0.01 * pp__rng_normal(r));
+        f->self_b[k][i] = b_us * 1e3 * exp(0.01 * pp__rng_normal(r));
+        f->total_a[k][i] = f->self_a[k][i];
+        f->total_b[k][i] = f->self_b[k][i];
+    }
+    f->sites[k] = (pp__trial_site){name,         stage,         is_stage,     f->self_a[k],
+                                   f->self_b[k], f->total_a[k], f->total_b[k]};
+}
+
+static void passes_from_sites(fake *f)
+{
+    for (int i = 0; i < NP; i++) {
+        f->pass_a[i] = f->pass_b[i] = 0;
+        for (size_t k = 0; k < f->n; k++) {
+            f->pass_a[i] += f->self_a[k][i];
+            f->pass_b[i] += f->self_b[k][i];
+        }
+    }
+}
+
+static pp__trial trial_of(fake *f)
+{
+    return (pp__trial){NP, f->pass_a, f->pass_b, f->n, f->sites};
+}
+
+/* 100 ms pass: predict 40 -> 20 ms (2x), load 30 ms and cache 30 ms unchanged:
+ * the gain is 0.4 x (1 - 1/2) = 0.2, from predict alone. */
+static void test_prediction_from_significant_sites(void **state)
+{
+    (void)state;
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, 1);
+    add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
+    add_site(&f, &r, "load", PP_STAGE_LOAD, 1, 30000, 30000);
+    add_site(&f, &r, "cache", PP_STAGE_CACHE, 1, 30000, 30000);
+    passes_from_sites(&f);
+    pp__trial t = trial_of(&f);
+    pp_experiment e;
+    memset(&e, 0, sizeof e);
+    strcpy(e.name, "quantized");
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    assert_int_equal(e.repeats, NP);
+    assert_true(e.significant);
+    assert_double_equal(e.speedup, 100.0 / 80.0, 0.02);
+    assert_double_equal(e.cand_ns * e.speedup, e.base_ns, 1e-6 * e.base_ns);
+    assert_double_equal(e.predicted, 0.2, 0.01);
+    assert_true(e.predicted_low < e.predicted && e.predicted < e.predicted_high);
+    assert_true(e.predicted_low <= 0.2 && 0.2 <= e.predicted_high);
+    assert_true(e.predicted_high - e.predicted_low < 0.03);
+    assert_true(e.n_sites == 3);
+    assert_string_equal(e.sites[0].name, "model.predict"); /* significant first */
+    assert_true(e.sites[0].significant);
+    assert_double_equal(e.sites[0].speedup, 2.0, 0.05);
+    assert_double_equal(e.sites[0].share, 0.4, 0.01);
+    assert_false(e.sites[0].whole_stage);
+
+    /* nothing changes: nothing predicted (noise is not a gain) */
+    fake g = {0};
+    add_site(&g, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 40000);
+    add_site(&g, &r, "load", PP_STAGE_LOAD, 1, 60000, 60000);
+    passes_from_sites(&g);
+    t = trial_of(&g);
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    size_t sig = 0;
+    for (size_t i = 0; i < e.n_sites; i++)
+        sig += e.sites[i].significant;
+    if (sig == 0)
+        assert_true(e.predicted == 0 && e.predicted_low == 0 && e.predicted_high == 0);
+    assert_true(e.predicted_low < 0.01); /* would never pass the noise gate */
+
+    /* too few pairs */
+    t.n_pairs = 1;
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_EINVAL);
+}
+
+/* Loading three sources one after another (10 + 20 + 30 ms under the stage
+ * scope) vs at once: the sources' self times stay, the stage scope waits
+ * 30 ms. Per-site sums would call that a loss; the stage taken whole
+ * (critical path) gives 0.6 x (1 - 30/60) of a 100 ms pass. */
+static void test_overlap_takes_the_stage_whole(void **state)
+{
+    (void)state;
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, 2);
+    add_site(&f, &r, "load", PP_STAGE_LOAD, 1, 1, 30000); /* self: waiting when concurrent */
+    add_site(&f, &r, "load.source.a", PP_STAGE_LOAD, 0, 10000, 10000);
+    add_site(&f, &r, "load.source.b", PP_STAGE_LOAD, 0, 20000, 20000);
+    add_site(&f, &r, "load.source.c", PP_STAGE_LOAD, 0, 30000, 30000);
+    add_site(&f, &r, "infer", PP_STAGE_INFER, 1, 40000, 40000);
+    for (int i = 0; i < NP; i++) {
+        /* the stage scope's inclusive time: children on its thread, or the wait */
+        f.total_a[0][i] = f.self_a[0][i] + f.self_a[1][i] + f.self_a[2][i] + f.self_a[3][i];
+        f.total_b[0][i] = f.self_b[0][i];
+        f.pass_a[i] = f.total_a[0][i] + f.self_a[4][i];
+        f.pass_b[i] = f.total_b[0][i] + f.self_b[4][i];
+    }
+    pp__trial t = trial_of(&f);
+    pp_experiment e;
+    memset(&e, 0, sizeof e);
+    strcpy(e.name, "concurrent_loading");
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    assert_double_equal(e.predicted, 0.6 * (1 - 30.0 / 60.0), 0.01);
+    const pp_site_change *whole = NULL;
+    for (size_t i = 0; i < e.n_sites; i++) {
+        assert_true(strncmp(e.sites[i].name, "load.source", 11) != 0); /* inside the stage */
+        if (e.sites[i].whole_stage)
+            whole = &e.sites[i];
+    }
+    assert_non_null(whole);
+    assert_string_equal(whole->name, "load");
+    assert_double_equal(whole->speedup, 2.0, 0.05);
+}
+
+/* Two settings that each double the same site's speed make it 4x, not a
+ * gain of twice the one: 0.4 x (1 - 1/4) = 0.3, where summing says 0.4. */
+static void test_combined_composes_per_site(void **state)
+{
+    (void)state;
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, 3);
+    add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
+    add_site(&f, &r, "load", PP_STAGE_LOAD, 1, 60000, 60000);
+    passes_from_sites(&f);
+    pp__trial t = trial_of(&f);
+    pp_experiment a, b, c;
+    memset(&a, 0, sizeof a);
+    strcpy(a.name, "quantized");
+    assert_int_equal(pp__predict_experiment(&t, &a), PP_OK);
+    b = a;
+    strcpy(b.name, "batch_size");
+    /* a third setting on another site adds: load 60 -> 40 ms */
+    fake g = {0};
+    add_site(&g, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 40000);
+    add_site(&g, &r, "load", PP_STAGE_LOAD, 1, 60000, 40000);
+    passes_from_sites(&g);
+    t = trial_of(&g);
+    memset(&c, 0, sizeof c);
+    strcpy(c.name, "keep_alive");
+    assert_int_equal(pp__predict_experiment(&t, &c), PP_OK);
+
+    const pp_experiment *two[2] = {&a, &b};
+    double est, lo, hi;
+    assert_int_equal(pp__predict_combined(two, 2, 0.90, &est, &lo, &hi), PP_OK);
+    assert_double_equal(est, 0.3, 0.01);
+    assert_true(lo <= est && est <= hi);
+    assert_true(hi < 0.4); /* the sum would be 0.4 */
+
+    const pp_experiment *three[3] = {&a, &b, &c};
+    assert_int_equal(pp__predict_combined(three, 3, 0.90, &est, &lo, &hi), PP_OK);
+    assert_double_equal(est, 0.3 + 0.6 * (1 - 40.0 / 60.0), 0.015);
+    assert_int_equal(pp__predict_combined(three, 0, 0.90, &est, &lo, &hi), PP_EINVAL);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_prediction_from_significant_sites),
+    cmocka_unit_test(test_overlap_takes_the_stage_whole),
+    cmocka_unit_test(test_combined_composes_per_site),
+};
+
+PP_TEST_MAIN(tests)
