@@ -218,6 +218,12 @@ int cmd_run(int argc, char **argv)
         cfg.profile.repeats = cfg.profile.repeats > 5 ? 5 : cfg.profile.repeats;
         cfg.profile.passes = cfg.profile.passes > 2 ? 2 : cfg.profile.passes;
         cfg.profile.sweep_batches = cfg.profile.sweep_batches > 3 ? 3 : cfg.profile.sweep_batches;
+        /* experiments and --apply: the fewest pairs, a short budget for more */
+        cfg.profile.experiment_budget_s =
+            cfg.profile.experiment_budget_s > 3 ? 3 : cfg.profile.experiment_budget_s;
+        cfg.profile.apply_budget_s =
+            cfg.profile.apply_budget_s > 3 ? 3 : cfg.profile.apply_budget_s;
+        cfg.profile.max_pairs = cfg.profile.max_pairs > 16 ? 16 : cfg.profile.max_pairs;
         po.pass_posts_per_source = 1000;
         po.pass_requests = 400;
     }

@@ -19,3 +19,9 @@ pp_add_script_test(NAME compare.exit_codes
   COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/compare_test.sh $<TARGET_FILE:postprof>
           ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/toy.json ${CMAKE_CURRENT_BINARY_DIR}/compare_test
   TIMEOUT 60)
+# predictions against the toy workload's analytic truth: timing-based, so on
+# the plain Release build only (not under a sanitizer)
+if(NOT PP_SANITIZE)
+  pp_add_unit_test(NAME truth SOURCES unit/test_truth.c unit/toy_workload.c LIBS postprof_static
+    LABELS plain TIMEOUT 300)
+endif()

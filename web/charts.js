@@ -179,7 +179,7 @@
   }
 
   /*
-   * barChart(container, opt): horizontal bars. opt.rows [{label, values: [v...], note}],
+   * barChart(container, opt): horizontal bars. opt.rows [{label, values: [v...], errors: [[low, high] or null per value], note}],
    * opt.keys (names of the values, one colour each), opt.fmt, opt.log, opt.colors.
    */
   function barChart(container, opt) {
@@ -189,7 +189,8 @@
     const H = m.t + m.b + Math.max(1, rows.length) * rowH;
     const svg = svgFor(container, W, H, 'bar');
     const fmt = opt.fmt || num;
-    const vals = rows.flatMap(r => r.values).filter(v => isFinite(v) && (!opt.log || v > 0));
+    const vals = rows.flatMap(r => r.values.concat((r.errors || []).flat()))
+      .filter(v => isFinite(v) && (!opt.log || v > 0));
     if (!vals.length) {
       el('text', { x: W / 2, y: H / 2, 'text-anchor': 'middle', class: 'empty' }, svg, opt.empty || 'no data');
       svg.setAttribute('data-bars', '0');
@@ -224,7 +225,18 @@
         const rect = el('rect', { x: x0, y: y + j * bh, width: w, height: bh - 2, rx: 2, fill: colors[j % colors.length],
           'data-label': r.label, 'data-key': k, 'data-value': v }, g);
         title(rect, `${r.label} ${k}: ${fmt(v)}${r.note ? ' — ' + r.note : ''}`);
-        el('text', { x: Math.max(base, end) + 4, y: y + j * bh + bh - 4 }, g, fmt(v) + (j === keys.length - 1 && r.note ? '  ' + r.note : ''));
+        const er = r.errors && r.errors[j];
+        let tx = Math.max(base, end) + 4;
+        if (er && isFinite(er[0]) && isFinite(er[1])) {
+          /* the interval as a whisker across the bar */
+          const ym = y + j * bh + (bh - 2) / 2, e0 = X(er[0]), e1 = X(er[1]);
+          el('line', { x1: e0, x2: e1, y1: ym, y2: ym, stroke: '#212529', 'stroke-width': 1.5, class: 'interval',
+            'data-low': er[0], 'data-high': er[1] }, g);
+          el('line', { x1: e0, x2: e0, y1: ym - 4, y2: ym + 4, stroke: '#212529' }, g);
+          el('line', { x1: e1, x2: e1, y1: ym - 4, y2: ym + 4, stroke: '#212529' }, g);
+          tx = Math.max(tx, Math.max(e0, e1) + 4);
+        }
+        el('text', { x: tx, y: y + j * bh + bh - 4 }, g, fmt(v) + (j === keys.length - 1 && r.note ? '  ' + r.note : ''));
         nbars++;
       });
     });

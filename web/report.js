@@ -188,7 +188,10 @@
   C.barChart($('chart-gain'), {
     rows: sg.map((s, i) => {
       const a = measuredFor(s);
-      return { label: `${i + 1}. ${s.category}`, values: [s.expected_improvement * 100, a ? a.measured_improvement * 100 : NaN] };
+      const pe = s.expected_improvement_low != null ? [s.expected_improvement_low * 100, s.expected_improvement_high * 100] : null;
+      const me = a && a.measured_low != null ? [a.measured_low * 100, a.measured_high * 100] : null;
+      return { label: `${i + 1}. ${s.category}`, values: [s.expected_improvement * 100, a ? a.measured_improvement * 100 : NaN],
+        errors: [pe, me] };
     }),
     keys: R.apply ? ['predicted gain %', 'measured gain %'] : ['predicted gain %'], fmt: v => +v.toPrecision(3) + '%',
     colors: ['#748ffc', '#2f9e44'], empty: 'no suggestions', labelWidth: 170
@@ -199,7 +202,10 @@
       return [String(i + 1), badge(s.impact, s.impact),
         `${esc(s.description)}<div class="note">${esc(s.implementation)}</div><div class="note">${esc(s.evidence)}</div>` +
         (a && a.note ? `<div class="note">${esc(a.note)}</div>` : ''),
-        C.pct(s.expected_improvement), a ? C.pct(a.measured_improvement) : 'not applied', badge(s.basis, s.basis)];
+        C.pct(s.expected_improvement) + (s.expected_improvement_low != null && s.expected_improvement_high > s.expected_improvement_low
+          ? ` (${C.pct(s.expected_improvement_low)}–${C.pct(s.expected_improvement_high)})` : ''),
+        a ? C.pct(a.measured_improvement) + (a.measured_low != null ? ` (${C.pct(a.measured_low)}–${C.pct(a.measured_high)}) ${a.hit ? 'hit' : 'miss'}` : '')
+          : 'not applied', badge(s.basis, s.basis)];
     }));
 
   /* flame graph */

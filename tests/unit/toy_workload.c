@@ -23,6 +23,7 @@ struct toy {
     int head, tail;
     size_t size;
     unsigned long calls[PP_STAGE_COUNT];
+    unsigned long pass_misses; /* cache misses inside passes */
     /* one loader thread per source, started once: concurrent loads pay no
      * thread creation */
     pthread_t workers[3];
@@ -223,8 +224,11 @@ static int pass(toy *t)
         PP_SCOPE("toy.cache");
         static const size_t window = 400;
         static size_t pos = 0;
+        pp_stage_result res;
+        memset(&res, 0, sizeof res);
         for (size_t i = 0; i < window; i++)
-            cache_get(t, (int)t->trace[(pos + i) % TOY_TRACE], NULL);
+            cache_get(t, (int)t->trace[(pos + i) % TOY_TRACE], &res);
+        t->pass_misses += res.misses;
         pos = (pos + window) % TOY_TRACE;
     }
     return PP_OK;
@@ -404,6 +408,11 @@ void toy_workload(toy *t, pp_workload *out)
     out->n_cache_backends = 2;
     out->cache_backend_names[0] = "in-process";
     out->cache_backend_names[1] = "remote";
+}
+
+unsigned long toy_pass_misses(const toy *t)
+{
+    return t->pass_misses;
 }
 
 unsigned long toy_calls(const toy *t, pp_stage stage)

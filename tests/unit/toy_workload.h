@@ -19,6 +19,9 @@ void toy_free(toy *t);
 /* toy_workload() - The pp_workload describing t (valid while t lives). */
 void toy_workload(toy *t, pp_workload *out);
 
+/* Cache misses inside passes so far (each miss calls toy.model.predict). */
+unsigned long toy_pass_misses(const toy *t);
+
 /* Number of stage calls so far (to check the profilers drove it). */
 unsigned long toy_calls(const toy *t, pp_stage stage);
 

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# check_apply.sh - The optimizer's targets (issue 10), measured: over RUNS
+# default `postprof run --apply` runs (2 by default) and one `--quick` run,
+# how many applied suggestions measure inside their predicted interval (or
+# within 2 points of the prediction), how many predicted intervals are
+# narrow (half-width <= max(3 points, 30 % of the prediction)), whether any
+# suggestion's gain interval reaches 1 %, whether any printed x-factor
+# disagrees in direction with its times, and the wall time of each run.
+# Prints `name: value` lines (docs/benchmarks.md); exit 1 when a target is missed.
+#
+# usage: scripts/check_apply.sh BUILD_DIR [WORK_DIR]   (BUILD_DIR: a Release build)
+set -u
+build=${1:?usage: check_apply.sh BUILD_DIR [WORK_DIR]}
+work=${2:-$(mktemp -d /tmp/check_apply.XXXXXX)}
+runs=${RUNS:-2}
+pp="$build/cli/postprof"
+[ -x "$pp" ] || { echo "no $pp" >&2; exit 2; }
+mkdir -p "$work"
+slow=0
+echo "load_before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "cpus: $(nproc)"
+
+for i in $(seq 1 "$runs"); do
+  t0=$(date +%s.%N)
+  "$pp" run --data "$work/data" --out "$work/run$i" --apply --no-color \
+    > "$work/run$i.txt" 2> "$work/run$i.err" || { echo "run $i failed" >&2; tail "$work/run$i.err" >&2; exit 2; }
+  t1=$(date +%s.%N)
+  secs=$(echo "$t1 - $t0" | bc)
+  echo "default_run_${i}_s: $secs"
+  [ "$(echo "$secs > 90" | bc)" = 1 ] && slow=1
+done
+t0=$(date +%s.%N)
+"$pp" run --data "$work/data_quick" --out "$work/quick" --quick --no-color \
+  > "$work/quick.txt" 2> "$work/quick.err" || { echo "quick run failed" >&2; exit 2; }
+t1=$(date +%s.%N)
+secs=$(echo "$t1 - $t0" | bc)
+echo "quick_run_s: $secs"
+[ "$(echo "$secs > 20" | bc)" = 1 ] && slow=1
+echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+python3 - "$work" "$runs" <<'EOF'
+import json, re, sys
+work, runs = sys.argv[1], int(sys.argv[2])
+applied = hits = near = narrow = intervals = gate = xdir = 0
+comb = []
+for i in range(1, runs + 1):
+    r = json.load(open("%s/run%d/report.json" % (work, i)))
+    for s in r.get("optimization_suggestions", []):
+        lo, hi, e = s["expected_improvement_low"], s["expected_improvement_high"], s["expected_improvement"]
+        if s.get("basis") == "measured":
+            intervals += 1
+            if (hi - lo) / 2 <= max(0.03, 0.3 * e):
+                narrow += 1
+            if lo <= 0.01:
+                gate += 1
+    for x in r.get("experiments", []):
+        if (x["speedup"] - 1) * (x["base_s"] - x["cand_s"]) < 0:
+            xdir += 1
+    ap = r.get("apply") or {}
+    for a in ap.get("suggestions", []):
+        applied += 1
+        hits += bool(a.get("hit"))
+        near += bool(a.get("hit")) or abs(a["measured_improvement"] - a["predicted_improvement"]) <= 0.02
+        print("run%d %s=%s: predicted %.1f%% (%.1f-%.1f) measured %.1f%% (%.1f-%.1f) %s" % (
+            i, a["setting"]["knob"] if a.get("setting") else "?", a["setting"]["value"] if a.get("setting") else "",
+            100 * a["predicted_improvement"], 100 * a.get("predicted_low", 0), 100 * a.get("predicted_high", 0),
+            100 * a["measured_improvement"], 100 * a.get("measured_low", 0), 100 * a.get("measured_high", 0),
+            "hit" if a.get("hit") else "miss"), file=sys.stderr)
+    c = ap.get("combined")
+    if c:
+        comb.append(c)
+        print("run%d combined: predicted %.1f%% (%.1f-%.1f) measured %.1f%% (%.1f-%.1f)" % (
+            i, 100 * c["predicted"], 100 * c["predicted_low"], 100 * c["predicted_high"],
+            100 * c["measured"], 100 * c["measured_low"], 100 * c["measured_high"]), file=sys.stderr)
+# the console's x-factors against the times beside them ("a -> b (1.23x")
+for i in range(1, runs + 1):
+    for m in re.finditer(r"([0-9.]+)(ns|us|ms|s) -> ([0-9.]+)(ns|us|ms|s) \(([0-9.]+)x",
+                         open("%s/run%d.txt" % (work, i)).read()):
+        u = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1}
+        a, b, f = float(m.group(1)) * u[m.group(2)], float(m.group(3)) * u[m.group(4)], float(m.group(5))
+        if (f - 1) * (a - b) < 0:
+            xdir += 1
+print("applied_suggestions: %d" % applied)
+print("inside_predicted_interval: %d" % hits)
+print("inside_or_within_2_points_ratio: %.3f" % (near / applied if applied else 0))
+print("narrow_intervals_ratio: %.3f" % (narrow / intervals if intervals else 0))
+print("suggestions_reaching_1_percent: %d" % gate)
+print("xfactor_direction_disagreements: %d" % xdir)
+ok = applied > 0 and near >= 0.9 * applied and narrow >= 0.9 * intervals and gate == 0 and xdir == 0
+sys.exit(0 if ok else 1)
+EOF
+rc=$?
+echo "over_time_limit: $slow"
+echo "work: $work"
+[ "$slow" = 0 ] || rc=1
+exit $rc
