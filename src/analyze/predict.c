@@ -199,24 +199,28 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     }
     qsort(units, nu, sizeof *units, by_abs_gain);
 
-    size_t nsig = 0;
-    for (size_t k = 0; k < nu; k++)
-        nsig += units[k].c.significant != 0;
-    if (nsig > 0) {
+    /* the estimate counts the significant sites; the interval also carries
+     * the others' uncertainty, drawn around no change (ratio 1), so a
+     * change the pairs could not resolve widens the interval instead of
+     * vanishing from it */
+    if (nu > 0) {
         rc = PP_ENOMEM;
-        in = calloc(2 * nsig, sizeof *in);
+        in = calloc(2 * nu, sizeof *in);
         if (!in)
             goto out;
         size_t j = 0;
         for (size_t k = 0; k < nu; k++) {
-            if (!units[k].c.significant)
+            const unit *u = &units[k];
+            if (!isfinite(u->r_high) || !(u->r_low > 0) || !isfinite(u->c.share_high))
                 continue;
-            put_interval(&in[j++], units[k].c.share, units[k].c.share_low, units[k].c.share_high);
-            put_interval(&in[j++], units[k].r, units[k].r_low, units[k].r_high);
+            double shift = u->c.significant ? 1.0 : 1.0 / u->r;
+            put_interval(&in[j++], u->c.share, u->c.share_low, u->c.share_high);
+            put_interval(&in[j++], u->r * shift, u->r_low * shift, u->r_high * shift);
         }
-        pp__interval out;
-        rc = pp__stats_propagate(in, j, sum_gain, NULL, DRAWS, CONF_PREDICT,
-                                 PREDICT_SEED ^ name_hash(e->name), &out);
+        pp__interval out = {0};
+        rc = j ? pp__stats_propagate(in, j, sum_gain, NULL, DRAWS, CONF_PREDICT,
+                                     PREDICT_SEED ^ name_hash(e->name), &out)
+               : PP_OK;
         if (rc != PP_OK)
             goto out;
         e->predicted = out.est;

@@ -29,6 +29,7 @@ unsigned long toy_calls(const toy *t, pp_stage stage);
 #define TOY_DB_US 1000        /* database batch (spins: CPU) */
 #define TOY_FILE_US 300       /* file batch (spins) */
 #define TOY_API_US 1500       /* api batch (sleeps: waiting) */
+#define TOY_PASS_WINDOW 400   /* cache gets per pass: a window moving along the trace */
 #define TOY_CONNECT_US 1000   /* extra per api batch without keep-alive (sleeps) */
 #define TOY_PRE_US 600        /* preprocess, divided by threads */
 #define TOY_INFER_FIXED_US 50 /* per inference call (toy.model.predict) */
