@@ -76,8 +76,10 @@ PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *n
 
 /*
  * pp_profile_run() - The whole profiling run: system stats, performance,
- * data loading, model inference, cache, the threads and arena experiments
- * (when the workload has those knobs), then bottlenecks, suggestions and
+ * data loading, model inference, cache, then a knob experiment over
+ * interleaved pairs of whole passes for every setting the profilers found
+ * (per-site predictions with intervals, docs/profilers.md), then
+ * bottlenecks, suggestions (noise gate: cfg->profile.min_effect) and
  * targets (analyze). Each finding increments bottleneck_detected_total
  * {operation,kind} and the hit ratio sets cache_hit_ratio in the default
  * metrics registry (pp_metrics_default). Fills r. Returns PP_OK or the
@@ -86,11 +88,12 @@ PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *n
 PP_EXPORT PP_NODISCARD int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r);
 
 /*
- * pp_profile_apply() - --apply: measures the end-to-end pass as is (before),
- * then for each suggestion with a knob, that knob alone at the suggested
- * value (measured improvement vs predicted, with a note when they differ by
- * more than 0.10), then all of them together (after) with targets before
- * and after. Leaves the workload with every suggestion applied. Fills
+ * pp_profile_apply() - --apply: for each suggestion with a knob, that knob
+ * alone at the suggested value against the current one over interleaved
+ * pairs of passes (measured gain with its 95 % interval; a hit when it lies
+ * in the predicted interval; a note on a miss), coverage, then all of them
+ * together against the prediction composed per site, and the targets
+ * measured in an after window with every suggestion applied. Leaves the workload with every suggestion applied. Fills
  * r->apply. Returns PP_OK or the first error (knobs restored).
  */
 PP_EXPORT PP_NODISCARD int pp_profile_apply(const pp_workload *w, const pp_config *cfg,
