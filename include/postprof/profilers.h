@@ -93,8 +93,8 @@ PP_EXPORT PP_NODISCARD int pp_profile_run(const pp_workload *w, const pp_config 
  * pairs of passes (measured gain with its 95 % interval; a hit when it lies
  * in the predicted interval; a note on a miss), coverage, then all of them
  * together against the prediction composed per site, and the targets
- * measured in an after window with every suggestion applied. Leaves the workload with every suggestion applied. Fills
- * r->apply. Returns PP_OK or the first error (knobs restored).
+ * measured in an after window with every suggestion applied. Leaves the workload with every
+ * suggestion applied. Fills r->apply. Returns PP_OK or the first error (knobs restored).
  */
 PP_EXPORT PP_NODISCARD int pp_profile_apply(const pp_workload *w, const pp_config *cfg,
                                             pp_report *r);

@@ -92,7 +92,9 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
       const lat = `[id="chart-sweep-latency-${name}"]`, thr = `[id="chart-sweep-throughput-${name}"]`;
       check(await count(page, `${lat} g[data-series="p99"] circle[data-y]`) === m.batch_sweep.length,
         `${name}: sweep latency has ${m.batch_sweep.length} p99 points`);
-      check(await count(page, `${thr} circle[data-y]`) === m.batch_sweep.length, `${name}: sweep throughput points`);
+      check(await count(page, `${thr} g[data-series="throughput"] circle[data-y]`) === m.batch_sweep.length, `${name}: sweep throughput points`);
+      if (m.batch_sweep.length && m.batch_sweep[0].throughput_low != null)
+        check(await count(page, `${thr} g[data-series="95 % low"] circle[data-y]`) === m.batch_sweep.length, `${name}: sweep throughput intervals`);
       if (m.best_batch)
         check(await count(page, `${thr} g[data-marker="vline"][data-x="${m.best_batch}"]`) === 1, `${name}: chosen batch ${m.best_batch} marked`);
       check(await count(page, `${lat} g[data-marker="hline"]`) === 1, `${name}: latency target line`);
