@@ -13,7 +13,7 @@ PKGS=(
   libdw-dev libelf-dev libunwind-dev libprotobuf-c-dev protobuf-c-compiler
   zlib1g-dev libinih-dev
   # test peers and independent readers
-  prometheus redis-server postgresql protobuf-compiler curl
+  prometheus prometheus-alertmanager redis-server postgresql protobuf-compiler curl
   linux-perf libgoogle-perftools-dev heaptrack python3
   chromium chromium-driver nodejs npm
 )

@@ -55,5 +55,5 @@ pp_add_fuzz(NAME metric_labels LIBS postprof_static
 # The Grafana dashboard (docs/grafana) queries only metrics the exporter produces.
 pp_add_script_test(NAME metrics.grafana_dashboard
   COMMAND python3 ${PP_METRICS_IT}/grafana_metrics_test.py $<TARGET_FILE:postprof>
-          ${PROJECT_SOURCE_DIR}/docs/grafana/postprof.json
+          ${PROJECT_SOURCE_DIR}/docs/grafana/postprof.json ${PROJECT_SOURCE_DIR}/deploy/prometheus/rules.yml
   LABELS metrics TIMEOUT 120)
