@@ -1,7 +1,7 @@
 /*
  * cmd_pipeline.c - `postprof pipeline`: one run of the LinkedIn-posts pipeline
  * with every knob as a flag; prints name: value lines (posts_loaded,
- * lines_rejected, per-stage and end-to-end posts/s, cache figures).
+ * rows_rejected, per-stage and end-to-end posts/s, cache figures).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,7 +170,8 @@ int cmd_pipeline(int argc, char **argv)
     uint64_t stage_ns = r.load_ns + r.preprocess_ns + r.infer_ns;
     uint64_t e2e_ns = r.total_ns - r.serve_ns;
     printf("posts_loaded: %llu\n", (unsigned long long)r.posts_loaded);
-    printf("lines_rejected: %llu\n", (unsigned long long)r.lines_rejected);
+    printf("rows_rejected: %llu\n", (unsigned long long)r.rows_rejected);
+    printf("duplicate_ids: %llu\n", (unsigned long long)r.duplicate_ids);
     printf("posts_checksum: %016llx\n", (unsigned long long)r.posts_checksum);
     printf("bytes_loaded: %llu\n", (unsigned long long)r.bytes_loaded);
     printf("db_fullscan_steps: %llu\n", (unsigned long long)r.db_fullscan_steps);

@@ -20,6 +20,7 @@
 #include <postprof/log.h>
 #include <postprof/scope.h>
 #include <posts/api_server.h>
+#include <posts/validate.h>
 
 #include "internal.h"
 
@@ -93,8 +94,7 @@ static dbconn *conn_get(posts_api_server *s)
         return NULL;
     if (sqlite3_open_v2(s->db_path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) ||
         sqlite3_busy_timeout(c->db, 5000) ||
-        sqlite3_prepare_v2(c->db,
-                           "SELECT " POSTS__COLUMNS " FROM posts WHERE id > ? ORDER BY id LIMIT ?",
+        sqlite3_prepare_v2(c->db, "SELECT " POSTS__COLUMNS " FROM posts WHERE id > ? ORDER BY id",
                            -1, &c->page, NULL) ||
         sqlite3_prepare_v2(c->db, "SELECT " POSTS__COLUMNS " FROM posts WHERE id = ?", -1, &c->one,
                            NULL)) {
@@ -126,20 +126,38 @@ static void ob_add(obuf *o, const char *s, size_t n)
     posts__sbuf_add(o, s, n);
 }
 
-/* Append the current row of st as JSON (o->oom on failure); returns its id. */
-static int64_t append_row(obuf *o, sqlite3_stmt *st)
+/* Append p as JSON (o->oom on failure). */
+static void append_post(obuf *o, const posts_post *p)
 {
-    posts_post p;
-    posts__sqlite_row(st, &p);
     char *js;
     size_t jl;
-    if (posts_post_to_json(&p, &js, &jl) != PP_OK) {
+    if (posts_post_to_json(p, &js, &jl) != PP_OK) {
         o->oom = 1;
-        return p.id;
+        return;
     }
     ob_add(o, js, jl);
     free(js);
-    return p.id;
+}
+
+/*
+ * The current row of st as a post, or 0 when posts_row_validate refuses it
+ * (logged with the reason: the server never serves what a source would
+ * reject). *out_id: the row's id when it is an integer, else INT64_MIN.
+ */
+static int row_post(posts_api_server *s, sqlite3_stmt *st, posts_post *p, int64_t *out_id)
+{
+    posts_row row;
+    posts_err why;
+    posts__sqlite_row(st, &row);
+    *out_id = row.v[POSTS_F_ID].kind == POSTS_V_INT ? row.v[POSTS_F_ID].i : INT64_MIN;
+    if (posts_row_validate(&row, p, NULL, &why) == PP_OK)
+        return 1;
+    char id[32] = "?";
+    if (*out_id != INT64_MIN)
+        snprintf(id, sizeof id, "%" PRId64, *out_id);
+    pp_log(PP_LOG_WARN, "posts.api", "row_skipped", "file", s->db_path, "id", id, "reason", why.msg,
+           NULL);
+    return 0;
 }
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, char *body, size_t len)
@@ -212,18 +230,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     const char *fail = NULL;
     if (page) {
         sqlite3_bind_int64(c->page, 1, cursor);
-        sqlite3_bind_int(c->page, 2, limit + 1);
         ob_add(&o, "{\"posts\":[", 10);
         int rows = 0, rc;
         int64_t last = cursor, more = 0;
         while ((rc = sqlite3_step(c->page)) == SQLITE_ROW) {
+            posts_post p;
+            int64_t rid;
+            /* ids served only increase: a repeated id is skipped like an invalid row */
+            if (!row_post(s, c->page, &p, &rid))
+                continue;
+            if (p.id <= last) {
+                pp_log(PP_LOG_WARN, "posts.api", "row_skipped", "file", s->db_path, "reason",
+                       "duplicate id", NULL);
+                continue;
+            }
             if (rows == limit) {
                 more = 1;
                 break;
             }
             if (rows)
                 ob_add(&o, ",", 1);
-            last = append_row(&o, c->page);
+            append_post(&o, &p);
+            last = p.id;
             rows++;
         }
         if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -235,8 +263,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     } else {
         sqlite3_bind_int64(c->one, 1, id);
         int rc = sqlite3_step(c->one);
-        if (rc == SQLITE_ROW) {
-            append_row(&o, c->one);
+        posts_post p;
+        int64_t rid;
+        if (rc == SQLITE_ROW && row_post(s, c->one, &p, &rid)) {
+            append_post(&o, &p);
+        } else if (rc == SQLITE_ROW) {
+            status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         } else if (rc == SQLITE_DONE) {
             status = MHD_HTTP_NOT_FOUND;
         } else {
@@ -257,6 +289,12 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         snprintf(msg, sizeof msg, "post %" PRId64 " not found", id);
         return reply_error(conn, status, msg);
     }
+    if (status == MHD_HTTP_INTERNAL_SERVER_ERROR) {
+        free(o.p);
+        char msg[96];
+        snprintf(msg, sizeof msg, "post %" PRId64 " in the database is not a valid post", id);
+        return reply_error(conn, status, msg);
+    }
     return reply(conn, status, o.p, o.n);
 }
 
@@ -264,6 +302,8 @@ int posts_api_server_start(const char *db_path, const char *host, uint16_t port,
                            posts_api_server **out, posts_err *err)
 {
     *out = NULL;
+    if (posts__check_regular("api-server: database", db_path, err) == PP_EIO)
+        return PP_EIO; /* a FIFO or a device: SQLite would block on it or read garbage */
     posts_api_server *s = calloc(1, sizeof *s);
     if (!s)
         return PP_ENOMEM;

@@ -83,11 +83,34 @@ void posts__sbuf_add(posts__sbuf *s, const char *t, size_t len);
 struct posts_feature_batch;
 int posts__fb_reserve(struct posts_feature_batch *fb, size_t posts, size_t nnz);
 
-/* posts__sqlite_row() - The current row of a "SELECT " POSTS__COLUMNS statement as a post
- * whose text points into the statement (valid until the next step). */
+/* posts__parse_decimal() - Text "-"? [0-9]+ that fits in int64 (nothing else: no sign '+',
+ * no spaces). 0 and *out, or -1. */
+int posts__parse_decimal(const char *s, size_t len, int64_t *out);
+
+/* posts__json_parse() - One JSON value (strict: duplicate keys refused), or NULL with err->msg
+ * saying why (invalid UTF-8, truncated, invalid JSON at byte N). json_decref the result. */
+struct json_t;
+struct posts_err;
+struct json_t *posts__json_parse(const char *json, size_t len, struct posts_err *err);
+
+/* posts__json_row() - The fields of JSON object o as typed values (texts point into o).
+ * PP_OK, or PP_EFORMAT when o is not an object. */
+struct posts_row;
+int posts__json_row(struct json_t *o, struct posts_row *row);
+
+/* posts__sqlite_row() - The current row of a "SELECT " POSTS__COLUMNS statement as typed
+ * values (texts point into the statement: valid until the next step). */
 struct sqlite3_stmt;
-struct posts_post;
-void posts__sqlite_row(struct sqlite3_stmt *st, struct posts_post *p);
+struct posts_row;
+void posts__sqlite_row(struct sqlite3_stmt *st, struct posts_row *row);
+
+/* posts__regular_fd() - fd is a regular file, else PP_EIO with err->msg "WHAT PATH: a FIFO
+ * (a character device, ...), not a regular file: refused ...". PP_OK or PP_EIO. */
+int posts__regular_fd(int fd, const char *what, const char *path, struct posts_err *err);
+
+/* posts__check_regular() - The same by path (stat, never opens it): PP_OK, PP_ENOTFOUND or
+ * PP_EIO with err->msg. */
+int posts__check_regular(const char *what, const char *path, struct posts_err *err);
 
 /* POSTS__COLUMNS - Columns shared by every source, in this order. */
 #define POSTS__COLUMNS                                                                             \

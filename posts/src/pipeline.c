@@ -99,40 +99,43 @@ size_t posts_cache_key(uint32_t version, int64_t id, char *buf, size_t cap)
 
 /* ---- sources ------------------------------------------------------------------ */
 
-static void log_reject(void *user, uint64_t line, const char *reason)
-{
-    (void)user, (void)line, (void)reason; /* already logged by the source */
-}
-
 int posts_open_source(const posts_config *cfg, unsigned which, posts_reject_fn on_reject,
                       void *user, posts_source **out, posts_err *err)
 {
     char path[POSTS_PATH_MAX + 32];
+    int rc;
     *out = NULL;
     switch (which) {
     case POSTS_SRC_DATABASE:
-        if (cfg->postgres_url[0])
-            return posts_source_open_pg(cfg->postgres_url, out, err);
+        if (cfg->postgres_url[0]) {
+            rc = posts_source_open_pg(cfg->postgres_url, out, err);
+            break;
+        }
         if (posts__join_path(path, sizeof path, cfg->data_dir, "posts.db"))
             return PP_EINVAL;
-        return posts_source_open_sqlite(path, out, err);
+        rc = posts_source_open_sqlite(path, out, err);
+        break;
     case POSTS_SRC_FILE:
         if (posts__join_path(path, sizeof path, cfg->data_dir, "posts.jsonl"))
             return PP_EINVAL;
-        return posts_source_open_jsonl(path, cfg->max_line, on_reject ? on_reject : log_reject,
-                                       user, out, err);
+        rc = posts_source_open_jsonl(path, cfg->max_line, out, err);
+        break;
     case POSTS_SRC_API: {
         if (!cfg->api_url[0]) {
             posts_err_set(err, "api source: no api_url");
             return PP_EINVAL;
         }
         posts_api_opts o = {.keep_alive = cfg->keep_alive, .concurrency = cfg->api_concurrency};
-        return posts_source_open_api(cfg->api_url, &o, out, err);
+        rc = posts_source_open_api(cfg->api_url, &o, out, err);
+        break;
     }
     default:
         posts_err_set(err, "unknown source %u", which);
         return PP_EINVAL;
     }
+    if (rc == PP_OK)
+        posts_source_on_reject(*out, on_reject, user);
+    return rc;
 }
 
 /* ---- construction ---------------------------------------------------------------- */
@@ -393,6 +396,7 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
     producer prod[MAX_SOURCES];
     unsigned order[MAX_SOURCES] = {POSTS_SRC_DATABASE, POSTS_SRC_FILE, POSTS_SRC_API};
     int np = 0, rc = PP_OK;
+    char err_first[200] = "";
     double score_sum = 0;
     float *scores = malloc(cfg->batch_size * sizeof *scores);
     posts_batch b = {0};
@@ -507,7 +511,14 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
     for (int i = 0; i < np; i++) {
         posts_source_stats st;
         posts_source_stats_get(prod[i].src, &st);
-        res->lines_rejected += st.lines_rejected;
+        if (rc == PP_OK && st.rows_rejected && !st.posts)
+            pp_log(PP_LOG_WARN, "posts.pipeline", "every_row_rejected", "source",
+                   posts_source_name(prod[i].src), "first", st.first_reject, NULL);
+        if (rc == PP_OK && st.rows_rejected && !res->posts_loaded && !err_first[0])
+            snprintf(err_first, sizeof err_first, "%s %s", posts_source_name(prod[i].src),
+                     st.first_reject);
+        res->rows_rejected += st.rows_rejected;
+        res->duplicate_ids += st.duplicate_ids;
         res->bytes_loaded += st.bytes;
         res->db_fullscan_steps += st.db_fullscan_steps;
         res->connections_opened += st.connections_opened;
@@ -515,6 +526,12 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
     }
     if (res->posts_loaded)
         res->mean_score = score_sum / (double)res->posts_loaded;
+    if (rc == PP_OK && !res->posts_loaded && res->rows_rejected) {
+        /* nothing usable: a run over no posts would look like success */
+        posts_err_set(err, "every row was rejected (%" PRIu64 "; first: %s)", res->rows_rejected,
+                      err_first);
+        rc = PP_EFORMAT;
+    }
 out:
     res->total_ns += posts__now_ns() - t_start;
     if (rc == PP_ENOMEM && err && !err->msg[0])

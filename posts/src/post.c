@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include <posts/post.h>
+#include <posts/validate.h>
 
 #include "internal.h"
 
@@ -226,106 +227,79 @@ out:
     return rc;
 }
 
-static int get_int(json_t *o, const char *k, int64_t min, int64_t *v, posts_err *err)
+/* The value of field k of o as a posts_value (strings point into o). */
+static void json_value(json_t *o, const char *k, posts_value *v)
 {
     json_t *x = json_object_get(o, k);
-    if (!x) {
-        posts_err_set(err, "missing field \"%s\"", k);
+    memset(v, 0, sizeof *v);
+    if (!x)
+        v->kind = POSTS_V_MISSING;
+    else if (json_is_null(x))
+        v->kind = POSTS_V_NULL;
+    else if (json_is_integer(x)) {
+        v->kind = POSTS_V_INT;
+        v->i = json_integer_value(x);
+    } else if (json_is_real(x))
+        v->kind = POSTS_V_REAL;
+    else if (json_is_string(x)) {
+        v->kind = POSTS_V_TEXT;
+        v->s = json_string_value(x);
+        v->len = json_string_length(x);
+    } else
+        v->kind = POSTS_V_OTHER;
+}
+
+int posts__json_row(json_t *o, posts_row *row)
+{
+    memset(row, 0, sizeof *row);
+    if (!json_is_object(o))
         return PP_EFORMAT;
-    }
-    if (!json_is_integer(x)) {
-        posts_err_set(err, "field \"%s\" must be an integer", k);
-        return PP_EFORMAT;
-    }
-    *v = json_integer_value(x);
-    if (*v < min) {
-        posts_err_set(err, "field \"%s\" out of range (%" PRId64 " < %" PRId64 ")", k, *v, min);
-        return PP_EFORMAT;
-    }
+    for (int f = 0; f < POSTS_F_COUNT; f++)
+        json_value(o, posts_field_name(f), &row->v[f]);
     return PP_OK;
 }
 
-static int get_str(json_t *o, const char *k, json_t **v, posts_err *err)
+json_t *posts__json_parse(const char *json, size_t len, posts_err *err)
 {
-    *v = json_object_get(o, k);
-    if (!*v) {
-        posts_err_set(err, "missing field \"%s\"", k);
-        return PP_EFORMAT;
-    }
-    if (!json_is_string(*v)) {
-        posts_err_set(err, "field \"%s\" must be a string", k);
-        return PP_EFORMAT;
-    }
-    return PP_OK;
-}
-
-/* Parse from an already-decoded jansson object (shared with the API client). */
-int posts__post_from_jobj(json_t *o, posts_post *out, posts_err *err);
-
-int posts__post_from_jobj(json_t *o, posts_post *out, posts_err *err)
-{
-    int rc;
-    json_t *lang, *text, *media;
-    memset(out, 0, sizeof *out);
-    if (!json_is_object(o)) {
-        posts_err_set(err, "not a JSON object");
-        return PP_EFORMAT;
-    }
-    if ((rc = get_int(o, "id", 1, &out->id, err)) ||
-        (rc = get_int(o, "author_id", 1, &out->author_id, err)) ||
-        (rc = get_int(o, "author_followers", 0, &out->author_followers, err)) ||
-        (rc = get_int(o, "created_at", 0, &out->created_at, err)) ||
-        (rc = get_str(o, "lang", &lang, err)) || (rc = get_str(o, "text", &text, err)) ||
-        (rc = get_str(o, "media", &media, err)) ||
-        (rc = get_int(o, "reactions", 0, &out->reactions, err)) ||
-        (rc = get_int(o, "comments", 0, &out->comments, err)) ||
-        (rc = get_int(o, "shares", 0, &out->shares, err)))
-        goto out;
-    size_t ll = json_string_length(lang);
-    if (ll < 1 || ll >= sizeof out->lang) {
-        posts_err_set(err, "field \"lang\" must be 1 to %zu characters", sizeof out->lang - 1);
-        rc = PP_EFORMAT;
-        goto out;
-    }
-    memcpy(out->lang, json_string_value(lang), ll);
-    out->media = posts_media_parse(json_string_value(media));
-    if (out->media < 0) {
-        posts_err_set(err, "field \"media\" must be none|image|video|article|poll");
-        rc = PP_EFORMAT;
-        goto out;
-    }
-    out->text_len = json_string_length(text);
-    out->text = malloc(out->text_len + 1);
-    if (!out->text) {
-        posts_err_set(err, "out of memory");
-        rc = PP_ENOMEM;
-        goto out;
-    }
-    memcpy(out->text, json_string_value(text), out->text_len);
-    out->text[out->text_len] = '\0';
-    rc = PP_OK;
-out:
-    if (rc != PP_OK)
-        memset(out, 0, sizeof *out);
-    return rc;
+    json_error_t je;
+    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
+    if (o)
+        return o;
+    const char *why = je.text;
+    if (strstr(je.text, "nable to decode byte") || strstr(je.text, "UTF-8"))
+        posts_err_set(err, "invalid UTF-8 at byte %d", je.position);
+    else if (je.position >= (int)len && len > 0)
+        posts_err_set(err, "truncated JSON (%s)", why);
+    else
+        posts_err_set(err, "invalid JSON at byte %d: %s", je.position, why);
+    return NULL;
 }
 
 int posts_post_from_json(const char *json, size_t len, posts_post *out, posts_err *err)
 {
-    json_error_t je;
     memset(out, 0, sizeof *out);
-    json_t *o = json_loadb(json, len, JSON_REJECT_DUPLICATES, &je);
-    if (!o) {
-        const char *why = je.text;
-        if (strstr(je.text, "nable to decode byte") || strstr(je.text, "UTF-8"))
-            posts_err_set(err, "invalid UTF-8 at byte %d", je.position);
-        else if (je.position >= (int)len && len > 0)
-            posts_err_set(err, "truncated JSON (%s)", why);
-        else
-            posts_err_set(err, "invalid JSON at byte %d: %s", je.position, why);
+    json_t *o = posts__json_parse(json, len, err);
+    if (!o)
         return PP_EFORMAT;
+    posts_row row;
+    posts_post p;
+    int rc = posts__json_row(o, &row);
+    if (rc != PP_OK)
+        posts_err_set(err, "not a JSON object");
+    else
+        rc = posts_row_validate(&row, &p, NULL, err);
+    if (rc == PP_OK) {
+        char *t = malloc(p.text_len + 1);
+        if (!t) {
+            posts_err_set(err, "out of memory");
+            rc = PP_ENOMEM;
+        } else {
+            memcpy(t, p.text, p.text_len);
+            t[p.text_len] = '\0';
+            p.text = t;
+            *out = p;
+        }
     }
-    int rc = posts__post_from_jobj(o, out, err);
     json_decref(o);
     return rc;
 }

@@ -107,6 +107,7 @@ static int load_one(posts_prof *p, unsigned i, posts_batch *b, pp_stage_result *
         if (out->n_figures < PP_STAGE_MAX_FIGURES)                                                 \
             out->figures[out->n_figures++] = (pp_figure){(name_), (double)(v_)};                   \
     } while (0)
+        FIG("rows_rejected", after.rows_rejected - before.rows_rejected);
         if (i == 0 && !p->cfg.postgres_url[0]) {
             /* query profiling: SQLite's own statistics of the source's statement */
             FIG("fullscan_steps", after.db_fullscan_steps - before.db_fullscan_steps);
@@ -601,6 +602,7 @@ static void on_phase(void *ctx, const char *what)
 static int read_sample(posts_prof *p, size_t n, posts_batch *b, posts_err *err)
 {
     posts_source *s = NULL;
+    posts_source_stats st = {0};
     int rc = posts_open_source(&p->cfg, POSTS_SRC_FILE, NULL, NULL, &s, err);
     while (rc == PP_OK && b->n < n) {
         long got = posts_source_next(s, b, n - b->n, err);
@@ -609,21 +611,30 @@ static int read_sample(posts_prof *p, size_t n, posts_batch *b, posts_err *err)
         else if (got == 0)
             break;
     }
+    if (s)
+        posts_source_stats_get(s, &st);
     posts_source_close(s);
-    if (rc == PP_OK && b->n == 0) {
+    if (rc == PP_OK && b->n == 0 && st.rows_rejected) {
+        posts_err_set(err,
+                      "no valid posts in %s/posts.jsonl: every line was rejected (%llu; first: %s)",
+                      p->cfg.data_dir, (unsigned long long)st.rows_rejected, st.first_reject);
+        rc = PP_EFORMAT;
+    } else if (rc == PP_OK && b->n == 0) {
         posts_err_set(err, "%s/posts.jsonl holds no posts", p->cfg.data_dir);
         rc = PP_ENOTFOUND;
     }
     return rc;
 }
 
-/* Count the posts (ids are dense from 1, as datagen writes them). */
-static size_t count_posts(posts_prof *p)
+/* Count the valid posts (ids are dense from 1, as datagen writes them); *st: the source's
+ * counters (its rejections). */
+static size_t count_posts(posts_prof *p, posts_source_stats *st)
 {
     posts_source *s = NULL;
     posts_err err = {{0}};
     posts_batch b = {0};
     size_t n = 0;
+    memset(st, 0, sizeof *st);
     if (posts_open_source(&p->cfg, POSTS_SRC_DATABASE, NULL, NULL, &s, &err) != PP_OK)
         return 0;
     long got;
@@ -631,6 +642,7 @@ static size_t count_posts(posts_prof *p)
         n += (size_t)got;
         posts_batch_clear(&b);
     }
+    posts_source_stats_get(s, st);
     posts_batch_release(&b);
     posts_source_close(s);
     return n;
@@ -726,7 +738,15 @@ int posts_prof_new(const posts_prof_opts *o, posts_prof **out, posts_err *err)
         snprintf(p->cfg.api_url, sizeof p->cfg.api_url, "http://127.0.0.1:%u",
                  (unsigned)posts_api_server_port(p->api));
     }
-    p->n_posts = count_posts(p);
+    posts_source_stats dbst;
+    p->n_posts = count_posts(p, &dbst);
+    if (p->n_posts == 0 && dbst.rows_rejected) {
+        posts_err_set(err,
+                      "no valid posts in %s/posts.db: every row was rejected (%llu; first: %s)",
+                      p->cfg.data_dir, (unsigned long long)dbst.rows_rejected, dbst.first_reject);
+        rc = PP_EFORMAT;
+        goto out;
+    }
     if (p->n_posts == 0) {
         posts_err_set(err, "no posts in %s/posts.db (run postprof datagen)", p->cfg.data_dir);
         rc = PP_ENOTFOUND;

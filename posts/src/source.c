@@ -23,6 +23,14 @@ long posts_source_next(posts_source *src, posts_batch *batch, size_t max, posts_
     return n;
 }
 
+void posts_source_on_reject(posts_source *src, posts_reject_fn fn, void *user)
+{
+    if (!src)
+        return;
+    src->in.on_reject = fn;
+    src->in.user = user;
+}
+
 const char *posts_source_name(const posts_source *src)
 {
     return src ? src->ops->name : "none";
@@ -35,6 +43,8 @@ void posts_source_stats_get(const posts_source *src, posts_source_stats *out)
 
 void posts_source_close(posts_source *src)
 {
-    if (src)
-        src->ops->close(src);
+    if (!src)
+        return;
+    posts__intake_release(&src->in);
+    src->ops->close(src);
 }

@@ -1,7 +1,8 @@
 /*
  * source_api.c - Posts from the HTTP API with libcurl multi: several pages in
  * flight (cursors predicted, checked against next_cursor), connection reuse as
- * a knob, retries on network errors and 5xx, bounded response bodies.
+ * a knob, retries on network errors and 5xx, bounded response bodies; each
+ * post of a page validated on its own (intake.h).
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,8 +20,6 @@
 
 #define MAX_BODY (64u << 20)
 #define MAX_SLOTS 64
-
-int posts__post_from_jobj(json_t *o, posts_post *out, posts_err *err);
 
 typedef struct slot {
     CURL *easy;
@@ -50,6 +49,7 @@ typedef struct api_source {
     int end;             /* last page consumed */
     posts_batch pending; /* decoded posts not yet handed out */
     size_t pending_pos;
+    uint64_t rows; /* posts decoded from pages, valid or not */
 } api_source;
 
 static size_t on_body(char *p, size_t size, size_t n, void *user)
@@ -184,14 +184,18 @@ static int decode(api_source *a, slot *s, int64_t *next, posts_err *err)
     }
     for (size_t i = 0; i < json_array_size(arr); i++) {
         posts_post p;
-        posts_err perr;
-        if ((rc = posts__post_from_jobj(json_array_get(arr, i), &p, &perr)) != PP_OK) {
-            posts_err_set(err, "api %s: post %zu: %s", s->url, i, perr.msg);
-            goto out;
+        posts_row row;
+        uint64_t rown = ++a->rows;
+        if (posts__json_row(json_array_get(arr, i), &row) != PP_OK) {
+            posts__intake_reject(&a->base.in, rown, NULL, POSTS_REJECT_MALFORMED,
+                                 "not a JSON object");
+            continue;
         }
-        rc = posts_batch_push(&a->pending, &p);
-        posts_post_release(&p);
-        if (rc != PP_OK) {
+        rc = posts__intake_row(&a->base.in, &row, rown, &p);
+        if (rc == 0)
+            continue;
+        if (rc < 0 || posts_batch_push(&a->pending, &p) != PP_OK) {
+            rc = PP_ENOMEM;
             posts_err_set(err, "api: out of memory");
             goto out;
         }
@@ -357,6 +361,7 @@ int posts_source_open_api(const char *base_url, const posts_api_opts *opts, post
         return PP_EINVAL;
     }
     memcpy(a->base_url, base_url, bl);
+    posts__intake_init(&a->base.in, &a->base.st, "api", a->base_url);
     a->multi = curl_multi_init();
     if (!a->multi) {
         api_close(&a->base);

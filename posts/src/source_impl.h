@@ -1,11 +1,15 @@
 /*
  * source_impl.h - What every source implementation provides (internal).
- * A source struct starts with posts_source base; ops->close frees it all.
+ * A source struct starts with posts_source base; ops->close frees it all
+ * (and calls posts__intake_release on base.in). Every row goes through
+ * base.in (intake.h) before it is returned.
  */
 #ifndef POSTS_SOURCE_IMPL_H
 #define POSTS_SOURCE_IMPL_H
 
 #include <posts/source.h>
+
+#include "intake.h"
 
 typedef struct posts_source_ops {
     const char *name;
@@ -16,6 +20,7 @@ typedef struct posts_source_ops {
 struct posts_source {
     const posts_source_ops *ops;
     posts_source_stats st;
+    posts__intake in;
 };
 
 #endif

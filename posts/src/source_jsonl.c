@@ -1,13 +1,18 @@
 /*
  * source_jsonl.c - Streaming JSONL reader: one post per line, lines bounded
- * by max_line (memory never grows past it), malformed lines skipped, logged
- * with line number and reason, counted; valid lines always load.
+ * by max_line (memory never grows past it); malformed lines and rows the
+ * validator refuses are rejected through intake.h with their line number;
+ * valid lines always load. Only regular files are read.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 #include <postprof/log.h>
 #include <postprof/scope.h>
@@ -16,7 +21,6 @@
 #include "source_impl.h"
 
 #define CHUNK (64u * 1024u)
-#define LOG_REJECTS_MAX 1000u
 
 typedef struct jsonl_source {
     posts_source base;
@@ -30,24 +34,11 @@ typedef struct jsonl_source {
     size_t cpos, clen;
     int eof;
     uint64_t line_no;
-    posts_reject_fn on_reject;
-    void *user;
 } jsonl_source;
 
-static void reject(jsonl_source *j, uint64_t line_no, const char *reason)
+static void reject(jsonl_source *j, uint64_t line_no, int kind, const char *reason)
 {
-    j->base.st.lines_rejected++;
-    if (j->base.st.lines_rejected <= LOG_REJECTS_MAX) {
-        char ln[32];
-        snprintf(ln, sizeof ln, "%" PRIu64, line_no);
-        pp_log(PP_LOG_WARN, "posts.source.jsonl", "line_rejected", "file", j->path, "line", ln,
-               "reason", reason, NULL);
-        if (j->base.st.lines_rejected == LOG_REJECTS_MAX)
-            pp_log(PP_LOG_WARN, "posts.source.jsonl", "rejects_not_logged", "file", j->path,
-                   "after", "1000", NULL);
-    }
-    if (j->on_reject)
-        j->on_reject(j->user, line_no, reason);
+    posts__intake_reject(&j->base.in, line_no, NULL, kind, reason);
 }
 
 /* Handle one complete line (without '\n'). Returns 1 if a post was appended, 0 if not, <0 error. */
@@ -57,7 +48,7 @@ static int handle_line(jsonl_source *j, posts_batch *b, posts_err *err)
     if (j->skipping) {
         char why[96];
         snprintf(why, sizeof why, "line longer than %zu bytes", j->max_line);
-        reject(j, j->line_no, why);
+        reject(j, j->line_no, POSTS_REJECT_MALFORMED, why);
         j->skipping = 0;
         j->len = 0;
         return 0;
@@ -70,28 +61,30 @@ static int handle_line(jsonl_source *j, posts_batch *b, posts_err *err)
     while (k < len && (j->line[k] == ' ' || j->line[k] == '\t'))
         k++;
     if (k == len) {
-        reject(j, j->line_no, "empty line");
+        reject(j, j->line_no, POSTS_REJECT_MALFORMED, "empty line");
         return 0;
     }
     posts_post p;
     posts_err perr;
-    int rc = posts_post_from_json(j->line, len, &p, &perr);
-    if (rc == PP_ENOMEM) {
-        posts_err_set(err, "jsonl %s: line %" PRIu64 ": out of memory", j->path, j->line_no);
-        return PP_ENOMEM;
-    }
-    if (rc != PP_OK) {
-        reject(j, j->line_no, perr.msg);
+    json_t *o = posts__json_parse(j->line, len, &perr);
+    if (!o) {
+        reject(j, j->line_no, POSTS_REJECT_MALFORMED, perr.msg);
         return 0;
     }
-    /* take ownership of p's text: push copies, so move by hand instead */
-    rc = posts_batch_push(b, &p);
-    posts_post_release(&p);
-    if (rc != PP_OK) {
+    posts_row row;
+    int ok = 0;
+    if (posts__json_row(o, &row) != PP_OK)
+        reject(j, j->line_no, POSTS_REJECT_MALFORMED, "not a JSON object");
+    else
+        ok = posts__intake_row(&j->base.in, &row, j->line_no, &p);
+    if (ok == 1 && posts_batch_push(b, &p) != PP_OK) /* copies the text out of o */
+        ok = PP_ENOMEM;
+    json_decref(o);
+    if (ok < 0) {
         posts_err_set(err, "jsonl %s: out of memory", j->path);
         return PP_ENOMEM;
     }
-    return 1;
+    return ok;
 }
 
 static long jl_next(posts_source *s, posts_batch *b, size_t max, posts_err *err)
@@ -158,8 +151,7 @@ static void jl_close(posts_source *s)
 
 static const posts_source_ops jl_ops = {"jsonl", jl_next, jl_close};
 
-int posts_source_open_jsonl(const char *path, size_t max_line, posts_reject_fn on_reject,
-                            void *user, posts_source **out, posts_err *err)
+int posts_source_open_jsonl(const char *path, size_t max_line, posts_source **out, posts_err *err)
 {
     *out = NULL;
     jsonl_source *j = calloc(1, sizeof *j);
@@ -167,21 +159,35 @@ int posts_source_open_jsonl(const char *path, size_t max_line, posts_reject_fn o
         return PP_ENOMEM;
     j->base.ops = &jl_ops;
     j->max_line = max_line ? max_line : (1u << 20);
-    j->on_reject = on_reject;
-    j->user = user;
     snprintf(j->path, sizeof j->path, "%s", path);
+    posts__intake_init(&j->base.in, &j->base.st, "jsonl", path);
     j->line = malloc(j->max_line + 1);
     j->chunk = malloc(CHUNK);
     if (!j->line || !j->chunk) {
         jl_close(&j->base);
         return PP_ENOMEM;
     }
-    j->f = fopen(path, "rb");
-    if (!j->f) {
+    /* O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
         int e = errno;
         posts_err_set(err, "jsonl %s: %s", path, strerror(e));
         jl_close(&j->base);
         return e == ENOENT ? PP_ENOTFOUND : PP_EIO;
+    }
+    int rc = posts__regular_fd(fd, "jsonl", path, err);
+    if (rc == PP_OK && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
+        posts_err_set(err, "jsonl %s: %s", path, strerror(errno));
+        rc = PP_EIO;
+    }
+    if (rc == PP_OK && !(j->f = fdopen(fd, "rb"))) {
+        posts_err_set(err, "jsonl %s: %s", path, strerror(errno));
+        rc = PP_ENOMEM;
+    }
+    if (rc != PP_OK) {
+        close(fd);
+        jl_close(&j->base);
+        return rc;
     }
     *out = &j->base;
     return PP_OK;

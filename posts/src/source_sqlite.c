@@ -1,7 +1,7 @@
 /*
  * source_sqlite.c - Posts from SQLite (the embedded default): one prepared
- * statement stepped in id order; SQLITE_BUSY is retried by the busy timeout,
- * then reported with the file name.
+ * statement stepped in id order, each row's typed values validated (intake.h);
+ * SQLITE_BUSY is retried by the busy timeout, then reported with the file name.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,30 +20,39 @@ typedef struct sqlite_source {
     sqlite3 *db;
     sqlite3_stmt *st;
     int done;
+    uint64_t rows; /* rows stepped */
     char path[512];
 } sqlite_source;
 
-void posts__sqlite_row(sqlite3_stmt *st, posts_post *p)
+void posts__sqlite_row(sqlite3_stmt *st, posts_row *row)
 {
-    memset(p, 0, sizeof *p);
-    p->id = sqlite3_column_int64(st, 0);
-    p->author_id = sqlite3_column_int64(st, 1);
-    p->author_followers = sqlite3_column_int64(st, 2);
-    p->created_at = sqlite3_column_int64(st, 3);
-    const unsigned char *lang = sqlite3_column_text(st, 4);
-    if (lang)
-        strncpy(p->lang, (const char *)lang, sizeof p->lang - 1);
-    p->text = (char *)sqlite3_column_text(st, 5);
-    p->text_len = (size_t)sqlite3_column_bytes(st, 5);
-    if (!p->text) {
-        p->text = "";
-        p->text_len = 0;
+    memset(row, 0, sizeof *row);
+    for (int c = 0; c < POSTS_F_COUNT; c++) {
+        posts_value *v = &row->v[c];
+        switch (sqlite3_column_type(st, c)) {
+        case SQLITE_INTEGER:
+            v->kind = POSTS_V_INT;
+            v->i = sqlite3_column_int64(st, c);
+            break;
+        case SQLITE_FLOAT:
+            v->kind = POSTS_V_REAL;
+            break;
+        case SQLITE_TEXT:
+            v->kind = POSTS_V_TEXT;
+            v->s = (const char *)sqlite3_column_text(st, c);
+            v->len = (size_t)sqlite3_column_bytes(st, c);
+            if (!v->s) /* out of memory converting it */
+                v->kind = POSTS_V_NULL;
+            break;
+        case SQLITE_BLOB:
+            v->kind = POSTS_V_BLOB;
+            v->s = sqlite3_column_blob(st, c);
+            v->len = (size_t)sqlite3_column_bytes(st, c);
+            break;
+        default:
+            v->kind = POSTS_V_NULL;
+        }
     }
-    int m = posts_media_parse((const char *)sqlite3_column_text(st, 6));
-    p->media = m < 0 ? POSTS_MEDIA_NONE : m;
-    p->reactions = sqlite3_column_int64(st, 7);
-    p->comments = sqlite3_column_int64(st, 8);
-    p->shares = sqlite3_column_int64(st, 9);
 }
 
 static long sq_next(posts_source *s, posts_batch *b, size_t max, posts_err *err)
@@ -62,10 +71,14 @@ static long sq_next(posts_source *s, posts_batch *b, size_t max, posts_err *err)
                           (unsigned long long)(s->st.posts + (uint64_t)got), sqlite3_errmsg(q->db));
             return rc == SQLITE_BUSY || rc == SQLITE_LOCKED ? PP_EBUSY : PP_EDB;
         }
+        posts_row row;
         posts_post p;
-        posts__sqlite_row(q->st, &p);
-        s->st.bytes += p.text_len + 64;
-        if (posts_batch_push(b, &p) != PP_OK) {
+        posts__sqlite_row(q->st, &row);
+        s->st.bytes += row.v[POSTS_F_TEXT].len + 64;
+        int ok = posts__intake_row(&s->in, &row, ++q->rows, &p);
+        if (ok == 0)
+            continue;
+        if (ok < 0 || posts_batch_push(b, &p) != PP_OK) {
             posts_err_set(err, "sqlite %s: out of memory", q->path);
             return PP_ENOMEM;
         }
@@ -96,11 +109,15 @@ int posts_source_open_sqlite(const char *path, posts_source **out, posts_err *er
         posts_err_set(err, "sqlite %s: cannot read (run `postprof datagen` first?)", path);
         return PP_ENOTFOUND;
     }
+    int rc = posts__check_regular("sqlite", path, err);
+    if (rc != PP_OK)
+        return rc;
     sqlite_source *q = calloc(1, sizeof *q);
     if (!q)
         return PP_ENOMEM;
     q->base.ops = &sq_ops;
     snprintf(q->path, sizeof q->path, "%s", path);
+    posts__intake_init(&q->base.in, &q->base.st, "sqlite", path);
     if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) !=
             SQLITE_OK ||
         sqlite3_busy_timeout(q->db, 5000) != SQLITE_OK ||

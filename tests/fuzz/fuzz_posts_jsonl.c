@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (pp_fuzz_tmpfile(data, size, path) != 0)
         return 0;
     posts_source *src;
-    if (posts_source_open_jsonl(path, 256, NULL, NULL, &src, &err) == PP_OK) {
+    if (posts_source_open_jsonl(path, 256, &src, &err) == PP_OK) {
         posts_batch b = {0};
         while (posts_source_next(src, &b, 7, &err) > 0)
             posts_batch_clear(&b);

@@ -18,12 +18,12 @@ grep -q 'sqlite' "$T/gen.err" || fail "datagen showed no progress"
 for f in posts.db posts.jsonl small.model medium.model large.model; do [ -s "$T/d/$f" ] || fail "no $f"; done
 
 "$PP" pipeline --data "$T/d" --sources database,file,api --requests 200 --batch-size 50 > "$T/p.out"
-for k in posts_loaded lines_rejected load_posts_per_s preprocess_posts_per_s infer_posts_per_s \
+for k in posts_loaded rows_rejected load_posts_per_s preprocess_posts_per_s infer_posts_per_s \
          end_to_end_posts_per_s cache_hit_ratio requests_per_s; do
   grep -q "^$k: " "$T/p.out" || fail "pipeline lacks $k"
 done
 grep -q '^posts_loaded: 1800$' "$T/p.out" || fail "expected 1800 posts: $(cat "$T/p.out")"
-grep -q '^lines_rejected: 0$' "$T/p.out" || fail "rejected lines in clean data"
+grep -q '^rows_rejected: 0$' "$T/p.out" || fail "rejected lines in clean data"
 grep -q '^api_connections_opened: [1-4]$' "$T/p.out" || fail "keep-alive: $(grep api_ "$T/p.out")"
 grep -q '^api_connections_reused: 0$' "$T/p.out" && fail "keep-alive reused no connection"
 "$PP" pipeline --data "$T/d" --sources file --limit 100 --requests 0 | grep -q '^posts_loaded: 100$' \
@@ -37,7 +37,7 @@ head -n 1 "$T/trace.csv" | grep -q '^key_hash,key,op,hit,latency_ns$' || fail "t
 { head -n 3 "$T/d/posts.jsonl"; echo '{"id": 1, "truncated'; tail -n +4 "$T/d/posts.jsonl"; } > "$T/bad.jsonl"
 mv "$T/bad.jsonl" "$T/d/posts.jsonl"
 "$PP" pipeline --data "$T/d" --sources file --requests 0 > "$T/f.out" 2> "$T/f.err"
-grep -q '^lines_rejected: 1$' "$T/f.out" || fail "lines_rejected: $(cat "$T/f.out")"
+grep -q '^rows_rejected: 1$' "$T/f.out" || fail "rows_rejected: $(cat "$T/f.out")"
 grep -q '^posts_loaded: 600$' "$T/f.out" || fail "valid lines did not all load"
 grep -q 'line' "$T/f.err" && grep -q '4' "$T/f.err" || fail "reject not logged: $(cat "$T/f.err")"
 

@@ -52,7 +52,7 @@ static void sources_and_loading(void **state)
     c.requests = 0;
     run_ok(&c, &a);
     assert_int_equal(a.posts_loaded, N);
-    assert_int_equal(a.lines_rejected, 0);
+    assert_int_equal(a.rows_rejected, 0);
     assert_true(a.load_ns > 0 && a.preprocess_ns > 0 && a.infer_ns > 0);
     assert_true(a.mean_score > 0.05 && a.mean_score < 0.95);
     c.sources = POSTS_SRC_DATABASE | POSTS_SRC_FILE | POSTS_SRC_API;

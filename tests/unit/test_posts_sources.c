@@ -70,11 +70,11 @@ static void three_sources_same_posts(void **state)
     posts_post_release(&p);
 
     snprintf(path, sizeof path, "%s/posts.jsonl", dir);
-    assert_int_equal(posts_source_open_jsonl(path, 0, NULL, NULL, &src, &err), PP_OK);
+    assert_int_equal(posts_source_open_jsonl(path, 0, &src, &err), PP_OK);
     assert_int_equal(drain(src, 64, other, N), N);
     assert_memory_equal(ref, other, sizeof ref);
     posts_source_stats_get(src, &st);
-    assert_int_equal(st.lines_rejected, 0);
+    assert_int_equal(st.rows_rejected, 0);
     assert_int_equal(st.posts, N);
     posts_source_close(src);
 
@@ -112,12 +112,12 @@ typedef struct rejects {
     int n;
 } rejects;
 
-static void on_reject(void *user, uint64_t line, const char *why)
+static void on_reject(void *user, const posts_reject *rj)
 {
     rejects *r = user;
     if (r->n < 32) {
-        r->line[r->n] = line;
-        snprintf(r->why[r->n], sizeof r->why[r->n], "%s", why);
+        r->line[r->n] = rj->row;
+        snprintf(r->why[r->n], sizeof r->why[r->n], "%s", rj->reason);
         r->n++;
     }
 }
@@ -182,12 +182,13 @@ static void jsonl_malformed(void **state)
     rejects r = {0};
     posts_source *src;
     posts_err err;
-    assert_int_equal(posts_source_open_jsonl(path, 4096, on_reject, &r, &src, &err), PP_OK);
+    assert_int_equal(posts_source_open_jsonl(path, 4096, &src, &err), PP_OK);
+    posts_source_on_reject(src, on_reject, &r);
     static uint64_t h[64];
     assert_int_equal(drain(src, 5, h, 64), (size_t)valid);
     posts_source_stats st;
     posts_source_stats_get(src, &st);
-    assert_int_equal(st.lines_rejected, nb + 1);
+    assert_int_equal(st.rows_rejected, nb + 1);
     assert_int_equal(r.n, nb + 1);
     for (int i = 0; i < nb; i++) {
         assert_int_equal(r.line[i], (uint64_t)(2 * i + 2));
@@ -316,8 +317,7 @@ static void missing_files(void **state)
     assert_int_equal(posts_source_open_sqlite("/nonexistent/posts.db", &src, &err), PP_ENOTFOUND);
     assert_non_null(strstr(err.msg, "/nonexistent/posts.db"));
     assert_null(src);
-    assert_int_equal(posts_source_open_jsonl("/nonexistent/p.jsonl", 0, NULL, NULL, &src, &err),
-                     PP_ENOTFOUND);
+    assert_int_equal(posts_source_open_jsonl("/nonexistent/p.jsonl", 0, &src, &err), PP_ENOTFOUND);
     assert_non_null(strstr(err.msg, "/nonexistent/p.jsonl"));
     /* refused connection: an error naming the URL after the retries */
     int port = pt_free_port();

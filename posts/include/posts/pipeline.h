@@ -20,7 +20,8 @@ typedef struct posts_pipeline posts_pipeline;
 
 typedef struct posts_pipeline_result {
     uint64_t posts_loaded;   /* posts read from every chosen source */
-    uint64_t lines_rejected; /* malformed JSONL lines skipped */
+    uint64_t rows_rejected;  /* rows (JSONL lines) every source rejected (posts_reject_fn) */
+    uint64_t duplicate_ids;  /* of those: ids a source had already returned */
     uint64_t posts_checksum; /* sum of posts_post_hash over loaded posts (order-free) */
     uint64_t bytes_loaded;
     uint64_t db_fullscan_steps;  /* SQLite source: sqlite3_stmt_status full-scan steps */
@@ -54,7 +55,10 @@ PP_EXPORT void posts_pipeline_set_hook(posts_pipeline *pl, posts_request_hook fn
  * posts_pipeline_load() - Stage 1-3 for every chosen source: load batches,
  * preprocess them, score them in bulk (no cache). Sequential or concurrent
  * per cfg. Fills the load/preprocess/infer fields of *res. PP_OK or the first
- * source error with err->msg (source, position, cause).
+ * source error with err->msg (source, position, cause); PP_EFORMAT when rows
+ * were read but every one was rejected (err->msg: how many, the first reason).
+ * A source whose rows were all rejected while others loaded is logged
+ * (every_row_rejected), not an error.
  */
 PP_EXPORT PP_NODISCARD int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res,
                                                posts_err *err);

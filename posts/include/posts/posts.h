@@ -6,6 +6,7 @@
 
 #include <posts/post.h>
 #include <posts/config.h>
+#include <posts/validate.h>
 #include <posts/source.h>
 #include <posts/preprocess.h>
 #include <posts/model.h>
