@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The posts subcommands from the outside: datagen output lines, pipeline
 # name: value lines for every source, usage errors (exit 2), a corrupt model
-# (exit 1 naming the file), and `api-server` as a separate process.
+# (exit 1 naming the file), rejected rows (every one rejected: exit 1), a FIFO
+# or /dev/zero as input (refused), and `api-server` as a separate process.
 set -euo pipefail
 PP=$1
 T=$(mktemp -d /tmp/posts_cli_XXXXXX)
@@ -40,6 +41,57 @@ mv "$T/bad.jsonl" "$T/d/posts.jsonl"
 grep -q '^rows_rejected: 1$' "$T/f.out" || fail "rows_rejected: $(cat "$T/f.out")"
 grep -q '^posts_loaded: 600$' "$T/f.out" || fail "valid lines did not all load"
 grep -q 'line' "$T/f.err" && grep -q '4' "$T/f.err" || fail "reject not logged: $(cat "$T/f.err")"
+
+# every row rejected: exit 1 saying so, for pipeline (file, database) and run
+mkdir -p "$T/h"
+cp "$T/d/"*.model "$T/h/"
+printf '{"id": -1}\n{"id": 2, "author_id": null}\n\n' > "$T/h/posts.jsonl"
+python3 - "$T/h/posts.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.execute("CREATE TABLE posts(id, author_id, author_followers, created_at, lang, text, media,"
+           " reactions, comments, shares)")
+db.execute("INSERT INTO posts VALUES(1, NULL, 1, 0, 'en', 'x', 'none', 0, 0, 0)")
+db.execute("INSERT INTO posts VALUES(2, 'abc', 1, 0, 'en', 'x', 'none', 0, 0, 0)")
+db.execute("INSERT INTO posts VALUES(3, 5, 1, 0, 'abcdefghijk', 'x', 'none', 0, 0, 0)")
+db.commit()
+PY
+set +e
+"$PP" pipeline --data "$T/h" --sources file --requests 0 > "$T/h.out" 2> "$T/h.err"; rc=$?
+set -e
+[ $rc = 1 ] || fail "every line rejected gave exit $rc"
+grep -q 'every row was rejected (3; first: jsonl line 1 (id -1): field "id" out of range' "$T/h.err" \
+  || fail "every line rejected: $(cat "$T/h.err")"
+set +e
+"$PP" pipeline --data "$T/h" --sources database --requests 0 > "$T/h.out" 2> "$T/h.err"; rc=$?
+set -e
+[ $rc = 1 ] || fail "every row rejected gave exit $rc"
+grep -q 'every row was rejected (3; first: sqlite row 1 (id 1): field "author_id" is NULL' "$T/h.err" \
+  || fail "every row rejected: $(cat "$T/h.err")"
+grep -q 'row_rejected' "$T/h.err" && grep -q 'reason' "$T/h.err" || fail "rejects not logged"
+set +e
+"$PP" run --quick --data "$T/h" --out "$T/h/out" > "$T/h.out" 2> "$T/h.err"; rc=$?
+set -e
+[ $rc = 1 ] || fail "run over rejected rows gave exit $rc"
+grep -q 'no valid posts in .*posts.db: every row was rejected (3' "$T/h.err" \
+  || fail "run: $(cat "$T/h.err")"
+
+# a FIFO or /dev/zero as posts.jsonl: refused at once (timeout: a hang fails the test)
+rm "$T/h/posts.jsonl"
+mkfifo "$T/h/posts.jsonl"
+set +e
+timeout 30 "$PP" pipeline --data "$T/h" --sources file --requests 0 > /dev/null 2> "$T/h.err"; rc=$?
+set -e
+[ $rc = 1 ] || fail "FIFO as posts.jsonl gave exit $rc"
+grep -q 'posts.jsonl: a FIFO, not a regular file' "$T/h.err" || fail "FIFO: $(cat "$T/h.err")"
+rm "$T/h/posts.jsonl"
+ln -s /dev/zero "$T/h/posts.jsonl"
+set +e
+timeout 30 "$PP" pipeline --data "$T/h" --sources file --requests 0 > /dev/null 2> "$T/h.err"; rc=$?
+set -e
+[ $rc = 1 ] || fail "/dev/zero as posts.jsonl gave exit $rc"
+grep -q 'posts.jsonl: a character device, not a regular file' "$T/h.err" \
+  || fail "/dev/zero: $(cat "$T/h.err")"
 
 # usage errors: exit 2 with one line and the usage
 set +e
