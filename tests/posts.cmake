@@ -13,6 +13,7 @@ if(TARGET posts)
   pp_add_script_test(NAME posts_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/posts/cli_test.sh $<TARGET_FILE:postprof>
     LABELS posts_cli threaded TIMEOUT 300)
   pp_add_fuzz(NAME posts_jsonl SOURCES fuzz/fuzz_posts_jsonl.c LIBS posts)
+  pp_add_fuzz(NAME posts_rows SOURCES fuzz/fuzz_posts_rows.c LIBS posts PkgConfig::SQLITE)
   pp_add_fuzz(NAME posts_api_query SOURCES fuzz/fuzz_posts_api_query.c LIBS posts)
   pp_add_fuzz(NAME posts_model SOURCES fuzz/fuzz_posts_model.c LIBS posts)
 endif()
