@@ -102,8 +102,8 @@ static void check_post(const posts_post *p)
 {
     size_t ll = strnlen(p->lang, sizeof p->lang);
     if (p->id < 1 || p->author_id < 1 || p->author_followers < 0 || p->created_at < 0 ||
-        p->reactions < 0 || p->comments < 0 || p->shares < 0 || ll < 1 || ll > 3 ||
-        p->media < 0 || p->media >= POSTS_MEDIA_COUNT || p->text_len > POSTS_TEXT_MAX)
+        p->reactions < 0 || p->comments < 0 || p->shares < 0 || ll < 1 || ll > 3 || p->media < 0 ||
+        p->media >= POSTS_MEDIA_COUNT || p->text_len > POSTS_TEXT_MAX)
         abort();
 }
 
