@@ -18,7 +18,9 @@ static const char crash_usage[] =
     "  postprof or by a program that opted in (pp_crash_install, POSTPROF_CRASH_DIR).\n"
     "  --sentry DSN   also send it to a Sentry-compatible server as an event\n"
     "                 (DSN: http[s]://KEY@HOST[:PORT]/PROJECT, as Sentry shows it)\n"
-    "  --event-json   print the Sentry event (JSON) instead of the text\n";
+    "  --event-json   print the Sentry event (JSON) instead of the text\n"
+    "  Text from the report is printed with control characters as \\xNN. A report\n"
+    "  cut short (no end marker) is shown as far as it goes, then exit 1.\n";
 
 int cmd_crash_report(int argc, char **argv)
 {
@@ -49,20 +51,21 @@ int cmd_crash_report(int argc, char **argv)
     }
     if (!file)
         return cli_usage_error("crash-report", crash_usage, "missing FILE");
-    int line = 0, rc;
+    pp_crash_read_info info;
+    int rc;
     if (event_json) {
         char *json = NULL;
-        rc = pp_crash_sentry_event(file, &json, &line);
+        rc = pp_crash_sentry_event(file, &json, &info);
         if (rc == PP_OK) {
             fputs(json, stdout);
             fputc('\n', stdout);
             free(json);
         }
     } else {
-        rc = pp_crash_symbolize(file, stdout, &line);
+        rc = pp_crash_symbolize(file, stdout, &info);
     }
     if (rc == PP_EFORMAT)
-        return cli_error("crash-report", "%s:%d: not a postprof crash report", file, line);
+        return cli_error("crash-report", "%s:%d: not a postprof crash report", file, info.line);
     if (rc != PP_OK)
         return cli_error("crash-report", "%s: %s", file, pp_strerror(rc));
     if (dsn) {
@@ -73,5 +76,10 @@ int cmd_crash_report(int argc, char **argv)
             return cli_error("crash-report", "not sent: %s", msg);
         fprintf(stderr, "postprof crash-report: sent to Sentry as event %s\n", id);
     }
+    if (info.truncated)
+        return cli_error("crash-report",
+                         "%s: truncated: the report stops at line %d, in its %s, without its "
+                         "end marker; what it holds was %s",
+                         file, info.last_line, info.stopped_in, dsn ? "sent" : "shown");
     return PP_EXIT_OK;
 }

@@ -31,13 +31,30 @@ PP_EXPORT int pp_crash_install(const char *dir);
 PP_EXPORT void pp_crash_uninstall(void);
 
 /*
+ * What reading a crash report found about the file itself. A report is
+ * outside input: every text taken from it (fields, log lines, file and
+ * function names) has its control characters written as \xNN (C0 but tab,
+ * DEL, C1, bytes that are not UTF-8) before it is printed or sent.
+ */
+typedef struct pp_crash_read_info {
+    int line;            /* PP_EFORMAT: the first line that is not part of a crash report */
+    int truncated;       /* 1: the report stops before its end marker (the handler was
+                            killed while writing, the disk filled, the file was cut) */
+    int last_line;       /* truncated: the line it stops at (complete or cut) */
+    char stopped_in[24]; /* truncated: the section it stops in ("header", "backtrace",
+                            "memory map", "log") */
+} pp_crash_read_info;
+
+/*
  * pp_crash_symbolize() - Read a crash report and write it to out with each
  * backtrace frame resolved to function and file:line where debug info allows
- * (libdw, using the report's memory map). Returns PP_OK, PP_EIO when the
- * file cannot be read, PP_EFORMAT (with *out_line set) when it is not a
- * crash report.
+ * (libdw, using the report's memory map). A truncated report is written as
+ * far as it goes, then a line "truncated: ..." saying where it stops, and
+ * info->truncated is set. Returns PP_OK, PP_EIO when the file cannot be
+ * read, PP_EFORMAT (info->line set) when it is not a crash report. info may
+ * be NULL.
  */
-PP_EXPORT int pp_crash_symbolize(const char *path, FILE *out, int *out_line);
+PP_EXPORT int pp_crash_symbolize(const char *path, FILE *out, pp_crash_read_info *info);
 
 /*
  * pp_sentry_dsn_parse() - From a DSN, "http[s]://KEY[:SECRET]@HOST[:PORT]/
@@ -54,10 +71,11 @@ PP_EXPORT int pp_sentry_dsn_parse(const char *dsn, char *store_url, size_t url_c
  * event (JSON): a fatal exception named after the signal, its mechanism
  * "signalhandler" with the signal's number and code, the backtrace oldest
  * frame first, the report's fields under "extra", its log lines as
- * breadcrumbs, a fresh event_id. *out_json is malloc'd (free() it). Returns
- * PP_OK, or pp_crash_symbolize()'s errors.
+ * breadcrumbs, a fresh event_id; a truncated report (info->truncated) is
+ * tagged report_truncated "yes", with extra.report_stops_in. *out_json is
+ * malloc'd (free() it). Returns PP_OK, or pp_crash_symbolize()'s errors.
  */
-PP_EXPORT int pp_crash_sentry_event(const char *path, char **out_json, int *out_line);
+PP_EXPORT int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info *info);
 
 /*
  * pp_crash_upload_sentry() - POST that event to the DSN's store endpoint

@@ -3,7 +3,9 @@
  * signal, fault address, backtrace, build id and recent log lines, dies of the
  * same signal, and the report symbolizes afterwards to the crashing function;
  * the report as a Sentry event, sent to a local server that speaks the store
- * endpoint (the DSN's path, X-Sentry-Auth, a JSON body), refused, unreachable.
+ * endpoint (the DSN's path, X-Sentry-Auth, a JSON body), refused, unreachable;
+ * a report cut at any point is read as far as it goes and flagged truncated;
+ * control characters from a report are escaped (pp__safe_text).
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -15,6 +17,7 @@
 #include <unistd.h>
 
 #include "pp_test.h"
+#include "common/safe_text.h"
 #include <postprof/crash.h>
 #include <postprof/postprof.h>
 
@@ -106,8 +109,9 @@ static void segv_writes_report_and_reraises(void **state)
     char out_path[512];
     snprintf(out_path, sizeof out_path, "%s/symbolized.txt", dir);
     FILE *out = fopen(out_path, "w");
-    int line = -1;
-    assert_int_equal(pp_crash_symbolize(path, out, &line), PP_OK);
+    pp_crash_read_info info;
+    assert_int_equal(pp_crash_symbolize(path, out, &info), PP_OK);
+    assert_int_equal(info.truncated, 0); /* the handler writes every section and "end" */
     fclose(out);
     r = read_all(out_path);
     assert_non_null(strstr(r, "#0 0x"));
@@ -136,13 +140,108 @@ static void not_a_report_is_an_error(void **state)
     FILE *f = fopen(path, "w");
     fputs("hello\nworld\n", f);
     fclose(f);
-    int line = 0;
+    pp_crash_read_info info;
     FILE *out = fopen("/dev/null", "w");
-    assert_int_equal(pp_crash_symbolize(path, out, &line), PP_EFORMAT);
-    assert_int_equal(line, 1);
-    assert_int_equal(pp_crash_symbolize("/nonexistent/x", out, &line), PP_EIO);
+    assert_int_equal(pp_crash_symbolize(path, out, &info), PP_EFORMAT);
+    assert_int_equal(info.line, 1);
+    assert_int_equal(pp_crash_symbolize("/nonexistent/x", out, &info), PP_EIO);
     fclose(out);
     assert_int_equal(pp_crash_install(NULL), PP_EINVAL);
+}
+
+/* The writer's report cut at each point: read as far as it goes, flagged, never an error. */
+static void truncated_report_is_flagged(void **state)
+{
+    (void)state;
+    char path[512], cut[600];
+    crash_and_report(SIGSEGV, path, sizeof path);
+    char *r = read_all(path);
+    assert_non_null(r);
+    size_t n = strlen(r);
+    assert_true(n > 100 && strcmp(r + n - 5, "\nend\n") == 0);
+    struct {
+        const char *after; /* cut just after this text (NULL: the whole report less "end\n") */
+        int back;          /* bytes back from there */
+        const char *section;
+    } cases[] = {
+        {"signal: ", 0, "header"},
+        {"backtrace:\n", 0, "backtrace"},
+        {"  #1 0x", 0, "backtrace"},
+        {"maps:\n", 0, "memory map"},
+        {"\nlog:\n", -6, "memory map"},
+        {"\nlog:\n", 0, "log"},
+        {NULL, 0, "log"},
+    };
+    snprintf(cut, sizeof cut, "%s/cut.txt", dir);
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        size_t at = n - 4;
+        if (cases[i].after) {
+            const char *p = strstr(r, cases[i].after);
+            assert_non_null(p);
+            at = (size_t)(p - r) + strlen(cases[i].after) + (size_t)cases[i].back;
+        }
+        FILE *f = fopen(cut, "w");
+        fwrite(r, 1, at, f);
+        fclose(f);
+        char *text = NULL;
+        size_t len = 0;
+        FILE *out = open_memstream(&text, &len);
+        pp_crash_read_info info;
+        assert_int_equal(pp_crash_symbolize(cut, out, &info), PP_OK);
+        fclose(out);
+        if (!info.truncated || strcmp(info.stopped_in, cases[i].section) != 0)
+            fail_msg("cut %zu: truncated %d in '%s', want %s", i, info.truncated, info.stopped_in,
+                     cases[i].section);
+        assert_true(info.last_line >= 1);
+        assert_non_null(strstr(text, "\ntruncated: the report stops at line"));
+        assert_non_null(strstr(text, cases[i].section));
+        free(text);
+        char *json = NULL;
+        assert_int_equal(pp_crash_sentry_event(cut, &json, &info), PP_OK);
+        assert_non_null(strstr(json, "\"report_truncated\":\"yes\""));
+        free(json);
+    }
+    free(r);
+}
+
+/* Every byte a terminal acts on comes out as \xNN; text, tabs and UTF-8 stay. */
+static void safe_text_escapes(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        size_t n;
+        const char *out;
+    } cases[] = {
+        {"plain text", 10, "plain text"},
+        {"tab\there", 8, "tab\there"},
+        {"\x1b[2Jx", 5, "\\x1b[2Jx"},
+        {"bell\x07", 5, "bell\\x07"},
+        {"del\x7f", 4, "del\\x7f"},
+        {"nl\ncr\r", 6, "nl\\x0acr\\x0d"},
+        {"nul\0x", 5, "nul\\x00x"},
+        {"c1 \x9b"
+         "31m",
+         7, "c1 \\x9b31m"},
+        {"utf8 c1 \xc2\x9b", 10, "utf8 c1 \\xc2\\x9b"},
+        {"caf\xc3\xa9 \xe2\x82\xac", 9, "caf\xc3\xa9 \xe2\x82\xac"},
+        {"bad \xff\xfe \xc3", 8, "bad \\xff\\xfe \\xc3"},
+        {"overlong \xc0\xaf", 11, "overlong \\xc0\\xaf"},
+        {"surrogate \xed\xa0\x80", 13, "surrogate \\xed\\xa0\\x80"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char *o = pp__safe_text(cases[i].in, cases[i].n, 0);
+        assert_non_null(o);
+        if (strcmp(o, cases[i].out) != 0)
+            fail_msg("case %zu: '%s', want '%s'", i, o, cases[i].out);
+        assert_int_equal(pp__safe_text_needed(cases[i].in, cases[i].n, 0),
+                         strcmp(cases[i].in, cases[i].out) != 0 ||
+                             strlen(cases[i].in) != cases[i].n);
+        free(o);
+    }
+    char *o = pp__safe_text("a\nb", 3, 1);
+    assert_string_equal(o, "a\nb");
+    free(o);
 }
 
 static void dsn_parsing(void **state)
@@ -201,8 +300,9 @@ static void sentry_event_of_a_segv(void **state)
     char path[512];
     crash_and_report(SIGSEGV, path, sizeof path);
     char *text = NULL;
-    int line = -1;
-    assert_int_equal(pp_crash_sentry_event(path, &text, &line), PP_OK);
+    pp_crash_read_info info;
+    assert_int_equal(pp_crash_sentry_event(path, &text, &info), PP_OK);
+    assert_int_equal(info.truncated, 0);
     json_error_t err;
     json_t *ev = json_loads(text, 0, &err);
     free(text);
@@ -336,6 +436,8 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(segv_writes_report_and_reraises, setup, teardown),
     cmocka_unit_test_setup_teardown(abort_writes_report, setup, teardown),
     cmocka_unit_test_setup_teardown(not_a_report_is_an_error, setup, teardown),
+    cmocka_unit_test_setup_teardown(truncated_report_is_flagged, setup, teardown),
+    cmocka_unit_test(safe_text_escapes),
     cmocka_unit_test(dsn_parsing),
     cmocka_unit_test_setup_teardown(sentry_event_of_a_segv, setup, teardown),
     cmocka_unit_test_setup_teardown(upload_to_a_store_endpoint, setup, teardown),

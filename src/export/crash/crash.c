@@ -26,6 +26,7 @@
 
 #include "common/elf_note.h"
 #include "common/log_impl.h"
+#include "common/safe_text.h"
 #include "export/crash/crash.h"
 
 #define MAX_DIR 3072
@@ -259,10 +260,10 @@ typedef struct {
 #define MAX_HEADERS 32
 #define MAX_LOG_BYTES (64 * 1024)
 
-static void doc_set_line(int *out_line, int line)
+static void set_line(pp_crash_read_info *info, int line)
 {
-    if (out_line)
-        *out_line = line;
+    if (info)
+        info->line = line;
 }
 
 void pp__crash_doc_free(pp__crash_doc *d)
@@ -290,9 +291,10 @@ const char *pp__crash_doc_get(const pp__crash_doc *d, const char *key)
     return NULL;
 }
 
+/* A copy of s safe to print (control characters as \xNN); NULL for NULL or no memory. */
 static char *dup_str(const char *s)
 {
-    return s ? strdup(s) : NULL;
+    return s ? pp__safe_text(s, strlen(s), 0) : NULL;
 }
 
 static void symbolize_frames(pp__crash_doc *d, const map_entry *maps, int nmaps)
@@ -340,26 +342,59 @@ static void symbolize_frames(pp__crash_doc *d, const map_entry *maps, int nmaps)
         dwfl_end(dwfl);
 }
 
-int pp__crash_doc_read(const char *path, pp__crash_doc *d, int *out_line)
+/*
+ * One line of f into buf (at most cap - 1 bytes, NUL-terminated, NUL bytes
+ * kept: *len counts them). Returns 1 for a line ending in '\n', 2 for the
+ * first cap - 1 bytes of a longer line (the rest comes as the next "lines"),
+ * 0 when the file ends inside a line, -1 at the end of the file.
+ */
+static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
+{
+    size_t n = 0;
+    int c = EOF;
+    while (n + 1 < cap && (c = getc(f)) != EOF) {
+        buf[n++] = (char)c;
+        if (c == '\n')
+            break;
+    }
+    buf[n] = '\0';
+    *len = n;
+    if (n && buf[n - 1] == '\n')
+        return 1;
+    if (n + 1 == cap)
+        return 2;
+    return n ? 0 : -1;
+}
+
+static const char *const section_names[] = {"header", "backtrace", "memory map", "log", "end"};
+
+int pp__crash_doc_read(const char *path, pp__crash_doc *d, pp_crash_read_info *info)
 {
     memset(d, 0, sizeof *d);
-    doc_set_line(out_line, 0);
+    if (info)
+        memset(info, 0, sizeof *info);
     FILE *f = fopen(path, "r");
     if (!f)
         return PP_EIO;
     map_entry *maps = calloc(MAX_MAPS, sizeof *maps);
-    int nmaps = 0, lineno = 0, section = 0, rc = PP_ENOMEM;
+    int nmaps = 0, lineno = 0, section = 0, rc = PP_ENOMEM, cut = 0;
     size_t log_len = 0;
     char line[2048];
     d->log = calloc(1, MAX_LOG_BYTES + 1);
     if (!maps || !d->log)
         goto out;
     rc = PP_EFORMAT;
-    while (fgets(line, sizeof line, f)) {
+    size_t len;
+    int got;
+    while ((got = read_line(f, line, sizeof line, &len)) >= 0) {
+        if (got == 0) {
+            cut = 1; /* the file ends inside this line: the writer stopped here */
+            break;
+        }
         lineno++;
         if (lineno == 1) {
             if (strcmp(line, "postprof crash report\n") != 0) {
-                doc_set_line(out_line, 1);
+                set_line(info, 1);
                 goto out;
             }
             continue;
@@ -380,14 +415,14 @@ int pp__crash_doc_read(const char *path, pp__crash_doc *d, int *out_line)
         }
         if (section == 0) {
             char *colon = strstr(line, ": ");
-            if (!colon || d->nheaders >= MAX_HEADERS || strchr(line, '\n') == NULL) {
-                doc_set_line(out_line, lineno);
+            if (!colon || d->nheaders >= MAX_HEADERS || got != 1) {
+                set_line(info, lineno);
                 goto out;
             }
-            *colon = '\0';
-            line[strcspn(colon + 2, "\n") + (size_t)(colon + 2 - line)] = '\0';
-            d->keys[d->nheaders] = strdup(line);
-            d->values[d->nheaders] = strdup(colon + 2);
+            char *value = colon + 2;
+            size_t vlen = len - 1 - (size_t)(value - line); /* NUL bytes and all, no '\n' */
+            d->keys[d->nheaders] = pp__safe_text(line, (size_t)(colon - line), 0);
+            d->values[d->nheaders] = pp__safe_text(value, vlen, 0);
             if (!d->keys[d->nheaders] || !d->values[d->nheaders]) {
                 free(d->keys[d->nheaders]);
                 free(d->values[d->nheaders]);
@@ -399,7 +434,7 @@ int pp__crash_doc_read(const char *path, pp__crash_doc *d, int *out_line)
             unsigned long long a;
             int idx;
             if (sscanf(line, " #%d %llx", &idx, &a) != 2) {
-                doc_set_line(out_line, lineno);
+                set_line(info, lineno);
                 goto out;
             }
             if (d->nframes < PP__CRASH_MAX_FRAMES)
@@ -417,16 +452,34 @@ int pp__crash_doc_read(const char *path, pp__crash_doc *d, int *out_line)
                 nmaps++;
             }
         } else if (section == 3) {
-            size_t n = strlen(line);
+            char *safe = pp__safe_text(line, len, 1);
+            if (!safe) {
+                rc = PP_ENOMEM;
+                goto out;
+            }
+            size_t n = strlen(safe);
             if (log_len + n <= MAX_LOG_BYTES) {
-                memcpy(d->log + log_len, line, n);
+                memcpy(d->log + log_len, safe, n);
                 log_len += n;
             }
+            free(safe);
         }
     }
-    if (section < 1) {
-        doc_set_line(out_line, lineno);
+    if (ferror(f)) {
+        rc = PP_EIO;
         goto out;
+    }
+    if (lineno == 0) { /* empty, or cut inside the first line: a report if it starts like one */
+        static const char magic[] = "postprof crash report\n";
+        if (!cut || len >= sizeof magic - 1 || memcmp(line, magic, len) != 0) {
+            set_line(info, 1);
+            goto out;
+        }
+    }
+    if (info) {
+        info->last_line = lineno + cut;
+        info->truncated = !d->complete;
+        snprintf(info->stopped_in, sizeof info->stopped_in, "%s", section_names[section]);
     }
     symbolize_frames(d, maps, nmaps);
     rc = PP_OK;
@@ -438,10 +491,13 @@ out:
     return rc;
 }
 
-int pp_crash_symbolize(const char *path, FILE *out, int *out_line)
+int pp_crash_symbolize(const char *path, FILE *out, pp_crash_read_info *info)
 {
     pp__crash_doc d;
-    int rc = pp__crash_doc_read(path, &d, out_line);
+    pp_crash_read_info local;
+    if (!info)
+        info = &local;
+    int rc = pp__crash_doc_read(path, &d, info);
     if (rc != PP_OK)
         return rc;
     fputs("postprof crash report\n", out);
@@ -458,6 +514,11 @@ int pp_crash_symbolize(const char *path, FILE *out, int *out_line)
             fprintf(out, " [%s]", f->module);
         fputc('\n', out);
     }
+    if (info->truncated)
+        fprintf(out,
+                "truncated: the report stops at line %d, in its %s, without its end marker"
+                " (the writer was stopped, or the file was cut)\n",
+                info->last_line, info->stopped_in);
     pp__crash_doc_free(&d);
     return PP_OK;
 }

@@ -26,8 +26,13 @@ typedef struct {
     int complete; /* the report ends with "end" */
 } pp__crash_doc;
 
-/* Returns PP_OK, PP_EIO (unreadable), PP_ENOMEM, or PP_EFORMAT with *out_line. */
-int pp__crash_doc_read(const char *path, pp__crash_doc *d, int *out_line);
+/*
+ * pp__crash_doc_read() - Read the report at path. Every text in *d is safe to
+ * print (pp__safe_text). Returns PP_OK (a report cut short too: info->truncated),
+ * PP_EIO (unreadable), PP_ENOMEM, or PP_EFORMAT with info->line. info may be NULL.
+ */
+struct pp_crash_read_info;
+int pp__crash_doc_read(const char *path, pp__crash_doc *d, struct pp_crash_read_info *info);
 void pp__crash_doc_free(pp__crash_doc *d);
 const char *pp__crash_doc_get(const pp__crash_doc *d, const char *key);
 

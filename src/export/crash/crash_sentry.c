@@ -20,6 +20,7 @@
 #include <postprof/error.h>
 #include <postprof/version.h>
 
+#include "common/safe_text.h"
 #include "export/crash/crash.h"
 
 #define DSN_MAX 1024
@@ -248,8 +249,8 @@ static json_t *breadcrumbs_json(const char *log)
     return crumbs;
 }
 
-static int event_from_doc(const char *path, const pp__crash_doc *d, const char *event_id,
-                          char **out_json)
+static int event_from_doc(const char *path, const pp__crash_doc *d, const pp_crash_read_info *info,
+                          const char *event_id, char **out_json)
 {
     const char *sig = pp__crash_doc_get(d, "signal");
     char namebuf[32];
@@ -282,11 +283,18 @@ static int event_from_doc(const char *path, const pp__crash_doc *d, const char *
     json_object_set_new(tags, "signal", json_string(name));
     if (build_id)
         json_object_set_new(tags, "build_id", json_string(build_id));
+    if (info->truncated)
+        json_object_set_new(tags, "report_truncated", json_string("yes"));
     json_object_set_new(ev, "tags", tags);
     json_t *extra = json_object();
     for (int i = 0; i < d->nheaders; i++)
         json_object_set_new(extra, d->keys[i], json_string(d->values[i]));
     json_object_set_new(extra, "report_file", json_string(path));
+    if (info->truncated) {
+        char where[96];
+        snprintf(where, sizeof where, "line %d, %s", info->last_line, info->stopped_in);
+        json_object_set_new(extra, "report_stops_in", json_string(where));
+    }
     json_object_set_new(ev, "extra", extra);
 
     json_t *signal = json_object();
@@ -314,14 +322,15 @@ static int event_from_doc(const char *path, const pp__crash_doc *d, const char *
     json_object_set_new(ev, "exception", exception);
     json_object_set_new(ev, "breadcrumbs", breadcrumbs_json(d->log));
 
-    /* json_string() of bytes that are not UTF-8 is NULL and drops the
-     * member: the event goes out without it rather than not at all */
+    /* every text from the report was made safe (pp__crash_doc_read): valid
+     * UTF-8 without control characters; json_string() of anything else would
+     * be NULL and drop the member rather than the event */
     *out_json = json_dumps(ev, JSON_COMPACT);
     json_decref(ev);
     return *out_json ? PP_OK : PP_ENOMEM;
 }
 
-int pp_crash_sentry_event(const char *path, char **out_json, int *out_line)
+int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info *info)
 {
     if (!path || !out_json)
         return PP_EINVAL;
@@ -331,9 +340,12 @@ int pp_crash_sentry_event(const char *path, char **out_json, int *out_line)
     if (rc != PP_OK)
         return rc;
     pp__crash_doc d;
-    if ((rc = pp__crash_doc_read(path, &d, out_line)) != PP_OK)
+    pp_crash_read_info local;
+    if (!info)
+        info = &local;
+    if ((rc = pp__crash_doc_read(path, &d, info)) != PP_OK)
         return rc;
-    rc = event_from_doc(path, &d, id, out_json);
+    rc = event_from_doc(path, &d, info, id, out_json);
     pp__crash_doc_free(&d);
     return rc;
 }
@@ -369,16 +381,16 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
     if (rc != PP_OK)
         return rc;
     pp__crash_doc d;
-    int line = 0;
-    if ((rc = pp__crash_doc_read(path, &d, &line)) != PP_OK) {
+    pp_crash_read_info info;
+    if ((rc = pp__crash_doc_read(path, &d, &info)) != PP_OK) {
         if (rc == PP_EFORMAT)
-            set_msg(msg, msg_cap, "%s:%d: not a postprof crash report", path, line);
+            set_msg(msg, msg_cap, "%s:%d: not a postprof crash report", path, info.line);
         else
             set_msg(msg, msg_cap, "cannot read %s: %s", path, pp_strerror(rc));
         return rc;
     }
     char *json = NULL;
-    rc = event_from_doc(path, &d, id, &json);
+    rc = event_from_doc(path, &d, &info, id, &json);
     pp__crash_doc_free(&d);
     if (rc != PP_OK)
         return rc;
@@ -417,7 +429,11 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
                 *p = ' ';
         if (resp->len > 200)
             resp->buf[200] = '\0';
-        set_msg(msg, msg_cap, "the server refused the event: HTTP %ld %s", status, resp->buf);
+        /* the server's words reach a terminal: its control characters as \xNN */
+        char *said = pp__safe_text(resp->buf, strlen(resp->buf), 0);
+        set_msg(msg, msg_cap, "the server refused the event: HTTP %ld %s", status,
+                said ? said : "");
+        free(said);
         rc = PP_EIO;
     } else {
         memcpy(event_id, id, sizeof id);
