@@ -5,7 +5,7 @@ if(TARGET posts)
   # datagen's threaded preprocessing runs under TSan through posts_data; the model code
   # itself is single-threaded, so posts_model (slow under TSan) is not labelled threaded
   pp_add_unit_test(NAME posts_model SOURCES unit/test_posts_model.c LIBS posts)
-  pp_add_unit_test(NAME posts_sources SOURCES unit/test_posts_sources.c LIBS posts PkgConfig::CURL PkgConfig::SQLITE LABELS threaded)
+  pp_add_unit_test(NAME posts_sources SOURCES unit/test_posts_sources.c LIBS posts PkgConfig::CURL PkgConfig::SQLITE PkgConfig::MHD LABELS threaded)
   pp_add_unit_test(NAME posts_cache SOURCES unit/test_posts_cache.c LIBS posts LABELS threaded)
   pp_add_unit_test(NAME posts_pipeline SOURCES unit/test_posts_pipeline.c LIBS posts LABELS threaded)
   pp_add_script_test(NAME posts_postgres COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/posts/postgres_test.sh $<TARGET_FILE:postprof>

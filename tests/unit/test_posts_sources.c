@@ -8,6 +8,7 @@
  * ones load; FIFOs and devices are refused without being read.
  */
 #include <curl/curl.h>
+#include <microhttpd.h>
 #include <sqlite3.h>
 
 #include <postprof/metrics.h>
@@ -638,6 +639,80 @@ static void jsonl_hostile_rows(void **state)
     posts_source_close(src);
 }
 
+/* A page whose posts are partly bad, from a server that is not ours. */
+static const char hostile_page[] =
+    "{\"posts\":["
+    "{\"id\":1,\"author_id\":7,\"author_followers\":100,\"created_at\":0,\"lang\":\"en\","
+    "\"text\":\"ok\",\"media\":\"none\",\"reactions\":1,\"comments\":2,\"shares\":3},"
+    "{\"id\":2,\"author_id\":null,\"author_followers\":100,\"created_at\":0,\"lang\":\"en\","
+    "\"text\":\"x\",\"media\":\"none\",\"reactions\":1,\"comments\":2,\"shares\":3},"
+    "\"not a post\","
+    "{\"id\":3,\"author_id\":7,\"author_followers\":100,\"created_at\":0,\"lang\":\"en\","
+    "\"text\":\"ok\",\"media\":\"video\",\"reactions\":1,\"comments\":2,\"shares\":3},"
+    "{\"id\":1,\"author_id\":7,\"author_followers\":100,\"created_at\":0,\"lang\":\"en\","
+    "\"text\":\"again\",\"media\":\"none\",\"reactions\":1,\"comments\":2,\"shares\":3},"
+    "{\"id\":4,\"author_id\":7,\"author_followers\":-1,\"created_at\":0,\"lang\":\"en\","
+    "\"text\":\"x\",\"media\":\"none\",\"reactions\":1,\"comments\":2,\"shares\":3}"
+    "],\"next_cursor\":null}";
+
+static enum MHD_Result serve_hostile(void *cls, struct MHD_Connection *conn, const char *url,
+                                     const char *method, const char *version, const char *upload,
+                                     size_t *upload_size, void **con_cls)
+{
+    (void)cls, (void)url, (void)method, (void)version, (void)upload, (void)upload_size;
+    (void)con_cls;
+    struct MHD_Response *r = MHD_create_response_from_buffer(
+        sizeof hostile_page - 1, (void *)hostile_page, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result ret = MHD_queue_response(conn, 200, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void api_hostile_posts(void **state)
+{
+    (void)state;
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_AUTO_INTERNAL_THREAD, 0, NULL, NULL,
+                                            serve_hostile, NULL, MHD_OPTION_END);
+    assert_non_null(d);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", (unsigned)info->port);
+    posts_source *src;
+    posts_err err;
+    posts_api_opts o = {.keep_alive = 1, .concurrency = 1};
+    assert_int_equal(posts_source_open_api(url, &o, &src, &err), PP_OK);
+    reject_log log = {0};
+    posts_source_on_reject(src, log_reject, &log);
+    static uint64_t h[16];
+    assert_int_equal(drain(src, 10, h, 16), 2); /* ids 1 and 3 */
+    posts_source_stats st;
+    posts_source_stats_get(src, &st);
+    assert_int_equal(st.rows_rejected, 4);
+    assert_int_equal(st.duplicate_ids, 1);
+    assert_int_equal(log.n, 4);
+    static const struct {
+        uint64_t row;
+        int has_id;
+        int64_t id;
+        int kind;
+        const char *reason;
+    } want[] = {{2, 1, 2, POSTS_REJECT_MISSING, "field \"author_id\" is NULL"},
+                {3, 0, 0, POSTS_REJECT_MALFORMED, "not a JSON object"},
+                {5, 1, 1, POSTS_REJECT_DUPLICATE, "duplicate id"},
+                {6, 1, 4, POSTS_REJECT_RANGE, "field \"author_followers\" out of range"}};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(log.r[i].row, want[i].row);
+        assert_int_equal(log.r[i].has_id, want[i].has_id);
+        assert_int_equal(log.r[i].id, want[i].id);
+        assert_int_equal(log.r[i].kind, want[i].kind);
+        assert_string_equal(log.r[i].source, "api");
+        if (!strstr(log.r[i].why, want[i].reason))
+            fail_msg("post %d: '%s' lacks '%s'", i, log.r[i].why, want[i].reason);
+    }
+    posts_source_close(src);
+    MHD_stop_daemon(d);
+}
+
 /* A FIFO, a character device and a directory: refused at once, never read. */
 static void special_files_refused(void **state)
 {
@@ -676,10 +751,15 @@ static void special_files_refused(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(sqlite_hostile_rows),   cmocka_unit_test(jsonl_hostile_rows),
-    cmocka_unit_test(special_files_refused), cmocka_unit_test(three_sources_same_posts),
-    cmocka_unit_test(jsonl_malformed),       cmocka_unit_test(api_server_errors),
-    cmocka_unit_test(api_server_gone),       cmocka_unit_test(missing_files),
+    cmocka_unit_test(sqlite_hostile_rows),
+    cmocka_unit_test(jsonl_hostile_rows),
+    cmocka_unit_test(special_files_refused),
+    cmocka_unit_test(api_hostile_posts),
+    cmocka_unit_test(three_sources_same_posts),
+    cmocka_unit_test(jsonl_malformed),
+    cmocka_unit_test(api_server_errors),
+    cmocka_unit_test(api_server_gone),
+    cmocka_unit_test(missing_files),
 };
 
 int main(int argc, char **argv)
