@@ -149,9 +149,11 @@ static void end_conn(pp__http_guard *g, pp__http_conn *c, int reason)
     g->total--;
     client_drop(g, c->client);
     c->client = NULL;
-    (void)shutdown(c->fd, SHUT_RDWR);
+    /* counted before the peer can see the close, so whoever reads the
+     * counter after seeing EOF finds it counted */
     if (g->refused[reason])
         pp_series_inc(g->refused[reason]);
+    (void)shutdown(c->fd, SHUT_RDWR);
 }
 
 /* The oldest waiting connection (of client cl, or of anyone when NULL). */
