@@ -177,8 +177,38 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
         whole[s] = ma > OVERLAP * ta || mb > OVERLAP * tb;
     }
 
+    /* overlap the stages do not account for (work on other threads outside
+     * every stage scope): the sites cannot be summed; the critical path is
+     * the pass itself, measured in the same pairs */
+    int unresolved = 0;
+    if (overlap) {
+        for (size_t i = 0; i < n; i++) {
+            sa[i] = sb[i] = 0.0;
+            for (size_t k = 0; k < t->n_sites; k++) {
+                const pp__trial_site *site = &t->sites[k];
+                int w = site->stage >= 0 && site->stage < PP_STAGE_COUNT && whole[site->stage];
+                if (w && !site->is_stage)
+                    continue;
+                sa[i] += w ? site->total_a[i] : site->self_a[i];
+                sb[i] += w ? site->total_b[i] : site->self_b[i];
+            }
+            sa[i] /= t->pass_a[i];
+            sb[i] /= t->pass_b[i];
+        }
+        unresolved = median_of(sa, n) > OVERLAP || median_of(sb, n) > OVERLAP;
+    }
+
     size_t nu = 0;
-    for (size_t k = 0; k < t->n_sites; k++) {
+    if (unresolved) {
+        unit *u = &units[nu++];
+        static const pp__trial_site whole_pass = {.name = "(the whole pass: work overlaps)",
+                                                  .stage = -1};
+        u->site = &whole_pass;
+        u->whole = 1;
+        if ((rc = unit_fill(u, t, t->pass_a, t->pass_b, fa, fb)) != PP_OK)
+            goto out;
+    }
+    for (size_t k = 0; k < t->n_sites && !unresolved; k++) {
         const pp__trial_site *site = &t->sites[k];
         int w = site->stage >= 0 && site->stage < PP_STAGE_COUNT && whole[site->stage];
         if (w && !site->is_stage)

@@ -25,9 +25,8 @@
 #define MIN_TRIAL_PAIRS 6 /* the fewest pairs whose 95 % interval can exclude 1 */
 
 typedef struct site_series {
-    uint32_t id;
     char name[PP_REPORT_NAME_MAX];
-    uint32_t parent_id;
+    char parent[PP_REPORT_NAME_MAX]; /* the enclosing scope's name, "" for a root */
     double self[2][MAX_TRIAL_PAIRS]; /* [0] current setting, [1] candidate */
     double total[2][MAX_TRIAL_PAIRS];
 } site_series;
@@ -45,10 +44,12 @@ typedef struct trial_ctx {
     int overflow;       /* more sites than tracked */
 } trial_ctx;
 
-static site_series *series_for(trial_ctx *t, const pp_site_stats *s)
+/* One series per scope name: the same name at several call sites (or in
+ * another code path the setting switches to) is one site for the user. */
+static site_series *series_for(trial_ctx *t, const char *name)
 {
     for (size_t i = 0; i < t->n_sites; i++)
-        if (t->sites[i].id == s->id)
+        if (strcmp(t->sites[i].name, name) == 0)
             return &t->sites[i];
     if (t->n_sites >= MAX_TRIAL_SITES) {
         t->overflow = 1;
@@ -56,9 +57,7 @@ static site_series *series_for(trial_ctx *t, const pp_site_stats *s)
     }
     site_series *x = &t->sites[t->n_sites++];
     memset(x, 0, sizeof *x);
-    x->id = s->id;
-    x->parent_id = s->parent_id;
-    snprintf(x->name, sizeof x->name, "%s", s->name ? s->name : "?");
+    snprintf(x->name, sizeof x->name, "%s", name);
     return x;
 }
 
@@ -82,12 +81,14 @@ static int one_pass(trial_ctx *t, int cand_now, double *out_ns)
             continue; /* async spans overlap the pass: no share of it */
         if (a->count <= (b ? b->count : 0))
             continue;
-        site_series *x = series_for(t, a);
+        site_series *x = series_for(t, a->name ? a->name : "?");
         if (!x)
             continue;
-        x->self[cand_now][k] = a->self_ns - (b ? b->self_ns : 0);
-        x->total[cand_now][k] = a->total_ns - (b ? b->total_ns : 0);
-        x->parent_id = a->parent_id;
+        x->self[cand_now][k] += a->self_ns - (b ? b->self_ns : 0);
+        x->total[cand_now][k] += a->total_ns - (b ? b->total_ns : 0);
+        const pp_site_stats *up = a->parent_id ? pp_snapshot_by_id(now, a->parent_id) : NULL;
+        if (up && up->name && !x->parent[0])
+            snprintf(x->parent, sizeof x->parent, "%s", up->name);
     }
     pp_snapshot_free(t->last);
     t->last = now;
@@ -126,10 +127,10 @@ static int stage_of(const pp_workload *w, const trial_ctx *t, const site_series 
                 return st;
             }
         const site_series *up = NULL;
-        for (size_t i = 0; cur->parent_id && i < t->n_sites; i++)
-            if (t->sites[i].id == cur->parent_id)
+        for (size_t i = 0; cur->parent[0] && i < t->n_sites; i++)
+            if (strcmp(t->sites[i].name, cur->parent) == 0)
                 up = &t->sites[i];
-        cur = up;
+        cur = up == cur ? NULL : up;
     }
     return -1;
 }

@@ -145,6 +145,36 @@ static void test_overlap_takes_the_stage_whole(void **state)
     assert_double_equal(whole->speedup, 2.0, 0.05);
 }
 
+/* Overlap outside every stage scope (a loader's own threads, a wait in a
+ * scope the workload does not name): the sites cannot be summed, the pass
+ * itself is the critical path: 1 - 70/100. */
+static void test_overlap_outside_stages_takes_the_pass(void **state)
+{
+    (void)state;
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, 4);
+    add_site(&f, &r, "pipeline.load", -1, 0, 1, 30000); /* waits for the threads */
+    add_site(&f, &r, "load.a", -1, 0, 10000, 10000);
+    add_site(&f, &r, "load.b", -1, 0, 20000, 20000);
+    add_site(&f, &r, "load.c", -1, 0, 30000, 30000);
+    add_site(&f, &r, "infer", PP_STAGE_INFER, 1, 40000, 40000);
+    for (int i = 0; i < NP; i++) {
+        f.pass_a[i] =
+            f.self_a[0][i] + f.self_a[1][i] + f.self_a[2][i] + f.self_a[3][i] + f.self_a[4][i];
+        f.pass_b[i] = f.self_b[0][i] + f.self_b[4][i];
+    }
+    pp__trial t = trial_of(&f);
+    pp_experiment e;
+    memset(&e, 0, sizeof e);
+    strcpy(e.name, "concurrent_loading");
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    assert_double_equal(e.predicted, 0.3, 0.01);
+    assert_int_equal(e.n_sites, 1);
+    assert_true(e.sites[0].whole_stage);
+    assert_int_equal(e.sites[0].stage, -1);
+}
+
 /* Two settings that each double the same site's speed make it 4x, not a
  * gain of twice the one: 0.4 x (1 - 1/4) = 0.3, where summing says 0.4. */
 static void test_combined_composes_per_site(void **state)
@@ -189,6 +219,7 @@ static void test_combined_composes_per_site(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_prediction_from_significant_sites),
     cmocka_unit_test(test_overlap_takes_the_stage_whole),
+    cmocka_unit_test(test_overlap_outside_stages_takes_the_pass),
     cmocka_unit_test(test_combined_composes_per_site),
 };
 

@@ -109,7 +109,26 @@ static void test_toy_end_to_end(void **state)
     assert_true(small->n_points >= 5);
     assert_int_equal(small->points[0].batch, 1);
     assert_true(small->points[small->n_points - 1].throughput > small->points[0].throughput);
-    assert_true(small->best_batch >= 16);
+    /* chosen: the smallest batch not measurably worse than the top one */
+    assert_true(small->top_batch >= 8);
+    assert_true(small->best_batch <= small->top_batch);
+    const pp_batch_point *top = NULL, *pick = NULL;
+    for (size_t k = 0; k < small->n_points; k++) {
+        if (small->points[k].batch == small->top_batch)
+            top = &small->points[k];
+        if (small->points[k].batch == small->best_batch)
+            pick = &small->points[k];
+        assert_true(small->points[k].throughput_low <= small->points[k].throughput);
+        assert_true(small->points[k].throughput <= small->points[k].throughput_high);
+        assert_true(small->points[k].samples >= 6);
+    }
+    assert_non_null(top);
+    assert_non_null(pick);
+    assert_true(pick->throughput_high >= top->throughput_low);
+    for (size_t k = 0; k < small->n_points; k++)
+        if (small->points[k].batch < small->best_batch &&
+            small->points[k].p99_ns <= r->inference.latency_target_ns)
+            assert_true(small->points[k].throughput_high < top->throughput_low);
     assert_true(small->best_p99_ns <= 1e6);
     assert_true(small->has_int8);
     assert_true(small->int8_throughput > small->fp32_throughput);
