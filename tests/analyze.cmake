@@ -25,3 +25,8 @@ if(NOT PP_SANITIZE)
   pp_add_unit_test(NAME truth SOURCES unit/test_truth.c unit/toy_workload.c LIBS postprof_static
     LABELS plain TIMEOUT 300)
 endif()
+# `postprof diff`: the analysis (injected difference on top, any format) and its page
+pp_add_unit_test(NAME profile_diff SOURCES unit/test_profile_diff.c LIBS postprof_static)
+pp_add_script_test(NAME diff.cli
+  COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/diff_test.sh $<TARGET_FILE:postprof> ${CMAKE_CURRENT_BINARY_DIR}/diff_test
+  TIMEOUT 60)

@@ -274,11 +274,16 @@
     for (let i = 0; i < name.length; i++) h = (h * 31 + name.charCodeAt(i)) >>> 0;
     return `hsl(${10 + (h % 45)}, ${70 + (h >> 8) % 20}%, ${58 + (h >> 16) % 14}%)`;
   }
-  /* flameGraph(container, stacks, unit, fmt): classic flame graph, root at the bottom; click zooms. */
-  function flameGraph(container, stacks, unit, fmt) {
+  /* flameGraph(container, stacks, unit, fmt, opts): classic flame graph, root at the bottom; click
+   * zooms. opts (optional): tree (a flameTree to draw instead of stacks), color(node) and tip(node)
+   * (fill and extra tooltip text per frame, e.g. a differential flame graph's change of share). */
+  function flameGraph(container, stacks, unit, fmt, opts) {
     unit = unit || 'samples';
     fmt = fmt || num;
-    const tree = flameTree(stacks);
+    opts = opts || {};
+    const tree = opts.tree || flameTree(stacks);
+    const fill = n => (opts.color ? opts.color(n) : hue(n.name));
+    const tip = n => (opts.tip ? ' · ' + opts.tip(n) : '');
     let depthMax = 0;
     (function walk(n, d) { depthMax = Math.max(depthMax, d); n.children.forEach(c => walk(c, d + 1)); })(tree, 0);
     const W = widthOf(container, 1200), rh = 17, H = (depthMax + 1) * rh + 4;
@@ -296,9 +301,10 @@
         if (w < 0.3) return;
         const y = H - (d + 1) * rh;
         const g = el('g', {}, svg);
-        const r = el('rect', { x, y, width: w, height: rh - 1, fill: d === 0 ? '#e9ecef' : hue(n.name),
-          'data-name': n.name, 'data-value': n.value, 'data-depth': d }, g);
-        title(r, `${n.name}: ${fmt(n.value)} ${unit} (${(100 * n.value / tree.value).toFixed(1)} %)`);
+        const r = el('rect', { x, y, width: w, height: rh - 1, fill: d === 0 ? '#e9ecef' : fill(n),
+          'data-name': n.name, 'data-value': n.value, 'data-depth': d,
+          'data-delta': n.delta === undefined ? undefined : n.delta.toFixed(6) }, g);
+        title(r, `${n.name}: ${fmt(n.value)} ${unit} (${(100 * n.value / tree.value).toFixed(1)} %)${tip(n)}`);
         r.addEventListener('click', () => draw(n));
         nrect++;
         if (w > 40) {

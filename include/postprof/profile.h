@@ -125,4 +125,26 @@ PP_EXPORT PP_NODISCARD int pp_profile_top(const pp_profile *p, pp_profile_row *o
 /* pp_profile_value_name() - "samples", "alloc_space", ...: what top ranks by. */
 PP_EXPORT const char *pp_profile_value_name(const pp_profile *p);
 
+/* One function of a profile diff: shares (0..1) of each profile's own total
+ * (strings owned by the profiles). A function absent from one side has 0 there. */
+typedef struct {
+    const char *function;
+    double base_self, cand_self;   /* value where the function is the leaf */
+    double base_total, cand_total; /* value where it is anywhere on the stack */
+} pp_profile_diff_row;
+
+/*
+ * pp_profile_diff() - The functions whose share changed most from base to
+ * cand, matched by name, each side normalized by its own total (so a longer
+ * recording does not look slower). Ranked by |cand_self - base_self|, then
+ * |cand_total - base_total|, then name. Writes up to cap rows into out,
+ * *out_n how many, the two grand totals into *out_base_sum and *out_cand_sum.
+ * Returns PP_OK; PP_EINVAL when the profiles measure different things
+ * (pp_profile_value_name differs: samples vs alloc_space); PP_ENOMEM.
+ * Strings stay valid while both profiles live. Pure.
+ */
+PP_EXPORT PP_NODISCARD int pp_profile_diff(const pp_profile *base, const pp_profile *cand,
+                                           pp_profile_diff_row *out, size_t cap, size_t *out_n,
+                                           int64_t *out_base_sum, int64_t *out_cand_sum);
+
 #endif

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <postprof/error.h>
 #include <postprof/export.h>
+#include <postprof/profile.h>
 #include <postprof/report.h>
 
 #define PP_PROFILE_MAX_BYTES ((size_t)64 << 20) /* largest profile file read */
@@ -49,5 +50,33 @@ PP_EXPORT PP_NODISCARD int pp_report_render_html(const pp_report *r, const char 
  */
 PP_EXPORT PP_NODISCARD int pp_report_write_html(const pp_report *r, const char *profile_path,
                                                 const char *path, char *err, size_t errcap);
+
+/*
+ * pp_profile_diff_render_html() - A differential flame graph of two profiles
+ * as one self-contained HTML page (*out_html, free() it; *out_len excludes
+ * the NUL): the candidate's (or, switched in the page, the baseline's) frames
+ * coloured by the change of their share of their own profile's total, and
+ * the top_n largest changes of pp_profile_diff(). Labels name the inputs in
+ * the page (NULL: "baseline", "candidate").
+ *
+ * Returns PP_OK; PP_EINVAL when the profiles count different things (err
+ * says which); PP_ERANGE when either has more than PP_PROFILE_MAX_STACKS
+ * distinct stacks or the page would pass 256 MiB; PP_ENOMEM. On error
+ * *out_html is NULL. Neither profile is modified.
+ */
+PP_EXPORT PP_NODISCARD int
+pp_profile_diff_render_html(const pp_profile *base, const char *base_label, const pp_profile *cand,
+                            const char *cand_label, size_t top_n, char **out_html, size_t *out_len,
+                            char *err, size_t errcap);
+
+/*
+ * pp_profile_diff_write_html() - pp_profile_diff_render_html() written to
+ * path atomically; on error path is untouched and err names the reason.
+ */
+PP_EXPORT PP_NODISCARD int pp_profile_diff_write_html(const pp_profile *base,
+                                                      const char *base_label,
+                                                      const pp_profile *cand,
+                                                      const char *cand_label, size_t top_n,
+                                                      const char *path, char *err, size_t errcap);
 
 #endif
