@@ -70,6 +70,40 @@ static void datagen_progress(void *user, const char *stage, size_t done, size_t 
     fflush(stderr);
 }
 
+/* Bytes of DIR/name, 0 when missing. */
+static long long file_bytes(const char *dir, const char *name)
+{
+    char path[4096];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 ? (long long)st.st_size : 0;
+}
+
+/* What this run adds to the report's settings: the data set's size, --quick
+ * and the pipeline flags given (the knobs the profilers read are there already). */
+static void run_settings(pp_report *r, const char *data, int quick, int argc, char **argv)
+{
+    char v[64];
+    snprintf(v, sizeof v, "%lld", file_bytes(data, "posts.db") + file_bytes(data, "posts.jsonl"));
+    int rc = pp_report_setting_set(r, "data.bytes", v);
+    rc |= pp_report_setting_set(r, "run.quick", quick ? "1" : "0");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--", 2) != 0 || !strcmp(a, "--data") || !strcmp(a, "--out") ||
+            !strcmp(a, "--listen") || !strcmp(a, "--quick") || !strcmp(a, "--no-color") ||
+            !strcmp(a, "--serve"))
+            continue;
+        char name[PP_REPORT_NAME_MAX];
+        snprintf(name, sizeof name, "run.%s", a + 2);
+        const char *val = "1";
+        if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
+            val = argv[++i];
+        rc |= pp_report_setting_set(r, name, val);
+    }
+    if (rc != PP_OK)
+        fprintf(stderr, "postprof run: warning: some settings did not fit in the report\n");
+}
+
 static int file_exists(const char *dir, const char *name)
 {
     char path[4096];
@@ -300,6 +334,7 @@ int cmd_run(int argc, char **argv)
         cli_error("run", "profiling failed: %s", pp_strerror(rc));
         goto done;
     }
+    run_settings(r, data, quick, argc, argv);
     if (apply && (rc = pp_profile_apply(w, &cfg, r)) != PP_OK) {
         cli_error("run", "applying the suggestions failed: %s", pp_strerror(rc));
         goto done;

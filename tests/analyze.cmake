@@ -30,3 +30,4 @@ pp_add_unit_test(NAME profile_diff SOURCES unit/test_profile_diff.c LIBS postpro
 pp_add_script_test(NAME diff.cli
   COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/diff_test.sh $<TARGET_FILE:postprof> ${CMAKE_CURRENT_BINARY_DIR}/diff_test
   TIMEOUT 60)
+pp_add_fuzz(NAME cpuinfo SOURCES fuzz/fuzz_cpuinfo.c LIBS postprof_static)

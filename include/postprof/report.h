@@ -30,6 +30,8 @@
 #define PP_REPORT_MAX_SUGGESTIONS 16
 #define PP_REPORT_MAX_EXPERIMENTS 16
 #define PP_REPORT_MAX_TARGETS 8
+#define PP_REPORT_MAX_SAMPLES 64  /* per-batch latencies kept per source and per sweep point */
+#define PP_REPORT_MAX_SETTINGS 64 /* what a run was run with (pp_report.settings) */
 
 /* System figures sampled at the end of the run. */
 typedef struct pp_system_stats {
@@ -88,6 +90,8 @@ typedef struct pp_load_profile {
     double rss_delta_bytes;
     size_t n_figures; /* workload-defined figures of the timed batches */
     pp_named_figure figures[PP_REPORT_MAX_FIGURES];
+    size_t n_batch_ns; /* each timed batch's latency, in order (the first PP_REPORT_MAX_SAMPLES) */
+    double batch_ns[PP_REPORT_MAX_SAMPLES];
 } pp_load_profile;
 
 typedef struct pp_data_loading {
@@ -109,6 +113,8 @@ typedef struct pp_batch_point {
     double throughput;                      /* items per second at the typical batch latency */
     double throughput_low, throughput_high; /* its 95 % interval over the timed batches */
     unsigned samples;                       /* batches timed */
+    size_t n_batch_ns; /* each timed batch's latency (the first PP_REPORT_MAX_SAMPLES) */
+    double batch_ns[PP_REPORT_MAX_SAMPLES];
 } pp_batch_point;
 
 typedef struct pp_model_profile {
@@ -313,9 +319,22 @@ typedef struct pp_apply {
     pp_apply_result results[PP_REPORT_MAX_SUGGESTIONS];
 } pp_apply;
 
+/*
+ * One thing a run was run with, as text: "data.bytes", "knob.batch_size",
+ * "profile.passes", "machine.cpu" ... (the part before the first '.' groups
+ * them). Two runs are comparable when their settings agree (`postprof
+ * compare`). Names and values are NUL-terminated within their arrays.
+ */
+typedef struct pp_setting {
+    char name[PP_REPORT_NAME_MAX];
+    char value[PP_REPORT_TEXT_MAX];
+} pp_setting;
+
 typedef struct pp_report {
     int schema_version;
     char workload[PP_REPORT_NAME_MAX];
+    size_t n_settings; /* what the run was run with, in the order they were set */
+    pp_setting settings[PP_REPORT_MAX_SETTINGS];
     pp_system_stats system;
     pp_perf_profile perf;
     pp_data_loading loading;
@@ -338,6 +357,17 @@ PP_EXPORT pp_report *pp_report_new(void);
 
 /* pp_report_free() - Release a report. NULL is a no-op. */
 PP_EXPORT void pp_report_free(pp_report *r);
+
+/*
+ * pp_report_setting_set() - Set setting name to value (replacing an earlier
+ * value of the same name). Returns PP_OK; PP_EINVAL for an empty name or one
+ * or a value too long for pp_setting; PP_ERANGE when PP_REPORT_MAX_SETTINGS
+ * are already set (r unchanged on error).
+ */
+PP_EXPORT PP_NODISCARD int pp_report_setting_set(pp_report *r, const char *name, const char *value);
+
+/* pp_report_setting_get() - The value of setting name, NULL when not set. */
+PP_EXPORT const char *pp_report_setting_get(const pp_report *r, const char *name);
 
 /* Names used in the JSON and console output; "?" when out of range. */
 PP_EXPORT const char *pp_finding_kind_name(pp_finding_kind kind);

@@ -57,6 +57,8 @@ static int profile_source(const pp_workload *w, unsigned src, unsigned batches, 
         if ((rc = pp__prof_timed(w, PP_STAGE_LOAD, src, &res, &ns, &cns)) != PP_OK)
             goto out;
         pp_histogram_record(h, (uint64_t)ns);
+        if (lp->n_batch_ns < PP_REPORT_MAX_SAMPLES)
+            lp->batch_ns[lp->n_batch_ns++] = ns;
         wall += ns;
         cpu += cns;
         lp->rows += res.items;

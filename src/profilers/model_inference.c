@@ -42,6 +42,8 @@ static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned
         if ((rc = pp__prof_timed(w, PP_STAGE_INFER, m, &res, &ns, NULL)) != PP_OK)
             goto out;
         pp_histogram_record(h, (uint64_t)ns);
+        if (pt->n_batch_ns < PP_REPORT_MAX_SAMPLES)
+            pt->batch_ns[pt->n_batch_ns++] = ns;
         wall += ns;
         uint64_t items = res.items ? res.items : batch;
         per_item[i] = (ns > 0 ? ns : 1.0) / (double)items;

@@ -18,6 +18,7 @@
 #include "analyze/predict.h"
 #include "analyze/stats.h"
 #include "profilers/prof_impl.h"
+#include "profilers/settings.h"
 
 /* A setting worth an experiment, found by the profilers. */
 typedef struct candidate {
@@ -120,6 +121,7 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     uint64_t cpu0 = pp__prof_cpu_ns(), t0 = pp_clock_now_ns();
     snprintf(r->workload, sizeof r->workload, "%s", w->name ? w->name : "workload");
     r->n_experiments = 0;
+    pp__prof_settings(w, &cfg->profile, r);
     phase(w, "performance");
     if ((rc = pp_profile_performance(w, &cfg->profile, &r->perf)) != PP_OK)
         return rc;

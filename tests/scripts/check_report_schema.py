@@ -72,6 +72,8 @@ def check(schema, doc):
                     walk(x, p + ".<source>")
                 elif p == "model_inference":
                     walk(x, p + ".<model>")
+                elif p == "settings":
+                    walk(x, p + ".<name>")
                 elif p == "data_loading.<source>.figures":
                     walk(x, p + ".<figure>")
                 else:

@@ -62,8 +62,10 @@ static pp_report *sample_report(void)
     strcpy(m->name, "small_model");
     m->load_ns = 5e6;
     m->n_points = 2;
-    m->points[0] = (pp_batch_point){1, 1e6, 2e6, 1.2e6, 1000, 900, 1100, 8};
-    m->points[1] = (pp_batch_point){2, 1.5e6, 3e6, 1.6e6, 1300, 1200, 1400, 8};
+    m->points[0] = (pp_batch_point){.batch = 1, .p50_ns = 1e6, .p99_ns = 2e6, .mean_ns = 1.2e6,
+        .throughput = 1000, .throughput_low = 900, .throughput_high = 1100, .samples = 8};
+    m->points[1] = (pp_batch_point){.batch = 2, .p50_ns = 1.5e6, .p99_ns = 3e6, .mean_ns = 1.6e6,
+        .throughput = 1300, .throughput_low = 1200, .throughput_high = 1400, .samples = 8};
     m->best_batch = 2;
     m->current_batch = 1;
     m->has_int8 = 1;
@@ -260,6 +262,52 @@ static void test_reader_names_the_fault(void **state)
     free(s);
 }
 
+/* per-batch samples and the run's settings survive the round trip; bad ones are named */
+static void test_samples_and_settings_read_back(void **state)
+{
+    (void)state;
+    pp_report *r = sample_report();
+    pp_load_profile *l = &r->loading.sources[0];
+    l->n_batch_ns = 3;
+    l->batch_ns[0] = 1.5e6;
+    l->batch_ns[1] = 2.5e6;
+    l->batch_ns[2] = 9e6;
+    r->inference.models[0].points[1].n_batch_ns = 1;
+    r->inference.models[0].points[1].batch_ns[0] = 3e6;
+    assert_int_equal(pp_report_setting_set(r, "knob.batch_size", "8"), PP_OK);
+    assert_int_equal(pp_report_setting_set(r, "machine.cpu", "Some CPU @ 2.0GHz"), PP_OK);
+    assert_int_equal(pp_report_setting_set(r, "knob.batch_size", "16"), PP_OK); /* replaced */
+    assert_int_equal(pp_report_setting_set(r, "", "x"), PP_EINVAL);
+    assert_int_equal(r->n_settings, 2);
+    char *s = NULL;
+    assert_int_equal(pp_report_to_json_string(r, &s), PP_OK);
+    pp_report *back = NULL;
+    char err[512];
+    assert_int_equal(pp_report_read_json(s, strlen(s), &back, err, sizeof err), PP_OK);
+    assert_int_equal(back->loading.sources[0].n_batch_ns, 3);
+    assert_double_equal(back->loading.sources[0].batch_ns[2], 9e6, 1e-3);
+    assert_int_equal(back->inference.models[0].points[1].n_batch_ns, 1);
+    assert_int_equal(back->inference.models[0].points[0].n_batch_ns, 0);
+    assert_string_equal(pp_report_setting_get(back, "knob.batch_size"), "16");
+    assert_string_equal(pp_report_setting_get(back, "machine.cpu"), "Some CPU @ 2.0GHz");
+    assert_null(pp_report_setting_get(back, "knob.model"));
+    pp_report_free(back);
+    /* a negative sample and a setting that is not text are named */
+    char buf[32768];
+    char *p = strstr(s, "\"batch_s\": [");
+    assert_non_null(p);
+    p += strlen("\"batch_s\": [");
+    snprintf(buf, sizeof buf, "%.*s-1, %s", (int)(p - s), s, p);
+    expect_read_error(buf, "data_loading.database.batch_s: element not a non-negative number");
+    p = strstr(s, "\"knob.batch_size\": \"16\"");
+    assert_non_null(p);
+    snprintf(buf, sizeof buf, "%.*s\"knob.batch_size\": 16%s", (int)(p - s), s,
+             p + strlen("\"knob.batch_size\": \"16\""));
+    expect_read_error(buf, "settings.knob.batch_size: not a string");
+    free(s);
+    pp_report_free(r);
+}
+
 static char *render(const pp_report *r, unsigned flags)
 {
     char *buf = NULL;
@@ -314,6 +362,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_json_written_atomically_and_reads_back),
     cmocka_unit_test(test_unwritable_dir_leaves_nothing),
     cmocka_unit_test(test_reader_names_the_fault),
+    cmocka_unit_test(test_samples_and_settings_read_back),
     cmocka_unit_test(test_console_layout),
 };
 PP_TEST_MAIN(tests)

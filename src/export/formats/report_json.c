@@ -40,6 +40,15 @@ static json_t *u64(uint64_t v)
     return json_integer((json_int_t)v);
 }
 
+/* Per-batch latencies in seconds. */
+static json_t *samples_json(const double *ns, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, num(S(ns[i])));
+    return a;
+}
+
 static json_t *system_json(const pp_system_stats *s)
 {
     json_t *o = json_object();
@@ -116,6 +125,7 @@ static json_t *loading_json(const pp_data_loading *d)
         put(j, "bytes_per_s", num(l->bytes_per_s));
         put(j, "cpu_share", num(l->cpu_share));
         put(j, "wait_share", num(l->wait_share));
+        put(j, "batch_s", samples_json(l->batch_ns, l->n_batch_ns));
         json_t *fig = json_object();
         for (size_t k = 0; k < l->n_figures; k++)
             put(fig, l->figures[k].name, num(l->figures[k].total));
@@ -163,6 +173,7 @@ static json_t *inference_json(const pp_model_inference *mi)
             put(p, "throughput_low", num(pt->throughput_low));
             put(p, "throughput_high", num(pt->throughput_high));
             put(p, "samples", json_integer(pt->samples));
+            put(p, "batch_s", samples_json(pt->batch_ns, pt->n_batch_ns));
             json_array_append_new(sweep, p);
         }
         put(j, "inference_time", num(S(lat)));
@@ -281,6 +292,10 @@ static json_t *report_json(const pp_report *r)
     json_t *root = json_object();
     put(root, "schema_version", json_integer(r->schema_version));
     put(root, "workload", json_string(r->workload));
+    json_t *settings = json_object();
+    for (size_t i = 0; i < r->n_settings; i++)
+        put(settings, r->settings[i].name, json_string(r->settings[i].value));
+    put(root, "settings", settings);
     put(root, "system_stats", system_json(&r->system));
     put(root, "performance", perf_json(&r->perf));
     put(root, "data_loading", loading_json(&r->loading));

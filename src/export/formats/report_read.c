@@ -192,6 +192,49 @@ static void read_system(rd *c, json_t *o, pp_system_stats *s)
     }
 }
 
+/* Per-batch latencies (seconds) into ns[]; optional, at most PP_REPORT_MAX_SAMPLES. */
+static void read_samples(rd *c, json_t *o, const char *path, double *ns, size_t *n)
+{
+    json_t *a = get_arr(c, o, path, "batch_s", 0, PP_REPORT_MAX_SAMPLES);
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        double d = json_is_number(v) ? json_number_value(v) : -1.0;
+        if (!(d >= 0.0 && d < 1e9)) {
+            fail(c, path, "batch_s", "element not a non-negative number of seconds");
+            return;
+        }
+        ns[(*n)++] = d * 1e9;
+    }
+}
+
+/* "settings": {"name": "value", ...}, every value a string. */
+static void read_settings(rd *c, json_t *root, pp_report *r)
+{
+    json_t *o = get_obj(c, root, "report", "settings", 0);
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        char p[PP_REPORT_NAME_MAX + 16];
+        snprintf(p, sizeof p, "settings.%.48s", k);
+        if (!json_is_string(v)) {
+            fail(c, p, NULL, "not a string");
+            return;
+        }
+        int rc = pp_report_setting_set(r, k, json_string_value(v));
+        if (rc == PP_ERANGE) {
+            fail(c, "settings", NULL, "too many settings");
+            return;
+        }
+        if (rc != PP_OK) {
+            fail(c, p, NULL, "name or value too long (or empty name)");
+            return;
+        }
+    }
+}
+
 static void read_perf(rd *c, json_t *o, pp_perf_profile *p)
 {
     const char *path = "performance";
@@ -305,6 +348,7 @@ static void read_loading(rd *c, json_t *o, pp_data_loading *d)
         get_num(c, v, p, "bytes_per_s", 0, &l->bytes_per_s);
         get_num(c, v, p, "cpu_share", 0, &l->cpu_share);
         get_num(c, v, p, "wait_share", 0, &l->wait_share);
+        read_samples(c, v, p, l->batch_ns, &l->n_batch_ns);
         json_t *fig = get_obj(c, v, p, "figures", 0);
         const char *fk;
         json_t *fv;
@@ -381,6 +425,7 @@ static void read_models(rd *c, json_t *o, pp_model_inference *mi)
             double samples = 0;
             get_num(c, pt, p, "samples", 0, &samples);
             b->samples = samples >= 0 && samples <= 1e6 ? (unsigned)samples : 0;
+            read_samples(c, pt, p, b->batch_ns, &b->n_batch_ns);
         }
         json_t *q = get_obj(c, v, p, "fp32_vs_int8", 0);
         if (q) {
@@ -592,6 +637,7 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         return;
     }
     get_str(c, root, p, "workload", 0, r->workload, sizeof r->workload);
+    read_settings(c, root, r);
     json_t *o;
     if ((o = get_obj(c, root, p, "system_stats", 1)))
         read_system(c, o, &r->system);
