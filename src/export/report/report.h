@@ -3,7 +3,7 @@
  * in the console (report_console.c) and as one HTML file (report_html.c).
  * Declared here: folded stacks ("a;b;c 123" lines) turned into the JSON the
  * HTML report's flame graph draws (flame_folded.c). Library-internal; pure
- * (no I/O).
+ * (no I/O). diff_html.c: `postprof diff --html`, the differential flame graph page.
  */
 #ifndef PP_EXPORT_REPORT_H
 #define PP_EXPORT_REPORT_H

@@ -11,9 +11,9 @@
 #include <postprof/report_html.h>
 
 #include "common/file_impl.h"
-#include "export/flame_folded.h"
-#include "export/formats.h"
-#include "export/web_assets.h"
+#include "export/report/report.h"
+#include "export/formats/formats.h"
+#include "export/serve/web_assets.h"
 
 #define DIFF_HTML_MAX ((size_t)256 << 20)
 
