@@ -95,6 +95,8 @@ static void run_settings(pp_report *r, const char *data, int quick, int argc, ch
             continue;
         char name[PP_REPORT_NAME_MAX];
         snprintf(name, sizeof name, "run.%s", a + 2);
+        for (char *c = name; *c; c++)
+            *c = *c == '-' ? '_' : *c; /* the knob's name: --batch-size is run.batch_size */
         const char *val = "1";
         if (i + 1 < argc && strncmp(argv[i + 1], "--", 2) != 0)
             val = argv[++i];

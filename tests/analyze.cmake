@@ -17,7 +17,7 @@ pp_add_fuzz(NAME report_json SOURCES fuzz/fuzz_report_json.c LIBS postprof_stati
 pp_add_fuzz(NAME config_ini SOURCES fuzz/fuzz_config_ini.c LIBS postprof_static)
 pp_add_script_test(NAME compare.exit_codes
   COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/compare_test.sh $<TARGET_FILE:postprof>
-          ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/toy.json ${CMAKE_CURRENT_BINARY_DIR}/compare_test
+          ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/pipeline_quick.json ${CMAKE_CURRENT_BINARY_DIR}/compare_test
   TIMEOUT 60)
 # predictions against the toy workload's analytic truth: timing-based, so on
 # the plain Release build only (not under a sanitizer)
@@ -31,3 +31,5 @@ pp_add_script_test(NAME diff.cli
   COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/diff_test.sh $<TARGET_FILE:postprof> ${CMAKE_CURRENT_BINARY_DIR}/diff_test
   TIMEOUT 60)
 pp_add_fuzz(NAME cpuinfo SOURCES fuzz/fuzz_cpuinfo.c LIBS postprof_static)
+# `postprof compare`: the decision on synthetic runs, comparability
+pp_add_unit_test(NAME compare SOURCES unit/test_compare.c LIBS postprof_static)

@@ -132,43 +132,83 @@ PP_EXPORT uint64_t pp_mrc_unique(const pp_mrc *m);
  */
 PP_EXPORT size_t pp_mrc_sample(const pp_mrc *m, pp_mrc_point *out, size_t cap);
 
-/* ---- comparison ---------------------------------------------------------- */
+/* ---- comparison (the CI gate) ------------------------------------------- */
 
-#define PP_COMPARE_MAX 32
+#define PP_COMPARE_MAX 48       /* metrics compared */
+#define PP_COMPARE_MAX_RUNS 256 /* reports per side */
+
+/* What the interval of a metric's ratio candidate/baseline says. */
+typedef enum pp_compare_verdict {
+    PP_COMPARE_INCONCLUSIVE = 0, /* too few runs or too much noise to tell (see runs_needed) */
+    PP_COMPARE_BETTER,           /* whole interval below 1 / (1 + tolerance) */
+    PP_COMPARE_WORSE,            /* whole interval above 1 + tolerance: a regression */
+    PP_COMPARE_NO_CHANGE         /* whole interval within [1 / (1 + tolerance), 1 + tolerance] */
+} pp_compare_verdict;
+
+/* pp_compare_verdict_name() - "better", "worse", "no significant change", "inconclusive". */
+PP_EXPORT const char *pp_compare_verdict_name(pp_compare_verdict v);
 
 typedef struct pp_compare_row {
-    char metric[PP_REPORT_NAME_MAX];
-    double a, b;    /* baseline and candidate values */
-    double change;  /* (b - a) / a; positive is worse for every metric listed */
-    double p_value; /* two-sided; 1 when there are no samples to test */
-    int tested;     /* 1 when a statistical test was run (samples in both) */
-    int regression; /* worse by more than the tolerance (and significant when tested) */
+    char metric[PP_REPORT_NAME_MAX]; /* "end_to_end", "load.api.p95", "infer.small_model.p99" ... */
+    char unit[8];                    /* "s", "ratio", "bytes" */
+    double base, cand; /* typical value per side: the baseline runs' median, base * ratio */
+    double ratio, low,
+        high;              /* candidate / baseline and its interval (low 0, high INFINITY: none) */
+    size_t n_base, n_cand; /* runs that measured the metric on each side */
+    pp_compare_verdict verdict;
+    size_t runs_needed; /* inconclusive: about how many runs per side would decide (0: unknown) */
 } pp_compare_row;
 
 typedef struct pp_compare_result {
     size_t n;
     pp_compare_row rows[PP_COMPARE_MAX];
-    int regressions;
+    int regressions, improvements, unchanged, inconclusive; /* rows of each verdict */
+    double tolerance, conf;
+    size_t min_runs; /* fewest runs per side with which an interval can exclude 1 at all */
 } pp_compare_result;
 
 /*
- * pp_compare_reports() - Compare candidate b against baseline a: end-to-end
- * pass time (Welch's t-test on the pass samples, significant at alpha),
- * each source's p95 load batch, each model's p99 at its chosen batch, the
- * cache's miss ratio and the peak RSS (relative change beyond tolerance).
- * A row regresses when it is worse by more than tolerance (e.g. 0.05) and,
- * where tested, p < alpha. Pure; never fails.
+ * pp_compare_runs() - Compare nc candidate runs against nb baseline runs
+ * (each a report of one `postprof run`). Every metric is one value per run:
+ * end-to-end time (the run's median pass), each source's p95 and each model's
+ * p99 at the workload's batch size (percentiles of the run's per-batch
+ * samples, interpolated; a run without samples does not count for that
+ * metric), the cache's miss ratio and the peak RSS. Per metric, the ratio
+ * candidate/baseline of the runs' values with its interval at level conf
+ * (Hodges-Lehmann over runs, Mann-Whitney interval: the statistics module),
+ * so the variance between runs is what the interval measures. A metric is a
+ * regression only when its whole interval lies above 1 + tolerance; one run
+ * per side is always inconclusive.
+ * Returns PP_OK; PP_EINVAL for nb or nc of 0 or over PP_COMPARE_MAX_RUNS,
+ * tolerance < 0, conf outside (0.5, 1); PP_ENOMEM. *out is zeroed first.
+ * Pure.
  */
-PP_EXPORT void pp_compare_reports(const pp_report *a, const pp_report *b, double tolerance,
-                                  double alpha, pp_compare_result *out);
+PP_EXPORT PP_NODISCARD int pp_compare_runs(const pp_report *const *base, size_t nb,
+                                           const pp_report *const *cand, size_t nc,
+                                           double tolerance, double conf, pp_compare_result *out);
+
+/* A setting two reports differ in (pp_report.settings); "" where one lacks it. */
+typedef struct pp_compare_mismatch {
+    char setting[PP_REPORT_NAME_MAX];
+    char base[PP_REPORT_TEXT_MAX], cand[PP_REPORT_TEXT_MAX];
+} pp_compare_mismatch;
 
 /*
- * pp_welch_t_test() - Two-sided p-value of Welch's t-test for the means of
- * samples x[0..nx) and y[0..ny) (Student t distribution with
- * Welch-Satterthwaite degrees of freedom). 1 when either has fewer than 2
- * samples or both have zero variance and equal means; 0 when the variances
- * are zero and the means differ. Pure.
+ * pp_compare_settings() - The settings whose values differ between a and b
+ * (a setting only one has counts), in a's order then b's, leaving out those
+ * named in expect[0..n_expect): an entry matches a setting's whole name
+ * ("knob.batch_size") or its part after the group ("batch_size" matches
+ * knob.batch_size and run.batch_size). Writes up to cap into out; returns
+ * how many differ (may exceed cap). Pure.
  */
-PP_EXPORT double pp_welch_t_test(const double *x, size_t nx, const double *y, size_t ny);
+PP_EXPORT size_t pp_compare_settings(const pp_report *a, const pp_report *b,
+                                     const char *const *expect, size_t n_expect,
+                                     pp_compare_mismatch *out, size_t cap);
+
+/*
+ * pp_compare_setting_group() - What a setting is about, for messages: "data
+ * size", "model", "sources", "machine", "workload" or "settings".
+ */
+PP_EXPORT const char *pp_compare_setting_group(const char *setting);
 
 #endif

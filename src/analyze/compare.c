@@ -1,157 +1,288 @@
 /*
- * compare.c - Regression comparison of two reports: Welch's t-test on the
- * end-to-end pass samples, relative change with a tolerance on the rest.
- * Pure: no I/O, no clocks.
+ * compare.c - The CI gate's decision: N baseline runs against M candidate
+ * runs, one value per run and metric, the ratio candidate/baseline with its
+ * interval from the statistics module (so the noise between runs is what
+ * decides), and which settings make two runs incomparable. Pure: no I/O.
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <postprof/analyze.h>
 
-/* Continued fraction of the incomplete beta function (Lentz). */
-static double betacf(double a, double b, double x)
+#include "analyze/stats.h"
+
+typedef struct metric {
+    char name[PP_REPORT_NAME_MAX];
+    const char *unit;
+    double *v[2]; /* values per side, one per run */
+    size_t n[2];
+} metric;
+
+typedef struct metrics {
+    metric m[PP_COMPARE_MAX];
+    size_t n;
+    size_t cap[2]; /* runs per side: the size of each v[] */
+    int oom;
+} metrics;
+
+const char *pp_compare_verdict_name(pp_compare_verdict v)
 {
-    const double tiny = 1e-300;
-    double qab = a + b, qap = a + 1.0, qam = a - 1.0;
-    double c = 1.0, d = 1.0 - qab * x / qap;
-    if (fabs(d) < tiny)
-        d = tiny;
-    d = 1.0 / d;
-    double h = d;
-    for (int m = 1; m <= 300; m++) {
-        int m2 = 2 * m;
-        double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
-        d = 1.0 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1.0 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        h *= d * c;
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
-        d = 1.0 + aa * d;
-        if (fabs(d) < tiny)
-            d = tiny;
-        c = 1.0 + aa / c;
-        if (fabs(c) < tiny)
-            c = tiny;
-        d = 1.0 / d;
-        double del = d * c;
-        h *= del;
-        if (fabs(del - 1.0) < 1e-12)
-            break;
+    switch (v) {
+    case PP_COMPARE_BETTER:
+        return "better";
+    case PP_COMPARE_WORSE:
+        return "worse";
+    case PP_COMPARE_NO_CHANGE:
+        return "no significant change";
+    case PP_COMPARE_INCONCLUSIVE:
+        return "inconclusive";
     }
-    return h;
+    return "?";
 }
 
-/* Regularized incomplete beta I_x(a, b). */
-static double ibeta(double a, double b, double x)
+/* One run's value of a metric; values that are not positive and finite are not costs. */
+static void add(metrics *ms, int side, const char *name, const char *unit, double value)
 {
-    if (x <= 0.0)
-        return 0.0;
-    if (x >= 1.0)
-        return 1.0;
-    double lbt = lgamma(a + b) - lgamma(a) - lgamma(b) + a * log(x) + b * log(1.0 - x);
-    double bt = exp(lbt);
-    if (x < (a + 1.0) / (a + b + 2.0))
-        return bt * betacf(a, b, x) / a;
-    return 1.0 - bt * betacf(b, a, 1.0 - x) / b;
+    if (!(value > 0.0) || !isfinite(value))
+        return;
+    size_t i = 0;
+    while (i < ms->n && strcmp(ms->m[i].name, name) != 0)
+        i++;
+    if (i == ms->n) {
+        if (ms->n >= PP_COMPARE_MAX)
+            return; /* more metrics than rows: the rest are left out */
+        metric *m = &ms->m[ms->n];
+        memset(m, 0, sizeof *m);
+        snprintf(m->name, sizeof m->name, "%s", name);
+        m->unit = unit;
+        m->v[0] = malloc(ms->cap[0] * sizeof(double));
+        m->v[1] = malloc(ms->cap[1] * sizeof(double));
+        ms->n++;
+        if (!m->v[0] || !m->v[1]) {
+            ms->oom = 1;
+            return;
+        }
+    }
+    metric *m = &ms->m[i];
+    if (m->v[side] && m->n[side] < ms->cap[side])
+        m->v[side][m->n[side]++] = value;
 }
 
-static void mean_var(const double *x, size_t n, double *mean, double *var)
+static int cmp_double(const void *a, const void *b)
 {
-    double s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += x[i];
-    *mean = s / (double)n;
-    double v = 0;
-    for (size_t i = 0; i < n; i++)
-        v += (x[i] - *mean) * (x[i] - *mean);
-    *var = n > 1 ? v / (double)(n - 1) : 0.0;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
 }
 
-double pp_welch_t_test(const double *x, size_t nx, const double *y, size_t ny)
+/* The q-quantile of n <= PP_REPORT_MAX_SAMPLES samples, linear between order statistics. */
+static double quantile(const double *x, size_t n, double q)
 {
-    if (nx < 2 || ny < 2)
-        return 1.0;
-    double mx, vx, my, vy;
-    mean_var(x, nx, &mx, &vx);
-    mean_var(y, ny, &my, &vy);
-    double sx = vx / (double)nx, sy = vy / (double)ny;
-    if (sx + sy <= 0.0)
-        return mx == my ? 1.0 : 0.0;
-    double t = (mx - my) / sqrt(sx + sy);
-    double df = (sx + sy) * (sx + sy) / (sx * sx / (double)(nx - 1) + sy * sy / (double)(ny - 1));
-    return ibeta(df / 2.0, 0.5, df / (df + t * t));
+    double s[PP_REPORT_MAX_SAMPLES];
+    if (n == 0 || n > PP_REPORT_MAX_SAMPLES)
+        return NAN;
+    memcpy(s, x, n * sizeof *s);
+    qsort(s, n, sizeof *s, cmp_double);
+    double h = q * (double)(n - 1);
+    size_t lo = (size_t)h;
+    return lo + 1 < n ? s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]) : s[n - 1];
 }
 
-static pp_compare_row *add_row(pp_compare_result *out, const char *metric, double a, double b,
-                               double tolerance)
+static void run_values(metrics *ms, int side, const pp_report *r)
 {
-    if (out->n >= PP_COMPARE_MAX)
-        return NULL;
-    pp_compare_row *row = &out->rows[out->n++];
-    memset(row, 0, sizeof *row);
-    snprintf(row->metric, sizeof row->metric, "%.*s", (int)sizeof row->metric - 1, metric);
-    row->a = a;
-    row->b = b;
-    row->change = a != 0.0 ? (b - a) / fabs(a) : (b - a);
-    row->p_value = 1.0;
-    row->regression = row->change > tolerance;
-    return row;
+    char name[PP_REPORT_NAME_MAX];
+    if (r->perf.n_passes > 0)
+        add(ms, side, "end_to_end", "s", pp__stats_median(r->perf.pass_ns, r->perf.n_passes) / 1e9);
+    for (size_t i = 0; i < r->loading.n_sources; i++) {
+        const pp_load_profile *l = &r->loading.sources[i];
+        snprintf(name, sizeof name, "load.%.40s.p95", l->name);
+        add(ms, side, name, "s", quantile(l->batch_ns, l->n_batch_ns, 0.95) / 1e9);
+    }
+    for (size_t i = 0; i < r->inference.n_models; i++) {
+        const pp_model_profile *mp = &r->inference.models[i];
+        for (size_t k = 0; k < mp->n_points; k++) {
+            const pp_batch_point *pt = &mp->points[k];
+            if (pt->batch != mp->current_batch)
+                continue;
+            snprintf(name, sizeof name, "infer.%.40s.p99", mp->name);
+            add(ms, side, name, "s", quantile(pt->batch_ns, pt->n_batch_ns, 0.99) / 1e9);
+        }
+    }
+    if (r->cache.present && r->cache.ops > 0)
+        add(ms, side, "cache.miss_ratio", "ratio", 1.0 - r->cache.hit_ratio);
+    add(ms, side, "memory.peak_rss", "bytes", r->system.peak_rss_bytes);
 }
 
-static const pp_batch_point *chosen_point(const pp_model_profile *mp)
+/* The fewest runs per side with which an interval at conf can exclude 1. */
+static size_t min_runs_per_side(double conf)
 {
-    uint64_t b = mp->best_batch ? mp->best_batch : mp->current_batch;
-    for (size_t k = 0; k < mp->n_points; k++)
-        if (mp->points[k].batch == b)
-            return &mp->points[k];
-    return NULL;
+    for (size_t n = 1; n <= 1000; n++) {
+        size_t m = pp__stats_min_runs(n, conf);
+        if (m && m <= n)
+            return n;
+    }
+    return 0;
 }
 
-void pp_compare_reports(const pp_report *a, const pp_report *b, double tolerance, double alpha,
-                        pp_compare_result *out)
+/* Runs per side that would likely narrow the interval enough to decide. */
+static size_t runs_needed(const pp__ratio_est *e, double tol, size_t min_runs)
+{
+    double up = 1.0 + tol, down = 1.0 / (1.0 + tol), r = e->ratio, target;
+    if (r > up)
+        target = r - up; /* to become "worse" */
+    else if (r < down)
+        target = down - r; /* to become "better" */
+    else
+        target = fmin(up - r, r - down); /* to become "no significant change" */
+    size_t n = target > 0.0 ? pp__stats_needed(e, target) : 0;
+    if (target <= 0.0)
+        n = 1000000000; /* right on the tolerance: no number of runs settles it */
+    return n > min_runs ? n : min_runs;
+}
+
+static pp_compare_verdict verdict_of(pp__verdict v)
+{
+    switch (v) {
+    case PP_VERDICT_BETTER:
+        return PP_COMPARE_BETTER;
+    case PP_VERDICT_WORSE:
+        return PP_COMPARE_WORSE;
+    case PP_VERDICT_NO_CHANGE:
+        return PP_COMPARE_NO_CHANGE;
+    case PP_VERDICT_INCONCLUSIVE:
+        break;
+    }
+    return PP_COMPARE_INCONCLUSIVE;
+}
+
+int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *const *cand,
+                    size_t nc, double tolerance, double conf, pp_compare_result *out)
 {
     memset(out, 0, sizeof *out);
-    char name[PP_REPORT_NAME_MAX * 2];
-    if (a->perf.n_passes > 0 && b->perf.n_passes > 0) {
-        double ma, va, mb, vb;
-        mean_var(a->perf.pass_ns, a->perf.n_passes, &ma, &va);
-        mean_var(b->perf.pass_ns, b->perf.n_passes, &mb, &vb);
-        pp_compare_row *row = add_row(out, "end_to_end_ns", ma, mb, tolerance);
-        if (row && a->perf.n_passes >= 2 && b->perf.n_passes >= 2) {
-            row->tested = 1;
-            row->p_value = pp_welch_t_test(a->perf.pass_ns, a->perf.n_passes, b->perf.pass_ns,
-                                           b->perf.n_passes);
-            row->regression = row->change > tolerance && row->p_value < alpha;
+    out->tolerance = tolerance;
+    out->conf = conf;
+    if (!base || !cand || nb == 0 || nc == 0 || nb > PP_COMPARE_MAX_RUNS ||
+        nc > PP_COMPARE_MAX_RUNS || !(tolerance >= 0.0) || !(conf > 0.5 && conf < 1.0))
+        return PP_EINVAL;
+    metrics *ms = calloc(1, sizeof *ms);
+    if (!ms)
+        return PP_ENOMEM;
+    ms->cap[0] = nb;
+    ms->cap[1] = nc;
+    for (size_t i = 0; i < nb; i++)
+        run_values(ms, 0, base[i]);
+    for (size_t i = 0; i < nc; i++)
+        run_values(ms, 1, cand[i]);
+    int rc = ms->oom ? PP_ENOMEM : PP_OK;
+    out->min_runs = min_runs_per_side(conf);
+    for (size_t i = 0; rc == PP_OK && i < ms->n; i++) {
+        const metric *m = &ms->m[i];
+        if (m->n[0] == 0 || m->n[1] == 0)
+            continue; /* measured on one side only: nothing to compare */
+        pp__ratio_est e;
+        rc = pp__stats_unpaired(m->v[0], m->n[0], m->v[1], m->n[1], conf, tolerance, &e);
+        if (rc != PP_OK)
+            break;
+        pp_compare_row *row = &out->rows[out->n++];
+        snprintf(row->metric, sizeof row->metric, "%s", m->name);
+        snprintf(row->unit, sizeof row->unit, "%s", m->unit);
+        row->base = e.base;
+        row->cand = e.base * e.ratio;
+        row->ratio = e.ratio;
+        row->low = e.low;
+        row->high = e.high;
+        row->n_base = m->n[0];
+        row->n_cand = m->n[1];
+        row->verdict = verdict_of(e.verdict);
+        switch (row->verdict) {
+        case PP_COMPARE_WORSE:
+            out->regressions++;
+            break;
+        case PP_COMPARE_BETTER:
+            out->improvements++;
+            break;
+        case PP_COMPARE_NO_CHANGE:
+            out->unchanged++;
+            break;
+        case PP_COMPARE_INCONCLUSIVE:
+            out->inconclusive++;
+            row->runs_needed = runs_needed(&e, tolerance, out->min_runs);
+            break;
         }
     }
-    for (size_t i = 0; i < a->loading.n_sources; i++)
-        for (size_t j = 0; j < b->loading.n_sources; j++) {
-            const pp_load_profile *x = &a->loading.sources[i], *y = &b->loading.sources[j];
-            if (strcmp(x->name, y->name) != 0 || x->batches == 0 || y->batches == 0)
-                continue;
-            snprintf(name, sizeof name, "load.%s.p95_ns", x->name);
-            add_row(out, name, x->p95_ns, y->p95_ns, tolerance);
-        }
-    for (size_t i = 0; i < a->inference.n_models; i++)
-        for (size_t j = 0; j < b->inference.n_models; j++) {
-            const pp_model_profile *x = &a->inference.models[i], *y = &b->inference.models[j];
-            const pp_batch_point *px = chosen_point(x), *py = chosen_point(y);
-            if (strcmp(x->name, y->name) != 0 || !px || !py)
-                continue;
-            snprintf(name, sizeof name, "infer.%s.p99_ns", x->name);
-            add_row(out, name, px->p99_ns, py->p99_ns, tolerance);
-        }
-    if (a->cache.present && b->cache.present && a->cache.ops > 0 && b->cache.ops > 0)
-        add_row(out, "cache.miss_ratio", 1.0 - a->cache.hit_ratio, 1.0 - b->cache.hit_ratio,
-                tolerance);
-    if (a->system.peak_rss_bytes > 0 && b->system.peak_rss_bytes > 0)
-        add_row(out, "memory.peak_rss_bytes", a->system.peak_rss_bytes, b->system.peak_rss_bytes,
-                tolerance);
-    for (size_t i = 0; i < out->n; i++)
-        out->regressions += out->rows[i].regression;
+    for (size_t i = 0; i < ms->n; i++) {
+        free(ms->m[i].v[0]);
+        free(ms->m[i].v[1]);
+    }
+    free(ms);
+    if (rc != PP_OK) {
+        memset(out, 0, sizeof *out);
+        out->tolerance = tolerance;
+        out->conf = conf;
+    }
+    return rc;
+}
+
+/* "batch-size" and "batch_size" name the same knob */
+static int same_name(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++)
+        if (*a != *b && !((*a == '-' || *a == '_') && (*b == '-' || *b == '_')))
+            return 0;
+    return *a == *b;
+}
+
+static int expected(const char *setting, const char *const *expect, size_t n)
+{
+    const char *dot = strchr(setting, '.');
+    for (size_t i = 0; i < n; i++)
+        if (expect[i] && (same_name(setting, expect[i]) || (dot && same_name(dot + 1, expect[i]))))
+            return 1;
+    return 0;
+}
+
+static void mismatch(size_t *n, pp_compare_mismatch *out, size_t cap, const pp_setting *s,
+                     const char *a, const char *b)
+{
+    if (*n < cap) {
+        pp_compare_mismatch *m = &out[*n];
+        snprintf(m->setting, sizeof m->setting, "%s", s->name);
+        snprintf(m->base, sizeof m->base, "%s", a ? a : "");
+        snprintf(m->cand, sizeof m->cand, "%s", b ? b : "");
+    }
+    (*n)++;
+}
+
+size_t pp_compare_settings(const pp_report *a, const pp_report *b, const char *const *expect,
+                           size_t n_expect, pp_compare_mismatch *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < a->n_settings; i++) {
+        const pp_setting *s = &a->settings[i];
+        const char *other = pp_report_setting_get(b, s->name);
+        if ((!other || strcmp(other, s->value) != 0) && !expected(s->name, expect, n_expect))
+            mismatch(&n, out, cap, s, s->value, other);
+    }
+    for (size_t i = 0; i < b->n_settings; i++) {
+        const pp_setting *s = &b->settings[i];
+        if (!pp_report_setting_get(a, s->name) && !expected(s->name, expect, n_expect))
+            mismatch(&n, out, cap, s, NULL, s->value);
+    }
+    return n;
+}
+
+const char *pp_compare_setting_group(const char *s)
+{
+    if (strncmp(s, "data.", 5) == 0)
+        return "data size";
+    if (!strcmp(s, "knob.model") || !strcmp(s, "run.model") || !strcmp(s, "workload.models"))
+        return "model";
+    if (!strcmp(s, "workload.sources") || !strcmp(s, "run.sources"))
+        return "sources";
+    if (strncmp(s, "machine.", 8) == 0)
+        return "machine";
+    if (strncmp(s, "workload.", 9) == 0)
+        return "workload";
+    return "settings";
 }

@@ -557,59 +557,6 @@ static void test_mrc_sample_is_monotone(void **state)
     free(t);
 }
 
-/* ---- comparison ---- */
-
-static void test_welch_known_value(void **state)
-{
-    (void)state;
-    const double x[] = {1, 2, 3, 4, 5}, y[] = {2, 3, 4, 5, 6};
-    /* t = -1, df = 8: two-sided p = 0.3466 */
-    assert_double_equal(pp_welch_t_test(x, 5, y, 5), 0.34659, 1e-4);
-    const double z[] = {11, 12, 13, 14, 15};
-    assert_true(pp_welch_t_test(x, 5, z, 5) < 1e-5);
-    assert_double_equal(pp_welch_t_test(x, 1, y, 5), 1.0, EPS);
-    const double c1[] = {3, 3, 3}, c2[] = {4, 4, 4};
-    assert_double_equal(pp_welch_t_test(c1, 3, c1, 3), 1.0, EPS);
-    assert_double_equal(pp_welch_t_test(c1, 3, c2, 3), 0.0, EPS);
-}
-
-static void test_compare_flags_regression(void **state)
-{
-    (void)state;
-    pp_report *a = pp_report_new(), *b = pp_report_new();
-    const double base[] = {100, 101, 99, 100, 102, 98};
-    for (int i = 0; i < 6; i++) {
-        a->perf.pass_ns[i] = base[i] * 1e6;
-        b->perf.pass_ns[i] = base[i] * 1e6;
-    }
-    a->perf.n_passes = b->perf.n_passes = 6;
-    pp_compare_result res;
-    pp_compare_reports(a, b, 0.05, 0.05, &res);
-    assert_int_equal(res.regressions, 0);
-    assert_int_equal(res.n, 1);
-    for (int i = 0; i < 6; i++)
-        b->perf.pass_ns[i] = base[i] * 1.2e6; /* 20 % slower, little noise */
-    pp_compare_reports(a, b, 0.05, 0.05, &res);
-    assert_int_equal(res.regressions, 1);
-    assert_true(res.rows[0].tested);
-    assert_true(res.rows[0].p_value < 0.05);
-    /* slower by 20 % but noise swamps it: not significant */
-    const double noisy[] = {50, 150, 60, 190, 100, 170};
-    for (int i = 0; i < 6; i++)
-        b->perf.pass_ns[i] = noisy[i] * 1e6;
-    pp_compare_reports(a, b, 0.05, 0.05, &res);
-    assert_int_equal(res.regressions, 0);
-    /* untested rows: tolerance alone */
-    a->cache.present = b->cache.present = 1;
-    a->cache.ops = b->cache.ops = 10;
-    a->cache.hit_ratio = 0.9;
-    b->cache.hit_ratio = 0.8; /* miss ratio doubles */
-    pp_compare_reports(a, b, 0.05, 0.05, &res);
-    assert_int_equal(res.regressions, 1);
-    pp_report_free(a);
-    pp_report_free(b);
-}
-
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_quiet_op_fires_nothing),
     cmocka_unit_test(test_rule_slow_boundary),
@@ -632,7 +579,5 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_mrc_exact_matches_lru_simulation),
     cmocka_unit_test(test_mrc_shards_close_to_exact),
     cmocka_unit_test(test_mrc_sample_is_monotone),
-    cmocka_unit_test(test_welch_known_value),
-    cmocka_unit_test(test_compare_flags_regression),
 };
 PP_TEST_MAIN(tests)

@@ -1,0 +1,235 @@
+/*
+ * test_compare.c - The CI gate's decision on synthetic runs with a known
+ * ratio and known noise (seeded, so every run of the test sees the same
+ * numbers): A/A pairs rarely alarm, a 15 % slowdown is caught, one run per
+ * side is never a regression, percentiles come from per-batch samples, and
+ * settings that differ make reports incomparable.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pp_test.h"
+
+#include <postprof/postprof.h>
+
+/* splitmix64 + Box-Muller: a fixed noise sequence per seed */
+static uint64_t mix(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static double normal(uint64_t *s)
+{
+    double u1 = ((double)(mix(s) >> 11) + 0.5) / 9007199254740992.0;
+    double u2 = ((double)(mix(s) >> 11) + 0.5) / 9007199254740992.0;
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* n runs of a report whose passes take 100 ms * ratio, with log-normal noise sigma
+ * between runs (each run's passes share the run's level, plus 1 % within) */
+static void make_runs(pp_report **out, size_t n, double ratio, double sigma, uint64_t *seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        pp_report *r = pp_report_new();
+        assert_non_null(r);
+        double level = 100e6 * ratio * exp(sigma * normal(seed));
+        r->perf.n_passes = 3;
+        for (size_t k = 0; k < 3; k++)
+            r->perf.pass_ns[k] = level * exp(0.01 * normal(seed));
+        out[i] = r;
+    }
+}
+
+static void free_runs(pp_report **r, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        pp_report_free(r[i]);
+}
+
+/* verdict of end_to_end for nb vs nc runs at ratio/sigma */
+static pp_compare_verdict trial(size_t nb, size_t nc, double ratio, double sigma, uint64_t *seed,
+                                pp_compare_row *row)
+{
+    pp_report *a[16], *b[16];
+    make_runs(a, nb, 1.0, sigma, seed);
+    make_runs(b, nc, ratio, sigma, seed);
+    pp_compare_result res;
+    assert_int_equal(pp_compare_runs((const pp_report *const *)a, nb, (const pp_report *const *)b,
+                                     nc, 0.05, 0.95, &res),
+                     PP_OK);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.rows[0].metric, "end_to_end");
+    assert_int_equal(res.regressions, res.rows[0].verdict == PP_COMPARE_WORSE);
+    if (row)
+        *row = res.rows[0];
+    free_runs(a, nb);
+    free_runs(b, nc);
+    return res.rows[0].verdict;
+}
+
+static void aa_false_alarms_rare(void **state)
+{
+    (void)state;
+    uint64_t seed = 42;
+    int worse = 0, unchanged = 0;
+    for (int t = 0; t < 200; t++) {
+        pp_compare_verdict v = trial(6, 6, 1.0, 0.03, &seed, NULL);
+        worse += v == PP_COMPARE_WORSE;
+        unchanged += v == PP_COMPARE_NO_CHANGE;
+    }
+    /* the interval lies wholly above 1.05 only when noise fakes a > 5 % shift */
+    assert_true(worse <= 10);
+    assert_true(unchanged > 0);
+}
+
+static void slowdown_15_percent_caught(void **state)
+{
+    (void)state;
+    uint64_t seed = 7;
+    int worse = 0, better = 0, covered = 0;
+    for (int t = 0; t < 200; t++) {
+        pp_compare_row row;
+        pp_compare_verdict v = trial(6, 6, 1.15, 0.03, &seed, &row);
+        worse += v == PP_COMPARE_WORSE;
+        better += v == PP_COMPARE_BETTER;
+        covered += row.low <= 1.15 && 1.15 <= row.high;
+        assert_true(row.ratio > 1.0);
+        assert_true(fabs(row.cand - row.base * row.ratio) <= 1e-12 * row.cand);
+    }
+    assert_true(worse >= 180);
+    assert_int_equal(better, 0);
+    assert_true(covered >= 180); /* a 95 % interval covers the true ratio */
+    /* and a speed-up is better */
+    assert_int_equal(trial(6, 6, 0.8, 0.03, &seed, NULL), PP_COMPARE_BETTER);
+}
+
+static void one_run_per_side_is_inconclusive(void **state)
+{
+    (void)state;
+    uint64_t seed = 3;
+    for (int t = 0; t < 20; t++) {
+        pp_compare_row row;
+        /* even twice as slow: one run per side cannot tell that from noise between runs */
+        assert_int_equal(trial(1, 1, 2.0, 0.03, &seed, &row), PP_COMPARE_INCONCLUSIVE);
+        assert_true(isinf(row.high));
+        assert_int_equal(row.runs_needed, 4); /* at 95 %: 4 vs 4 is the fewest that can decide */
+    }
+    /* 3 vs 3 cannot exclude 1 either; a noisy 6 vs 6 says how many runs would decide */
+    assert_int_equal(trial(3, 3, 2.0, 0.03, &seed, NULL), PP_COMPARE_INCONCLUSIVE);
+    pp_compare_row row;
+    pp_compare_verdict v = trial(6, 6, 1.10, 0.25, &seed, &row);
+    if (v == PP_COMPARE_INCONCLUSIVE)
+        assert_true(row.runs_needed > 6);
+}
+
+static void percentiles_from_batch_samples(void **state)
+{
+    (void)state;
+    pp_report *a[4], *b[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = pp_report_new();
+        b[i] = pp_report_new();
+        pp_report *rs[2] = {a[i], b[i]};
+        for (int k = 0; k < 2; k++) {
+            pp_report *r = rs[k];
+            r->loading.n_sources = 2;
+            strcpy(r->loading.sources[0].name, "api");
+            strcpy(r->loading.sources[1].name, "file");
+            /* file: no samples (an old report): no row, its single p95 is never used */
+            r->loading.sources[1].p95_ns = 5e6 * (k + 1);
+            pp_load_profile *l = &r->loading.sources[0];
+            l->p95_ns = 1e9; /* the stored maximum-like figure is ignored */
+            l->n_batch_ns = 5;
+            for (int j = 0; j < 5; j++)
+                l->batch_ns[j] = (double)(j + 1) * 1e6 * (k ? 1.3 : 1.0) * (1.0 + 0.001 * i);
+        }
+    }
+    pp_compare_result res;
+    assert_int_equal(pp_compare_runs((const pp_report *const *)a, 4, (const pp_report *const *)b, 4,
+                                     0.05, 0.95, &res),
+                     PP_OK);
+    assert_int_equal(res.n, 1);
+    assert_string_equal(res.rows[0].metric, "load.api.p95");
+    assert_string_equal(res.rows[0].unit, "s");
+    /* p95 of 1..5 ms, interpolated: 4.8 ms (not the maximum, 5 ms) */
+    assert_true(fabs(res.rows[0].base - 4.8e-3 * 1.0015) < 1e-5);
+    assert_true(fabs(res.rows[0].ratio - 1.3) < 1e-3);
+    assert_int_equal(res.rows[0].verdict, PP_COMPARE_WORSE);
+    assert_int_equal(res.regressions, 1);
+    free_runs(a, 4);
+    free_runs(b, 4);
+}
+
+static void bad_arguments(void **state)
+{
+    (void)state;
+    pp_report *a = pp_report_new();
+    const pp_report *const list[1] = {a};
+    pp_compare_result res;
+    assert_int_equal(pp_compare_runs(list, 0, list, 1, 0.05, 0.95, &res), PP_EINVAL);
+    assert_int_equal(pp_compare_runs(list, 1, list, 1, -0.1, 0.95, &res), PP_EINVAL);
+    assert_int_equal(pp_compare_runs(list, 1, list, 1, 0.05, 1.0, &res), PP_EINVAL);
+    /* nothing measured: no rows, no regression */
+    assert_int_equal(pp_compare_runs(list, 1, list, 1, 0.05, 0.95, &res), PP_OK);
+    assert_int_equal(res.n, 0);
+    assert_int_equal(res.regressions, 0);
+    assert_string_equal(pp_compare_verdict_name(PP_COMPARE_NO_CHANGE), "no significant change");
+    pp_report_free(a);
+}
+
+static void settings_make_reports_incomparable(void **state)
+{
+    (void)state;
+    pp_report *a = pp_report_new(), *b = pp_report_new();
+    const char *common[][2] = {{"knob.batch_size", "8"},
+                               {"knob.model", "medium_model"},
+                               {"data.bytes", "1000"},
+                               {"machine.cpu", "AMD EPYC"}};
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pp_report_setting_set(a, common[i][0], common[i][1]), PP_OK);
+        assert_int_equal(pp_report_setting_set(b, common[i][0], common[i][1]), PP_OK);
+    }
+    pp_compare_mismatch mm[4];
+    assert_int_equal(pp_compare_settings(a, b, NULL, 0, mm, 4), 0);
+    assert_int_equal(pp_report_setting_set(b, "knob.batch_size", "16"), PP_OK);
+    assert_int_equal(pp_report_setting_set(b, "data.bytes", "50"), PP_OK);
+    assert_int_equal(pp_report_setting_set(b, "run.batch_size", "16"), PP_OK); /* only in b */
+    assert_int_equal(pp_compare_settings(a, b, NULL, 0, mm, 4), 3);
+    assert_string_equal(mm[0].setting, "knob.batch_size");
+    assert_string_equal(mm[0].base, "8");
+    assert_string_equal(mm[0].cand, "16");
+    assert_string_equal(mm[1].setting, "data.bytes");
+    assert_string_equal(pp_compare_setting_group(mm[1].setting), "data size");
+    assert_string_equal(mm[2].setting, "run.batch_size");
+    assert_string_equal(mm[2].base, "");
+    /* the knob changed on purpose, named either way */
+    const char *expect[] = {"batch-size"};
+    assert_int_equal(pp_compare_settings(a, b, expect, 1, mm, 4), 1);
+    assert_string_equal(mm[0].setting, "data.bytes");
+    const char *expect2[] = {"knob.batch_size", "run.batch_size", "data.bytes"};
+    assert_int_equal(pp_compare_settings(a, b, expect2, 3, mm, 4), 0);
+    /* more differences than room: the count is still right */
+    assert_int_equal(pp_compare_settings(a, b, NULL, 0, mm, 1), 3);
+    assert_string_equal(pp_compare_setting_group("knob.model"), "model");
+    assert_string_equal(pp_compare_setting_group("workload.sources"), "sources");
+    assert_string_equal(pp_compare_setting_group("machine.cpus"), "machine");
+    assert_string_equal(pp_compare_setting_group("profile.passes"), "settings");
+    pp_report_free(a);
+    pp_report_free(b);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(aa_false_alarms_rare),
+    cmocka_unit_test(slowdown_15_percent_caught),
+    cmocka_unit_test(one_run_per_side_is_inconclusive),
+    cmocka_unit_test(percentiles_from_batch_samples),
+    cmocka_unit_test(bad_arguments),
+    cmocka_unit_test(settings_make_reports_incomparable),
+};
+
+PP_TEST_MAIN(tests)
