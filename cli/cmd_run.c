@@ -31,7 +31,7 @@ static const char run_usage[] =
     "                      (default 100000, 20000 with --quick)\n"
     "  --config FILE       thresholds, targets and profile sizes (INI: [thresholds],\n"
     "                      [targets], [profile]; see docs/profilers.md)\n"
-    "  --quick             smaller experiments (about 20 s)\n"
+    "  --quick             smaller experiments (about 20 s); --config values override it\n"
     "  --apply             apply the suggested settings, run again, and report the\n"
     "                      predicted and the measured improvement of each\n"
     "  --no-color          no ANSI colours (they are only used on a terminal anyway)\n"
@@ -233,6 +233,21 @@ int cmd_run(int argc, char **argv)
     /* configuration first: a bad file costs nothing */
     pp_config cfg;
     pp_config_defaults(&cfg);
+    if (quick) {
+        /* smaller experiments, same questions; a --config file's [profile] still wins */
+        cfg.profile.load_batches = cfg.profile.load_batches > 6 ? 6 : cfg.profile.load_batches;
+        cfg.profile.repeats = cfg.profile.repeats > 5 ? 5 : cfg.profile.repeats;
+        cfg.profile.passes = cfg.profile.passes > 2 ? 2 : cfg.profile.passes;
+        cfg.profile.sweep_batches = cfg.profile.sweep_batches > 3 ? 3 : cfg.profile.sweep_batches;
+        /* experiments and --apply: the fewest pairs, a short budget for more */
+        cfg.profile.experiment_budget_s =
+            cfg.profile.experiment_budget_s > 3 ? 3 : cfg.profile.experiment_budget_s;
+        cfg.profile.apply_budget_s =
+            cfg.profile.apply_budget_s > 3 ? 3 : cfg.profile.apply_budget_s;
+        cfg.profile.max_pairs = cfg.profile.max_pairs > 16 ? 16 : cfg.profile.max_pairs;
+        po.pass_posts_per_source = 1000;
+        po.pass_requests = 400;
+    }
     char err[512] = "";
     if (config_path) {
         int line = 0;
@@ -248,21 +263,6 @@ int cmd_run(int argc, char **argv)
     if (check_out_dir(out, err, sizeof err) != 0) /* a bad --out, before any work */
         return cli_usage_error("run", NULL, "%s", err);
     (void)pp_crash_install(out);
-    if (quick) {
-        /* smaller experiments, same questions */
-        cfg.profile.load_batches = cfg.profile.load_batches > 6 ? 6 : cfg.profile.load_batches;
-        cfg.profile.repeats = cfg.profile.repeats > 5 ? 5 : cfg.profile.repeats;
-        cfg.profile.passes = cfg.profile.passes > 2 ? 2 : cfg.profile.passes;
-        cfg.profile.sweep_batches = cfg.profile.sweep_batches > 3 ? 3 : cfg.profile.sweep_batches;
-        /* experiments and --apply: the fewest pairs, a short budget for more */
-        cfg.profile.experiment_budget_s =
-            cfg.profile.experiment_budget_s > 3 ? 3 : cfg.profile.experiment_budget_s;
-        cfg.profile.apply_budget_s =
-            cfg.profile.apply_budget_s > 3 ? 3 : cfg.profile.apply_budget_s;
-        cfg.profile.max_pairs = cfg.profile.max_pairs > 16 ? 16 : cfg.profile.max_pairs;
-        po.pass_posts_per_source = 1000;
-        po.pass_requests = 400;
-    }
     po.load_batch = (int)cfg.profile.load_batch;
 
     struct timespec t0;

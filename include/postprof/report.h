@@ -66,9 +66,10 @@ typedef struct pp_perf_profile {
     size_t n_ops;
     pp_perf_op ops[PP_REPORT_MAX_OPS];
     size_t n_passes;
-    double pass_ns[PP_REPORT_MAX_PASSES]; /* wall time of each end-to-end pass */
-    double end_to_end_ns;                 /* median of pass_ns */
-    double stage_share[PP_STAGE_COUNT];   /* share of each stage in a pass, -1 unknown */
+    double pass_ns[PP_REPORT_MAX_PASSES];     /* wall time of each end-to-end pass */
+    double pass_cpu_ns[PP_REPORT_MAX_PASSES]; /* process CPU time of each pass (0: not measured) */
+    double end_to_end_ns;                     /* median of pass_ns */
+    double stage_share[PP_STAGE_COUNT];       /* share of each stage in a pass, -1 unknown */
 } pp_perf_profile;
 
 #define PP_REPORT_MAX_FIGURES 8

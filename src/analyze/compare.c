@@ -92,8 +92,13 @@ static double quantile(const double *x, size_t n, double q)
 static void run_values(metrics *ms, int side, const pp_report *r)
 {
     char name[PP_REPORT_NAME_MAX];
-    if (r->perf.n_passes > 0)
+    if (r->perf.n_passes > 0) {
         add(ms, side, "end_to_end", "s", pp__stats_median(r->perf.pass_ns, r->perf.n_passes) / 1e9);
+        /* the pass's CPU time: what other processes on a shared machine disturb least */
+        if (r->perf.pass_cpu_ns[0] > 0)
+            add(ms, side, "end_to_end.cpu", "s",
+                pp__stats_median(r->perf.pass_cpu_ns, r->perf.n_passes) / 1e9);
+    }
     for (size_t i = 0; i < r->loading.n_sources; i++) {
         const pp_load_profile *l = &r->loading.sources[i];
         snprintf(name, sizeof name, "load.%.40s.p95", l->name);

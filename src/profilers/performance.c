@@ -81,9 +81,10 @@ int pp_profile_performance(const pp_workload *w, const pp_profile_cfg *cfg, pp_p
         goto out;
     double sum = 0;
     for (unsigned i = 0; i < passes; i++) {
-        double ns;
-        if ((rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, NULL)) != PP_OK)
+        double ns, cpu_ns;
+        if ((rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, &cpu_ns)) != PP_OK)
             goto out;
+        out->pass_cpu_ns[out->n_passes] = cpu_ns;
         out->pass_ns[out->n_passes++] = ns;
         sum += ns;
     }

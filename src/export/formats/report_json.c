@@ -74,6 +74,10 @@ static json_t *perf_json(const pp_perf_profile *p)
     for (size_t i = 0; i < p->n_passes; i++)
         json_array_append_new(passes, num(S(p->pass_ns[i])));
     put(o, "pass_s", passes);
+    json_t *cpu = json_array();
+    for (size_t i = 0; i < p->n_passes && p->pass_cpu_ns[0] > 0; i++)
+        json_array_append_new(cpu, num(S(p->pass_cpu_ns[i])));
+    put(o, "pass_cpu_s", cpu);
     json_t *shares = json_object();
     for (int s = 0; s < PP_STAGE_COUNT; s++)
         put(shares, pp_stage_name((pp_stage)s),

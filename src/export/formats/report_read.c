@@ -250,6 +250,20 @@ static void read_perf(rd *c, json_t *o, pp_perf_profile *p)
         }
         p->pass_ns[p->n_passes++] = json_number_value(v) * 1e9;
     }
+    a = get_arr(c, o, path, "pass_cpu_s", 0, PP_REPORT_MAX_PASSES);
+    if (a && json_array_size(a) != 0 && json_array_size(a) != p->n_passes) {
+        fail(c, path, "pass_cpu_s", "not one value per pass (as many as pass_s)");
+        return;
+    }
+    json_array_foreach(a, i, v)
+    {
+        double d = json_is_number(v) ? json_number_value(v) : -1.0;
+        if (!(d >= 0.0 && d < 1e9)) {
+            fail(c, path, "pass_cpu_s", "element not a non-negative number of seconds");
+            return;
+        }
+        p->pass_cpu_ns[i] = d * 1e9;
+    }
     json_t *sh = get_obj(c, o, path, "stage_share", 0);
     for (int s = 0; sh && s < PP_STAGE_COUNT; s++)
         get_num(c, sh, "performance.stage_share", pp_stage_name((pp_stage)s), 0,
