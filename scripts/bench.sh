@@ -7,3 +7,7 @@ for b in "$dir"/bench/bench_*; do
   echo "== $(basename "$b")"
   "$b"
 done
+# the CI gate's recipe on this machine (docs/ci-gate.md): a pool of interleaved
+# `postprof run`s, then A/A and A/B trials judged by `postprof compare`
+echo "== bench_gate (several minutes)"
+python3 bench/gate/bench_gate.py "$dir/cli/postprof" "$dir/bench_gate"

@@ -38,12 +38,17 @@ def run(pp, out, data, extra, ini):
     return time.monotonic() - t0
 
 
-def compare(pp, base, cand, extra=()):
-    r = subprocess.run([pp, "compare"] + list(extra) + [base, cand], stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, text=True)
+def compare(pp, base, cand, extra=(), rows=False):
+    """exit code of `postprof compare`; with rows, also the metrics judged worse"""
+    r = subprocess.run([pp, "compare", "--format", "json"] + list(extra) + [base, cand],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode not in (0, 1):
         sys.exit("bench_gate: compare %s %s: exit %d: %s" % (base, cand, r.returncode, r.stderr))
-    return r.returncode
+    if not rows:
+        return r.returncode
+    import json
+    worse = [m["metric"] for m in json.loads(r.stdout)["metrics"] if m["verdict"] == "worse"]
+    return r.returncode, worse
 
 
 def side_dir(root, name, files):
@@ -65,10 +70,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("postprof")
     ap.add_argument("workdir")
-    ap.add_argument("--runs", type=int, default=6, help="runs per side of the recipe")
-    ap.add_argument("--pool", type=int, default=16, help="interleaved pairs in the pool")
+    ap.add_argument("--runs", type=int, default=10, help="runs per side of the recipe")
+    ap.add_argument("--pool", type=int, default=22, help="interleaved pairs in the pool")
     ap.add_argument("--trials", type=int, default=100, help="trials per arm (>= 20)")
-    ap.add_argument("--slower", default="--batch-size 6", help="the slower setting")
+    ap.add_argument("--slower", default="--batch-size 7 --arena 1", help="the slower setting")
     ap.add_argument("--reuse", action="store_true", help="reuse a pool already in WORKDIR")
     a = ap.parse_args()
     pp = os.path.abspath(a.postprof)
@@ -77,6 +82,10 @@ def main():
     wd = os.path.abspath(a.workdir)
     data, pool = os.path.join(wd, "data"), os.path.join(wd, "pool")
     slower = a.slower.split()
+    knob = []
+    for f in slower:
+        if f.startswith("--"):
+            knob += ["--expect-change", f[2:]]
     name = lambda side, i: os.path.join(pool, side, "r%02d" % i, "report.json")
     if a.runs * 2 > a.pool:
         sys.exit("bench_gate: the pool needs at least 2 x --runs pairs for A/A trials")
@@ -96,7 +105,7 @@ def main():
                 t1 = time.monotonic()
                 compare(pp, side_dir(wd, "recipe_base", [name("a", k) for k in range(a.runs)]),
                         side_dir(wd, "recipe_cand", [name("b", k) for k in range(a.runs)]),
-                        ["--expect-change", "batch_size"])
+                        knob)
                 t_recipe = (t1 - t0) + (time.monotonic() - t1)
     with open("/proc/loadavg") as f:
         load1 = float(f.read().split()[0])
@@ -104,14 +113,20 @@ def main():
     B = [name("b", i) for i in range(a.pool)]
     rnd = random.Random(20261205)
     trials = os.path.join(wd, "trials")
-    aa = ab = 0
-    knob = ["--expect-change", slower[0].lstrip("-")] if slower else []
+    aa = ab = ab_e2e = 0
+    aa_rows = {}
     for t in range(a.trials):
         pick = rnd.sample(A, 2 * a.runs)
-        aa += compare(pp, side_dir(trials, "base", pick[:a.runs]),
-                      side_dir(trials, "cand", pick[a.runs:])) == 1
-        ab += compare(pp, side_dir(trials, "base", rnd.sample(A, a.runs)),
-                      side_dir(trials, "cand", rnd.sample(B, a.runs)), knob) == 1
+        rc, worse = compare(pp, side_dir(trials, "base", pick[:a.runs]),
+                            side_dir(trials, "cand", pick[a.runs:]), rows=True)
+        aa += rc == 1
+        for m in worse:
+            aa_rows[m] = aa_rows.get(m, 0) + 1
+        rc, worse = compare(pp, side_dir(trials, "base", rnd.sample(A, a.runs)),
+                            side_dir(trials, "cand", rnd.sample(B, a.runs)), knob, rows=True)
+        ab += rc == 1
+        # caught as what it is: an end-to-end row (wall or CPU time per pass) worse
+        ab_e2e += rc == 1 and any(m.startswith("end_to_end") for m in worse)
     single = 0
     npairs = 0
     for i in range(a.pool):
@@ -125,7 +140,9 @@ def main():
     print("gate_pool_pairs: %d" % a.pool)
     print("gate_trials_per_arm: %d" % a.trials)
     print("gate_aa_false_alarm_rate: %.3f" % (aa / a.trials))
-    print("gate_ab_detection_rate: %.3f" % (ab / a.trials))
+    print("gate_aa_false_alarm_rows: %s" % (",".join("%s=%d" % kv for kv in sorted(aa_rows.items())) or "none"))
+    print("gate_ab_exit1_rate: %.3f" % (ab / a.trials))
+    print("gate_ab_end_to_end_caught_rate: %.3f" % (ab_e2e / a.trials))
     print("gate_single_report_aa_pairs: %d" % npairs)
     print("gate_single_report_aa_exit1: %d" % single)
     print("gate_slowdown_wall_ratio: %.3f" % statistics.median(wall))
