@@ -73,7 +73,7 @@ def main():
     ap.add_argument("--runs", type=int, default=10, help="runs per side of the recipe")
     ap.add_argument("--pool", type=int, default=22, help="interleaved pairs in the pool")
     ap.add_argument("--trials", type=int, default=100, help="trials per arm (>= 20)")
-    ap.add_argument("--slower", default="--batch-size 7 --arena 1", help="the slower setting")
+    ap.add_argument("--slower", default="--batch-size 6", help="the slower setting")
     ap.add_argument("--reuse", action="store_true", help="reuse a pool already in WORKDIR")
     a = ap.parse_args()
     pp = os.path.abspath(a.postprof)
