@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include <postprof/file.h>
 #include <postprof/sysstats.h>
 
 #include "profilers/settings.h"
@@ -74,14 +75,12 @@ static void set_list(pp_report *r, const char *name, const char *const *names, s
 
 static void machine(pp_report *r)
 {
-    /* /proc files report size 0: read the first CPU's block, that is all we need */
-    char text[16384], model[PP_REPORT_TEXT_MAX];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    size_t len = f ? fread(text, 1, sizeof text, f) : 0;
-    if (f)
-        fclose(f);
-    if (pp__cpuinfo_model(text, len, model, sizeof model) == 0)
+    char *text = NULL, err[64], model[PP_REPORT_TEXT_MAX];
+    size_t len = 0;
+    if (pp_file_read("/proc/cpuinfo", (size_t)16 << 20, &text, &len, err, sizeof err) == PP_OK &&
+        pp__cpuinfo_model(text, len, model, sizeof model) == 0)
         set(r, "machine.cpu", model);
+    free(text);
     struct utsname u;
     if (uname(&u) == 0)
         set(r, "machine.arch", u.machine);

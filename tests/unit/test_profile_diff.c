@@ -53,7 +53,8 @@ static pp_profile *through(pp_profile *p, pp_profile_format format, const char *
 {
     char path[256];
     snprintf(path, sizeof path, "test_profile_diff_%d_%s", (int)getpid(), name);
-    assert_int_equal(pp_profile_write(p, format, path), PP_OK);
+    char err[256] = "";
+    assert_int_equal(pp_profile_write(p, format, path, err, sizeof err), PP_OK);
     pp_profile *back = NULL;
     char msg[256] = "";
     int rc = pp_profile_read(path, &back, msg, sizeof msg);

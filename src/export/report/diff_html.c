@@ -10,7 +10,7 @@
 #include <postprof/profile.h>
 #include <postprof/report_html.h>
 
-#include "common/file_impl.h"
+#include <postprof/file.h>
 #include "export/report/report.h"
 #include "export/formats/formats.h"
 #include "export/serve/web_assets.h"
@@ -131,7 +131,7 @@ int pp_profile_diff_write_html(const pp_profile *base, const char *base_label,
     int rc = pp_profile_diff_render_html(base, base_label, cand, cand_label, top_n, &html, &len,
                                          err, errcap);
     if (rc == PP_OK)
-        rc = pp__file_write_atomic(path, html, len, err, errcap);
+        rc = pp_file_write(path, html, len, err, errcap);
     free(html);
     return rc;
 }
