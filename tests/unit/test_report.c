@@ -62,10 +62,22 @@ static pp_report *sample_report(void)
     strcpy(m->name, "small_model");
     m->load_ns = 5e6;
     m->n_points = 2;
-    m->points[0] = (pp_batch_point){.batch = 1, .p50_ns = 1e6, .p99_ns = 2e6, .mean_ns = 1.2e6,
-        .throughput = 1000, .throughput_low = 900, .throughput_high = 1100, .samples = 8};
-    m->points[1] = (pp_batch_point){.batch = 2, .p50_ns = 1.5e6, .p99_ns = 3e6, .mean_ns = 1.6e6,
-        .throughput = 1300, .throughput_low = 1200, .throughput_high = 1400, .samples = 8};
+    m->points[0] = (pp_batch_point){.batch = 1,
+                                    .p50_ns = 1e6,
+                                    .p99_ns = 2e6,
+                                    .mean_ns = 1.2e6,
+                                    .throughput = 1000,
+                                    .throughput_low = 900,
+                                    .throughput_high = 1100,
+                                    .samples = 8};
+    m->points[1] = (pp_batch_point){.batch = 2,
+                                    .p50_ns = 1.5e6,
+                                    .p99_ns = 3e6,
+                                    .mean_ns = 1.6e6,
+                                    .throughput = 1300,
+                                    .throughput_low = 1200,
+                                    .throughput_high = 1400,
+                                    .samples = 8};
     m->best_batch = 2;
     m->current_batch = 1;
     m->has_int8 = 1;
