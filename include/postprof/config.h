@@ -56,8 +56,8 @@ typedef struct pp_profile_cfg {
     double target_half_width;   /* pairs are added until a speedup's 95 % interval is this narrow
                                    (0.01, on the ratio) */
     unsigned max_pairs;         /* most interleaved pairs of passes per experiment (40) */
-    double experiment_budget_s; /* time for all knob experiments' passes together (30) */
-    double apply_budget_s;      /* time for --apply's measurements together (30) */
+    double experiment_budget_s; /* time for all knob experiments' passes together (15) */
+    double apply_budget_s;      /* time for --apply's measurements together (10) */
 } pp_profile_cfg;
 
 typedef struct pp_config {

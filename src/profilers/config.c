@@ -106,8 +106,8 @@ void pp_config_defaults(pp_config *cfg)
         .min_effect = 0.01,
         .target_half_width = 0.01,
         .max_pairs = 40,
-        .experiment_budget_s = 30,
-        .apply_budget_s = 30,
+        .experiment_budget_s = 15,
+        .apply_budget_s = 10,
     };
 }
 
