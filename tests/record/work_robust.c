@@ -109,9 +109,14 @@ static void own_handler(int sig)
     own_ticks++;
 }
 
+/* burns until the target's own ITIMER_PROF handler ran 6 times (at most 5 s
+ * of CPU): on a loaded machine the kernel checks process-CPU timers only at
+ * ticks that find the process running and fires once per check, so 0.2 s of
+ * CPU at 10 ms gave fewer than 6 signals even without a profiler */
 __attribute__((noinline)) void with_own_handler(void)
 {
-    BURN(0.2);
+    for (int i = 0; i < 500 && own_ticks <= 5; i++)
+        BURN(0.01);
 }
 
 int main(int argc, char **argv)
