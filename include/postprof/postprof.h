@@ -14,12 +14,14 @@
 #include <postprof/log.h>
 #include <postprof/memory.h>
 #include <postprof/profile.h>
+#include <postprof/raw_format.h>
 #include <postprof/metrics.h>
 #include <postprof/scope.h>
 #include <postprof/snapshot.h>
 #include <postprof/trace.h>
 #include <postprof/sysstats.h>
 #include <postprof/version.h>
+#include <postprof/stages.h>
 #include <postprof/workload.h>
 #include <postprof/config.h>
 #include <postprof/report.h>

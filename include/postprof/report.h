@@ -16,7 +16,7 @@
 #include <stdio.h>
 #include <postprof/error.h>
 #include <postprof/export.h>
-#include <postprof/workload.h>
+#include <postprof/stages.h>
 
 #define PP_REPORT_SCHEMA_VERSION 1
 #define PP_REPORT_NAME_MAX 64
