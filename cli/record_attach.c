@@ -33,8 +33,7 @@
 
 #include "cli.h"
 
-#define MAX_DEPTH 256 /* what the raw profile reader accepts */
-#define PASS_MS 50    /* drain and rescan interval */
+#define PASS_MS 50 /* drain and rescan interval */
 #define MAPS_EVERY_NS 1000000000ull
 #define MAPS_MAX (4u << 20) /* bytes of /proc/PID/maps kept */
 
@@ -346,9 +345,9 @@ static void take_sample(attach_ctx *c, const unsigned char *rec, size_t len)
         c->foreign++;
         return;
     }
-    uint64_t pcs[MAX_DEPTH];
+    uint64_t pcs[PP_RAW_MAX_DEPTH];
     uint32_t n = 0;
-    for (uint64_t i = 0; i < h.nr && n < MAX_DEPTH; i++) {
+    for (uint64_t i = 0; i < h.nr && n < PP_RAW_MAX_DEPTH; i++) {
         uint64_t ip;
         memcpy(&ip, ips + i * 8, 8);
         if (ip >= (uint64_t)PERF_CONTEXT_MAX) /* context markers (user, kernel) */
@@ -370,7 +369,7 @@ static void drain(attach_ctx *c, tslot *t)
     struct perf_event_mmap_page *meta = (struct perf_event_mmap_page *)t->base;
     uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
     uint64_t tail = meta->data_tail;
-    unsigned char rec[sizeof(struct perf_event_header) + 32 + 8 * (MAX_DEPTH + 16)];
+    unsigned char rec[sizeof(struct perf_event_header) + 32 + 8 * (PP_RAW_MAX_DEPTH + 16)];
     while (tail < head) {
         struct perf_event_header eh;
         copy_out(t, tail, &eh, sizeof eh);
@@ -446,7 +445,8 @@ static int write_raw(attach_ctx *c, const char *dir, uint64_t start_unix, uint64
         return -1;
     FILE *f = pp_file_out_stream(o);
     fprintf(f,
-            "postprof-raw 1\npid %ld\nreason %s\nmode cpu\nperiod_ns %" PRIu64
+            PP_RAW_HEADER
+            "pid %ld\nreason %s\nmode cpu\nperiod_ns %" PRIu64
             "\nmem_rate 0\ntimer perf_event task-clock (attached)\nunwind frame-pointer "
             "(kernel)\nstart_unix_ns %" PRIu64 "\nstart_mono_ns %" PRIu64 "\nduration_ns %" PRIu64
             "\n",

@@ -16,12 +16,12 @@
 
 #include <postprof/error.h>
 #include <postprof/file.h>
+#include <postprof/raw_format.h>
 
 #include "aggregate/profile_impl.h"
 #include "common/elf_note.h"
 
 #define RAW_MAX_BYTES (512u * 1024 * 1024)
-#define RAW_MAX_DEPTH 256
 #define PRELOAD_NAME "libpostprof_preload.so"
 
 typedef struct {
@@ -308,13 +308,13 @@ static int offcpu_loc(symctx *c, uint32_t *out)
     return PP_OK;
 }
 
-/* "N a b c": parse the count and up to RAW_MAX_DEPTH hex addresses */
+/* "N a b c": parse the count and up to PP_RAW_MAX_DEPTH hex addresses */
 static int parse_stack(const char *s, const char *end, uint64_t *pcs, size_t *n)
 {
     char *e;
     errno = 0;
     unsigned long long cnt = strtoull(s, &e, 10);
-    if (e == s || errno || cnt > RAW_MAX_DEPTH)
+    if (e == s || errno || cnt > PP_RAW_MAX_DEPTH)
         return -1;
     s = e;
     for (size_t i = 0; i < cnt; i++) {
@@ -346,7 +346,7 @@ static int parse_i64s(const char **s, int64_t *v, size_t n)
 static int add_stack(symctx *c, const uint64_t *pcs, size_t n, int first_exact, int offcpu,
                      uint32_t tid, const int64_t *v)
 {
-    uint32_t locs[RAW_MAX_DEPTH + 1];
+    uint32_t locs[PP_RAW_MAX_DEPTH + 1];
     size_t k = 0;
     int rc;
     if (offcpu && (rc = offcpu_loc(c, &locs[k++])) != PP_OK)
@@ -400,9 +400,11 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     pp_profile_kind kind = PP_PROFILE_CPU;
     int64_t period = 0, duration = 0, mem_rate = -1, start_unix = 0, start_mono = 0;
     const char *s = text, *end = text + len;
-    if (len < 15 || memcmp(text, "postprof-raw 1\n", 15) != 0) {
+    if (len < sizeof PP_RAW_HEADER - 1 || memcmp(text, PP_RAW_HEADER, sizeof PP_RAW_HEADER - 1)) {
         rc = PP_EFORMAT;
-        set_msg(msg, msg_cap, path, 1, "not a postprof raw profile (no 'postprof-raw 1' header)");
+        set_msg(msg, msg_cap, path, 1,
+                "not a postprof raw profile of this version (first line is not '" PP_RAW_MAGIC
+                " " PP__RAW_XSTR(PP_RAW_VERSION) "')");
         goto out;
     }
     while (s < end) {
@@ -482,7 +484,7 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     /* pass 2: records */
     s = text;
     lineno = 0;
-    uint64_t pcs[RAW_MAX_DEPTH];
+    uint64_t pcs[PP_RAW_MAX_DEPTH];
     while (s < end && rc == PP_OK) {
         const char *nl = memchr(s, '\n', (size_t)(end - s));
         const char *le = nl ? nl : end;

@@ -14,6 +14,7 @@
 
 #include <postprof/error.h>
 #include <postprof/file.h>
+#include <postprof/raw_format.h>
 #include <postprof/trace.h>
 
 #include "capture.h"
@@ -202,7 +203,7 @@ static void write_at_exit(void)
  * DIR/PID.scopes at exit for the Chrome trace. */
 void pp__trace_from_env(void)
 {
-    const char *dir = getenv("POSTPROF_DIR");
+    const char *dir = getenv(PP_RAW_ENV_DIR);
     if (!dir || !*dir)
         return;
     if (snprintf(env_path, sizeof env_path, "%s/%ld.scopes", dir, (long)getpid()) >=

@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <postprof/raw_format.h>
+
 #include "../common/elf_note.h"
 #include "preload.h"
 #include "writer.h"
@@ -157,7 +159,7 @@ void pp__pl_dump(const char *reason, int crash)
     w.fd = fd;
     w.n = 0;
     w.err = 0;
-    pp__pl_w_str(&w, "postprof-raw 1\npid ");
+    pp__pl_w_str(&w, PP_RAW_HEADER "pid ");
     pp__pl_w_u64(&w, (uint64_t)getpid());
     pp__pl_w_str(&w, "\nreason ");
     pp__pl_w_str(&w, reason);
@@ -263,7 +265,6 @@ static execve_fn real_execve, real_execvpe;
 static execv_fn real_execv, real_execvp;
 static fexecve_fn real_fexecve;
 
-int pp__pl_exec_init(void);
 int pp__pl_exec_init(void)
 {
     real_execve = (execve_fn)pp_pl_dlsym("execve");
@@ -273,8 +274,6 @@ int pp__pl_exec_init(void)
     real_fexecve = (fexecve_fn)pp_pl_dlsym("fexecve");
     return (real_execve && real_execvpe && real_execv && real_execvp && real_fexecve) ? 0 : -1;
 }
-
-void pp__pl_restart_after_failed_exec(void);
 
 /* the exec failed: the profile so far is written; start a fresh one */
 static int exec_failed(int rc)

@@ -16,10 +16,6 @@
 pp_pl_global pp__pl;
 pp_pl_sigaction_fn pp__pl_real_sigaction;
 
-int pp__pl_threads_init(void);
-int pp__pl_signals_init(void);
-int pp__pl_exec_init(void);
-
 uint64_t pp__pl_now_ns(void)
 {
     struct timespec ts;
@@ -91,7 +87,6 @@ static void after_fork_child(void)
     start_profiling();
 }
 
-void pp__pl_restart_after_failed_exec(void);
 void pp__pl_restart_after_failed_exec(void)
 {
     pp__pl_collector_reset();
@@ -109,29 +104,29 @@ void pp__pl_restart_after_failed_exec(void)
 
 static void __attribute__((constructor(101))) preload_init(void)
 {
-    const char *dir = getenv("POSTPROF_DIR");
+    const char *dir = getenv(PP_RAW_ENV_DIR);
     if (!dir || !*dir || strlen(dir) >= sizeof pp__pl.dir)
         return;
-    pp__pl.follow_forks = env_u64("POSTPROF_FOLLOW_FORKS", 0) != 0;
-    uint64_t root = env_u64("POSTPROF_ROOT_PID", 0);
+    pp__pl.follow_forks = env_u64(PP_RAW_ENV_FOLLOW_FORKS, 0) != 0;
+    uint64_t root = env_u64(PP_RAW_ENV_ROOT_PID, 0);
     if (!pp__pl.follow_forks && root != 0 && root != (uint64_t)getpid())
         return;
     memcpy(pp__pl.dir, dir, strlen(dir) + 1);
-    pp__pl.hz = (unsigned)env_u64("POSTPROF_HZ", 99);
+    pp__pl.hz = (unsigned)env_u64(PP_RAW_ENV_HZ, 99);
     if (pp__pl.hz == 0 || pp__pl.hz > 100000)
         pp__pl.hz = 99;
     pp__pl.period_ns = 1000000000ull / pp__pl.hz;
-    pp__pl.wall = env_u64("POSTPROF_WALL", 0) != 0;
-    pp__pl.mem_on = env_u64("POSTPROF_MEM", 0) != 0;
-    pp__pl.mem_rate = env_u64("POSTPROF_MEM_RATE", 512 * 1024);
+    pp__pl.wall = env_u64(PP_RAW_ENV_WALL, 0) != 0;
+    pp__pl.mem_on = env_u64(PP_RAW_ENV_MEM, 0) != 0;
+    pp__pl.mem_rate = env_u64(PP_RAW_ENV_MEM_RATE, 512 * 1024);
     pp__pl.cpu_on = !pp__pl.mem_on;
-    pp__pl.force_timer = env_u64("POSTPROF_FORCE_TIMER", 0) != 0;
+    pp__pl.force_timer = env_u64(PP_RAW_ENV_FORCE_TIMER, 0) != 0;
     struct rlimit nofile;
     if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY)
         pp__pl.fd_base = nofile.rlim_cur >= 2048 ? 1024 : (int)(nofile.rlim_cur / 2);
     else
         pp__pl.fd_base = 1024;
-    const char *unw = getenv("POSTPROF_UNWIND");
+    const char *unw = getenv(PP_RAW_ENV_UNWIND);
     if (unw && strcmp(unw, "libunwind") == 0)
         pp__pl.use_libunwind = pp__pl_libunwind_init() == 0;
     pp__pl_real_sigaction = (pp_pl_sigaction_fn)pp_pl_dlsym("sigaction");

@@ -13,8 +13,10 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include <postprof/raw_format.h>
+
 #define PP_PL_MAX_THREADS 1024
-#define PP_PL_MAX_DEPTH 128
+#define PP_PL_MAX_DEPTH PP_RAW_MAX_DEPTH
 #define PP_PL_SIG SIGPROF
 #define PP_PL_TLS __attribute__((tls_model("initial-exec")))
 #define PP_PL_API __attribute__((visibility("default")))

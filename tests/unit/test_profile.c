@@ -151,9 +151,9 @@ static void raw_loader_reads_records(void **state)
     (void)state;
     char path[] = "/tmp/pp-test-raw-XXXXXX";
     int fd = mkstemp(path);
-    const char raw[] = "postprof-raw 1\nmode mem\nmem_rate 0\nx heap_peak 4096\n"
-                       "m 2 4096 1 2048 1 2048 2 1000 2000\n"
-                       "m 1 100 0 0 0 0 1 3000\nend\n";
+    const char raw[] = PP_RAW_HEADER "mode mem\nmem_rate 0\nx heap_peak 4096\n"
+                                     "m 2 4096 1 2048 1 2048 2 1000 2000\n"
+                                     "m 1 100 0 0 0 0 1 3000\nend\n";
     assert_int_equal(write(fd, raw, sizeof raw - 1), (ssize_t)(sizeof raw - 1));
     close(fd);
     pp_profile *p = NULL;
@@ -213,7 +213,7 @@ static char *top_function_of_raw(const char *raw)
 }
 
 #define VDSO_RAW                                                                                   \
-    "postprof-raw 1\nmode cpu\nperiod_ns 1000000\nvdso %llx %llu %s\ns 1 0 0 5 1 %llx\nend\n"
+    PP_RAW_HEADER "mode cpu\nperiod_ns 1000000\nvdso %llx %llu %s\ns 1 0 0 5 1 %llx\nend\n"
 
 /* a sample in the target's vDSO (no file behind it) is named from the
  * reader's own vDSO when the build ids agree, and left unknown otherwise */
@@ -260,6 +260,36 @@ static void raw_loader_symbolizes_the_vdso(void **state)
     name = top_function_of_raw(raw);
     assert_non_null(strstr(name, "[unknown]"));
     free(name);
+
+/* Writes a CPU raw profile with one stack of depth frames; the load's code. */
+static int load_stack_of_depth(int depth, char *msg, size_t cap)
+{
+    char path[] = "/tmp/pp-test-raw-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    assert_non_null(f);
+    fprintf(f, PP_RAW_HEADER "mode cpu\nperiod_ns 1000\ns 1 0 1 1 %d", depth);
+    for (int i = 0; i < depth; i++)
+        fprintf(f, " %x", 0x1000 + i);
+    fputs("\nend\n", f);
+    fclose(f);
+    pp_profile *p = NULL;
+    int rc = pp_profile_load_raw(path, &p, msg, cap);
+    pp_profile_free(p);
+    unlink(path);
+    return rc;
+}
+
+/* The depth cap of the contract (postprof/raw_format.h): a stack of
+ * PP_RAW_MAX_DEPTH frames loads, one frame more is rejected with its line. */
+static void raw_loader_depth_cap(void **state)
+{
+    (void)state;
+    char msg[256] = "";
+    assert_int_equal(load_stack_of_depth(PP_RAW_MAX_DEPTH, msg, sizeof msg), PP_OK);
+    assert_int_equal(load_stack_of_depth(PP_RAW_MAX_DEPTH + 1, msg, sizeof msg), PP_EFORMAT);
+    assert_non_null(strstr(msg, ":4: bad stack record"));
 }
 
 static void scope_events_load_and_say_where(void **state)
@@ -309,6 +339,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(raw_loader_symbolizes_the_vdso),
     cmocka_unit_test(format_names),
     cmocka_unit_test(scope_events_load_and_say_where),
+    cmocka_unit_test(raw_loader_depth_cap),
 };
 
 PP_TEST_MAIN(tests)
