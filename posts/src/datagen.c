@@ -292,8 +292,6 @@ void posts_datagen_opts_init(posts_datagen_opts *o)
     o->train = 1;
 }
 
-int posts__pg_load(const char *url, uint64_t seed, size_t n, posts_err *err);
-
 static int write_sqlite(const posts_datagen_opts *o, const char *dir, posts_err *err)
 {
     PP_SCOPE("posts.datagen.sqlite");

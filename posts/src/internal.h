@@ -112,6 +112,11 @@ int posts__regular_fd(int fd, const char *what, const char *path, struct posts_e
  * PP_EIO with err->msg. */
 int posts__check_regular(const char *what, const char *path, struct posts_err *err);
 
+/* posts__pg_load() - Create the posts table at url and COPY n posts generated from seed
+ * into it (datagen_pg.c). PP_OK, or PP_EDB with the server's message in err. */
+int posts__pg_load(const char *url, uint64_t seed, size_t n, struct posts_err *err);
+
+
 /* POSTS__COLUMNS - Columns shared by every source, in this order. */
 #define POSTS__COLUMNS                                                                             \
     "id, author_id, author_followers, created_at, lang, text, media, reactions, comments, shares"

@@ -344,8 +344,6 @@ static void *collector_main(void *arg)
     return NULL;
 }
 
-int pp__pl_create_raw(pthread_t *th, void *(*fn)(void *), void *arg);
-
 void pp__pl_collector_reset(void)
 {
     if (C.table)

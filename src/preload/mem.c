@@ -20,14 +20,6 @@
 #include "ring.h"
 #include "unwind.h"
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
-extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
-
 #define TOMB ((uintptr_t)1)
 #define MAX_PROBES 512
 

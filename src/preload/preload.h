@@ -133,6 +133,27 @@ unsigned pp__pl_libunwind(void *ucontext, uint64_t *out, unsigned max);
 void pp__pl_mem_init(void);
 void pp__pl_mem_reset(void);
 
+/* glibc's own allocator entry points (exported by libc.so.6, declared by no
+ * header): what the interposers forward to */
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+/* threads.c: pthread_create interposer set up; the collector thread created
+ * through the real function, unprofiled */
+int pp__pl_threads_init(void);
+int pp__pl_create_raw(pthread_t *th, void *(*fn)(void *), void *arg);
+/* signals.c: signal/sigaction interposers set up */
+int pp__pl_signals_init(void);
+/* dump.c: exec interposers set up */
+int pp__pl_exec_init(void);
+/* preload.c: the exec failed after the profile was written: start a fresh one */
+void pp__pl_restart_after_failed_exec(void);
+
 /* real functions looked up once at init (dlsym may allocate: done before mem_on) */
 typedef int (*pp_pl_sigaction_fn)(int, const struct sigaction *, struct sigaction *);
 extern pp_pl_sigaction_fn pp__pl_real_sigaction;

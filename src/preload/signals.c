@@ -20,7 +20,6 @@ static mask_fn real_sigprocmask, real_pthread_sigmask;
 /* what the target believes SIGPROF's disposition is */
 static struct sigaction target_view;
 
-int pp__pl_signals_init(void);
 int pp__pl_signals_init(void)
 {
     real_signal = (signal_fn)pp_pl_dlsym("signal");

@@ -114,7 +114,6 @@ void pp__pl_threads_stop_timers(void)
     }
 }
 
-int pp__pl_threads_init(void);
 int pp__pl_threads_init(void)
 {
     real_create = (create_fn)pp_pl_dlsym("pthread_create");
@@ -124,7 +123,6 @@ int pp__pl_threads_init(void)
 }
 
 /* the collector thread is created through the real function, unprofiled */
-int pp__pl_create_raw(pthread_t *th, void *(*fn)(void *), void *arg);
 int pp__pl_create_raw(pthread_t *th, void *(*fn)(void *), void *arg)
 {
     if (!real_create)
@@ -142,9 +140,6 @@ typedef struct {
     void *(*fn)(void *);
     void *arg;
 } start_args;
-
-extern void *__libc_malloc(size_t);
-extern void __libc_free(void *);
 
 static void *thread_start(void *p)
 {
