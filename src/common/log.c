@@ -13,6 +13,7 @@
 
 #include <postprof/log.h>
 
+#include "common/strbuf.h"
 #include "log_impl.h"
 
 #define LINE_MAX_BYTES 4096
@@ -81,26 +82,14 @@ static void puts_(linebuf *b, const char *s)
 
 static void put_json_str(linebuf *b, const char *s)
 {
-    char esc[8];
+    char esc[7];
     put(b, "\"", 1);
     for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            esc[0] = '\\';
-            esc[1] = (char)c;
-            put(b, esc, 2);
-        } else if (c == '\n') {
-            put(b, "\\n", 2);
-        } else if (c == '\t') {
-            put(b, "\\t", 2);
-        } else if (c == '\r') {
-            put(b, "\\r", 2);
-        } else if (c < 0x20) {
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            put(b, esc, 6);
-        } else {
+        size_t n = pp__json_escape_byte((unsigned char)*s, 0, esc);
+        if (n)
+            put(b, esc, n);
+        else
             put(b, s, 1);
-        }
     }
     put(b, "\"", 1);
 }

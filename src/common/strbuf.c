@@ -3,6 +3,7 @@
  * its maximum; errors are sticky so callers check once at the end.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,78 @@ void pp__strbuf_addu(pp__strbuf *b, uint64_t v)
         v /= 10;
     } while (v);
     pp__strbuf_add(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+void pp__strbuf_printf(pp__strbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n <= 0 || pp__strbuf_reserve(b, (size_t)n) != 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+size_t pp__json_escape_byte(unsigned char c, int flags, char out[7])
+{
+    static const char hex[] = "0123456789abcdef";
+    char two = 0;
+    switch (c) {
+    case '"':
+    case '\\':
+        two = (char)c;
+        break;
+    case '\n':
+        two = 'n';
+        break;
+    case '\r':
+        two = 'r';
+        break;
+    case '\t':
+        two = 't';
+        break;
+    case '<':
+    case '>':
+    case '&':
+        if (!(flags & PP__JSON_HTML))
+            return 0;
+        break;
+    default:
+        if (c >= 0x20 && c != 0x7f)
+            return 0;
+    }
+    out[0] = '\\';
+    if (two) {
+        out[1] = two;
+        return 2;
+    }
+    out[1] = 'u';
+    out[2] = '0';
+    out[3] = '0';
+    out[4] = hex[c >> 4];
+    out[5] = hex[c & 15];
+    return 6;
+}
+
+void pp__strbuf_json_str(pp__strbuf *b, const char *s, size_t len, int flags)
+{
+    char esc[7];
+    size_t start = 0;
+    pp__strbuf_addc(b, '"');
+    for (size_t i = 0; i < len; i++) {
+        size_t n = pp__json_escape_byte((unsigned char)s[i], flags, esc);
+        if (n == 0)
+            continue;
+        pp__strbuf_add(b, s + start, i - start);
+        pp__strbuf_add(b, esc, n);
+        start = i + 1;
+    }
+    pp__strbuf_add(b, s + start, len - start);
+    pp__strbuf_addc(b, '"');
 }
 
 size_t pp__format_double(char *out, size_t cap, double v)

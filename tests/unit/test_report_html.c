@@ -232,10 +232,32 @@ static void test_bad_arguments(void **state)
     assert_int_equal(pp_dashboard_attach(NULL), PP_EINVAL);
 }
 
+/* The one JSON string escaper (common/strbuf.h): quotes and backslashes
+ * backslashed, \n \r \t short, other control bytes and DEL as \u00XX, and
+ * with PP__JSON_HTML the characters that could end a <script> element. */
+static void test_json_escaper(void **state)
+{
+    (void)state;
+    const char in[] = "a\"b\\c\nd\re\tf\x01g\x7fh</i>&j";
+    pp__strbuf b;
+    pp__strbuf_init(&b, 1024);
+    pp__strbuf_json_str(&b, in, sizeof in - 1, 0);
+    assert_string_equal(b.data, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fh</i>&j\"");
+    pp__strbuf_release(&b);
+    pp__strbuf_json_str(&b, in, sizeof in - 1, PP__JSON_HTML);
+    assert_string_equal(b.data,
+                        "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fh\\u003c/i\\u003e\\u0026j\"");
+    pp__strbuf_release(&b);
+    char esc[7];
+    assert_int_equal(pp__json_escape_byte('x', PP__JSON_HTML, esc), 0);
+    assert_int_equal(pp__json_escape_byte(0xc3, 0, esc), 0); /* UTF-8 passes through */
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_page_self_contained),   cmocka_unit_test(test_folded_parsed),
     cmocka_unit_test(test_folded_errors),         cmocka_unit_test(test_write_with_profile),
     cmocka_unit_test(test_other_profile_formats), cmocka_unit_test(test_bad_arguments),
+    cmocka_unit_test(test_json_escaper),
 };
 
 PP_TEST_MAIN(tests)

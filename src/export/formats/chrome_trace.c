@@ -32,22 +32,22 @@ static int cmp_row(const void *a, const void *b)
     return (x->n > y->n) - (x->n < y->n);
 }
 
-static void close_event(pp__outbuf *b, const pp_profile *p, uint32_t tid, uint32_t func,
+static void close_event(pp__strbuf *b, const pp_profile *p, uint32_t tid, uint32_t func,
                         double start_us, double end_us, const char *cat)
 {
-    pp__ob_str(b, ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":");
-    pp__ob_printf(b, "%u,\"cat\":\"%s\",\"name\":", tid, cat);
-    pp__ob_json_str(b, p->str[p->funcs[func].name]);
-    pp__ob_printf(b, ",\"ts\":%.3f,\"dur\":%.3f", start_us, end_us - start_us);
+    pp__strbuf_adds(b, ",\n{\"ph\":\"X\",\"pid\":1,\"tid\":");
+    pp__strbuf_printf(b, "%u,\"cat\":\"%s\",\"name\":", tid, cat);
+    pp__strbuf_json_str(b, p->str[p->funcs[func].name], strlen(p->str[p->funcs[func].name]), 0);
+    pp__strbuf_printf(b, ",\"ts\":%.3f,\"dur\":%.3f", start_us, end_us - start_us);
     if (p->str[p->funcs[func].file][0]) {
-        pp__ob_str(b, ",\"args\":{\"file\":");
-        pp__ob_json_str(b, p->str[p->funcs[func].file]);
-        pp__ob_printf(b, ",\"line\":%lld}", (long long)p->funcs[func].start_line);
+        pp__strbuf_adds(b, ",\"args\":{\"file\":");
+        pp__strbuf_json_str(b, p->str[p->funcs[func].file], strlen(p->str[p->funcs[func].file]), 0);
+        pp__strbuf_printf(b, ",\"line\":%lld}", (long long)p->funcs[func].start_line);
     }
-    pp__ob_str(b, "}");
+    pp__strbuf_adds(b, "}");
 }
 
-void pp__chrome_render(const pp_profile *p, pp__outbuf *b)
+void pp__chrome_render(const pp_profile *p, pp__strbuf *b)
 {
     row *rows = calloc(p->nsamples + 1, sizeof *rows);
     uint32_t *all = malloc((p->nstack * 4 + 64) * sizeof *all);
@@ -74,16 +74,16 @@ void pp__chrome_render(const pp_profile *p, pp__outbuf *b)
     const char *cat = p->kind == PP_PROFILE_MEM    ? "alloc_bytes"
                       : p->kind == PP_PROFILE_WALL ? "wall"
                                                    : "cpu";
-    pp__ob_str(b, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
-    pp__ob_str(b, "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
-                  "\"postprof record\"}}");
+    pp__strbuf_adds(b, "{\"displayTimeUnit\":\"ms\",\"traceEvents\":[\n");
+    pp__strbuf_adds(b, "{\"ph\":\"M\",\"pid\":1,\"name\":\"process_name\",\"args\":{\"name\":"
+                       "\"postprof record\"}}");
     for (size_t i = 0; i < p->nthreads; i++) {
-        pp__ob_printf(b,
-                      ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\","
-                      "\"args\":{\"name\":",
-                      p->threads[i].tid);
-        pp__ob_json_str(b, p->str[p->threads[i].name]);
-        pp__ob_str(b, "}}");
+        pp__strbuf_printf(b,
+                          ",\n{\"ph\":\"M\",\"pid\":1,\"tid\":%u,\"name\":\"thread_name\","
+                          "\"args\":{\"name\":",
+                          p->threads[i].tid);
+        pp__strbuf_json_str(b, p->str[p->threads[i].name], strlen(p->str[p->threads[i].name]), 0);
+        pp__strbuf_adds(b, "}}");
     }
     size_t depth = 0;
     double now = 0;
@@ -112,30 +112,31 @@ void pp__chrome_render(const pp_profile *p, pp__outbuf *b)
                                                        : (double)rows[r].w;
     }
     if (p->nscopes)
-        pp__ob_str(b, ",\n{\"ph\":\"M\",\"pid\":2,\"name\":\"process_name\",\"args\":{\"name\":"
-                      "\"instrumented scopes (libpostprof)\"}}");
+        pp__strbuf_adds(b,
+                        ",\n{\"ph\":\"M\",\"pid\":2,\"name\":\"process_name\",\"args\":{\"name\":"
+                        "\"instrumented scopes (libpostprof)\"}}");
     for (size_t i = 0; i < p->nscopes; i++) {
         const pp__pscope *sc = &p->scopes[i];
-        pp__ob_printf(b,
-                      ",\n{\"ph\":\"X\",\"pid\":2,\"tid\":%u,\"cat\":\"scope\",\"name\":", sc->tid);
-        pp__ob_json_str(b, p->str[sc->name]);
-        pp__ob_printf(b, ",\"ts\":%.3f,\"dur\":%.3f}", (double)sc->start_ns / 1000.0,
-                      (double)sc->dur_ns / 1000.0);
+        pp__strbuf_printf(
+            b, ",\n{\"ph\":\"X\",\"pid\":2,\"tid\":%u,\"cat\":\"scope\",\"name\":", sc->tid);
+        pp__strbuf_json_strz(b, p->str[sc->name], 0);
+        pp__strbuf_printf(b, ",\"ts\":%.3f,\"dur\":%.3f}", (double)sc->start_ns / 1000.0,
+                          (double)sc->dur_ns / 1000.0);
     }
     for (size_t i = 0; i < p->nseries; i++)
-        pp__ob_printf(b,
-                      ",\n{\"ph\":\"C\",\"pid\":1,\"name\":\"memory\",\"ts\":%.3f,"
-                      "\"args\":{\"rss_bytes\":%lld,\"heap_bytes\":%lld}}",
-                      (double)p->series[i].t_ns / 1000.0, (long long)p->series[i].rss,
-                      (long long)p->series[i].heap);
-    pp__ob_str(b, "\n],\"otherData\":{");
+        pp__strbuf_printf(b,
+                          ",\n{\"ph\":\"C\",\"pid\":1,\"name\":\"memory\",\"ts\":%.3f,"
+                          "\"args\":{\"rss_bytes\":%lld,\"heap_bytes\":%lld}}",
+                          (double)p->series[i].t_ns / 1000.0, (long long)p->series[i].rss,
+                          (long long)p->series[i].heap);
+    pp__strbuf_adds(b, "\n],\"otherData\":{");
     for (size_t i = 0; i < p->nstats; i++) {
         if (i)
-            pp__ob_str(b, ",");
-        pp__ob_json_str(b, p->str[p->stats[i].name]);
-        pp__ob_printf(b, ":%lld", (long long)p->stats[i].value);
+            pp__strbuf_adds(b, ",");
+        pp__strbuf_json_str(b, p->str[p->stats[i].name], strlen(p->str[p->stats[i].name]), 0);
+        pp__strbuf_printf(b, ":%lld", (long long)p->stats[i].value);
     }
-    pp__ob_str(b, "}}\n");
+    pp__strbuf_adds(b, "}}\n");
 out:
     free(rows);
     free(all);

@@ -15,7 +15,7 @@
 
 #define FOLDED_MAX_LINE (1024u * 1024)
 
-static void put_name(pp__outbuf *b, const char *s)
+static void put_name(pp__strbuf *b, const char *s)
 {
     for (; *s; s++) {
         char c = *s;
@@ -23,7 +23,7 @@ static void put_name(pp__outbuf *b, const char *s)
             c = ':';
         else if (c == '\n' || c == '\r')
             c = ' ';
-        pp__ob_mem(b, &c, 1);
+        pp__strbuf_add(b, &c, 1);
     }
 }
 
@@ -38,7 +38,7 @@ static int cmp_line(const void *a, const void *b)
 }
 
 /* identical stacks (e.g. from different threads) are merged into one line */
-void pp__folded_render(const pp_profile *p, pp__outbuf *b)
+void pp__folded_render(const pp_profile *p, pp__strbuf *b)
 {
     uint32_t *funcs = malloc(PP__PROFILE_MAX_FRAMES * sizeof *funcs);
     folded_line *lines = calloc(p->nsamples + 1, sizeof *lines);
@@ -52,22 +52,23 @@ void pp__folded_render(const pp_profile *p, pp__outbuf *b)
         int64_t v = s->v[p->main_value];
         if (v <= 0)
             continue;
-        pp__outbuf one = {0};
-        pp__ob_mem(&one, "", 0); /* allocated even when every name is empty */
+        pp__strbuf one;
+        pp__strbuf_init(&one, PP__FORMAT_MAX_BYTES);
         size_t n = pp__profile_frames(p, s, funcs, NULL, PP__PROFILE_MAX_FRAMES);
         if (n == 0)
-            pp__ob_str(&one, "[unknown]");
+            pp__strbuf_adds(&one, "[unknown]");
         for (size_t k = 0; k < n; k++) {
             if (k)
-                pp__ob_mem(&one, ";", 1);
+                pp__strbuf_add(&one, ";", 1);
             put_name(&one, p->str[p->funcs[funcs[k]].name]);
         }
-        if (one.err || !one.data) {
-            b->err = one.err ? one.err : PP_ENOMEM;
-            pp__ob_release(&one);
+        int one_err = one.err;
+        char *stack = pp__strbuf_detach(&one, NULL); /* allocated even when every name is empty */
+        if (!stack) {
+            b->err = one_err ? one_err : PP_ENOMEM;
             break;
         }
-        lines[n_lines++] = (folded_line){one.data, v};
+        lines[n_lines++] = (folded_line){stack, v};
     }
     qsort(lines, n_lines, sizeof *lines, cmp_line);
     for (size_t i = 0; i < n_lines;) {
@@ -75,7 +76,7 @@ void pp__folded_render(const pp_profile *p, pp__outbuf *b)
         int64_t v = 0;
         for (; j < n_lines && strcmp(lines[j].stack, lines[i].stack) == 0; j++)
             v += lines[j].v;
-        pp__ob_printf(b, "%s %lld\n", lines[i].stack, (long long)v);
+        pp__strbuf_printf(b, "%s %lld\n", lines[i].stack, (long long)v);
         i = j;
     }
 out:

@@ -12,13 +12,16 @@
 #include <stddef.h>
 
 #include "aggregate/profile_impl.h"
-#include "export/formats/outbuf.h"
+#include "common/strbuf.h"
 
-void pp__folded_render(const pp_profile *p, pp__outbuf *b);
-void pp__speedscope_render(const pp_profile *p, pp__outbuf *b);
-void pp__chrome_render(const pp_profile *p, pp__outbuf *b);
+/* Most bytes one rendered profile file may have. */
+#define PP__FORMAT_MAX_BYTES (1024u * 1024 * 1024)
+
+void pp__folded_render(const pp_profile *p, pp__strbuf *b);
+void pp__speedscope_render(const pp_profile *p, pp__strbuf *b);
+void pp__chrome_render(const pp_profile *p, pp__strbuf *b);
 /* pprof: gzipped protobuf into b; returns PP_OK or an error code */
-int pp__pprof_render(const pp_profile *p, pp__outbuf *b);
+int pp__pprof_render(const pp_profile *p, pp__strbuf *b);
 
 /* Parsers: PP_OK and *out, or PP_EFORMAT / PP_ENOMEM / PP_ERANGE with msg. */
 int pp__folded_parse(const char *data, size_t len, pp_profile **out, char *msg, size_t cap);

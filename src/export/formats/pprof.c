@@ -25,14 +25,13 @@ typedef Perftools__Profiles__Location PLocation;
 typedef Perftools__Profiles__Line PLine;
 typedef Perftools__Profiles__Function PFunction;
 
-static int gzip_into(const uint8_t *in, size_t n, pp__outbuf *b)
+static int gzip_into(const uint8_t *in, size_t n, pp__strbuf *b)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
     if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
         return PP_ENOMEM;
     size_t bound = deflateBound(&z, (uLong)n);
-    pp__ob_mem(b, "", 0);
     char *tmp = malloc(bound);
     if (!tmp) {
         deflateEnd(&z);
@@ -46,12 +45,12 @@ static int gzip_into(const uint8_t *in, size_t n, pp__outbuf *b)
     size_t out = bound - z.avail_out;
     deflateEnd(&z);
     if (zr == Z_STREAM_END)
-        pp__ob_mem(b, tmp, out);
+        pp__strbuf_add(b, tmp, out);
     free(tmp);
     return zr == Z_STREAM_END ? (b->err ? b->err : PP_OK) : PP_EIO;
 }
 
-int pp__pprof_render(const pp_profile *p, pp__outbuf *b)
+int pp__pprof_render(const pp_profile *p, pp__strbuf *b)
 {
     int rc = PP_ENOMEM;
     PProfile prof = PERFTOOLS__PROFILES__PROFILE__INIT;

@@ -21,7 +21,8 @@ int pp_profile_write(const pp_profile *p, pp_profile_format format, const char *
         err[0] = '\0';
     if (!p || !path)
         return PP_EINVAL;
-    pp__outbuf b = {0};
+    pp__strbuf b;
+    pp__strbuf_init(&b, PP__FORMAT_MAX_BYTES);
     int rc = PP_OK;
     switch (format) {
     case PP_FORMAT_FOLDED:
@@ -45,7 +46,7 @@ int pp_profile_write(const pp_profile *p, pp_profile_format format, const char *
         rc = pp_file_write(path, b.data ? b.data : "", b.len, err, errcap);
     else if (err && errcap)
         snprintf(err, errcap, "cannot render %s: %s", path, pp_strerror(rc));
-    pp__ob_release(&b);
+    pp__strbuf_release(&b);
     return rc;
 }
 

@@ -14,61 +14,61 @@
 
 #include "export/formats/formats.h"
 
-static void frames_json(const pp_profile *p, pp__outbuf *b)
+static void frames_json(const pp_profile *p, pp__strbuf *b)
 {
-    pp__ob_str(b, "{\"frames\":[");
+    pp__strbuf_adds(b, "{\"frames\":[");
     for (size_t i = 0; i < p->nfuncs; i++) {
         const pp__pfunc *f = &p->funcs[i];
-        pp__ob_str(b, i ? ",{\"name\":" : "{\"name\":");
-        pp__ob_json_str(b, p->str[f->name]);
+        pp__strbuf_adds(b, i ? ",{\"name\":" : "{\"name\":");
+        pp__strbuf_json_strz(b, p->str[f->name], 0);
         if (p->str[f->file][0]) {
-            pp__ob_str(b, ",\"file\":");
-            pp__ob_json_str(b, p->str[f->file]);
+            pp__strbuf_adds(b, ",\"file\":");
+            pp__strbuf_json_strz(b, p->str[f->file], 0);
             if (f->start_line > 0)
-                pp__ob_printf(b, ",\"line\":%lld", (long long)f->start_line);
+                pp__strbuf_printf(b, ",\"line\":%lld", (long long)f->start_line);
         }
-        pp__ob_str(b, "}");
+        pp__strbuf_adds(b, "}");
     }
-    pp__ob_str(b, "]}");
+    pp__strbuf_adds(b, "]}");
 }
 
 /* one sampled profile: samples whose tid matches (all when any_tid) */
-static void profile_json(const pp_profile *p, pp__outbuf *b, const char *name, const char *unit,
+static void profile_json(const pp_profile *p, pp__strbuf *b, const char *name, const char *unit,
                          size_t value, int any_tid, uint32_t tid, uint32_t *funcs)
 {
     int64_t total = 0;
     for (size_t i = 0; i < p->nsamples; i++)
         if ((any_tid || p->samples[i].tid == tid) && p->samples[i].v[value] > 0)
             total += p->samples[i].v[value];
-    pp__ob_str(b, "{\"type\":\"sampled\",\"name\":");
-    pp__ob_json_str(b, name);
-    pp__ob_printf(b, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":%lld,\"samples\":[", unit,
-                  (long long)total);
+    pp__strbuf_adds(b, "{\"type\":\"sampled\",\"name\":");
+    pp__strbuf_json_strz(b, name, 0);
+    pp__strbuf_printf(b, ",\"unit\":\"%s\",\"startValue\":0,\"endValue\":%lld,\"samples\":[", unit,
+                      (long long)total);
     int first = 1;
     for (size_t i = 0; i < p->nsamples; i++) {
         const pp__psample *s = &p->samples[i];
         if ((!any_tid && s->tid != tid) || s->v[value] <= 0)
             continue;
         size_t n = pp__profile_frames(p, s, funcs, NULL, PP__PROFILE_MAX_FRAMES);
-        pp__ob_str(b, first ? "[" : ",[");
+        pp__strbuf_adds(b, first ? "[" : ",[");
         first = 0;
         for (size_t k = 0; k < n; k++)
-            pp__ob_printf(b, k ? ",%u" : "%u", funcs[k]);
-        pp__ob_str(b, "]");
+            pp__strbuf_printf(b, k ? ",%u" : "%u", funcs[k]);
+        pp__strbuf_adds(b, "]");
     }
-    pp__ob_str(b, "],\"weights\":[");
+    pp__strbuf_adds(b, "],\"weights\":[");
     first = 1;
     for (size_t i = 0; i < p->nsamples; i++) {
         const pp__psample *s = &p->samples[i];
         if ((!any_tid && s->tid != tid) || s->v[value] <= 0)
             continue;
-        pp__ob_printf(b, first ? "%lld" : ",%lld", (long long)s->v[value]);
+        pp__strbuf_printf(b, first ? "%lld" : ",%lld", (long long)s->v[value]);
         first = 0;
     }
-    pp__ob_str(b, "]}");
+    pp__strbuf_adds(b, "]}");
 }
 
-void pp__speedscope_render(const pp_profile *p, pp__outbuf *b)
+void pp__speedscope_render(const pp_profile *p, pp__strbuf *b)
 {
     uint32_t *funcs = malloc(PP__PROFILE_MAX_FRAMES * sizeof *funcs);
     uint32_t *tids = malloc((p->nsamples + 1) * sizeof *tids);
@@ -76,16 +76,17 @@ void pp__speedscope_render(const pp_profile *p, pp__outbuf *b)
         b->err = PP_ENOMEM;
         goto out;
     }
-    pp__ob_str(b, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",");
-    pp__ob_printf(b, "\"exporter\":\"postprof %s\",\"name\":\"postprof record\",", pp_version());
-    pp__ob_str(b, "\"activeProfileIndex\":0,\"shared\":");
+    pp__strbuf_adds(b, "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\",");
+    pp__strbuf_printf(b, "\"exporter\":\"postprof %s\",\"name\":\"postprof record\",",
+                      pp_version());
+    pp__strbuf_adds(b, "\"activeProfileIndex\":0,\"shared\":");
     frames_json(p, b);
-    pp__ob_str(b, ",\"profiles\":[");
+    pp__strbuf_adds(b, ",\"profiles\":[");
     if (p->kind == PP_PROFILE_MEM) {
         profile_json(p, b, "allocated (bytes)", "bytes", 1, 1, 0, funcs);
-        pp__ob_str(b, ",");
+        pp__strbuf_adds(b, ",");
         profile_json(p, b, "in use at exit (bytes)", "bytes", 3, 1, 0, funcs);
-        pp__ob_str(b, ",");
+        pp__strbuf_adds(b, ",");
         profile_json(p, b, "live at peak (bytes)", "bytes", 5, 1, 0, funcs);
     } else {
         size_t nt = 0;
@@ -107,11 +108,11 @@ void pp__speedscope_render(const pp_profile *p, pp__outbuf *b)
             snprintf(name, sizeof name, "%s %s (tid %u)", tn ? tn : "thread",
                      p->kind == PP_PROFILE_WALL ? "wall" : "cpu", tids[k]);
             if (k)
-                pp__ob_str(b, ",");
+                pp__strbuf_adds(b, ",");
             profile_json(p, b, name, unit, value, 0, tids[k], funcs);
         }
     }
-    pp__ob_str(b, "]}\n");
+    pp__strbuf_adds(b, "]}\n");
 out:
     free(funcs);
     free(tids);

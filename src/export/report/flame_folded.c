@@ -12,29 +12,6 @@
 
 #include "export/report/report.h"
 
-void pp__web_json_string(pp__strbuf *out, const char *s, size_t len)
-{
-    static const char hex[] = "0123456789abcdef";
-    pp__strbuf_addc(out, '"');
-    size_t start = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' && c != 0x7f)
-            continue;
-        pp__strbuf_add(out, s + start, i - start);
-        if (c == '"' || c == '\\') {
-            pp__strbuf_addc(out, '\\');
-            pp__strbuf_addc(out, (char)c);
-        } else {
-            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            pp__strbuf_add(out, u, 6);
-        }
-        start = i + 1;
-    }
-    pp__strbuf_add(out, s + start, len - start);
-    pp__strbuf_addc(out, '"');
-}
-
 int pp__flame_folded_json(const char *data, size_t len, const char *name, const char *unit,
                           size_t max_stacks, pp__strbuf *out, char *err, size_t errcap)
 {
@@ -52,9 +29,9 @@ int pp__flame_folded_json(const char *data, size_t len, const char *name, const 
     if (!unit)
         unit = "samples";
     pp__strbuf_adds(out, "{\"source\":");
-    pp__web_json_string(out, name, strlen(name));
+    pp__strbuf_json_strz(out, name, PP__JSON_HTML);
     pp__strbuf_adds(out, ",\"unit\":");
-    pp__web_json_string(out, unit, strlen(unit));
+    pp__strbuf_json_strz(out, unit, PP__JSON_HTML);
     pp__strbuf_adds(out, ",\"stacks\":[");
     const char *p = data, *end = data + len;
     while (p < end) {
@@ -119,7 +96,7 @@ int pp__flame_folded_json(const char *data, size_t len, const char *name, const 
         if (nstacks > 1)
             pp__strbuf_addc(out, ',');
         pp__strbuf_addc(out, '[');
-        pp__web_json_string(out, s, (size_t)(se - s));
+        pp__strbuf_json_str(out, s, (size_t)(se - s), PP__JSON_HTML);
         pp__strbuf_addc(out, ',');
         pp__strbuf_addu(out, count);
         pp__strbuf_addc(out, ']');

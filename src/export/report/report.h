@@ -27,8 +27,4 @@
 int pp__flame_folded_json(const char *data, size_t len, const char *name, const char *unit,
                           size_t max_stacks, pp__strbuf *out, char *err, size_t errcap);
 
-/* pp__web_json_string() - Append s[0..len) as a JSON string literal, with '<',
- * '>', '&' and control bytes as \u escapes (safe inside <script>). */
-void pp__web_json_string(pp__strbuf *out, const char *s, size_t len);
-
 #endif

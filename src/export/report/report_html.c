@@ -37,7 +37,8 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
     char *json = NULL, *prof = NULL;
     size_t prof_len = 0;
     pp_profile *pf = NULL;
-    pp__outbuf folded = {0};
+    pp__strbuf folded;
+    pp__strbuf_init(&folded, PP__FORMAT_MAX_BYTES);
     pp__strbuf data, flame, page;
     pp__strbuf_init(&data, HTML_MAX);
     pp__strbuf_init(&flame, HTML_MAX);
@@ -106,7 +107,7 @@ out:
     free(json);
     free(prof);
     pp_profile_free(pf);
-    pp__ob_release(&folded);
+    pp__strbuf_release(&folded);
     pp__strbuf_release(&data);
     pp__strbuf_release(&flame);
     pp__strbuf_release(&page);
