@@ -19,6 +19,7 @@
 #include <postprof/raw_format.h>
 
 #include "aggregate/profile_impl.h"
+#include "aggregate/symbols.h"
 #include "common/elf_note.h"
 
 #define RAW_MAX_BYTES (512u * 1024 * 1024)
@@ -31,7 +32,7 @@ typedef struct {
 
 typedef struct {
     pp_profile *p;
-    Dwfl *dwfl;
+    pp__dw *dw;
     addr_slot *cache;
     size_t cache_cap, cache_n;
     uint32_t offcpu_loc;
@@ -44,32 +45,15 @@ typedef struct {
 
 #define VDSO_NAME "[vdso]"
 
-/* files through libdwfl's own lookup; the target's vDSO, which is no file,
- * from the copy of ours (same build id) */
-static int find_elf(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
-                    char **file_name, Elf **elfp)
-{
-    if (strcmp(modname, VDSO_NAME) == 0 && *userdata) {
-        symctx *c = *userdata;
-        *elfp = elf_memory(c->vdso_image, c->vdso_size);
-        return -1;
-    }
-    return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
-}
-
-static const Dwfl_Callbacks dwfl_cb = {
-    .find_elf = find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
-};
-
-/* "vdso ADDR SIZE BUILDID": the target's vDSO; reported to libdwfl when our
- * own vDSO is the same image. BUILDID "-" (record -p, which reads a live
- * target's maps on this kernel): SIZE is the mapping's, ours must fit in it. */
-static void report_vdso(symctx *c, const char *s, const char *le)
+/* "vdso ADDR SIZE BUILDID": the target's vDSO, which is no file; usable from
+ * a copy of our own vDSO when it is the same image. BUILDID "-" (record -p,
+ * which reads a live target's maps on this kernel): SIZE is the mapping's,
+ * ours must fit in it. 1 and *out when usable. */
+static int vdso_image(symctx *c, const char *s, const char *le, pp__dw_image *out)
 {
     char line[256], hex[129];
     if (le - s >= (long)sizeof line)
-        return;
+        return 0;
     memcpy(line, s, (size_t)(le - s));
     line[le - s] = 0;
     unsigned long long addr, size;
@@ -78,20 +62,17 @@ static void report_vdso(symctx *c, const char *s, const char *le)
     size_t own_size;
     if (sscanf(line, "%llx %llu %128s", &addr, &size, want) != 3 ||
         !pp__elf_vdso(&own, &own_size) || pp__elf_build_id_hex(&own, hex, sizeof hex) == 0)
-        return;
+        return 0;
     if (strcmp(want, "-") == 0 ? own_size > size : own_size != size || strcmp(hex, want) != 0)
-        return;
-    size = own_size;
+        return 0;
     free(c->vdso_image);
     c->vdso_image = malloc(own_size);
     if (!c->vdso_image)
-        return;
+        return 0;
     memcpy(c->vdso_image, (const void *)getauxval(AT_SYSINFO_EHDR), own_size);
     c->vdso_size = own_size;
-    Dwfl_Module *mod = dwfl_report_module(c->dwfl, VDSO_NAME, addr, addr + size);
-    void **ud = NULL;
-    if (mod && dwfl_module_info(mod, &ud, NULL, NULL, NULL, NULL, NULL, NULL) && ud)
-        *ud = c;
+    *out = (pp__dw_image){VDSO_NAME, addr, own_size, c->vdso_image};
+    return 1;
 }
 
 static void set_msg(char *msg, size_t cap, const char *path, size_t line, const char *why)
@@ -168,7 +149,7 @@ static int describe(symctx *c, uint64_t addr, uint32_t *out, int *skip)
     size_t n = 0;
     uint32_t mapping = 0;
     int rc = PP_OK;
-    Dwfl_Module *mod = c->dwfl ? dwfl_addrmodule(c->dwfl, addr) : NULL;
+    Dwfl_Module *mod = pp__dw_module(c->dw, addr);
     if (!mod) {
         char name[64];
         snprintf(name, sizeof name, "[unknown]+0x%" PRIx64, addr);
@@ -183,14 +164,13 @@ static int describe(symctx *c, uint64_t addr, uint32_t *out, int *skip)
     }
     if ((rc = mapping_for(c, mod, &mapping)) != PP_OK)
         return rc;
+    pp__dw_sym at; /* the symbol and the innermost line */
+    pp__dw_symbol(c->dw, addr, &at);
     Dwarf_Addr bias = 0;
     Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
     if (cu) {
-        Dwfl_Line *dl = dwfl_module_getsrc(mod, addr);
-        int lineno = 0;
-        const char *file = dl ? dwfl_lineinfo(dl, NULL, &lineno, NULL, NULL, NULL) : NULL;
-        int64_t cur_line = lineno;
-        const char *cur_file = file;
+        int64_t cur_line = at.line;
+        const char *cur_file = at.file;
         Dwarf_Die *scopes = NULL;
         int ns = dwarf_getscopes(cu, addr - bias, &scopes);
         /* past an inlined DIE, getscopes continues in the abstract origin; the
@@ -207,7 +187,7 @@ static int describe(symctx *c, uint64_t addr, uint32_t *out, int *skip)
                 continue;
             const char *fn = dwarf_diename(&scopes[i]);
             if (!fn)
-                fn = dwfl_module_addrname(mod, addr);
+                fn = at.function;
             int decl_line = 0;
             dwarf_decl_line(&scopes[i], &decl_line);
             const char *decl_file = dwarf_decl_file(&scopes[i]);
@@ -228,7 +208,7 @@ static int describe(symctx *c, uint64_t addr, uint32_t *out, int *skip)
         free(scopes);
     }
     if (n == 0 && rc == PP_OK) {
-        const char *sym = dwfl_module_addrname(mod, addr);
+        const char *sym = at.function;
         char name[512];
         if (!sym) {
             snprintf(name, sizeof name, "%s+0x%" PRIx64, modname ? base_name(modname) : "?",
@@ -469,18 +449,9 @@ int pp_profile_load_raw(const char *path, pp_profile **io, char *msg, size_t msg
     if (kind == PP_PROFILE_MEM && mem_rate >= 0 &&
         (rc = pp__profile_set_stat(p, "mem_rate", mem_rate)) != PP_OK)
         goto out;
-    c.dwfl = dwfl_begin(&dwfl_cb);
-    if (c.dwfl && (maps_len || vdso)) {
-        FILE *mf = fmemopen(maps, maps_len, "r");
-        dwfl_report_begin(c.dwfl);
-        if (mf) {
-            dwfl_linux_proc_maps_report(c.dwfl, mf);
-            fclose(mf);
-        }
-        if (vdso)
-            report_vdso(&c, vdso, vdso_end);
-        dwfl_report_end(c.dwfl, NULL, NULL);
-    }
+    pp__dw_image vdso_img;
+    c.dw = pp__dw_open_maps(maps, maps_len,
+                            vdso && vdso_image(&c, vdso, vdso_end, &vdso_img) ? &vdso_img : NULL);
     /* pass 2: records */
     s = text;
     lineno = 0;
@@ -557,8 +528,7 @@ out:
         pp_profile_free(p);
     else if (rc == PP_OK)
         *io = p;
-    if (c.dwfl)
-        dwfl_end(c.dwfl);
+    pp__dw_close(c.dw);
     free(c.vdso_image);
     free(c.cache);
     free(maps);

@@ -6,7 +6,6 @@
  * (open, write, read, close, sigaction, raise, getpid, syscall).
  */
 #include <elf.h>
-#include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <link.h>
@@ -25,6 +24,7 @@
 #include <postprof/version.h>
 
 #include "common/elf_note.h"
+#include "aggregate/symbols.h"
 #include "common/log_impl.h"
 #include "common/safe_text.h"
 #include "export/crash/crash.h"
@@ -299,26 +299,18 @@ static char *dup_str(const char *s)
 
 static void symbolize_frames(pp__crash_doc *d, const map_entry *maps, int nmaps)
 {
-    static char *debuginfo_path;
-    static const Dwfl_Callbacks cb = {
-        .find_elf = dwfl_build_id_find_elf,
-        .find_debuginfo = dwfl_standard_find_debuginfo,
-        .debuginfo_path = &debuginfo_path,
-    };
-    Dwfl *dwfl = dwfl_begin(&cb);
-    if (dwfl) {
-        dwfl_report_begin(dwfl);
-        for (int i = 0; i < nmaps; i++) {
-            struct stat st;
-            if (stat(maps[i].path, &st) != 0 || !S_ISREG(st.st_mode))
-                continue;
-            if (i > 0 && strcmp(maps[i - 1].path, maps[i].path) == 0)
-                continue;
-            dwfl_report_elf(dwfl, maps[i].path, maps[i].path, -1, maps[i].start - maps[i].offset,
-                            false);
-        }
-        dwfl_report_end(dwfl, NULL, NULL);
+    pp__dw_file *files = calloc((size_t)nmaps + 1, sizeof *files);
+    size_t nfiles = 0;
+    for (int i = 0; files && i < nmaps; i++) {
+        struct stat st;
+        if (stat(maps[i].path, &st) != 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (i > 0 && strcmp(maps[i - 1].path, maps[i].path) == 0)
+            continue;
+        files[nfiles++] = (pp__dw_file){maps[i].path, maps[i].start - maps[i].offset};
     }
+    pp__dw *dw = files ? pp__dw_open_files(files, nfiles) : NULL;
+    free(files);
     for (int i = 0; i < d->nframes; i++) {
         pp__crash_frame *f = &d->frames[i];
         uint64_t lookup =
@@ -326,20 +318,16 @@ static void symbolize_frames(pp__crash_doc *d, const map_entry *maps, int nmaps)
         for (int k = 0; k < nmaps; k++)
             if (f->addr >= maps[k].start && f->addr < maps[k].end && !f->module)
                 f->module = dup_str(maps[k].path);
-        Dwfl_Module *m = dwfl ? dwfl_addrmodule(dwfl, lookup) : NULL;
-        if (m) {
-            f->function = dup_str(dwfl_module_addrname(m, lookup));
-            Dwfl_Line *dl = dwfl_module_getsrc(m, lookup);
-            int ln = 0;
-            const char *file = dl ? dwfl_lineinfo(dl, NULL, &ln, NULL, NULL, NULL) : NULL;
-            if (file) {
-                f->file = dup_str(file);
-                f->line = ln;
+        pp__dw_sym sym;
+        if (pp__dw_symbol(dw, lookup, &sym)) {
+            f->function = dup_str(sym.function);
+            if (sym.file) {
+                f->file = dup_str(sym.file);
+                f->line = sym.line;
             }
         }
     }
-    if (dwfl)
-        dwfl_end(dwfl);
+    pp__dw_close(dw);
 }
 
 /*
