@@ -55,13 +55,7 @@ static void __attribute__((constructor)) hook_init(void)
 
 #else /* !PP_SANITIZER_BUILD: interpose the malloc family */
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
-extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
+#include "common/libc_alloc.h"
 #define REAL(name) __libc_##name
 
 #define PP_HOOK __attribute__((visibility("default")))

@@ -97,6 +97,16 @@ void pp__strbuf_printf(pp__strbuf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+void pp__set_err(char *err, size_t errcap, const char *fmt, ...)
+{
+    if (!err || !errcap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errcap, fmt, ap);
+    va_end(ap);
+}
+
 size_t pp__json_escape_byte(unsigned char c, int flags, char out[7])
 {
     static const char hex[] = "0123456789abcdef";

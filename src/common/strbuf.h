@@ -70,6 +70,11 @@ static inline void pp__strbuf_json_strz(pp__strbuf *b, const char *s, int flags)
     pp__strbuf_json_str(b, s, strlen(s), flags);
 }
 
+/* pp__set_err() - printf into a caller's err[0..errcap) (both may be
+ * NULL/0: nothing is written). */
+void pp__set_err(char *err, size_t errcap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* pp__strbuf_detach() - Hand over the NUL-terminated data (caller frees);
  * the buffer is empty again. Returns NULL when the sticky error is set. */
 char *pp__strbuf_detach(pp__strbuf *b, size_t *out_len);

@@ -15,6 +15,8 @@
 
 #include <postprof/raw_format.h>
 
+#include "../common/libc_alloc.h"
+
 #define PP_PL_MAX_THREADS 1024
 #define PP_PL_MAX_DEPTH PP_RAW_MAX_DEPTH
 #define PP_PL_SIG SIGPROF
@@ -132,16 +134,6 @@ unsigned pp__pl_libunwind(void *ucontext, uint64_t *out, unsigned max);
 /* mem.c */
 void pp__pl_mem_init(void);
 void pp__pl_mem_reset(void);
-
-/* glibc's own allocator entry points (exported by libc.so.6, declared by no
- * header): what the interposers forward to */
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
-extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
 
 /* threads.c: pthread_create interposer set up; the collector thread created
  * through the real function, unprofiled */

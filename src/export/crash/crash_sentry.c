@@ -21,6 +21,7 @@
 #include <postprof/version.h>
 
 #include "common/safe_text.h"
+#include "common/strbuf.h"
 #include "export/crash/crash.h"
 
 #define DSN_MAX 1024
@@ -28,18 +29,6 @@
 
 #include <stdarg.h>
 
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_msg(char *msg, size_t cap, const char *fmt, ...)
-{
-    if (!msg || !cap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, cap, fmt, ap);
-    va_end(ap);
-}
 
 static int token_chars(const char *s, size_t n, const char *extra)
 {
@@ -373,7 +362,7 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
     if (msg && msg_cap)
         msg[0] = '\0';
     if (!path || pp_sentry_dsn_parse(dsn, url, sizeof url, auth, sizeof auth) != PP_OK) {
-        set_msg(msg, msg_cap, "not a Sentry DSN (http[s]://KEY@HOST[:PORT]/PROJECT)");
+        pp__set_err(msg, msg_cap, "not a Sentry DSN (http[s]://KEY@HOST[:PORT]/PROJECT)");
         return PP_EINVAL;
     }
     char id[33];
@@ -384,9 +373,9 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
     pp_crash_read_info info;
     if ((rc = pp__crash_doc_read(path, &d, &info)) != PP_OK) {
         if (rc == PP_EFORMAT)
-            set_msg(msg, msg_cap, "%s:%d: not a postprof crash report", path, info.line);
+            pp__set_err(msg, msg_cap, "%s:%d: not a postprof crash report", path, info.line);
         else
-            set_msg(msg, msg_cap, "cannot read %s: %s", path, pp_strerror(rc));
+            pp__set_err(msg, msg_cap, "cannot read %s: %s", path, pp_strerror(rc));
         return rc;
     }
     char *json = NULL;
@@ -420,7 +409,7 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK) {
-        set_msg(msg, msg_cap, "cannot reach %s: %s", url,
+        pp__set_err(msg, msg_cap, "cannot reach %s: %s", url,
                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
         rc = PP_EIO;
     } else if (status != 200) {
@@ -431,7 +420,7 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
             resp->buf[200] = '\0';
         /* the server's words reach a terminal: its control characters as \xNN */
         char *said = pp__safe_text(resp->buf, strlen(resp->buf), 0);
-        set_msg(msg, msg_cap, "the server refused the event: HTTP %ld %s", status,
+        pp__set_err(msg, msg_cap, "the server refused the event: HTTP %ld %s", status,
                 said ? said : "");
         free(said);
         rc = PP_EIO;
