@@ -21,6 +21,8 @@
  *   x KEY N                        a counter (samples, threads, ring_dropped ...)
  *   map LINE                       a file-backed line of /proc/PID/maps
  *   b BUILDID PATH                 the GNU build id of a loaded object
+ *   vdso ADDR SIZE BUILDID         the target's vDSO (no file behind it; BUILDID
+ *                                  "-" when unknown)
  *   t TID NAME                     a thread's name
  *   c T_NS RSS HEAP                one point of the memory series
  *   s TID FLAGS SAMPLES TICKS DEPTH PC...   a CPU stack (FLAGS bit 0: off-CPU),
