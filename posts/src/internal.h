@@ -114,6 +114,7 @@ int posts__check_regular(const char *what, const char *path, struct posts_err *e
 
 /* posts__pg_load() - Create the posts table at url and COPY n posts generated from seed
  * into it (datagen_pg.c). PP_OK, or PP_EDB with the server's message in err. */
+struct posts_err;
 int posts__pg_load(const char *url, uint64_t seed, size_t n, struct posts_err *err);
 
 
