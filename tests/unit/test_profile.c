@@ -260,6 +260,7 @@ static void raw_loader_symbolizes_the_vdso(void **state)
     name = top_function_of_raw(raw);
     assert_non_null(strstr(name, "[unknown]"));
     free(name);
+}
 
 /* Writes a CPU raw profile with one stack of depth frames; the load's code. */
 static int load_stack_of_depth(int depth, char *msg, size_t cap)
