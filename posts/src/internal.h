@@ -117,7 +117,6 @@ int posts__check_regular(const char *what, const char *path, struct posts_err *e
 struct posts_err;
 int posts__pg_load(const char *url, uint64_t seed, size_t n, struct posts_err *err);
 
-
 /* POSTS__COLUMNS - Columns shared by every source, in this order. */
 #define POSTS__COLUMNS                                                                             \
     "id, author_id, author_followers, created_at, lang, text, media, reactions, comments, shares"

@@ -27,9 +27,6 @@
 #define DSN_MAX 1024
 #define RESPONSE_MAX (64 * 1024)
 
-#include <stdarg.h>
-
-
 static int token_chars(const char *s, size_t n, const char *extra)
 {
     if (n == 0)
@@ -410,7 +407,7 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK) {
         pp__set_err(msg, msg_cap, "cannot reach %s: %s", url,
-                errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                    errbuf[0] ? errbuf : curl_easy_strerror(cc));
         rc = PP_EIO;
     } else if (status != 200) {
         for (char *p = resp->buf; *p; p++)
@@ -421,7 +418,7 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
         /* the server's words reach a terminal: its control characters as \xNN */
         char *said = pp__safe_text(resp->buf, strlen(resp->buf), 0);
         pp__set_err(msg, msg_cap, "the server refused the event: HTTP %ld %s", status,
-                said ? said : "");
+                    said ? said : "");
         free(said);
         rc = PP_EIO;
     } else {
