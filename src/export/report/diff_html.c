@@ -83,7 +83,7 @@ int pp_profile_diff_render_html(const pp_profile *base, const char *base_label,
     pp__strbuf_adds(&data, ",\"top\":[");
     for (size_t i = 0; i < n; i++) {
         pp__strbuf_adds(&data, i ? ",{\"function\":" : "{\"function\":");
-        pp__web_json_string(&data, rows[i].function, strlen(rows[i].function));
+        pp__strbuf_json_strz(&data, rows[i].function, PP__JSON_HTML);
         pp__strbuf_adds(&data, ",\"base_self\":");
         pp__strbuf_addd(&data, rows[i].base_self);
         pp__strbuf_adds(&data, ",\"cand_self\":");
