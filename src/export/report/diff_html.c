@@ -21,7 +21,8 @@
 static int side_json(const pp_profile *p, const char *label, pp__strbuf *out, char *err,
                      size_t errcap)
 {
-    pp__outbuf folded = {0};
+    pp__strbuf folded;
+    pp__strbuf_init(&folded, PP__FORMAT_MAX_BYTES);
     pp__folded_render(p, &folded);
     int rc = folded.err;
     if (rc != PP_OK)
@@ -30,7 +31,7 @@ static int side_json(const pp_profile *p, const char *label, pp__strbuf *out, ch
         rc = pp__flame_folded_json(folded.data ? folded.data : "", folded.len, label,
                                    pp_profile_value_name(p), PP_PROFILE_MAX_STACKS, out, err,
                                    errcap);
-    pp__ob_release(&folded);
+    pp__strbuf_release(&folded);
     return rc;
 }
 
