@@ -46,9 +46,9 @@ PP_EXPORT pp_impact pp_impact_from_gain(double gain);
  * share >= min_tail_share, moderate), waiting (CPU/wall <= waiting_cpu_share
  * with share >= min_wait_share, moderate), alloc_rate (alloc bytes / total time >=
  * alloc_rate_mb_s, moderate). An async op (op->async) is not judged by
- * share: share, tail and waiting do not apply to it. Seed rules compare with '>', added rules with
- * '>=' / '<='. Writes at most cap findings; returns how many fired (may
- * exceed cap: the rest were dropped). Pure.
+ * share: share, tail and waiting do not apply to it. The default threshold
+ * rules compare with '>', added rules with '>=' / '<='. Writes at most cap findings; returns how
+ * many fired (may exceed cap: the rest were dropped). Pure.
  */
 PP_EXPORT size_t pp_bottleneck_check_op(const pp_perf_op *op, const pp_thresholds *t,
                                         pp_finding *out, size_t cap);
@@ -80,7 +80,7 @@ PP_EXPORT void pp_suggest(pp_report *r, double min_effect);
 /* ---- targets ------------------------------------------------------------- */
 
 /*
- * pp_targets_evaluate() - The seed's five targets with their measured value
+ * pp_targets_evaluate() - The five design targets with their measured value
  * and PASS/FAIL: data_loading_latency (worst source's p95 batch, ms),
  * inference_latency (worst model's p99 at its chosen batch, ms),
  * cache_hit_ratio, memory (peak RSS, GB), cpu (process CPU, %). A target

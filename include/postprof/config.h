@@ -1,6 +1,6 @@
 /*
  * postprof/config.h - Thresholds, performance targets and profiler settings,
- * with the seed's figures as defaults, read from an INI file (inih).
+ * with the default thresholds and design targets as defaults, read from an INI file (inih).
  *
  * [thresholds] slow_s moderate_s mem_high_mb mem_moderate_mb cpu_high_percent
  *              share tail_ratio waiting_cpu_share alloc_rate_mb_s cache_hit_ratio
@@ -18,11 +18,11 @@
 #include <postprof/export.h>
 
 typedef struct pp_thresholds {
-    double slow_s;            /* mean call duration > this: slow, high (seed: 1 s) */
-    double moderate_s;        /* > this: slow, moderate (seed: 0.5 s) */
-    double mem_high_mb;       /* memory delta of a call > this: high (seed: 100 MB) */
-    double mem_moderate_mb;   /* > this: moderate (seed: 50 MB) */
-    double cpu_high_percent;  /* CPU > this: high (seed: 80 %) */
+    double slow_s;            /* mean call duration > this: slow, high (default: 1 s) */
+    double moderate_s;        /* > this: slow, moderate (default: 0.5 s) */
+    double mem_high_mb;       /* memory delta of a call > this: high (default: 100 MB) */
+    double mem_moderate_mb;   /* > this: moderate (default: 50 MB) */
+    double cpu_high_percent;  /* CPU > this: high (default: 80 %) */
     double share;             /* share of end-to-end time >= this: bottleneck (0.40) */
     double tail_ratio;        /* p99 / p50 >= this: tail (10) */
     double waiting_cpu_share; /* CPU / wall <= this (wall >> CPU): waiting (0.5) */
@@ -66,7 +66,7 @@ typedef struct pp_config {
     pp_profile_cfg profile;
 } pp_config;
 
-/* pp_config_defaults() - Fill cfg with the seed's defaults. Never fails. */
+/* pp_config_defaults() - Fill cfg with the default thresholds and design targets. Never fails. */
 PP_EXPORT void pp_config_defaults(pp_config *cfg);
 
 /*

@@ -1,5 +1,5 @@
 /*
- * postprof/crash.h - Crash reports (the seed's Sentry, for a C program).
+ * postprof/crash.h - Crash reports, and their upload to a Sentry-compatible server.
  *
  * On SIGSEGV, SIGBUS, SIGFPE, SIGILL or SIGABRT the handler writes
  * DIR/crash-<pid>-<tid>.txt with only async-signal-safe calls: signal, code,

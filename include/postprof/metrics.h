@@ -177,7 +177,7 @@ PP_EXPORT const char *pp_expo_content_type(int format);
 
 /*
  * pp_metrics_default() - The process-wide registry holding the standard
- * metrics: the seed's profiling_duration_seconds (histogram, label operation,
+ * metrics: profiling_duration_seconds (histogram, label operation,
  * fed from every PP_SCOPE site at render time), memory_usage_bytes,
  * cpu_usage_percent, gpu_usage_percent (label gpu), cache_hit_ratio,
  * bottleneck_detected_total (labels operation, kind); the process_* metrics;

@@ -1,5 +1,5 @@
 /*
- * postprof/profilers.h - The seed's four profilers (performance, data
+ * postprof/profilers.h - The four profilers (performance, data
  * loading, model inference, cache) driving any pp_workload, the knob
  * experiments, the whole profiling run and --apply.
  *

@@ -276,7 +276,7 @@ typedef struct pp_suggestion {
     double stage_speedup; /* s of Amdahl's law */
     int knob;             /* the setting to apply: a pp_knob, -1 when none */
     int64_t value;
-    double seed_expectation; /* the seed's promised gain for this category, -1 none */
+    double seed_expectation; /* the design target: the expected gain for this category, -1 none */
 } pp_suggestion;
 
 typedef struct pp_target {
@@ -401,7 +401,7 @@ PP_EXPORT PP_NODISCARD int pp_report_to_json_string(const pp_report *r, char **o
 #define PP_CONSOLE_COLOR 1u /* ANSI colours; the CLI sets it only when stdout is a terminal */
 
 /*
- * pp_report_print_console() - Render the report in the seed's console layout
+ * pp_report_print_console() - Render the report in the console layout
  * (banner, System Stats, Data Loading Performance, Model Inference
  * Performance, Cache Performance, Optimization Suggestions, then bottlenecks,
  * targets and predicted vs measured) to f. Returns PP_OK or PP_EIO.

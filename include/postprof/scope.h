@@ -1,5 +1,5 @@
 /*
- * postprof/scope.h - Timing scopes: the seed's @profile_function, for C.
+ * postprof/scope.h - Timing scopes: a function or a block, timed.
  *
  *     void load(void) {
  *         PP_SCOPE("load");          // ends when the block exits, early return too
@@ -95,7 +95,7 @@ PP_EXPORT int pp_is_enabled(void);
 PP_EXPORT void pp_set_cpu_sampling(uint32_t every);
 
 /*
- * pp_async_begin() - Start an async span at site (the seed's @profile_async_function).
+ * pp_async_begin() - Start an async span at site.
  *
  * Returns a handle that pp_async_end() may close once, from any thread;
  * 0 when switched off or when 65 536 spans are already open (counted as
@@ -146,7 +146,7 @@ static inline void pp__scope_cleanup(pp_scope *s)
 #define PP_SCOPE_CPU(name) PP__SCOPE_U(__COUNTER__, name, 0u, 1u)
 /* PP_SCOPE_CPU_EVERY("name", N) - On-CPU time at every Nth call. */
 #define PP_SCOPE_CPU_EVERY(name, n) PP__SCOPE_U(__COUNTER__, name, 0u, (n))
-/* PP_SCOPE_MEM("name") - As PP_SCOPE, plus memory figures (the seed's profile_memory_usage). */
+/* PP_SCOPE_MEM("name") - As PP_SCOPE, plus memory figures. */
 #define PP_SCOPE_MEM(name) PP__SCOPE_U(__COUNTER__, name, PP_SITE_MEM, 0u)
 /* PP_SCOPE_FAIL() - Count an error for the innermost open scope of this thread. */
 #define PP_SCOPE_FAIL() pp_scope_fail_current()

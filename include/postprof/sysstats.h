@@ -1,5 +1,5 @@
 /*
- * postprof/sysstats.h - System and GPU statistics: the seed's system_stats.
+ * postprof/sysstats.h - System and GPU statistics: this process, the machine, its GPUs.
  *
  * Process and system figures come from /proc (Linux); GPU figures from
  * NVML, loaded at run time with dlopen("libnvidia-ml.so.1"). No NVML, no
