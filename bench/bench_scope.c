@@ -135,6 +135,27 @@ int main(void)
         }
         mem_ns = best;
     }
+    /* the opt-in extras `postprof run` switches on for its profiled passes:
+     * on-CPU time at every call (two thread-CPU clock reads), and allocation
+     * counting in every scope (this thread's malloc counters, no system call) */
+    double cpu_ns, alloc_ns;
+    {
+        pp_set_cpu_sampling(1);
+        double best = 1e300;
+        for (int r = 0; r < ROUNDS; r++) {
+            double t0 = now_ns();
+            for (int i = 0; i < N / 100; i++)
+                scope_body();
+            double per = (now_ns() - t0) / (N / 100);
+            if (per < best)
+                best = per;
+        }
+        cpu_ns = best;
+        pp_set_cpu_sampling(0);
+    }
+    pp_set_alloc_counting(1);
+    BEST_OF(alloc_ns, scope_body());
+    pp_set_alloc_counting(0);
     BEST_OF(libc_pair, {
         void *p = __libc_malloc(64);
         sink = p;
@@ -160,6 +181,9 @@ int main(void)
     printf("disabled_ns: %.2f\n", disabled_ns);
     printf("async_ns: %.2f\n", async_ns);
     printf("mem_scope_ns: %.2f\n", mem_ns);
+    printf("cpu_scope_ns: %.2f\n", cpu_ns);
+    printf("alloc_counting_scope_ns: %.2f\n", alloc_ns);
+    printf("alloc_counting_ratio: %.3f\n", alloc_ns / scope_ns);
     printf("malloc_pair_ns: %.2f\n", malloc_pair);
     printf("libc_malloc_pair_ns: %.2f\n", libc_pair);
     printf("malloc_added_ns: %.2f\n", malloc_pair - libc_pair);

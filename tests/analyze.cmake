@@ -9,6 +9,9 @@ add_executable(toy_report tools/toy_report.c unit/toy_workload.c)
 target_include_directories(toy_report PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 target_link_libraries(toy_report PRIVATE postprof_static)
 pp_add_unit_test(NAME report SOURCES unit/test_report.c LIBS postprof_static)
+# per-operation on-CPU time and allocations, and "not measured" (malloc accounting linked, as in postprof)
+pp_add_unit_test(NAME op_figures SOURCES unit/test_op_figures.c
+                 LIBS postprof_malloc_obj postprof_static PkgConfig::JANSSON)
 # the toy workload's report (with --apply) against docs/report-schema.md
 pp_add_script_test(NAME report_schema.toy
   COMMAND sh -c "$<TARGET_FILE:toy_report> ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json --apply > ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt && python3 ${PROJECT_SOURCE_DIR}/tests/scripts/check_report_schema.py ${PROJECT_SOURCE_DIR}/docs/report-schema.md ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt"

@@ -77,9 +77,14 @@
     keys: ['p50', 'p95', 'p99', 'max'], fmt: C.secs, log: true, barHeight: 9,
     colors: ['#74c0fc', '#339af0', '#1864ab', '#adb5bd'], empty: 'no operations'
   });
-  table('ops-table', [['operation'], ['calls', 'num'], ['total', 'num'], ['self', 'num'], ['mean', 'num'], ['p50', 'num'], ['p95', 'num'], ['p99', 'num'], ['share', 'num']],
+  /* null in the report: nobody measured the figure (never shown as 0) */
+  const measured = (v, f) => (v === null || v === undefined) ? 'not measured' : f(v);
+  const cpuShare = o => (o.cpu_s === null || o.cpu_s === undefined || !o.cpu_wall_s) ? 'not measured' : C.pct(o.cpu_s / o.cpu_wall_s);
+  table('ops-table', [['operation'], ['calls', 'num'], ['total', 'num'], ['self', 'num'], ['mean', 'num'], ['p50', 'num'], ['p95', 'num'], ['p99', 'num'], ['share', 'num'],
+    ['on CPU', 'num'], ['allocated', 'num'], ['peak', 'num']],
     ops.map(o => [esc('\u00a0\u00a0'.repeat(o.depth) + o.name), C.num(o.count), C.secs(o.total_s), C.secs(o.self_s), C.secs(o.mean_s),
-      C.secs(o.p50_s), C.secs(o.p95_s), C.secs(o.p99_s), C.pct(o.share)]));
+      C.secs(o.p50_s), C.secs(o.p95_s), C.secs(o.p99_s), C.pct(o.share),
+      cpuShare(o), measured(o.alloc_bytes, C.bytes), measured(o.memory_delta_mb, v => C.bytes(v * 1048576))]));
 
   /* data loading */
   const dl = R.data_loading || {};

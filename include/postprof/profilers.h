@@ -25,7 +25,12 @@
  * wall, memory, share of end-to-end time, in call-tree order; and
  * stage_share from w->stage_scopes. Percentiles are those of the scope's
  * whole life (the snapshot's histograms are cumulative); counts and times
- * are the passes' own. Returns PP_OK, the workload's code, or PP_ENOMEM.
+ * are the passes' own. During the measured passes (not the warm-up) every
+ * scope call measures its thread's on-CPU time and, where malloc accounting
+ * runs, its thread's allocations (pp_set_cpu_sampling(1),
+ * pp_set_alloc_counting(1); the previous settings are restored); an op whose
+ * figure no call measured has cpu_measured/alloc_measured/mem_measured 0.
+ * Returns PP_OK, the workload's code, or PP_ENOMEM.
  */
 PP_EXPORT PP_NODISCARD int pp_profile_performance(const pp_workload *w, const pp_profile_cfg *cfg,
                                                   pp_perf_profile *out);

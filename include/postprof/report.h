@@ -55,9 +55,14 @@ typedef struct pp_perf_op {
     double total_ns, self_ns, mean_ns, max_ns;
     double p50_ns, p95_ns, p99_ns;
     double cpu_ns, cpu_wall_ns; /* on-CPU time and wall time of the calls whose CPU was measured */
-    double mem_delta_bytes;     /* largest memory growth within one call (peak, else RSS) */
-    double alloc_bytes;         /* bytes requested within the op's calls */
-    double share;               /* total_ns / end-to-end wall time of the passes */
+    uint64_t cpu_calls;     /* those calls (a sample: every Nth per thread, the first one too) */
+    double mem_delta_bytes; /* largest memory growth within one call (peak, else RSS) */
+    double alloc_bytes;     /* bytes requested within the op's calls (its own thread's) */
+    /* 1 when the figure was measured; 0: "not measured" (never read as 0) */
+    int cpu_measured;   /* cpu_ns, cpu_wall_ns */
+    int mem_measured;   /* mem_delta_bytes */
+    int alloc_measured; /* alloc_bytes */
+    double share;       /* total_ns / end-to-end wall time of the passes */
     int async; /* an async span (PP_ASYNC_*): spans overlap, so total_ns and share can exceed
                   the pass; not judged by share */
 } pp_perf_op;

@@ -34,7 +34,9 @@ typedef struct pp_site_stats {
     double cpu_ns;        /* on-CPU time of those calls */
     double cpu_wall_ns;   /* wall time of those calls (cpu_ns / cpu_wall_ns = CPU share) */
 
-    /* memory scopes (PP_SITE_MEM), summed over calls */
+    /* memory scopes (PP_SITE_MEM, or any scope under pp_set_alloc_counting),
+     * summed over the calls counted */
+    uint64_t mem_calls;       /* calls whose allocations were counted (0: not measured) */
     uint64_t mem_alloc_bytes; /* requested */
     uint64_t mem_alloc_count;
     uint64_t mem_freed_bytes; /* usable size of blocks freed */

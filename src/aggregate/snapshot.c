@@ -136,6 +136,7 @@ int pp_snapshot_take(pp_snapshot **out_snap)
         st->cpu_samples = pp__load(&acc->cpu_samples);
         st->cpu_ns = (double)pp__load(&acc->cpu_ns);
         st->cpu_wall_ns = (double)pp__load(&acc->cpu_wall) * scale;
+        st->mem_calls = pp__load(&acc->mem_calls);
         st->mem_alloc_bytes = pp__load(&acc->mem_alloc);
         st->mem_alloc_count = pp__load(&acc->mem_alloc_count);
         st->mem_freed_bytes = pp__load(&acc->mem_freed);

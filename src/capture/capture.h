@@ -25,12 +25,14 @@
 #define PP__FRAME_MEM 0x2u
 #define PP__FRAME_FAILED 0x4u
 #define PP__FRAME_TRACE 0x8u /* the scope's end goes into the event trace */
+#define PP__FRAME_RSS 0x10u  /* with PP__FRAME_MEM: RSS read at both ends (memory scopes) */
 
 /* Anything that sends every scope's begin down the slow path (bit 0:
  * on-CPU sampling by default, bit 1: the event trace): one load on the fast
  * path, instead of one per feature on the begin and the end. */
 #define PP__BEGIN_CPU 0x1u
 #define PP__BEGIN_TRACE 0x2u
+#define PP__BEGIN_ALLOC 0x4u /* every scope counts its thread's allocations */
 
 typedef _Atomic uint64_t pp__a64;
 
@@ -39,9 +41,11 @@ typedef struct pp__slot {
     pp__a64 total, self, min, max, errors;
     pp__a64 cpu_ns, cpu_wall, cpu_samples;
     pp__a64 mem_alloc, mem_alloc_count, mem_freed;
+    pp__a64 mem_calls; /* calls whose allocations were counted */
     _Atomic int64_t mem_net, mem_peak, rss_delta;
     uint32_t parent;
     uint32_t cpu_countdown;
+    uint32_t cpu_gen; /* pp_set_cpu_sampling() calls seen: a new setting restarts the count */
     pp__a64 hist[PP__HIST_BUCKETS];
 } pp__slot;
 

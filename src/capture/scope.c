@@ -20,6 +20,7 @@
 
 _Atomic int pp__enabled = 1;
 static _Atomic uint32_t default_cpu_every = 0;
+static _Atomic uint32_t cpu_gen; /* bumped by each pp_set_cpu_sampling() */
 _Atomic uint32_t pp__begin_extra;
 
 pthread_mutex_t pp__registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -210,10 +211,7 @@ static __attribute__((noinline)) pp__slot *slot_new(pp__thread *t, uint32_t id)
     pp_site *site = pp__sites[id];
     int async = site && (site->flags & PP_SITE_ASYNC);
     s->parent = (!async && t->depth > 0) ? t->stack[t->depth - 1].site : 0;
-    uint32_t every = site ? site->cpu_every : 0;
-    if (every == 0)
-        every = atomic_load_explicit(&default_cpu_every, memory_order_relaxed);
-    s->cpu_countdown = every == UINT32_MAX ? 0 : every;
+    s->cpu_countdown = 0; /* on-CPU sampling measures the first call on this thread */
     /* publish: snapshots read slots[] with acquire */
     atomic_store_explicit((_Atomic(pp__slot *) *)&t->slots[id], s, memory_order_release);
     return s;
@@ -236,6 +234,7 @@ void pp__slot_merge(pp__slot *dst, const pp__slot *src)
     pp__add(&dst->mem_alloc, pp__load(&src->mem_alloc));
     pp__add(&dst->mem_alloc_count, pp__load(&src->mem_alloc_count));
     pp__add(&dst->mem_freed, pp__load(&src->mem_freed));
+    pp__add(&dst->mem_calls, pp__load(&src->mem_calls));
     atomic_store_explicit(&dst->mem_net,
                           atomic_load_explicit(&dst->mem_net, memory_order_relaxed) +
                               atomic_load_explicit(&src->mem_net, memory_order_relaxed),
@@ -268,24 +267,35 @@ static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp_
     if (every == 0)
         every = atomic_load_explicit(&default_cpu_every, memory_order_relaxed);
     if (every && every != UINT32_MAX) {
-        /* every Nth call on this thread (N may have changed since the last call) */
-        if (s->cpu_countdown == 0 || s->cpu_countdown > every)
-            s->cpu_countdown = every;
+        /* every Nth call on this thread, from the first one since sampling
+         * was last set (or since N changed) */
+        uint32_t gen = atomic_load_explicit(&cpu_gen, memory_order_relaxed);
+        if (s->cpu_gen != gen || s->cpu_countdown == 0 || s->cpu_countdown > every) {
+            s->cpu_countdown = 1;
+            s->cpu_gen = gen;
+        }
         if (--s->cpu_countdown == 0) {
             s->cpu_countdown = every;
             f->flags |= PP__FRAME_CPU;
             t->mstack[t->depth].cpu_start = pp_clock_thread_cpu_ns();
         }
     }
+    uint32_t extra = atomic_load_explicit(&pp__begin_extra, memory_order_relaxed);
+    pp__memframe *m = &t->mstack[t->depth];
     if (site->flags & PP_SITE_MEM) {
-        pp__memframe *m = &t->mstack[t->depth];
-        f->flags |= PP__FRAME_MEM;
+        f->flags |= PP__FRAME_RSS;
         m->rss_start = pp_mem_rss_bytes();
+    }
+    /* allocations are counted only where malloc accounting runs: elsewhere
+     * the figures stay unmeasured (mem_calls 0), not a false zero */
+    if (((site->flags & PP_SITE_MEM) || (extra & PP__BEGIN_ALLOC)) &&
+        atomic_load_explicit(&pp__mem_hooked, memory_order_relaxed)) {
+        f->flags |= PP__FRAME_MEM;
         m->at_start = pp__mem_tls;
         m->saved_peak = pp__mem_tls.peak;
         pp__mem_tls.peak = pp__mem_tls.live;
     }
-    if (atomic_load_explicit(&pp__begin_extra, memory_order_relaxed) & PP__BEGIN_TRACE)
+    if (extra & PP__BEGIN_TRACE)
         f->flags |= PP__FRAME_TRACE;
 }
 
@@ -308,6 +318,7 @@ static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__f
         pp__add(&s->mem_alloc, c->alloc_bytes - m->at_start.alloc_bytes);
         pp__add(&s->mem_alloc_count, c->alloc_count - m->at_start.alloc_count);
         pp__add(&s->mem_freed, c->free_usable - m->at_start.free_usable);
+        pp__add(&s->mem_calls, 1);
         int64_t net = c->live - m->at_start.live;
         int64_t peak = c->peak - m->at_start.live;
         atomic_store_explicit(&s->mem_net,
@@ -315,13 +326,15 @@ static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__f
                               memory_order_relaxed);
         if (peak > atomic_load_explicit(&s->mem_peak, memory_order_relaxed))
             atomic_store_explicit(&s->mem_peak, peak, memory_order_relaxed);
-        int64_t rss = (int64_t)pp_mem_rss_bytes() - (int64_t)m->rss_start;
-        atomic_store_explicit(&s->rss_delta,
-                              atomic_load_explicit(&s->rss_delta, memory_order_relaxed) + rss,
-                              memory_order_relaxed);
         /* the enclosing memory scope's peak includes this one's */
         if (m->saved_peak > c->peak)
             c->peak = m->saved_peak;
+    }
+    if (f->flags & PP__FRAME_RSS) {
+        int64_t rss = (int64_t)pp_mem_rss_bytes() - (int64_t)t->mstack[t->depth].rss_start;
+        atomic_store_explicit(&s->rss_delta,
+                              atomic_load_explicit(&s->rss_delta, memory_order_relaxed) + rss,
+                              memory_order_relaxed);
     }
 }
 
@@ -474,10 +487,29 @@ int pp_is_enabled(void)
 void pp_set_cpu_sampling(uint32_t every)
 {
     atomic_store(&default_cpu_every, every);
+    atomic_fetch_add(&cpu_gen, 1);
     if (every)
         atomic_fetch_or(&pp__begin_extra, PP__BEGIN_CPU);
     else
         atomic_fetch_and(&pp__begin_extra, ~PP__BEGIN_CPU);
+}
+
+uint32_t pp_cpu_sampling(void)
+{
+    return atomic_load(&default_cpu_every);
+}
+
+void pp_set_alloc_counting(int on)
+{
+    if (on)
+        atomic_fetch_or(&pp__begin_extra, PP__BEGIN_ALLOC);
+    else
+        atomic_fetch_and(&pp__begin_extra, ~PP__BEGIN_ALLOC);
+}
+
+int pp_alloc_counting(void)
+{
+    return (atomic_load(&pp__begin_extra) & PP__BEGIN_ALLOC) != 0;
 }
 
 /* ---- whole-program mode: frames pushed by -finstrument-functions hooks ---- */

@@ -98,10 +98,12 @@ static json_t *perf_json(const pp_perf_profile *p)
         put(j, "p50_s", num(S(op->p50_ns)));
         put(j, "p95_s", num(S(op->p95_ns)));
         put(j, "p99_s", num(S(op->p99_ns)));
-        put(j, "cpu_s", num(S(op->cpu_ns)));
-        put(j, "cpu_wall_s", num(S(op->cpu_wall_ns)));
-        put(j, "memory_delta_mb", num(op->mem_delta_bytes / MIB));
-        put(j, "alloc_bytes", num(op->alloc_bytes));
+        /* null: not measured (never a 0 that reads as a measurement) */
+        put(j, "cpu_s", op->cpu_measured ? num(S(op->cpu_ns)) : json_null());
+        put(j, "cpu_wall_s", op->cpu_measured ? num(S(op->cpu_wall_ns)) : json_null());
+        put(j, "cpu_calls", u64(op->cpu_calls));
+        put(j, "memory_delta_mb", op->mem_measured ? num(op->mem_delta_bytes / MIB) : json_null());
+        put(j, "alloc_bytes", op->alloc_measured ? num(op->alloc_bytes) : json_null());
         put(j, "share", num(op->share));
         put(j, "async", json_boolean(op->async));
         json_array_append_new(ops, j);

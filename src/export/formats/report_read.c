@@ -291,8 +291,14 @@ static void read_perf(rd *c, json_t *o, pp_perf_profile *p)
         get_ns(c, v, ip, "p99_s", 0, &op->p99_ns);
         get_ns(c, v, ip, "cpu_s", 0, &op->cpu_ns);
         get_ns(c, v, ip, "cpu_wall_s", 0, &op->cpu_wall_ns);
+        get_u64(c, v, ip, "cpu_calls", 0, &op->cpu_calls);
         get_num(c, v, ip, "memory_delta_mb", 0, &mem);
         get_num(c, v, ip, "alloc_bytes", 0, &op->alloc_bytes);
+        /* null or absent: not measured */
+        op->cpu_measured = json_is_number(json_object_get(v, "cpu_s")) &&
+                           json_is_number(json_object_get(v, "cpu_wall_s"));
+        op->mem_measured = json_is_number(json_object_get(v, "memory_delta_mb"));
+        op->alloc_measured = json_is_number(json_object_get(v, "alloc_bytes"));
         get_num(c, v, ip, "share", 0, &op->share);
         if (parent < -1 || parent >= (double)PP_REPORT_MAX_OPS || depth < 0 || depth > 1e6) {
             fail(c, ip, "parent", "out of range");

@@ -48,6 +48,62 @@ static void header(const out *o, const char *title)
     fprintf(o->f, "\n%s%s:%s\n", col(o, BOLD), title, col(o, RESET));
 }
 
+static const char *mib(char *buf, size_t cap, double bytes)
+{
+    if (bytes >= 1048576.0)
+        snprintf(buf, cap, "%.1f MB", bytes / 1048576.0);
+    else
+        snprintf(buf, cap, "%.1f KB", bytes / 1024.0);
+    return buf;
+}
+
+#define TOP_OPS 12
+
+/* The operations with the most time (not async spans), with their on-CPU share,
+ * allocations and heap peak; a figure nobody measured says so, never 0. */
+static void operations(const out *o, const pp_perf_profile *p)
+{
+    char a[32], b[32], c[32];
+    int shown[TOP_OPS];
+    size_t n = 0;
+    while (n < TOP_OPS) {
+        int best = -1;
+        for (size_t i = 0; i < p->n_ops; i++) {
+            int seen = p->ops[i].async;
+            for (size_t k = 0; k < n && !seen; k++)
+                seen = shown[k] == (int)i;
+            if (!seen && (best < 0 || p->ops[i].total_ns > p->ops[best].total_ns))
+                best = (int)i;
+        }
+        if (best < 0)
+            break;
+        shown[n++] = best;
+    }
+    if (n == 0)
+        fprintf(o->f, "  (no operations ran during the passes)\n");
+    for (size_t k = 0; k < n; k++) {
+        const pp_perf_op *op = &p->ops[shown[k]];
+        fprintf(o->f, "  %s: %llu calls, %s (%.1f%%); ", op->name, (unsigned long long)op->count,
+                dur(a, sizeof a, op->total_ns), op->share * 100.0);
+        if (op->cpu_measured && op->cpu_wall_ns > 0) {
+            /* the measured calls' share of their wall time, over all the calls */
+            double share = op->cpu_ns / op->cpu_wall_ns;
+            fprintf(o->f, "CPU %s (%.0f%% of its wall time; %llu of %llu calls measured)",
+                    dur(b, sizeof b, share * op->total_ns), share * 100.0,
+                    (unsigned long long)op->cpu_calls, (unsigned long long)op->count);
+        } else
+            fprintf(o->f, "CPU not measured");
+        if (op->alloc_measured)
+            fprintf(o->f, "; allocated %s", mib(b, sizeof b, op->alloc_bytes));
+        else
+            fprintf(o->f, "; allocations not measured");
+        if (op->mem_measured)
+            fprintf(o->f, "; peak +%s\n", mib(c, sizeof c, op->mem_delta_bytes));
+        else
+            fprintf(o->f, "; memory not measured\n");
+    }
+}
+
 static const char *impact_col(const out *o, pp_impact i)
 {
     return i == PP_IMPACT_HIGH     ? col(o, RED)
@@ -202,6 +258,9 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                     (unsigned long long)k->recommended_capacity, k->recommended_hit_ratio * 100.0,
                     dur(a, sizeof a, k->recommended_replay_ns), dur(b, sizeof b, k->replay_ns));
     }
+
+    header(&o, "Operations (the profiled passes, most time first)");
+    operations(&o, &r->perf);
 
     char h[48];
     snprintf(h, sizeof h, "Optimization Suggestions (%zu)", r->n_suggestions);
