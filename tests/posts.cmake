@@ -8,6 +8,8 @@ if(TARGET posts)
   pp_add_unit_test(NAME posts_sources SOURCES unit/test_posts_sources.c LIBS posts PkgConfig::CURL PkgConfig::SQLITE PkgConfig::MHD LABELS threaded)
   pp_add_unit_test(NAME posts_cache SOURCES unit/test_posts_cache.c LIBS posts LABELS threaded)
   pp_add_unit_test(NAME posts_pipeline SOURCES unit/test_posts_pipeline.c LIBS posts LABELS threaded)
+  # profile.c (what `postprof run` profiles) drives pipeline.c's own code
+  pp_add_unit_test(NAME posts_profile SOURCES unit/test_posts_profile.c LIBS posts LABELS threaded)
   pp_add_script_test(NAME posts_postgres COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/posts/postgres_test.sh $<TARGET_FILE:postprof>
     LABELS posts_postgres TIMEOUT 300)
   pp_add_script_test(NAME posts_cli COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/posts/cli_test.sh $<TARGET_FILE:postprof>

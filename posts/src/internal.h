@@ -121,4 +121,66 @@ int posts__pg_load(const char *url, uint64_t seed, size_t n, struct posts_err *e
 #define POSTS__COLUMNS                                                                             \
     "id, author_id, author_followers, created_at, lang, text, media, reactions, comments, shares"
 
+/* ---- the pipeline's own stages (pipeline.c), driven one by one by profile.c ----
+ * so that postprof's experiments time the code `postprof pipeline` runs. */
+struct posts_source;
+struct posts_batch;
+struct posts_model;
+struct posts_cache;
+
+/* posts__load_batch() - Up to want rows of src into b: the "posts.load.batch" scope. */
+long posts__load_batch(struct posts_source *src, struct posts_batch *b, size_t want,
+                       struct posts_err *err);
+
+/* posts__infer_batch() - Score fb's posts [first, first+n): the "posts.infer.batch" scope. */
+int posts__infer_batch(struct posts_model *m, const struct posts_feature_batch *fb, size_t first,
+                       size_t n, float *scores);
+
+/*
+ * The loader: the pipeline's loading of its sources, in turn ("posts.load.source"
+ * scopes) or each by a producer thread into a bounded queue the caller consumes
+ * ("posts.load.source_async" spans). Producer threads start at the first
+ * concurrent run and wait between runs. src is the caller's array, read at
+ * the start of each run (the caller may replace a source between runs).
+ */
+#define POSTS__LOAD_MAX_SOURCES 3
+typedef struct posts__loader posts__loader;
+/* Called on the loading thread for each batch (rows capped to the limit); must not keep b. */
+typedef int (*posts__consume_fn)(void *user, struct posts_batch *b, struct posts_err *err);
+typedef struct posts__load_run {
+    int concurrent;      /* one producer thread per source */
+    size_t batch;        /* rows per posts_source_next call */
+    uint64_t per_source; /* rows per source (0: all) */
+    uint64_t limit;      /* rows in all (0: no limit) */
+    /* out */
+    uint64_t loaded;                        /* rows handed to the consumer */
+    uint64_t load_ns;                       /* time in posts_source_next (concurrent: slowest) */
+    uint64_t rows[POSTS__LOAD_MAX_SOURCES]; /* rows each source gave */
+} posts__load_run;
+int posts__loader_new(struct posts_source *const *src, unsigned n, posts__loader **out);
+/* One run; PP_OK, the first source's or consumer's error (err says which), PP_ENOMEM. */
+int posts__loader_run(posts__loader *l, posts__load_run *run, posts__consume_fn fn, void *user,
+                      struct posts_err *err);
+void posts__loader_free(posts__loader *l);
+
+/* Feed candidates: slots 0..n-1 drawn by Zipf popularity, rank -> slot by a fixed shuffle. */
+typedef struct posts__feed posts__feed;
+int posts__feed_new(size_t n, double zipf_s, uint64_t seed, posts__feed **out);
+size_t posts__feed_next(posts__feed *f);
+void posts__feed_free(posts__feed *f);
+
+/* One feed request ("posts.serve.request"): the candidates' cached scores,
+ * the misses scored ("posts.serve.infer_misses") and stored, then ranked. */
+typedef struct posts__server posts__server;
+typedef struct posts__request {
+    int64_t top_id;  /* ranked first */
+    double top_mean; /* mean score of the top_k */
+} posts__request;
+int posts__server_new(size_t candidates, size_t top_k, posts__server **out);
+void posts__server_free(posts__server *s);
+/* cand: n (1..candidates) slots of feats. PP_OK, PP_EINVAL, or the inference error (err set). */
+int posts__serve_request(posts__server *s, struct posts_cache *cache, struct posts_model *model,
+                         uint32_t version, const struct posts_feature_batch *feats,
+                         const size_t *cand, size_t n, posts__request *out, struct posts_err *err);
+
 #endif

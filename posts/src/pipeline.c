@@ -27,7 +27,6 @@ struct posts_pipeline {
     posts_cache *cache;
     posts_preprocessor *pre;
     posts_feature_batch feats; /* every loaded post, in load order */
-    posts_feature_batch scratch;
     posts_api_server *api;
     char api_url[POSTS_PATH_MAX];
     uint32_t version;
@@ -249,41 +248,330 @@ void posts_pipeline_free(posts_pipeline *pl)
     posts_cache_free(pl->cache);
     posts_model_free(pl->model);
     posts_feature_batch_release(&pl->feats);
-    posts_feature_batch_release(&pl->scratch);
     free(pl);
 }
 
 /* ---- stage 1-3: load, preprocess, bulk inference ------------------------------------- */
 
-typedef struct producer producer;
+long posts__load_batch(posts_source *src, posts_batch *b, size_t want, posts_err *err)
+{
+    PP_SCOPE("posts.load.batch");
+    return posts_source_next(src, b, want, err);
+}
 
-typedef struct loadq {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    posts_batch items[QUEUE_CAP];
-    size_t head, n;
-    int live; /* producers still running */
-    int stop;
-    uint64_t taken; /* posts handed to the consumer (limit) */
-} loadq;
+int posts__infer_batch(posts_model *m, const posts_feature_batch *fb, size_t first, size_t n,
+                       float *scores)
+{
+    PP_SCOPE("posts.infer.batch");
+    return posts_model_predict(m, fb, first, n, scores);
+}
 
-struct producer {
-    posts_pipeline *pl;
-    loadq *q;
-    unsigned which;
-    posts_source *src;
-    posts_source_stats st;
-    uint64_t next_ns;
+/*
+ * The loader: the sources read in turn, or each by its own producer thread
+ * into a bounded queue the calling thread consumes from. The producer threads
+ * start at the first concurrent run and wait between runs, so a caller that
+ * loads in many runs (profile.c, one batch per source per run) pays their
+ * start once, as a pass does.
+ */
+typedef struct producer {
+    unsigned i;
+    uint64_t next_ns; /* time in posts_source_next this run */
+    uint64_t rows;
     int rc;
     posts_err err;
-    pthread_t thread;
     pp_span span;
+} producer;
+
+struct posts__loader {
+    posts_source *const *src; /* the caller's array, read at each run */
+    unsigned n;
+    pthread_t th[POSTS__LOAD_MAX_SOURCES];
+    unsigned n_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv; /* queue: items or space, producers done, stop */
+    pthread_cond_t go; /* a new run (gen) or quit */
+    unsigned gen;
+    int quit;
+    /* this run */
+    size_t batch;
+    uint64_t per_source;
+    posts_batch items[QUEUE_CAP];
+    size_t head, qn;
+    int live; /* producers still running */
+    int stop;
+    producer prod[POSTS__LOAD_MAX_SOURCES];
 };
 
-/* Consume one batch: preprocess and score it. */
-static int consume(posts_pipeline *pl, posts_batch *b, posts_pipeline_result *res,
-                   double *score_sum, float *scores, posts_err *err)
+int posts__loader_new(posts_source *const *src, unsigned n, posts__loader **out)
 {
+    *out = NULL;
+    if (n > POSTS__LOAD_MAX_SOURCES)
+        return PP_EINVAL;
+    posts__loader *l = calloc(1, sizeof *l);
+    if (!l)
+        return PP_ENOMEM;
+    l->src = src;
+    l->n = n;
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_cond_init(&l->cv, NULL);
+    pthread_cond_init(&l->go, NULL);
+    *out = l;
+    return PP_OK;
+}
+
+void posts__loader_free(posts__loader *l)
+{
+    if (!l)
+        return;
+    pthread_mutex_lock(&l->mu);
+    l->quit = 1;
+    pthread_cond_broadcast(&l->go);
+    pthread_mutex_unlock(&l->mu);
+    for (unsigned i = 0; i < l->n_started; i++)
+        pthread_join(l->th[i], NULL);
+    pthread_mutex_destroy(&l->mu);
+    pthread_cond_destroy(&l->cv);
+    pthread_cond_destroy(&l->go);
+    free(l);
+}
+
+/* Rows to ask a source for next: a batch, or what its per-source limit leaves. */
+static size_t per_source_want(size_t batch, uint64_t per_source, uint64_t from_this_source)
+{
+    if (!per_source)
+        return batch;
+    if (from_this_source >= per_source)
+        return 0;
+    uint64_t left = per_source - from_this_source;
+    return left < batch ? (size_t)left : batch;
+}
+
+/* One producer's run: its source's batches into the queue until done or stopped. */
+static void produce(posts__loader *l, producer *p, posts_source *src)
+{
+    posts_batch b = {0};
+    uint64_t from_here = 0;
+    for (;;) {
+        size_t want = per_source_want(l->batch, l->per_source, from_here);
+        if (want == 0)
+            break;
+        pthread_mutex_lock(&l->mu);
+        int stop = l->stop;
+        pthread_mutex_unlock(&l->mu);
+        if (stop)
+            break;
+        uint64_t t0 = posts__now_ns();
+        long n = posts__load_batch(src, &b, want, &p->err);
+        p->next_ns += posts__now_ns() - t0;
+        if (n < 0) {
+            p->rc = (int)n;
+            break;
+        }
+        if (n == 0)
+            break;
+        from_here += (uint64_t)n;
+        p->rows += (uint64_t)n;
+        pthread_mutex_lock(&l->mu);
+        while (l->qn == QUEUE_CAP && !l->stop)
+            pthread_cond_wait(&l->cv, &l->mu);
+        if (l->stop) {
+            pthread_mutex_unlock(&l->mu);
+            break;
+        }
+        l->items[(l->head + l->qn) % QUEUE_CAP] = b;
+        l->qn++;
+        memset(&b, 0, sizeof b);
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+    }
+    posts_batch_release(&b);
+    pp_span span = p->span;
+    int failed = p->rc != PP_OK;
+    pthread_mutex_lock(&l->mu);
+    l->live--;
+    pthread_cond_broadcast(&l->cv);
+    pthread_mutex_unlock(&l->mu);
+    if (failed)
+        PP_ASYNC_END_FAILED(span);
+    else
+        PP_ASYNC_END(span);
+}
+
+typedef struct {
+    posts__loader *l;
+    unsigned i;
+    unsigned seen; /* the run generation when the thread was started */
+} producer_arg;
+
+static void *producer_main(void *arg)
+{
+    producer_arg a = *(producer_arg *)arg;
+    free(arg);
+    posts__loader *l = a.l;
+    pthread_mutex_lock(&l->mu);
+    for (;;) {
+        while (l->gen == a.seen && !l->quit)
+            pthread_cond_wait(&l->go, &l->mu);
+        if (l->quit)
+            break;
+        a.seen = l->gen;
+        posts_source *src = l->src[a.i];
+        pthread_mutex_unlock(&l->mu);
+        produce(l, &l->prod[a.i], src);
+        pthread_mutex_lock(&l->mu);
+    }
+    pthread_mutex_unlock(&l->mu);
+    return NULL;
+}
+
+static int start_producers(posts__loader *l)
+{
+    while (l->n_started < l->n) {
+        producer_arg *a = malloc(sizeof *a);
+        if (!a)
+            return PP_ENOMEM;
+        *a = (producer_arg){l, l->n_started, l->gen};
+        if (pthread_create(&l->th[l->n_started], NULL, producer_main, a) != 0) {
+            free(a);
+            return PP_ENOMEM;
+        }
+        l->n_started++;
+    }
+    return PP_OK;
+}
+
+/* Trim b so that loaded + b->n stays within limit (0: none); the rows kept. */
+static size_t cap_batch(posts_batch *b, uint64_t limit, uint64_t loaded)
+{
+    if (limit && loaded + b->n > limit) {
+        size_t keep = loaded < limit ? (size_t)(limit - loaded) : 0;
+        for (size_t i = keep; i < b->n; i++)
+            free(b->posts[i].text);
+        b->n = keep;
+    }
+    return b->n;
+}
+
+static int run_sequential(posts__loader *l, posts__load_run *run, posts__consume_fn fn, void *user,
+                          posts_err *err)
+{
+    posts_batch b = {0};
+    int rc = PP_OK;
+    for (unsigned i = 0; i < l->n && rc == PP_OK; i++) {
+        PP_SCOPE("posts.load.source");
+        uint64_t from_here = 0;
+        for (;;) {
+            if (run->limit && run->loaded >= run->limit)
+                break;
+            size_t want = per_source_want(run->batch, run->per_source, from_here);
+            if (want == 0)
+                break;
+            uint64_t t0 = posts__now_ns();
+            long n = posts__load_batch(l->src[i], &b, want, err);
+            run->load_ns += posts__now_ns() - t0;
+            if (n < 0) {
+                rc = (int)n;
+                break;
+            }
+            if (n == 0)
+                break;
+            from_here += (uint64_t)n;
+            run->rows[i] += (uint64_t)n;
+            if (cap_batch(&b, run->limit, run->loaded)) {
+                if ((rc = fn(user, &b, err)) != PP_OK)
+                    break;
+                run->loaded += b.n;
+            }
+            posts_batch_clear(&b);
+        }
+    }
+    posts_batch_release(&b);
+    return rc;
+}
+
+static int run_concurrent(posts__loader *l, posts__load_run *run, posts__consume_fn fn, void *user,
+                          posts_err *err)
+{
+    int rc = start_producers(l);
+    if (rc != PP_OK)
+        return rc;
+    pthread_mutex_lock(&l->mu);
+    l->batch = run->batch;
+    l->per_source = run->per_source;
+    l->head = l->qn = 0;
+    l->stop = 0;
+    l->live = (int)l->n;
+    for (unsigned i = 0; i < l->n; i++) {
+        memset(&l->prod[i], 0, sizeof l->prod[i]);
+        l->prod[i].i = i;
+        PP_ASYNC_BEGIN(l->prod[i].span, "posts.load.source_async");
+    }
+    l->gen++;
+    pthread_cond_broadcast(&l->go);
+    for (;;) {
+        while (l->qn == 0 && l->live > 0)
+            pthread_cond_wait(&l->cv, &l->mu);
+        if (l->qn == 0)
+            break;
+        posts_batch item = l->items[l->head];
+        l->head = (l->head + 1) % QUEUE_CAP;
+        l->qn--;
+        pthread_cond_broadcast(&l->cv);
+        pthread_mutex_unlock(&l->mu);
+        if (cap_batch(&item, run->limit, run->loaded) && rc == PP_OK) {
+            rc = fn(user, &item, err);
+            if (rc == PP_OK)
+                run->loaded += item.n;
+        }
+        int full = run->limit && run->loaded >= run->limit;
+        posts_batch_release(&item);
+        pthread_mutex_lock(&l->mu);
+        if (rc != PP_OK || full) {
+            l->stop = 1;
+            pthread_cond_broadcast(&l->cv);
+        }
+    }
+    pthread_mutex_unlock(&l->mu);
+    /* every producer is done with this run: its figures are ours to read */
+    for (unsigned i = 0; i < l->n; i++) {
+        producer *p = &l->prod[i];
+        if (p->next_ns > run->load_ns)
+            run->load_ns = p->next_ns; /* the critical path */
+        run->rows[i] += p->rows;
+        if (p->rc != PP_OK && rc == PP_OK) {
+            rc = p->rc;
+            if (err)
+                *err = p->err;
+        }
+    }
+    return rc;
+}
+
+int posts__loader_run(posts__loader *l, posts__load_run *run, posts__consume_fn fn, void *user,
+                      posts_err *err)
+{
+    run->loaded = 0;
+    run->load_ns = 0;
+    memset(run->rows, 0, sizeof run->rows);
+    if (run->batch == 0)
+        return PP_EINVAL;
+    return run->concurrent ? run_concurrent(l, run, fn, user, err)
+                           : run_sequential(l, run, fn, user, err);
+}
+
+typedef struct consume_ctx {
+    posts_pipeline *pl;
+    posts_pipeline_result *res;
+    double score_sum;
+    float *scores;
+} consume_ctx;
+
+/* Consume one batch: preprocess and score it. */
+static int consume(void *user, posts_batch *b, posts_err *err)
+{
+    consume_ctx *c = user;
+    posts_pipeline *pl = c->pl;
+    posts_pipeline_result *res = c->res;
     size_t first = pl->feats.n;
     uint64_t t0 = posts__now_ns();
     posts_preprocess_stats ps = {0};
@@ -299,223 +587,55 @@ static int consume(posts_pipeline *pl, posts_batch *b, posts_pipeline_result *re
     for (size_t i = 0; i < b->n; i++)
         res->posts_checksum += posts_post_hash(&b->posts[i]);
     res->posts_loaded += b->n;
-    {
-        PP_SCOPE("posts.infer.batch");
-        if ((rc = posts_model_predict(pl->model, &pl->feats, first, b->n, scores)) != PP_OK) {
-            posts_err_set(err, "inference: %s", pp_strerror(rc));
-            return rc;
-        }
+    if ((rc = posts__infer_batch(pl->model, &pl->feats, first, b->n, c->scores)) != PP_OK) {
+        posts_err_set(err, "inference: %s", pp_strerror(rc));
+        return rc;
     }
     res->infer_ns += posts__now_ns() - t1;
     for (size_t i = 0; i < b->n; i++)
-        *score_sum += scores[i];
+        c->score_sum += c->scores[i];
     return PP_OK;
-}
-
-/* Posts to ask a source for next: a batch, or what its per-source limit leaves. */
-static size_t per_source_want(const posts_config *cfg, uint64_t from_this_source)
-{
-    if (!cfg->limit_per_source)
-        return cfg->batch_size;
-    if (from_this_source >= cfg->limit_per_source)
-        return 0;
-    uint64_t left = cfg->limit_per_source - from_this_source;
-    return left < cfg->batch_size ? (size_t)left : cfg->batch_size;
-}
-
-static void *produce(void *arg)
-{
-    producer *p = arg;
-    loadq *q = p->q;
-    const posts_config *cfg = &p->pl->cfg;
-    posts_batch b = {0};
-    uint64_t from_here = 0;
-    for (;;) {
-        size_t want = per_source_want(cfg, from_here);
-        if (want == 0)
-            break;
-        pthread_mutex_lock(&q->mu);
-        int stop = q->stop;
-        pthread_mutex_unlock(&q->mu);
-        if (stop)
-            break;
-        uint64_t t0 = posts__now_ns();
-        long n;
-        {
-            PP_SCOPE("posts.load.batch");
-            n = posts_source_next(p->src, &b, want, &p->err);
-        }
-        p->next_ns += posts__now_ns() - t0;
-        if (n < 0) {
-            p->rc = (int)n;
-            break;
-        }
-        if (n == 0)
-            break;
-        from_here += (uint64_t)n;
-        pthread_mutex_lock(&q->mu);
-        while (q->n == QUEUE_CAP && !q->stop)
-            pthread_cond_wait(&q->cv, &q->mu);
-        if (q->stop) {
-            pthread_mutex_unlock(&q->mu);
-            break;
-        }
-        q->items[(q->head + q->n) % QUEUE_CAP] = b;
-        q->n++;
-        memset(&b, 0, sizeof b);
-        pthread_cond_broadcast(&q->cv);
-        pthread_mutex_unlock(&q->mu);
-    }
-    posts_batch_release(&b);
-    pthread_mutex_lock(&q->mu);
-    q->live--;
-    pthread_cond_broadcast(&q->cv);
-    pthread_mutex_unlock(&q->mu);
-    if (p->rc)
-        PP_ASYNC_END_FAILED(p->span);
-    else
-        PP_ASYNC_END(p->span);
-    return NULL;
-}
-
-static size_t cap_batch(posts_batch *b, const posts_config *cfg, uint64_t loaded)
-{
-    if (cfg->limit && loaded + b->n > cfg->limit) {
-        size_t keep = (size_t)(cfg->limit - loaded);
-        for (size_t i = keep; i < b->n; i++)
-            free(b->posts[i].text);
-        b->n = keep;
-    }
-    return b->n;
 }
 
 int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_err *err)
 {
     PP_SCOPE_MEM("posts.pipeline.load");
     const posts_config *cfg = &pl->cfg;
-    producer prod[MAX_SOURCES];
+    posts_source *src[MAX_SOURCES] = {0};
     unsigned order[MAX_SOURCES] = {POSTS_SRC_DATABASE, POSTS_SRC_FILE, POSTS_SRC_API};
-    int np = 0, rc = PP_OK;
+    unsigned np = 0;
+    int rc = PP_OK;
     char err_first[200] = "";
-    double score_sum = 0;
-    float *scores = malloc(cfg->batch_size * sizeof *scores);
-    posts_batch b = {0};
-    loadq q;
-    memset(&q, 0, sizeof q);
-    memset(prod, 0, sizeof prod);
-    pthread_mutex_init(&q.mu, NULL);
-    pthread_cond_init(&q.cv, NULL);
+    posts__loader *l = NULL;
+    consume_ctx c = {pl, res, 0, malloc(cfg->batch_size * sizeof(float))};
     uint64_t t_start = posts__now_ns();
-    if (!scores) {
+    if (!c.scores) {
         rc = PP_ENOMEM;
         goto out;
     }
     for (int i = 0; i < MAX_SOURCES; i++) {
         if (!(cfg->sources & order[i]))
             continue;
-        producer *p = &prod[np];
-        p->pl = pl;
-        p->q = &q;
-        p->which = order[i];
-        if ((rc = posts_open_source(cfg, order[i], NULL, NULL, &p->src, err)) != PP_OK)
+        if ((rc = posts_open_source(cfg, order[i], NULL, NULL, &src[np], err)) != PP_OK)
             goto out;
         np++;
     }
-    if (!cfg->concurrent_load) {
-        for (int i = 0; i < np && rc == PP_OK; i++) {
-            producer *p = &prod[i];
-            PP_SCOPE("posts.load.source");
-            uint64_t from_here = 0;
-            for (;;) {
-                if (cfg->limit && res->posts_loaded >= cfg->limit)
-                    break;
-                size_t want = per_source_want(cfg, from_here);
-                if (want == 0)
-                    break;
-                uint64_t t0 = posts__now_ns();
-                long n;
-                {
-                    PP_SCOPE("posts.load.batch");
-                    n = posts_source_next(p->src, &b, want, err);
-                }
-                if (n > 0)
-                    from_here += (uint64_t)n;
-                res->load_ns += posts__now_ns() - t0;
-                if (n < 0) {
-                    rc = (int)n;
-                    break;
-                }
-                if (n == 0)
-                    break;
-                if (cap_batch(&b, cfg, res->posts_loaded) &&
-                    (rc = consume(pl, &b, res, &score_sum, scores, err)) != PP_OK)
-                    break;
-                posts_batch_clear(&b);
-            }
-        }
-    } else {
-        q.live = np;
-        for (int i = 0; i < np; i++) {
-            PP_ASYNC_BEGIN(prod[i].span, "posts.load.source_async");
-            if (pthread_create(&prod[i].thread, NULL, produce, &prod[i]) != 0) {
-                PP_ASYNC_END_FAILED(prod[i].span);
-                pthread_mutex_lock(&q.mu);
-                q.live--;
-                pthread_mutex_unlock(&q.mu);
-                prod[i].rc = PP_ENOMEM;
-                prod[i].thread = 0;
-            }
-        }
-        for (;;) {
-            pthread_mutex_lock(&q.mu);
-            while (q.n == 0 && q.live > 0)
-                pthread_cond_wait(&q.cv, &q.mu);
-            if (q.n == 0) {
-                pthread_mutex_unlock(&q.mu);
-                break;
-            }
-            posts_batch item = q.items[q.head];
-            q.head = (q.head + 1) % QUEUE_CAP;
-            q.n--;
-            pthread_cond_broadcast(&q.cv);
-            pthread_mutex_unlock(&q.mu);
-            int full = 0;
-            if (cap_batch(&item, cfg, res->posts_loaded) && rc == PP_OK)
-                rc = consume(pl, &item, res, &score_sum, scores, err);
-            full = cfg->limit && res->posts_loaded >= cfg->limit;
-            posts_batch_release(&item);
-            if (rc != PP_OK || full) {
-                pthread_mutex_lock(&q.mu);
-                q.stop = 1;
-                pthread_cond_broadcast(&q.cv);
-                pthread_mutex_unlock(&q.mu);
-            }
-        }
-        for (int i = 0; i < np; i++) {
-            if (prod[i].thread)
-                pthread_join(prod[i].thread, NULL);
-            if (prod[i].next_ns > res->load_ns)
-                res->load_ns = prod[i].next_ns; /* the critical path */
-            if (prod[i].rc && rc == PP_OK) {
-                rc = prod[i].rc;
-                if (err)
-                    *err = prod[i].err;
-            }
-        }
-        while (q.n) {
-            posts_batch_release(&q.items[q.head]);
-            q.head = (q.head + 1) % QUEUE_CAP;
-            q.n--;
-        }
-    }
-    for (int i = 0; i < np; i++) {
+    if ((rc = posts__loader_new(src, np, &l)) != PP_OK)
+        goto out;
+    posts__load_run run = {.concurrent = cfg->concurrent_load,
+                           .batch = cfg->batch_size,
+                           .per_source = cfg->limit_per_source,
+                           .limit = cfg->limit};
+    rc = posts__loader_run(l, &run, consume, &c, err);
+    res->load_ns += run.load_ns;
+    for (unsigned i = 0; i < np; i++) {
         posts_source_stats st;
-        posts_source_stats_get(prod[i].src, &st);
+        posts_source_stats_get(src[i], &st);
         if (rc == PP_OK && st.rows_rejected && !st.posts)
             pp_log(PP_LOG_WARN, "posts.pipeline", "every_row_rejected", "source",
-                   posts_source_name(prod[i].src), "first", st.first_reject, NULL);
+                   posts_source_name(src[i]), "first", st.first_reject, NULL);
         if (rc == PP_OK && st.rows_rejected && !res->posts_loaded && !err_first[0])
-            snprintf(err_first, sizeof err_first, "%s %s", posts_source_name(prod[i].src),
+            snprintf(err_first, sizeof err_first, "%s %s", posts_source_name(src[i]),
                      st.first_reject);
         res->rows_rejected += st.rows_rejected;
         res->duplicate_ids += st.duplicate_ids;
@@ -525,7 +645,7 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
         res->connections_reused += st.connections_reused;
     }
     if (res->posts_loaded)
-        res->mean_score = score_sum / (double)res->posts_loaded;
+        res->mean_score = c.score_sum / (double)res->posts_loaded;
     if (rc == PP_OK && !res->posts_loaded && res->rows_rejected) {
         /* nothing usable: a run over no posts would look like success */
         posts_err_set(err, "every row was rejected (%" PRIu64 "; first: %s)", res->rows_rejected,
@@ -536,21 +656,124 @@ out:
     res->total_ns += posts__now_ns() - t_start;
     if (rc == PP_ENOMEM && err && !err->msg[0])
         posts_err_set(err, "out of memory");
-    for (int i = 0; i < np; i++)
-        posts_source_close(prod[i].src);
-    posts_batch_release(&b);
-    pthread_mutex_destroy(&q.mu);
-    pthread_cond_destroy(&q.cv);
-    free(scores);
+    posts__loader_free(l);
+    for (unsigned i = 0; i < np; i++)
+        posts_source_close(src[i]);
+    free(c.scores);
     return rc;
 }
 
 /* ---- stage 4: feed requests ---------------------------------------------------------- */
 
+/* Candidates: Zipf popularity over slots, popularity rank -> slot by a fixed
+ * shuffle, so popular posts are spread over ids. */
+struct posts__feed {
+    posts_zipf *z;
+    size_t *perm;
+};
+
+int posts__feed_new(size_t n, double zipf_s, uint64_t seed, posts__feed **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return PP_EINVAL;
+    posts__feed *f = calloc(1, sizeof *f);
+    if (!f)
+        return PP_ENOMEM;
+    f->perm = malloc(n * sizeof *f->perm);
+    int rc = f->perm ? posts_zipf_new(n, zipf_s, seed, &f->z) : PP_ENOMEM;
+    if (rc != PP_OK) {
+        posts__feed_free(f);
+        return rc;
+    }
+    posts__rng r = {posts__mix64(seed + 17)};
+    for (size_t i = 0; i < n; i++)
+        f->perm[i] = i;
+    for (size_t i = n - 1; i > 0; i--) {
+        size_t j = (size_t)posts__rng_below(&r, i + 1), t = f->perm[i];
+        f->perm[i] = f->perm[j];
+        f->perm[j] = t;
+    }
+    *out = f;
+    return PP_OK;
+}
+
+size_t posts__feed_next(posts__feed *f)
+{
+    return f->perm[posts_zipf_next(f->z)];
+}
+
+void posts__feed_free(posts__feed *f)
+{
+    if (!f)
+        return;
+    posts_zipf_free(f->z);
+    free(f->perm);
+    free(f);
+}
+
 typedef struct ranked {
     float score;
     int64_t id;
 } ranked;
+
+/* A feed request's buffers, sized for `candidates` once. */
+struct posts__server {
+    size_t nc, k;
+    size_t *miss;
+    char *keybuf;
+    const char **keys, **mkeys;
+    float *vals, *mscores, *mvals;
+    uint8_t *hit;
+    ranked *rk;
+    posts_feature_batch scratch; /* the misses' features, gathered */
+};
+
+int posts__server_new(size_t candidates, size_t top_k, posts__server **out)
+{
+    *out = NULL;
+    if (candidates == 0)
+        return PP_EINVAL;
+    posts__server *s = calloc(1, sizeof *s);
+    if (!s)
+        return PP_ENOMEM;
+    size_t nc = candidates;
+    s->nc = nc;
+    s->k = top_k;
+    s->miss = malloc(nc * sizeof *s->miss);
+    s->keybuf = malloc(nc * 48);
+    s->keys = malloc(nc * sizeof *s->keys);
+    s->mkeys = malloc(nc * sizeof *s->mkeys);
+    s->vals = malloc(nc * sizeof *s->vals);
+    s->mscores = malloc(nc * sizeof *s->mscores);
+    s->mvals = malloc(nc * sizeof *s->mvals);
+    s->hit = malloc(nc);
+    s->rk = malloc(nc * sizeof *s->rk);
+    if (!s->miss || !s->keybuf || !s->keys || !s->mkeys || !s->vals || !s->mscores || !s->mvals ||
+        !s->hit || !s->rk) {
+        posts__server_free(s);
+        return PP_ENOMEM;
+    }
+    *out = s;
+    return PP_OK;
+}
+
+void posts__server_free(posts__server *s)
+{
+    if (!s)
+        return;
+    free(s->miss);
+    free(s->keybuf);
+    free(s->keys);
+    free(s->mkeys);
+    free(s->vals);
+    free(s->mscores);
+    free(s->mvals);
+    free(s->hit);
+    free(s->rk);
+    posts_feature_batch_release(&s->scratch);
+    free(s);
+}
 
 static int cmp_ranked(const void *a, const void *b)
 {
@@ -581,6 +804,56 @@ static int gather(posts_feature_batch *dst, const posts_feature_batch *src, cons
     return PP_OK;
 }
 
+int posts__serve_request(posts__server *s, posts_cache *cache, posts_model *model, uint32_t version,
+                         const posts_feature_batch *feats, const size_t *cand, size_t nc,
+                         posts__request *out, posts_err *err)
+{
+    PP_SCOPE("posts.serve.request");
+    if (nc == 0 || nc > s->nc)
+        return PP_EINVAL;
+    pp_span span;
+    PP_ASYNC_BEGIN(span, "posts.serve.request_async");
+    size_t k = s->k < nc ? s->k : nc;
+    for (size_t i = 0; i < nc; i++) {
+        s->keys[i] = s->keybuf + i * 48;
+        posts_cache_key(version, feats->f[cand[i]].post_id, s->keybuf + i * 48, 48);
+    }
+    posts_cache_get_many(cache, s->keys, nc, s->vals, sizeof(float), s->hit);
+    size_t nm = 0;
+    for (size_t i = 0; i < nc; i++)
+        if (!s->hit[i])
+            s->miss[nm++] = cand[i];
+    if (nm) {
+        PP_SCOPE("posts.serve.infer_misses");
+        int rc;
+        if ((rc = gather(&s->scratch, feats, s->miss, nm)) != PP_OK ||
+            (rc = posts_model_predict(model, &s->scratch, 0, nm, s->mscores)) != PP_OK) {
+            PP_ASYNC_END_FAILED(span);
+            posts_err_set(err, "serve: inference: %s", pp_strerror(rc));
+            return rc;
+        }
+        size_t m = 0;
+        for (size_t i = 0; i < nc; i++)
+            if (!s->hit[i]) {
+                s->vals[i] = s->mscores[m];
+                s->mvals[m] = s->mscores[m];
+                s->mkeys[m] = s->keys[i];
+                m++;
+            }
+        posts_cache_put_many(cache, s->mkeys, nm, s->mvals, sizeof(float));
+    }
+    for (size_t i = 0; i < nc; i++)
+        s->rk[i] = (ranked){s->vals[i], feats->f[cand[i]].post_id};
+    qsort(s->rk, nc, sizeof *s->rk, cmp_ranked);
+    double top = 0;
+    for (size_t i = 0; i < k; i++)
+        top += s->rk[i].score;
+    out->top_id = s->rk[0].id;
+    out->top_mean = k ? top / (double)k : 0;
+    PP_ASYNC_END(span);
+    return PP_OK;
+}
+
 int posts_pipeline_serve(posts_pipeline *pl, posts_pipeline_result *res, posts_err *err)
 {
     PP_SCOPE_MEM("posts.pipeline.serve");
@@ -590,85 +863,32 @@ int posts_pipeline_serve(posts_pipeline *pl, posts_pipeline_result *res, posts_e
         posts_err_set(err, "serve: no posts loaded");
         return PP_ESTATE;
     }
-    size_t nc = cfg->candidates, k = cfg->top_k < nc ? cfg->top_k : nc;
-    int rc = PP_ENOMEM;
-    posts_zipf *z = NULL;
-    size_t *perm = malloc(n * sizeof *perm), *cand = malloc(nc * sizeof *cand),
-           *miss = malloc(nc * sizeof *miss);
-    char *keybuf = malloc(nc * 48);
-    const char **keys = malloc(nc * sizeof *keys);
-    float *vals = malloc(nc * sizeof *vals), *mscores = malloc(nc * sizeof *mscores);
-    float *mvals = malloc(nc * sizeof *mvals);
-    const char **mkeys = malloc(nc * sizeof *mkeys);
-    uint8_t *hit = malloc(nc);
-    ranked *rk = malloc(nc * sizeof *rk);
+    size_t nc = cfg->candidates;
+    posts__feed *feed = NULL;
+    posts__server *srv = NULL;
+    size_t *cand = malloc(nc * sizeof *cand);
     uint64_t t0 = posts__now_ns();
     double feed_sum = 0;
     posts_cache_stats before, after;
     posts_cache_stats_get(pl->cache, &before);
-    if (!perm || !cand || !miss || !keybuf || !keys || !vals || !mscores || !mvals || !mkeys ||
-        !hit || !rk)
-        goto out;
-    if ((rc = posts_zipf_new(n, cfg->zipf_s, cfg->seed, &z)) != PP_OK)
-        goto out;
-    /* popularity rank -> post: a fixed shuffle, so popular posts are spread over ids */
-    posts__rng r = {posts__mix64(cfg->seed + 17)};
-    for (size_t i = 0; i < n; i++)
-        perm[i] = i;
-    for (size_t i = n - 1; i > 0; i--) {
-        size_t j = (size_t)posts__rng_below(&r, i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
-    for (size_t req = 0; req < cfg->requests; req++) {
-        PP_SCOPE("posts.serve.request");
-        pp_span span;
-        PP_ASYNC_BEGIN(span, "posts.serve.request_async");
-        for (size_t i = 0; i < nc; i++) {
-            cand[i] = perm[posts_zipf_next(z)];
-            keys[i] = keybuf + i * 48;
-            posts_cache_key(pl->version, pl->feats.f[cand[i]].post_id, keybuf + i * 48, 48);
-        }
-        posts_cache_get_many(pl->cache, keys, nc, vals, sizeof(float), hit);
-        size_t nm = 0;
+    int rc = cand ? posts__server_new(nc, cfg->top_k, &srv) : PP_ENOMEM;
+    if (rc == PP_OK)
+        rc = posts__feed_new(n, cfg->zipf_s, cfg->seed, &feed);
+    for (size_t req = 0; rc == PP_OK && req < cfg->requests; req++) {
         for (size_t i = 0; i < nc; i++)
-            if (!hit[i])
-                miss[nm++] = cand[i];
-        if (nm) {
-            PP_SCOPE("posts.serve.infer_misses");
-            if ((rc = gather(&pl->scratch, &pl->feats, miss, nm)) != PP_OK ||
-                (rc = posts_model_predict(pl->model, &pl->scratch, 0, nm, mscores)) != PP_OK) {
-                PP_ASYNC_END_FAILED(span);
-                posts_err_set(err, "serve: inference: %s", pp_strerror(rc));
-                goto out;
-            }
-            size_t m = 0;
-            for (size_t i = 0; i < nc; i++)
-                if (!hit[i]) {
-                    vals[i] = mscores[m];
-                    mvals[m] = mscores[m];
-                    mkeys[m] = keys[i];
-                    m++;
-                }
-            posts_cache_put_many(pl->cache, mkeys, nm, mvals, sizeof(float));
-        }
-        for (size_t i = 0; i < nc; i++)
-            rk[i] = (ranked){vals[i], pl->feats.f[cand[i]].post_id};
-        qsort(rk, nc, sizeof *rk, cmp_ranked);
+            cand[i] = posts__feed_next(feed);
+        posts__request rq;
+        if ((rc = posts__serve_request(srv, pl->cache, pl->model, pl->version, &pl->feats, cand, nc,
+                                       &rq, err)) != PP_OK)
+            break;
         if (req == 0)
-            res->first_feed_top = rk[0].id;
-        double top = 0;
-        for (size_t i = 0; i < k; i++)
-            top += rk[i].score;
-        feed_sum += top / (double)k;
+            res->first_feed_top = rq.top_id;
+        feed_sum += rq.top_mean;
         res->scored += nc;
         res->requests++;
-        PP_ASYNC_END(span);
         if (pl->hook)
             pl->hook(pl->hook_user, req);
     }
-    rc = PP_OK;
-out:
     if (res->requests)
         res->feed_mean_score = feed_sum / (double)res->requests;
     posts_cache_stats_get(pl->cache, &after);
@@ -680,18 +900,9 @@ out:
     res->total_ns += dt;
     if (rc == PP_ENOMEM && err && !err->msg[0])
         posts_err_set(err, "serve: out of memory");
-    posts_zipf_free(z);
-    free(perm);
+    posts__feed_free(feed);
+    posts__server_free(srv);
     free(cand);
-    free(miss);
-    free(keybuf);
-    free(keys);
-    free(vals);
-    free(mscores);
-    free(mvals);
-    free(mkeys);
-    free(hit);
-    free(rk);
     return rc;
 }
 

@@ -1,9 +1,12 @@
 /*
  * profile.c - The LinkedIn-posts pipeline behind postprof's pp_workload
  * interface: each stage callable on its own with the knobs as they are now,
- * and whole end-to-end passes through the real pipeline. Everything a stage
- * needs (sources, models, a feature pool, the cache trace) is prepared in
- * posts_prof_new so the timed calls do only the stage's own work.
+ * and whole end-to-end passes through the real pipeline. Every stage runs
+ * the pipeline's own code (pipeline.c's loader, batch loads, inference and
+ * feed requests; internal.h), so the experiments time what `postprof
+ * pipeline` runs and hit the same scopes. Everything a stage needs (sources,
+ * models, a feature pool, the cache trace) is prepared in posts_prof_new so
+ * the timed calls do only the stage's own work.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,8 +24,6 @@
 
 static const unsigned src_bits[NSRC] = {POSTS_SRC_DATABASE, POSTS_SRC_FILE, POSTS_SRC_API};
 
-typedef struct loaders loaders;
-
 struct posts_prof {
     posts_prof_opts o;
     posts_config cfg; /* current knobs */
@@ -34,7 +35,7 @@ struct posts_prof {
      * source per load_batch an experiment alternates between */
     posts_source *api_alt;
     int api_alt_batch;
-    loaders *loaders; /* started by the first concurrent PP_STAGE_LOAD_ALL */
+    posts__loader *loader; /* the pipeline's loader over src[], for PP_STAGE_LOAD_ALL */
     posts_batch load_buf[NSRC];
     posts_batch sample;      /* posts preprocessed by PP_STAGE_PREPROCESS */
     posts_preprocessor *pre; /* for the current threads/arena */
@@ -44,8 +45,14 @@ struct posts_prof {
     size_t pool_cursor;
     posts_model *model[NMODELS][2]; /* [size][quantized] */
     float *scores;
-    uint64_t *trace; /* post ids, in access order */
+    uint64_t *trace;    /* post ids, in access order */
+    size_t *trace_slot; /* the same accesses as slots of universe (id - 1) */
     size_t trace_n;
+    /* every post id 1..n_posts as features (a pool post's, rows shared with pool):
+     * what the feed requests of the cache replay score */
+    posts_feature_batch universe;
+    posts__server *server; /* feed requests of the cache replay */
+    size_t server_nc;
     size_t n_posts; /* ids 1..n_posts exist */
 };
 
@@ -86,12 +93,12 @@ static int load_one(posts_prof *p, unsigned i, posts_batch *b, pp_stage_result *
     posts_source_stats before, after;
     posts_source_stats_get(p->src[i], &before);
     posts_batch_clear(b);
-    long n = posts_source_next(p->src[i], b, (size_t)p->load_batch, &err);
+    long n = posts__load_batch(p->src[i], b, (size_t)p->load_batch, &err);
     if (n == 0) { /* exhausted: start again from the first row */
         if ((rc = open_src(p, i, &err)) != PP_OK)
             return rc;
         posts_source_stats_get(p->src[i], &before);
-        n = posts_source_next(p->src[i], b, (size_t)p->load_batch, &err);
+        n = posts__load_batch(p->src[i], b, (size_t)p->load_batch, &err);
     }
     if (n < 0) {
         pp_log(PP_LOG_WARN, "posts.profile", "load_failed", "source", p->w.source_names[i], "error",
@@ -131,140 +138,48 @@ static int load_one(posts_prof *p, unsigned i, posts_batch *b, pp_stage_result *
     return PP_OK;
 }
 
-typedef struct {
-    posts_prof *p;
-    unsigned i;
-    pp_stage_result r;
-    int rc;
-} load_job;
-
-static void *load_thread(void *arg)
+/* The loader's consumer: rows counted, nothing kept. */
+static int count_rows(void *user, posts_batch *b, posts_err *err)
 {
-    load_job *j = arg;
-    j->rc = load_one(j->p, j->i, &j->p->load_buf[j->i], &j->r);
-    return NULL;
+    (void)err;
+    *(uint64_t *)user += b->n;
+    return PP_OK;
 }
 
 /*
- * Concurrent loading as the pipeline does it: one long-lived loader thread
- * per source (the pass's producers live for the whole load), each handed one
- * batch per PP_STAGE_LOAD_ALL call, so a call costs the slowest source plus
- * a hand-off, not three thread creations.
+ * One batch from every source through the pipeline's loader: in turn, or
+ * each source by its producer thread (started at the first concurrent call
+ * and kept, as a pass's producers live through its whole load) into the
+ * queue this thread consumes.
  */
-struct loaders {
-    pthread_t th[NSRC];
-    unsigned n_started;
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    unsigned gen, n_done;
-    int quit;
-    load_job jobs[NSRC];
-};
-
-typedef struct {
-    loaders *l;
-    unsigned i;
-} loader_arg;
-
-static void *loader_main(void *arg)
-{
-    loaders *l = ((loader_arg *)arg)->l;
-    unsigned i = ((loader_arg *)arg)->i;
-    free(arg);
-    unsigned seen = 0; /* generations start at 0 before any thread runs */
-    pthread_mutex_lock(&l->mu);
-    for (;;) {
-        while (l->gen == seen && !l->quit)
-            pthread_cond_wait(&l->go, &l->mu);
-        if (l->quit)
-            break;
-        seen = l->gen;
-        pthread_mutex_unlock(&l->mu);
-        load_thread(&l->jobs[i]);
-        pthread_mutex_lock(&l->mu);
-        l->n_done++;
-        pthread_cond_signal(&l->done);
-    }
-    pthread_mutex_unlock(&l->mu);
-    return NULL;
-}
-
-static void loaders_free(loaders *l)
-{
-    if (!l)
-        return;
-    pthread_mutex_lock(&l->mu);
-    l->quit = 1;
-    pthread_cond_broadcast(&l->go);
-    pthread_mutex_unlock(&l->mu);
-    for (unsigned i = 0; i < l->n_started; i++)
-        pthread_join(l->th[i], NULL);
-    pthread_mutex_destroy(&l->mu);
-    pthread_cond_destroy(&l->go);
-    pthread_cond_destroy(&l->done);
-    free(l);
-}
-
-/* All NSRC loader threads, or NULL (the caller then loads in turn). */
-static loaders *loaders_new(void)
-{
-    loaders *l = calloc(1, sizeof *l);
-    if (!l)
-        return NULL;
-    pthread_mutex_init(&l->mu, NULL);
-    pthread_cond_init(&l->go, NULL);
-    pthread_cond_init(&l->done, NULL);
-    for (unsigned i = 0; i < NSRC; i++) {
-        loader_arg *a = malloc(sizeof *a);
-        if (!a)
-            break;
-        *a = (loader_arg){l, i};
-        if (pthread_create(&l->th[i], NULL, loader_main, a) != 0) {
-            free(a);
-            break;
-        }
-        l->n_started++;
-    }
-    if (l->n_started < NSRC) {
-        loaders_free(l);
-        return NULL;
-    }
-    return l;
-}
-
 static int load_all(posts_prof *p, pp_stage_result *out)
 {
-    load_job local[NSRC], *jobs = local;
-    if (p->cfg.concurrent_load && !p->loaders)
-        p->loaders = loaders_new();
-    loaders *l = p->cfg.concurrent_load ? p->loaders : NULL;
-    if (l) {
-        pthread_mutex_lock(&l->mu);
-        jobs = l->jobs;
+    posts_err err = {{0}};
+    int rc;
+    for (unsigned i = 0; i < NSRC; i++)
+        if (!p->src[i] && (rc = open_src(p, i, &err)) != PP_OK)
+            return rc;
+    if (!p->loader && (rc = posts__loader_new(p->src, NSRC, &p->loader)) != PP_OK)
+        return rc;
+    posts_source_stats before[NSRC], after;
+    for (unsigned i = 0; i < NSRC; i++)
+        posts_source_stats_get(p->src[i], &before[i]);
+    posts__load_run run = {.concurrent = p->cfg.concurrent_load,
+                           .batch = (size_t)p->load_batch,
+                           .per_source = (uint64_t)p->load_batch};
+    uint64_t rows = 0;
+    if ((rc = posts__loader_run(p->loader, &run, count_rows, &rows, &err)) != PP_OK) {
+        pp_log(PP_LOG_WARN, "posts.profile", "load_failed", "error", err.msg, NULL);
+        return rc;
     }
     for (unsigned i = 0; i < NSRC; i++) {
-        memset(&jobs[i], 0, sizeof jobs[i]);
-        jobs[i].p = p;
-        jobs[i].i = i;
+        posts_source_stats_get(p->src[i], &after);
+        out->bytes += after.bytes - before[i].bytes;
+        /* exhausted: the next call starts again from the first row */
+        if (run.rows[i] < (uint64_t)p->load_batch && (rc = open_src(p, i, &err)) != PP_OK)
+            return rc;
     }
-    if (l) {
-        l->n_done = 0;
-        l->gen++;
-        pthread_cond_broadcast(&l->go);
-        while (l->n_done < NSRC)
-            pthread_cond_wait(&l->done, &l->mu);
-        memcpy(local, l->jobs, sizeof local);
-        pthread_mutex_unlock(&l->mu);
-    } else {
-        for (unsigned i = 0; i < NSRC; i++)
-            load_thread(&local[i]);
-    }
-    for (unsigned i = 0; i < NSRC; i++) {
-        if (local[i].rc != PP_OK)
-            return local[i].rc;
-        out->items += local[i].r.items;
-        out->bytes += local[i].r.bytes;
-    }
+    out->items += rows;
     return PP_OK;
 }
 
@@ -322,7 +237,7 @@ static int infer(posts_prof *p, unsigned size, pp_stage_result *out)
         count = p->pool.n;
     if (p->pool_cursor + count > p->pool.n)
         p->pool_cursor = 0;
-    rc = posts_model_predict(m, &p->pool, p->pool_cursor, count, p->scores);
+    rc = posts__infer_batch(m, &p->pool, p->pool_cursor, count, p->scores);
     p->pool_cursor += count;
     out->items = count;
     return rc;
@@ -359,21 +274,29 @@ static int cache_replay(posts_prof *p, pp_stage_result *out)
     }
     if (rc != PP_OK)
         return rc;
+    /* the trace as the pass's feed requests make it: `candidates` accesses a
+     * request, each request the pipeline's own (cache reads, misses scored
+     * and stored, ranking); op_latency gets one value per request */
+    size_t nc = p->cfg.candidates ? p->cfg.candidates : 1;
+    if (!p->server || p->server_nc != nc) {
+        posts__server_free(p->server);
+        p->server = NULL;
+        if ((rc = posts__server_new(nc, p->cfg.top_k, &p->server)) != PP_OK) {
+            posts_cache_free(c);
+            return rc;
+        }
+        p->server_nc = nc;
+    }
     posts_cache_stats before;
     posts_cache_stats_get(c, &before);
-    for (size_t i = 0; i < p->trace_n; i++) {
+    for (size_t off = 0; off < p->trace_n; off += nc) {
         uint64_t t0 = pp_clock_now_ns();
-        char key[48];
-        size_t kl = posts_cache_key(info.version, (int64_t)p->trace[i], key, sizeof key);
-        float score;
-        size_t vl = 0;
-        if (posts_cache_get(c, key, kl, &score, sizeof score, &vl) != 1 || vl != sizeof score) {
-            /* a miss pays the real cost: score the post, then store the score */
-            size_t row = (size_t)(p->trace[i] % p->pool.n);
-            if ((rc = posts_model_predict(m, &p->pool, row, 1, &score)) != PP_OK)
-                break;
-            (void)posts_cache_put(c, key, kl, &score, sizeof score);
-        }
+        size_t n = p->trace_n - off < nc ? p->trace_n - off : nc;
+        posts__request rq;
+        posts_err err = {{0}};
+        if ((rc = posts__serve_request(p->server, c, m, info.version, &p->universe,
+                                       p->trace_slot + off, n, &rq, &err)) != PP_OK)
+            break;
         if (out->op_latency)
             pp_histogram_record(out->op_latency, pp_clock_now_ns() - t0);
     }
@@ -651,9 +574,9 @@ static size_t count_posts(posts_prof *p, posts_source_stats *st)
 /*
  * The trace a pass's feed requests make: candidates drawn by Zipf popularity
  * over the slots of the posts loaded in the pass (each source's first
- * pass_posts_per_source rows, so the same ids from every source), shuffled
- * exactly as posts_pipeline_serve does; then the miss-ratio curve and the
- * replay describe the cache the pass uses.
+ * pass_posts_per_source rows, so the same ids from every source), by the
+ * pipeline's own candidate draw (posts__feed); then the miss-ratio curve and
+ * the replay describe the cache the pass uses.
  */
 static int build_pass_trace(posts_prof *p)
 {
@@ -664,27 +587,17 @@ static int build_pass_trace(posts_prof *p)
     size_t n = p->o.trace_accesses ? p->o.trace_accesses : p->o.pass_requests * p->cfg.candidates;
     if (n == 0)
         n = 1;
-    posts_zipf *z = NULL;
-    size_t *perm = malloc(slots * sizeof *perm);
+    posts__feed *feed = NULL;
     p->trace = malloc(n * sizeof *p->trace);
-    int rc = perm && p->trace ? posts_zipf_new(slots, p->cfg.zipf_s, p->cfg.seed, &z) : PP_ENOMEM;
+    int rc = p->trace ? posts__feed_new(slots, p->cfg.zipf_s, p->cfg.seed, &feed) : PP_ENOMEM;
     if (rc != PP_OK)
-        goto out;
-    posts__rng r = {posts__mix64(p->cfg.seed + 17)};
-    for (size_t i = 0; i < slots; i++)
-        perm[i] = i;
-    for (size_t i = slots - 1; i > 0; i--) {
-        size_t j = (size_t)posts__rng_below(&r, i + 1), t = perm[i];
-        perm[i] = perm[j];
-        perm[j] = t;
-    }
+        return rc;
+    /* the pass's slots hold each source's rows 1..per in turn */
     for (size_t i = 0; i < n; i++)
-        p->trace[i] = 1 + perm[posts_zipf_next(z)] % per;
+        p->trace[i] = 1 + posts__feed_next(feed) % per;
     p->trace_n = n;
-out:
-    posts_zipf_free(z);
-    free(perm);
-    return rc;
+    posts__feed_free(feed);
+    return PP_OK;
 }
 
 static int build_trace(posts_prof *p)
@@ -710,6 +623,27 @@ static int build_trace(posts_prof *p)
     }
     p->trace_n = n;
     posts_zipf_free(z);
+    return PP_OK;
+}
+
+/* Every post id as features (a pool post's rows, shared), and the trace as its slots. */
+static int build_universe(posts_prof *p)
+{
+    posts_feature_batch *u = &p->universe;
+    u->f = malloc(p->n_posts * sizeof *u->f);
+    p->trace_slot = malloc((p->trace_n ? p->trace_n : 1) * sizeof *p->trace_slot);
+    if (!u->f || !p->trace_slot)
+        return PP_ENOMEM;
+    for (size_t i = 0; i < p->n_posts; i++) {
+        u->f[i] = p->pool.f[(i + 1) % p->pool.n];
+        u->f[i].post_id = (int64_t)(i + 1);
+    }
+    u->n = u->cap = p->n_posts;
+    u->idx = p->pool.idx;
+    u->val = p->pool.val;
+    u->nnz = u->nnz_cap = p->pool.nnz;
+    for (size_t i = 0; i < p->trace_n; i++)
+        p->trace_slot[i] = (size_t)(p->trace[i] - 1);
     return PP_OK;
 }
 
@@ -778,7 +712,7 @@ int posts_prof_new(const posts_prof_opts *o, posts_prof **out, posts_err *err)
                           posts_model_name((int)s), p->cfg.data_dir);
             goto out;
         }
-    if ((rc = build_trace(p)) != PP_OK)
+    if ((rc = build_trace(p)) != PP_OK || (rc = build_universe(p)) != PP_OK)
         goto out;
 
     pp_workload *w = &p->w;
@@ -836,7 +770,10 @@ void posts_prof_free(posts_prof *p)
 {
     if (!p)
         return;
-    loaders_free(p->loaders);
+    posts__loader_free(p->loader); /* before the sources its producers read */
+    posts__server_free(p->server);
+    free(p->universe.f); /* its rows are the pool's */
+    free(p->trace_slot);
     for (unsigned i = 0; i < NSRC; i++) {
         posts_source_close(p->src[i]);
         posts_batch_release(&p->load_buf[i]);
