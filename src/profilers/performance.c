@@ -16,9 +16,11 @@
 #include "profilers/prof_impl.h"
 
 /* On-CPU time of every Nth call of a scope on each thread (the first one
- * included): 1/16 of the clock reads' cost (bench_scope: cpu_scope_ns) keeps
- * the passes' times, which the shares come from, within 0.3 % of unsampled */
-#define PERF_CPU_EVERY 16
+ * included, so every op that ran is measured): a thread-CPU clock read is a
+ * system call (bench_scope cpu_scope_ns: 7-11 us for the two on a virtual
+ * machine), and a pass of the posts pipeline makes ~86 000 scope calls;
+ * 1 in 64 keeps that within ~1 % of the pass (bench_op_figures) */
+#define PERF_CPU_EVERY 64
 
 typedef struct node {
     const pp_site_stats *after;
