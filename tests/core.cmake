@@ -26,6 +26,11 @@ if(NOT PP_SANITIZE)
     memory.nested_memory_scopes memory.realloc_and_memalign_family memory.rss_is_read
     PROPERTIES LABELS "memory;plain")
   set_tests_properties(memory.per_thread_attribution PROPERTIES LABELS "memory;threaded;plain")
+  # postprof links the accounting; `record --mem` on postprof itself still sees its allocations
+  pp_add_script_test(NAME memory.record_mem_on_postprof
+    COMMAND sh ${CMAKE_CURRENT_SOURCE_DIR}/scripts/record_postprof_mem.sh $<TARGET_FILE:postprof>
+    LABELS memory plain TIMEOUT 120
+    ENV "POSTPROF_PRELOAD=$<TARGET_FILE:postprof_preload>")
 endif()
 pp_add_unit_test(NAME compiled_out SOURCES unit/test_compiled_out.c LIBS postprof_static)
 target_compile_definitions(test_compiled_out PRIVATE PP_DISABLE_INSTRUMENTATION)

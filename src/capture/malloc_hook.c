@@ -5,8 +5,10 @@
  * hooks work from the first allocation, in threads and in forked children.
  * Must never allocate, lock or call anything that might call malloc.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
+#include <string.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -56,7 +58,24 @@ static void __attribute__((constructor)) hook_init(void)
 #else /* !PP_SANITIZER_BUILD: interpose the malloc family */
 
 #include "common/libc_alloc.h"
-#define REAL(name) __libc_##name
+/*
+ * Where a call goes on: glibc, unless another interposer was loaded after
+ * this object (LD_PRELOAD, e.g. `postprof record --mem`'s library on a
+ * program that links this one, the postprof command itself): then to it, so
+ * it sees every allocation too. Set once by the constructor; NULL = glibc.
+ */
+static _Atomic(void *(*)(size_t)) next_malloc;
+static _Atomic(void *(*)(size_t, size_t)) next_calloc;
+static _Atomic(void *(*)(void *, size_t)) next_realloc;
+static _Atomic(void (*)(void *)) next_free;
+static _Atomic(void *(*)(size_t, size_t)) next_memalign;
+static _Atomic(void *(*)(size_t)) next_valloc;
+static _Atomic(void *(*)(size_t)) next_pvalloc;
+/* glibc directly in the common case (a direct call, no indirect branch) */
+#define REAL(name, ...)                                                                            \
+    (__builtin_expect(atomic_load_explicit(&next_##name, memory_order_relaxed) != NULL, 0)         \
+         ? atomic_load_explicit(&next_##name, memory_order_relaxed)(__VA_ARGS__)                   \
+         : __libc_##name(__VA_ARGS__))
 
 #define PP_HOOK __attribute__((visibility("default")))
 
@@ -70,8 +89,26 @@ PP_HOOK void *memalign(size_t align, size_t n);
 PP_HOOK void *valloc(size_t n);
 PP_HOOK void *pvalloc(size_t n);
 
+/* The next definition of name after this object, when it is not glibc's own. */
+#define FIND_NEXT(name)                                                                            \
+    do {                                                                                           \
+        void *sym_ = dlsym(RTLD_NEXT, #name);                                                      \
+        __typeof__(&__libc_##name) fn_;                                                            \
+        memcpy(&fn_, &sym_, sizeof fn_);                                                           \
+        if (sym_ && fn_ != __libc_##name)                                                          \
+            atomic_store(&next_##name, fn_);                                                       \
+    } while (0)
+
 static void __attribute__((constructor)) hook_init(void)
 {
+    /* free first: a block another interposer allocates must be freed by it */
+    FIND_NEXT(free);
+    FIND_NEXT(realloc);
+    FIND_NEXT(memalign);
+    FIND_NEXT(valloc);
+    FIND_NEXT(pvalloc);
+    FIND_NEXT(calloc);
+    FIND_NEXT(malloc);
     atomic_store(&pp__mem_hooked, 1);
 }
 
@@ -102,14 +139,14 @@ static inline void note_free(void *p)
 
 void *malloc(size_t n)
 {
-    void *p = REAL(malloc)(n);
+    void *p = REAL(malloc, n);
     note_alloc(p, n);
     return p;
 }
 
 void *calloc(size_t n, size_t m)
 {
-    void *p = REAL(calloc)(n, m);
+    void *p = REAL(calloc, n, m);
     note_alloc(p, n * m);
     return p;
 }
@@ -123,7 +160,7 @@ void *realloc(void *p, size_t n)
         return NULL;
     }
     size_t old = malloc_usable_size(p);
-    void *q = REAL(realloc)(p, n);
+    void *q = REAL(realloc, p, n);
     if (q) {
         pp_mem_counters *c = &pp__mem_tls;
         c->free_usable += old;
@@ -137,14 +174,14 @@ void *realloc(void *p, size_t n)
 void free(void *p)
 {
     note_free(p);
-    REAL(free)(p);
+    REAL(free, p);
 }
 
 int posix_memalign(void **out, size_t align, size_t n)
 {
     if (align < sizeof(void *) || (align & (align - 1)) != 0)
         return EINVAL;
-    void *p = REAL(memalign)(align, n);
+    void *p = REAL(memalign, align, n);
     if (!p)
         return ENOMEM;
     note_alloc(p, n);
@@ -154,28 +191,28 @@ int posix_memalign(void **out, size_t align, size_t n)
 
 void *aligned_alloc(size_t align, size_t n)
 {
-    void *p = REAL(memalign)(align, n);
+    void *p = REAL(memalign, align, n);
     note_alloc(p, n);
     return p;
 }
 
 void *memalign(size_t align, size_t n)
 {
-    void *p = REAL(memalign)(align, n);
+    void *p = REAL(memalign, align, n);
     note_alloc(p, n);
     return p;
 }
 
 void *valloc(size_t n)
 {
-    void *p = REAL(valloc)(n);
+    void *p = REAL(valloc, n);
     note_alloc(p, n);
     return p;
 }
 
 void *pvalloc(size_t n)
 {
-    void *p = REAL(pvalloc)(n);
+    void *p = REAL(pvalloc, n);
     note_alloc(p, n);
     return p;
 }
