@@ -86,6 +86,14 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
     check(await count(page, '#chart-latency rect[data-key="p99"]') === ops.length, `latency: a p99 bar per operation (${ops.length})`);
     const firstP99 = await page.locator('#chart-latency rect[data-key="p99"]').first().getAttribute('data-value');
     check(Math.abs(+firstP99 - ops[0].p99_s) <= 1e-12 + 1e-9 * ops[0].p99_s, `latency bar carries p99 of ${ops[0].name}`);
+    /* a figure the report has as null reads "not measured" in its row, never 0 */
+    const opRows = await page.locator('#ops-table tbody tr').allTextContents();
+    check(opRows.length === ops.length, `operations table: ${opRows.length} rows for ${ops.length} operations`);
+    for (let i = 0; i < Math.min(opRows.length, ops.length); i++) {
+      const shown = (opRows[i].match(/not measured/g) || []).length;
+      const want = [ops[i].cpu_s, ops[i].alloc_bytes, ops[i].memory_delta_mb].filter(v => v === null).length;
+      check(shown === want, `${ops[i].name}: ${want} figure(s) shown as not measured (${shown})`);
+    }
 
     for (const name of Object.keys(R.model_inference)) {
       const m = R.model_inference[name];
