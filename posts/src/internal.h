@@ -123,10 +123,12 @@ int posts__pg_load(const char *url, uint64_t seed, size_t n, struct posts_err *e
 
 /* ---- the pipeline's own stages (pipeline.c), driven one by one by profile.c ----
  * so that postprof's experiments time the code `postprof pipeline` runs. */
+struct posts_err;
 struct posts_source;
 struct posts_batch;
 struct posts_model;
 struct posts_cache;
+struct posts_feature_batch;
 
 /* posts__load_batch() - Up to want rows of src into b: the "posts.load.batch" scope. */
 long posts__load_batch(struct posts_source *src, struct posts_batch *b, size_t want,
