@@ -4,7 +4,6 @@
  * with --html, a differential flame graph. Exit 0 printed, 2 bad command
  * line or an unreadable profile.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,11 +45,10 @@ int cmd_diff(int argc, char **argv)
             fputs(diff_usage, stdout);
             return PP_EXIT_OK;
         } else if (strcmp(argv[i], "-n") == 0) {
-            char *end;
-            errno = 0;
-            n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
-            if (i + 1 >= argc || errno || *end || n <= 0 || n > 100000)
+            size_t count = 0;
+            if (i + 1 >= argc || cli_parse_count(argv[i + 1], &count) != 0 || count > 100000)
                 return cli_usage_error("diff", diff_usage, "-n needs a count (1-100000)");
+            n = (long)count;
             i++;
         } else if (strcmp(argv[i], "--html") == 0) {
             if (i + 1 >= argc)

@@ -3,7 +3,6 @@
  * speedscope or pprof), self and total shares per function with file:line,
  * like `perf report --stdio`.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +24,10 @@ int cmd_top(int argc, char **argv)
             fputs(top_usage, stdout);
             return PP_EXIT_OK;
         } else if (strcmp(argv[i], "-n") == 0) {
-            char *end;
-            errno = 0;
-            n = i + 1 < argc ? strtol(argv[i + 1], &end, 10) : -1;
-            if (i + 1 >= argc || errno || *end || n <= 0 || n > 100000)
+            size_t count = 0;
+            if (i + 1 >= argc || cli_parse_count(argv[i + 1], &count) != 0 || count > 100000)
                 return cli_usage_error("top", top_usage, "-n needs a count (1-100000)");
+            n = (long)count;
             i++;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             return cli_usage_error("top", top_usage, "unknown option '%s'", argv[i]);
