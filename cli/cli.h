@@ -34,6 +34,12 @@ int cli_error(const char *cmd, const char *fmt, ...) __attribute__((format(print
  */
 int cli_output_error(const char *cmd, const char *msg);
 
+/*
+ * cli_stdout_error() - "postprof NAME: cannot write to standard output: WHY"
+ * for errno value e (0: a write failed); returns PP_EXIT_OUTPUT.
+ */
+int cli_stdout_error(const char *cmd, int e);
+
 /* cli_parse_count() - A count in 1..100000000 into *out; 0, or -1 when s is not one. */
 int cli_parse_count(const char *s, size_t *out);
 

@@ -256,10 +256,9 @@ int cmd_compare(int argc, char **argv)
         goto out;
     }
     code = res->regressions ? PP_EXIT_FAIL : PP_EXIT_OK;
-    if (cmp_print(stdout, format, res, &side[0], &side[1], mm, n_mm, code) != 0) {
-        fprintf(stderr, "postprof compare: cannot write the result: %s\n", strerror(errno));
-        code = PP_EXIT_USAGE;
-    }
+    if (cmp_print(stdout, format, res, &side[0], &side[1], mm, n_mm, code) != 0 ||
+        fflush(stdout) != 0)
+        code = cli_stdout_error("compare", errno);
 out:
     if (side) {
         free_side(&side[0]);

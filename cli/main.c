@@ -65,8 +65,13 @@ static int finish_stdout(const char *cmd, int rc)
         bad = 1;
         e = errno;
     }
-    if (!bad)
+    if (!bad || rc == PP_EXIT_OUTPUT) /* the command has said so already */
         return rc;
+    return cli_stdout_error(cmd, e);
+}
+
+int cli_stdout_error(const char *cmd, int e)
+{
     const char *why = e == ENOSPC  ? "no space left on the device (the disk is full)"
                       : e == EPIPE ? "the reading end was closed (broken pipe)"
                       : e          ? strerror(e)

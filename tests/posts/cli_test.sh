@@ -103,7 +103,7 @@ set +e
 "$PP" pipeline --batch-size 0 > /dev/null 2> "$T/u.err"; rc=$?
 set -e
 [ $rc = 2 ] || fail "bad value gave $rc"
-"$PP" pipeline --help | grep -q -- '--cache' || fail "--help"
+grep -q -- '--cache' <<<"$("$PP" pipeline --help)" || fail "--help"
 "$PP" datagen --help > /dev/null
 "$PP" api-server --help > /dev/null
 

@@ -64,12 +64,12 @@ only "$d/keep" p.folded link.folded
 
 # ---- record --follow-forks needs a file name to derive the others from ----
 run "$pp" record --follow-forks -o - -- true
-[ $rc -eq 2 ] && echo "$err" | grep -q "follow-forks" || fail "--follow-forks -o -: exit $rc: $err"
+[ $rc -eq 2 ] && grep -q "follow-forks" <<<"$err" || fail "--follow-forks -o -: exit $rc: $err"
 
 # ---- record -o into a missing directory: said before the target runs ----
 run "$pp" record -o "$d/no/such/dir/p.pb.gz" -- sh -c "touch '$d/ran'"
 [ $rc -eq 125 ] || fail "record -o missing dir: exit $rc"
-echo "$err" | grep -q "the directory $d/no/such/dir does not exist" || fail "missing dir: $err"
+grep -q "the directory $d/no/such/dir does not exist" <<<"$err" || fail "missing dir: $err"
 [ ! -e "$d/ran" ] || fail "record ran the target with an unwritable output"
 
 # ---- read-only mount, full disk: in a private mount namespace ----
@@ -84,7 +84,7 @@ set +e
 err=$("$pp" record -q -o "$d/ro/p.pb.gz" -- true 2>&1); rc=$?
 set -e
 [ $rc -eq 125 ] || { echo "read-only: exit $rc: $err"; exit 1; }
-echo "$err" | grep -q "$d/ro is on a read-only file system" || { echo "read-only: $err"; exit 1; }
+grep -q "$d/ro is on a read-only file system" <<<"$err" || { echo "read-only: $err"; exit 1; }
 mount -t tmpfs -o size=64k tmpfs "$d/full"
 dd if=/dev/zero of="$d/full/filler" bs=4k 2>/dev/null || true
 # the target exits 3; the output cannot be written: 125, not 3
@@ -92,13 +92,13 @@ set +e
 err=$("$pp" record -q -F 499 -o "$d/full/p.pb.gz" -- sh -c "'$work' 1 50 >/dev/null; exit 3" 2>&1); rc=$?
 set -e
 [ $rc -eq 125 ] || { echo "full disk: exit $rc (the target's is 3): $err"; exit 1; }
-echo "$err" | grep -q "no space left on the device (the disk is full)" || { echo "full: $err"; exit 1; }
+grep -q "no space left on the device (the disk is full)" <<<"$err" || { echo "full: $err"; exit 1; }
 [ "$(ls -A "$d/full")" = filler ] || { echo "full disk: left $(ls -A "$d/full")"; exit 1; }
 # standard output on the full disk
 set +e
 err=$("$pp" top "$4" 2>&1 >"$d/full/top.txt"); rc=$?
 set -e
-[ $rc -eq 125 ] && echo "$err" | grep -q "cannot write to standard output: no space left" ||
+[ $rc -eq 125 ] && grep -q "cannot write to standard output: no space left" <<<"$err" ||
   { echo "top > full disk: exit $rc: $err"; exit 1; }
 EOS
 )
@@ -109,7 +109,7 @@ if [ "$(id -u)" = 0 ]; then ns=(unshare -m --propagation private); else ns=(unsh
 # ---- report --html: output = input is refused, directly or through a link ----
 before=$(sha256sum <"$d/run.json")
 run "$pp" report "$d/run.json" --html "$d/run.json"
-[ $rc -eq 2 ] && echo "$err" | grep -q "is the input" || fail "report X --html X: exit $rc: $err"
+[ $rc -eq 2 ] && grep -q "is the input" <<<"$err" || fail "report X --html X: exit $rc: $err"
 ln -s run.json "$d/alias.html"
 run "$pp" report "$d/run.json" --html "$d/alias.html"
 [ $rc -eq 2 ] || fail "report X --html LINK-TO-X: exit $rc: $err"
@@ -143,7 +143,7 @@ touch -d '2 hours ago' "$stale"
 [ ! -e "$stale" ] || fail "a stale temporary file was left"
 [ -e "$fresh" ] || fail "a recent temporary file (its writer may be elsewhere) was removed"
 run "$pp" report "$d/run.json" --html "$d/no/dir/page.html"
-[ $rc -eq 125 ] && echo "$err" | grep -q "does not exist" || fail "report --html missing dir: $rc: $err"
+[ $rc -eq 125 ] && grep -q "does not exist" <<<"$err" || fail "report --html missing dir: $rc: $err"
 
 # ---- standard output on /dev/full: every command says so and exits 125 ----
 full() { # what... : the command fails with 125 and says why
@@ -152,7 +152,7 @@ full() { # what... : the command fails with 125 and says why
   rc=$?
   set -e
   [ $rc -eq 125 ] || fail "$* >/dev/full: exit $rc"
-  echo "$err" | grep -Eq "cannot write (to )?standard output: no space left on the device" ||
+  grep -Eq "cannot write (to )?standard output: no space left on the device" <<<"$err" ||
     fail "$* >/dev/full: $err"
 }
 full "$pp" --version

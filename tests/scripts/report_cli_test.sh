@@ -42,7 +42,7 @@ set +e
 err=$("$pp" report "$d/bad.json" --html "$d/bad.html" 2>&1); rc=$?
 set -e
 [ $rc -eq 1 ] || fail "malformed json: exit $rc"
-echo "$err" | grep -q 'line 2' || fail "malformed json error lacks the line: $err"
+grep -q 'line 2' <<<"$err" || fail "malformed json error lacks the line: $err"
 [ ! -e "$d/bad.html" ] || fail "a page was written for a malformed report"
 # a field of the wrong type: the field is named
 python3 - "$d/run.json" "$d/type.json" <<'PY'
@@ -55,7 +55,7 @@ set +e
 err=$("$pp" report "$d/type.json" --html "$d/type.html" 2>&1); rc=$?
 set -e
 [ $rc -eq 1 ] || fail "wrong type: exit $rc"
-echo "$err" | grep -q 'end_to_end_s' || fail "wrong-type error does not name the field: $err"
+grep -q 'end_to_end_s' <<<"$err" || fail "wrong-type error does not name the field: $err"
 
 # malformed profile: file and line; the previous page stays whole
 printf 'main;a 3\nmain;b lots\n' >"$d/bad.folded"
@@ -64,7 +64,7 @@ set +e
 err=$("$pp" report "$d/run.json" --html "$d/page.html" --profile "$d/bad.folded" 2>&1); rc=$?
 set -e
 [ $rc -eq 1 ] || fail "bad profile: exit $rc"
-echo "$err" | grep -q "bad.folded: line 2: count is not a non-negative integer" || fail "bad profile error: $err"
+grep -q "bad.folded: line 2: count is not a non-negative integer" <<<"$err" || fail "bad profile error: $err"
 [ "$(sha256sum "$d/page.html")" = "$before" ] || fail "page changed after a failed write"
 ls "$d" | grep -q tmp && fail "temporary file left behind"
 
@@ -74,5 +74,5 @@ set +e
 "$pp" report "$d/run.json" --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown flag: not a usage error"
 "$pp" report "$d/run.json" --html >/dev/null 2>&1; [ $? -eq 2 ] || fail "--html without value: not a usage error"
 set -e
-"$pp" report --help | grep -q 'usage: postprof report' || fail "--help"
+grep -q 'usage: postprof report' <<<"$("$pp" report --help)" || fail "--help"
 echo "report CLI: ok"
