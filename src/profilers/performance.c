@@ -45,6 +45,11 @@ static void fill_op(pp_perf_op *op, const node *nd, double e2e_total_ns)
     op->cpu_measured = op->cpu_calls > 0;
     op->cpu_ns = a->cpu_ns - (b ? b->cpu_ns : 0);
     op->cpu_wall_ns = a->cpu_wall_ns - (b ? b->cpu_wall_ns : 0);
+    /* a scope runs on one thread, so its CPU time cannot exceed its wall
+     * time: what a short call shows above it is the CPU clock's own cost
+     * (a system call of a few us read around the call), not the call */
+    if (op->cpu_ns > op->cpu_wall_ns)
+        op->cpu_ns = op->cpu_wall_ns;
     uint64_t mem_calls = a->mem_calls - (b ? b->mem_calls : 0);
     op->alloc_measured = mem_calls > 0;
     if (op->alloc_measured) {
