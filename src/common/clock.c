@@ -20,6 +20,7 @@ int pp__clock_tsc = 0;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static uint64_t base_ticks, base_ns;
 static double init_ratio = 1.0;
+static uint64_t init_ns; /* the first calibration's interval */
 
 static int tsc_invariant(void)
 {
@@ -65,6 +66,7 @@ static void do_init(void)
         paired_read(&t, &ns);
     } while (ns - base_ns < 2000000u);
     init_ratio = (double)(ns - base_ns) / (double)(t - base_ticks);
+    init_ns = ns - base_ns;
 }
 
 void pp__clock_init(void)
@@ -90,7 +92,9 @@ double pp_clock_ns_per_tick(void)
         return 1.0;
     uint64_t t = 0, ns = 0;
     paired_read(&t, &ns);
-    if (ns - base_ns < 50000000u || t <= base_ticks)
+    /* the longest interval gives the best ratio: the error is the read
+     * jitter over the interval, so 2 ms can be 1 % off on a virtual machine */
+    if (ns - base_ns <= init_ns || t <= base_ticks)
         return init_ratio;
     return (double)(ns - base_ns) / (double)(t - base_ticks);
 }

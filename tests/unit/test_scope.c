@@ -198,7 +198,9 @@ static void cpu_time_tells_busy_from_waiting(void **state)
     assert_int_equal(b->cpu_samples, 1);
     assert_int_equal(w->cpu_samples, 1);
     assert_true(b->cpu_ns >= 20e6);
-    assert_true(b->cpu_ns <= b->cpu_wall_ns * 1.01 + 1000); /* CPU time never exceeds wall */
+    /* CPU time never exceeds wall, but for the CPU clock reads around it
+     * (a system call each) and the tick ratio's calibration error */
+    assert_true(b->cpu_ns <= b->cpu_wall_ns * 1.01 + 20000);
     assert_true(w->cpu_wall_ns >= 20e6);
     assert_true(w->cpu_ns < 5e6); /* asleep: hardly any CPU */
     assert_int_equal(pp_snapshot_find(snap, "cpu_every_5")->cpu_samples, 2);

@@ -229,6 +229,21 @@ pp__http_conn *pp__http_guard_open(pp__http_guard *g, const struct sockaddr *add
     c->deadline_ns = now_ns() + (int64_t)(g->cfg.head_timeout_s * 1e9);
     list_append(g, c);
     g->total++;
+    /* admit() and open() are not one step: server threads accept in
+     * parallel, so connections admitted together may pass a limit here.
+     * The limit holds all the same: the oldest waiting one makes room. */
+    while (cl->n > g->cfg.per_client) {
+        pp__http_conn *victim = oldest_waiting(g, cl);
+        if (!victim || victim == c)
+            break;
+        end_conn(g, victim, PP__GUARD_ADDRESS_LIMIT);
+    }
+    while (g->total > g->cfg.max_connections) {
+        pp__http_conn *victim = oldest_waiting(g, NULL);
+        if (!victim || victim == c)
+            break;
+        end_conn(g, victim, PP__GUARD_SERVER_FULL);
+    }
     pthread_mutex_unlock(&g->lock);
     return c;
 }
