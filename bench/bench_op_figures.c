@@ -2,7 +2,7 @@
  * bench_op_figures.c - What the per-operation figures `postprof run` switches
  * on for its profiled passes cost a pass of the LinkedIn-posts pipeline:
  * on-CPU time at every 64th call of each scope per thread (as
- * pp_profile_performance sets it) and allocation counting in every scope,
+ * pp_profiler_performance sets it) and allocation counting in every scope,
  * against the same pass with both off (the floor), in interleaved pairs
  * (median of the paired ratios, and their range: on a shared machine the
  * spread is larger than the effect), and estimated from its parts measured

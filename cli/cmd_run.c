@@ -331,13 +331,13 @@ int cmd_run(int argc, char **argv)
         goto done;
     }
     const pp_workload *w = posts_prof_workload(prof);
-    rc = pp_profile_run(w, &cfg, r);
+    rc = pp_profiler_run(w, &cfg, r);
     if (rc != PP_OK) {
         cli_error("run", "profiling failed: %s", pp_strerror(rc));
         goto done;
     }
     run_settings(r, data, quick, argc, argv);
-    if (apply && (rc = pp_profile_apply(w, &cfg, r)) != PP_OK) {
+    if (apply && (rc = pp_profiler_apply(w, &cfg, r)) != PP_OK) {
         cli_error("run", "applying the suggestions failed: %s", pp_strerror(rc));
         goto done;
     }

@@ -40,7 +40,7 @@ typedef struct pp_targets_cfg {
     double cpu_percent;     /* < 70 */
 } pp_targets_cfg;
 
-typedef struct pp_profile_cfg {
+typedef struct pp_profiler_cfg {
     unsigned load_batch;        /* rows per loading batch (32) */
     unsigned load_batches;      /* batches timed per source (20) */
     unsigned repeats;           /* repeats of each experiment setting (5) */
@@ -58,12 +58,12 @@ typedef struct pp_profile_cfg {
     unsigned max_pairs;         /* most interleaved pairs of passes per experiment (40) */
     double experiment_budget_s; /* time for all knob experiments' passes together (15) */
     double apply_budget_s;      /* time for --apply's measurements together (10) */
-} pp_profile_cfg;
+} pp_profiler_cfg;
 
 typedef struct pp_config {
     pp_thresholds thresholds;
     pp_targets_cfg targets;
-    pp_profile_cfg profile;
+    pp_profiler_cfg profile;
 } pp_config;
 
 /* pp_config_defaults() - Fill cfg with the default thresholds and design targets. Never fails. */

@@ -19,7 +19,7 @@
 #include <postprof/workload.h>
 
 /*
- * pp_profile_performance() - Run cfg->passes end-to-end passes
+ * pp_profiler_performance() - Run cfg->passes end-to-end passes
  * (PP_STAGE_PASS) between two snapshots (pp_snapshot_take) and fill r->perf
  * with every scope that ran: count, total and self time, percentiles, CPU vs
  * wall, memory, share of end-to-end time, in call-tree order; and
@@ -32,11 +32,11 @@
  * figure no call measured has cpu_measured/alloc_measured/mem_measured 0.
  * Returns PP_OK, the workload's code, or PP_ENOMEM.
  */
-PP_EXPORT PP_NODISCARD int pp_profile_performance(const pp_workload *w, const pp_profile_cfg *cfg,
-                                                  pp_perf_profile *out);
+PP_EXPORT PP_NODISCARD int pp_profiler_performance(const pp_workload *w, const pp_profiler_cfg *cfg,
+                                                   pp_perf_profile *out);
 
 /*
- * pp_profile_data_loading() - Per source: cfg->load_batches batches of
+ * pp_profiler_data_loading() - Per source: cfg->load_batches batches of
  * cfg->load_batch rows (after one warm-up): batch latency p50/p95/p99,
  * rows/s, bytes/s, CPU vs waiting share, RSS delta. Then, when the workload
  * has the concurrency knob, PP_STAGE_LOAD_ALL sequential (1) vs concurrent
@@ -44,30 +44,30 @@ PP_EXPORT PP_NODISCARD int pp_profile_performance(const pp_workload *w, const pp
  * batches with keep-alive off vs on (each cfg->repeats times; recorded as
  * experiments in r too). Fills r->loading and appends experiments.
  */
-PP_EXPORT PP_NODISCARD int pp_profile_data_loading(const pp_workload *w, const pp_profile_cfg *cfg,
-                                                   pp_report *r);
+PP_EXPORT PP_NODISCARD int pp_profiler_data_loading(const pp_workload *w,
+                                                    const pp_profiler_cfg *cfg, pp_report *r);
 
 /*
- * pp_profile_model_inference() - Per model: load time (PP_STAGE_MODEL_LOAD),
+ * pp_profiler_model_inference() - Per model: load time (PP_STAGE_MODEL_LOAD),
  * then a batch sweep 1, 2, 4 ... cfg->sweep_max (cfg->sweep_batches batches
  * each: p50/p99 per batch, throughput), stopping once the throughput gain
  * stays under cfg->sweep_min_gain for cfg->sweep_patience steps in a row;
  * the best batch with p99 under cfg->latency_target_ms; with the quantized
  * knob, fp32 vs int8 at that batch. Fills r->inference.
  */
-PP_EXPORT PP_NODISCARD int pp_profile_model_inference(const pp_workload *w,
-                                                      const pp_profile_cfg *cfg, pp_report *r);
+PP_EXPORT PP_NODISCARD int pp_profiler_model_inference(const pp_workload *w,
+                                                       const pp_profiler_cfg *cfg, pp_report *r);
 
 /*
- * pp_profile_cache() - Replay the cache trace once at the current capacity
+ * pp_profiler_cache() - Replay the cache trace once at the current capacity
  * (hit ratio, op latency mean/p99, misses, evictions), build its miss-ratio
  * curve (exact up to cfg->exact_mrc_max accesses, SHARDS at cfg->shards_rate
  * beyond), the capacities for 80/90/95 % hit ratio, and replay again at the
  * recommended capacity (the 90 % one, when larger than the current one).
  * A workload without cache_trace leaves r->cache.present = 0 and returns PP_OK.
  */
-PP_EXPORT PP_NODISCARD int pp_profile_cache(const pp_workload *w, const pp_profile_cfg *cfg,
-                                            pp_report *r);
+PP_EXPORT PP_NODISCARD int pp_profiler_cache(const pp_workload *w, const pp_profiler_cfg *cfg,
+                                             pp_report *r);
 
 /*
  * pp_experiment_run() - Time `stage`/`index` cfg->repeats times with knob at
@@ -80,7 +80,7 @@ PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *n
                                              int64_t cand, unsigned repeats, pp_experiment *out);
 
 /*
- * pp_profile_run() - The whole profiling run: system stats, performance,
+ * pp_profiler_run() - The whole profiling run: system stats, performance,
  * data loading, model inference, cache, then a knob experiment over
  * interleaved pairs of whole passes for every setting the profilers found
  * (per-site predictions with intervals, docs/profilers.md), then
@@ -90,10 +90,11 @@ PP_EXPORT PP_NODISCARD int pp_experiment_run(const pp_workload *w, const char *n
  * metrics registry (pp_metrics_default). Fills r. Returns PP_OK or the
  * first error.
  */
-PP_EXPORT PP_NODISCARD int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r);
+PP_EXPORT PP_NODISCARD int pp_profiler_run(const pp_workload *w, const pp_config *cfg,
+                                           pp_report *r);
 
 /*
- * pp_profile_apply() - --apply: for each suggestion with a knob, that knob
+ * pp_profiler_apply() - --apply: for each suggestion with a knob, that knob
  * alone at the suggested value against the current one over interleaved
  * pairs of passes (measured gain with its 95 % interval; a hit when it lies
  * in the predicted interval; a note on a miss), coverage, then all of them
@@ -101,8 +102,8 @@ PP_EXPORT PP_NODISCARD int pp_profile_run(const pp_workload *w, const pp_config 
  * measured in an after window with every suggestion applied. Leaves the workload with every
  * suggestion applied. Fills r->apply. Returns PP_OK or the first error (knobs restored).
  */
-PP_EXPORT PP_NODISCARD int pp_profile_apply(const pp_workload *w, const pp_config *cfg,
-                                            pp_report *r);
+PP_EXPORT PP_NODISCARD int pp_profiler_apply(const pp_workload *w, const pp_config *cfg,
+                                             pp_report *r);
 
 /* pp_system_stats_read() - Sample /proc into *out (fields it cannot read stay 0). */
 PP_EXPORT void pp_system_stats_read(pp_system_stats *out);

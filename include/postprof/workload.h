@@ -96,7 +96,7 @@ typedef struct pp_workload {
      */
     int (*cache_trace)(void *ctx, const uint64_t **out_keys, size_t *out_n);
     /*
-     * Optional (NULL: none): told when pp_profile_run()/pp_profile_apply()
+     * Optional (NULL: none): told when pp_profiler_run()/pp_profiler_apply()
      * start a phase ("performance", "data_loading", "model_inference",
      * "cache", "experiments", "analyze", "apply"), e.g. to show progress.
      * Not timed as part of any stage.

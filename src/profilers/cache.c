@@ -74,7 +74,7 @@ static int backends(const pp_workload *w, pp_cache_profile *c, const pp_stage_re
     return rc != PP_OK ? rc : rc2;
 }
 
-int pp_profile_cache(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
+int pp_profiler_cache(const pp_workload *w, const pp_profiler_cfg *cfg, pp_report *r)
 {
     pp_cache_profile *c = &r->cache;
     memset(c, 0, sizeof *c);

@@ -91,7 +91,7 @@ void pp_config_defaults(pp_config *cfg)
         .memory_gb = 2,
         .cpu_percent = 70,
     };
-    cfg->profile = (pp_profile_cfg){
+    cfg->profile = (pp_profiler_cfg){
         .load_batch = 32,
         .load_batches = 20,
         .repeats = 7,

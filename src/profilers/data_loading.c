@@ -81,7 +81,7 @@ out:
     return rc;
 }
 
-int pp_profile_data_loading(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
+int pp_profiler_data_loading(const pp_workload *w, const pp_profiler_cfg *cfg, pp_report *r)
 {
     int rc = pp_workload_check(w);
     if (rc != PP_OK)

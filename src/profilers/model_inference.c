@@ -74,7 +74,7 @@ static const pp_batch_point *point_at(const pp_model_profile *mp, uint64_t batch
     return NULL;
 }
 
-static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m, pp_model_profile *mp)
+static int sweep(const pp_workload *w, const pp_profiler_cfg *cfg, unsigned m, pp_model_profile *mp)
 {
     unsigned batches = cfg->sweep_batches ? cfg->sweep_batches : 1;
     double best = 0;
@@ -125,7 +125,7 @@ static int sweep(const pp_workload *w, const pp_profile_cfg *cfg, unsigned m, pp
     return PP_OK;
 }
 
-int pp_profile_model_inference(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
+int pp_profiler_model_inference(const pp_workload *w, const pp_profiler_cfg *cfg, pp_report *r)
 {
     int rc = pp_workload_check(w);
     if (rc != PP_OK)

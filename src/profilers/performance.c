@@ -88,7 +88,7 @@ static void walk(const node *nodes, size_t n, uint32_t parent_id, int parent_idx
     }
 }
 
-int pp_profile_performance(const pp_workload *w, const pp_profile_cfg *cfg, pp_perf_profile *out)
+int pp_profiler_performance(const pp_workload *w, const pp_profiler_cfg *cfg, pp_perf_profile *out)
 {
     pp_snapshot *before = NULL, *after = NULL;
     node *nodes = NULL;

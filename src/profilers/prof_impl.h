@@ -45,7 +45,7 @@ int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_
  * PP_EUNAVAIL when the knob is absent or already at cand; the workload's
  * errors. The knob is back at its value on return.
  */
-int pp__prof_pass_trial(const pp_workload *w, const pp_profile_cfg *cfg, const char *name,
+int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const char *name,
                         pp_stage stage, pp_knob knob, int64_t cand, double budget_ns,
                         pp_experiment *out);
 

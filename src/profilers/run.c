@@ -113,7 +113,7 @@ static void phase(const pp_workload *w, const char *name)
         w->on_phase(w->ctx, name);
 }
 
-int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
+int pp_profiler_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
 {
     int rc = pp_workload_check(w);
     if (rc != PP_OK)
@@ -123,16 +123,16 @@ int pp_profile_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     r->n_experiments = 0;
     pp__prof_settings(w, &cfg->profile, r);
     phase(w, "performance");
-    if ((rc = pp_profile_performance(w, &cfg->profile, &r->perf)) != PP_OK)
+    if ((rc = pp_profiler_performance(w, &cfg->profile, &r->perf)) != PP_OK)
         return rc;
     phase(w, "data_loading");
-    if ((rc = pp_profile_data_loading(w, &cfg->profile, r)) != PP_OK)
+    if ((rc = pp_profiler_data_loading(w, &cfg->profile, r)) != PP_OK)
         return rc;
     phase(w, "model_inference");
-    if ((rc = pp_profile_model_inference(w, &cfg->profile, r)) != PP_OK)
+    if ((rc = pp_profiler_model_inference(w, &cfg->profile, r)) != PP_OK)
         return rc;
     phase(w, "cache");
-    if ((rc = pp_profile_cache(w, &cfg->profile, r)) != PP_OK)
+    if ((rc = pp_profiler_cache(w, &cfg->profile, r)) != PP_OK)
         return rc;
     phase(w, "experiments");
     if ((rc = run_experiments(w, cfg, r)) != PP_OK)
@@ -300,8 +300,8 @@ static int after_window(const pp_workload *w, const pp_config *cfg, const pp_rep
     reset_peak_rss();
     uint64_t cpu0 = pp__prof_cpu_ns(), t0 = pp_clock_now_ns();
     after->inference = r->inference;
-    if ((rc = pp_profile_data_loading(w, &cfg->profile, after)) != PP_OK ||
-        (rc = pp_profile_cache(w, &cfg->profile, after)) != PP_OK ||
+    if ((rc = pp_profiler_data_loading(w, &cfg->profile, after)) != PP_OK ||
+        (rc = pp_profiler_cache(w, &cfg->profile, after)) != PP_OK ||
         (rc = pp_snapshot_take(&s0)) != PP_OK)
         goto out;
     unsigned passes = cfg->profile.passes < 1 ? 1 : cfg->profile.passes;
@@ -336,7 +336,7 @@ out:
     return rc;
 }
 
-int pp_profile_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
+int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
 {
     pp_apply *ap = &r->apply;
     memset(ap, 0, sizeof *ap);

@@ -94,7 +94,7 @@ static void machine(pp_report *r)
     free(s);
 }
 
-void pp__prof_settings(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r)
+void pp__prof_settings(const pp_workload *w, const pp_profiler_cfg *cfg, pp_report *r)
 {
     set(r, "workload.name", w->name ? w->name : "workload");
     set_list(r, "workload.sources", w->source_names, w->n_sources);

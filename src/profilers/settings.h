@@ -18,7 +18,7 @@
  * CPUs, memory, architecture) as settings of r. Knobs are read with get_knob
  * (no stage runs). Settings that do not fit are dropped; never fails.
  */
-void pp__prof_settings(const pp_workload *w, const pp_profile_cfg *cfg, pp_report *r);
+void pp__prof_settings(const pp_workload *w, const pp_profiler_cfg *cfg, pp_report *r);
 
 /*
  * pp__cpuinfo_model() - The first "model name" of /proc/cpuinfo text

@@ -135,7 +135,7 @@ static int stage_of(const pp_workload *w, const trial_ctx *t, const site_series 
     return -1;
 }
 
-int pp__prof_pass_trial(const pp_workload *w, const pp_profile_cfg *cfg, const char *name,
+int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const char *name,
                         pp_stage stage, pp_knob knob, int64_t cand, double budget_ns,
                         pp_experiment *out)
 {

@@ -36,9 +36,9 @@ int main(int argc, char **argv)
     cfg.profile.repeats = 3;
     cfg.profile.sweep_batches = 3;
     cfg.profile.latency_target_ms = 1.0;
-    int rc = pp_profile_run(&w, &cfg, r);
+    int rc = pp_profiler_run(&w, &cfg, r);
     if (rc == PP_OK && apply)
-        rc = pp_profile_apply(&w, &cfg, r);
+        rc = pp_profiler_apply(&w, &cfg, r);
     char err[512];
     if (rc == PP_OK)
         rc = pp_report_write_json(r, argv[1], err, sizeof err);

@@ -104,7 +104,7 @@ static pp_report *profile_toy(figures_toy *t)
     cfg.profile.passes = PASSES;
     pp_report *r = pp_report_new();
     assert_non_null(r);
-    assert_int_equal(pp_profile_performance(&w, &cfg.profile, &r->perf), PP_OK);
+    assert_int_equal(pp_profiler_performance(&w, &cfg.profile, &r->perf), PP_OK);
     return r;
 }
 

@@ -54,7 +54,7 @@ static void test_toy_end_to_end(void **state)
     pp_config cfg = quick_config();
     pp_report *r = pp_report_new();
     assert_non_null(r);
-    assert_int_equal(pp_profile_run(&w, &cfg, r), PP_OK);
+    assert_int_equal(pp_profiler_run(&w, &cfg, r), PP_OK);
     assert_string_equal(r->workload, "toy");
 
     /* every stage was driven through the interface (preprocessing only
@@ -222,7 +222,7 @@ static void test_toy_end_to_end(void **state)
     assert_int_equal(v, 0);
 
     /* --apply: predicted vs measured, workload left tuned, faster end to end */
-    assert_int_equal(pp_profile_apply(&w, &cfg, r), PP_OK);
+    assert_int_equal(pp_profiler_apply(&w, &cfg, r), PP_OK);
     assert_true(r->apply.done);
     size_t with_knob = 0;
     for (size_t i = 0; i < r->n_suggestions; i++)
@@ -269,7 +269,7 @@ static void test_sweep_stops_early(void **state)
     cfg.profile.sweep_patience = 2;
     cfg.profile.sweep_batches = 7;
     pp_report *r = pp_report_new();
-    assert_int_equal(pp_profile_model_inference(&w, &cfg.profile, r), PP_OK);
+    assert_int_equal(pp_profiler_model_inference(&w, &cfg.profile, r), PP_OK);
     const pp_model_profile *m = &r->inference.models[0];
     assert_true(m->stopped_early);
     assert_true(m->n_points >= 6 && m->n_points <= 8);
@@ -376,7 +376,7 @@ static void test_bare_workload(void **state)
     phases[0] = '\0';
     pp_config cfg = quick_config();
     pp_report *r = pp_report_new();
-    assert_int_equal(pp_profile_run(&w, &cfg, r), PP_OK);
+    assert_int_equal(pp_profiler_run(&w, &cfg, r), PP_OK);
     assert_true(b.calls > 0);
     assert_false(r->cache.present);
     assert_int_equal(r->inference.n_models, 0);
@@ -402,10 +402,10 @@ static void test_failing_workload_passes_error_up(void **state)
     bare_workload(&b, &w);
     pp_config cfg = quick_config();
     pp_report *r = pp_report_new();
-    assert_int_equal(pp_profile_run(&w, &cfg, r), PP_EIO);
+    assert_int_equal(pp_profiler_run(&w, &cfg, r), PP_EIO);
     pp_workload broken = w;
     broken.run_stage = NULL;
-    assert_int_equal(pp_profile_run(&broken, &cfg, r), PP_EINVAL);
+    assert_int_equal(pp_profiler_run(&broken, &cfg, r), PP_EINVAL);
     broken = w;
     broken.n_sources = PP_WORKLOAD_MAX_SOURCES + 1;
     assert_int_equal(pp_workload_check(&broken), PP_EINVAL);

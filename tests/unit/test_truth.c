@@ -97,7 +97,7 @@ static void test_predictions_hold_the_truth(void **state)
     cfg.profile.target_half_width = 0.005;
     pp_report *r = pp_report_new();
     assert_non_null(r);
-    assert_int_equal(pp_profile_run(&w, &cfg, r), PP_OK);
+    assert_int_equal(pp_profiler_run(&w, &cfg, r), PP_OK);
 
     /* misses per pass at the current settings: a whole turn of the pass's
      * window around the trace */
