@@ -105,7 +105,7 @@ PP_EXPORT PP_NODISCARD int pp_profiler_run(const pp_workload *w, const pp_config
 PP_EXPORT PP_NODISCARD int pp_profiler_apply(const pp_workload *w, const pp_config *cfg,
                                              pp_report *r);
 
-/* pp_system_stats_read() - Sample /proc into *out (fields it cannot read stay 0). */
-PP_EXPORT void pp_system_stats_read(pp_system_stats *out);
+/* pp_sysstats_summary_read() - Sample /proc into *out (fields it cannot read stay 0). */
+PP_EXPORT void pp_sysstats_summary_read(pp_sysstats_summary *out);
 
 #endif

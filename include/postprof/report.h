@@ -34,7 +34,7 @@
 #define PP_REPORT_MAX_SETTINGS 64 /* what a run was run with (pp_report.settings) */
 
 /* System figures sampled at the end of the run. */
-typedef struct pp_system_stats {
+typedef struct pp_sysstats_summary {
     double cpu_percent;         /* process CPU time / wall time of the run, over all cores, % */
     double memory_percent;      /* used / total system memory, % */
     double memory_available_gb; /* MemAvailable, GiB */
@@ -44,7 +44,7 @@ typedef struct pp_system_stats {
     double disk_write_bytes;    /* /proc/self/io write_bytes */
     double timestamp;           /* seconds since the Unix epoch */
     int n_cpus;
-} pp_system_stats;
+} pp_sysstats_summary;
 
 /* One operation (scope) of the performance profile, in call-tree order. */
 typedef struct pp_perf_op {
@@ -341,7 +341,7 @@ typedef struct pp_report {
     char workload[PP_REPORT_NAME_MAX];
     size_t n_settings; /* what the run was run with, in the order they were set */
     pp_setting settings[PP_REPORT_MAX_SETTINGS];
-    pp_system_stats system;
+    pp_sysstats_summary system;
     pp_perf_profile perf;
     pp_data_loading loading;
     pp_model_inference inference;

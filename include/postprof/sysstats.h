@@ -44,7 +44,7 @@ typedef struct pp_gpu_stats {
     pp_gpu_device devices[PP_GPU_MAX_DEVICES];
 } pp_gpu_stats;
 
-typedef struct pp_sys_stats {
+typedef struct pp_sysstats_sample {
     uint64_t taken_at_ns; /* CLOCK_MONOTONIC */
     uint64_t samples;     /* samples taken by the collector (0 for one-off reads) */
     /* this process */
@@ -69,7 +69,7 @@ typedef struct pp_sys_stats {
     uint64_t context_switches;                /* since boot */
     uint64_t cpu_busy_ticks, cpu_total_ticks; /* all CPUs since boot (for the next delta) */
     pp_gpu_stats gpu;
-} pp_sys_stats;
+} pp_sysstats_sample;
 
 /*
  * pp_sysstats_read() - Read every figure now. prev (may be NULL) is the
@@ -81,8 +81,8 @@ typedef struct pp_sys_stats {
  * missing leave their figures at 0. Thread-safe.
  */
 typedef struct pp_gpu pp_gpu;
-PP_EXPORT PP_NODISCARD int pp_sysstats_read(const pp_sys_stats *prev, pp_gpu *gpu,
-                                            pp_sys_stats *out);
+PP_EXPORT PP_NODISCARD int pp_sysstats_read(const pp_sysstats_sample *prev, pp_gpu *gpu,
+                                            pp_sysstats_sample *out);
 
 /*
  * pp_gpu_open() - Load NVML if present. Returns PP_OK and *out even when no
@@ -115,7 +115,7 @@ typedef struct pp_sysstats_config {
 PP_EXPORT PP_NODISCARD int pp_sysstats_start(const pp_sysstats_config *cfg, pp_sysstats **out);
 
 /* pp_sysstats_latest() - Copy the latest sample into *out. Thread-safe. */
-PP_EXPORT void pp_sysstats_latest(pp_sysstats *c, pp_sys_stats *out);
+PP_EXPORT void pp_sysstats_latest(pp_sysstats *c, pp_sysstats_sample *out);
 
 /* pp_sysstats_stop() - Stop the thread (waits at most one wake-up) and free. NULL is a no-op. */
 PP_EXPORT void pp_sysstats_stop(pp_sysstats *c);

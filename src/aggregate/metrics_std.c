@@ -21,8 +21,8 @@ static const double duration_bounds[] = {1e-6, 1e-5, 1e-4, 5e-4, 1e-3, 5e-3, 0.0
 struct std_ctx {
     pp_metric *duration, *gpu_usage;
     pp_series *memory, *cpu, *proc_cpu, *proc_rss, *proc_vm, *proc_fds, *proc_max_fds, *proc_start;
-    pp_sys_stats prev, cur; /* previous scrape, for the CPU % without a collector */
-    pp_sysstats *collector; /* attached (under the registry's render lock) */
+    pp_sysstats_sample prev, cur; /* previous scrape, for the CPU % without a collector */
+    pp_sysstats *collector;       /* attached (under the registry's render lock) */
     struct sys_series *sys;
 };
 
@@ -128,7 +128,7 @@ static void gpu_set(pp_metric *m, unsigned index, double v)
         pp_series_set(s, v);
 }
 
-static void export_sys(struct std_ctx *x, const pp_sys_stats *st)
+static void export_sys(struct std_ctx *x, const pp_sysstats_sample *st)
 {
     struct sys_series *y = x->sys;
     pp_series_set(x->cpu, st->process_cpu_percent);

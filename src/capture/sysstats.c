@@ -71,7 +71,7 @@ static double percent(uint64_t part, uint64_t whole)
     return whole ? 100.0 * (double)part / (double)whole : 0.0;
 }
 
-int pp_sysstats_read(const pp_sys_stats *prev, pp_gpu *gpu, pp_sys_stats *out)
+int pp_sysstats_read(const pp_sysstats_sample *prev, pp_gpu *gpu, pp_sysstats_sample *out)
 {
     int rc = PP_OK;
     char *buf = malloc(READ_MAX);
@@ -168,13 +168,13 @@ struct pp_sysstats {
     int stop;
     uint64_t interval_ns;
     pp_gpu *gpu;
-    pp_sys_stats latest; /* under lock */
-    pp_sys_stats work;   /* collector thread only */
+    pp_sysstats_sample latest; /* under lock */
+    pp_sysstats_sample work;   /* collector thread only */
 };
 
 static void sample(pp_sysstats *c)
 {
-    pp_sys_stats prev;
+    pp_sysstats_sample prev;
     pthread_mutex_lock(&c->lock);
     prev = c->latest;
     pthread_mutex_unlock(&c->lock);
@@ -257,7 +257,7 @@ out:
     return rc;
 }
 
-void pp_sysstats_latest(pp_sysstats *c, pp_sys_stats *out)
+void pp_sysstats_latest(pp_sysstats *c, pp_sysstats_sample *out)
 {
     if (!c) {
         memset(out, 0, sizeof *out);

@@ -138,7 +138,7 @@ int pp_profiler_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     if ((rc = run_experiments(w, cfg, r)) != PP_OK)
         return rc;
     phase(w, "analyze");
-    pp_system_stats_read(&r->system);
+    pp_sysstats_summary_read(&r->system);
     double wall = (double)(pp_clock_now_ns() - t0);
     if (wall > 0)
         r->system.cpu_percent =
@@ -309,7 +309,7 @@ static int after_window(const pp_workload *w, const pp_config *cfg, const pp_rep
         rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL);
     if (rc != PP_OK || (rc = pp_snapshot_take(&s1)) != PP_OK)
         goto out;
-    pp_system_stats_read(&after->system);
+    pp_sysstats_summary_read(&after->system);
     double wall = (double)(pp_clock_now_ns() - t0);
     after->system.cpu_percent = wall > 0 ? (double)(pp__prof_cpu_ns() - cpu0) /
                                                (wall * (double)after->system.n_cpus) * 100.0

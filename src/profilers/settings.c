@@ -84,7 +84,7 @@ static void machine(pp_report *r)
     struct utsname u;
     if (uname(&u) == 0)
         set(r, "machine.arch", u.machine);
-    pp_sys_stats *s = calloc(1, sizeof *s);
+    pp_sysstats_sample *s = calloc(1, sizeof *s);
     if (s && (pp_sysstats_read(NULL, NULL, s) == PP_OK || s->ncpus > 0)) {
         setu(r, "machine.cpus", s->ncpus);
         /* whole GiB: MemTotal moves by a few pages between boots */

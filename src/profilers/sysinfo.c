@@ -11,10 +11,10 @@
 #include <postprof/profilers.h>
 #include <postprof/sysstats.h>
 
-void pp_system_stats_read(pp_system_stats *out)
+void pp_sysstats_summary_read(pp_sysstats_summary *out)
 {
     memset(out, 0, sizeof *out);
-    pp_sys_stats *s = calloc(1, sizeof *s);
+    pp_sysstats_sample *s = calloc(1, sizeof *s);
     if (s) {
         /* figures it cannot read stay 0; PP_EIO only means /proc/self/stat is missing */
         int rc = pp_sysstats_read(NULL, NULL, s);

@@ -127,7 +127,7 @@ static void test_gpu_stub_snapshot_json(void **state)
     setenv("PP_NVML_STUB", "ok", 1);
     pp_gpu *g = NULL;
     assert_int_equal(pp_gpu_open(&g), PP_OK);
-    pp_sys_stats *st = calloc(1, sizeof *st);
+    pp_sysstats_sample *st = calloc(1, sizeof *st);
     assert_int_equal(pp_sysstats_read(NULL, g, st), PP_OK);
     pp_gpu_close(g);
     char *text = NULL;

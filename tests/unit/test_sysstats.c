@@ -84,7 +84,7 @@ static void test_parse_stat_meminfo_misc(void **state)
 static void test_read_live(void **state)
 {
     (void)state;
-    pp_sys_stats *s = calloc(1, sizeof *s), *s2 = calloc(1, sizeof *s2);
+    pp_sysstats_sample *s = calloc(1, sizeof *s), *s2 = calloc(1, sizeof *s2);
     assert_int_equal(pp_sysstats_read(NULL, NULL, s), PP_OK);
     long page = sysconf(_SC_PAGESIZE);
     assert_true(s->resident_bytes >= (uint64_t)page);
@@ -130,7 +130,7 @@ static void test_collector(void **state)
     assert_null(c);
     pp_sysstats_config cfg = {.interval_s = 0.02, .no_gpu = 1};
     assert_int_equal(pp_sysstats_start(&cfg, &c), PP_OK);
-    pp_sys_stats *s = calloc(1, sizeof *s);
+    pp_sysstats_sample *s = calloc(1, sizeof *s);
     pp_sysstats_latest(c, s);
     assert_true(s->samples >= 1);
     uint64_t first = s->samples;

@@ -49,7 +49,7 @@ static json_t *samples_json(const double *ns, size_t n)
     return a;
 }
 
-static json_t *system_json(const pp_system_stats *s)
+static json_t *system_json(const pp_sysstats_summary *s)
 {
     json_t *o = json_object();
     put(o, "cpu_percent", num(s->cpu_percent));

@@ -173,7 +173,7 @@ static const char *stage_name(int i)
     return pp_stage_name((pp_stage)i);
 }
 
-static void read_system(rd *c, json_t *o, pp_system_stats *s)
+static void read_system(rd *c, json_t *o, pp_sysstats_summary *s)
 {
     const char *p = "system_stats";
     get_num(c, o, p, "cpu_percent", 1, &s->cpu_percent);

@@ -204,7 +204,7 @@ static int h_snapshot(const pp_http_request *req, pp_http_response *resp, void *
 {
     pp_http_server *s = ctx;
     pp_snapshot *snap = NULL;
-    pp_sys_stats *sys = malloc(sizeof *sys);
+    pp_sysstats_sample *sys = malloc(sizeof *sys);
     char *text = NULL;
     size_t len = 0;
     int rc = PP_ENOMEM;

@@ -20,7 +20,7 @@
  * NULL: "system": null) as compact JSON into a new buffer (free()).
  * Returns PP_OK or PP_ENOMEM (*out_text NULL).
  */
-int pp__snapshot_json(const pp_snapshot *snap, const pp_sys_stats *sys, char **out_text,
+int pp__snapshot_json(const pp_snapshot *snap, const pp_sysstats_sample *sys, char **out_text,
                       size_t *out_len);
 
 #endif

@@ -127,7 +127,7 @@ static json_t *gpu_json(const pp_gpu_stats *g)
     return o;
 }
 
-static json_t *system_json(const pp_sys_stats *s)
+static json_t *system_json(const pp_sysstats_sample *s)
 {
     json_t *o = json_object();
     if (!o)
@@ -172,7 +172,7 @@ static json_t *system_json(const pp_sys_stats *s)
     return o;
 }
 
-int pp__snapshot_json(const pp_snapshot *snap, const pp_sys_stats *sys, char **out_text,
+int pp__snapshot_json(const pp_snapshot *snap, const pp_sysstats_sample *sys, char **out_text,
                       size_t *out_len)
 {
     int rc = PP_ENOMEM;
