@@ -281,7 +281,7 @@ typedef struct pp_suggestion {
     double stage_speedup; /* s of Amdahl's law */
     int knob;             /* the setting to apply: a pp_knob, -1 when none */
     int64_t value;
-    double seed_expectation; /* the design target: the expected gain for this category, -1 none */
+    double design_gain; /* the design target: the expected gain for this category, -1 none */
 } pp_suggestion;
 
 typedef struct pp_target {

@@ -1,5 +1,5 @@
 /*
- * metrics_std.c - The standard metrics: the seed's six, the process_* set
+ * metrics_std.c - The standard metrics: the design's six, the process_* set
  * every Prometheus client exports, and the system/GPU metrics fed by a
  * sysstats collector. Render hooks refresh them from snapshots and /proc;
  * nothing here runs on an instrumented hot path.

@@ -1,5 +1,5 @@
 /*
- * bottleneck.c - Bottleneck rules: the seed's thresholds (duration, memory,
+ * bottleneck.c - Bottleneck rules: the design's thresholds (duration, memory,
  * CPU) plus share of end-to-end time, tail latency, waiting, allocation rate
  * and cache hit ratio. Pure: figures in, findings out; no I/O, no clocks.
  */

@@ -85,7 +85,7 @@ typedef struct kind_text {
     pp_category cat;
     const char *what;           /* description lead */
     const char *implementation; /* how */
-    double seed;                /* the seed's expectation, -1 none */
+    double design_gain;         /* the gain the design expects from this kind, -1 none */
 } kind_text;
 
 static const kind_text kinds[] = {
@@ -163,7 +163,7 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
     e->suggested = 1;
     const kind_text *k = find_kind(e->name);
     s->category = k ? k->cat : PP_CAT_PERFORMANCE;
-    s->seed_expectation = k ? k->seed : -1.0;
+    s->design_gain = k ? k->design_gain : -1.0;
     s->knob = (int)e->knob;
     s->value = e->cand_value;
     s->expected_improvement = e->predicted > 1.0 ? 1.0 : e->predicted;
@@ -224,7 +224,7 @@ static void critical_path_estimate(pp_report *r)
         return;
     const kind_text *k = find_kind("concurrent_loading");
     s->category = k->cat;
-    s->seed_expectation = k->seed;
+    s->design_gain = k->design_gain;
     s->stage_share = p;
     s->stage_speedup = speedup;
     s->expected_improvement = pp_amdahl_improvement(p, speedup);

@@ -1,5 +1,5 @@
 /*
- * targets.c - The seed's five performance targets, each with its measured
+ * targets.c - The design's five performance targets, each with its measured
  * value and PASS/FAIL. Pure: no I/O, no clocks.
  */
 #include <stdio.h>

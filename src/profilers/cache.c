@@ -1,5 +1,5 @@
 /*
- * cache.c - The seed's CacheProfiler: one replay of the workload's cache
+ * cache.c - The design's CacheProfiler: one replay of the workload's cache
  * trace (hit ratio, op latency, misses, evictions), its miss-ratio curve
  * (exact or SHARDS), the capacities for 80/90/95 % hits, and a measured
  * replay at the recommended capacity.

@@ -1,5 +1,5 @@
 /*
- * config.c - Thresholds, targets and profiler settings: the seed's defaults,
+ * config.c - Thresholds, targets and profiler settings: the design's defaults,
  * overridden from INI text read with inih. Unknown keys and bad values are
  * errors that name the key and its line; nothing is printed.
  */

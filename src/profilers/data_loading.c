@@ -1,5 +1,5 @@
 /*
- * data_loading.c - The seed's DataLoadingProfiler: per source batch latency
+ * data_loading.c - The design's DataLoadingProfiler: per source batch latency
  * percentiles, rows/s, bytes/s, CPU vs waiting share and memory; sequential
  * vs concurrent loading of all sources; keep-alive off vs on for the
  * network source.

@@ -1,5 +1,5 @@
 /*
- * model_inference.c - The seed's ModelInferenceProfiler: model load time,
+ * model_inference.c - The design's ModelInferenceProfiler: model load time,
  * batch-size sweep (1, 2, 4 ... max) with p50/p99 and throughput, early stop
  * when gains flatten, best batch under a latency target, fp32 vs int8.
  */

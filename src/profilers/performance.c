@@ -1,5 +1,5 @@
 /*
- * performance.c - The seed's PerformanceProfiler: end-to-end passes of a
+ * performance.c - The design's PerformanceProfiler: end-to-end passes of a
  * workload between two snapshots; every scope that ran becomes an operation
  * (count, total/self time, percentiles, CPU vs wall, memory, share of
  * end-to-end time) in call-tree order.

@@ -41,7 +41,7 @@ for path in ("/metrics", "/healthz", "/api/snapshot"):
         fail("%s: %d beside the dashboard" % (path, st))
 st, _, body = s.get("/metrics")
 if b"cache_hit_ratio" not in body or b"profiling_duration_seconds" not in body:
-    fail("/metrics lacks the seed's metrics")
+    fail("/metrics lacks the design's metrics")
 s.proc.send_signal(signal.SIGTERM)
 rc = s.proc.wait(timeout=20)
 if rc != 0:

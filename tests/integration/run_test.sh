@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `postprof run` end to end on a small generated data set: the console report
-# has the seed's sections, report.json matches docs/report-schema.md, every
+# has the design's sections, report.json matches docs/report-schema.md, every
 # suggestion's expected improvement is a fraction with a basis, --apply adds
 # predicted vs measured; bad configs and output paths fail with exit 2 and
 # write nothing.

@@ -4,7 +4,7 @@
 Checks a report against the field table of docs/report-schema.md: every
 field of the report is documented with a matching type, every required field
 is present, enumerations and ranges hold; with CONSOLE.txt, the console
-report has the seed's sections in order. Exit 0 when all holds, 1 otherwise
+report has the design's sections in order. Exit 0 when all holds, 1 otherwise
 (every problem printed).
 """
 import json
@@ -129,7 +129,7 @@ def check(schema, doc):
         if t.get("status") not in ("PASS", "FAIL"):
             errors.append("bad target status: %r" % t.get("status"))
     if len(doc.get("targets", [])) != 5:
-        errors.append("expected the seed's 5 targets")
+        errors.append("expected the design's 5 targets")
     for b in doc.get("bottlenecks", []):
         if b.get("severity") not in ("high", "moderate"):
             errors.append("bad severity: %r" % b.get("severity"))

@@ -61,11 +61,11 @@ static void test_rule_slow_boundary(void **state)
 {
     (void)state;
     pp_perf_op op = quiet_op();
-    op.mean_ns = 0.5e9; /* seed: > 0.5 s */
+    op.mean_ns = 0.5e9; /* design default: > 0.5 s */
     assert_int_equal(fired(&op, PP_FIND_SLOW, -1), 0);
     op.mean_ns = nextafter(0.5, 1.0) * 1e9 + 1;
     assert_int_equal(fired(&op, PP_FIND_SLOW, PP_SEV_MODERATE), 1);
-    op.mean_ns = 1.0e9; /* seed: > 1 s */
+    op.mean_ns = 1.0e9; /* design default: > 1 s */
     assert_int_equal(fired(&op, PP_FIND_SLOW, PP_SEV_HIGH), 0);
     assert_int_equal(fired(&op, PP_FIND_SLOW, PP_SEV_MODERATE), 1);
     op.mean_ns = 1.0e9 + 1;

@@ -1,5 +1,5 @@
 /*
- * test_config.c - INI configuration: the seed's defaults, overrides, and
+ * test_config.c - INI configuration: the design's defaults, overrides, and
  * errors that name the key and the line (unknown key, unknown section, not a
  * number, out of range, syntax), from text and from a file.
  */
@@ -13,7 +13,7 @@
 
 #include "near.h"
 
-static void test_defaults_are_the_seeds(void **state)
+static void test_defaults_are_the_designs(void **state)
 {
     (void)state;
     pp_config c;
@@ -114,7 +114,7 @@ static void test_file_errors_name_the_path(void **state)
 }
 
 static const struct CMUnitTest tests[] = {
-    cmocka_unit_test(test_defaults_are_the_seeds),
+    cmocka_unit_test(test_defaults_are_the_designs),
     cmocka_unit_test(test_overrides),
     cmocka_unit_test(test_unknown_key_names_key_and_line),
     cmocka_unit_test(test_unknown_section),

@@ -379,7 +379,7 @@ static void test_standard_metrics(void **state)
     assert_non_null(p);
     assert_true(strtod(p + 28, NULL) > 1.6e9);
     free(text);
-    /* the application can feed the seed's other metrics */
+    /* the application can feed the design's other metrics */
     pp_series *s;
     assert_int_equal(pp_metric_series(pp_registry_find(r, "bottleneck_detected_total"),
                                       (const char *const[]){"load", "io"}, &s),

@@ -1,7 +1,7 @@
 /*
  * test_report.c - The report's JSON writer (atomic: temp + rename, nothing
  * left behind on failure), its reader (round trip, errors naming the field),
- * and the console layout (the seed's sections, colour only when asked).
+ * and the console layout (the design's sections, colour only when asked).
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -320,6 +320,33 @@ static void test_samples_and_settings_read_back(void **state)
     pp_report_free(r);
 }
 
+/* the design's expected gain reads back under its name, and under the name older reports used */
+static void test_design_gain_reads_under_old_name(void **state)
+{
+    (void)state;
+    pp_report *r = sample_report();
+    assert_true(r->n_suggestions >= 1);
+    r->suggestions[0].design_gain = 0.6;
+    char *s = NULL;
+    assert_int_equal(pp_report_to_json_string(r, &s), PP_OK);
+    pp_report_free(r);
+    char err[512];
+    pp_report *back = NULL;
+    assert_int_equal(pp_report_read_json(s, strlen(s), &back, err, sizeof err), PP_OK);
+    assert_double_equal(back->suggestions[0].design_gain, 0.6, 1e-12);
+    pp_report_free(back);
+    char *p = strstr(s, "\"design_gain\"");
+    assert_non_null(p);
+    char buf[32768];
+    snprintf(buf, sizeof buf, "%.*s\"seed_expectation\"%s", (int)(p - s), s,
+             p + strlen("\"design_gain\""));
+    free(s);
+    back = NULL;
+    assert_int_equal(pp_report_read_json(buf, strlen(buf), &back, err, sizeof err), PP_OK);
+    assert_double_equal(back->suggestions[0].design_gain, 0.6, 1e-12);
+    pp_report_free(back);
+}
+
 static char *render(const pp_report *r, unsigned flags)
 {
     char *buf = NULL;
@@ -375,6 +402,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_unwritable_dir_leaves_nothing),
     cmocka_unit_test(test_reader_names_the_fault),
     cmocka_unit_test(test_samples_and_settings_read_back),
+    cmocka_unit_test(test_design_gain_reads_under_old_name),
     cmocka_unit_test(test_console_layout),
 };
 PP_TEST_MAIN(tests)

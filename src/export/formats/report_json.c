@@ -392,8 +392,7 @@ static json_t *report_json(const pp_report *r)
         put(o, "stage_share", num(s->stage_share));
         put(o, "stage_speedup", num(s->stage_speedup));
         put(o, "setting", setting_json(s->knob, s->value));
-        put(o, "seed_expectation",
-            s->seed_expectation >= 0 ? num(s->seed_expectation) : json_null());
+        put(o, "design_gain", s->design_gain >= 0 ? num(s->design_gain) : json_null());
         json_array_append_new(sg, o);
     }
     put(root, "optimization_suggestions", sg);

@@ -781,7 +781,7 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         }
         pp_suggestion *s = &r->suggestions[r->n_suggestions++];
         int cat = 0, imp = 0, basis = 0;
-        s->seed_expectation = -1;
+        s->design_gain = -1;
         get_enum(c, v, sp, "category", 1, cat_name, PP_CAT_CACHE + 1, &cat);
         get_str(c, v, sp, "description", 1, s->description, sizeof s->description);
         get_enum(c, v, sp, "impact", 1, impact_name, PP_IMPACT_HIGH + 1, &imp);
@@ -795,7 +795,9 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         get_str(c, v, sp, "evidence", 0, s->evidence, sizeof s->evidence);
         get_num(c, v, sp, "stage_share", 0, &s->stage_share);
         get_num(c, v, sp, "stage_speedup", 0, &s->stage_speedup);
-        get_num(c, v, sp, "seed_expectation", 0, &s->seed_expectation);
+        /* reports written before the field was renamed call it seed_expectation */
+        get_num(c, v, sp, "seed_expectation", 0, &s->design_gain);
+        get_num(c, v, sp, "design_gain", 0, &s->design_gain);
         read_setting(c, v, sp, &s->knob, &s->value);
         if (s->expected_improvement < 0 || s->expected_improvement > 1)
             fail(c, sp, "expected_improvement", "outside [0, 1]");

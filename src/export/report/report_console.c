@@ -1,5 +1,5 @@
 /*
- * report_console.c - The report in the seed's console layout (banner, System
+ * report_console.c - The report in the design's console layout (banner, System
  * Stats, Data Loading, Model Inference, Cache, Optimization Suggestions),
  * then bottlenecks, targets and predicted vs measured. ANSI colour only when
  * the caller asks (the CLI asks on a terminal). Writes only to the given FILE.
@@ -29,7 +29,7 @@ static const char *col(const out *o, const char *code)
 #define YELLOW "\033[33m"
 #define RESET "\033[0m"
 
-/* A duration readable at any scale: seconds as the seed prints them down to
+/* A duration readable at any scale: seconds as the design's report prints them down to
  * 10 ms, then ms, then us. */
 static const char *dur(char *buf, size_t cap, double ns)
 {
@@ -250,7 +250,7 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                         cb->mean_ns / fastest->mean_ns, fastest->name);
         }
         if (k->n_backends < 2)
-            fprintf(f, "  One cache backend measured (the seed expected 40%% from Redis: with "
+            fprintf(f, "  One cache backend measured (the design expects 40%% from Redis: with "
                        "--cache redis://HOST:PORT the in-process LRU and Redis are measured side "
                        "by side)\n");
         if (k->has_recommended)
@@ -280,11 +280,11 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
             fprintf(f, "     Expected Improvement: %.1f%% (an estimate: no interval)\n",
                     s->expected_improvement * 100.0);
         fprintf(f, "     Basis: %s (%s): %s\n", pp_basis_name(s->basis), s->model, s->evidence);
-        if (s->seed_expectation >= 0)
-            fprintf(f, "     Seed expected: %.0f%%; measured here: %.1f%%%s\n",
-                    s->seed_expectation * 100.0, s->expected_improvement * 100.0,
-                    s->expected_improvement + 0.10 < s->seed_expectation
-                        ? " (the seed's figure does not hold for this workload)"
+        if (s->design_gain >= 0)
+            fprintf(f, "     Design's expected gain: %.0f%%; measured here: %.1f%%%s\n",
+                    s->design_gain * 100.0, s->expected_improvement * 100.0,
+                    s->expected_improvement + 0.10 < s->design_gain
+                        ? " (the design's figure does not hold for this workload)"
                         : "");
     }
 
