@@ -52,28 +52,27 @@ int cmd_crash_report(int argc, char **argv)
     if (!file)
         return cli_usage_error("crash-report", crash_usage, "missing FILE");
     pp_crash_read_info info;
+    char err[1024];
     int rc;
     if (event_json) {
         char *json = NULL;
-        rc = pp_crash_sentry_event(file, &json, &info);
+        rc = pp_crash_sentry_event(file, &json, &info, err, sizeof err);
         if (rc == PP_OK) {
             fputs(json, stdout);
             fputc('\n', stdout);
             free(json);
         }
     } else {
-        rc = pp_crash_symbolize(file, stdout, &info);
+        rc = pp_crash_symbolize(file, stdout, &info, err, sizeof err);
     }
-    if (rc == PP_EFORMAT)
-        return cli_error("crash-report", "%s:%d: not a postprof crash report", file, info.line);
     if (rc != PP_OK)
-        return cli_error("crash-report", "%s: %s", file, pp_strerror(rc));
+        return cli_error("crash-report", "%s", err);
     if (dsn) {
-        char id[33], msg[512];
+        char id[33];
         fflush(stdout);
-        rc = pp_crash_upload_sentry(file, dsn, id, msg, sizeof msg);
+        rc = pp_crash_upload_sentry(file, dsn, id, err, sizeof err);
         if (rc != PP_OK)
-            return cli_error("crash-report", "not sent: %s", msg);
+            return cli_error("crash-report", "not sent: %s", err);
         fprintf(stderr, "postprof crash-report: sent to Sentry as event %s\n", id);
     }
     if (info.truncated)

@@ -25,7 +25,7 @@
  * installed); PP_EIO when sigaction fails. Calling it again changes the
  * directory. Not thread-safe against a concurrent crash.
  */
-PP_EXPORT int pp_crash_install(const char *dir);
+PP_EXPORT PP_NODISCARD int pp_crash_install(const char *dir);
 
 /* pp_crash_uninstall() - Restore the handlers that were there before. */
 PP_EXPORT void pp_crash_uninstall(void);
@@ -50,41 +50,47 @@ typedef struct pp_crash_read_info {
  * backtrace frame resolved to function and file:line where debug info allows
  * (libdw, using the report's memory map). A truncated report is written as
  * far as it goes, then a line "truncated: ..." saying where it stops, and
- * info->truncated is set. Returns PP_OK, PP_EIO when the file cannot be
- * read, PP_EFORMAT (info->line set) when it is not a crash report. info may
- * be NULL.
+ * out_info->truncated is set. Returns PP_OK, PP_EIO when the file cannot be
+ * read, PP_EFORMAT (out_info->line set) when it is not a crash report, with
+ * err saying where and why ("FILE:LINE: not a postprof crash report").
+ * out_info and err may be NULL.
  */
-PP_EXPORT int pp_crash_symbolize(const char *path, FILE *out, pp_crash_read_info *info);
+PP_EXPORT PP_NODISCARD int pp_crash_symbolize(const char *path, FILE *out,
+                                              pp_crash_read_info *out_info, char *err,
+                                              size_t errcap);
 
 /*
  * pp_sentry_dsn_parse() - From a DSN, "http[s]://KEY[:SECRET]@HOST[:PORT]/
  * [PATH/]PROJECT", the store endpoint ("http[s]://HOST[:PORT]/[PATH/]api/
- * PROJECT/store/") and the X-Sentry-Auth header value (protocol 7). Returns
- * PP_OK, or PP_EINVAL for anything else (other schemes, a query, empty
- * parts, odd characters, results over the caps).
+ * PROJECT/store/") into out_store_url and the X-Sentry-Auth header value
+ * (protocol 7) into out_auth. Returns PP_OK, or PP_EINVAL for anything else
+ * (other schemes, a query, empty parts, odd characters, results over the caps).
  */
-PP_EXPORT int pp_sentry_dsn_parse(const char *dsn, char *store_url, size_t url_cap, char *auth,
-                                  size_t auth_cap);
+PP_EXPORT PP_NODISCARD int pp_sentry_dsn_parse(const char *dsn, char *out_store_url, size_t url_cap,
+                                               char *out_auth, size_t auth_cap);
 
 /*
  * pp_crash_sentry_event() - The report at path, symbolized, as a Sentry
  * event (JSON): a fatal exception named after the signal, its mechanism
  * "signalhandler" with the signal's number and code, the backtrace oldest
  * frame first, the report's fields under "extra", its log lines as
- * breadcrumbs, a fresh event_id; a truncated report (info->truncated) is
- * tagged report_truncated "yes", with extra.report_stops_in. *out_json is
- * malloc'd (free() it). Returns PP_OK, or pp_crash_symbolize()'s errors.
+ * breadcrumbs, a fresh event_id; a truncated report (out_info->truncated)
+ * is tagged report_truncated "yes", with extra.report_stops_in. *out_json
+ * is malloc'd (free() it). Returns PP_OK, or pp_crash_symbolize()'s errors
+ * with err saying why. out_info and err may be NULL.
  */
-PP_EXPORT int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info *info);
+PP_EXPORT PP_NODISCARD int pp_crash_sentry_event(const char *path, char **out_json,
+                                                 pp_crash_read_info *out_info, char *err,
+                                                 size_t errcap);
 
 /*
  * pp_crash_upload_sentry() - POST that event to the DSN's store endpoint
  * (libcurl; 10 s to connect, 30 s in all; http and https only, no
- * redirects). On PP_OK, event_id holds the event's id. PP_EINVAL: not a
- * DSN; PP_EIO/PP_EFORMAT: the report cannot be read; PP_EIO: the server
- * cannot be reached or did not answer 200. msg says why.
+ * redirects). On PP_OK, out_event_id holds the event's id. PP_EINVAL: not
+ * a DSN; PP_EIO/PP_EFORMAT: the report cannot be read; PP_EIO: the server
+ * cannot be reached or did not answer 200. err says why.
  */
-PP_EXPORT int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
-                                     char *msg, size_t msg_cap);
+PP_EXPORT PP_NODISCARD int pp_crash_upload_sentry(const char *path, const char *dsn,
+                                                  char out_event_id[33], char *err, size_t errcap);
 
 #endif

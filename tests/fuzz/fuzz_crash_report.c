@@ -16,6 +16,7 @@
 #include "fuzz/fuzz_tmpfile.h"
 
 #include <postprof/crash.h>
+#include <postprof/error.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,7 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *out = open_memstream(&text, &len);
     pp_crash_read_info info;
     if (out) {
-        int rc = pp_crash_symbolize(path, out, &info);
+        int rc = pp_crash_symbolize(path, out, &info, NULL, 0);
         fclose(out);
         /* what reaches the terminal: only text, tabs and newlines */
         if (rc == 0 && pp__safe_text_needed(text, len, 1))
@@ -40,7 +41,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         free(text);
     }
     char *json = NULL;
-    if (pp_crash_sentry_event(path, &json, &info) == 0) {
+    if (pp_crash_sentry_event(path, &json, &info, NULL, 0) == 0) {
         json_t *ev = json_loads(json, 0, NULL);
         if (!ev || pp__safe_text_needed(json, strlen(json), 0))
             abort();
@@ -55,6 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n = (size_t)(nl - data);
     memcpy(dsn, data, n);
     dsn[n] = '\0';
-    (void)pp_sentry_dsn_parse(dsn, url, sizeof url, auth, sizeof auth);
+    int dsn_rc = pp_sentry_dsn_parse(dsn, url, sizeof url, auth, sizeof auth);
+    if (dsn_rc != 0 && dsn_rc != PP_EINVAL) /* a DSN is taken or refused, nothing else */
+        abort();
     return 0;
 }

@@ -110,7 +110,7 @@ static void segv_writes_report_and_reraises(void **state)
     snprintf(out_path, sizeof out_path, "%s/symbolized.txt", dir);
     FILE *out = fopen(out_path, "w");
     pp_crash_read_info info;
-    assert_int_equal(pp_crash_symbolize(path, out, &info), PP_OK);
+    assert_int_equal(pp_crash_symbolize(path, out, &info, NULL, 0), PP_OK);
     assert_int_equal(info.truncated, 0); /* the handler writes every section and "end" */
     fclose(out);
     r = read_all(out_path);
@@ -142,9 +142,12 @@ static void not_a_report_is_an_error(void **state)
     fclose(f);
     pp_crash_read_info info;
     FILE *out = fopen("/dev/null", "w");
-    assert_int_equal(pp_crash_symbolize(path, out, &info), PP_EFORMAT);
+    char err[256];
+    assert_int_equal(pp_crash_symbolize(path, out, &info, err, sizeof err), PP_EFORMAT);
     assert_int_equal(info.line, 1);
-    assert_int_equal(pp_crash_symbolize("/nonexistent/x", out, &info), PP_EIO);
+    assert_non_null(strstr(err, ":1: not a postprof crash report"));
+    assert_int_equal(pp_crash_symbolize("/nonexistent/x", out, NULL, err, sizeof err), PP_EIO);
+    assert_non_null(strstr(err, "cannot read /nonexistent/x"));
     fclose(out);
     assert_int_equal(pp_crash_install(NULL), PP_EINVAL);
 }
@@ -187,7 +190,7 @@ static void truncated_report_is_flagged(void **state)
         size_t len = 0;
         FILE *out = open_memstream(&text, &len);
         pp_crash_read_info info;
-        assert_int_equal(pp_crash_symbolize(cut, out, &info), PP_OK);
+        assert_int_equal(pp_crash_symbolize(cut, out, &info, NULL, 0), PP_OK);
         fclose(out);
         if (!info.truncated || strcmp(info.stopped_in, cases[i].section) != 0)
             fail_msg("cut %zu: truncated %d in '%s', want %s", i, info.truncated, info.stopped_in,
@@ -197,7 +200,7 @@ static void truncated_report_is_flagged(void **state)
         assert_non_null(strstr(text, cases[i].section));
         free(text);
         char *json = NULL;
-        assert_int_equal(pp_crash_sentry_event(cut, &json, &info), PP_OK);
+        assert_int_equal(pp_crash_sentry_event(cut, &json, &info, NULL, 0), PP_OK);
         assert_non_null(strstr(json, "\"report_truncated\":\"yes\""));
         free(json);
     }
@@ -301,7 +304,7 @@ static void sentry_event_of_a_segv(void **state)
     crash_and_report(SIGSEGV, path, sizeof path);
     char *text = NULL;
     pp_crash_read_info info;
-    assert_int_equal(pp_crash_sentry_event(path, &text, &info), PP_OK);
+    assert_int_equal(pp_crash_sentry_event(path, &text, &info, NULL, 0), PP_OK);
     assert_int_equal(info.truncated, 0);
     json_error_t err;
     json_t *ev = json_loads(text, 0, &err);

@@ -27,6 +27,7 @@
 #include "aggregate/symbols.h"
 #include "common/log_impl.h"
 #include "common/safe_text.h"
+#include "common/strbuf.h"
 #include "export/crash/crash.h"
 
 #define MAX_DIR 3072
@@ -245,8 +246,10 @@ void pp_crash_uninstall(void)
 static void __attribute__((constructor)) crash_from_env(void)
 {
     const char *dir = getenv("POSTPROF_CRASH_DIR");
-    if (dir && *dir)
-        (void)pp_crash_install(dir);
+    if (dir && *dir) {
+        int rc = pp_crash_install(dir); /* a constructor has no one to tell: run without */
+        (void)rc;
+    }
 }
 
 /* ---- after the fact: read and symbolize a report ---- */
@@ -356,7 +359,7 @@ static int read_line(FILE *f, char *buf, size_t cap, size_t *len)
 
 static const char *const section_names[] = {"header", "backtrace", "memory map", "log", "end"};
 
-int pp__crash_doc_read(const char *path, pp__crash_doc *d, pp_crash_read_info *info)
+static int doc_read(const char *path, pp__crash_doc *d, pp_crash_read_info *info)
 {
     memset(d, 0, sizeof *d);
     if (info)
@@ -479,13 +482,26 @@ out:
     return rc;
 }
 
-int pp_crash_symbolize(const char *path, FILE *out, pp_crash_read_info *info)
+int pp__crash_doc_read(const char *path, pp__crash_doc *d, pp_crash_read_info *info, char *err,
+                       size_t errcap)
+{
+    int rc = doc_read(path, d, info);
+    if (rc == PP_EFORMAT)
+        pp__set_err(err, errcap, "%s:%d: not a postprof crash report", path, info->line);
+    else if (rc != PP_OK)
+        pp__set_err(err, errcap, "cannot read %s: %s", path, pp_strerror(rc));
+    return rc;
+}
+
+int pp_crash_symbolize(const char *path, FILE *out, pp_crash_read_info *out_info, char *err,
+                       size_t errcap)
 {
     pp__crash_doc d;
     pp_crash_read_info local;
-    if (!info)
-        info = &local;
-    int rc = pp__crash_doc_read(path, &d, info);
+    pp_crash_read_info *info = out_info ? out_info : &local;
+    if (err && errcap)
+        err[0] = '\0';
+    int rc = pp__crash_doc_read(path, &d, info, err, errcap);
     if (rc != PP_OK)
         return rc;
     fputs("postprof crash report\n", out);

@@ -29,10 +29,12 @@ typedef struct {
 /*
  * pp__crash_doc_read() - Read the report at path. Every text in *d is safe to
  * print (pp__safe_text). Returns PP_OK (a report cut short too: info->truncated),
- * PP_EIO (unreadable), PP_ENOMEM, or PP_EFORMAT with info->line. info may be NULL.
+ * PP_EIO (unreadable), PP_ENOMEM, or PP_EFORMAT with info->line, err saying
+ * where and why. info must not be NULL; err may be.
  */
 struct pp_crash_read_info;
-int pp__crash_doc_read(const char *path, pp__crash_doc *d, struct pp_crash_read_info *info);
+int pp__crash_doc_read(const char *path, pp__crash_doc *d, struct pp_crash_read_info *info,
+                       char *err, size_t errcap);
 void pp__crash_doc_free(pp__crash_doc *d);
 const char *pp__crash_doc_get(const pp__crash_doc *d, const char *key);
 

@@ -37,9 +37,10 @@ static int token_chars(const char *s, size_t n, const char *extra)
     return 1;
 }
 
-int pp_sentry_dsn_parse(const char *dsn, char *store_url, size_t url_cap, char *auth,
+int pp_sentry_dsn_parse(const char *dsn, char *out_store_url, size_t url_cap, char *out_auth,
                         size_t auth_cap)
 {
+    char *store_url = out_store_url, *auth = out_auth;
     if (!dsn || !store_url || !auth || url_cap == 0 || auth_cap == 0)
         return PP_EINVAL;
     size_t len = strnlen(dsn, DSN_MAX + 1);
@@ -316,10 +317,15 @@ static int event_from_doc(const char *path, const pp__crash_doc *d, const pp_cra
     return *out_json ? PP_OK : PP_ENOMEM;
 }
 
-int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info *info)
+int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info *out_info,
+                          char *err, size_t errcap)
 {
-    if (!path || !out_json)
+    if (err && errcap)
+        err[0] = '\0';
+    if (!path || !out_json) {
+        pp__set_err(err, errcap, "no report path or output");
         return PP_EINVAL;
+    }
     *out_json = NULL;
     char id[33];
     int rc = new_event_id(id);
@@ -327,9 +333,8 @@ int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info 
         return rc;
     pp__crash_doc d;
     pp_crash_read_info local;
-    if (!info)
-        info = &local;
-    if ((rc = pp__crash_doc_read(path, &d, info)) != PP_OK)
+    pp_crash_read_info *info = out_info ? out_info : &local;
+    if ((rc = pp__crash_doc_read(path, &d, info, err, errcap)) != PP_OK)
         return rc;
     rc = event_from_doc(path, &d, info, id, out_json);
     pp__crash_doc_free(&d);
@@ -352,14 +357,14 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
     return bytes; /* the rest is read and dropped: the size stays bounded */
 }
 
-int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33], char *msg,
-                           size_t msg_cap)
+int pp_crash_upload_sentry(const char *path, const char *dsn, char out_event_id[33], char *err,
+                           size_t errcap)
 {
     char url[DSN_MAX + 64], auth[DSN_MAX + 128], header[DSN_MAX + 160];
-    if (msg && msg_cap)
-        msg[0] = '\0';
+    if (err && errcap)
+        err[0] = '\0';
     if (!path || pp_sentry_dsn_parse(dsn, url, sizeof url, auth, sizeof auth) != PP_OK) {
-        pp__set_err(msg, msg_cap, "not a Sentry DSN (http[s]://KEY@HOST[:PORT]/PROJECT)");
+        pp__set_err(err, errcap, "not a Sentry DSN (http[s]://KEY@HOST[:PORT]/PROJECT)");
         return PP_EINVAL;
     }
     char id[33];
@@ -368,13 +373,8 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
         return rc;
     pp__crash_doc d;
     pp_crash_read_info info;
-    if ((rc = pp__crash_doc_read(path, &d, &info)) != PP_OK) {
-        if (rc == PP_EFORMAT)
-            pp__set_err(msg, msg_cap, "%s:%d: not a postprof crash report", path, info.line);
-        else
-            pp__set_err(msg, msg_cap, "cannot read %s: %s", path, pp_strerror(rc));
+    if ((rc = pp__crash_doc_read(path, &d, &info, err, errcap)) != PP_OK)
         return rc;
-    }
     char *json = NULL;
     rc = event_from_doc(path, &d, &info, id, &json);
     pp__crash_doc_free(&d);
@@ -406,7 +406,7 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
     long status = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (cc != CURLE_OK) {
-        pp__set_err(msg, msg_cap, "cannot reach %s: %s", url,
+        pp__set_err(err, errcap, "cannot reach %s: %s", url,
                     errbuf[0] ? errbuf : curl_easy_strerror(cc));
         rc = PP_EIO;
     } else if (status != 200) {
@@ -417,12 +417,12 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char event_id[33],
             resp->buf[200] = '\0';
         /* the server's words reach a terminal: its control characters as \xNN */
         char *said = pp__safe_text(resp->buf, strlen(resp->buf), 0);
-        pp__set_err(msg, msg_cap, "the server refused the event: HTTP %ld %s", status,
+        pp__set_err(err, errcap, "the server refused the event: HTTP %ld %s", status,
                     said ? said : "");
         free(said);
         rc = PP_EIO;
     } else {
-        memcpy(event_id, id, sizeof id);
+        memcpy(out_event_id, id, sizeof id);
         rc = PP_OK;
     }
 out:
