@@ -47,12 +47,25 @@ typedef struct pp_stage_result {
 } pp_stage_result;
 
 /*
+ * The layout of pp_workload this header describes; a program sets
+ * pp_workload.version to it. Members are only ever added at the end of the
+ * struct, each new one optional and marked with the version that added it;
+ * the library reads a member only from a workload whose version is at
+ * least that one, so a program built against an older header keeps working
+ * with a newer library, and a newer program with an older library (which
+ * does not know, and so never calls, the newer members).
+ *   1: every member up to on_phase.
+ */
+#define PP_WORKLOAD_VERSION 1
+
+/*
  * pp_workload - A program under profile. Static description plus callbacks;
  * every callback gets `ctx` first. Callbacks are called from one thread at a
  * time (the profiler's); they may use threads inside. A callback returns
  * PP_OK or a negative PP_E* code; the profilers stop and pass the code up.
  */
 typedef struct pp_workload {
+    int version;      /* PP_WORKLOAD_VERSION the program was built with; 0 (unset) is refused */
     const char *name; /* e.g. "linkedin-posts" */
     void *ctx;
 
@@ -105,8 +118,10 @@ typedef struct pp_workload {
 } pp_workload;
 
 /*
- * pp_workload_check() - Validate a workload description: required callbacks
- * present, counts within limits, names non-NULL. Returns PP_OK or PP_EINVAL.
+ * pp_workload_check() - Validate a workload description: a version set (1 or
+ * more; members newer than the library's PP_WORKLOAD_VERSION are not read),
+ * required callbacks present, counts within limits, names non-NULL. Returns
+ * PP_OK or PP_EINVAL.
  */
 PP_EXPORT PP_NODISCARD int pp_workload_check(const pp_workload *w);
 

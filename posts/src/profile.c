@@ -716,6 +716,7 @@ int posts_prof_new(const posts_prof_opts *o, posts_prof **out, posts_err *err)
         goto out;
 
     pp_workload *w = &p->w;
+    w->version = PP_WORKLOAD_VERSION;
     w->name = "linkedin-posts";
     w->ctx = p;
     w->n_sources = NSRC;

@@ -7,7 +7,9 @@
 
 int pp_workload_check(const pp_workload *w)
 {
-    if (!w || !w->run_stage || !w->set_knob || !w->get_knob)
+    if (!w || w->version < 1) /* unset: a description from before versions, or not filled */
+        return PP_EINVAL;
+    if (!w->run_stage || !w->set_knob || !w->get_knob)
         return PP_EINVAL;
     if (w->n_sources > PP_WORKLOAD_MAX_SOURCES || w->n_models > PP_WORKLOAD_MAX_MODELS)
         return PP_EINVAL;

@@ -93,6 +93,7 @@ static pp_report *profile_toy(figures_toy *t)
 {
     pp_workload w;
     memset(&w, 0, sizeof w);
+    w.version = PP_WORKLOAD_VERSION;
     w.name = "figures";
     w.ctx = t;
     w.network_source = -1;

@@ -355,6 +355,7 @@ static void bare_phase(void *ctx, const char *phase)
 static void bare_workload(bare *b, pp_workload *w)
 {
     memset(w, 0, sizeof *w);
+    w->version = PP_WORKLOAD_VERSION;
     w->name = "bare";
     w->ctx = b;
     w->n_sources = 2;
@@ -409,6 +410,14 @@ static void test_failing_workload_passes_error_up(void **state)
     broken = w;
     broken.n_sources = PP_WORKLOAD_MAX_SOURCES + 1;
     assert_int_equal(pp_workload_check(&broken), PP_EINVAL);
+    /* a description whose version was never set is refused; one from a newer header is read
+       as far as this library knows it */
+    broken = w;
+    broken.version = 0;
+    assert_int_equal(pp_workload_check(&broken), PP_EINVAL);
+    assert_int_equal(pp_profiler_run(&broken, &cfg, r), PP_EINVAL);
+    broken.version = PP_WORKLOAD_VERSION + 1;
+    assert_int_equal(pp_workload_check(&broken), PP_OK);
     pp_report_free(r);
 }
 

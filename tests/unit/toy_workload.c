@@ -390,6 +390,7 @@ void toy_free(toy *t)
 void toy_workload(toy *t, pp_workload *out)
 {
     memset(out, 0, sizeof *out);
+    out->version = PP_WORKLOAD_VERSION;
     out->name = "toy";
     out->ctx = t;
     out->n_sources = 3;
