@@ -23,7 +23,6 @@
 #include <postprof/postprof.h>
 
 #include "cli.h"
-#include "record_attach.h"
 
 static const char record_usage[] =
     "usage: postprof record [options] -- CMD [ARGS...]\n"
@@ -423,6 +422,30 @@ static int parse_u64(const char *s, unsigned long long max, unsigned long long *
     return 0;
 }
 
+static volatile sig_atomic_t detach_requested;
+
+static void request_detach(int sig)
+{
+    (void)sig;
+    detach_requested = 1;
+}
+
+static int detach_asked(void *ctx)
+{
+    (void)ctx;
+    return detach_requested != 0;
+}
+
+static void say_attached(void *ctx, long pid, size_t threads)
+{
+    const pp_record_attach_opts *o = ctx;
+    fprintf(stderr,
+            "postprof record: attached to pid %ld (%zu thread%s) at %llu Hz; Ctrl-C stops%s\n", pid,
+            threads, threads == 1 ? "" : "s", o->hz, o->duration_s > 0 ? " (or --duration)" : "");
+}
+
+/* `record -p PID`: the library samples (pp_record_attach) until the target
+ * exits, --duration passes or SIGINT/SIGTERM asks to detach */
 static int record_pid(long pid, unsigned long long hz, double duration, int fmt, const char *out,
                       int quiet)
 {
@@ -430,10 +453,36 @@ static int record_pid(long pid, unsigned long long hz, double duration, int fmt,
     int lock_fd;
     if (make_tmpdir(dir, sizeof dir, &lock_fd) != 0)
         return cli_error("record", "cannot create a temporary directory: %s", strerror(errno));
-    record_attach_opts o = {pid, hz, duration, quiet};
-    int rc = record_attach(&o, dir);
-    if (rc == 0)
+    struct sigaction sa, old_int, old_term;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = request_detach;
+    detach_requested = 0;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    pp_record_attach_opts o = {.pid = pid,
+                               .hz = hz,
+                               .duration_s = duration,
+                               .should_stop = detach_asked,
+                               .on_attached = quiet ? NULL : say_attached};
+    o.ctx = &o;
+    pp_record_attach_result res;
+    char err[1024];
+    int rc = pp_record_attach(&o, dir, &res, err, sizeof err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (rc != PP_OK) {
+        rc = cli_error("record", "%s", err);
+    } else {
+        if (!res.maps_read)
+            fprintf(stderr,
+                    "postprof record: warning: the mappings of pid %ld could not be read; "
+                    "frames will show as addresses\n",
+                    pid);
+        if (res.threads_failed)
+            fprintf(stderr, "postprof record: warning: %lld threads could not be sampled: %s\n",
+                    (long long)res.threads_failed, res.failed_reason);
         rc = collect_exit(collect(dir, pid, fmt, out, quiet, 0, 0), 0);
+    }
     end_tmpdir(dir, lock_fd);
     return rc;
 }

@@ -56,3 +56,6 @@ foreach(c ${pp_record_cases})
 endforeach()
 
 pp_add_unit_test(NAME profile SOURCES unit/test_profile.c LIBS postprof_static)
+# pp_record_attach() called by a program: sampling a child, a refusal explained
+pp_add_unit_test(NAME record_attach SOURCES record/test_attach.c LIBS postprof_static
+  LABELS record)

@@ -15,6 +15,7 @@
 #include <postprof/memory.h>
 #include <postprof/profile.h>
 #include <postprof/raw_format.h>
+#include <postprof/record.h>
 #include <postprof/metrics.h>
 #include <postprof/scope.h>
 #include <postprof/snapshot.h>

@@ -1,23 +1,21 @@
 /*
- * record_attach.c - `postprof record -p PID`: profiles a process that is
- * already running, without touching it. One perf_event_open task-clock event
- * per thread of the target samples every 1/HZ s of that thread's CPU time;
- * the kernel walks the user stack by frame pointers and appends the sample
- * to the event's ring buffer, which this process drains every 50 ms. Threads
- * the target starts later are found by rescanning /proc/PID/task on each
- * pass; threads that exit are drained and closed. At the end (the target
- * exits, --duration passes, or SIGINT/SIGTERM) the stacks are written as the
- * raw profile libpostprof_preload.so writes, so symbolization and every
- * output format are shared with `postprof record -- CMD`.
+ * record_attach.c - pp_record_attach() (postprof/record.h): samples a
+ * process that is already running, without touching it. One perf_event_open
+ * task-clock event per thread of the target samples every 1/HZ s of that
+ * thread's CPU time; the kernel walks the user stack by frame pointers and
+ * appends the sample to the event's ring buffer, which is drained every
+ * 50 ms. Threads the target starts later are found by rescanning
+ * /proc/PID/task on each pass; threads that exit are drained and closed. At
+ * the end (the target exits, the duration passes, or the caller asks) the
+ * stacks are written as the raw profile libpostprof_preload.so writes, so
+ * symbolization and every output format are shared with `postprof record --
+ * CMD`.
  */
-#include "record_attach.h"
-
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <linux/perf_event.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,10 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <postprof/error.h>
 #include <postprof/file.h>
-#include <postprof/postprof.h>
+#include <postprof/raw_format.h>
+#include <postprof/record.h>
 
-#include "cli.h"
+#include "common/strbuf.h"
 
 #define PASS_MS 50 /* drain and rescan interval */
 #define MAPS_EVERY_NS 1000000000ull
@@ -66,18 +66,11 @@ typedef struct {
     uint64_t *arena;
     size_t arena_n, arena_cap;
     int64_t samples, lost, throttled, foreign, threads_seen, open_failed;
+    int open_errno; /* errno of the last refused perf_event_open */
     char *maps;
     size_t maps_len;
     char err[8448]; /* room for a path and a reason */
 } attach_ctx;
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_stop(int sig)
-{
-    (void)sig;
-    stop_requested = 1;
-}
 
 static uint64_t now_ns(clockid_t c)
 {
@@ -237,6 +230,7 @@ static int attach_thread(attach_ctx *c, pid_t tid)
         if (err == ESRCH || err == ENOENT) /* the thread exited meanwhile */
             return 0;
         c->open_failed++;
+        c->open_errno = err;
         snprintf(c->err, sizeof c->err, "perf_event_open for thread %d: %s", (int)tid,
                  strerror(err));
         return -1;
@@ -435,14 +429,13 @@ static void read_maps(attach_ctx *c)
     }
 }
 
-static int write_raw(attach_ctx *c, const char *dir, uint64_t start_unix, uint64_t start_mono,
+static int write_raw(attach_ctx *c, const char *path, uint64_t start_unix, uint64_t start_mono,
                      uint64_t duration, const char *reason)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%ld.0.raw", dir, c->pid);
     pp_file_out *o;
-    if (pp_file_out_open(path, PP_FILE_REPLACE, &o, c->err, sizeof c->err) != PP_OK)
-        return -1;
+    int rc = pp_file_out_open(path, PP_FILE_REPLACE, &o, c->err, sizeof c->err);
+    if (rc != PP_OK)
+        return rc;
     FILE *f = pp_file_out_stream(o);
     fprintf(f,
             PP_RAW_HEADER
@@ -474,7 +467,7 @@ static int write_raw(attach_ctx *c, const char *dir, uint64_t start_unix, uint64
         fputc('\n', f);
     }
     fputs("end\n", f);
-    return pp_file_out_commit(o, c->err, sizeof c->err) == PP_OK ? 0 : -1;
+    return pp_file_out_commit(o, c->err, sizeof c->err);
 }
 
 static int paranoid_level(void)
@@ -489,53 +482,41 @@ static int paranoid_level(void)
     return v;
 }
 
-int record_attach(const record_attach_opts *o, const char *dir)
+/* Why not one thread could be attached, as a status and a message that says what to change. */
+static int refused(const attach_ctx *c, long live, char *err, size_t errcap)
 {
-    attach_ctx c;
-    memset(&c, 0, sizeof c);
-    c.pid = o->pid;
-    c.period_ns = 1000000000ull / o->hz;
-    if (c.period_ns == 0)
-        c.period_ns = 1;
-    c.pages = 64;
-    char path[64];
-    snprintf(path, sizeof path, "/proc/%ld/task", c.pid);
-    if (access(path, F_OK) != 0)
-        return cli_error("record", "no process with pid %ld", c.pid);
-    int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)c.pid, 0);
-
-    struct sigaction sa, old_int, old_term;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop;
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
-    stop_requested = 0;
-
-    uint64_t start_unix = now_ns(CLOCK_REALTIME), start_mono = now_ns(CLOCK_MONOTONIC);
-    read_maps(&c);
-    long live = rescan(&c);
-    int rc = 0;
-    if (c.nthreads == 0) {
-        if (live < 0)
-            rc = cli_error("record", "pid %ld exited before it could be attached", c.pid);
-        else
-            rc = cli_error("record",
-                           "cannot profile pid %ld: %s (profiling another process "
-                           "needs the same user or root; kernel.perf_event_paranoid "
-                           "is %d)",
-                           c.pid, c.err[0] ? c.err : "no thread could be attached",
-                           paranoid_level());
-        goto out;
+    if (live < 0) {
+        pp__set_err(err, errcap, "pid %ld exited before it could be attached", c->pid);
+        return PP_ENOTFOUND;
     }
-    if (!o->quiet)
-        fprintf(stderr,
-                "postprof record: attached to pid %ld (%zu thread%s) at %llu Hz; Ctrl-C "
-                "stops%s\n",
-                c.pid, c.nthreads, c.nthreads == 1 ? "" : "s", o->hz,
-                o->duration_s > 0 ? " (or --duration)" : "");
+    int e = c->open_errno;
+    if (e == EACCES || e == EPERM) {
+        pp__set_err(err, errcap,
+                    "cannot profile pid %ld: the kernel refused to sample it (%s). Sampling "
+                    "another process needs its user (or root, or CAP_PERFMON), a target that "
+                    "is dumpable, no seccomp filter against perf_event_open, and "
+                    "kernel.perf_event_paranoid at 2 or lower: it is %d (sysctl "
+                    "kernel.perf_event_paranoid=2)",
+                    c->pid, c->err, paranoid_level());
+        return PP_EPERM;
+    }
+    if (e == ENOSYS || e == ENOENT || e == EOPNOTSUPP) {
+        pp__set_err(err, errcap, "cannot profile pid %ld: this kernel has no perf events (%s)",
+                    c->pid, c->err);
+        return PP_EUNAVAIL;
+    }
+    pp__set_err(err, errcap, "cannot profile pid %ld: %s", c->pid,
+                c->err[0] ? c->err : "no thread could be attached");
+    return c->err[0] && strstr(c->err, "out of memory") ? PP_ENOMEM : PP_EIO;
+}
+
+/* Drain, rescan and reread the maps every PASS_MS until the target exits,
+ * the deadline passes or the caller asks to stop. Returns 1 when it exited. */
+static int sample_until_done(attach_ctx *c, const pp_record_attach_opts *o, int pidfd,
+                             uint64_t start_mono)
+{
     uint64_t deadline = o->duration_s > 0 ? start_mono + (uint64_t)(o->duration_s * 1e9) : 0;
     uint64_t last_maps = start_mono;
-    const char *reason = "exit";
     for (;;) {
         int exited = 0;
         if (pidfd >= 0) {
@@ -546,43 +527,76 @@ int record_attach(const record_attach_opts *o, const char *dir)
             nanosleep(&ts, NULL);
         }
         uint64_t now = now_ns(CLOCK_MONOTONIC);
-        for (size_t i = 0; i < c.nthreads; i++)
-            drain(&c, &c.threads[i]);
+        for (size_t i = 0; i < c->nthreads; i++)
+            drain(c, &c->threads[i]);
         if (!exited && now - last_maps >= MAPS_EVERY_NS) {
-            read_maps(&c);
+            read_maps(c);
             last_maps = now;
         }
-        if (exited || rescan(&c) <= 0) {
-            reason = "exit";
-            break;
-        }
-        if (stop_requested) {
-            reason = "detached";
-            break;
-        }
-        if (deadline && now >= deadline) {
-            reason = "detached";
-            break;
-        }
+        if (exited || rescan(c) <= 0)
+            return 1;
+        if ((o->should_stop && o->should_stop(o->ctx)) || (deadline && now >= deadline))
+            return 0;
     }
+}
+
+int pp_record_attach(const pp_record_attach_opts *o, const char *dir, pp_record_attach_result *out,
+                     char *err, size_t errcap)
+{
+    if (err && errcap)
+        err[0] = '\0';
+    if (!o || !dir || !out || o->pid <= 0 || o->hz == 0 || o->hz > 100000 ||
+        !(o->duration_s >= 0)) {
+        pp__set_err(err, errcap,
+                    "pp_record_attach: bad options (pid > 0, hz 1-100000, "
+                    "duration_s >= 0, dir and out needed)");
+        return PP_EINVAL;
+    }
+    memset(out, 0, sizeof *out);
+    if ((size_t)snprintf(out->path, sizeof out->path, "%s/%ld.0" PP_RAW_SUFFIX, dir, o->pid) >=
+        sizeof out->path) {
+        pp__set_err(err, errcap, "output directory name too long: %s", dir);
+        return PP_EINVAL;
+    }
+    attach_ctx c;
+    memset(&c, 0, sizeof c);
+    c.pid = o->pid;
+    c.period_ns = 1000000000ull / o->hz;
+    c.pages = 64;
+    char task[64];
+    snprintf(task, sizeof task, "/proc/%ld/task", c.pid);
+    if (access(task, F_OK) != 0) {
+        pp__set_err(err, errcap, "no process with pid %ld", c.pid);
+        return PP_ENOTFOUND;
+    }
+    int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)c.pid, 0);
+    uint64_t start_unix = now_ns(CLOCK_REALTIME), start_mono = now_ns(CLOCK_MONOTONIC);
+    read_maps(&c);
+    long live = rescan(&c);
+    int rc;
+    if (c.nthreads == 0) {
+        rc = refused(&c, live, err, errcap);
+        goto out;
+    }
+    if (o->on_attached)
+        o->on_attached(o->ctx, c.pid, c.nthreads);
+    out->exited = sample_until_done(&c, o, pidfd, start_mono);
     for (size_t i = 0; i < c.nthreads; i++)
         close_thread(&c, &c.threads[i]);
-    uint64_t duration = now_ns(CLOCK_MONOTONIC) - start_mono;
-    if (!c.maps)
-        fprintf(stderr,
-                "postprof record: warning: the mappings of pid %ld could not be read; "
-                "frames will show as addresses\n",
-                c.pid);
+    out->maps_read = c.maps != NULL;
+    out->threads = c.threads_seen;
+    out->samples = c.samples;
+    out->lost = c.lost;
+    out->threads_failed = c.open_failed;
     if (c.open_failed)
-        fprintf(stderr, "postprof record: warning: %" PRId64 " threads could not be sampled: %s\n",
-                c.open_failed, c.err);
-    if (write_raw(&c, dir, start_unix, start_mono, duration, reason) != 0)
-        rc = cli_error("record", "%s", c.err);
+        pp__set_err(out->failed_reason, sizeof out->failed_reason, "%s", c.err);
+    rc = write_raw(&c, out->path, start_unix, start_mono, now_ns(CLOCK_MONOTONIC) - start_mono,
+                   out->exited ? "exit" : "detached");
+    if (rc != PP_OK)
+        pp__set_err(err, errcap, "%s", c.err);
 out:
     for (size_t i = 0; i < c.nthreads; i++)
         close_thread(&c, &c.threads[i]);
-    sigaction(SIGINT, &old_int, NULL);
-    sigaction(SIGTERM, &old_term, NULL);
     if (pidfd >= 0)
         close(pidfd);
     free(c.threads);
