@@ -1,0 +1,48 @@
+/*
+ * run.h - `postprof run`, in two files: cmd_run.c (the options and the order
+ * of the steps) and run_steps.c (each step: configuration, data, serving,
+ * profiling, reports).
+ */
+#ifndef PP_CLI_RUN_H
+#define PP_CLI_RUN_H
+
+#include <stddef.h>
+
+#include <postprof/postprof.h>
+#include <posts/posts.h>
+
+/* Everything `run` was asked for. */
+typedef struct {
+    const char *data, *out, *config_path, *listen;
+    size_t posts;
+    int quick, apply, no_color, serve, explain;
+    posts_prof_opts po;
+} run_opts;
+
+/* [%6.1fs] PHASE on stderr; user is the run's start (struct timespec, CLOCK_MONOTONIC). */
+void run_progress(void *user, const char *phase);
+
+/* The output directory exists (or is created) and a file can be written in it; 0 or -1. */
+int run_check_out_dir(const char *dir, char *err, size_t cap);
+
+/* The profilers' settings: defaults, smaller with --quick, then --config (which wins). */
+int run_load_config(run_opts *o, pp_config *cfg);
+
+/* Generate the data set when it is missing. */
+int run_ensure_data(const run_opts *o);
+
+/* --serve: metrics collector, HTTP server and dashboard; stopped by run_stop_serving(). */
+int run_start_serving(const run_opts *o, pp_sysstats **ss, pp_http_server **srv);
+void run_stop_serving(int serve, pp_sysstats *ss, pp_http_server *srv);
+
+/* Profile the pipeline (and with --apply, apply and verify) into r. */
+int run_profile(const run_opts *o, const pp_config *cfg, posts_prof *prof, pp_report *r, int argc,
+                char **argv);
+
+/* The console report, OUT/report.json and OUT/report.html. */
+int run_write_reports(const run_opts *o, const pp_report *r);
+
+/* --explain: EXPLAIN ANALYZE of the database source's statement, printed and in OUT/explain.txt. */
+int run_write_explain(const run_opts *o, const pp_config *cfg);
+
+#endif
