@@ -151,8 +151,8 @@ int cmd_run(int argc, char **argv)
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
-    if ((rc = run_load_config(&o, &cfg)) !=
-        PP_EXIT_OK) /* configuration first: a bad file costs nothing */
+    /* configuration first: a bad file costs nothing */
+    if ((rc = run_load_config(&o, &cfg)) != PP_EXIT_OK)
         return rc;
     if (run_check_out_dir(o.out, err, sizeof err) != 0) /* a bad --out, before any work */
         return cli_usage_error("run", NULL, "%s", err);

@@ -21,6 +21,8 @@
 #include <postprof/error.h>
 #include <postprof/file.h>
 
+#include "common/strbuf.h"
+
 #define TMP_TAG ".postprof-tmp."
 #define TMP_BASE_MAX 200 /* bytes of the target's name kept in a temporary file's name */
 #define OUT_BUFFER (64u * 1024)
@@ -49,17 +51,6 @@ static char *dup_str(const char *s)
     if (d)
         memcpy(d, s, n);
     return d;
-}
-
-static void set_err(char *err, size_t errcap, const char *fmt, ...) PP_PRINTF(3, 4);
-static void set_err(char *err, size_t errcap, const char *fmt, ...)
-{
-    if (!err || !errcap)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errcap, fmt, ap);
-    va_end(ap);
 }
 
 static int errno_status(int e)
@@ -112,11 +103,11 @@ static int write_error(int e, const char *shown, const char *dir, char *err, siz
 {
     for (size_t i = 0; i < sizeof write_whys / sizeof write_whys[0]; i++)
         if (write_whys[i].e == e) {
-            set_err(err, errcap, "cannot write %s: %s%s%s", shown, write_whys[i].before,
-                    write_whys[i].with_dir ? dir : "", write_whys[i].after);
+            pp__set_err(err, errcap, "cannot write %s: %s%s%s", shown, write_whys[i].before,
+                        write_whys[i].with_dir ? dir : "", write_whys[i].after);
             return errno_status(e);
         }
-    set_err(err, errcap, "cannot write %s: %s", shown, strerror(e));
+    pp__set_err(err, errcap, "cannot write %s: %s", shown, strerror(e));
     return errno_status(e);
 }
 
@@ -269,7 +260,7 @@ static int open_temp(pp_file_out *o, const struct stat *old, char *err, size_t e
     if (!o->dir)
         return PP_ENOMEM;
     if (!*base) {
-        set_err(err, errcap, "cannot write %s: %s", o->shown, "no file name");
+        pp__set_err(err, errcap, "cannot write %s: %s", o->shown, "no file name");
         return PP_EINVAL;
     }
     remove_stale(o->dir, base);
@@ -350,14 +341,14 @@ static int open_target(pp_file_out *o, const char *path, unsigned flags, char *e
     int nfd = named_descriptor(path);
     if (nfd >= 0) {
         if (flags & PP_FILE_REPLACE) {
-            set_err(err, errcap, "cannot write %s: %s", path, "needs a regular file");
+            pp__set_err(err, errcap, "cannot write %s: %s", path, "needs a regular file");
             return PP_EINVAL;
         }
         if (nfd == 1)
             fflush(stdout); /* what the program printed comes first */
         o->fd = fcntl(nfd, F_DUPFD_CLOEXEC, 3);
         if (o->fd < 0) {
-            set_err(err, errcap, "cannot write %s: %s", path, "that descriptor is not open");
+            pp__set_err(err, errcap, "cannot write %s: %s", path, "that descriptor is not open");
             return PP_EINVAL;
         }
         o->kind = OUT_SPECIAL;
@@ -367,8 +358,8 @@ static int open_target(pp_file_out *o, const char *path, unsigned flags, char *e
     if (stat(path, &st) != 0) {
         int e = errno;
         if (e == ENOENT && lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode)) {
-            set_err(err, errcap, "cannot write %s: %s", path,
-                    "it is a symbolic link to a missing file");
+            pp__set_err(err, errcap, "cannot write %s: %s", path,
+                        "it is a symbolic link to a missing file");
             return PP_ENOTFOUND;
         }
         if (e != ENOENT)
@@ -381,14 +372,14 @@ static int open_target(pp_file_out *o, const char *path, unsigned flags, char *e
     }
     const char *refused = refusal(st.st_mode, flags);
     if (refused) {
-        set_err(err, errcap, "cannot write %s: %s", path, refused);
+        pp__set_err(err, errcap, "cannot write %s: %s", path, refused);
         return PP_EINVAL;
     }
     if (!S_ISREG(st.st_mode)) { /* character device or FIFO: as it is, never replaced */
         o->fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
         if (o->fd < 0) {
             int e = errno;
-            set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
+            pp__set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
             return errno_status(e);
         }
         o->kind = OUT_SPECIAL;
@@ -398,15 +389,15 @@ static int open_target(pp_file_out *o, const char *path, unsigned flags, char *e
     o->path = realpath(path, NULL);
     if (!o->path) {
         int e = errno;
-        set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
+        pp__set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
         return errno_status(e);
     }
     o->kind = OUT_ATOMIC;
     if (st.st_nlink <= 1 || (flags & PP_FILE_REPLACE)) {
         int rc = open_temp(o, &st, err, errcap);
         if (rc == PP_EPERM && (flags & PP_FILE_REPLACE) && err && errcap && !err[0])
-            set_err(err, errcap, "cannot write %s: %s", path,
-                    "cannot give a new file the owner of the old one");
+            pp__set_err(err, errcap, "cannot write %s: %s", path,
+                        "cannot give a new file the owner of the old one");
         if (rc != PP_EPERM || (flags & PP_FILE_REPLACE))
             return rc;
     }
@@ -432,7 +423,7 @@ int pp_file_out_open(const char *path, unsigned flags, pp_file_out **out, char *
         err[0] = '\0';
     *out = NULL;
     if (!path || !*path) {
-        set_err(err, errcap, "no output file name");
+        pp__set_err(err, errcap, "no output file name");
         return PP_EINVAL;
     }
     pp_file_out *o = calloc(1, sizeof *o);
@@ -446,7 +437,7 @@ int pp_file_out_open(const char *path, unsigned flags, pp_file_out **out, char *
         rc = attach_stream(o);
     if (rc != PP_OK) {
         if (rc == PP_ENOMEM && err && errcap && !err[0])
-            set_err(err, errcap, "cannot write %s: %s", path, "out of memory");
+            pp__set_err(err, errcap, "cannot write %s: %s", path, "out of memory");
         drop_temp(o);
         out_free(o);
         return rc;
@@ -460,35 +451,36 @@ int pp_file_out_check(const char *path, unsigned flags, char *err, size_t errcap
     if (err && errcap)
         err[0] = '\0';
     if (!path || !*path) {
-        set_err(err, errcap, "no output file name");
+        pp__set_err(err, errcap, "no output file name");
         return PP_EINVAL;
     }
     int nfd = named_descriptor(path);
     if (nfd >= 0) {
         if (!(flags & PP_FILE_REPLACE) && fcntl(nfd, F_GETFD) != -1)
             return PP_OK;
-        set_err(err, errcap, "cannot write %s: %s", path,
-                flags & PP_FILE_REPLACE ? "needs a regular file" : "that descriptor is not open");
+        pp__set_err(err, errcap, "cannot write %s: %s", path,
+                    flags & PP_FILE_REPLACE ? "needs a regular file"
+                                            : "that descriptor is not open");
         return PP_EINVAL;
     }
     struct stat st;
     int exists = stat(path, &st) == 0;
     const char *refused = exists ? refusal(st.st_mode, flags) : NULL;
     if (refused) {
-        set_err(err, errcap, "cannot write %s: %s", path, refused);
+        pp__set_err(err, errcap, "cannot write %s: %s", path, refused);
         return PP_EINVAL;
     }
     if (exists && !S_ISREG(st.st_mode)) { /* a device or FIFO: opened when written */
         if (faccessat(AT_FDCWD, path, W_OK, AT_EACCESS) == 0)
             return PP_OK;
         int e = errno;
-        set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
+        pp__set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
         return errno_status(e);
     }
     char *copy = exists ? realpath(path, NULL) : dup_str(path);
     if (!copy) {
         int e = errno;
-        set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
+        pp__set_err(err, errcap, "cannot write %s: %s", path, strerror(e));
         return errno_status(e);
     }
     char *slash = strrchr(copy, '/');
@@ -611,12 +603,12 @@ int pp_file_read(const char *path, size_t max, char **out_buf, size_t *out_len, 
     int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     if (fd < 0) {
         int e = errno;
-        set_err(err, errcap, "%s: %s", path, strerror(e));
+        pp__set_err(err, errcap, "%s: %s", path, strerror(e));
         return errno_status(e);
     }
     struct stat st;
     if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
-        set_err(err, errcap, "%s: %s", path, "is a directory, not a file");
+        pp__set_err(err, errcap, "%s: %s", path, "is a directory, not a file");
         rc = PP_EINVAL;
         goto out;
     }
@@ -641,7 +633,7 @@ int pp_file_read(const char *path, size_t max, char **out_buf, size_t *out_len, 
             cap = ncap;
         }
         if (!buf) {
-            set_err(err, errcap, "%s: %s", path, "out of memory");
+            pp__set_err(err, errcap, "%s: %s", path, "out of memory");
             rc = PP_ENOMEM;
             goto out;
         }
@@ -650,7 +642,7 @@ int pp_file_read(const char *path, size_t max, char **out_buf, size_t *out_len, 
             continue;
         if (r < 0) {
             int e = errno;
-            set_err(err, errcap, "%s: %s", path, strerror(e));
+            pp__set_err(err, errcap, "%s: %s", path, strerror(e));
             rc = errno_status(e);
             goto out;
         }

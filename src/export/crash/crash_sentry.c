@@ -317,6 +317,21 @@ static int event_from_doc(const char *path, const pp__crash_doc *d, const pp_cra
     return *out_json ? PP_OK : PP_ENOMEM;
 }
 
+/* The report at path as an event with a fresh id (into id); *out_json malloc'd. */
+static int read_event(const char *path, char id[33], char **out_json, pp_crash_read_info *info,
+                      char *err, size_t errcap)
+{
+    int rc = new_event_id(id);
+    if (rc != PP_OK)
+        return rc;
+    pp__crash_doc d;
+    if ((rc = pp__crash_doc_read(path, &d, info, err, errcap)) != PP_OK)
+        return rc;
+    rc = event_from_doc(path, &d, info, id, out_json);
+    pp__crash_doc_free(&d);
+    return rc;
+}
+
 int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info *out_info,
                           char *err, size_t errcap)
 {
@@ -328,17 +343,8 @@ int pp_crash_sentry_event(const char *path, char **out_json, pp_crash_read_info 
     }
     *out_json = NULL;
     char id[33];
-    int rc = new_event_id(id);
-    if (rc != PP_OK)
-        return rc;
-    pp__crash_doc d;
     pp_crash_read_info local;
-    pp_crash_read_info *info = out_info ? out_info : &local;
-    if ((rc = pp__crash_doc_read(path, &d, info, err, errcap)) != PP_OK)
-        return rc;
-    rc = event_from_doc(path, &d, info, id, out_json);
-    pp__crash_doc_free(&d);
-    return rc;
+    return read_event(path, id, out_json, out_info ? out_info : &local, err, errcap);
 }
 
 typedef struct {
@@ -368,16 +374,9 @@ int pp_crash_upload_sentry(const char *path, const char *dsn, char out_event_id[
         return PP_EINVAL;
     }
     char id[33];
-    int rc = new_event_id(id);
-    if (rc != PP_OK)
-        return rc;
-    pp__crash_doc d;
     pp_crash_read_info info;
-    if ((rc = pp__crash_doc_read(path, &d, &info, err, errcap)) != PP_OK)
-        return rc;
     char *json = NULL;
-    rc = event_from_doc(path, &d, &info, id, &json);
-    pp__crash_doc_free(&d);
+    int rc = read_event(path, id, &json, &info, err, errcap);
     if (rc != PP_OK)
         return rc;
     response *resp = calloc(1, sizeof *resp);
