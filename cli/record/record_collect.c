@@ -58,6 +58,35 @@ static void output_for_pid(char *out, size_t cap, const char *base, int fmt, lon
         snprintf(out, cap, "%s.%ld", base, pid);
 }
 
+/* What a profile's counters say about how it was taken: the counter, then the
+ * text before and after its value (after NULL: the text alone, when nonzero). */
+static const struct {
+    const char *stat, *before, *after;
+} notes[] = {
+    {"sigprof_taken",
+     "warning: the target installed its own SIGPROF handler; sampling stopped there and the "
+     "profile covers the time before",
+     NULL},
+    {"sigprof_blocked", "warning: the target blocked SIGPROF ",
+     " times; ticks while blocked were merged or lost"},
+    {"sigprof_foreign", "warning: ", " SIGPROF signals from elsewhere ignored"},
+    {"live_table_full", "warning: ", " allocations not tracked to their free"},
+    {"exit_signal", "the target died of signal ", "; profile written up to that point"},
+    {"threads_unprofiled",
+     "warning: ", " threads over the limit of 1024 live threads were not profiled"},
+    {"rings_undrained",
+     "warning: the profiler's collector did not stop within 10 s at the end; the last samples "
+     "were left out",
+     NULL},
+    {"timers_rearmed",
+     "note: the target closed the profiler's sampling descriptors (e.g. closing every "
+     "descriptor at start); sampling was re-armed ",
+     " times, the CPU in between counted at the next sample"},
+    {"timer_failures", "warning: no sampling timer for ", " threads"},
+    {"build_id_mismatch",
+     "warning: ", " modules changed on disk since the run; their symbols may be wrong"},
+};
+
 static void report_profile(const char *out, const pp_profile *p, long pid, int root)
 {
     int64_t samples = pp_profile_stat(p, "samples");
@@ -82,54 +111,20 @@ static void report_profile(const char *out, const pp_profile *p, long pid, int r
     if (pp_profile_kind_of(p) == PP_PROFILE_CPU && !pp_profile_stat(p, "timer_perf") && samples > 0)
         fprintf(stderr, "postprof record: note: sampled with timer_create (perf_event_open "
                         "unavailable or --timer posix): rates are capped at the kernel's HZ\n");
-    if (pp_profile_stat(p, "sigprof_taken"))
-        fprintf(stderr, "postprof record: warning: the target installed its own SIGPROF "
-                        "handler; sampling stopped there and the profile covers the time "
-                        "before\n");
-    if (pp_profile_stat(p, "sigprof_blocked"))
-        fprintf(stderr,
-                "postprof record: warning: the target blocked SIGPROF %lld times; ticks "
-                "while blocked were merged or lost\n",
-                (long long)pp_profile_stat(p, "sigprof_blocked"));
-    if (pp_profile_stat(p, "sigprof_foreign"))
-        fprintf(stderr, "postprof record: warning: %lld SIGPROF signals from elsewhere ignored\n",
-                (long long)pp_profile_stat(p, "sigprof_foreign"));
     if (pp_profile_stat(p, "ring_dropped") || pp_profile_stat(p, "table_full"))
         fprintf(stderr,
                 "postprof record: warning: %lld samples dropped (ring full), %lld (stack "
                 "table full)\n",
                 (long long)pp_profile_stat(p, "ring_dropped"),
                 (long long)pp_profile_stat(p, "table_full"));
-    if (pp_profile_stat(p, "live_table_full"))
-        fprintf(stderr, "postprof record: warning: %lld allocations not tracked to their free\n",
-                (long long)pp_profile_stat(p, "live_table_full"));
-    if (pp_profile_stat(p, "exit_signal"))
-        fprintf(stderr,
-                "postprof record: the target died of signal %lld; profile written up "
-                "to that point\n",
-                (long long)pp_profile_stat(p, "exit_signal"));
-    if (pp_profile_stat(p, "threads_unprofiled"))
-        fprintf(stderr,
-                "postprof record: warning: %lld threads over the limit of 1024 live "
-                "threads were not profiled\n",
-                (long long)pp_profile_stat(p, "threads_unprofiled"));
-    if (pp_profile_stat(p, "rings_undrained"))
-        fprintf(stderr, "postprof record: warning: the profiler's collector did not stop within "
-                        "10 s at the end; the last samples were left out\n");
-    if (pp_profile_stat(p, "timers_rearmed"))
-        fprintf(stderr,
-                "postprof record: note: the target closed the profiler's sampling descriptors "
-                "(e.g. closing every descriptor at start); sampling was re-armed %lld times, "
-                "the CPU in between counted at the next sample\n",
-                (long long)pp_profile_stat(p, "timers_rearmed"));
-    if (pp_profile_stat(p, "timer_failures"))
-        fprintf(stderr, "postprof record: warning: no sampling timer for %lld threads\n",
-                (long long)pp_profile_stat(p, "timer_failures"));
-    if (pp_profile_stat(p, "build_id_mismatch"))
-        fprintf(stderr,
-                "postprof record: warning: %lld modules changed on disk since the run; "
-                "their symbols may be wrong\n",
-                (long long)pp_profile_stat(p, "build_id_mismatch"));
+    for (size_t i = 0; i < sizeof notes / sizeof notes[0]; i++) {
+        int64_t v = pp_profile_stat(p, notes[i].stat);
+        if (v && notes[i].after)
+            fprintf(stderr, "postprof record: %s%lld%s\n", notes[i].before, (long long)v,
+                    notes[i].after);
+        else if (v)
+            fprintf(stderr, "postprof record: %s\n", notes[i].before);
+    }
 }
 
 static void remove_dir(const char *dir)

@@ -248,14 +248,22 @@ pp__http_conn *pp__http_guard_open(pp__http_guard *g, const struct sockaddr *add
     return c;
 }
 
+/* Under the lock: 0 when c is being closed already; else c stops counting as busy, 1. */
+static int leave_busy(pp__http_guard *g, pp__http_conn *c)
+{
+    if (c->state == CLOSING)
+        return 0;
+    if (c->state == BUSY)
+        g->busy--;
+    return 1;
+}
+
 void pp__http_guard_close(pp__http_guard *g, pp__http_conn *c)
 {
     if (!c)
         return;
     pthread_mutex_lock(&g->lock);
-    if (c->state != CLOSING) {
-        if (c->state == BUSY)
-            g->busy--;
+    if (leave_busy(g, c)) {
         list_unlink(g, c);
         g->total--;
         client_drop(g, c->client);
@@ -281,9 +289,7 @@ void pp__http_guard_done(pp__http_guard *g, pp__http_conn *c)
     if (!c)
         return;
     pthread_mutex_lock(&g->lock);
-    if (c->state != CLOSING) {
-        if (c->state == BUSY)
-            g->busy--;
+    if (leave_busy(g, c)) {
         c->state = WAITING;
         /* a silent kept-alive connection is the idle timeout's to close (not
          * counted); one trickling its next request meets this deadline */
