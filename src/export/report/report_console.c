@@ -128,16 +128,12 @@ static void targets(const out *o, const pp_target *t, size_t n)
     }
 }
 
-int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
+/* System Stats: the machine and the run's end-to-end pass */
+static void print_system(const out *o, const pp_report *r)
 {
-    out o = {f, (flags & PP_CONSOLE_COLOR) != 0};
-    char a[32], b[32], c[32], d[32];
-    char title[PP_REPORT_NAME_MAX];
-    upper_name(title, sizeof title, r->workload[0] ? r->workload : "linkedin-posts");
-    fprintf(f, "%s\n%s%s PROFILING REPORT%s\n%s\n", RULE, col(&o, BOLD), title, col(&o, RESET),
-            RULE);
-
-    header(&o, "System Stats");
+    FILE *f = o->f;
+    char a[32];
+    header(o, "System Stats");
     fprintf(f, "  CPU Usage: %.1f%%\n", r->system.cpu_percent);
     fprintf(f, "  Memory Usage: %.1f%%\n", r->system.memory_percent);
     fprintf(f, "  Available Memory: %.1f GB\n", r->system.memory_available_gb);
@@ -145,8 +141,14 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
     if (r->perf.n_passes)
         fprintf(f, "  End-to-end pass: %s (median of %zu)\n",
                 dur(a, sizeof a, r->perf.end_to_end_ns), r->perf.n_passes);
+}
 
-    header(&o, "Data Loading Performance");
+/* Data Loading Performance: each source, its own figures, concurrency, keep-alive */
+static void print_loading(const out *o, const pp_report *r)
+{
+    FILE *f = o->f;
+    char a[32], b[32], c[32], d[32];
+    header(o, "Data Loading Performance");
     const pp_data_loading *dl = &r->loading;
     for (size_t i = 0; i < dl->n_sources; i++) {
         const pp_load_profile *l = &dl->sources[i];
@@ -176,8 +178,14 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
         (size_t)dl->keep_alive_source < dl->n_sources)
         fprintf(f, "  keep-alive (%s): off %s, on %s\n", dl->sources[dl->keep_alive_source].name,
                 dur(a, sizeof a, dl->keep_alive_off_ns), dur(b, sizeof b, dl->keep_alive_on_ns));
+}
 
-    header(&o, "Model Inference Performance");
+/* Model Inference Performance: each model at its chosen batch, the sweep, int8 */
+static void print_inference(const out *o, const pp_report *r)
+{
+    FILE *f = o->f;
+    char a[32], b[32], c[32];
+    header(o, "Model Inference Performance");
     const pp_model_inference *mi = &r->inference;
     for (size_t i = 0; i < mi->n_models; i++) {
         const pp_model_profile *m = &mi->models[i];
@@ -206,8 +214,14 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                     m->int8_throughput,
                     m->fp32_throughput > 0 ? m->int8_throughput / m->fp32_throughput : 0.0);
     }
+}
 
-    header(&o, "Cache Performance");
+/* Cache Performance: hit ratio, the miss-ratio curve's capacities, backends */
+static void print_cache(const out *o, const pp_report *r)
+{
+    FILE *f = o->f;
+    char a[32], b[32];
+    header(o, "Cache Performance");
     const pp_cache_profile *k = &r->cache;
     if (!k->present) {
         fprintf(f, "  (the workload has no cache)\n");
@@ -258,18 +272,20 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                     (unsigned long long)k->recommended_capacity, k->recommended_hit_ratio * 100.0,
                     dur(a, sizeof a, k->recommended_replay_ns), dur(b, sizeof b, k->replay_ns));
     }
+}
 
-    header(&o, "Operations (the profiled passes, most time first)");
-    operations(&o, &r->perf);
-
+/* Optimization Suggestions, each with its interval and basis */
+static void print_suggestions(const out *o, const pp_report *r)
+{
+    FILE *f = o->f;
     char h[48];
     snprintf(h, sizeof h, "Optimization Suggestions (%zu)", r->n_suggestions);
-    header(&o, h);
+    header(o, h);
     for (size_t i = 0; i < r->n_suggestions; i++) {
         const pp_suggestion *s = &r->suggestions[i];
         char imp[16];
         upper_name(imp, sizeof imp, pp_impact_name(s->impact));
-        fprintf(f, "  %zu. %s[%s]%s %s\n", i + 1, impact_col(&o, s->impact), imp, col(&o, RESET),
+        fprintf(f, "  %zu. %s[%s]%s %s\n", i + 1, impact_col(o, s->impact), imp, col(o, RESET),
                 s->description);
         fprintf(f, "     Implementation: %s\n", s->implementation);
         if (s->expected_improvement_high > s->expected_improvement_low)
@@ -287,7 +303,13 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                         ? " (the design's figure does not hold for this workload)"
                         : "");
     }
+}
 
+/* the experiments that found no significant effect */
+static void print_untested(const out *o, const pp_report *r)
+{
+    FILE *f = o->f;
+    char a[32], b[32];
     size_t n_quiet = 0;
     for (size_t i = 0; i < r->n_experiments; i++)
         n_quiet += r->experiments[i].n_sites > 0 && !r->experiments[i].suggested;
@@ -310,53 +332,81 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
                     e->predicted_high * 100.0);
         }
     }
+}
 
+/* Bottlenecks */
+static void print_findings(const out *o, const pp_report *r)
+{
+    FILE *f = o->f;
+    char h[48];
     snprintf(h, sizeof h, "Bottlenecks (%zu)", r->n_findings);
-    header(&o, h);
+    header(o, h);
     for (size_t i = 0; i < r->n_findings; i++) {
         const pp_finding *fd = &r->findings[i];
         int high = fd->severity == PP_SEV_HIGH;
-        fprintf(f, "  %s[%s]%s %s (%s): %s\n", high ? col(&o, RED) : col(&o, YELLOW),
-                high ? "HIGH" : "MODERATE", col(&o, RESET), fd->operation,
+        fprintf(f, "  %s[%s]%s %s (%s): %s\n", high ? col(o, RED) : col(o, YELLOW),
+                high ? "HIGH" : "MODERATE", col(o, RESET), fd->operation,
                 pp_finding_kind_name(fd->kind), fd->message);
     }
+}
 
+/* Predicted vs Measured (--apply): each suggestion alone, all at once, targets after */
+static void print_apply(const out *o, const pp_report *r)
+{
+    FILE *f = o->f;
+    char a[32], b[32];
+    if (!r->apply.done)
+        return;
+    const pp_apply *ap = &r->apply;
+    header(o, "Predicted vs Measured (--apply)");
+    size_t hits = 0;
+    for (size_t i = 0; i < ap->n; i++) {
+        const pp_apply_result *x = &ap->results[i];
+        hits += x->hit != 0;
+        fprintf(f,
+                "  %zu. %s (%s=%lld): predicted %.1f%% (%.1f-%.1f%%), measured %.1f%% "
+                "(95%% %.1f-%.1f%%, %u pairs): %s%s%s\n",
+                i + 1, pp_category_name(x->category),
+                x->knob >= 0 ? pp_knob_name((pp_knob)x->knob) : "?", (long long)x->value,
+                x->predicted_improvement * 100.0, x->predicted_low * 100.0,
+                x->predicted_high * 100.0, x->measured_improvement * 100.0, x->measured_low * 100.0,
+                x->measured_high * 100.0, x->pairs, x->hit ? "hit" : "miss",
+                x->note[0] ? " - " : "", x->note);
+    }
+    fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
+            ap->n, ap->coverage * 100.0);
+    const pp_apply_combined *cb = &ap->combined;
+    fprintf(f,
+            "  All at once: predicted %.1f%% (%.1f-%.1f%%, composed per site), measured "
+            "%.1f%% (95%% %.1f-%.1f%%, %u pairs)\n",
+            cb->predicted * 100.0, cb->predicted_low * 100.0, cb->predicted_high * 100.0,
+            cb->measured * 100.0, cb->measured_low * 100.0, cb->measured_high * 100.0, cb->pairs);
+    double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
+    fprintf(f, "  End to end: before %s, after %s (%.1f%% %s)\n", dur(a, sizeof a, ap->before_ns),
+            dur(b, sizeof b, ap->after_ns), fabs(gain) * 100.0, gain >= 0 ? "better" : "slower");
+    fprintf(f, "  Targets after:\n");
+    targets(o, ap->after_targets, ap->n_after_targets);
+}
+
+int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
+{
+    out o = {f, (flags & PP_CONSOLE_COLOR) != 0};
+    char title[PP_REPORT_NAME_MAX];
+    upper_name(title, sizeof title, r->workload[0] ? r->workload : "linkedin-posts");
+    fprintf(f, "%s\n%s%s PROFILING REPORT%s\n%s\n", RULE, col(&o, BOLD), title, col(&o, RESET),
+            RULE);
+    print_system(&o, r);
+    print_loading(&o, r);
+    print_inference(&o, r);
+    print_cache(&o, r);
+    header(&o, "Operations (the profiled passes, most time first)");
+    operations(&o, &r->perf);
+    print_suggestions(&o, r);
+    print_untested(&o, r);
+    print_findings(&o, r);
     header(&o, "Performance Targets");
     targets(&o, r->targets, r->n_targets);
-
-    if (r->apply.done) {
-        const pp_apply *ap = &r->apply;
-        header(&o, "Predicted vs Measured (--apply)");
-        size_t hits = 0;
-        for (size_t i = 0; i < ap->n; i++) {
-            const pp_apply_result *x = &ap->results[i];
-            hits += x->hit != 0;
-            fprintf(f,
-                    "  %zu. %s (%s=%lld): predicted %.1f%% (%.1f-%.1f%%), measured %.1f%% "
-                    "(95%% %.1f-%.1f%%, %u pairs): %s%s%s\n",
-                    i + 1, pp_category_name(x->category),
-                    x->knob >= 0 ? pp_knob_name((pp_knob)x->knob) : "?", (long long)x->value,
-                    x->predicted_improvement * 100.0, x->predicted_low * 100.0,
-                    x->predicted_high * 100.0, x->measured_improvement * 100.0,
-                    x->measured_low * 100.0, x->measured_high * 100.0, x->pairs,
-                    x->hit ? "hit" : "miss", x->note[0] ? " - " : "", x->note);
-        }
-        fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
-                ap->n, ap->coverage * 100.0);
-        const pp_apply_combined *cb = &ap->combined;
-        fprintf(f,
-                "  All at once: predicted %.1f%% (%.1f-%.1f%%, composed per site), measured "
-                "%.1f%% (95%% %.1f-%.1f%%, %u pairs)\n",
-                cb->predicted * 100.0, cb->predicted_low * 100.0, cb->predicted_high * 100.0,
-                cb->measured * 100.0, cb->measured_low * 100.0, cb->measured_high * 100.0,
-                cb->pairs);
-        double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
-        fprintf(f, "  End to end: before %s, after %s (%.1f%% %s)\n",
-                dur(a, sizeof a, ap->before_ns), dur(b, sizeof b, ap->after_ns), fabs(gain) * 100.0,
-                gain >= 0 ? "better" : "slower");
-        fprintf(f, "  Targets after:\n");
-        targets(&o, ap->after_targets, ap->n_after_targets);
-    }
+    print_apply(&o, r);
     fprintf(f, "%s\n", RULE);
     fflush(f);
     return ferror(f) ? PP_EIO : PP_OK;
