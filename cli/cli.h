@@ -20,6 +20,9 @@
 #include "commands.def"
 #undef PP_CMD
 
+/* cmd_pipeline_serve() - `postprof pipeline --serve` (cmd_pipeline_serve.c). */
+int cmd_pipeline_serve(int argc, char **argv);
+
 /* cli_usage_error() - "postprof NAME: MESSAGE" plus a hint, on stderr; returns PP_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -15,6 +15,8 @@
 
 static const char pipeline_usage[] =
     "usage: postprof pipeline [flags]\n"
+    "       postprof pipeline --serve [--listen HOST:PORT] [--duration S] [--rate R] [flags]\n"
+    "                                (a long-running service: see `pipeline --serve --help`)\n"
     "  --data DIR               data directory from `postprof datagen` (default data)\n"
     "  --sources LIST           comma list of database,file,api (default database)\n"
     "  --postgres URL           database source is PostgreSQL at this libpq URL\n"
@@ -91,6 +93,9 @@ int cmd_pipeline(int argc, char **argv)
     int trace_failed = 0;
     const char *trace_out = NULL;
     int explain = 0;
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--serve") == 0)
+            return cmd_pipeline_serve(argc, argv);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (cli_is_help(a)) {

@@ -15,5 +15,6 @@
 #include <posts/api_server.h>
 #include <posts/pipeline.h>
 #include <posts/profile.h>
+#include <posts/serve.h>
 
 #endif
