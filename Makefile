@@ -8,7 +8,7 @@ CMAKE_FLAGS += -DPP_WERROR=ON
 endif
 ARGS ?=
 
-.PHONY: all deps release debug run test bench format format-check clean install
+.PHONY: all deps release debug run test bench fleet format format-check clean install
 
 all: release
 
@@ -28,6 +28,11 @@ run: release
 
 test: deps
 	bash scripts/test.sh
+
+# N nodes sharing a redis-server, Prometheus, federation, Alertmanager (docs/fleet.md)
+N ?= 3
+fleet: release
+	POSTPROF=./$(BUILD_ROOT)/release/cli/postprof bash scripts/fleet.sh $(N)
 
 bench: release
 	bash scripts/bench.sh $(BUILD_ROOT)/release

@@ -115,6 +115,7 @@ struct posts_service {
     char rhost[256];
     int rport;
 
+    pp_metric *ratio_m, *shared_m; /* their series are created at the first window */
     pp_series *hit_ratio, *shared_ratio_s;
     pp_metric *bottleneck;
     hook_ctx *hook;
@@ -539,6 +540,8 @@ static void judge(posts_service *s, const sample *a, sample *b)
     double r = ratio_of(b->cache.hits - a->cache.hits, b->cache.misses - a->cache.misses);
     s->win_ratio = r;
     if (r >= 0) {
+        if (!s->hit_ratio && pp_metric_series(s->ratio_m, NULL, &s->hit_ratio) != PP_OK)
+            s->hit_ratio = NULL;
         pp_series_set(s->hit_ratio, r);
         if (r < s->o.thresholds.cache_hit_ratio) {
             pp_finding f = {.kind = PP_FIND_CACHE_HIT,
@@ -559,6 +562,9 @@ static void judge(posts_service *s, const sample *a, sample *b)
         double sr = ratio_of(b->shared_hits - a->shared_hits, b->shared_misses - a->shared_misses);
         if (sr >= 0) {
             s->shared_ratio = sr;
+            if (!s->shared_ratio_s && s->shared_m &&
+                pp_metric_series(s->shared_m, NULL, &s->shared_ratio_s) != PP_OK)
+                s->shared_ratio_s = NULL;
             pp_series_set(s->shared_ratio_s, sr);
         }
     }
@@ -665,13 +671,13 @@ static int series_of(pp_registry *r, int counter, const char *name, const char *
 static int register_metrics(posts_service *s, posts_err *err)
 {
     pp_registry *r = s->o.registry;
-    pp_metric *ratio = pp_registry_find(r, "cache_hit_ratio");
+    s->ratio_m = pp_registry_find(r, "cache_hit_ratio");
     s->bottleneck = pp_registry_find(r, "bottleneck_detected_total");
-    if (!ratio || !s->bottleneck) {
+    if (!s->ratio_m || !s->bottleneck) {
         posts_err_set(err, "the metrics registry lacks the standard metrics");
         return PP_EINVAL;
     }
-    int rc = pp_metric_series(ratio, NULL, &s->hit_ratio);
+    int rc = PP_OK;
     hook_ctx *h = calloc(1, sizeof *h);
     if (rc == PP_OK && !h)
         rc = PP_ENOMEM;
@@ -682,10 +688,11 @@ static int register_metrics(posts_service *s, posts_err *err)
         const char *rf = "postprof_service_reloads_total";
         const char *rh = "Reloads of the sources by the service, by result.";
         if (s->o.cfg.cache_kind == POSTS_CACHE_REDIS)
-            rc = series_of(r, 0, "postprof_shared_cache_hit_ratio",
-                           "Hit ratio of the shared Redis cache over the last detection window, "
-                           "every node's lookups (Redis INFO keyspace_hits / misses).",
-                           NULL, NULL, &s->shared_ratio_s);
+            rc = pp_registry_gauge(r, "postprof_shared_cache_hit_ratio",
+                                   "Hit ratio of the shared Redis cache over the last detection "
+                                   "window, every node's lookups (Redis INFO keyspace_hits / "
+                                   "misses).",
+                                   0, NULL, &s->shared_m);
         if (rc == PP_OK && (rc = series_of(r, 1, lk, lh, "result", "hit", &h->hits)) == PP_OK &&
             (rc = series_of(r, 1, lk, lh, "result", "miss", &h->misses)) == PP_OK &&
             (rc = series_of(r, 1, "postprof_cache_errors_total",

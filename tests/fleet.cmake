@@ -1,0 +1,22 @@
+# The pipeline as a service and the fleet (issue 14, docs/fleet.md): real
+# redis-server and Prometheus processes on 127.0.0.1 with ephemeral ports.
+# The tools come from scripts/deps.sh; a missing one fails the test.
+if(TARGET posts)
+  set(PP_FLEET_IT ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  # SIGTERM under load, live metrics, online detection, --duration
+  pp_add_script_test(NAME fleet.pipeline_serve
+    COMMAND python3 ${PP_FLEET_IT}/pipeline_serve_test.py $<TARGET_FILE:postprof>
+            ${CMAKE_CURRENT_BINARY_DIR}/fleet_serve_work
+    LABELS fleet TIMEOUT 300)
+  # 3 nodes sharing redis-server, Prometheus with deploy/prometheus/rules.yml
+  pp_add_script_test(NAME fleet.three_nodes
+    COMMAND python3 ${PP_FLEET_IT}/fleet_test.py $<TARGET_FILE:postprof>
+            ${PROJECT_SOURCE_DIR}/deploy/prometheus/rules.yml
+            ${CMAKE_CURRENT_BINARY_DIR}/fleet_three_work
+    LABELS fleet TIMEOUT 300)
+  # scripts/fleet.sh (make fleet): nodes on 127.0.0.11/12, federation, Ctrl-C
+  pp_add_script_test(NAME fleet.script
+    COMMAND python3 ${PP_FLEET_IT}/fleet_script_test.py $<TARGET_FILE:postprof>
+            ${PROJECT_SOURCE_DIR}/scripts/fleet.sh ${CMAKE_CURRENT_BINARY_DIR}/fleet_script_work
+    LABELS fleet TIMEOUT 300)
+endif()
