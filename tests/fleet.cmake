@@ -3,6 +3,9 @@
 # The tools come from scripts/deps.sh; a missing one fails the test.
 if(TARGET posts)
   set(PP_FLEET_IT ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  # the service's threads (worker, refresher, detector), also under TSan
+  pp_add_unit_test(NAME posts_serve SOURCES unit/test_posts_serve.c LIBS posts PkgConfig::JANSSON
+    LABELS threaded)
   # SIGTERM under load, live metrics, online detection, --duration
   pp_add_script_test(NAME fleet.pipeline_serve
     COMMAND python3 ${PP_FLEET_IT}/pipeline_serve_test.py $<TARGET_FILE:postprof>

@@ -538,8 +538,8 @@ static void judge(posts_service *s, const sample *a, sample *b)
     }
     free(dcdf);
     double r = ratio_of(b->cache.hits - a->cache.hits, b->cache.misses - a->cache.misses);
-    s->win_ratio = r;
-    if (r >= 0) {
+    if (r >= 0) { /* a window without lookups keeps the previous ratio */
+        s->win_ratio = r;
         if (!s->hit_ratio && pp_metric_series(s->ratio_m, NULL, &s->hit_ratio) != PP_OK)
             s->hit_ratio = NULL;
         pp_series_set(s->hit_ratio, r);
@@ -609,7 +609,7 @@ static void *detector_main(void *arg)
 {
     posts_service *s = arg;
     uint64_t period = (uint64_t)(s->o.detect_every_s * 1e9);
-    uint64_t next = now_ns();
+    uint64_t next = now_ns() + period; /* the first sample was taken by start */
     for (;;) {
         int stop = wait_until(s, next);
         tick(s);
@@ -861,7 +861,10 @@ int posts_service_start(posts_service *s)
     pthread_mutex_unlock(&s->mu);
     if (already)
         return PP_ESTATE;
+    pthread_mutex_lock(&s->mu);
     s->t_start = now_ns();
+    pthread_mutex_unlock(&s->mu);
+    tick(s); /* the whole run's first sample, before any request */
     int ok = pthread_create(&s->detector, NULL, detector_main, s) == 0;
     int ok_w = ok && pthread_create(&s->worker, NULL, worker_main, s) == 0;
     int ok_r = ok_w &&
@@ -904,7 +907,9 @@ void posts_service_stop(posts_service *s)
     if (s->o.refresh_s > 0)
         pthread_join(s->refresher, NULL);
     pthread_join(s->detector, NULL); /* judges the last window on its way out */
+    pthread_mutex_lock(&s->mu);
     s->t_stop = now_ns();
+    pthread_mutex_unlock(&s->mu);
 }
 
 void posts_service_stats_get(posts_service *s, posts_service_stats *out)

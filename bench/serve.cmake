@@ -1,0 +1,7 @@
+# bench_serve_scrape: two scrapers against `pipeline --serve`'s request p99 (posts/serve.h)
+if(TARGET bench_serve_scrape)
+  if(TARGET posts)
+    target_link_libraries(bench_serve_scrape PRIVATE posts)
+    target_compile_definitions(bench_serve_scrape PRIVATE PP_HAVE_POSTS=1)
+  endif()
+endif()
