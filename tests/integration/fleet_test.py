@@ -182,6 +182,9 @@ scrape_configs:
          'sum by (job) (cache_hit_ratio * on (job, instance) instance:postprof_requests:rate5m)'
          ' / sum by (job) (instance:postprof_requests:rate5m and on (job, instance) '
          'cache_hit_ratio)', ("job",)),
+        ("job:postprof_cache_hit_ratio:rate5m",
+         'sum by (job) (rate(%s[5m])) / sum by (job) (rate(postprof_cache_lookups_total[5m]))'
+         % HITS, ("job",)),
     ]
     # A rule's sample at time T is compared with the expression evaluated at T
     # afterwards. A scrape stamped just before T but stored just after the
@@ -212,8 +215,7 @@ scrape_configs:
     shared = wait_for("postprof_shared_cache_hit_ratio on 3 nodes", lambda: (
         lambda d: d if len(d) == 3 and all(v > 0 for v in d.values()) else None)(
         per_node("postprof_shared_cache_hit_ratio")))
-    fleet = wait_for("fleet hit ratio", lambda: prom_query(
-        'sum(rate(%s[5m])) / sum(rate(postprof_cache_lookups_total[5m]))' % HITS))
+    fleet = wait_for("fleet hit ratio", lambda: prom_query("job:postprof_cache_hit_ratio:rate5m"))
     fr = float(fleet[0]["value"][1])
     if not 0.5 < fr <= 1:
         fail("fleet hit ratio from the lookup counters: %r" % fr)
