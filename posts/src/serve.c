@@ -611,20 +611,15 @@ static void *detector_main(void *arg)
     uint64_t period = (uint64_t)(s->o.detect_every_s * 1e9);
     uint64_t next = now_ns() + period; /* the first sample was taken by start */
     for (;;) {
-        int stop = wait_until(s, next);
+        if (wait_until(s, next))
+            break; /* the last window is judged by stop, after the worker's last request */
         tick(s);
-        if (stop)
-            break;
         next += period;
         uint64_t t = now_ns();
         if (next < t)
             next = t + period;
     }
-    if (s->rc) {
-        redisFree(s->rc);
-        s->rc = NULL;
-    }
-    return NULL;
+    return NULL; /* the Redis connection is reused by stop's last sample, freed by free */
 }
 
 /* ---- metrics ----------------------------------------------------------------------- */
@@ -906,7 +901,8 @@ void posts_service_stop(posts_service *s)
     pthread_join(s->worker, NULL);
     if (s->o.refresh_s > 0)
         pthread_join(s->refresher, NULL);
-    pthread_join(s->detector, NULL); /* judges the last window on its way out */
+    pthread_join(s->detector, NULL);
+    tick(s); /* the last window: every request served is in it */
     pthread_mutex_lock(&s->mu);
     s->t_stop = now_ns();
     pthread_mutex_unlock(&s->mu);

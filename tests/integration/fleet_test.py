@@ -192,7 +192,7 @@ scrape_configs:
     # differ; most must agree within 1 % (a wrong rule agrees at none).
     for rule, expr, key in checks:
         rec = wait_for(rule + " samples", lambda: (lambda r: r if r and sum(
-            len(x["values"]) for x in r) >= 8 else None)(prom_query(rule + "[20s]")))
+            len(x["values"]) for x in r) >= 3 else None)(prom_query(rule + "[30s]")))
         total = agree = 0
         worst = None
         for x in rec:

@@ -56,8 +56,9 @@ PP_EXPORT int posts_service_ready(posts_service *s);
 
 /*
  * posts_service_stop() - Drain: no new request starts, the one in flight
- * finishes, a reload in progress is abandoned between batches, the detector
- * judges the last window; then the threads are joined. Idempotent.
+ * finishes, a reload in progress is abandoned between batches; once the
+ * threads are joined the last window (every request served) is judged.
+ * Idempotent.
  */
 PP_EXPORT void posts_service_stop(posts_service *s);
 
