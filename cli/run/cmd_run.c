@@ -33,6 +33,8 @@ static const char run_usage[] =
     "  --config FILE       thresholds, targets and profile sizes (INI: [thresholds],\n"
     "                      [targets], [profile]; see docs/profilers.md)\n"
     "  --quick             smaller experiments (about 20 s); --config values override it\n"
+    "  --measure-only      no knob experiments: the profiles only, for the CI gate\n"
+    "                      (postprof compare; same as [profile] experiments = 0)\n"
     "  --apply             apply the suggested settings, run again, and report the\n"
     "                      predicted and the measured improvement of each\n"
     "  --no-color          no ANSI colours (they are only used on a terminal anyway)\n"
@@ -113,10 +115,13 @@ static int parse_args(int argc, char **argv, run_opts *o)
             fputs(run_usage, stdout);
             return PP_EXIT_OK;
         } else if (!strcmp(a, "--quick") || !strcmp(a, "--apply") || !strcmp(a, "--no-color") ||
-                   !strcmp(a, "--serve") || !strcmp(a, "--explain")) {
-            int *flag[] = {&o->quick, &o->apply, &o->no_color, &o->serve, &o->explain};
-            const char *names[] = {"--quick", "--apply", "--no-color", "--serve", "--explain"};
-            for (size_t k = 0; k < 5; k++)
+                   !strcmp(a, "--serve") || !strcmp(a, "--explain") ||
+                   !strcmp(a, "--measure-only")) {
+            int *flag[] = {&o->quick, &o->apply,   &o->no_color,
+                           &o->serve, &o->explain, &o->measure_only};
+            const char *names[] = {"--quick", "--apply",   "--no-color",
+                                   "--serve", "--explain", "--measure-only"};
+            for (size_t k = 0; k < 6; k++)
                 *flag[k] |= !strcmp(a, names[k]);
         } else if (strcmp(a, "--quantized") == 0) {
             pc->quantized = 1;

@@ -15,7 +15,7 @@
 typedef struct {
     const char *data, *out, *config_path, *listen;
     size_t posts;
-    int quick, apply, no_color, serve, explain;
+    int quick, apply, no_color, serve, explain, measure_only;
     posts_prof_opts po;
 } run_opts;
 

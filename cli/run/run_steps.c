@@ -62,8 +62,8 @@ static void run_settings(pp_report *r, const char *data, int quick, int argc, ch
         const char *a = argv[i];
         if (strncmp(a, "--", 2) != 0 || !strcmp(a, "--data") || !strcmp(a, "--out") ||
             !strcmp(a, "--listen") || !strcmp(a, "--quick") || !strcmp(a, "--no-color") ||
-            !strcmp(a, "--serve"))
-            continue;
+            !strcmp(a, "--serve") || !strcmp(a, "--measure-only"))
+            continue; /* --measure-only is profile.experiments */
         char name[PP_REPORT_NAME_MAX];
         snprintf(name, sizeof name, "run.%s", a + 2);
         for (char *c = name; *c; c++)
@@ -101,7 +101,7 @@ static int make_dirs(const char *path)
         return ENAMETOOLONG;
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
-            continue;
+            continue; /* --measure-only is profile.experiments */
         *p = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST)
             return errno;
@@ -149,6 +149,10 @@ int run_load_config(run_opts *o, pp_config *cfg)
             fprintf(stderr, "postprof run: %s: %s\n", o->config_path, err);
         return PP_EXIT_USAGE;
     }
+    if (o->measure_only)
+        p->experiments = 0;
+    if (o->apply && !p->experiments)
+        return cli_usage_error("run", NULL, "--apply needs the experiments (drop --measure-only)");
     o->po.load_batch = (int)p->load_batch;
     return PP_EXIT_OK;
 }

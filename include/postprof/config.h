@@ -8,6 +8,7 @@
  * [profile]    load_batch load_batches repeats passes sweep_max sweep_min_gain
  *              sweep_patience latency_target_ms exact_mrc_max shards_rate min_effect
  *              target_half_width max_pairs experiment_budget_s apply_budget_s
+ *              experiments
  * Every key is documented in docs/report-schema.md.
  */
 #ifndef POSTPROF_CONFIG_H
@@ -58,6 +59,7 @@ typedef struct pp_profiler_cfg {
     unsigned max_pairs;         /* most interleaved pairs of passes per experiment (40) */
     double experiment_budget_s; /* time for all knob experiments' passes together (15) */
     double apply_budget_s;      /* time for --apply's measurements together (10) */
+    unsigned experiments;       /* 1: run the knob experiments (1); 0: measure only (the CI gate) */
 } pp_profiler_cfg;
 
 typedef struct pp_config {

@@ -65,6 +65,7 @@ static const key_def keys[] = {
     {"profile", "max_pairs", T_UINT, PR(max_pairs), 6, 64},
     {"profile", "experiment_budget_s", T_DOUBLE, PR(experiment_budget_s), 0, 86400},
     {"profile", "apply_budget_s", T_DOUBLE, PR(apply_budget_s), 0, 86400},
+    {"profile", "experiments", T_UINT, PR(experiments), 0, 1},
 };
 
 void pp_config_defaults(pp_config *cfg)
@@ -108,6 +109,7 @@ void pp_config_defaults(pp_config *cfg)
         .max_pairs = 40,
         .experiment_budget_s = 15,
         .apply_budget_s = 10,
+        .experiments = 1,
     };
 }
 

@@ -115,6 +115,7 @@ void pp__prof_settings(const pp_workload *w, const pp_profiler_cfg *cfg, pp_repo
         set(r, name, value);
     }
     setu(r, "profile.passes", cfg->passes);
+    setu(r, "profile.experiments", cfg->experiments);
     setu(r, "profile.load_batch", cfg->load_batch);
     setu(r, "profile.load_batches", cfg->load_batches);
     setu(r, "profile.repeats", cfg->repeats);

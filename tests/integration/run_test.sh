@@ -69,6 +69,24 @@ grep -qE "https?://" "$work/out/report.html" && grep -qE "src=\"https?://|href=\
   && bad "report.html loads something from the network"
 ls "$work/out" | grep -v -E '^report\.(json|html)$' | grep -q . && bad "stray files in the output dir: $(ls "$work/out")"
 
+echo "-- --measure-only: the profiles without the knob experiments (the CI gate's runs)"
+"$pp" run --quick --measure-only --no-color --data "$work/data" --out "$work/out3" \
+  > /dev/null 2> "$work/err4.txt" || bad "--measure-only: exit $?"
+grep -q "\] performance" "$work/err4.txt" || bad "--measure-only: no performance phase"
+grep -q "\] experiments" "$work/err4.txt" && bad "--measure-only ran the experiments"
+python3 - "$work/out3/report.json" <<'PY' || bad "--measure-only report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["experiments"] == [], r["experiments"]
+assert r["settings"]["profile.experiments"] == "0", r["settings"].get("profile.experiments")
+assert "run.measure_only" not in r["settings"]
+assert len(r["performance"]["pass_s"]) >= 1 and r["data_loading"], "profiles missing"
+PY
+"$pp" run --quick --measure-only --apply --data "$work/data" --out "$work/out4" > /dev/null 2> "$work/err5.txt"
+rc=$?
+[ $rc -eq 2 ] || bad "--measure-only --apply: exit $rc, want 2"
+grep -q "measure-only" "$work/err5.txt" || bad "--measure-only --apply: message does not say why"
+
 echo "-- unknown config key"
 printf '[thresholds]\nslow_s = 2\nno_such_key = 1\n' > "$work/bad.ini"
 "$pp" run --quick --config "$work/bad.ini" --data "$work/data" --out "$work/out2" \
