@@ -67,13 +67,25 @@ static void summary(FILE *f, const pp_compare_result *res)
             res->inconclusive);
 }
 
+/* "95 % intervals" or "95 % simultaneous intervals (each of 10 metrics at 99.5 %)" */
+static char *levels_str(char *b, size_t cap, const pp_compare_result *res)
+{
+    if (res->n > 1 && res->row_conf > res->conf)
+        snprintf(b, cap, "%.3g %% simultaneous intervals (each of %zu metrics at %.3g %%)",
+                 res->conf * 100.0, res->n, res->row_conf * 100.0);
+    else
+        snprintf(b, cap, "%.3g %% intervals", res->conf * 100.0);
+    return b;
+}
+
 static void console(FILE *f, const pp_compare_result *res, const cmp_side *b, const cmp_side *c)
 {
     char v1[48], v2[48], ch[32], iv[48], vd[128];
     fprintf(f, "baseline: %zu run%s (%s); candidate: %zu run%s (%s)\n", b->n, b->n == 1 ? "" : "s",
             b->arg, c->n, c->n == 1 ? "" : "s", c->arg);
-    fprintf(f, "tolerance %.3g %%, %.3g %% intervals of candidate/baseline over the runs\n",
-            res->tolerance * 100.0, res->conf * 100.0);
+    char lv[128];
+    fprintf(f, "tolerance %.3g %%, %s of candidate/baseline over the runs\n",
+            res->tolerance * 100.0, levels_str(lv, sizeof lv, res));
     fprintf(f, "%-28s %12s %12s %9s  %-22s %7s  %s\n", "metric", "baseline", "candidate", "change",
             "interval", "runs", "verdict");
     for (size_t i = 0; i < res->n; i++) {
@@ -131,6 +143,8 @@ static void json_out(FILE *f, const pp_compare_result *res, const cmp_side *b, c
     json_num(f, res->tolerance);
     fputs(",\n  \"confidence\": ", f);
     json_num(f, res->conf);
+    fputs(",\n  \"metric_confidence\": ", f);
+    json_num(f, res->row_conf);
     fputs(",\n", f);
     json_side(f, "baseline", b);
     json_side(f, "candidate", c);
@@ -193,10 +207,10 @@ static void markdown(FILE *f, const pp_compare_result *res, const cmp_side *b, c
                 res->regressions == 1 ? "" : "s");
     else
         fprintf(f, "### postprof compare: no regression\n\n");
-    fprintf(f,
-            "%zu baseline run%s vs %zu candidate run%s; tolerance %.3g %%, %.3g %% intervals.\n\n",
-            b->n, b->n == 1 ? "" : "s", c->n, c->n == 1 ? "" : "s", res->tolerance * 100.0,
-            res->conf * 100.0);
+    char lv[128];
+    fprintf(f, "%zu baseline run%s vs %zu candidate run%s; tolerance %.3g %%, %s.\n\n", b->n,
+            b->n == 1 ? "" : "s", c->n, c->n == 1 ? "" : "s", res->tolerance * 100.0,
+            levels_str(lv, sizeof lv, res));
     if (n_mm)
         fprintf(f,
                 "> **Warning:** the runs are not comparable (%zu setting%s differ); compared "

@@ -163,7 +163,8 @@ typedef struct pp_compare_result {
     size_t n;
     pp_compare_row rows[PP_COMPARE_MAX];
     int regressions, improvements, unchanged, inconclusive; /* rows of each verdict */
-    double tolerance, conf;
+    double tolerance, conf;                                 /* conf: for all metrics together */
+    double row_conf; /* each metric's interval: 1 - (1 - conf) / metrics (Bonferroni) */
     size_t min_runs; /* fewest runs per side with which an interval can exclude 1 at all */
 } pp_compare_result;
 
@@ -176,9 +177,11 @@ typedef struct pp_compare_result {
  * metric), the cache's miss ratio and the peak RSS. Per metric, the ratio
  * candidate/baseline of the runs' values with its interval at level conf
  * (Hodges-Lehmann over runs, Mann-Whitney interval: the statistics module),
- * so the variance between runs is what the interval measures. A metric is a
- * regression only when its whole interval lies above 1 + tolerance; one run
- * per side is always inconclusive.
+ * so the variance between runs is what the interval measures. The intervals
+ * are simultaneous: with m metrics, each is at 1 - (1 - conf) / m, so two
+ * alike sets of runs make any metric a regression with chance at most
+ * 1 - conf. A metric is a regression only when its whole interval lies above
+ * 1 + tolerance; one run per side is always inconclusive.
  * Returns PP_OK; PP_EINVAL for nb or nc of 0 or over PP_COMPARE_MAX_RUNS,
  * tolerance < 0, conf outside (0.5, 1); PP_ENOMEM. *out is zeroed first.
  * Pure.

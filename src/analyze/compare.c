@@ -167,6 +167,7 @@ int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *co
     memset(out, 0, sizeof *out);
     out->tolerance = tolerance;
     out->conf = conf;
+    out->row_conf = conf;
     if (!base || !cand || nb == 0 || nc == 0 || nb > PP_COMPARE_MAX_RUNS ||
         nc > PP_COMPARE_MAX_RUNS || !(tolerance >= 0.0) || !(conf > 0.5 && conf < 1.0))
         return PP_EINVAL;
@@ -180,13 +181,22 @@ int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *co
     for (size_t i = 0; i < nc; i++)
         run_values(ms, 1, cand[i]);
     int rc = ms->oom ? PP_ENOMEM : PP_OK;
-    out->min_runs = min_runs_per_side(conf);
+    /* every metric is a chance for noise to look like a regression: with m
+     * metrics each interval is at 1 - (1 - conf) / m (Bonferroni), so the
+     * chance that any of them alarms on two alike sets of runs stays within
+     * 1 - conf, not m times that */
+    size_t m_judged = 0;
+    for (size_t i = 0; i < ms->n; i++)
+        m_judged += ms->m[i].n[0] > 0 && ms->m[i].n[1] > 0;
+    double row_conf = m_judged > 1 ? 1.0 - (1.0 - conf) / (double)m_judged : conf;
+    out->row_conf = row_conf;
+    out->min_runs = min_runs_per_side(row_conf);
     for (size_t i = 0; rc == PP_OK && i < ms->n; i++) {
         const metric *m = &ms->m[i];
         if (m->n[0] == 0 || m->n[1] == 0)
             continue; /* measured on one side only: nothing to compare */
         pp__ratio_est e;
-        rc = pp__stats_unpaired(m->v[0], m->n[0], m->v[1], m->n[1], conf, tolerance, &e);
+        rc = pp__stats_unpaired(m->v[0], m->n[0], m->v[1], m->n[1], row_conf, tolerance, &e);
         if (rc != PP_OK)
             break;
         pp_compare_row *row = &out->rows[out->n++];
@@ -225,6 +235,7 @@ int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *co
         memset(out, 0, sizeof *out);
         out->tolerance = tolerance;
         out->conf = conf;
+        out->row_conf = conf;
     }
     return rc;
 }

@@ -2,7 +2,8 @@
  * test_compare.c - The CI gate's decision on synthetic runs with a known
  * ratio and known noise (seeded, so every run of the test sees the same
  * numbers): A/A pairs rarely alarm, a 15 % slowdown is caught, one run per
- * side is never a regression, percentiles come from per-batch samples, and
+ * side is never a regression, many metrics share one false-alarm chance
+ * (simultaneous intervals), percentiles come from per-batch samples, and
  * settings that differ make reports incomparable.
  */
 #include <math.h>
@@ -165,6 +166,60 @@ static void percentiles_from_batch_samples(void **state)
     free_runs(b, 4);
 }
 
+/* n runs measuring `metrics` sources (each its own noise between runs, sigma) */
+static void make_many(pp_report **out, size_t n, size_t metrics, double ratio, double sigma,
+                      uint64_t *seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        pp_report *r = pp_report_new();
+        assert_non_null(r);
+        r->loading.n_sources = metrics;
+        for (size_t s = 0; s < metrics; s++) {
+            pp_load_profile *l = &r->loading.sources[s];
+            snprintf(l->name, sizeof l->name, "s%zu", s);
+            double level = 1e6 * (s == 0 ? ratio : 1.0) * exp(sigma * normal(seed));
+            l->n_batch_ns = 5;
+            for (size_t j = 0; j < 5; j++)
+                l->batch_ns[j] = level * (double)(j + 1);
+        }
+        out[i] = r;
+    }
+}
+
+static void metrics_share_the_false_alarm_chance(void **state)
+{
+    (void)state;
+    uint64_t seed = 99;
+    int any_worse = 0, caught = 0;
+    for (int t = 0; t < 200; t++) {
+        pp_report *a[8], *b[8];
+        pp_compare_result res;
+        /* A/A, no tolerance: eight metrics at 95 % each would alarm in ~18 % of trials */
+        make_many(a, 8, 8, 1.0, 0.05, &seed);
+        make_many(b, 8, 8, 1.0, 0.05, &seed);
+        assert_int_equal(pp_compare_runs((const pp_report *const *)a, 8,
+                                         (const pp_report *const *)b, 8, 0.0, 0.95, &res),
+                         PP_OK);
+        assert_int_equal(res.n, 8);
+        assert_true(fabs(res.row_conf - (1.0 - 0.05 / 8)) < 1e-12);
+        assert_true(fabs(res.conf - 0.95) < 1e-12);
+        any_worse += res.regressions > 0;
+        free_runs(a, 8);
+        free_runs(b, 8);
+        /* a 30 % slowdown of one of them is still caught */
+        make_many(a, 8, 8, 1.0, 0.05, &seed);
+        make_many(b, 8, 8, 1.3, 0.05, &seed);
+        assert_int_equal(pp_compare_runs((const pp_report *const *)a, 8,
+                                         (const pp_report *const *)b, 8, 0.05, 0.95, &res),
+                         PP_OK);
+        caught += res.rows[0].verdict == PP_COMPARE_WORSE;
+        free_runs(a, 8);
+        free_runs(b, 8);
+    }
+    assert_true(any_worse <= 10);
+    assert_true(caught >= 180);
+}
+
 static void bad_arguments(void **state)
 {
     (void)state;
@@ -228,6 +283,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(slowdown_15_percent_caught),
     cmocka_unit_test(one_run_per_side_is_inconclusive),
     cmocka_unit_test(percentiles_from_batch_samples),
+    cmocka_unit_test(metrics_share_the_false_alarm_chance),
     cmocka_unit_test(bad_arguments),
     cmocka_unit_test(settings_make_reports_incomparable),
 };
