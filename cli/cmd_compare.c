@@ -32,8 +32,10 @@ static const char compare_usage[] =
     "the ratio candidate/baseline over the runs: worse only when the whole interval\n"
     "lies above 1 + tolerance, better only when below 1/(1 + tolerance), no\n"
     "significant change when inside both, inconclusive otherwise (with how many runs\n"
-    "per side would decide). One run per side is always inconclusive; at 95 % it\n"
-    "takes at least 4 runs per side to decide anything (see docs/ci-gate.md).\n"
+    "per side would decide). The intervals are simultaneous: with m metrics each is\n"
+    "at 1 - (1 - confidence)/m, so alike runs alarm on any metric at most 1 - confidence\n"
+    "of the time. One run per side is always inconclusive; with ~10 metrics it takes\n"
+    "at least 6 runs per side to decide anything (see docs/ci-gate.md).\n"
     "exit status: 0 no regression (inconclusive included), 1 regression,\n"
     "             2 usage error, unreadable or incomparable reports\n";
 

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import time
 
-Z975, Z90 = 1.959964, 1.281552
+Z975, Z90 = 1.959964, 1.281552  # the normal's 97.5 % and 90 % quantiles
 
 
 def run(pp, out, data, extra, ini):
@@ -55,13 +55,17 @@ def run(pp, out, data, extra, ini):
     return time.monotonic() - t0
 
 
-def compare(pp, base, cand, extra=()):
-    """exit code of `postprof compare` and the metrics judged worse"""
+def compare(pp, base, cand, extra=(), level=None):
+    """exit code of `postprof compare` and the metrics judged worse (level: a list that
+    gets each metric's interval level)"""
     r = subprocess.run([pp, "compare", "--format", "json"] + list(extra) + [base, cand],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode not in (0, 1):
         sys.exit("bench_gate: compare %s %s: exit %d: %s" % (base, cand, r.returncode, r.stderr))
-    worse = [m["metric"] for m in json.loads(r.stdout)["metrics"] if m["verdict"] == "worse"]
+    out = json.loads(r.stdout)
+    if level is not None:
+        level.append(out["metric_confidence"])
+    worse = [m["metric"] for m in out["metrics"] if m["verdict"] == "worse"]
     return r.returncode, worse
 
 
@@ -132,8 +136,9 @@ def main():
         saved = json.load(open(times_path))
         times, loads = saved["times"], saved["loads"]
     t0 = time.monotonic()
+    level = []
     compare(pp, side_dir(wd, "recipe_base", [name("a", k) for k in range(a.runs)]),
-            side_dir(wd, "recipe_cand", [name("b", k) for k in range(a.runs)]), knob)
+            side_dir(wd, "recipe_cand", [name("b", k) for k in range(a.runs)]), knob, level)
     t_recipe = sum(times["a"][:a.runs]) + sum(times["b"][:a.runs]) + (time.monotonic() - t0)
 
     P = {arm: [perf(name(arm, i)) for i in range(a.rounds)] for arm in arms}
@@ -179,10 +184,15 @@ def main():
     def spread(f):
         return statistics.stdev([math.log(f(arm, i)) for arm in ("a", "a2") for i in range(a.rounds)])
     s_cpu, s_wall = spread(cpu), spread(wall)
-    # runs per side for 90 % power at this ratio: Hodges-Lehmann efficiency 3/pi
+    # runs per side for 90 % power at this ratio, at the level compare judges each
+    # metric (simultaneous intervals): Hodges-Lehmann efficiency 3/pi
+    z = statistics.NormalDist().inv_cdf(1 - (1 - level[0]) / 2)
+
     def need(ratio, s):
         d = math.log(ratio) - math.log(1.05)
-        return math.ceil(2 * ((Z975 + Z90) * s / d) ** 2 / (3 / math.pi)) if d > 0 else 0
+        return math.ceil(2 * ((z + Z90) * s / d) ** 2 / (3 / math.pi)) if d > 0 else 0
+    # the slowdown these runs per side catch in 90 % of trials at this spread
+    catch90 = 1.05 * math.exp((z + Z90) * s_cpu * math.sqrt(2.0 / a.runs / (3 / math.pi)))
     T = float(a.trials)
     print("gate_runs_per_side: %d" % a.runs)
     print("gate_pool_rounds: %d" % a.rounds)
@@ -196,7 +206,10 @@ def main():
           (",".join("%s=%d" % kv for kv in sorted(aa_rows.items())) or "none"))
     print("gate_ab_exit1_rate: %.3f" % (rate["ab"] / T))
     print("gate_ab_end_to_end_caught_rate: %.3f" % (rate["ab_e2e"] / T))
+    print("gate_metric_interval_level: %.4f" % level[0])
     print("gate_runs_per_side_for_90pct_cpu: %d" % need(r_cpu, s_cpu))
+    print("gate_ratio_caught_90pct_cpu: %.3f" % catch90)
+    print("gate_runs_per_side_for_90pct_at_15pct_cpu: %d" % need(1.15, s_cpu))
     print("gate_aa_cpu_differs_runs_as_samples: %.3f" % (run_sig / T))
     print("gate_aa_cpu_differs_passes_pooled: %.3f" % (pooled_sig / T))
     print("gate_single_report_aa_pairs: %d" % npairs)
