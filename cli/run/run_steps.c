@@ -101,7 +101,7 @@ static int make_dirs(const char *path)
         return ENAMETOOLONG;
     for (char *p = buf + 1; *p; p++) {
         if (*p != '/')
-            continue; /* --measure-only is profile.experiments */
+            continue;
         *p = '\0';
         if (mkdir(buf, 0755) != 0 && errno != EEXIST)
             return errno;
