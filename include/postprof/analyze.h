@@ -41,14 +41,14 @@ PP_EXPORT pp_impact pp_impact_from_gain(double gain);
 /*
  * pp_bottleneck_check_op() - Apply the per-operation rules to one op:
  * slow (mean call > slow_s high, > moderate_s moderate), memory (delta >
- * mem_high_mb high, > mem_moderate_mb moderate), cpu (CPU/wall > cpu_high
- * percent, high), share (>= share, high), tail (p99/p50 >= tail_ratio with
- * share >= min_tail_share, moderate), waiting (CPU/wall <= waiting_cpu_share
- * with share >= min_wait_share, moderate), alloc_rate (alloc bytes / total time >=
- * alloc_rate_mb_s, moderate). An async op (op->async) is not judged by
- * share: share, tail and waiting do not apply to it. The default threshold
- * rules compare with '>', added rules with '>=' / '<='. Writes at most cap findings; returns how
- * many fired (may exceed cap: the rest were dropped). Pure.
+ * mem_high_mb high, > mem_moderate_mb moderate, with share >= min_mem_share),
+ * cpu (CPU/wall > cpu_high percent, high, with share >= min_cpu_share), share (>= share, high),
+ * tail (p99/p50 >= tail_ratio with share >= min_tail_share, moderate), waiting (CPU/wall <=
+ * waiting_cpu_share with share >= min_wait_share, moderate), alloc_rate (alloc bytes / total time
+ * >= alloc_rate_mb_s, moderate). An async op (op->async) is not judged by share: share, tail and
+ * waiting do not apply to it. The default threshold rules compare with '>', added rules with '>=' /
+ * '<='. Writes at most cap findings; returns how many fired (may exceed cap: the rest were
+ * dropped). Pure.
  */
 PP_EXPORT size_t pp_bottleneck_check_op(const pp_perf_op *op, const pp_thresholds *t,
                                         pp_finding *out, size_t cap);

@@ -3,7 +3,8 @@
  * with the default thresholds and design targets as defaults, read from an INI file (inih).
  *
  * [thresholds] slow_s moderate_s mem_high_mb mem_moderate_mb cpu_high_percent
- *              share tail_ratio waiting_cpu_share alloc_rate_mb_s cache_hit_ratio
+ *              share tail_ratio waiting_cpu_share min_wait_share min_tail_share
+ *              min_cpu_share min_mem_share alloc_rate_mb_s cache_hit_ratio
  * [targets]    data_loading_ms inference_ms cache_hit_ratio memory_gb cpu_percent
  * [profile]    load_batch load_batches repeats passes sweep_max sweep_min_gain
  *              sweep_patience latency_target_ms exact_mrc_max shards_rate min_effect
@@ -29,6 +30,8 @@ typedef struct pp_thresholds {
     double waiting_cpu_share; /* CPU / wall <= this (wall >> CPU): waiting (0.5) */
     double min_wait_share;    /* waiting only counts for ops with share >= this (0.05) */
     double min_tail_share;    /* tail only counts for ops with share >= this (0.05) */
+    double min_cpu_share;     /* cpu only counts for ops with share >= this (0.05) */
+    double min_mem_share;     /* memory only counts for ops with share >= this (0.05) */
     double alloc_rate_mb_s;   /* bytes allocated / wall >= this: allocation rate (1000) */
     double cache_hit_ratio;   /* hit ratio < this: cache (0.80) */
 } pp_thresholds;

@@ -1,7 +1,10 @@
 /*
  * bottleneck.c - Bottleneck rules: the design's thresholds (duration, memory,
  * CPU) plus share of end-to-end time, tail latency, waiting, allocation rate
- * and cache hit ratio. Pure: figures in, findings out; no I/O, no clocks.
+ * and cache hit ratio. The per-operation memory, CPU, tail and waiting rules
+ * only judge operations that are a meaningful share of the pass (min_*_share;
+ * every threshold's default is in src/profilers/config.c, documented in
+ * docs/report-schema.md). Pure: figures in, findings out; no I/O, no clocks.
  */
 #include <stdio.h>
 #include <string.h>
@@ -20,6 +23,7 @@ enum {
     R_WAIT_ANY = 1u << 6,
     R_ALLOC = 1u << 7,
     R_TAIL_ANY = 1u << 8, /* tail whatever the share (ops outside the pass) */
+    R_MEM_ANY = 1u << 9,  /* memory whatever the share (ops outside the pass) */
     R_ALL_OPS = R_SLOW | R_MEM | R_CPU | R_SHARE | R_TAIL | R_WAIT | R_ALLOC,
 };
 
@@ -63,7 +67,10 @@ static void check(const pp_perf_op *op, const pp_thresholds *t, unsigned rules, 
             emit(s, op->name, PP_FIND_SLOW, PP_SEV_MODERATE, sec, t->moderate_s, "s", msg);
         }
     }
-    if (rules & R_MEM) {
+    /* memory and CPU only for an op that is a meaningful share of the pass:
+     * a scope of 0.1 % of it running on CPU is no bottleneck of the pass */
+    int mem_ok = (rules & R_MEM_ANY) || ((rules & R_MEM) && op->share >= t->min_mem_share);
+    if (mem_ok) {
         double mb = op->mem_delta_bytes / MIB;
         if (mb > t->mem_high_mb) {
             snprintf(msg, sizeof msg, "High memory usage: %.1fMB", mb);
@@ -74,8 +81,10 @@ static void check(const pp_perf_op *op, const pp_thresholds *t, unsigned rules, 
         }
     }
     double cpu_share = op->cpu_wall_ns > 0 ? op->cpu_ns / op->cpu_wall_ns : -1.0;
-    if ((rules & R_CPU) && cpu_share >= 0 && cpu_share * 100.0 > t->cpu_high_percent) {
-        snprintf(msg, sizeof msg, "High CPU usage: %.1f%%", cpu_share * 100.0);
+    int cpu_ok = (rules & R_CPU) && op->share >= t->min_cpu_share;
+    if (cpu_ok && cpu_share >= 0 && cpu_share * 100.0 > t->cpu_high_percent) {
+        snprintf(msg, sizeof msg, "High CPU usage: %.1f%% of its wall time (%.1f%% of the pass)",
+                 cpu_share * 100.0, op->share * 100.0);
         emit(s, op->name, PP_FIND_CPU, PP_SEV_HIGH, cpu_share * 100.0, t->cpu_high_percent, "%",
              msg);
     }
@@ -143,7 +152,7 @@ void pp_bottleneck_detect(pp_report *r, const pp_thresholds *t)
         op.cpu_wall_ns = lp->mean_ns * (double)lp->batches;
         op.cpu_ns = lp->cpu_share * op.cpu_wall_ns;
         op.mem_delta_bytes = lp->rss_delta_bytes;
-        check(&op, t, R_SLOW | R_MEM | R_TAIL_ANY | R_WAIT_ANY, &s);
+        check(&op, t, R_SLOW | R_MEM_ANY | R_TAIL_ANY | R_WAIT_ANY, &s);
     }
 
     for (size_t i = 0; i < r->inference.n_models; i++) {

@@ -42,6 +42,8 @@ static const key_def keys[] = {
     {"thresholds", "waiting_cpu_share", T_DOUBLE, TH(waiting_cpu_share), 0, 1},
     {"thresholds", "min_wait_share", T_DOUBLE, TH(min_wait_share), 0, 1},
     {"thresholds", "min_tail_share", T_DOUBLE, TH(min_tail_share), 0, 1},
+    {"thresholds", "min_cpu_share", T_DOUBLE, TH(min_cpu_share), 0, 1},
+    {"thresholds", "min_mem_share", T_DOUBLE, TH(min_mem_share), 0, 1},
     {"thresholds", "alloc_rate_mb_s", T_DOUBLE, TH(alloc_rate_mb_s), 0, 1e12},
     {"thresholds", "cache_hit_ratio", T_DOUBLE, TH(cache_hit_ratio), 0, 1},
     {"targets", "data_loading_ms", T_DOUBLE, TG(data_loading_ms), 0, 1e9},
@@ -82,6 +84,8 @@ void pp_config_defaults(pp_config *cfg)
         .waiting_cpu_share = 0.5,
         .min_wait_share = 0.05,
         .min_tail_share = 0.05,
+        .min_cpu_share = 0.05,
+        .min_mem_share = 0.05,
         .alloc_rate_mb_s = 1000,
         .cache_hit_ratio = 0.80,
     };

@@ -77,6 +77,7 @@ static void test_rule_memory_boundary(void **state)
 {
     (void)state;
     pp_perf_op op = quiet_op();
+    op.share = 0.05; /* min_mem_share */
     op.mem_delta_bytes = 50.0 * 1048576.0;
     assert_int_equal(fired(&op, PP_FIND_MEMORY, -1), 0);
     op.mem_delta_bytes += 1;
@@ -85,16 +86,26 @@ static void test_rule_memory_boundary(void **state)
     assert_int_equal(fired(&op, PP_FIND_MEMORY, PP_SEV_HIGH), 0);
     op.mem_delta_bytes += 1;
     assert_int_equal(fired(&op, PP_FIND_MEMORY, PP_SEV_HIGH), 1);
+    op.share = nextafter(0.05, 0.0); /* a small share of the pass: no memory finding */
+    assert_int_equal(fired(&op, PP_FIND_MEMORY, -1), 0);
 }
 
 static void test_rule_cpu_boundary(void **state)
 {
     (void)state;
     pp_perf_op op = quiet_op();
-    op.cpu_ns = 0.8e6; /* 80 %: seed: > 80 */
+    op.share = 0.05;   /* min_cpu_share */
+    op.cpu_ns = 0.8e6; /* 80 %: design: > 80 */
     assert_int_equal(fired(&op, PP_FIND_CPU, -1), 0);
     op.cpu_ns = 0.8e6 + 1;
     assert_int_equal(fired(&op, PP_FIND_CPU, PP_SEV_HIGH), 1);
+    /* all CPU but a small share of the pass (the ~20 short scopes every run
+     * flagged HIGH): no finding */
+    op.cpu_ns = op.cpu_wall_ns;
+    op.share = nextafter(0.05, 0.0);
+    assert_int_equal(fired(&op, PP_FIND_CPU, -1), 0);
+    op.share = 0.0;
+    assert_int_equal(fired(&op, PP_FIND_CPU, -1), 0);
 }
 
 static void test_rule_share_boundary(void **state)
@@ -355,7 +366,7 @@ static void test_suggestion_noise_gate(void **state)
     assert_double_equal(s->expected_improvement_high, 0.12, EPS);
     assert_int_equal(s->basis, PP_BASIS_MEASURED);
     assert_int_equal(s->category, PP_CAT_MODEL_INFERENCE);
-    assert_non_null(strstr(s->description, "pass 2.00ms -> 1.60ms (1.25x, 95% 1.20-1.30x)"));
+    assert_non_null(strstr(s->description, "pass 2.00ms -> 1.60ms (1.25x, 95% 1.20 to 1.30 x)"));
     assert_non_null(strstr(s->evidence, "model.predict"));
     assert_int_equal(r->experiments[0].suggested, 1);
     assert_int_equal(r->experiments[1].suggested, 0);
