@@ -208,8 +208,8 @@
         `${esc(s.description)}<div class="note">${esc(s.implementation)}</div><div class="note">${esc(s.evidence)}</div>` +
         (a && a.note ? `<div class="note">${esc(a.note)}</div>` : ''),
         C.pct(s.expected_improvement) + (s.expected_improvement_low != null && s.expected_improvement_high > s.expected_improvement_low
-          ? ` (${C.pct(s.expected_improvement_low)}–${C.pct(s.expected_improvement_high)})` : ''),
-        a ? C.pct(a.measured_improvement) + (a.measured_low != null ? ` (${C.pct(a.measured_low)}–${C.pct(a.measured_high)}) ${a.hit ? 'hit' : 'miss'}` : '')
+          ? ` (${C.pct(s.expected_improvement_low)} to ${C.pct(s.expected_improvement_high)})` : ''),
+        a ? C.pct(a.measured_improvement) + (a.measured_low != null ? ` (${C.pct(a.measured_low)} to ${C.pct(a.measured_high)}) ${a.hit ? 'hit' : 'miss'}` : '')
           : 'not applied', badge(s.basis, s.basis)];
     }));
 

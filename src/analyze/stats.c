@@ -6,6 +6,7 @@
  */
 #include "analyze/stats.h"
 
+#include <stdio.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,79 @@ double pp__stats_median(const double *x, size_t n)
 double pp__stats_gain(double share, double speedup)
 {
     return share * (1.0 - 1.0 / speedup);
+}
+
+int pp__stats_cheapest(const double *const *x, const size_t *n, const int *eligible, size_t k,
+                       double conf, size_t *out_best, size_t *out_pick)
+{
+    if (!x || !n || !out_best || !out_pick || k == 0 || !conf_ok(conf))
+        return PP_EINVAL;
+    *out_best = *out_pick = k;
+    size_t maxn = 0;
+    for (size_t i = 0; i < k; i++) {
+        if (!x[i] || n[i] == 0)
+            return PP_EINVAL;
+        maxn = n[i] > maxn ? n[i] : maxn;
+    }
+    double *ones = malloc(maxn * sizeof *ones);
+    pp__ratio_est *est = calloc(k, sizeof *est);
+    int rc = PP_ENOMEM;
+    if (!ones || !est)
+        goto out;
+    for (size_t j = 0; j < maxn; j++)
+        ones[j] = 1.0;
+    size_t best = k;
+    for (size_t i = 0; i < k; i++) {
+        if (eligible && !eligible[i])
+            continue;
+        /* one-sample: the typical cost with its interval (ratio over 1) */
+        if ((rc = pp__stats_paired(ones, x[i], n[i], conf, 0.0, &est[i])) != PP_OK)
+            goto out;
+        if (best == k || est[i].ratio < est[best].ratio)
+            best = i;
+    }
+    rc = PP_OK;
+    if (best == k)
+        goto out;
+    size_t pick = best;
+    for (size_t i = 0; i < best && pick == best; i++) {
+        if ((eligible && !eligible[i]) || est[i].low > est[best].high)
+            continue; /* not eligible, or its interval does not reach the best's */
+        int worse = 0;
+        for (size_t j = 0; j < k && !worse; j++) {
+            if (j == i || (eligible && !eligible[j]))
+                continue;
+            pp__ratio_est vs;
+            if ((rc = pp__stats_unpaired(x[j], n[j], x[i], n[i], conf, 0.0, &vs)) != PP_OK)
+                goto out;
+            worse = vs.low > 1.0; /* costlier than setting j in a direct comparison */
+        }
+        if (!worse)
+            pick = i;
+    }
+    *out_best = best;
+    *out_pick = pick;
+out:
+    free(ones);
+    free(est);
+    return rc;
+}
+
+const char *pp__stats_range_text(char *buf, size_t cap, double low, double high, double scale,
+                                 int digits, const char *unit)
+{
+    const char *sp = unit && unit[0] ? " " : "";
+    unit = unit ? unit : "";
+    int lf = isfinite(low), hf = isfinite(high);
+    if (lf && hf)
+        snprintf(buf, cap, "%.*f to %.*f%s%s", digits, low * scale, digits, high * scale, sp, unit);
+    else if (hf)
+        snprintf(buf, cap, "at most %.*f%s%s", digits, high * scale, sp, unit);
+    else if (lf)
+        snprintf(buf, cap, "at least %.*f%s%s", digits, low * scale, sp, unit);
+    else
+        snprintf(buf, cap, "unbounded");
+    return buf;
 }
 
 pp__verdict pp__stats_verdict(double low, double high, double tol)

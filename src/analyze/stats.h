@@ -163,6 +163,36 @@ PP_NODISCARD int pp__stats_propagate(const pp__interval *in, size_t n, pp__propa
  */
 double pp__stats_gain(double share, double speedup);
 
+/*
+ * pp__stats_cheapest() - The cheapest setting that is not measurably worse
+ * than the best, from cost samples (e.g. time per item, lower is better) of
+ * k settings ordered cheapest first (batch 1, 2, 4 ...). Only settings with
+ * eligible[i] != 0 (NULL: all) count. Each setting's typical cost is the
+ * Hodges-Lehmann estimate of its samples with its interval at conf; the best
+ * is the lowest typical cost. The pick is the first setting whose interval
+ * overlaps the best's AND that is not measurably costlier than any other
+ * eligible setting (unpaired Hodges-Lehmann ratio, Mann-Whitney interval at
+ * conf, whose low end is above 1): two wide intervals that overlap because
+ * of a preempted sample do not hide a setting that is slower in every
+ * sample, and the best's own bad samples do not either when another setting
+ * as fast shows it. *out_best and *out_pick get indices; both are k when no
+ * setting is eligible. Returns PP_OK; PP_EINVAL for k == 0, NULL arrays, a
+ * setting with no samples or a sample <= 0 / not finite; PP_ENOMEM.
+ */
+PP_NODISCARD int pp__stats_cheapest(const double *const *x, const size_t *n, const int *eligible,
+                                    size_t k, double conf, size_t *out_best, size_t *out_pick);
+
+/*
+ * pp__stats_range_text() - An interval as text the way every printed range
+ * reads: "-340.5 to 72.0 %" (never "-340.5-72.0%", which reads as one
+ * subtraction). scale multiplies both ends (100 for a fraction printed as
+ * percent), digits are the decimals, unit follows after a space ("%", "x",
+ * "items/s"; "" none). An end that is not finite: "at most 72.0 %" / "at
+ * least -3.0 %" / "unbounded". Returns buf.
+ */
+const char *pp__stats_range_text(char *buf, size_t cap, double low, double high, double scale,
+                                 int digits, const char *unit);
+
 /* pp__stats_normal_quantile() - z with P(Z <= z) = p for the standard normal; 0 < p < 1. */
 double pp__stats_normal_quantile(double p);
 

@@ -13,6 +13,8 @@
 
 #include <postprof/analyze.h>
 
+#include "analyze/stats.h"
+
 typedef struct stage_time {
     double ns[PP_STAGE_COUNT];
 } stage_time;
@@ -138,13 +140,14 @@ static void site_terms(char *buf, size_t cap, const pp_experiment *e)
         const pp_site_change *c = &e->sites[i];
         if (!c->significant)
             continue;
-        char b0[32], b1[32];
-        snprintf(
-            buf + len, cap - len,
-            "; %s%s %s -> %s per pass: %.1f%% of the pass x (1 - 1/%.2f [%.2f-%.2f]) = %+.1f%%",
-            c->name, c->whole_stage ? " (whole stage: its work overlaps)" : "",
-            fmt_dur(b0, sizeof b0, c->base_ns), fmt_dur(b1, sizeof b1, c->cand_ns),
-            c->share * 100.0, c->speedup, c->speedup_low, c->speedup_high, c->gain * 100.0);
+        char b0[32], b1[32], rg[64];
+        snprintf(buf + len, cap - len,
+                 "; %s%s %s -> %s per pass: %.1f%% of the pass x (1 - 1/%.2f [%s]) = %+.1f%%",
+                 c->name, c->whole_stage ? " (whole stage: its work overlaps)" : "",
+                 fmt_dur(b0, sizeof b0, c->base_ns), fmt_dur(b1, sizeof b1, c->cand_ns),
+                 c->share * 100.0, c->speedup,
+                 pp__stats_range_text(rg, sizeof rg, c->speedup_low, c->speedup_high, 1.0, 2, ""),
+                 c->gain * 100.0);
         len = strlen(buf);
     }
 }
@@ -187,21 +190,23 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
     s->stage_speedup = share > e->predicted ? share / (share - e->predicted) : INFINITY;
     snprintf(s->model, sizeof s->model, "%s",
              whole ? "per-site amdahl, critical path where work overlaps" : "per-site amdahl");
-    char b0[32], b1[32];
+    char b0[32], b1[32], rg[64];
     snprintf(s->description, sizeof s->description,
-             "%s: pass %s -> %s (%.2fx, 95%% %.2f-%.2fx) with %s=%lld (now %lld)%s%s%s",
+             "%s: pass %s -> %s (%.2fx, 95%% %s) with %s=%lld (now %lld)%s%s%s",
              k ? k->what : "Change a setting", fmt_dur(b0, sizeof b0, e->base_ns),
-             fmt_dur(b1, sizeof b1, e->cand_ns), e->speedup, e->speedup_low, e->speedup_high,
+             fmt_dur(b1, sizeof b1, e->cand_ns), e->speedup,
+             pp__stats_range_text(rg, sizeof rg, e->speedup_low, e->speedup_high, 1.0, 2, "x"),
              pp_knob_name(e->knob), (long long)e->cand_value, (long long)e->current_value,
              top ? "; most in " : "", top ? top->name : "", "");
     snprintf(s->implementation, sizeof s->implementation, "%s (set %s=%lld)",
              k ? k->implementation : "Apply the measured setting", pp_knob_name(e->knob),
              (long long)e->cand_value);
-    snprintf(s->evidence, sizeof s->evidence,
-             "experiment %s: %u interleaved pairs of passes; predicted %.1f%% (90%% %.1f-%.1f%%) "
-             "= sum over the sites whose self time changed significantly",
-             e->name, e->repeats, e->predicted * 100.0, e->predicted_low * 100.0,
-             e->predicted_high * 100.0);
+    snprintf(
+        s->evidence, sizeof s->evidence,
+        "experiment %s: %u interleaved pairs of passes; predicted %.1f%% (90%% %s) "
+        "= sum over the sites whose self time changed significantly",
+        e->name, e->repeats, e->predicted * 100.0,
+        pp__stats_range_text(rg, sizeof rg, e->predicted_low, e->predicted_high, 100.0, 1, "%"));
     site_terms(s->evidence, sizeof s->evidence, e);
 }
 

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <postprof/error.h>
@@ -16,8 +17,10 @@
 #define MIN_SWEEP_SAMPLES 6 /* the fewest batches whose 95 % interval is finite */
 #define MAX_SWEEP_SAMPLES 256
 
+/* Time `batches` batches at one batch size; per_item (MAX_SWEEP_SAMPLES, may
+ * be NULL) gets each batch's time per item. */
 static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned batches,
-                      pp_batch_point *pt)
+                      pp_batch_point *pt, double *per_item_out)
 {
     int rc = w->set_knob(w->ctx, PP_KNOB_BATCH_SIZE, (int64_t)batch);
     if (rc != PP_OK)
@@ -61,6 +64,8 @@ static int time_batch(const pp_workload *w, unsigned m, uint64_t batch, unsigned
     pt->throughput = 1e9 / est.ratio;
     pt->throughput_low = isfinite(est.high) ? 1e9 / est.high : 0.0;
     pt->throughput_high = est.low > 0 ? 1e9 / est.low : INFINITY;
+    if (per_item_out)
+        memcpy(per_item_out, per_item, batches * sizeof *per_item);
 out:
     pp_histogram_free(h);
     return rc;
@@ -74,16 +79,58 @@ static const pp_batch_point *point_at(const pp_model_profile *mp, uint64_t batch
     return NULL;
 }
 
+typedef struct sweep_samples {
+    double per_item[PP_REPORT_MAX_BATCHES][MAX_SWEEP_SAMPLES];
+} sweep_samples;
+
+/* The cheapest batch that is not measurably worse than the best under the
+ * latency target (analyze/stats.c pp__stats_cheapest over the time per item). */
+static int choose(const pp_profiler_cfg *cfg, const sweep_samples *sm, pp_model_profile *mp)
+{
+    double target = cfg->latency_target_ms * 1e6;
+    const double *x[PP_REPORT_MAX_BATCHES];
+    size_t n[PP_REPORT_MAX_BATCHES], order[PP_REPORT_MAX_BATCHES], k = 0;
+    int ok[PP_REPORT_MAX_BATCHES];
+    /* cheapest first: by batch size (the current setting may sit anywhere) */
+    for (size_t i = 0; i < mp->n_points; i++) {
+        size_t at = k++;
+        while (at > 0 && mp->points[order[at - 1]].batch > mp->points[i].batch) {
+            order[at] = order[at - 1];
+            at--;
+        }
+        order[at] = i;
+    }
+    for (size_t j = 0; j < k; j++) {
+        const pp_batch_point *pt = &mp->points[order[j]];
+        x[j] = sm->per_item[order[j]];
+        n[j] = pt->samples;
+        ok[j] = pt->p99_ns <= target;
+    }
+    size_t best = k, pick = k;
+    int rc = k ? pp__stats_cheapest(x, n, ok, k, 0.95, &best, &pick) : PP_OK;
+    if (rc != PP_OK || best == k)
+        return rc;
+    const pp_batch_point *top = &mp->points[order[best]], *p = &mp->points[order[pick]];
+    mp->top_batch = top->batch;
+    mp->best_batch = p->batch;
+    mp->best_throughput = p->throughput;
+    mp->best_p99_ns = p->p99_ns;
+    return PP_OK;
+}
+
 static int sweep(const pp_workload *w, const pp_profiler_cfg *cfg, unsigned m, pp_model_profile *mp)
 {
     unsigned batches = cfg->sweep_batches ? cfg->sweep_batches : 1;
     double best = 0;
     unsigned flat = 0;
-    int rc;
+    sweep_samples *sm = malloc(sizeof *sm);
+    if (!sm)
+        return PP_ENOMEM;
+    int rc = PP_OK;
     for (uint64_t b = 1; b <= cfg->sweep_max && mp->n_points < PP_REPORT_MAX_BATCHES - 1; b *= 2) {
         pp_batch_point *pt = &mp->points[mp->n_points];
-        if ((rc = time_batch(w, m, b, batches, pt)) != PP_OK)
-            return rc;
+        if ((rc = time_batch(w, m, b, batches, pt, sm->per_item[mp->n_points])) != PP_OK)
+            goto out;
         mp->n_points++;
         double gain = best > 0 ? pt->throughput / best - 1.0 : 1.0;
         if (pt->throughput > best)
@@ -96,33 +143,15 @@ static int sweep(const pp_workload *w, const pp_profiler_cfg *cfg, unsigned m, p
     }
     /* the current setting must be on the curve: suggestions start from it */
     if (mp->current_batch && !point_at(mp, mp->current_batch)) {
-        if ((rc = time_batch(w, m, mp->current_batch, batches, &mp->points[mp->n_points])) != PP_OK)
-            return rc;
+        if ((rc = time_batch(w, m, mp->current_batch, batches, &mp->points[mp->n_points],
+                             sm->per_item[mp->n_points])) != PP_OK)
+            goto out;
         mp->n_points++;
     }
-    double target = cfg->latency_target_ms * 1e6;
-    const pp_batch_point *top = NULL;
-    for (size_t k = 0; k < mp->n_points; k++) {
-        const pp_batch_point *pt = &mp->points[k];
-        if (pt->p99_ns <= target && (!top || pt->throughput > top->throughput))
-            top = pt;
-    }
-    if (!top)
-        return PP_OK;
-    mp->top_batch = top->batch;
-    /* the cheapest setting that is not measurably worse: the smallest batch
-     * whose throughput interval reaches the best one's */
-    const pp_batch_point *pick = top;
-    for (size_t k = 0; k < mp->n_points; k++) {
-        const pp_batch_point *pt = &mp->points[k];
-        if (pt->p99_ns <= target && pt->throughput_high >= top->throughput_low &&
-            pt->batch < pick->batch)
-            pick = pt;
-    }
-    mp->best_batch = pick->batch;
-    mp->best_throughput = pick->throughput;
-    mp->best_p99_ns = pick->p99_ns;
-    return PP_OK;
+    rc = choose(cfg, sm, mp);
+out:
+    free(sm);
+    return rc;
 }
 
 int pp_profiler_model_inference(const pp_workload *w, const pp_profiler_cfg *cfg, pp_report *r)

@@ -239,11 +239,13 @@ static void explain(pp_apply_result *a)
     a->note[0] = '\0';
     if (a->hit)
         return;
+    char rg[64];
     if (a->measured_low <= a->predicted_high && a->measured_high >= a->predicted_low)
-        snprintf(a->note, sizeof a->note,
-                 "outside the predicted interval, but the measurement's own 95%% interval "
-                 "(%.1f-%.1f%%) overlaps it: within noise",
-                 a->measured_low * 100.0, a->measured_high * 100.0);
+        snprintf(
+            a->note, sizeof a->note,
+            "outside the predicted interval, but the measurement's own 95%% interval "
+            "(%s) overlaps it: within noise",
+            pp__stats_range_text(rg, sizeof rg, a->measured_low, a->measured_high, 100.0, 1, "%"));
     else if (a->measured_improvement < a->predicted_low)
         snprintf(a->note, sizeof a->note,
                  "measured below the prediction: the sites' changes in the experiment's passes "

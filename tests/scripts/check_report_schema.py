@@ -159,8 +159,15 @@ def check_console(text):
             if s not in text:
                 errors.append("console: no '%s' line" % s.strip())
     for m in re.finditer(r"Expected Improvement: (.*)", text):
-        if not re.match(r"-?[0-9.]+% \((-?[0-9.]+-[0-9.]+%|an estimate: no interval)\)$", m.group(1)):
+        if not re.match(r"-?[0-9.]+% \((90% -?[0-9.]+ to -?[0-9.]+ %|an estimate: no interval)\)$",
+                        m.group(1)):
             errors.append("console: expected improvement without its interval: %s" % m.group(0))
+    # every interval after a confidence level reads "LOW to HIGH": a range
+    # written "-340.5-72.0%" reads as a subtraction
+    for m in re.finditer(r"\((?:90|95)% (-?[0-9.]+)(\S*)", text):
+        rest = text[m.end(2):m.end(2) + 4]
+        if rest != " to " and not m.group(2).startswith("x"):
+            errors.append("console: interval not written 'LOW to HIGH': %s" % text[m.start():m.start() + 40])
     return errors
 
 

@@ -397,6 +397,72 @@ static void test_console_layout(void **state)
     pp_report_free(r);
 }
 
+/* Intervals print as "LOW to HIGH %", so a negative end cannot read as a
+ * subtraction ("-340.5-72.0%"); every interval the console prints does. */
+static void test_console_intervals_read_low_to_high(void **state)
+{
+    (void)state;
+    pp_report *r = sample_report();
+    /* a second experiment without a significant effect, its gain interval
+     * reaching far below zero */
+    pp_experiment *e = &r->experiments[r->n_experiments++];
+    *e = r->experiments[0];
+    strcpy(e->name, "arena");
+    e->knob = PP_KNOB_ARENA;
+    e->suggested = 0;
+    e->speedup = 1.0 / 0.95;
+    e->speedup_low = 1.0 / 4.405; /* gain -340.5 % */
+    e->speedup_high = 1.0 / 0.28; /* gain 72.0 % */
+    e->cand_ns = e->base_ns * 0.95;
+    e->predicted = 0.01;
+    e->predicted_low = -0.02;
+    e->predicted_high = 0.04;
+    r->apply.done = 1;
+    r->apply.n = 1;
+    pp_apply_result *a = &r->apply.results[0];
+    a->category = PP_CAT_DATA_LOADING;
+    a->knob = PP_KNOB_KEEP_ALIVE;
+    a->value = 1;
+    a->predicted_improvement = 0.25;
+    a->predicted_low = 0.2;
+    a->predicted_high = 0.3;
+    a->measured_improvement = 0.05;
+    a->measured_low = -0.125;
+    a->measured_high = 0.2;
+    a->pairs = 8;
+    r->apply.combined = (pp_apply_combined){.predicted = 0.25,
+                                            .predicted_low = 0.2,
+                                            .predicted_high = 0.3,
+                                            .measured = -0.01,
+                                            .measured_low = -0.03,
+                                            .measured_high = 0.01,
+                                            .pairs = 8};
+    char *out = render(r, 0);
+    assert_non_null(strstr(out, "(95% -340.5 to 72.0 %)"));
+    assert_non_null(strstr(out, "(90% -2.0 to 4.0 %)"));
+    assert_non_null(strstr(out, "measured 5.0% (95% -12.5 to 20.0 %, 8 pairs)"));
+    assert_non_null(strstr(out, "measured -1.0% (95% -3.0 to 1.0 %, 8 pairs)"));
+    assert_non_null(strstr(out, "Expected Improvement: 25.0% (90% 20.0 to 30.0 %)"));
+    assert_non_null(strstr(out, "items/s (95% 1200 to 1400 items/s)"));
+    assert_null(strstr(out, "-340.5-"));
+    /* no "NUMBER-NUMBER" range anywhere after a confidence level */
+    size_t len = strlen(out), checked = 0;
+    for (size_t i = 3; i + 2 < len; i++) {
+        if (out[i] != '%' || out[i + 1] != ' ' || out[i - 3] != '(' ||
+            (strncmp(out + i - 2, "95", 2) != 0 && strncmp(out + i - 2, "90", 2) != 0))
+            continue;
+        double lo = 0;
+        int used = 0;
+        if (sscanf(out + i + 2, "%lf%n", &lo, &used) == 1) {
+            assert_int_equal(strncmp(out + i + 2 + used, " to ", 4), 0);
+            checked++;
+        }
+    }
+    assert_true(checked >= 6);
+    free(out);
+    pp_report_free(r);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_json_written_atomically_and_reads_back),
     cmocka_unit_test(test_unwritable_dir_leaves_nothing),
@@ -404,5 +470,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_samples_and_settings_read_back),
     cmocka_unit_test(test_design_gain_reads_under_old_name),
     cmocka_unit_test(test_console_layout),
+    cmocka_unit_test(test_console_intervals_read_low_to_high),
 };
 PP_TEST_MAIN(tests)

@@ -541,6 +541,97 @@ static void test_propagate(void **state)
     assert_int_equal(pp__stats_propagate(in, 2, sum_fn, NULL, 10, 0.9, 1, &out), PP_EINVAL);
 }
 
+/* ---- the cheapest setting not measurably worse (sweeps) --------------------- */
+
+/* The best batch's interval is wide because one of its 8 batches was
+ * preempted (9x); the batch before it costs 3x in every sample. Intervals
+ * alone overlap (the rule that picked batch 1 under noise); the direct
+ * comparison shows batch 1 is slower, so it is never the pick. */
+static void test_cheapest_not_fooled_by_one_slow_sample(void **state)
+{
+    (void)state;
+    double b1[8], b2[8];
+    for (int i = 0; i < 8; i++) {
+        b1[i] = 3.0 * (1.0 + 0.01 * (i % 3));
+        b2[i] = 1.0 * (1.0 + 0.01 * (i % 4));
+    }
+    b2[5] = 9.0;
+    pp__ratio_est e1, e2;
+    double ones[8] = {1, 1, 1, 1, 1, 1, 1, 1};
+    assert_int_equal(pp__stats_paired(ones, b1, 8, 0.95, 0.0, &e1), PP_OK);
+    assert_int_equal(pp__stats_paired(ones, b2, 8, 0.95, 0.0, &e2), PP_OK);
+    assert_true(e1.low <= e2.high); /* the intervals overlap: overlap alone would pick b1 */
+    const double *x[2] = {b1, b2};
+    size_t n[2] = {8, 8}, best = 9, pick = 9;
+    assert_int_equal(pp__stats_cheapest(x, n, NULL, 2, 0.95, &best, &pick), PP_OK);
+    assert_int_equal(best, 1);
+    assert_int_equal(pick, 1);
+}
+
+/* Synthetic sweeps with known costs per item: batch sizes 1, 2, 4, 8 costing
+ * 3, 1.5, 1.0, 1.0 with 10 % log-normal noise and, in one batch of 8 on
+ * average, a preemption of 2-5x. A batch at 3x the best's cost is never
+ * picked; one at 1.5x in at most 6 % of trials (about 5 % here: those where
+ * two of the faster batches' 8 samples were preempted, so 8 samples cannot
+ * show it); when two cost the same (4 and 8) the cheaper setting (4) is
+ * picked in at least 90 % of trials. */
+static void test_cheapest_on_synthetic_sweeps(void **state)
+{
+    (void)state;
+    const double cost[4] = {3.0, 1.5, 1.0, 1.0};
+    double s[4][8];
+    const double *x[4] = {s[0], s[1], s[2], s[3]};
+    size_t n[4] = {8, 8, 8, 8};
+    pp__rng r;
+    pp__rng_seed(&r, 20261205);
+    int picked[4] = {0};
+    for (int t = 0; t < 500; t++) {
+        for (int k = 0; k < 4; k++)
+            for (int i = 0; i < 8; i++) {
+                double v = cost[k] * exp(0.10 * pp__rng_normal(&r));
+                if (pp__rng_uniform(&r) < 0.125)
+                    v *= 2.0 + 3.0 * pp__rng_uniform(&r);
+                s[k][i] = v;
+            }
+        size_t best = 9, pick = 9;
+        assert_int_equal(pp__stats_cheapest(x, n, NULL, 4, 0.95, &best, &pick), PP_OK);
+        assert_true(pick <= best);
+        picked[pick]++;
+    }
+    print_message("picked 1/2/4/8: %d %d %d %d of 500\n", picked[0], picked[1], picked[2],
+                  picked[3]);
+    assert_int_equal(picked[0], 0);
+    assert_true(picked[1] <= 30);
+    assert_true(picked[2] >= 450);
+}
+
+/* Settings over the latency target are neither best nor picked; none eligible: k. */
+static void test_cheapest_eligible_and_bad_input(void **state)
+{
+    (void)state;
+    double a[6] = {1, 1, 1, 1, 1, 1}, b[6] = {2, 2, 2, 2, 2, 2}, bad[6] = {1, 1, 0, 1, 1, 1};
+    const double *x[2] = {a, b};
+    size_t n[2] = {6, 6}, best, pick;
+    int ok[2] = {0, 1};
+    assert_int_equal(pp__stats_cheapest(x, n, ok, 2, 0.95, &best, &pick), PP_OK);
+    assert_int_equal(best, 1);
+    assert_int_equal(pick, 1);
+    int none[2] = {0, 0};
+    assert_int_equal(pp__stats_cheapest(x, n, none, 2, 0.95, &best, &pick), PP_OK);
+    assert_int_equal(best, 2);
+    assert_int_equal(pick, 2);
+    x[1] = bad;
+    assert_int_equal(pp__stats_cheapest(x, n, NULL, 2, 0.95, &best, &pick), PP_EINVAL);
+    assert_int_equal(pp__stats_cheapest(x, n, NULL, 0, 0.95, &best, &pick), PP_EINVAL);
+    char buf[64];
+    assert_string_equal(pp__stats_range_text(buf, sizeof buf, -3.405, 0.72, 100.0, 1, "%"),
+                        "-340.5 to 72.0 %");
+    assert_string_equal(pp__stats_range_text(buf, sizeof buf, -INFINITY, 0.72, 100.0, 1, "%"),
+                        "at most 72.0 %");
+    assert_string_equal(pp__stats_range_text(buf, sizeof buf, 1.2, INFINITY, 1.0, 2, "x"),
+                        "at least 1.20 x");
+}
+
 static void test_median(void **state)
 {
     (void)state;
@@ -566,6 +657,9 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sequential_stops),
     cmocka_unit_test(test_propagate),
     cmocka_unit_test(test_median),
+    cmocka_unit_test(test_cheapest_not_fooled_by_one_slow_sample),
+    cmocka_unit_test(test_cheapest_on_synthetic_sweeps),
+    cmocka_unit_test(test_cheapest_eligible_and_bad_input),
 };
 
 PP_TEST_MAIN(tests)

@@ -12,6 +12,8 @@
 #include <postprof/error.h>
 #include <postprof/report.h>
 
+#include "analyze/stats.h"
+
 #define RULE "============================================================"
 
 typedef struct out {
@@ -41,6 +43,12 @@ static const char *dur(char *buf, size_t cap, double ns)
     else
         snprintf(buf, cap, "%.2fus", ns / 1e3);
     return buf;
+}
+
+/* "9.8 to 14.6 %" from fractions; every printed interval reads this way */
+static const char *pct(char *buf, size_t cap, double low, double high)
+{
+    return pp__stats_range_text(buf, cap, low, high, 100.0, 1, "%");
 }
 
 static void header(const out *o, const char *title)
@@ -198,11 +206,13 @@ static void print_inference(const out *o, const pp_report *r)
                 lo = m->points[k].throughput_low;
                 hi = m->points[k].throughput_high;
             }
+        char rg[64];
         fprintf(f,
-                "  %s: %s  (load %s; best batch %llu: p99 %s, %.0f items/s (95%% %.0f-%.0f); "
+                "  %s: %s  (load %s; best batch %llu: p99 %s, %.0f items/s (95%% %s); "
                 "sweep %zu sizes%s)\n",
                 m->name, dur(a, sizeof a, p50), dur(b, sizeof b, m->load_ns),
-                (unsigned long long)at, dur(c, sizeof c, m->best_p99_ns), thr, lo, hi, m->n_points,
+                (unsigned long long)at, dur(c, sizeof c, m->best_p99_ns), thr,
+                pp__stats_range_text(rg, sizeof rg, lo, hi, 1.0, 0, "items/s"), m->n_points,
                 m->stopped_early ? ", stopped early" : "");
         if (m->top_batch && m->top_batch != m->best_batch)
             fprintf(f,
@@ -288,10 +298,11 @@ static void print_suggestions(const out *o, const pp_report *r)
         fprintf(f, "  %zu. %s[%s]%s %s\n", i + 1, impact_col(o, s->impact), imp, col(o, RESET),
                 s->description);
         fprintf(f, "     Implementation: %s\n", s->implementation);
+        char rg[64];
         if (s->expected_improvement_high > s->expected_improvement_low)
-            fprintf(f, "     Expected Improvement: %.1f%% (%.1f-%.1f%%)\n",
-                    s->expected_improvement * 100.0, s->expected_improvement_low * 100.0,
-                    s->expected_improvement_high * 100.0);
+            fprintf(f, "     Expected Improvement: %.1f%% (90%% %s)\n",
+                    s->expected_improvement * 100.0,
+                    pct(rg, sizeof rg, s->expected_improvement_low, s->expected_improvement_high));
         else
             fprintf(f, "     Expected Improvement: %.1f%% (an estimate: no interval)\n",
                     s->expected_improvement * 100.0);
@@ -323,13 +334,14 @@ static void print_untested(const out *o, const pp_report *r)
             double g = 1.0 - 1.0 / e->speedup;
             double lo = e->speedup_low > 0 ? 1.0 - 1.0 / e->speedup_low : -INFINITY;
             double hi = 1.0 - 1.0 / e->speedup_high;
+            char r1[64], r2[64];
             fprintf(f,
-                    "  - %s=%lld (now %lld): pass %s -> %s, gain %.1f%% (95%% %.1f-%.1f%%), "
-                    "predicted %.1f%% (%.1f-%.1f%%)\n",
+                    "  - %s=%lld (now %lld): pass %s -> %s, gain %.1f%% (95%% %s), "
+                    "predicted %.1f%% (90%% %s)\n",
                     pp_knob_name(e->knob), (long long)e->cand_value, (long long)e->current_value,
                     dur(a, sizeof a, e->base_ns), dur(b, sizeof b, e->cand_ns), g * 100.0,
-                    lo * 100.0, hi * 100.0, e->predicted * 100.0, e->predicted_low * 100.0,
-                    e->predicted_high * 100.0);
+                    pct(r1, sizeof r1, lo, hi), e->predicted * 100.0,
+                    pct(r2, sizeof r2, e->predicted_low, e->predicted_high));
         }
     }
 }
@@ -363,27 +375,38 @@ static void print_apply(const out *o, const pp_report *r)
     for (size_t i = 0; i < ap->n; i++) {
         const pp_apply_result *x = &ap->results[i];
         hits += x->hit != 0;
+        char r1[64], r2[64];
         fprintf(f,
-                "  %zu. %s (%s=%lld): predicted %.1f%% (%.1f-%.1f%%), measured %.1f%% "
-                "(95%% %.1f-%.1f%%, %u pairs): %s%s%s\n",
+                "  %zu. %s (%s=%lld): predicted %.1f%% (90%% %s), measured %.1f%% "
+                "(95%% %s, %u pairs): %s%s%s\n",
                 i + 1, pp_category_name(x->category),
                 x->knob >= 0 ? pp_knob_name((pp_knob)x->knob) : "?", (long long)x->value,
-                x->predicted_improvement * 100.0, x->predicted_low * 100.0,
-                x->predicted_high * 100.0, x->measured_improvement * 100.0, x->measured_low * 100.0,
-                x->measured_high * 100.0, x->pairs, x->hit ? "hit" : "miss",
-                x->note[0] ? " - " : "", x->note);
+                x->predicted_improvement * 100.0,
+                pct(r1, sizeof r1, x->predicted_low, x->predicted_high),
+                x->measured_improvement * 100.0,
+                pct(r2, sizeof r2, x->measured_low, x->measured_high), x->pairs,
+                x->hit ? "hit" : "miss", x->note[0] ? " - " : "", x->note);
     }
     fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
             ap->n, ap->coverage * 100.0);
     const pp_apply_combined *cb = &ap->combined;
-    fprintf(f,
-            "  All at once: predicted %.1f%% (%.1f-%.1f%%, composed per site), measured "
-            "%.1f%% (95%% %.1f-%.1f%%, %u pairs)\n",
-            cb->predicted * 100.0, cb->predicted_low * 100.0, cb->predicted_high * 100.0,
-            cb->measured * 100.0, cb->measured_low * 100.0, cb->measured_high * 100.0, cb->pairs);
+    char r1[64], r2[64];
+    if (cb->pairs == 0)
+        fprintf(f, "  All at once: no setting to apply\n");
+    else
+        fprintf(f,
+                "  All at once: predicted %.1f%% (90%% %s, composed per site), measured "
+                "%.1f%% (95%% %s, %u pairs)\n",
+                cb->predicted * 100.0, pct(r1, sizeof r1, cb->predicted_low, cb->predicted_high),
+                cb->measured * 100.0, pct(r2, sizeof r2, cb->measured_low, cb->measured_high),
+                cb->pairs);
     double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
-    fprintf(f, "  End to end: before %s, after %s (%.1f%% %s)\n", dur(a, sizeof a, ap->before_ns),
-            dur(b, sizeof b, ap->after_ns), fabs(gain) * 100.0, gain >= 0 ? "better" : "slower");
+    if (ap->before_ns > 0)
+        fprintf(f, "  End to end: before %s, after %s (%.1f%% %s)\n",
+                dur(a, sizeof a, ap->before_ns), dur(b, sizeof b, ap->after_ns), fabs(gain) * 100.0,
+                gain >= 0 ? "better" : "slower");
+    fprintf(f, "  Targets before (measured in a window like the after one):\n");
+    targets(o, ap->before_targets, ap->n_before_targets);
     fprintf(f, "  Targets after:\n");
     targets(o, ap->after_targets, ap->n_after_targets);
 }
