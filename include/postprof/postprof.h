@@ -18,6 +18,7 @@
 #include <postprof/record.h>
 #include <postprof/metrics.h>
 #include <postprof/scope.h>
+#include <postprof/causal.h>
 #include <postprof/snapshot.h>
 #include <postprof/trace.h>
 #include <postprof/sysstats.h>

@@ -24,15 +24,17 @@
 #define PP__FRAME_CPU 0x1u
 #define PP__FRAME_MEM 0x2u
 #define PP__FRAME_FAILED 0x4u
-#define PP__FRAME_TRACE 0x8u /* the scope's end goes into the event trace */
-#define PP__FRAME_RSS 0x10u  /* with PP__FRAME_MEM: RSS read at both ends (memory scopes) */
+#define PP__FRAME_TRACE 0x8u   /* the scope's end goes into the event trace */
+#define PP__FRAME_RSS 0x10u    /* with PP__FRAME_MEM: RSS read at both ends (memory scopes) */
+#define PP__FRAME_CAUSAL 0x20u /* begun during a causal experiment (capture/causal.c) */
 
 /* Anything that sends every scope's begin down the slow path (bit 0:
  * on-CPU sampling by default, bit 1: the event trace): one load on the fast
  * path, instead of one per feature on the begin and the end. */
 #define PP__BEGIN_CPU 0x1u
 #define PP__BEGIN_TRACE 0x2u
-#define PP__BEGIN_ALLOC 0x4u /* every scope counts its thread's allocations */
+#define PP__BEGIN_ALLOC 0x4u  /* every scope counts its thread's allocations */
+#define PP__BEGIN_CAUSAL 0x8u /* a causal experiment is running: every scope is a safe point */
 
 typedef _Atomic uint64_t pp__a64;
 
@@ -46,6 +48,9 @@ typedef struct pp__slot {
     uint32_t parent;
     uint32_t cpu_countdown;
     uint32_t cpu_gen; /* pp_set_cpu_sampling() calls seen: a new setting restarts the count */
+    /* progress points (PP_PROGRESS): hits * 2 (odd while a hit is being
+     * written), the tick of the latest hit and the causal delay owed by then */
+    pp__a64 hit_seq, hit_tick, hit_delay;
     pp__a64 hist[PP__HIST_BUCKETS];
 } pp__slot;
 
@@ -63,6 +68,7 @@ typedef struct pp__memframe {
     int64_t saved_peak;
     uint64_t rss_start;
     uint64_t cpu_start;
+    uint64_t causal_paid; /* the thread's causal delay paid when the frame began */
 } pp__memframe;
 
 /* One ended scope, for the event trace (postprof/trace.h). */
@@ -91,6 +97,12 @@ typedef struct pp__thread {
     uint32_t span_chunk; /* owned span chunk + 1, 0 = none */
     uint32_t span_cursor;
     int tid;
+    /* causal experiments (capture/causal.c): the delay this thread has
+     * accounted for (paid, or inserted by itself), the experiment it was
+     * counted in, and the delay it has really paid (ns) */
+    uint64_t causal_local;
+    uint32_t causal_epoch;
+    uint64_t causal_paid;
     _Alignas(64) pp__frame stack[PP__MAX_DEPTH];
     pp__memframe mstack[PP__MAX_DEPTH];
 } pp__thread;
@@ -119,6 +131,13 @@ void pp__trace_retire_locked(pp__thread *t); /* under the registry lock */
 void pp__trace_free(pp__thread *t);
 void pp__trace_from_env(void);
 
+/* causal experiments (capture/causal.c) */
+void pp__causal_begin(pp__thread *t, pp__memframe *m);
+void pp__causal_end(pp__thread *t, const pp__frame *f, const pp__memframe *m, uint64_t ticks);
+void pp__causal_thread_init(pp__thread *t);
+void pp__causal_from_env(void);
+void pp__causal_after_fork(void);
+
 /* memory accounting (capture/memory.c), written by libpostprof_malloc */
 PP_EXPORT extern __thread pp_mem_counters pp__mem_tls __attribute__((tls_model("initial-exec")));
 PP_EXPORT extern _Atomic int pp__mem_hooked;
@@ -127,6 +146,7 @@ PP_EXPORT extern _Atomic int pp__mem_hooked;
 void *pp__map_zero(size_t n);
 void pp__capture_init(void);
 pp__thread *pp__thread_get(void);
+pp__thread *pp__thread_peek(void); /* this thread's state, NULL before its first event */
 uint32_t pp__site_register(pp_site *site);
 pp__slot *pp__slot_get(pp__thread *t, uint32_t id);
 void pp__slot_merge(pp__slot *dst, const pp__slot *src);

@@ -129,6 +129,7 @@ static void atfork_child(void)
     if (tls_thread)
         tls_thread->tid = (int)syscall(SYS_gettid);
     pp__mem_after_fork();
+    pp__causal_after_fork();
 }
 
 static void global_init(void)
@@ -137,6 +138,7 @@ static void global_init(void)
     pthread_key_create(&thread_key, thread_exit);
     pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
     pp__trace_from_env();
+    pp__causal_from_env();
 }
 
 void pp__capture_init(void)
@@ -156,6 +158,7 @@ static __attribute__((noinline)) pp__thread *thread_init(void)
         return NULL;
     }
     t->tid = (int)syscall(SYS_gettid);
+    pp__causal_thread_init(t);
     pthread_mutex_lock(&pp__registry_lock);
     t->next = pp__threads;
     if (pp__threads)
@@ -171,6 +174,11 @@ pp__thread *pp__thread_get(void)
 {
     pp__thread *t = tls_thread;
     return t ? t : thread_init();
+}
+
+pp__thread *pp__thread_peek(void)
+{
+    return tls_thread;
 }
 
 uint32_t pp__site_register(pp_site *site)
@@ -246,6 +254,11 @@ void pp__slot_merge(pp__slot *dst, const pp__slot *src)
     int64_t sp = atomic_load_explicit(&src->mem_peak, memory_order_relaxed);
     if (sp > atomic_load_explicit(&dst->mem_peak, memory_order_relaxed))
         atomic_store_explicit(&dst->mem_peak, sp, memory_order_relaxed);
+    pp__add(&dst->hit_seq, pp__load(&src->hit_seq));
+    if (pp__load(&src->hit_tick) > pp__load(&dst->hit_tick)) {
+        pp__store(&dst->hit_tick, pp__load(&src->hit_tick));
+        pp__store(&dst->hit_delay, pp__load(&src->hit_delay));
+    }
     uint64_t mn = pp__load(&src->min), mx = pp__load(&src->max);
     if (mn < pp__load(&dst->min))
         pp__store(&dst->min, mn);
@@ -297,6 +310,10 @@ static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp_
     }
     if (extra & PP__BEGIN_TRACE)
         f->flags |= PP__FRAME_TRACE;
+    if (extra & PP__BEGIN_CAUSAL) {
+        f->flags |= PP__FRAME_CAUSAL;
+        pp__causal_begin(t, m);
+    }
 }
 
 static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__frame *f,
@@ -330,6 +347,8 @@ static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__f
         if (m->saved_peak > c->peak)
             c->peak = m->saved_peak;
     }
+    if (f->flags & PP__FRAME_CAUSAL)
+        pp__causal_end(t, f, &t->mstack[t->depth], d);
     if (f->flags & PP__FRAME_RSS) {
         int64_t rss = (int64_t)pp_mem_rss_bytes() - (int64_t)t->mstack[t->depth].rss_start;
         atomic_store_explicit(&s->rss_delta,

@@ -1,0 +1,116 @@
+/*
+ * postprof/causal.h - Progress points and causal profiling: which scope,
+ * made faster, would make the whole program faster, and by how much.
+ *
+ *     for (;;) {
+ *         handle_one_request();
+ *         PP_PROGRESS("request");    // one unit of useful work done
+ *     }
+ *
+ * `postprof causal -- PROGRAM` runs PROGRAM through short experiments. Each
+ * picks one scope site and a virtual speedup s: whenever a thread ends a
+ * scope of that site having spent t inside it, every other thread owes a
+ * delay s*t, paid at its next scope boundary (or before it blocks or wakes
+ * another thread). The program then runs as if the site were s faster,
+ * relative to everything else; the inserted delay is subtracted when the
+ * time per progress point is measured. Method, limits, cost: docs/causal.md.
+ *
+ * Building with -DPP_DISABLE_INSTRUMENTATION compiles PP_PROGRESS to nothing.
+ */
+#ifndef POSTPROF_CAUSAL_H
+#define POSTPROF_CAUSAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <postprof/export.h>
+#include <postprof/scope.h>
+
+#define PP_SITE_PROGRESS 0x8u /* a progress point, not a scope */
+
+/*
+ * pp_progress_hit() - Count one pass through a progress point on this
+ * thread (no lock, no system call; registers the site on its first use).
+ * No-op while instrumentation is switched off.
+ */
+PP_EXPORT void pp_progress_hit(pp_site *site);
+
+#ifndef PP_DISABLE_INSTRUMENTATION
+/* PP_PROGRESS("name") - One unit of the program's useful work was done here. */
+#define PP_PROGRESS(name)                                                                          \
+    do {                                                                                           \
+        static pp_site pp__psite_ = PP_SITE_INIT(name, PP_SITE_PROGRESS, UINT32_MAX);              \
+        if (PP_LIKELY(atomic_load_explicit(&pp__enabled, memory_order_relaxed)))                   \
+            pp_progress_hit(&pp__psite_);                                                          \
+    } while (0)
+#else
+#define PP_PROGRESS(name) ((void)0)
+#endif
+
+/* ---- the results of a causal run (what `postprof causal` writes) ---- */
+
+/* One virtual speedup of one site. Gains are fractions (0.12 = 12 % less time per point). */
+typedef struct pp_causal_point {
+    double speedup;             /* fraction of the site's time removed, 0..1 */
+    double gain;                /* fraction of the time per progress point saved */
+    double gain_low, gain_high; /* 95 % interval (gain_low = -INFINITY, gain_high = INFINITY
+                                 * while too few experiments give no interval) */
+    size_t experiments;         /* experiments at this site and speedup */
+} pp_causal_point;
+
+typedef struct pp_causal_site {
+    char *name;
+    pp_causal_point *points; /* by increasing speedup */
+    size_t npoints;
+    double slope; /* least-squares gain per unit of speedup through (0, 0) */
+} pp_causal_site;
+
+typedef struct pp_causal_result {
+    char *progress;        /* the progress point's name */
+    pp_causal_site *sites; /* ranked by slope, largest first */
+    size_t nsites;
+    size_t baselines;   /* experiments at speedup 0 */
+    double baseline_ns; /* median time per progress point of the baselines */
+} pp_causal_result;
+
+/* The experiments of one or more causal runs, before any statistics. */
+typedef struct pp_causal_log pp_causal_log;
+
+/* pp_causal_log_new() - An empty set of experiments. NULL when out of memory. */
+PP_EXPORT pp_causal_log *pp_causal_log_new(void);
+PP_EXPORT void pp_causal_log_free(pp_causal_log *log);
+
+/*
+ * pp_causal_log_parse() - Add the experiments of one experiment log (the
+ * file a program writes under `postprof causal`) to log. Lines that are not
+ * experiments of the same progress point are skipped and counted in
+ * *skipped (may be NULL); the first such line's number and reason go to err.
+ * Returns PP_OK, PP_EFORMAT (text is not a causal log at all: err says why),
+ * PP_EINVAL (log NULL), PP_ENOMEM.
+ */
+PP_EXPORT PP_NODISCARD int pp_causal_log_parse(pp_causal_log *log, const char *text, size_t len,
+                                               size_t *skipped, char *err, size_t errcap);
+
+/* pp_causal_log_count() - Experiments held (baselines included). */
+PP_EXPORT size_t pp_causal_log_count(const pp_causal_log *log);
+
+/*
+ * pp_causal_analyze() - Gains with 95 % intervals for every (site, speedup)
+ * of the log, each against all the baselines (Hodges-Lehmann ratio of time
+ * per progress point, Mann-Whitney interval). *widest gets the largest
+ * half-width of any point's interval (INFINITY while any point has none).
+ * Returns PP_OK, PP_EINVAL (no baseline or no other experiment), PP_ENOMEM.
+ */
+PP_EXPORT PP_NODISCARD int pp_causal_analyze(const pp_causal_log *log, pp_causal_result **out,
+                                             double *widest);
+PP_EXPORT void pp_causal_result_free(pp_causal_result *r);
+
+/* pp_causal_json_write() - causal.json, written atomically. PP_EIO with err filled. */
+PP_EXPORT PP_NODISCARD int pp_causal_json_write(const pp_causal_result *r, const char *path,
+                                                char *err, size_t errcap);
+
+/* pp_causal_json_parse() - causal.json read back. PP_EFORMAT with err saying where and why. */
+PP_EXPORT PP_NODISCARD int pp_causal_json_parse(const char *text, size_t len,
+                                                pp_causal_result **out, char *err, size_t errcap);
+
+#endif

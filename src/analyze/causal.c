@@ -1,0 +1,336 @@
+/*
+ * causal.c - From causal experiments to predicted gains (docs/causal.md).
+ *
+ * Parses the experiment logs programs write under `postprof causal` (one
+ * line per experiment: speedup, progress points, wall ns, inserted delay ns,
+ * site), and turns them into one gain per (site, speedup): the ratio of the
+ * time per progress point of those experiments to that of the baselines
+ * (speedup 0), Hodges-Lehmann with its Mann-Whitney 95 % interval from the
+ * statistics module. Pure: no I/O.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <postprof/causal.h>
+#include <postprof/error.h>
+
+#include "stats.h"
+
+typedef struct cexp {
+    size_t site;
+    uint32_t permille;
+    double ns_per_point;
+} cexp;
+
+struct pp_causal_log {
+    char *progress;
+    char **sites;
+    size_t nsites, capsites;
+    cexp *exps;
+    size_t n, cap;
+};
+
+pp_causal_log *pp_causal_log_new(void)
+{
+    return calloc(1, sizeof(pp_causal_log));
+}
+
+void pp_causal_log_free(pp_causal_log *log)
+{
+    if (!log)
+        return;
+    for (size_t i = 0; i < log->nsites; i++)
+        free(log->sites[i]);
+    free(log->sites);
+    free(log->exps);
+    free(log->progress);
+    free(log);
+}
+
+size_t pp_causal_log_count(const pp_causal_log *log)
+{
+    return log ? log->n : 0;
+}
+
+static int site_index(pp_causal_log *log, const char *name, size_t len, size_t *out)
+{
+    for (size_t i = 0; i < log->nsites; i++)
+        if (strlen(log->sites[i]) == len && memcmp(log->sites[i], name, len) == 0) {
+            *out = i;
+            return PP_OK;
+        }
+    if (log->nsites == log->capsites) {
+        size_t cap = log->capsites ? log->capsites * 2 : 16;
+        char **p = realloc(log->sites, cap * sizeof *p);
+        if (!p)
+            return PP_ENOMEM;
+        log->sites = p;
+        log->capsites = cap;
+    }
+    char *s = strndup(name, len);
+    if (!s)
+        return PP_ENOMEM;
+    log->sites[log->nsites] = s;
+    *out = log->nsites++;
+    return PP_OK;
+}
+
+/* A decimal unsigned integer field ending at a space; advances *p. -1 when not one. */
+static int field_u64(const char **p, const char *end, unsigned long long *out)
+{
+    const char *s = *p;
+    unsigned long long v = 0;
+    if (s >= end || *s < '0' || *s > '9')
+        return -1;
+    while (s < end && *s >= '0' && *s <= '9') {
+        unsigned d = (unsigned)(*s - '0');
+        if (v > (~0ull - d) / 10)
+            return -1;
+        v = v * 10 + d;
+        s++;
+    }
+    if (s >= end || *s != ' ')
+        return -1;
+    *p = s + 1;
+    *out = v;
+    return 0;
+}
+
+static void note_skip(size_t *skipped, size_t lineno, const char *why, char *err, size_t errcap)
+{
+    if (*skipped == 0 && err && errcap)
+        snprintf(err, errcap, "line %zu: %s", lineno, why);
+    (*skipped)++;
+}
+
+static int add_exp(pp_causal_log *log, const char *p, const char *end, size_t lineno,
+                   size_t *skipped, char *err, size_t errcap)
+{
+    unsigned long long pm, points, ns, delay;
+    if (field_u64(&p, end, &pm) || field_u64(&p, end, &points) || field_u64(&p, end, &ns) ||
+        field_u64(&p, end, &delay) || p >= end) {
+        note_skip(skipped, lineno, "an experiment needs: speedup points ns delay site", err,
+                  errcap);
+        return PP_OK;
+    }
+    if (pm > 1000) {
+        note_skip(skipped, lineno, "speedup above 1000 per mille", err, errcap);
+        return PP_OK;
+    }
+    if (points == 0 || delay >= ns) {
+        note_skip(skipped, lineno, "no progress point, or no time left once delays are taken out",
+                  err, errcap);
+        return PP_OK;
+    }
+    size_t site;
+    int rc = site_index(log, p, (size_t)(end - p), &site);
+    if (rc != PP_OK)
+        return rc;
+    if (log->n == log->cap) {
+        size_t cap = log->cap ? log->cap * 2 : 64;
+        cexp *e = realloc(log->exps, cap * sizeof *e);
+        if (!e)
+            return PP_ENOMEM;
+        log->exps = e;
+        log->cap = cap;
+    }
+    log->exps[log->n++] = (cexp){site, (uint32_t)pm, (double)(ns - delay) / (double)points};
+    return PP_OK;
+}
+
+int pp_causal_log_parse(pp_causal_log *log, const char *text, size_t len, size_t *skipped,
+                        char *err, size_t errcap)
+{
+    size_t skip_local = 0;
+    if (!skipped)
+        skipped = &skip_local;
+    *skipped = 0;
+    if (err && errcap)
+        err[0] = 0;
+    if (!log || (!text && len))
+        return PP_EINVAL;
+    static const char magic[] = "postprof-causal 1";
+    if (len < sizeof magic - 1 || memcmp(text, magic, sizeof magic - 1) != 0 ||
+        (len > sizeof magic - 1 && text[sizeof magic - 1] != '\n')) {
+        if (err && errcap)
+            snprintf(err, errcap, "line 1: not a causal experiment log (no 'postprof-causal 1')");
+        return PP_EFORMAT;
+    }
+    int same_progress = 1;
+    size_t lineno = 0;
+    const char *p = text, *stop = text + len;
+    while (p < stop) {
+        const char *nl = memchr(p, '\n', (size_t)(stop - p));
+        const char *end = nl ? nl : stop;
+        lineno++;
+        if (lineno == 1 || end == p) {
+            /* the header, or an empty line */
+        } else if (end - p > 9 && memcmp(p, "progress ", 9) == 0) {
+            size_t n = (size_t)(end - p - 9);
+            if (memchr(p + 9, 0, n)) {
+                note_skip(skipped, lineno, "a NUL byte in the progress point's name", err, errcap);
+            } else if (!log->progress) {
+                log->progress = strndup(p + 9, n);
+                if (!log->progress)
+                    return PP_ENOMEM;
+            } else {
+                same_progress = strlen(log->progress) == n && memcmp(log->progress, p + 9, n) == 0;
+                if (!same_progress)
+                    note_skip(skipped, lineno, "another progress point than the first log's", err,
+                              errcap);
+            }
+        } else if (end - p > 4 && memcmp(p, "exp ", 4) == 0) {
+            if (!log->progress || !same_progress) {
+                note_skip(skipped, lineno, "an experiment before its progress point", err, errcap);
+            } else if (memchr(p, 0, (size_t)(end - p))) {
+                note_skip(skipped, lineno, "a NUL byte in an experiment", err, errcap);
+            } else {
+                int rc = add_exp(log, p + 4, end, lineno, skipped, err, errcap);
+                if (rc != PP_OK)
+                    return rc;
+            }
+        } else if ((end - p > 5 && memcmp(p, "note ", 5) == 0) ||
+                   (end - p > 6 && memcmp(p, "error ", 6) == 0)) {
+            /* messages for the user: the CLI shows them */
+        } else {
+            note_skip(skipped, lineno, "not an experiment, progress or note line", err, errcap);
+        }
+        p = nl ? nl + 1 : stop;
+    }
+    return PP_OK;
+}
+
+void pp_causal_result_free(pp_causal_result *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->nsites; i++) {
+        free(r->sites[i].name);
+        free(r->sites[i].points);
+    }
+    free(r->sites);
+    free(r->progress);
+    free(r);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_slope(const void *a, const void *b)
+{
+    const pp_causal_site *x = a, *y = b;
+    if (x->slope != y->slope)
+        return x->slope < y->slope ? 1 : -1;
+    return strcmp(x->name, y->name);
+}
+
+int pp_causal_analyze(const pp_causal_log *log, pp_causal_result **out, double *widest)
+{
+    if (!log || !out)
+        return PP_EINVAL;
+    *out = NULL;
+    if (widest)
+        *widest = INFINITY;
+    int rc = PP_ENOMEM;
+    double *base = NULL, *group = NULL;
+    pp_causal_result *r = calloc(1, sizeof *r);
+    if (!r)
+        return PP_ENOMEM;
+    base = malloc((log->n ? log->n : 1) * sizeof *base);
+    group = malloc((log->n ? log->n : 1) * sizeof *group);
+    r->progress = strdup(log->progress ? log->progress : "");
+    r->sites = calloc(log->nsites ? log->nsites : 1, sizeof *r->sites);
+    if (!base || !group || !r->progress || !r->sites)
+        goto out;
+    size_t nb = 0;
+    for (size_t i = 0; i < log->n; i++)
+        if (log->exps[i].permille == 0)
+            base[nb++] = log->exps[i].ns_per_point;
+    r->baselines = nb;
+    if (nb == 0 || nb == log->n) {
+        rc = PP_EINVAL;
+        goto out;
+    }
+    qsort(base, nb, sizeof *base, cmp_double);
+    r->baseline_ns = nb % 2 ? base[nb / 2] : (base[nb / 2 - 1] + base[nb / 2]) / 2;
+    double wide = 0;
+    for (size_t s = 0; s < log->nsites; s++) {
+        /* the speedups tried at this site, in increasing order */
+        uint32_t seen[1001];
+        size_t nseen = 0;
+        for (size_t i = 0; i < log->n; i++) {
+            const cexp *e = &log->exps[i];
+            if (e->site != s || e->permille == 0)
+                continue;
+            size_t k = 0;
+            while (k < nseen && seen[k] != e->permille)
+                k++;
+            if (k == nseen)
+                seen[nseen++] = e->permille;
+        }
+        if (!nseen)
+            continue;
+        for (size_t i = 1; i < nseen; i++)
+            for (size_t j = i; j > 0 && seen[j - 1] > seen[j]; j--) {
+                uint32_t t = seen[j];
+                seen[j] = seen[j - 1];
+                seen[j - 1] = t;
+            }
+        pp_causal_site *cs = &r->sites[r->nsites];
+        cs->name = strdup(log->sites[s]);
+        cs->points = calloc(nseen, sizeof *cs->points);
+        if (!cs->name || !cs->points) {
+            free(cs->name);
+            free(cs->points);
+            goto out;
+        }
+        r->nsites++;
+        double sg = 0, ss = 0;
+        for (size_t k = 0; k < nseen; k++) {
+            size_t ng = 0;
+            for (size_t i = 0; i < log->n; i++)
+                if (log->exps[i].site == s && log->exps[i].permille == seen[k])
+                    group[ng++] = log->exps[i].ns_per_point;
+            pp__ratio_est est;
+            int src = pp__stats_unpaired(base, nb, group, ng, 0.95, 0.0, &est);
+            if (src == PP_ENOMEM)
+                goto out;
+            pp_causal_point *pt = &cs->points[cs->npoints++];
+            pt->speedup = seen[k] / 1000.0;
+            pt->experiments = ng;
+            if (src != PP_OK) {
+                pt->gain = 0;
+                pt->gain_low = -INFINITY;
+                pt->gain_high = INFINITY;
+                wide = INFINITY;
+                continue;
+            }
+            pt->gain = 1.0 - est.ratio;
+            pt->gain_low = isfinite(est.high) ? 1.0 - est.high : -INFINITY;
+            pt->gain_high = 1.0 - est.low;
+            double half = (pt->gain_high - pt->gain_low) / 2;
+            if (!(half <= wide))
+                wide = half;
+            sg += pt->speedup * pt->gain;
+            ss += pt->speedup * pt->speedup;
+        }
+        cs->slope = ss > 0 ? sg / ss : 0;
+    }
+    qsort(r->sites, r->nsites, sizeof *r->sites, cmp_slope);
+    if (widest)
+        *widest = r->nsites ? wide : INFINITY;
+    *out = r;
+    r = NULL;
+    rc = PP_OK;
+out:
+    pp_causal_result_free(r);
+    free(base);
+    free(group);
+    return rc;
+}

@@ -1,0 +1,21 @@
+# libpostprof_causal.so: the LD_PRELOAD shim behind `postprof causal`
+# (src/causal/): wraps the blocking pthread and semaphore calls. Loaded into
+# programs built without sanitizers, so built without them (as the preload
+# profiler); links only libc and libdl.
+add_library(postprof_causal SHARED ${CMAKE_CURRENT_SOURCE_DIR}/causal/shim.c)
+set_target_properties(postprof_causal PROPERTIES OUTPUT_NAME postprof_causal
+  C_VISIBILITY_PRESET hidden)
+get_target_property(pp_causal_copts postprof_causal COMPILE_OPTIONS)
+if(pp_causal_copts)
+  list(FILTER pp_causal_copts EXCLUDE REGEX "^-fsanitize|^-fno-sanitize")
+  set_target_properties(postprof_causal PROPERTIES COMPILE_OPTIONS "${pp_causal_copts}")
+endif()
+get_target_property(pp_causal_lopts postprof_causal LINK_OPTIONS)
+if(pp_causal_lopts)
+  list(FILTER pp_causal_lopts EXCLUDE REGEX "^-fsanitize")
+  set_target_properties(postprof_causal PROPERTIES LINK_OPTIONS "${pp_causal_lopts}")
+endif()
+target_compile_options(postprof_causal PRIVATE -O2)
+target_link_libraries(postprof_causal PRIVATE ${CMAKE_DL_LIBS})
+target_link_options(postprof_causal PRIVATE -Wl,-z,now)
+install(TARGETS postprof_causal LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})

@@ -1,0 +1,15 @@
+# Causal profiling (issue 13, docs/causal.md): progress points, the
+# experiment log and causal.json, and, in the plain Release build only (no
+# accuracy judgement under sanitizers, and the LD_PRELOAD shim cannot go
+# before a sanitizer runtime), predictions against really measured gains.
+pp_add_unit_test(NAME causal SOURCES unit/test_causal.c LIBS postprof_static LABELS threaded)
+pp_add_fuzz(NAME causal SOURCES fuzz/fuzz_causal.c LIBS postprof_static)
+add_executable(causal_truth causal/causal_truth.c)
+target_link_libraries(causal_truth PRIVATE postprof_static)
+if(NOT PP_SANITIZE)
+  pp_add_script_test(NAME causal.truth
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
+            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth
+    LABELS "causal;plain" TIMEOUT 300
+    ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
+endif()

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""Causal profiling against known truth (issue 13), as a test and a benchmark.
+
+Measures, in this run, the real gain of making each stage of causal_truth
+faster (runs with CAUSAL_TRUTH_FASTER_*, interleaved with baseline runs),
+then runs `postprof causal` on it and compares its predictions with what was
+measured. --check asserts the targets (|predicted - measured| <= 5 points at
+25 % and 50 % for the serial and critical stages; the off-path stage predicted
+at 0 +- 3 points); --bench prints `name: value` lines, with the overhead of a
+causal run outside the inserted delays against a plain run of the same
+program (many short scopes), both measured here.
+
+usage: causal_truth.py --check|--bench POSTPROF CAUSAL_TRUTH WORKDIR
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+STAGES = {"serial": "SERIAL", "critical": "CRITICAL", "offpath": "OFFPATH"}
+SPEEDUPS = (25, 50)
+
+
+def run_prog(prog, env_extra, iters):
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("CAUSAL_TRUTH_") or k.startswith("POSTPROF_CAUSAL"):
+            del env[k]
+    env["CAUSAL_TRUTH_ITERS"] = str(iters)
+    env.update(env_extra)
+    out = subprocess.run([prog], env=env, check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("ns_per_iteration: "):
+            return float(line.split(": ")[1])
+    raise SystemExit("causal_truth printed no ns_per_iteration: " + out)
+
+
+def measured_gains(prog, rounds=5, iters=120):
+    """Real gain per (stage, speedup): each round runs every setting and a
+    baseline, in rotating order; the gain of a setting is the median over
+    rounds of 1 - its time / the same round's baseline time."""
+    settings = [(s, p) for s in STAGES for p in SPEEDUPS]
+    ratios = {k: [] for k in settings}
+    for r in range(rounds):
+        order = settings[r % len(settings):] + settings[:r % len(settings)]
+        base = [run_prog(prog, {}, iters)]
+        for k in order:
+            stage, pct = k
+            ratios[k].append(run_prog(prog, {"CAUSAL_TRUTH_FASTER_" + STAGES[stage]: str(pct)},
+                                      iters))
+        base.append(run_prog(prog, {}, iters))
+        b = statistics.mean(base)
+        for k in order:
+            ratios[k][-1] = 1 - ratios[k][-1] / b
+    return {k: statistics.median(v) for k, v in ratios.items()}
+
+
+def causal(postprof, prog, workdir, extra_env=None, duration=40, sites=None):
+    out = os.path.join(workdir, "causal.json")
+    if os.path.exists(out):
+        os.unlink(out)
+    env = dict(os.environ)
+    env["CAUSAL_TRUTH_ITERS"] = "100000000"
+    env.update(extra_env or {})
+    cmd = [postprof, "causal", "-o", out, "--speedups", "0,25,50", "--experiment-ms", "100",
+           "--duration", str(duration), "--precision", "1.5"]
+    if sites:
+        cmd += ["--sites", sites]
+    p = subprocess.run(cmd + ["--", prog], env=env, capture_output=True, text=True)
+    sys.stdout.write(p.stdout)
+    sys.stderr.write(p.stderr)
+    if p.returncode != 0:
+        raise SystemExit("postprof causal failed with %d" % p.returncode)
+    with open(out) as f:
+        return json.load(f)
+
+
+def predictions(doc):
+    pred = {}
+    for site in doc["sites"]:
+        for pt in site["points"]:
+            pred[(site["name"], round(pt["speedup"] * 100))] = pt
+    return pred
+
+
+def main():
+    if len(sys.argv) != 5 or sys.argv[1] not in ("--check", "--bench"):
+        raise SystemExit(__doc__)
+    mode, postprof, prog, workdir = sys.argv[1:]
+    os.makedirs(workdir, exist_ok=True)
+    real = measured_gains(prog)
+    doc = causal(postprof, prog, workdir)
+    if doc["progress"] != "iteration":
+        raise SystemExit("progress point %r, expected 'iteration'" % doc["progress"])
+    pred = predictions(doc)
+    failures = []
+    worst = {"on_path": 0.0, "off_path": 0.0}
+    for stage in STAGES:
+        for pct in SPEEDUPS:
+            key = (stage, pct)
+            if key not in pred:
+                failures.append("no prediction for %s at %d %%" % key)
+                continue
+            p = pred[key]
+            err = p["gain"] - real[key]
+            print("%-8s %2d%% faster: predicted %+6.1f%% [%s, %s] (%d experiments), measured "
+                  "%+6.1f%%, error %+5.1f points" % (
+                      stage, pct, 100 * p["gain"],
+                      "open" if p["gain_low"] is None else "%+.1f%%" % (100 * p["gain_low"]),
+                      "open" if p["gain_high"] is None else "%+.1f%%" % (100 * p["gain_high"]),
+                      p["experiments"], 100 * real[key], 100 * err))
+            if stage == "offpath":
+                worst["off_path"] = max(worst["off_path"], abs(p["gain"]))
+                if abs(p["gain"]) > 0.03:
+                    failures.append("%s at %d %%: predicted %+.1f points, not 0 +- 3" % (
+                        stage, pct, 100 * p["gain"]))
+            else:
+                worst["on_path"] = max(worst["on_path"], abs(err))
+                if abs(err) > 0.05:
+                    failures.append("%s at %d %%: predicted %+.1f%%, measured %+.1f%%" % (
+                        stage, pct, 100 * p["gain"], 100 * real[key]))
+    # the ranking: critical first, off-path last
+    names = [s["name"] for s in doc["sites"]]
+    if names[:1] != ["critical"] or names[-1:] != ["offpath"]:
+        failures.append("ranking %s: expected critical first and offpath last" % names)
+    if mode == "--bench":
+        print("causal_max_error_on_path_points: %.2f" % (100 * worst["on_path"]))
+        print("causal_max_error_off_path_points: %.2f" % (100 * worst["off_path"]))
+        # overhead outside the inserted delays: baselines (speedup 0, every
+        # safe point active) of a causal run against plain runs, 300 scopes
+        # per stage (about 3-10 us each)
+        inner = {"CAUSAL_TRUTH_INNER": "300"}
+        plain = [run_prog(prog, inner, 200) for _ in range(5)]
+        d = causal(postprof, prog, workdir, inner, duration=20, sites="serial,critical,offpath")
+        floor = statistics.median(plain)
+        print("plain_ns_per_iteration: %.0f" % floor)
+        print("causal_baseline_ns_per_iteration: %.0f" % d["baseline_ns_per_point"])
+        print("causal_overhead_ratio: %.4f" % (d["baseline_ns_per_point"] / floor))
+    if failures:
+        for f in failures:
+            print("FAIL: " + f)
+        sys.exit(1)
+    print("causal predictions within the targets")
+
+
+if __name__ == "__main__":
+    main()
