@@ -340,12 +340,12 @@ int cmd_causal(int argc, char **argv)
             nanosleep(&ts, NULL);
         }
         l.text[l.n] = take_log(dir, pid, 1, &l.len[l.n]);
-        if (l.text[l.n])
-            l.n++;
-        else if (!term_at && WIFEXITED(status) && WEXITSTATUS(status) == 127) {
-            unrunnable = 1;
+        if (!l.text[l.n]) {
+            /* it never reached a scope: running it again will not either */
+            unrunnable = !term_at && WIFEXITED(status) && WEXITSTATUS(status) == 127 ? 1 : 2;
             break;
         }
+        l.n++;
         if (!done && narrow_enough(&l, NULL, 0, o.precision))
             done = 1;
     }
@@ -354,8 +354,13 @@ int cmd_causal(int argc, char **argv)
     all = parse_all(&l, NULL, 0, 1);
     rc = all ? pp_causal_analyze(all, &res, NULL) : PP_ENOMEM;
     if (rc != PP_OK) {
-        if (unrunnable)
+        if (unrunnable == 1)
             cli_error("causal", "%s could not be run", o.cmd[0]);
+        else if (unrunnable == 2 && !l.n)
+            cli_error("causal",
+                      "no usable experiment: %s never reached a PP_SCOPE or PP_PROGRESS of "
+                      "libpostprof (is it linked with libpostprof?)",
+                      o.cmd[0]);
         else
             cli_error("causal",
                       "no usable experiment in %d run%s of %s: it needs libpostprof, a "

@@ -7,6 +7,10 @@ for b in "$dir"/bench/bench_*; do
   echo "== $(basename "$b")"
   "$b"
 done
+# causal profiling against a program with known truth (docs/causal.md)
+echo "== causal_truth (about 3 minutes)"
+POSTPROF_CAUSAL_SHIM="$dir/src/libpostprof_causal.so" python3 tests/causal/causal_truth.py \
+  --bench "$dir/cli/postprof" "$dir/tests/causal_truth" "$dir/bench_causal"
 # the CI gate's recipe on this machine (docs/ci-gate.md): a pool of interleaved
 # `postprof run`s, then A/A and A/B trials judged by `postprof compare`
 echo "== bench_gate (several minutes)"

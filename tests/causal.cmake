@@ -9,7 +9,18 @@ target_link_libraries(causal_truth PRIVATE postprof_static)
 if(NOT PP_SANITIZE)
   pp_add_script_test(NAME causal.truth
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
-            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth
+            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_work
     LABELS "causal;plain" TIMEOUT 300
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
 endif()
+# the CLI in every build; under a sanitizer without the shim (it cannot be
+# preloaded before the sanitizer's runtime)
+if(PP_SANITIZE)
+  set(pp_causal_shim_env "POSTPROF_CAUSAL_SHIM=/nonexistent/libpostprof_causal.so")
+else()
+  set(pp_causal_shim_env "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
+endif()
+pp_add_script_test(NAME causal.cli
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_cli_test.sh
+          $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_cli_work
+  LABELS "causal" TIMEOUT 120 ENV "${pp_causal_shim_env}")

@@ -91,15 +91,17 @@ PP_EXPORT void pp_causal_log_free(pp_causal_log *log);
 PP_EXPORT PP_NODISCARD int pp_causal_log_parse(pp_causal_log *log, const char *text, size_t len,
                                                size_t *skipped, char *err, size_t errcap);
 
-/* pp_causal_log_count() - Experiments held (baselines included). */
+/* pp_causal_log_count() - Experiments held, each with its baseline. */
 PP_EXPORT size_t pp_causal_log_count(const pp_causal_log *log);
 
 /*
  * pp_causal_analyze() - Gains with 95 % intervals for every (site, speedup)
- * of the log, each against all the baselines (Hodges-Lehmann ratio of time
- * per progress point, Mann-Whitney interval). *widest gets the largest
- * half-width of any point's interval (INFINITY while any point has none).
- * Returns PP_OK, PP_EINVAL (no baseline or no other experiment), PP_ENOMEM.
+ * of the log: each experiment is paired with the baseline run beside it
+ * (the same site at speedup 0); Hodges-Lehmann ratio of time per progress
+ * point over the pairs, Wilcoxon signed-rank interval. *widest (may be
+ * NULL) gets the largest half-width of any point's interval (INFINITY while
+ * any point has none). Returns PP_OK, PP_EINVAL (no complete pair),
+ * PP_ENOMEM.
  */
 PP_EXPORT PP_NODISCARD int pp_causal_analyze(const pp_causal_log *log, pp_causal_result **out,
                                              double *widest);

@@ -2,11 +2,12 @@
  * causal.c - From causal experiments to predicted gains (docs/causal.md).
  *
  * Parses the experiment logs programs write under `postprof causal` (one
- * line per experiment: speedup, progress points, wall ns, inserted delay ns,
- * site), and turns them into one gain per (site, speedup): the ratio of the
- * time per progress point of those experiments to that of the baselines
- * (speedup 0), Hodges-Lehmann with its Mann-Whitney 95 % interval from the
- * statistics module. Pure: no I/O.
+ * line per experiment: pair, speedup, progress points, wall ns, inserted
+ * delay ns, site; each experiment is run beside a baseline of the same pair,
+ * the same site at speedup 0), and turns them into one gain per (site,
+ * speedup): 1 - the ratio of the time per progress point of the experiments
+ * to that of their baselines, Hodges-Lehmann over the pairs with its
+ * Wilcoxon signed-rank 95 % interval from the statistics module. Pure: no I/O.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,10 +20,11 @@
 
 #include "stats.h"
 
+/* One experiment and its baseline. */
 typedef struct cexp {
     size_t site;
     uint32_t permille;
-    double ns_per_point;
+    double ns_per_point, base_ns_per_point;
 } cexp;
 
 struct pp_causal_log {
@@ -31,6 +33,10 @@ struct pp_causal_log {
     size_t nsites, capsites;
     cexp *exps;
     size_t n, cap;
+    /* the line before, waiting for the other half of its pair */
+    int pending;
+    unsigned long long pending_pair;
+    cexp pending_exp;
 };
 
 pp_causal_log *pp_causal_log_new(void)
@@ -109,10 +115,10 @@ static void note_skip(size_t *skipped, size_t lineno, const char *why, char *err
 static int add_exp(pp_causal_log *log, const char *p, const char *end, size_t lineno,
                    size_t *skipped, char *err, size_t errcap)
 {
-    unsigned long long pm, points, ns, delay;
-    if (field_u64(&p, end, &pm) || field_u64(&p, end, &points) || field_u64(&p, end, &ns) ||
-        field_u64(&p, end, &delay) || p >= end) {
-        note_skip(skipped, lineno, "an experiment needs: speedup points ns delay site", err,
+    unsigned long long pair, pm, points, ns, delay;
+    if (field_u64(&p, end, &pair) || field_u64(&p, end, &pm) || field_u64(&p, end, &points) ||
+        field_u64(&p, end, &ns) || field_u64(&p, end, &delay) || p >= end) {
+        note_skip(skipped, lineno, "an experiment needs: pair speedup points ns delay site", err,
                   errcap);
         return PP_OK;
     }
@@ -129,15 +135,28 @@ static int add_exp(pp_causal_log *log, const char *p, const char *end, size_t li
     int rc = site_index(log, p, (size_t)(end - p), &site);
     if (rc != PP_OK)
         return rc;
+    cexp e = {site, (uint32_t)pm, (double)(ns - delay) / (double)points, 0};
+    if (!log->pending || log->pending_pair != pair || log->pending_exp.site != site ||
+        (log->pending_exp.permille == 0) == (pm == 0)) {
+        /* the first half of a pair (a half without its other one is dropped) */
+        log->pending = 1;
+        log->pending_pair = pair;
+        log->pending_exp = e;
+        return PP_OK;
+    }
+    log->pending = 0;
+    cexp *first = &log->pending_exp;
+    cexp both = pm ? e : *first;
+    both.base_ns_per_point = pm ? first->ns_per_point : e.ns_per_point;
     if (log->n == log->cap) {
         size_t cap = log->cap ? log->cap * 2 : 64;
-        cexp *e = realloc(log->exps, cap * sizeof *e);
-        if (!e)
+        cexp *x = realloc(log->exps, cap * sizeof *x);
+        if (!x)
             return PP_ENOMEM;
-        log->exps = e;
+        log->exps = x;
         log->cap = cap;
     }
-    log->exps[log->n++] = (cexp){site, (uint32_t)pm, (double)(ns - delay) / (double)points};
+    log->exps[log->n++] = both;
     return PP_OK;
 }
 
@@ -152,15 +171,16 @@ int pp_causal_log_parse(pp_causal_log *log, const char *text, size_t len, size_t
         err[0] = 0;
     if (!log || (!text && len))
         return PP_EINVAL;
-    static const char magic[] = "postprof-causal 1";
+    static const char magic[] = "postprof-causal 2";
     if (len < sizeof magic - 1 || memcmp(text, magic, sizeof magic - 1) != 0 ||
         (len > sizeof magic - 1 && text[sizeof magic - 1] != '\n')) {
         if (err && errcap)
-            snprintf(err, errcap, "line 1: not a causal experiment log (no 'postprof-causal 1')");
+            snprintf(err, errcap, "line 1: not a causal experiment log (no 'postprof-causal 2')");
         return PP_EFORMAT;
     }
     int same_progress = 1;
     size_t lineno = 0;
+    log->pending = 0; /* pairs never span two logs */
     const char *p = text, *stop = text + len;
     while (p < stop) {
         const char *nl = memchr(p, '\n', (size_t)(stop - p));
@@ -237,28 +257,24 @@ int pp_causal_analyze(const pp_causal_log *log, pp_causal_result **out, double *
     *out = NULL;
     if (widest)
         *widest = INFINITY;
+    if (log->n == 0)
+        return PP_EINVAL;
     int rc = PP_ENOMEM;
     double *base = NULL, *group = NULL;
     pp_causal_result *r = calloc(1, sizeof *r);
     if (!r)
         return PP_ENOMEM;
-    base = malloc((log->n ? log->n : 1) * sizeof *base);
-    group = malloc((log->n ? log->n : 1) * sizeof *group);
+    base = malloc(log->n * sizeof *base);
+    group = malloc(log->n * sizeof *group);
     r->progress = strdup(log->progress ? log->progress : "");
     r->sites = calloc(log->nsites ? log->nsites : 1, sizeof *r->sites);
     if (!base || !group || !r->progress || !r->sites)
         goto out;
-    size_t nb = 0;
     for (size_t i = 0; i < log->n; i++)
-        if (log->exps[i].permille == 0)
-            base[nb++] = log->exps[i].ns_per_point;
-    r->baselines = nb;
-    if (nb == 0 || nb == log->n) {
-        rc = PP_EINVAL;
-        goto out;
-    }
-    qsort(base, nb, sizeof *base, cmp_double);
-    r->baseline_ns = nb % 2 ? base[nb / 2] : (base[nb / 2 - 1] + base[nb / 2]) / 2;
+        base[i] = log->exps[i].base_ns_per_point;
+    r->baselines = log->n;
+    qsort(base, log->n, sizeof *base, cmp_double);
+    r->baseline_ns = log->n % 2 ? base[log->n / 2] : (base[log->n / 2 - 1] + base[log->n / 2]) / 2;
     double wide = 0;
     for (size_t s = 0; s < log->nsites; s++) {
         /* the speedups tried at this site, in increasing order */
@@ -266,7 +282,7 @@ int pp_causal_analyze(const pp_causal_log *log, pp_causal_result **out, double *
         size_t nseen = 0;
         for (size_t i = 0; i < log->n; i++) {
             const cexp *e = &log->exps[i];
-            if (e->site != s || e->permille == 0)
+            if (e->site != s)
                 continue;
             size_t k = 0;
             while (k < nseen && seen[k] != e->permille)
@@ -295,30 +311,27 @@ int pp_causal_analyze(const pp_causal_log *log, pp_causal_result **out, double *
         for (size_t k = 0; k < nseen; k++) {
             size_t ng = 0;
             for (size_t i = 0; i < log->n; i++)
-                if (log->exps[i].site == s && log->exps[i].permille == seen[k])
+                if (log->exps[i].site == s && log->exps[i].permille == seen[k]) {
+                    base[ng] = log->exps[i].base_ns_per_point;
                     group[ng++] = log->exps[i].ns_per_point;
+                }
             pp__ratio_est est;
-            int src = pp__stats_unpaired(base, nb, group, ng, 0.95, 0.0, &est);
+            int src = pp__stats_paired(base, group, ng, 0.95, 0.0, &est);
             if (src == PP_ENOMEM)
                 goto out;
             pp_causal_point *pt = &cs->points[cs->npoints++];
             pt->speedup = seen[k] / 1000.0;
             pt->experiments = ng;
-            if (src != PP_OK) {
-                pt->gain = 0;
-                pt->gain_low = -INFINITY;
-                pt->gain_high = INFINITY;
-                wide = INFINITY;
-                continue;
-            }
-            pt->gain = 1.0 - est.ratio;
-            pt->gain_low = isfinite(est.high) ? 1.0 - est.high : -INFINITY;
-            pt->gain_high = 1.0 - est.low;
+            pt->gain = src == PP_OK ? 1.0 - est.ratio : 0;
+            pt->gain_low = src == PP_OK && isfinite(est.high) ? 1.0 - est.high : -INFINITY;
+            pt->gain_high = src == PP_OK && est.low > 0 ? 1.0 - est.low : INFINITY;
             double half = (pt->gain_high - pt->gain_low) / 2;
             if (!(half <= wide))
                 wide = half;
-            sg += pt->speedup * pt->gain;
-            ss += pt->speedup * pt->speedup;
+            if (src == PP_OK) {
+                sg += pt->speedup * pt->gain;
+                ss += pt->speedup * pt->speedup;
+            }
         }
         cs->slope = ss > 0 ? sg / ss : 0;
     }

@@ -320,7 +320,8 @@ static void set_experiment(uint32_t site, uint32_t permille)
 }
 
 /* One experiment; returns the points it saw (0 when it timed out). */
-static uint64_t run_experiment(ctl *c, uint32_t pid, uint32_t site, uint32_t permille)
+static uint64_t run_experiment(ctl *c, uint32_t pid, uint64_t pair, uint32_t site,
+                               uint32_t permille)
 {
     progress_read a, b;
     atomic_store(&g_ends, 0);
@@ -334,17 +335,15 @@ static uint64_t run_experiment(ctl *c, uint32_t pid, uint32_t site, uint32_t per
     progress_read_all(pid, &b);
     if (wait_hit(pid, b.hits, timeout, &b) != 0)
         return 0;
-    uint64_t ends = atomic_load(&g_ends);
-    pp_site *s = site_at(site);
-    if (!ends) {
+    if (!atomic_load(&g_ends)) {
         c->unused[site] = 1; /* never ran: not a stage of this progress point */
         return b.hits - a.hits;
     }
     uint64_t ns = pp__clock_ticks_to_mono_ns(b.tick) - pp__clock_ticks_to_mono_ns(a.tick);
     char line[512];
-    snprintf(line, sizeof line, "exp %u %llu %llu %llu %s\n", permille,
-             (unsigned long long)(b.hits - a.hits), (unsigned long long)ns,
-             (unsigned long long)(b.delay - a.delay), s->name);
+    snprintf(line, sizeof line, "exp %llu %u %llu %llu %llu %s\n", (unsigned long long)pair,
+             permille, (unsigned long long)(b.hits - a.hits), (unsigned long long)ns,
+             (unsigned long long)(b.delay - a.delay), site_at(site)->name);
     put_line(c, line);
     return b.hits - a.hits;
 }
@@ -369,6 +368,7 @@ static void *controller(void *arg)
     uint64_t *plan = calloc((size_t)PP__MAX_SITES * MAX_SPEEDUPS, sizeof *plan);
     if (!plan)
         goto out;
+    uint64_t pair = 0;
     for (unsigned round = 0;; round++) {
         if (round % 8 == 7)
             memset(c->unused, 0, PP__MAX_SITES); /* sites may start running later */
@@ -392,14 +392,17 @@ static void *controller(void *arg)
             plan[i - 1] = plan[j];
             plan[j] = tmp;
         }
-        /* a baseline (speedup 0, the hooks running all the same) before every third */
+        /* each experiment beside its own baseline (the same site at speedup 0:
+         * the same safe points, no delay), in alternating order, so that a
+         * drift of the machine's speed cancels within the pair */
         for (size_t i = 0; i < nplan; i++) {
             uint32_t id = (uint32_t)(plan[i] & 0xffffu), pm = (uint32_t)(plan[i] >> 16);
             if (c->unused[id])
                 continue;
-            if (i % 3 == 0)
-                run_experiment(c, pid, id, 0);
-            uint64_t points = run_experiment(c, pid, id, pm);
+            pair++;
+            uint64_t points = run_experiment(c, pid, pair, id, pair % 2 ? 0 : pm);
+            if (points && !c->unused[id])
+                points = run_experiment(c, pid, pair, id, pair % 2 ? pm : 0);
             if (points < 5 && c->exp_ns < 4000000000u)
                 c->exp_ns *= 2; /* too few points to measure a rate: longer experiments */
         }
@@ -466,7 +469,7 @@ void pp__causal_from_env(void)
         close(c.fd);
         return;
     }
-    put_line(&c, "postprof-causal 1\n");
+    put_line(&c, "postprof-causal 2\n");
     /* blocking hooks, when `postprof causal` preloaded its shim */
     void *sym = dlsym(RTLD_DEFAULT, "pp_causal_shim_connect");
     shim_connect_fn connect;

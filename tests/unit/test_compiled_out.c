@@ -17,6 +17,7 @@ static int work(int x)
     pp_span s;
     PP_ASYNC_BEGIN(s, "compiled_out.async");
     PP_ASYNC_END(s);
+    PP_PROGRESS("compiled_out.progress");
     return x * 2;
 }
 
@@ -28,6 +29,7 @@ static void macros_record_nothing(void **state)
     assert_int_equal(pp_snapshot_take(&snap), PP_OK);
     assert_null(pp_snapshot_find(snap, "compiled_out.work"));
     assert_null(pp_snapshot_find(snap, "compiled_out.async"));
+    assert_null(pp_snapshot_find(snap, "compiled_out.progress"));
     assert_int_equal(pp_snapshot_count(snap), 0);
     pp_snapshot_free(snap);
 }

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# `postprof causal` end to end (any build): usage errors, an output that
+# cannot be written refused before anything runs, a program without a
+# progress point, and a short run of causal_truth giving a causal.json with
+# the sites asked for. Accuracy is judged by causal_truth.py (Release only).
+# usage: causal_cli_test.sh POSTPROF CAUSAL_TRUTH WORKDIR
+set -euo pipefail
+pp=$1 prog=$2 work=$3
+rm -rf "$work" && mkdir -p "$work"
+fail() { echo "FAIL: $*"; exit 1; }
+expect_code() { # CODE CMD...: run CMD, its exit status must be CODE
+  local want=$1; shift
+  set +e; "$@" >"$work/out" 2>"$work/err"; local got=$?; set -e
+  [ "$got" = "$want" ] || { cat "$work/out" "$work/err"; fail "$* exited $got, expected $want"; }
+}
+expect_code 2 "$pp" causal
+grep -q "needs a command" "$work/err" || fail "no command: $(cat "$work/err")"
+expect_code 2 "$pp" causal --speedups 0,abc -- "$prog"
+grep -q "speedups" "$work/err" || fail "bad speedups: $(cat "$work/err")"
+expect_code 2 "$pp" causal --speedups 0 -- "$prog"
+expect_code 2 "$pp" causal --duration 0 -- "$prog"
+expect_code 2 "$pp" causal --frobnicate -- "$prog"
+expect_code 0 "$pp" causal --help
+# the output is checked before the program runs
+expect_code 125 "$pp" causal -o "$work/no/such/dir/causal.json" --duration 1 -- "$prog"
+[ ! -e "$work/no" ] || fail "a directory was made for the output"
+# a program that never reaches a progress point: no result, a message that says why
+expect_code 1 "$pp" causal -o "$work/none.json" --duration 2 -- true
+grep -q "no usable experiment" "$work/err" || fail "no progress point: $(cat "$work/err")"
+[ ! -e "$work/none.json" ] || fail "a causal.json without experiments was written"
+expect_code 1 "$pp" causal -o "$work/none.json" --duration 2 -- "$work/does-not-exist"
+# a short real run, two sites only
+CAUSAL_TRUTH_ITERS=100000000 expect_code 0 "$pp" causal -o "$work/causal.json" \
+  --sites critical,offpath --speedups 0,50 --experiment-ms 40 --duration 10 -- "$prog"
+grep -q "slope" "$work/out" || fail "no ranking printed: $(cat "$work/out")"
+python3 - "$work/causal.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["format"] == "postprof-causal" and d["version"] == 1, d
+assert d["progress"] == "iteration", d["progress"]
+names = sorted(s["name"] for s in d["sites"])
+assert names and set(names) <= {"critical", "offpath"}, names
+for s in d["sites"]:
+    for p in s["points"]:
+        assert p["speedup"] == 0.5 and p["experiments"] >= 1, p
+print("causal.json:", names, "baselines", d["baselines"])
+PY
+echo "causal cli: ok"
