@@ -66,7 +66,6 @@ void pp_progress_hit(pp_site *site)
         return;
     uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
     if (PP_UNLIKELY(!id)) {
-        site->flags |= PP_SITE_PROGRESS;
         id = pp__site_register(site);
         if (!id)
             return;
