@@ -5,6 +5,7 @@
  * page's origin, every chart drawn with elements that carry the data, the
  * dashboard's numbers following the metrics. Saves screenshots in OUTDIR.
  *   node browser_test.cjs report|report-noprofile REPORT.html REPORT.json OUTDIR
+ *   node browser_test.cjs causal CAUSAL.html CAUSAL.json OUTDIR
  *   node browser_test.cjs dashboard DASH_PEER OUTDIR
  * Needs PP_BROWSER_DEPS: the directory where `npm ci` installed playwright-core.
  */
@@ -296,9 +297,38 @@ async function testDashboardToken(peerBin, outDir) {
   }
 }
 
+/* `postprof report --causal`: a line per site (with its interval), a table row per point. */
+async function testCausal(htmlPath, jsonPath, outDir) {
+  const D = JSON.parse(fs.readFileSync(jsonPath, 'utf8'));
+  const b = await openBrowser();
+  try {
+    const page = await b.ctx.newPage();
+    const url = 'file://' + path.resolve(htmlPath);
+    const seen = watch(page, url);
+    await page.goto(url);
+    await page.waitForSelector('body[data-rendered="true"]', { timeout: 15000 });
+    for (const s of D.sites.slice(0, 8)) {
+      const n = await page.locator(`#chart-causal g.series[data-series="${s.name.replace(/"/g, '\\"')}"]`).getAttribute('data-n');
+      check(+n === s.points.length + 1, `causal chart: ${s.name} drawn through ${s.points.length} points and the origin (${n})`);
+    }
+    const rows = await page.locator('#causal-table tr').allTextContents();
+    const npoints = D.sites.reduce((a, s) => a + s.points.length, 0);
+    check(rows.length === npoints + 1, `causal table: ${rows.length - 1} rows for ${npoints} points`);
+    check(rows.some(r => r.includes('no significant change')), 'an interval across 0 reads "no significant change"');
+    check(rows.some(r => r.includes('too few experiments')), 'an open interval reads "too few experiments"');
+    check(await page.locator('#causal-table b').count() === 0, 'a site name is shown as text, never as markup');
+    await page.screenshot({ path: path.join(outDir, 'causal.png'), fullPage: true });
+    check(seen.errors.length === 0, 'no console errors' + (seen.errors.length ? ': ' + seen.errors.join(' | ') : ''));
+    check(seen.offsite.length === 0, 'no request leaves the page');
+  } finally {
+    await closeBrowser(b);
+  }
+}
+
 (async () => {
   const [mode, ...args] = process.argv.slice(2);
-  if (mode === 'report' || mode === 'report-noprofile') await testReport(args[0], args[1], args[2], mode === 'report');
+  if (mode === 'causal') await testCausal(args[0], args[1], args[2]);
+  else if (mode === 'report' || mode === 'report-noprofile') await testReport(args[0], args[1], args[2], mode === 'report');
   else if (mode === 'dashboard') await testDashboard(args[0], args[1]);
   else if (mode === 'dashboard-token') await testDashboardToken(args[0], args[1]);
   else { console.error('usage: browser_test.cjs report HTML JSON OUTDIR | dashboard[-token] PEER OUTDIR'); process.exit(2); }

@@ -15,6 +15,7 @@
 #include <postprof/file.h>
 
 #include "common/strbuf.h"
+#include "formats.h"
 
 #define CAUSAL_FORMAT "postprof-causal"
 #define CAUSAL_VERSION 1
@@ -27,40 +28,45 @@ static void add_num(pp__strbuf *b, double v)
         pp__strbuf_adds(b, "null");
 }
 
+void pp__causal_json_render(const pp_causal_result *r, pp__strbuf *b, int json_flags)
+{
+    pp__strbuf_printf(b, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"progress\": ",
+                      CAUSAL_FORMAT, CAUSAL_VERSION);
+    pp__strbuf_json_strz(b, r->progress ? r->progress : "", json_flags);
+    pp__strbuf_printf(b, ",\n  \"baselines\": %zu,\n  \"baseline_ns_per_point\": ", r->baselines);
+    add_num(b, r->baseline_ns);
+    pp__strbuf_adds(b, ",\n  \"sites\": [");
+    for (size_t i = 0; i < r->nsites; i++) {
+        const pp_causal_site *s = &r->sites[i];
+        pp__strbuf_adds(b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
+        pp__strbuf_json_strz(b, s->name ? s->name : "", json_flags);
+        pp__strbuf_adds(b, ", \"slope\": ");
+        add_num(b, s->slope);
+        pp__strbuf_adds(b, ", \"points\": [");
+        for (size_t k = 0; k < s->npoints; k++) {
+            const pp_causal_point *p = &s->points[k];
+            pp__strbuf_adds(b, k ? ",\n      {\"speedup\": " : "\n      {\"speedup\": ");
+            add_num(b, p->speedup);
+            pp__strbuf_adds(b, ", \"gain\": ");
+            add_num(b, p->gain);
+            pp__strbuf_adds(b, ", \"gain_low\": ");
+            add_num(b, p->gain_low);
+            pp__strbuf_adds(b, ", \"gain_high\": ");
+            add_num(b, p->gain_high);
+            pp__strbuf_printf(b, ", \"experiments\": %zu}", p->experiments);
+        }
+        pp__strbuf_adds(b, s->npoints ? "\n    ]}" : "]}");
+    }
+    pp__strbuf_adds(b, r->nsites ? "\n  ]\n}\n" : "]\n}\n");
+}
+
 int pp_causal_json_write(const pp_causal_result *r, const char *path, char *err, size_t errcap)
 {
     if (!r || !path)
         return PP_EINVAL;
     pp__strbuf b;
     pp__strbuf_init(&b, (size_t)1 << 30);
-    pp__strbuf_printf(&b, "{\n  \"format\": \"%s\",\n  \"version\": %d,\n  \"progress\": ",
-                      CAUSAL_FORMAT, CAUSAL_VERSION);
-    pp__strbuf_json_strz(&b, r->progress ? r->progress : "", 0);
-    pp__strbuf_printf(&b, ",\n  \"baselines\": %zu,\n  \"baseline_ns_per_point\": ", r->baselines);
-    add_num(&b, r->baseline_ns);
-    pp__strbuf_adds(&b, ",\n  \"sites\": [");
-    for (size_t i = 0; i < r->nsites; i++) {
-        const pp_causal_site *s = &r->sites[i];
-        pp__strbuf_adds(&b, i ? ",\n    {\"name\": " : "\n    {\"name\": ");
-        pp__strbuf_json_strz(&b, s->name ? s->name : "", 0);
-        pp__strbuf_adds(&b, ", \"slope\": ");
-        add_num(&b, s->slope);
-        pp__strbuf_adds(&b, ", \"points\": [");
-        for (size_t k = 0; k < s->npoints; k++) {
-            const pp_causal_point *p = &s->points[k];
-            pp__strbuf_adds(&b, k ? ",\n      {\"speedup\": " : "\n      {\"speedup\": ");
-            add_num(&b, p->speedup);
-            pp__strbuf_adds(&b, ", \"gain\": ");
-            add_num(&b, p->gain);
-            pp__strbuf_adds(&b, ", \"gain_low\": ");
-            add_num(&b, p->gain_low);
-            pp__strbuf_adds(&b, ", \"gain_high\": ");
-            add_num(&b, p->gain_high);
-            pp__strbuf_printf(&b, ", \"experiments\": %zu}", p->experiments);
-        }
-        pp__strbuf_adds(&b, s->npoints ? "\n    ]}" : "]}");
-    }
-    pp__strbuf_adds(&b, r->nsites ? "\n  ]\n}\n" : "]\n}\n");
+    pp__causal_json_render(r, &b, 0);
     size_t len = 0;
     char *text = pp__strbuf_detach(&b, &len);
     if (!text) {

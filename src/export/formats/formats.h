@@ -23,6 +23,10 @@ void pp__chrome_render(const pp_profile *p, pp__strbuf *b);
 /* pprof: gzipped protobuf into b; returns PP_OK or an error code */
 int pp__pprof_render(const pp_profile *p, pp__strbuf *b);
 
+/* causal.json's text (causal_json.c); json_flags: PP__JSON_HTML inside a page */
+struct pp_causal_result;
+void pp__causal_json_render(const struct pp_causal_result *r, pp__strbuf *b, int json_flags);
+
 /* Parsers: PP_OK and *out, or PP_EFORMAT / PP_ENOMEM / PP_ERANGE with msg. */
 int pp__folded_parse(const char *data, size_t len, pp_profile **out, char *msg, size_t cap);
 int pp__speedscope_parse(const char *data, size_t len, pp_profile **out, char *msg, size_t cap);
