@@ -75,7 +75,7 @@ def measured_gains(prog, rounds=15):
     return real
 
 
-def causal(postprof, prog, workdir, extra_env=None, duration=60, sites=None):
+def causal(postprof, prog, workdir, extra_env=None, duration=120, sites=None):
     out = os.path.join(workdir, "causal.json")
     if os.path.exists(out):
         os.unlink(out)
