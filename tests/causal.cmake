@@ -10,7 +10,7 @@ if(NOT PP_SANITIZE)
   pp_add_script_test(NAME causal.truth
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_work
-    LABELS "causal;plain" TIMEOUT 400
+    LABELS "causal;plain" TIMEOUT 600
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   # alone: tests running beside it on every core would stretch its stages'
   # wake-ups, which its real and its virtual speedups see differently
@@ -26,4 +26,4 @@ endif()
 pp_add_script_test(NAME causal.cli
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_cli_test.sh
           $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_cli_work
-  LABELS "causal" TIMEOUT 120 ENV "${pp_causal_shim_env}")
+  LABELS "causal" TIMEOUT 600 ENV "${pp_causal_shim_env}")
