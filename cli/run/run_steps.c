@@ -18,13 +18,21 @@
 #include "cli.h"
 #include "run/run.h"
 
+/* "[  41.3s] experiments (cache took 3.7 s)": where the run's time goes */
 void run_progress(void *user, const char *phase)
 {
+    static double last;
+    static char prev[64];
     const struct timespec *t0 = user;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     double s = (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
-    fprintf(stderr, "[%6.1fs] %s\n", s, phase);
+    if (prev[0])
+        fprintf(stderr, "[%6.1fs] %s (%s took %.1f s)\n", s, phase, prev, s - last);
+    else
+        fprintf(stderr, "[%6.1fs] %s\n", s, phase);
+    snprintf(prev, sizeof prev, "%s", phase);
+    last = s;
     fflush(stderr);
 }
 
@@ -128,17 +136,10 @@ int run_load_config(run_opts *o, pp_config *cfg)
 {
     pp_config_defaults(cfg);
     pp_profiler_cfg *p = &cfg->profile;
-    if (o->quick) {
-        /* smaller experiments, same questions; the fewest pairs, a short budget for more */
-        p->load_batches = p->load_batches > 6 ? 6 : p->load_batches;
-        p->repeats = p->repeats > 5 ? 5 : p->repeats;
-        p->passes = p->passes > 2 ? 2 : p->passes;
-        p->sweep_batches = p->sweep_batches > 3 ? 3 : p->sweep_batches;
-        p->experiment_budget_s = p->experiment_budget_s > 3 ? 3 : p->experiment_budget_s;
-        p->apply_budget_s = p->apply_budget_s > 3 ? 3 : p->apply_budget_s;
-        p->max_pairs = p->max_pairs > 16 ? 16 : p->max_pairs;
-        o->po.pass_posts_per_source = 1000;
-        o->po.pass_requests = 400;
+    if (o->quick) { /* smaller experiments, same questions; --config's [profile] still wins */
+        pp_config_quick(cfg);
+        o->po.pass_posts_per_source = 600;
+        o->po.pass_requests = 250;
     }
     char err[512] = "";
     int line = 0;

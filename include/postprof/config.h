@@ -74,6 +74,10 @@ typedef struct pp_config {
 /* pp_config_defaults() - Fill cfg with the default thresholds and design targets. Never fails. */
 PP_EXPORT void pp_config_defaults(pp_config *cfg);
 
+/* pp_config_quick() - Smaller profile sizes for `run --quick` (about 20 s): fewer
+ * batches, passes and repeats, the fewest pairs and a short budget for more. */
+PP_EXPORT void pp_config_quick(pp_config *cfg);
+
 /*
  * pp_config_parse_string() - Apply INI text over cfg (keys not in the text
  * keep their values). Unknown sections or keys, values that are not numbers

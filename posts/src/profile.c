@@ -60,8 +60,8 @@ void posts_prof_opts_init(posts_prof_opts *o)
 {
     memset(o, 0, sizeof *o);
     posts_config_init(&o->base);
-    o->pass_posts_per_source = 4000;
-    o->pass_requests = 1500;
+    o->pass_posts_per_source = 1500; /* a pass of ~0.1-0.5 s: many short pairs beat few long ones */
+    o->pass_requests = 1000;
     o->trace_accesses = 0; /* the pass's: pass_requests x candidates */
     o->trace_keys = 0;     /* 0: the pass's own access stream */
     o->preprocess_posts = 256;

@@ -212,9 +212,10 @@ static int measure(const pp_workload *w, const pp_config *cfg, const pp_suggesti
     if (rc != PP_OK)
         return rc;
     measure_ctx m = {.w = w, .s = s, .ns = ns, .old = old, .min_pairs = 6};
-    for (int on = 1; rc == PP_OK && on >= 0; on--) /* warm-up */
-        if ((rc = set_all(w, s, ns, old, on)) == PP_OK)
-            rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL);
+    /* warm-up at the new settings (first-use costs: a pool, a model); the
+     * current ones ran just before */
+    if ((rc = set_all(w, s, ns, old, 1)) == PP_OK)
+        rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL);
     if (rc == PP_OK) {
         m.deadline_ns = pp_clock_now_ns() + (uint64_t)(budget_ns > 0 ? budget_ns : 0);
         unsigned maxp = cfg->profile.max_pairs ? cfg->profile.max_pairs : 40;
@@ -225,6 +226,7 @@ static int measure(const pp_workload *w, const pp_config *cfg, const pp_suggesti
                           .target_half_width = cfg->profile.target_half_width > 0
                                                    ? cfg->profile.target_half_width
                                                    : 0.01,
+                          .rel_half_width = PP__PROF_REL_HALF_WIDTH,
                           .conf = 0.95,
                           .tol = 0.0};
         pp__seq_stop why;
@@ -288,55 +290,79 @@ static double infer_p99(const pp_workload *w, const pp_snapshot *before, const p
     return pp__prof_hist_delta_quantile(a->hist, b ? b->hist : NULL, 0.99);
 }
 
-/*
- * The targets with every suggestion applied, all measured in this window:
- * peak RSS reset at its start, process CPU over it, loading and cache
- * profiled again, inference p99 from the window's passes.
- */
-static int after_window(const pp_workload *w, const pp_config *cfg, const pp_report *r,
-                        pp_apply *ap)
+/* The cache's hit ratio in a window: a warm-up replay of the trace and one
+ * measured (the targets read hit_ratio, ops and present). */
+static int window_cache(const pp_workload *w, pp_cache_profile *c)
 {
-    pp_report *after = pp_report_new();
+    memset(c, 0, sizeof *c);
+    if (!w->cache_trace)
+        return PP_OK;
+    pp_stage_result res;
+    int rc = PP_OK;
+    for (int i = 0; i < 2 && rc == PP_OK; i++) {
+        memset(&res, 0, sizeof res);
+        rc = pp__prof_timed(w, PP_STAGE_CACHE, 0, &res, &c->replay_ns, NULL);
+    }
+    if (rc == PP_EUNAVAIL)
+        return PP_OK;
+    if (rc != PP_OK)
+        return rc;
+    c->present = 1;
+    c->ops = res.items ? res.items : res.hits + res.misses;
+    c->hits = res.hits;
+    c->misses = res.misses;
+    c->hit_ratio = c->ops ? (double)c->hits / (double)c->ops : 0;
+    return PP_OK;
+}
+
+/*
+ * The targets at the workload's settings as they are now, all measured in
+ * one window, the same way before and after the suggestions are applied:
+ * peak RSS reset at its start, process CPU over it, loading profiled again,
+ * the cache's hit ratio replayed, inference p99 from the window's passes.
+ */
+static int window(const pp_workload *w, const pp_config *cfg, const pp_report *r, pp_target *out,
+                  size_t *n_out)
+{
+    pp_report *win = pp_report_new();
     pp_snapshot *s0 = NULL, *s1 = NULL;
-    if (!after)
+    if (!win)
         return PP_ENOMEM;
     int rc;
     reset_peak_rss();
     uint64_t cpu0 = pp__prof_cpu_ns(), t0 = pp_clock_now_ns();
-    after->inference = r->inference;
-    if ((rc = pp_profiler_data_loading(w, &cfg->profile, after)) != PP_OK ||
-        (rc = pp_profiler_cache(w, &cfg->profile, after)) != PP_OK ||
-        (rc = pp_snapshot_take(&s0)) != PP_OK)
+    win->inference = r->inference;
+    if ((rc = pp_profiler_data_loading(w, &cfg->profile, win)) != PP_OK ||
+        (rc = window_cache(w, &win->cache)) != PP_OK || (rc = pp_snapshot_take(&s0)) != PP_OK)
         goto out;
     unsigned passes = cfg->profile.passes < 1 ? 1 : cfg->profile.passes;
     for (unsigned i = 0; i < passes && rc == PP_OK; i++)
         rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL);
     if (rc != PP_OK || (rc = pp_snapshot_take(&s1)) != PP_OK)
         goto out;
-    pp_sysstats_summary_read(&after->system);
+    pp_sysstats_summary_read(&win->system);
     double wall = (double)(pp_clock_now_ns() - t0);
-    after->system.cpu_percent = wall > 0 ? (double)(pp__prof_cpu_ns() - cpu0) /
-                                               (wall * (double)after->system.n_cpus) * 100.0
-                                         : 0;
+    win->system.cpu_percent =
+        wall > 0 ? (double)(pp__prof_cpu_ns() - cpu0) / (wall * (double)win->system.n_cpus) * 100.0
+                 : 0;
     double p99 = infer_p99(w, s0, s1);
     /* the targets read inference at the chosen batch of each model: put the
-     * window's p99 there for the model the pass uses */
-    int m = after->inference.current_model;
-    if (p99 > 0 && m >= 0 && (size_t)m < after->inference.n_models) {
-        pp_model_profile *mp = &after->inference.models[m];
-        for (size_t i = 0; i < after->inference.n_models; i++)
-            if ((int)i != m)
-                after->inference.models[i].n_points = 0;
+     * window's p99 there for the model the pass uses; no figure for the others */
+    int m = win->inference.current_model;
+    for (size_t i = 0; i < win->inference.n_models; i++)
+        if ((int)i != m || !(p99 > 0))
+            win->inference.models[i].n_points = 0;
+    if (p99 > 0 && m >= 0 && (size_t)m < win->inference.n_models) {
+        pp_model_profile *mp = &win->inference.models[m];
         mp->n_points = 1;
         mp->points[0].batch = mp->best_batch ? mp->best_batch : mp->current_batch;
         mp->points[0].p99_ns = p99;
     }
-    ap->n_after_targets =
-        pp_targets_evaluate(after, &cfg->targets, ap->after_targets, PP_REPORT_MAX_TARGETS);
+    *n_out = pp_targets_evaluate(win, &cfg->targets, out, PP_REPORT_MAX_TARGETS);
 out:
     pp_snapshot_free(s0);
     pp_snapshot_free(s1);
-    pp_report_free(after);
+    pp_report_free(win);
     return rc;
 }
 
@@ -347,9 +373,10 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     int rc = pp_workload_check(w);
     if (rc != PP_OK)
         return rc;
-    phase(w, "apply");
-    ap->n_before_targets = r->n_targets;
-    memcpy(ap->before_targets, r->targets, sizeof r->targets);
+    phase(w, "apply: before window");
+    if ((rc = window(w, cfg, r, ap->before_targets, &ap->n_before_targets)) != PP_OK)
+        return rc;
+    phase(w, "apply: each suggestion");
     size_t n_cmp = 1;
     for (size_t i = 0; i < r->n_suggestions; i++)
         n_cmp += r->suggestions[i].knob >= 0;
@@ -394,20 +421,24 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
                                                  &ap->combined.predicted_high)) != PP_OK)
         return rc;
     pp__ratio_est all;
-    if ((rc = measure(w, cfg, r->suggestions, r->n_suggestions, budget, &all)) != PP_OK)
-        return rc;
-    ap->combined.measured = 1.0 - all.ratio;
-    ap->combined.measured_low = 1.0 - all.high;
-    ap->combined.measured_high = 1.0 - all.low;
-    ap->combined.pairs = (unsigned)all.n;
-    ap->before_ns = all.base;
-    ap->after_ns = all.base * all.ratio;
+    phase(w, "apply: all at once");
+    if (n_cmp > 1) { /* with nothing to apply, no pairs of identical settings */
+        if ((rc = measure(w, cfg, r->suggestions, r->n_suggestions, budget, &all)) != PP_OK)
+            return rc;
+        ap->combined.measured = 1.0 - all.ratio;
+        ap->combined.measured_low = 1.0 - all.high;
+        ap->combined.measured_high = 1.0 - all.low;
+        ap->combined.pairs = (unsigned)all.n;
+        ap->before_ns = all.base;
+        ap->after_ns = all.base * all.ratio;
+    }
     for (size_t i = 0; i < r->n_suggestions; i++)
         if (r->suggestions[i].knob >= 0 &&
             (rc = w->set_knob(w->ctx, (pp_knob)r->suggestions[i].knob, r->suggestions[i].value)) !=
                 PP_OK)
             return rc;
-    if ((rc = after_window(w, cfg, r, ap)) != PP_OK)
+    phase(w, "apply: after window");
+    if ((rc = window(w, cfg, r, ap->after_targets, &ap->n_after_targets)) != PP_OK)
         return rc;
     ap->done = 1;
     return PP_OK;

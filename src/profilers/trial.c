@@ -159,11 +159,10 @@ int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const 
         max_pairs = MIN_TRIAL_PAIRS;
     t.min_pairs = MIN_TRIAL_PAIRS;
 
-    /* warm-up at each setting (caches, pools, first-use costs) */
+    /* warm-up at the candidate (caches, pools, first-use costs); the current
+     * setting ran in the passes just before */
     double ns;
     if ((rc = w->set_knob(w->ctx, knob, cand)) != PP_OK ||
-        (rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, NULL)) != PP_OK ||
-        (rc = w->set_knob(w->ctx, knob, old)) != PP_OK ||
         (rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, NULL)) != PP_OK)
         goto out;
     if ((rc = pp_snapshot_take(&t.last)) != PP_OK)
@@ -174,6 +173,7 @@ int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const 
                       .max_pairs = max_pairs,
                       .target_half_width =
                           cfg->target_half_width > 0 ? cfg->target_half_width : 0.01,
+                      .rel_half_width = PP__PROF_REL_HALF_WIDTH,
                       .conf = 0.95,
                       .tol = 0.0};
     pp__ratio_est est;
