@@ -535,8 +535,7 @@ int pp__stats_sequential(pp__pair_fn fn, void *ctx, const pp__seq_opts *o, doubl
     *out_stop = PP_SEQ_MAX_PAIRS;
     est_empty(out, o ? o->conf : 0.0);
     if (!fn || !o || !a || !b || o->min_pairs == 0 || o->max_pairs < o->min_pairs ||
-        !conf_ok(o->conf) || !(o->tol >= 0.0) || !(o->target_half_width > 0.0) ||
-        !(o->rel_half_width >= 0.0))
+        !conf_ok(o->conf) || !(o->tol >= 0.0) || !(o->target_half_width > 0.0))
         return PP_EINVAL;
     size_t n = 0;
     int rc = PP_OK;
@@ -563,8 +562,7 @@ int pp__stats_sequential(pp__pair_fn fn, void *ctx, const pp__seq_opts *o, doubl
         int e = pp__stats_paired(a, b, n, o->conf, o->tol, out);
         if (e != PP_OK)
             return e;
-        double enough = fmax(o->target_half_width, o->rel_half_width * fabs(1.0 - out->ratio));
-        if (isfinite(out->high) && (out->high - out->low) / 2.0 <= enough) {
+        if (isfinite(out->high) && (out->high - out->low) / 2.0 <= o->target_half_width) {
             *out_stop = PP_SEQ_NARROW;
             return PP_OK;
         }

@@ -96,9 +96,8 @@ size_t pp__stats_needed(const pp__ratio_est *e, double target);
 /*
  * Sequential sampling: the caller's callback produces one more interleaved
  * pair (a, b), or says the budget is spent. The driver stops when the paired
- * interval's half-width (high - low) / 2 is <= max(target_half_width,
- * rel_half_width * |1 - ratio|) (after at least min_pairs: an interval that
- * decides the effect to within a fraction of itself needs no more pairs), when max_pairs are taken,
+ * interval's half-width (high - low) / 2 is <= target_half_width (after at
+ * least min_pairs), when max_pairs are taken,
  * or when the callback says stop.
  */
 #define PP__STATS_STOP 1 /* a pair callback's "budget spent, no pair" */
@@ -115,7 +114,6 @@ typedef struct pp__seq_opts {
     size_t min_pairs;         /* >= 1; pairs taken before any check */
     size_t max_pairs;         /* >= min_pairs; also the capacity of the caller's arrays */
     double target_half_width; /* on the ratio scale, e.g. 0.02 */
-    double rel_half_width;    /* or this fraction of the effect |1 - ratio| when wider (0: none) */
     double conf;              /* e.g. 0.95 */
     double tol;               /* for the verdict */
 } pp__seq_opts;

@@ -13,15 +13,6 @@
 #include <postprof/report.h>
 #include <postprof/workload.h>
 
-/*
- * Sequential sampling of the experiments and --apply stops once the 95 %
- * interval of the pass-time ratio has a half-width of at most
- * max(target_half_width, PP__PROF_REL_HALF_WIDTH x the effect): a 30 %
- * effect known to +-7.5 points is decided; more pairs would only spend time
- * (the issue's target for a prediction's interval is max(3 points, 30 %)).
- */
-#define PP__PROF_REL_HALF_WIDTH 0.25
-
 /* Process CPU time (all threads), ns. */
 uint64_t pp__prof_cpu_ns(void);
 

@@ -226,7 +226,6 @@ static int measure(const pp_workload *w, const pp_config *cfg, const pp_suggesti
                           .target_half_width = cfg->profile.target_half_width > 0
                                                    ? cfg->profile.target_half_width
                                                    : 0.01,
-                          .rel_half_width = PP__PROF_REL_HALF_WIDTH,
                           .conf = 0.95,
                           .tol = 0.0};
         pp__seq_stop why;

@@ -173,7 +173,6 @@ int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const 
                       .max_pairs = max_pairs,
                       .target_half_width =
                           cfg->target_half_width > 0 ? cfg->target_half_width : 0.01,
-                      .rel_half_width = PP__PROF_REL_HALF_WIDTH,
                       .conf = 0.95,
                       .tol = 0.0};
     pp__ratio_est est;
