@@ -9,7 +9,7 @@ target_link_libraries(causal_truth PRIVATE postprof_static)
 # Not in `make test` yet (label accuracy, not plain): the gains it measures
 # for real have no interval and swing by +-4 points between runs on an idle
 # 2-core machine, so a 5-point check of the predictions against them failed
-# 2 runs in 4 (critical at 25 %: predicted 13.5 %, measured 8.4 %). Run it
+# 2 runs in 3 (critical at 25 %: predicted 13.5 %, measured 8.4 %). Run it
 # with `ctest -L accuracy`; `make bench` prints its errors.
 if(NOT PP_SANITIZE)
   pp_add_script_test(NAME causal.truth
