@@ -27,6 +27,9 @@ pp_add_script_test(NAME compare.exit_codes
 if(NOT PP_SANITIZE)
   pp_add_unit_test(NAME truth SOURCES unit/test_truth.c unit/toy_workload.c LIBS postprof_static
     LABELS plain TIMEOUT 300)
+  # alone: the plain tests beside it (record's CPU burners) stretched one
+  # setting's passes more than the other's (int8 measured 1.09x for 1.19x)
+  set_tests_properties(truth.test_predictions_hold_the_truth PROPERTIES RUN_SERIAL TRUE)
 endif()
 # `postprof diff`: the analysis (injected difference on top, any format) and its page
 pp_add_unit_test(NAME profile_diff SOURCES unit/test_profile_diff.c LIBS postprof_static)
