@@ -147,4 +147,33 @@ PP_EXPORT PP_NODISCARD int pp_profile_diff(const pp_profile *base, const pp_prof
                                            pp_profile_diff_row *out, size_t cap, size_t *out_n,
                                            int64_t *out_base_sum, int64_t *out_cand_sum);
 
+/*
+ * pp_profile_merge_add() - Add every sample of src to *io (profiles of many
+ * nodes merged into one, `postprof merge`). When *io is NULL a new profile
+ * with src's value types is created. Each added sample carries the label
+ * `node` = node (NULL or "": none), except samples of src that already carry
+ * one (src is itself a merged profile), which keep theirs. Functions are
+ * matched by name and file, so per-function totals of the result are the sums
+ * of the inputs'. Counters add up; the time covered runs from the earliest
+ * start to the latest end.
+ * Returns PP_OK; PP_EINVAL when src counts other things than *io (msg says
+ * which; *io unchanged); PP_ERANGE (over a profile's size caps), PP_ENOMEM:
+ * then a new profile is freed and an existing *io holds part of src (fit only
+ * for pp_profile_free). src is not modified. Not thread-safe on *io.
+ */
+PP_EXPORT PP_NODISCARD int pp_profile_merge_add(pp_profile **io, const pp_profile *src,
+                                                const char *node, char *msg, size_t msg_cap);
+
+/* pp_profile_node_total() - Sum of the main value over samples labelled node
+ * (NULL: over samples with no node label). Pure. */
+PP_EXPORT int64_t pp_profile_node_total(const pp_profile *p, const char *node);
+
+/*
+ * pp_profile_nodes() - The distinct `node` labels of p's samples, in order of
+ * first appearance: up to cap into out (strings owned by p), how many there
+ * are in all into *out_n. Returns PP_OK or PP_ENOMEM (*out_n 0).
+ */
+PP_EXPORT PP_NODISCARD int pp_profile_nodes(const pp_profile *p, const char **out, size_t cap,
+                                            size_t *out_n);
+
 #endif

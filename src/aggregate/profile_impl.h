@@ -40,6 +40,7 @@ typedef struct {
 typedef struct {
     uint32_t first, n; /* into stack: location indexes, leaf first */
     uint32_t tid;
+    uint32_t node; /* string id of the sample's `node` label (merged profiles), 0 = none */
     int64_t v[PP__PMAXV];
 } pp__psample;
 

@@ -54,7 +54,7 @@ int pp__pprof_render(const pp_profile *p, pp__strbuf *b)
 {
     int rc = PP_ENOMEM;
     PProfile prof = PERFTOOLS__PROFILES__PROFILE__INIT;
-    size_t nstr = p->nstr, extra = p->nstats + 1;
+    size_t nstr = p->nstr, extra = p->nstats + 2; /* counters, "thread_id", "node" */
     char **strs = calloc(nstr + extra, sizeof *strs);
     char **own = calloc(extra, sizeof *own);
     int64_t *comments = calloc(extra, sizeof *comments);
@@ -62,8 +62,8 @@ int pp__pprof_render(const pp_profile *p, pp__strbuf *b)
     PValueType **vtp = calloc(p->nvalues + 1, sizeof *vtp);
     PSample *ss = calloc(p->nsamples + 1, sizeof *ss);
     PSample **ssp = calloc(p->nsamples + 1, sizeof *ssp);
-    PLabel *labels = calloc(p->nsamples + 1, sizeof *labels);
-    PLabel **labelp = calloc(p->nsamples + 1, sizeof *labelp);
+    PLabel *labels = calloc(2 * p->nsamples + 1, sizeof *labels);
+    PLabel **labelp = calloc(2 * p->nsamples + 1, sizeof *labelp);
     uint64_t *locids = calloc(p->nstack + 1, sizeof *locids);
     int64_t *values = calloc(p->nsamples * p->nvalues + 1, sizeof *values);
     PMapping *ms = calloc(p->nmaps + 1, sizeof *ms);
@@ -92,16 +92,22 @@ int pp__pprof_render(const pp_profile *p, pp__strbuf *b)
         comments[nc] = (int64_t)(nstr + nc);
         nc++;
     }
-    int64_t label_key = 0;
-    for (size_t i = 0; i < nstr; i++)
+    int64_t label_key = 0, node_key = 0;
+    for (size_t i = 0; i < nstr; i++) {
         if (strcmp(p->str[i], "thread_id") == 0)
             label_key = (int64_t)i;
-    if (!label_key) {
-        own[nc] = strdup("thread_id");
+        if (strcmp(p->str[i], "node") == 0)
+            node_key = (int64_t)i;
+    }
+    for (int k = 0; k < 2; k++) {
+        int64_t *key = k == 0 ? &label_key : &node_key;
+        if (*key)
+            continue;
+        own[nc] = strdup(k == 0 ? "thread_id" : "node");
         if (!own[nc])
             goto out;
         strs[nstr + nc] = own[nc];
-        label_key = (int64_t)(nstr + nc);
+        *key = (int64_t)(nstr + nc);
         nc++;
     }
     prof.string_table = strs;
@@ -134,14 +140,21 @@ int pp__pprof_render(const pp_profile *p, pp__strbuf *b)
             values[i * p->nvalues + k] = s->v[k];
         ss[i].value = values + i * p->nvalues;
         ss[i].n_value = p->nvalues;
+        size_t nl = 0;
         if (s->tid) {
-            perftools__profiles__label__init(&labels[i]);
-            labels[i].key = label_key;
-            labels[i].num = s->tid;
-            labelp[i] = &labels[i];
-            ss[i].label = &labelp[i];
-            ss[i].n_label = 1;
+            perftools__profiles__label__init(&labels[2 * i]);
+            labels[2 * i].key = label_key;
+            labels[2 * i].num = s->tid;
+            labelp[2 * i + nl++] = &labels[2 * i];
         }
+        if (s->node) {
+            perftools__profiles__label__init(&labels[2 * i + 1]);
+            labels[2 * i + 1].key = node_key;
+            labels[2 * i + 1].str = s->node;
+            labelp[2 * i + nl++] = &labels[2 * i + 1];
+        }
+        ss[i].label = nl ? &labelp[2 * i] : NULL;
+        ss[i].n_label = nl;
         ssp[i] = &ss[i];
     }
     prof.sample = ssp;
@@ -415,11 +428,21 @@ int pp__pprof_parse(const unsigned char *data, size_t len, pp_profile **out, cha
         int64_t v[PP__PMAXV] = {0};
         for (size_t k = 0; k < nv; k++)
             v[k] = s->value[k];
-        uint32_t tid = 0;
-        if (s->n_label > 0)
-            tid = (uint32_t)s->label[0]->num;
+        uint32_t tid = 0, node = 0;
+        for (size_t k = 0; k < s->n_label; k++) {
+            const char *key = str_at(pr, s->label[k]->key);
+            const char *val = s->label[k]->str ? str_at(pr, s->label[k]->str) : NULL;
+            if (key && strcmp(key, "node") == 0 && val && val[0]) {
+                if ((rc = pp__profile_cstr(p, val, &node)) != PP_OK)
+                    goto out;
+            } else if (!tid && s->label[k]->num > 0 && s->label[k]->num <= UINT32_MAX &&
+                       (!key || strcmp(key, "thread_id") == 0 || k == 0)) {
+                tid = (uint32_t)s->label[k]->num;
+            }
+        }
         if ((rc = pp__profile_sample(p, locs, s->n_location_id, tid, v)) != PP_OK)
             goto out;
+        p->samples[p->nsamples - 1].node = node;
     }
 out:
     perftools__profiles__profile__free_unpacked(pr, NULL);
