@@ -76,21 +76,31 @@ static int api_service(const pp_http_request *req, pp_http_response *resp, void 
         return pp_http_respond(resp, 503, "application/json", "{\"ready\":false}\n", 16);
     posts_service_stats st;
     posts_service_stats_get(s, &st);
-    char wr[32], sr[32], body[1024];
+    char wr[32], sr[32], lr[32], gain[160], body[2048];
     json_ratio(wr, sizeof wr, st.window_hit_ratio);
     json_ratio(sr, sizeof sr, st.shared_window_hit_ratio);
+    json_ratio(lr, sizeof lr, st.local_lru ? st.local_lru_window_hit_ratio : -1);
+    if (st.gain_known)
+        snprintf(gain, sizeof gain,
+                 "{\"hit_ratio_points\":%.6f,\"ci95_low\":%.6f,\"ci95_high\":%.6f,"
+                 "\"verdict\":\"%s\"}",
+                 st.gain, st.gain_lo, st.gain_hi, posts_service_gain_verdict(&st));
+    else
+        snprintf(gain, sizeof gain, "null");
     int n = snprintf(body, sizeof body,
                      "{\"ready\":%s,\"requests\":%llu,\"request_errors\":%llu,\"reloads\":%llu,"
                      "\"reload_errors\":%llu,\"posts\":%llu,\"cache_hits\":%llu,"
                      "\"cache_misses\":%llu,\"cache_errors\":%llu,\"window_hit_ratio\":%s,"
-                     "\"shared_window_hit_ratio\":%s,\"windows\":%llu,\"findings\":%llu,"
-                     "\"uptime_s\":%.3f}\n",
+                     "\"shared_window_hit_ratio\":%s,\"local_lru_entries\":%llu,"
+                     "\"local_lru_window_hit_ratio\":%s,\"shared_gain\":%s,"
+                     "\"windows\":%llu,\"findings\":%llu,\"uptime_s\":%.3f}\n",
                      posts_service_ready(s) ? "true" : "false", (unsigned long long)st.requests,
                      (unsigned long long)st.request_errors, (unsigned long long)st.refreshes,
                      (unsigned long long)st.refresh_errors, (unsigned long long)st.posts,
                      (unsigned long long)st.cache_hits, (unsigned long long)st.cache_misses,
-                     (unsigned long long)st.cache_errors, wr, sr, (unsigned long long)st.windows,
-                     (unsigned long long)st.findings, st.uptime_s);
+                     (unsigned long long)st.cache_errors, wr, sr,
+                     (unsigned long long)st.local_lru_entries, lr, gain,
+                     (unsigned long long)st.windows, (unsigned long long)st.findings, st.uptime_s);
     return pp_http_respond(resp, 200, "application/json", body, (size_t)n);
 }
 
@@ -304,6 +314,15 @@ int cmd_pipeline_serve(int argc, char **argv)
                ? (double)st.cache_hits / (double)(st.cache_hits + st.cache_misses)
                : 0.0);
     printf("cache_errors: %llu\n", (unsigned long long)st.cache_errors);
+    if (st.local_lru)
+        printf("local_lru_hit_ratio: %.4f (an LRU of %llu entries on this node, same lookups)\n",
+               st.local_lru_hits + st.local_lru_misses
+                   ? (double)st.local_lru_hits / (double)(st.local_lru_hits + st.local_lru_misses)
+                   : 0.0,
+               (unsigned long long)st.local_lru_entries);
+    if (st.gain_known)
+        printf("shared_cache_gain: %+.4f (95%% CI %+.4f to %+.4f: %s)\n", st.gain, st.gain_lo,
+               st.gain_hi, posts_service_gain_verdict(&st));
     printf("windows_judged: %llu\n", (unsigned long long)st.windows);
     printf("bottlenecks_found: %llu\n", (unsigned long long)st.findings);
     printf("report: %s\n", path);

@@ -33,6 +33,7 @@
 #include <posts/serve.h>
 
 #include "internal.h"
+#include "serve_lru.h"
 
 #define GRID_PER_DECADE 20
 #define GRID_N (9 * GRID_PER_DECADE + 1) /* 1e-7 s .. 1e2 s */
@@ -61,6 +62,7 @@ typedef struct sample {
     posts_cache_stats cache;
     int shared_ok;
     uint64_t shared_hits, shared_misses;
+    uint64_t local_hits, local_misses; /* the node-local LRU estimate (serve_lru.h) */
 } sample;
 
 typedef struct found {
@@ -78,7 +80,15 @@ typedef struct hook_ctx {
     pthread_mutex_t mu;
     posts_service *svc;
     pp_series *hits, *misses, *errors, *posts, *refresh_ok, *refresh_failed;
+    pp_series *local_hits, *local_misses; /* NULL without the local LRU estimate */
 } hook_ctx;
+
+/* Batch means of the shared cache's gain over a node-local LRU: one batch per
+ * detector tick, n lookups and g = shared hits - local LRU hits in it. */
+typedef struct gain_sums {
+    uint64_t k;
+    double n, g, nn, gg, gn;
+} gain_sums;
 
 struct posts_service {
     posts_service_opts o;
@@ -101,13 +111,17 @@ struct posts_service {
     uint64_t t_start, t_stop;
 
     _Atomic uint64_t requests, request_errors, refreshes, refresh_errors, nposts;
+    /* what a node-local LRU of cfg.cache_entries would have hit (worker only; NULL: none) */
+    posts__key_lru *local;
+    _Atomic uint64_t local_hits, local_misses;
 
     /* detector (its thread; read under mu by stats/report) */
     sample ring[MAX_RING];
     size_t ring_n, ring_head, ring_cap;
     sample first; /* the first sample: whole-run figures are last - first */
     int have_first;
-    double win_ratio, shared_ratio;
+    double win_ratio, shared_ratio, local_ratio;
+    gain_sums gain;
     uint64_t windows, nfindings;
     found found[MAX_FOUND];
     size_t nfound;
@@ -250,6 +264,23 @@ static void free_feats(posts_feature_batch *fb)
 
 /* ---- threads ------------------------------------------------------------------- */
 
+/* Replay one served request's lookups into the node-local LRU estimate as the
+ * cache saw them: every key looked up first, then the misses filled (caller
+ * holds s->lock for reading). */
+static void local_replay(posts_service *s, const size_t *cand, size_t nc, uint8_t *hit)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < nc; i++) {
+        hit[i] = (uint8_t)posts__key_lru_get(s->local, s->feats->f[cand[i]].post_id);
+        h += hit[i];
+    }
+    for (size_t i = 0; i < nc; i++)
+        if (!hit[i])
+            posts__key_lru_put(s->local, s->feats->f[cand[i]].post_id);
+    atomic_fetch_add(&s->local_hits, h);
+    atomic_fetch_add(&s->local_misses, nc - h);
+}
+
 static void *worker_main(void *arg)
 {
     posts_service *s = arg;
@@ -259,7 +290,8 @@ static void *worker_main(void *arg)
     uint64_t fgen = 0;
     size_t nc = cfg->candidates;
     size_t *cand = malloc(nc * sizeof *cand);
-    if (!cand || posts__server_new(nc, cfg->top_k, &srv) != PP_OK) {
+    uint8_t *lhit = malloc(nc);
+    if (!cand || !lhit || posts__server_new(nc, cfg->top_k, &srv) != PP_OK) {
         pp_log(PP_LOG_ERROR, "posts.serve", "worker_failed", "why", "out of memory", NULL);
         goto out;
     }
@@ -293,6 +325,8 @@ static void *worker_main(void *arg)
             posts__request rq;
             rc = posts__serve_request(srv, s->cache, s->model, s->version, s->feats, cand, nc, &rq,
                                       &err);
+            if (rc == PP_OK && s->local)
+                local_replay(s, cand, nc, lhit);
         }
         pthread_rwlock_unlock(&s->lock);
         if (rc == PP_OK) {
@@ -309,6 +343,7 @@ out:
     posts__feed_free(feed);
     posts__server_free(srv);
     free(cand);
+    free(lhit);
     return NULL;
 }
 
@@ -427,6 +462,8 @@ static int take_sample(posts_service *s, sample *x)
     }
     pp_snapshot_free(snap);
     posts_cache_stats_get(s->cache, &x->cache);
+    x->local_hits = atomic_load(&s->local_hits);
+    x->local_misses = atomic_load(&s->local_misses);
     shared_read(s, x);
     return PP_OK;
 }
@@ -557,6 +594,9 @@ static void judge(posts_service *s, const sample *a, sample *b)
             count_finding(s, &f);
         }
     }
+    double lr = ratio_of(b->local_hits - a->local_hits, b->local_misses - a->local_misses);
+    if (lr >= 0)
+        s->local_ratio = lr;
     if (a->shared_ok && b->shared_ok && b->shared_hits >= a->shared_hits &&
         b->shared_misses >= a->shared_misses) {
         double sr = ratio_of(b->shared_hits - a->shared_hits, b->shared_misses - a->shared_misses);
@@ -587,6 +627,21 @@ static void tick(posts_service *s)
         if (s->first.ops) {
             memcpy(s->first.ops, fresh.ops, fresh.n * sizeof *fresh.ops);
             s->have_first = 1;
+        }
+    }
+    if (s->local && s->ring_n) { /* one batch: the lookups since the previous tick */
+        const sample *p = &s->ring[(s->ring_head + s->ring_cap - 1) % s->ring_cap];
+        double n = (double)(b->local_hits + b->local_misses - p->local_hits - p->local_misses);
+        double g =
+            (double)(b->cache.hits - p->cache.hits) - (double)(b->local_hits - p->local_hits);
+        if (n > 0) {
+            gain_sums *G = &s->gain;
+            G->k++;
+            G->n += n;
+            G->g += g;
+            G->nn += n * n;
+            G->gg += g * g;
+            G->gn += g * n;
         }
     }
     if (s->ring_n < s->ring_cap)
@@ -639,6 +694,10 @@ static void render_hook(pp_registry *r, void *arg)
         pp_series_set(h->posts, (double)atomic_load(&s->nposts));
         pp_series_mirror_counter(h->refresh_ok, (double)atomic_load(&s->refreshes));
         pp_series_mirror_counter(h->refresh_failed, (double)atomic_load(&s->refresh_errors));
+        if (h->local_hits) {
+            pp_series_mirror_counter(h->local_hits, (double)atomic_load(&s->local_hits));
+            pp_series_mirror_counter(h->local_misses, (double)atomic_load(&s->local_misses));
+        }
     }
     pthread_mutex_unlock(&h->mu);
 }
@@ -682,6 +741,10 @@ static int register_metrics(posts_service *s, posts_err *err)
         const char *lh = "Score cache lookups of this node's feed requests, by result.";
         const char *rf = "postprof_service_reloads_total";
         const char *rh = "Reloads of the sources by the service, by result.";
+        const char *lo = "postprof_cache_local_lru_lookups_total";
+        const char *loh = "This node's cache lookups replayed into an LRU of its own "
+                          "--cache-entries, by result: what it would hit without the shared "
+                          "cache.";
         if (s->o.cfg.cache_kind == POSTS_CACHE_REDIS)
             rc = pp_registry_gauge(r, "postprof_shared_cache_hit_ratio",
                                    "Hit ratio of the shared Redis cache over the last detection "
@@ -697,7 +760,10 @@ static int register_metrics(posts_service *s, posts_err *err)
             (rc = series_of(r, 0, "postprof_service_posts", "Posts the service serves now.", NULL,
                             NULL, &h->posts)) == PP_OK &&
             (rc = series_of(r, 1, rf, rh, "result", "ok", &h->refresh_ok)) == PP_OK &&
-            (rc = series_of(r, 1, rf, rh, "result", "failed", &h->refresh_failed)) == PP_OK) {
+            (rc = series_of(r, 1, rf, rh, "result", "failed", &h->refresh_failed)) == PP_OK &&
+            (!s->local ||
+             ((rc = series_of(r, 1, lo, loh, "result", "hit", &h->local_hits)) == PP_OK &&
+              (rc = series_of(r, 1, lo, loh, "result", "miss", &h->local_misses)) == PP_OK))) {
             h->svc = s;
             s->hook = h;
             rc = pp_registry_add_hook(r, render_hook, h, hook_release);
@@ -780,6 +846,7 @@ int posts_service_new(const posts_service_opts *o, posts_service **out, posts_er
     s->scfg = o->cfg;
     s->win_ratio = -1;
     s->shared_ratio = -1;
+    s->local_ratio = -1;
     s->ring_cap = (size_t)ceil(o->window_s / o->detect_every_s) + 2;
     pthread_rwlock_init(&s->lock, NULL);
     pthread_mutex_init(&s->mu, NULL);
@@ -818,6 +885,11 @@ int posts_service_new(const posts_service_opts *o, posts_service **out, posts_er
             posts_err_set(err, "cache capacity: set cache_entries or cache_bytes");
     }
     if (rc != PP_OK)
+        goto out;
+    /* beside a shared cache: what this node's own LRU of cache_entries would hit */
+    if (cfg->cache_kind == POSTS_CACHE_REDIS && cfg->cache_entries >= 1 &&
+        cfg->cache_entries <= ((size_t)1 << 24) &&
+        (rc = posts__key_lru_new(cfg->cache_entries, &s->local)) != PP_OK)
         goto out;
     if ((rc = posts_preprocessor_new(cfg->preprocess_threads, cfg->arena, &s->pre)) != PP_OK) {
         posts_err_set(err, "preprocessor: %s", pp_strerror(rc));
@@ -908,6 +980,49 @@ void posts_service_stop(posts_service *s)
     pthread_mutex_unlock(&s->mu);
 }
 
+/* Two-sided 95 % Student t quantile for dof degrees of freedom (table to 30,
+ * then the Cornish-Fisher expansion, within 0.001). */
+static double t95(uint64_t dof)
+{
+    static const double tab[30] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                                   2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                                   2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                                   2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    if (dof >= 1 && dof <= 30)
+        return tab[dof - 1];
+    double z = 1.959964, v = (double)dof;
+    return z + (z * z * z + z) / (4 * v) + (5 * pow(z, 5) + 16 * z * z * z + 3 * z) / (96 * v * v);
+}
+
+/* The shared cache's gain over the local LRU (hit ratio points) with its 95 %
+ * interval by batch means (a ratio estimator over the ticks; caller holds s->mu). */
+static void gain_estimate(const posts_service *s, posts_service_stats *out)
+{
+    const gain_sums *G = &s->gain;
+    out->gain_batches = G->k;
+    if (G->k < 3 || G->n <= 0)
+        return;
+    double d = G->g / G->n;
+    double ss = G->gg - 2 * d * G->gn + d * d * G->nn; /* sum of (g_k - d n_k)^2 */
+    double var = ss > 0 ? ss * (double)G->k / (double)(G->k - 1) / (G->n * G->n) : 0;
+    double half = t95(G->k - 1) * sqrt(var);
+    out->gain_known = 1;
+    out->gain = d;
+    out->gain_lo = d - half;
+    out->gain_hi = d + half;
+}
+
+const char *posts_service_gain_verdict(const posts_service_stats *st)
+{
+    if (!st->gain_known)
+        return NULL;
+    if (st->gain_lo > 0)
+        return "the shared cache pays";
+    if (st->gain_hi < 0)
+        return "a node-local LRU would hit more";
+    return "no significant change";
+}
+
 void posts_service_stats_get(posts_service *s, posts_service_stats *out)
 {
     memset(out, 0, sizeof *out);
@@ -921,7 +1036,13 @@ void posts_service_stats_get(posts_service *s, posts_service_stats *out)
     out->cache_hits = cs.hits;
     out->cache_misses = cs.misses;
     out->cache_errors = cs.errors;
+    out->local_lru = s->local != NULL;
+    out->local_lru_entries = s->local ? s->o.cfg.cache_entries : 0;
+    out->local_lru_hits = atomic_load(&s->local_hits);
+    out->local_lru_misses = atomic_load(&s->local_misses);
     pthread_mutex_lock(&s->mu);
+    out->local_lru_window_hit_ratio = s->local_ratio;
+    gain_estimate(s, out);
     out->window_hit_ratio = s->win_ratio;
     out->shared_window_hit_ratio = s->shared_ratio;
     out->windows = s->windows;
@@ -1013,6 +1134,33 @@ int posts_service_report_json(posts_service *s, const char *node, char **out)
                                         "node ran (INFO keyspace_hits / keyspace_misses)"));
         json_object_set_new(cache, "shared", sh);
     }
+    if (st.local_lru) {
+        json_t *ll = json_object();
+        json_object_set_new(ll, "entries", json_integer((json_int_t)st.local_lru_entries));
+        json_object_set_new(ll, "hits", json_integer((json_int_t)st.local_lru_hits));
+        json_object_set_new(ll, "misses", json_integer((json_int_t)st.local_lru_misses));
+        json_object_set_new(ll, "hit_ratio",
+                            ratio_json(ratio_of(st.local_lru_hits, st.local_lru_misses)));
+        json_object_set_new(ll, "window_hit_ratio", ratio_json(st.local_lru_window_hit_ratio));
+        json_object_set_new(ll, "what",
+                            json_string("this node's lookups replayed into an LRU of its own "
+                                        "cache_entries: what it would hit without the shared "
+                                        "cache"));
+        json_object_set_new(cache, "local_lru", ll);
+        if (st.gain_known) {
+            json_t *g = json_object();
+            json_object_set_new(g, "hit_ratio_points", json_real(st.gain));
+            json_object_set_new(g, "ci95_low", json_real(st.gain_lo));
+            json_object_set_new(g, "ci95_high", json_real(st.gain_hi));
+            json_object_set_new(g, "batches", json_integer((json_int_t)st.gain_batches));
+            json_object_set_new(g, "verdict", json_string(posts_service_gain_verdict(&st)));
+            json_object_set_new(g, "what",
+                                json_string("hit ratio on the shared cache minus the local "
+                                            "LRU's, on the same lookups; 95 % interval by batch "
+                                            "means over the detector's ticks"));
+            json_object_set_new(cache, "shared_gain", g);
+        }
+    }
     json_object_set_new(doc, "cache", cache);
     json_t *bn = json_object();
     json_object_set_new(bn, "windows", json_integer((json_int_t)s->windows));
@@ -1055,6 +1203,7 @@ void posts_service_free(posts_service *s)
     for (size_t i = 0; i < MAX_RING; i++)
         free(s->ring[i].ops);
     free(s->first.ops);
+    posts__key_lru_free(s->local);
     if (s->rc)
         redisFree(s->rc);
     free_feats(s->feats);

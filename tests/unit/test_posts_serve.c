@@ -3,14 +3,18 @@
  * served while the sources are reloaded and swapped in; the detector judges
  * windows and counts a 10-entry cache's low hit ratio in
  * bottleneck_detected_total; stop drains and the report counts every request;
- * --rate bounds the requests; bad windows are refused. Labelled threaded (the
- * worker, refresher and detector run under TSan).
+ * --rate bounds the requests; bad windows are refused; the key-only LRU that
+ * estimates a node-local cache beside a shared one hits and misses exactly as
+ * a plain move-to-front list does. Labelled threaded (the worker, refresher
+ * and detector run under TSan).
  */
 #include <jansson.h>
+#include <string.h>
 #include <time.h>
 
 #include "pp_test.h"
 #include "posts_test_util.h"
+#include "../../posts/src/serve_lru.h"
 
 #define N 600
 
@@ -202,9 +206,54 @@ static void bad_options_refused(void **state)
     pp_registry_free(reg);
 }
 
+/* The key LRU against a move-to-front list of the same capacity, on a
+ * skewed random sequence of gets, each miss then put (as a request does). */
+static void key_lru_matches_reference(void **state)
+{
+    (void)state;
+    enum { CAP = 50, KEYS = 300, OPS = 20000 };
+    posts__key_lru *l = NULL;
+    assert_int_equal(posts__key_lru_new(0, &l), PP_EINVAL);
+    assert_null(l);
+    assert_int_equal(posts__key_lru_new(CAP, &l), PP_OK);
+    int64_t ref[CAP];
+    size_t rn = 0;
+    uint64_t x = 88172645463325252ull, hits = 0;
+    for (int op = 0; op < OPS; op++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        /* the square of a uniform: small keys more often, as popular posts are */
+        double u = (double)(x >> 11) / 9007199254740992.0;
+        int64_t key = (int64_t)(u * u * KEYS) * 7919 - 1000; /* spread, some negative */
+        size_t at = rn;
+        for (size_t i = 0; i < rn; i++)
+            if (ref[i] == key)
+                at = i;
+        int want = at < rn;
+        if (!want)
+            at = rn < CAP ? rn++ : CAP - 1; /* a miss takes the least recent place */
+        memmove(&ref[1], &ref[0], at * sizeof *ref);
+        ref[0] = key;
+        int got = posts__key_lru_get(l, key);
+        assert_int_equal(got, want);
+        if (!got)
+            posts__key_lru_put(l, key);
+        hits += (uint64_t)got;
+        assert_int_equal(posts__key_lru_size(l), rn);
+    }
+    /* neither all hits nor all misses: the sequence exercised eviction */
+    assert_true(hits > OPS / 10 && hits < OPS - OPS / 10);
+    posts__key_lru_put(l, ref[0]); /* already held: stays, nothing evicted */
+    assert_int_equal(posts__key_lru_size(l), CAP);
+    for (size_t i = 0; i < CAP; i++)
+        assert_int_equal(posts__key_lru_get(l, ref[i]), 1);
+    posts__key_lru_free(l);
+    posts__key_lru_free(NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(key_lru_matches_reference),
         cmocka_unit_test(serves_reloads_and_detects),
         cmocka_unit_test(rate_bounds_requests),
         cmocka_unit_test(bad_options_refused),

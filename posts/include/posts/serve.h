@@ -72,10 +72,27 @@ typedef struct posts_service_stats {
     uint64_t windows;               /* windows judged */
     uint64_t findings;              /* findings over every window */
     double uptime_s;
+    /* Beside a shared (Redis) cache, the same lookups replayed into an LRU of
+     * this node's own cfg.cache_entries: what it would hit without the
+     * shared cache (local_lru 0: no estimate, e.g. cache_entries 0). */
+    int local_lru;
+    uint64_t local_lru_entries, local_lru_hits, local_lru_misses;
+    double local_lru_window_hit_ratio; /* last window (-1: none) */
+    /* The shared cache's gain: this node's hit ratio minus the local LRU's,
+     * over the run, with its 95 % interval (batch means over the detector's
+     * ticks); gain_known 0 until 3 ticks with lookups. */
+    int gain_known;
+    uint64_t gain_batches;
+    double gain, gain_lo, gain_hi;
 } posts_service_stats;
 
 /* posts_service_stats_get() - The figures so far. Thread-safe. */
 PP_EXPORT void posts_service_stats_get(posts_service *s, posts_service_stats *out);
+
+/* posts_service_gain_verdict() - "the shared cache pays" (interval above 0),
+ * "a node-local LRU would hit more" (below 0), "no significant change", or
+ * NULL when the gain is not known. */
+PP_EXPORT const char *posts_service_gain_verdict(const posts_service_stats *st);
 
 /*
  * posts_service_report_json() - The service's report as one JSON document
