@@ -1,0 +1,192 @@
+"""fleet_postgres_test.py - Three `postprof pipeline --serve` nodes whose one
+source is the same real PostgreSQL (initdb in a temporary directory, started
+on 127.0.0.1 with a free port and stopped here, run as an unprivileged user
+when the test runs as root, as tests/posts/postgres_test.sh does):
+  - every node loads every post of the database and serves requests;
+  - posts added to the database reach every node at its next reload;
+  - the database stopped: reloads fail and are counted
+    (postprof_service_reloads_total{result="failed"}), requests are still
+    answered from the posts already loaded;
+  - SIGTERM: each node writes service.json with the posts it served and exits 0.
+Exit 77 (skipped) when the PostgreSQL server binaries are missing, except
+under CI=true where that fails.
+Usage: fleet_postgres_test.py POSTPROF WORKDIR"""
+import glob
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pp_peer import Peer, fail  # noqa: E402
+
+pp, work = sys.argv[1], sys.argv[2]
+t_start = time.monotonic()
+POSTS, ADDED = 400, 40
+
+
+def say(msg):
+    print("[%5.1f s] %s" % (time.monotonic() - t_start, msg), flush=True)
+
+
+pgbin = None
+for d in sorted(glob.glob("/usr/lib/postgresql/*/bin")):
+    if os.access(os.path.join(d, "initdb"), os.X_OK):
+        pgbin = d
+if not pgbin:
+    if os.environ.get("CI") == "true":
+        fail("PostgreSQL server binaries (initdb) not found (CI=true: not skipping)")
+    print("SKIP: PostgreSQL server binaries (initdb) not found (scripts/deps.sh)")
+    sys.exit(77)
+psql = os.path.join(pgbin, "psql") if os.access(os.path.join(pgbin, "psql"), os.X_OK) \
+    else shutil.which("psql")
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+# The database lives outside the build tree: as root, it belongs to nobody.
+pg = tempfile.mkdtemp(prefix="fleet_pg_")
+run_as = []
+if os.getuid() == 0:
+    os.chown(pg, 65534, -1)
+    os.chmod(pg, 0o755)
+    run_as = (["runuser", "-u", "nobody", "--"] if shutil.which("runuser") else
+              ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
+
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+pgport = s.getsockname()[1]
+s.close()
+url = "postgresql://postgres@127.0.0.1:%d/postgres" % pgport
+db = os.path.join(pg, "db")
+nodes = []
+pg_started = False
+
+
+def pg_ctl(*args):
+    return subprocess.run(run_as + [os.path.join(pgbin, "pg_ctl"), "-D", db] + list(args),
+                          capture_output=True, text=True)
+
+
+def metrics(n):
+    st, _, body = n.get("/metrics")
+    if st != 200:
+        fail("node :%d /metrics answered %d" % (n.port, st))
+    out = {}
+    for line in body.decode().splitlines():
+        if line and not line.startswith("#"):
+            k, _, v = line.rpartition(" ")
+            out[k] = float(v)
+    return out
+
+
+def wait_for(what, cond, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        for n in nodes:
+            if n.proc.poll() is not None:
+                fail("node :%d exited (%d) while waiting for %s" % (n.port, n.proc.returncode,
+                                                                    what))
+        time.sleep(0.25)
+    fail("timed out (%d s) waiting for %s" % (timeout, what))
+
+
+REQ = 'profiling_duration_seconds_count{operation="posts.serve.request"}'
+FAILED = 'postprof_service_reloads_total{result="failed"}'
+OK = 'postprof_service_reloads_total{result="ok"}'
+try:
+    r = subprocess.run(run_as + [os.path.join(pgbin, "initdb"), "-D", db, "-A", "trust",
+                                 "-U", "postgres", "-E", "UTF8", "--locale=C", "--no-sync"],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("initdb: %s" % (r.stdout + r.stderr)[-2000:])
+    r = pg_ctl("-w", "-t", "60", "-l", os.path.join(db, "server.log"), "-o",
+               "-c listen_addresses=127.0.0.1 -p %d -k %s -c fsync=off" % (pgport, db), "start")
+    if r.returncode != 0:
+        fail("pg_ctl start: %s" % (r.stdout + r.stderr)[-2000:])
+    pg_started = True
+    data = os.path.join(work, "data")
+    r = subprocess.run([pp, "datagen", "--posts", str(POSTS), "--seed", "7", "--out", data,
+                        "--postgres", url, "--quiet"], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("datagen --postgres exited %d: %s" % (r.returncode, r.stderr[-2000:]))
+    say("PostgreSQL on 127.0.0.1:%d holds %d posts" % (pgport, POSTS))
+    for i in range(3):
+        nodes.append(Peer([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0",
+                           "--node", "pg-%d" % (i + 1), "--data", data, "--sources", "database",
+                           "--postgres", url, "--rate", "30", "--reload", "2",
+                           "--window", "2", "--every", "0.5",
+                           "--out", os.path.join(work, "out-%d" % (i + 1)),
+                           "--log-level", "error"],
+                          port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60))
+    for n in nodes:
+        wait_for("node :%d ready" % n.port, lambda: n.get("/readyz")[0] == 200)
+        m = metrics(n)
+        if m.get("postprof_service_posts") != POSTS:
+            fail("node :%d serves %r posts, the database holds %d"
+                 % (n.port, m.get("postprof_service_posts"), POSTS))
+    first = [metrics(n).get(REQ, 0) for n in nodes]
+    wait_for("every node's requests to grow", lambda: all(
+        metrics(n).get(REQ, 0) > first[i] for i, n in enumerate(nodes)))
+    say("3 nodes loaded all %d posts from the one PostgreSQL and serve requests" % POSTS)
+
+    # new posts in the shared source reach every node at its next reload
+    r = subprocess.run([psql, "-q", "-v", "ON_ERROR_STOP=1", url, "-c",
+                        "INSERT INTO posts SELECT id + 1000000, author_id, author_followers, "
+                        "created_at, lang, text, media, reactions, comments, shares FROM posts "
+                        "ORDER BY id LIMIT %d" % ADDED], capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("psql INSERT: %s" % r.stderr[-2000:])
+    wait_for("every node to serve %d posts" % (POSTS + ADDED), lambda: all(
+        metrics(n).get("postprof_service_posts") == POSTS + ADDED for n in nodes))
+    say("%d posts added to PostgreSQL: every node serves %d after its reload"
+        % (ADDED, POSTS + ADDED))
+
+    # the database gone: reloads fail (counted), requests still answered
+    r = pg_ctl("-m", "immediate", "-w", "stop")
+    if r.returncode != 0:
+        fail("pg_ctl stop: %s" % (r.stdout + r.stderr)[-2000:])
+    pg_started = False
+    wait_for("failed reloads counted on every node", lambda: all(
+        metrics(n).get(FAILED, 0) > 0 for n in nodes))
+    mid = [metrics(n) for n in nodes]
+    wait_for("requests answered without the database", lambda: all(
+        metrics(n).get(REQ, 0) > mid[i].get(REQ, 0) for i, n in enumerate(nodes)))
+    for i, n in enumerate(nodes):
+        m = metrics(n)
+        if m.get("postprof_service_posts") != POSTS + ADDED:
+            fail("node :%d lost its posts when the database went away: %r"
+                 % (n.port, m.get("postprof_service_posts")))
+        st, _, body = n.get("/api/service")
+        if st != 200 or json.loads(body)["request_errors"] != 0:
+            fail("node :%d failed requests without the database: %r" % (n.port, body))
+    say("PostgreSQL stopped: reloads failed and counted %s, requests still answered"
+        % [int(m.get(FAILED, 0)) for m in mid])
+
+    for i, n in enumerate(nodes):
+        code, err = n.stop(signal.SIGTERM, timeout=60)
+        if code != 0:
+            fail("pg-%d: exit %d after SIGTERM: %s" % (i + 1, code, err[-2000:]))
+        with open(os.path.join(work, "out-%d" % (i + 1), "service.json")) as f:
+            rep = json.load(f)
+        if rep["posts"] != POSTS + ADDED or rep["requests"] <= 0 or rep["reloads"] <= 0 or \
+                rep["reload_errors"] <= 0:
+            fail("pg-%d service.json: posts %r, requests %r, reloads %r, reload errors %r"
+                 % (i + 1, rep["posts"], rep["requests"], rep["reloads"], rep["reload_errors"]))
+    say("SIGTERM: every node wrote service.json (%d posts, reloads ok and failed counted), exit 0"
+        % (POSTS + ADDED))
+    print("fleet postgres test passed in %.0f s" % (time.monotonic() - t_start))
+finally:
+    for n in nodes:
+        if n.proc.poll() is None:
+            n.proc.kill()
+            n.proc.wait()
+    if pg_started:
+        pg_ctl("-m", "immediate", "stop")
+    shutil.rmtree(pg, ignore_errors=True)
