@@ -122,6 +122,10 @@ struct posts_service {
     int have_first;
     double win_ratio, shared_ratio, local_ratio;
     gain_sums gain;
+    /* the shared Redis over the run: its counters summed tick to tick, so a
+     * Redis restart (counters from 0 again) does not lose the run */
+    int shared_prev_ok, shared_run_ok;
+    uint64_t shared_prev_hits, shared_prev_misses, shared_run_hits, shared_run_misses;
     uint64_t windows, nfindings;
     found found[MAX_FOUND];
     size_t nfound;
@@ -644,6 +648,20 @@ static void tick(posts_service *s)
             G->gn += g * n;
         }
     }
+    if (fresh.shared_ok) {
+        if (s->shared_prev_ok) { /* lower than before: Redis restarted, counting from 0 */
+            s->shared_run_hits += fresh.shared_hits >= s->shared_prev_hits
+                                      ? fresh.shared_hits - s->shared_prev_hits
+                                      : fresh.shared_hits;
+            s->shared_run_misses += fresh.shared_misses >= s->shared_prev_misses
+                                        ? fresh.shared_misses - s->shared_prev_misses
+                                        : fresh.shared_misses;
+            s->shared_run_ok = 1;
+        }
+        s->shared_prev_ok = 1;
+        s->shared_prev_hits = fresh.shared_hits;
+        s->shared_prev_misses = fresh.shared_misses;
+    }
     if (s->ring_n < s->ring_cap)
         s->ring_n++;
     /* the oldest sample no older than the window (at least the previous one) */
@@ -1119,19 +1137,17 @@ int posts_service_report_json(posts_service *s, const char *node, char **out)
     json_object_set_new(cache, "errors", json_integer((json_int_t)st.cache_errors));
     json_object_set_new(cache, "hit_ratio", ratio_json(ratio_of(st.cache_hits, st.cache_misses)));
     json_object_set_new(cache, "window_hit_ratio", ratio_json(s->win_ratio));
-    if (last && s->have_first && last->shared_ok && s->first.shared_ok &&
-        last->shared_hits >= s->first.shared_hits &&
-        last->shared_misses >= s->first.shared_misses) {
+    if (s->shared_run_ok) {
         json_t *sh = json_object();
-        uint64_t h = last->shared_hits - s->first.shared_hits;
-        uint64_t m = last->shared_misses - s->first.shared_misses;
+        uint64_t h = s->shared_run_hits, m = s->shared_run_misses;
         json_object_set_new(sh, "hits", json_integer((json_int_t)h));
         json_object_set_new(sh, "misses", json_integer((json_int_t)m));
         json_object_set_new(sh, "hit_ratio", ratio_json(ratio_of(h, m)));
         json_object_set_new(sh, "window_hit_ratio", ratio_json(s->shared_ratio));
         json_object_set_new(sh, "what",
                             json_string("every node's lookups in the shared Redis while this "
-                                        "node ran (INFO keyspace_hits / keyspace_misses)"));
+                                        "node ran (INFO keyspace_hits / keyspace_misses, "
+                                        "summed across Redis restarts)"));
         json_object_set_new(cache, "shared", sh);
     }
     if (st.local_lru) {

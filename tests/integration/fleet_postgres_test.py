@@ -121,7 +121,7 @@ try:
         nodes.append(Peer([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0",
                            "--node", "pg-%d" % (i + 1), "--data", data, "--sources", "database",
                            "--postgres", url, "--rate", "30", "--reload", "2",
-                           "--window", "2", "--every", "0.5",
+                           "--window", "2", "--every", "1",
                            "--out", os.path.join(work, "out-%d" % (i + 1)),
                            "--log-level", "error"],
                           port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60))
@@ -169,8 +169,10 @@ try:
     say("PostgreSQL stopped: reloads failed and counted %s, requests still answered"
         % [int(m.get(FAILED, 0)) for m in mid])
 
+    for n in nodes:  # every node drains at once
+        n.proc.send_signal(signal.SIGTERM)
     for i, n in enumerate(nodes):
-        code, err = n.stop(signal.SIGTERM, timeout=60)
+        code, err = n.stop(None, timeout=60)
         if code != 0:
             fail("pg-%d: exit %d after SIGTERM: %s" % (i + 1, code, err[-2000:]))
         with open(os.path.join(work, "out-%d" % (i + 1), "service.json")) as f:

@@ -68,6 +68,16 @@ def check_alive():
             fail("%s exited (%d) during the test; its log is in %s" % (name, p.returncode, work))
 
 
+def targets_health():
+    """Prometheus's view of the nodes (health, last error, scrape time), for a failure message."""
+    try:
+        st, body = http_get(pport, "/api/v1/targets")
+        return [(t["labels"].get("node"), t["health"], t.get("lastError"),
+                 t.get("lastScrapeDuration")) for t in json.loads(body)["data"]["activeTargets"]]
+    except (OSError, ValueError, KeyError, NameError):
+        return None
+
+
 def wait_for(what, cond, timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -76,7 +86,7 @@ def wait_for(what, cond, timeout=60):
             return v
         check_alive()
         time.sleep(0.25)
-    fail("timed out (%d s) waiting for %s" % (timeout, what))
+    fail("timed out (%d s) waiting for %s; targets: %r" % (timeout, what, targets_health()))
 
 
 def http_get(port, path):
@@ -210,7 +220,7 @@ try:
                  if i < 2 else ["--cache", "lru", "--cache-entries", "10"])
         nodes.append(Peer([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0",
                            "--node", "node-%d" % (i + 1), "--data", os.path.join(work, "data"),
-                           "--rate", "40", "--reload", "10", "--window", "2", "--every", "0.5",
+                           "--rate", "40", "--reload", "10", "--window", "2", "--every", "1",
                            "--out", os.path.join(work, "out-%d" % (i + 1)),
                            "--log-level", "error"] + cache,
                           port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60))
@@ -235,7 +245,7 @@ alerting:
 scrape_configs:
   - job_name: postprof
     scrape_interval: 1s
-    scrape_timeout: 900ms
+    scrape_timeout: 1s
     file_sd_configs:
       - files: ['%s/targets/*.json']
 """ % (work, aport, work))
@@ -409,8 +419,10 @@ scrape_configs:
         "(receiver pager-webhook), node-1 and node-2 keep serving")
 
     gains = []
+    for n in nodes:  # both drain at once
+        n.proc.send_signal(signal.SIGTERM)
     for i, n in enumerate(nodes):
-        code, err = n.stop(signal.SIGTERM, timeout=60)
+        code, err = n.stop(None, timeout=60)
         if code != 0:
             fail("node-%d: exit %d after SIGTERM: %s" % (i + 1, code, err[-2000:]))
         with open(os.path.join(work, "out-%d" % (i + 1), "service.json")) as f:

@@ -59,15 +59,15 @@ class Peer:
         return 0
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
-        """Signal the peer; returns (exit code, stderr)."""
-        if self.proc.poll() is None:
+        """Signal the peer (sig None: it was signalled already); returns (exit code, stderr)."""
+        if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
         try:
             _, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             _, err = self.proc.communicate()
-            fail("peer did not exit within %d s of signal %d" % (timeout, sig))
+            fail("peer did not exit within %d s of signal %s" % (timeout, sig))
         return self.proc.returncode, err.decode(errors="replace")
 
 
