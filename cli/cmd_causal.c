@@ -33,7 +33,7 @@ static const char causal_usage[] =
     "                 time is left and it exits, and stopped (SIGTERM) when time is up\n"
     "  --experiment-ms N  length of one experiment (default 200)\n"
     "  --precision P  stop early once every gain's 95 % interval is within +-P points\n"
-    "                 (default 2)\n"
+    "                 over at least 10 experiments (default 2)\n"
     "Each experiment slows every other thread by s x the time spent in one scope, as if\n"
     "that scope were s faster; gain = the share of time per progress point saved.\n"
     "exit status: 0 done, 1 no usable experiment, 2 usage error, 125 output not written\n";
@@ -159,12 +159,20 @@ static pp_causal_log *parse_all(const logs *l, const char *extra, size_t extra_l
     return all;
 }
 
+/* The fewest experiments per point before a run may stop early: an interval
+ * over a handful of pairs that happens to be narrow is no reason to stop
+ * (stopping on it would favour the runs whose first pairs agreed by chance). */
+#define MIN_STOP_EXPERIMENTS 10
+
 static int narrow_enough(const logs *l, const char *extra, size_t extra_len, double precision)
 {
     pp_causal_log *all = parse_all(l, extra, extra_len, 0);
     pp_causal_result *r = NULL;
     double widest = INFINITY;
     int ok = all && pp_causal_analyze(all, &r, &widest) == PP_OK && widest <= precision;
+    for (size_t i = 0; ok && i < r->nsites; i++)
+        for (size_t k = 0; k < r->sites[i].npoints; k++)
+            ok &= r->sites[i].points[k].experiments >= MIN_STOP_EXPERIMENTS;
     pp_causal_result_free(r);
     pp_causal_log_free(all);
     return ok;

@@ -11,16 +11,31 @@
  *   CAUSAL_TRUTH_INNER=N                split each stage into N inner scopes
  *                                       of busy work (many short scopes: the
  *                                       cost of a causal run's safe points)
- * Prints "ns_per_iteration: X", measured after the first 10 iterations.
+ *   CAUSAL_TRUTH_SYNC=mutex             the main thread waits for the workers
+ *                                       on mutexes they hold while they work
+ *                                       (default cond: a condition variable)
+ *   CAUSAL_TRUTH_SCALE=X                stage lengths times X (default 1)
+ *   CAUSAL_TRUTH_MEASURE=S              instead, measure the real gain of each
+ *                                       stage 25 % and 50 % faster, with its
+ *                                       95 % interval, for at most S seconds
+ *   CAUSAL_TRUTH_PRECISION=P            ... stopping once every interval is
+ *                                       within +-P points (default 1)
+ *   CAUSAL_TRUTH_BLOCK=N                ... N iterations per half of a pair
+ *                                       (default 1)
+ * Prints "ns_per_iteration: X", measured after the first 10 iterations, or
+ * the measured gains ("measured STAGE PCT: GAIN LOW HIGH PAIRS").
  * Stages sleep, then wait busily, to a deadline on the clock, so a stage
  * takes its time on a loaded machine too.
  */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <postprof/postprof.h>
+
+#include "analyze/stats.h"
 
 #define SERIAL_NS 2000000.0
 #define CRITICAL_NS 3000000.0
@@ -102,24 +117,49 @@ static void offpath(void)
 typedef struct worker {
     void (*stage)(void);
     long go, done;
+    pthread_mutex_t
+        held[3]; /* CAUSAL_TRUTH_SYNC=mutex: held[i % 3] until iteration i's stage is done */
 } worker;
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t go_cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
+/* 1: the main thread waits for the workers by locking a mutex each holds while
+ * it works (a wait only a wrapped pthread_mutex_lock tells from work), not on
+ * a condition variable */
+static int sync_mutex;
 
 static void *worker_main(void *arg)
 {
     worker *w = arg;
     long seen = 0;
+    if (sync_mutex) {
+        /* hand over hand: the mutex of the next iteration is taken before the
+         * one of this iteration is let go, so the main thread never finds a
+         * worker's mutex free before that worker's stage is done */
+        pthread_mutex_lock(&w->held[1]);
+        pthread_mutex_lock(&mu);
+        w->done = -1; /* ready */
+        pthread_cond_signal(&done_cv);
+        pthread_mutex_unlock(&mu);
+    }
     for (;;) {
+        long prev = seen;
         pthread_mutex_lock(&mu);
         while (w->go == seen)
             pthread_cond_wait(&go_cv, &mu);
         seen = w->go;
         pthread_mutex_unlock(&mu);
-        if (seen < 0)
+        if (seen < 0) {
+            if (sync_mutex)
+                pthread_mutex_unlock(&w->held[(prev + 1) % 3]);
             return NULL;
+        }
         w->stage();
+        if (sync_mutex) {
+            pthread_mutex_lock(&w->held[(seen + 1) % 3]);
+            pthread_mutex_unlock(&w->held[seen % 3]);
+            continue;
+        }
         pthread_mutex_lock(&mu);
         w->done = seen;
         pthread_cond_signal(&done_cv);
@@ -127,7 +167,15 @@ static void *worker_main(void *arg)
     }
 }
 
-static worker w[2] = {{critical, 0, 0}, {offpath, 0, 0}};
+static worker w[2] = {
+    {critical,
+     0,
+     0,
+     {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER}},
+    {offpath,
+     0,
+     0,
+     {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER}}};
 static long iteration;
 
 /* One iteration; returns when both workers are done. */
@@ -138,9 +186,17 @@ static void one_iteration(void)
     pthread_mutex_lock(&mu);
     w[0].go = w[1].go = i;
     pthread_cond_broadcast(&go_cv);
-    while (w[0].done != i || w[1].done != i)
-        pthread_cond_wait(&done_cv, &mu);
-    pthread_mutex_unlock(&mu);
+    if (sync_mutex) {
+        pthread_mutex_unlock(&mu);
+        for (int k = 0; k < 2; k++) {
+            pthread_mutex_lock(&w[k].held[i % 3]);
+            pthread_mutex_unlock(&w[k].held[i % 3]);
+        }
+    } else {
+        while (w[0].done != i || w[1].done != i)
+            pthread_cond_wait(&done_cv, &mu);
+        pthread_mutex_unlock(&mu);
+    }
     PP_PROGRESS("iteration");
 }
 
@@ -152,46 +208,69 @@ static double block(long n)
     return (now_ns() - t0) / (double)n;
 }
 
-static int cmp_d(const void *a, const void *b)
+static double seconds_now(void)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return now_ns() / 1e9;
 }
 
-static void measure(long rounds, double scale)
+/* The real gains, measured in this process with their 95 % intervals: for
+ * each (stage, speedup), pairs of blocks of iterations, one block with the
+ * stage really faster and one at full length, side by side in time (the
+ * order alternating, the six points taking turns), so that a change of the
+ * machine's load moves both halves of a pair alike. Per point, the ratio of
+ * the faster block's time per iteration to the other's: Hodges-Lehmann over
+ * the pairs, Wilcoxon signed-rank interval (src/analyze/stats.c); gain = 1 -
+ * ratio. Stops once every interval is within +-target, or at the budget. */
+static int measure(double budget_s, double target, long block_n, double scale)
 {
     static const char *const names[] = {"serial", "critical", "offpath"};
     static const double full[] = {SERIAL_NS, CRITICAL_NS, OFFPATH_NS};
     double *const ns[] = {&serial_ns, &critical_ns, &offpath_ns};
     static const int pct[] = {25, 50};
-    double *gain = calloc((size_t)rounds * 6, sizeof *gain);
-    if (!gain)
-        return;
+    enum { POINTS = 6, MIN_PAIRS = 12 };
+    size_t cap = 20000, n = 0;
+    double *base = calloc(cap * POINTS, sizeof *base), *fast = calloc(cap * POINTS, sizeof *fast);
+    pp__ratio_est est[POINTS];
+    int rc = 1;
+    if (!base || !fast)
+        goto out;
     block(10); /* warm up */
-    for (long r = 0; r < rounds; r++)
-        for (int k = 0; k < 6; k++) {
-            int st = (int)((k + r) % 6) / 2, p = pct[(k + r) % 2];
-            double faster_t = 0, base_t = 0;
+    double t0 = seconds_now(), next_check = t0;
+    for (;;) {
+        for (int j = 0; j < POINTS; j++) {
+            int k = (int)((n + (size_t)j) % POINTS), st = k / 2, p = pct[k % 2];
             for (int half = 0; half < 2; half++) {
-                int fast = (half + (int)r) % 2;
-                *ns[st] = full[st] * scale * (fast ? 1 - p / 100.0 : 1);
-                double t = block(8);
-                if (fast)
-                    faster_t = t;
-                else
-                    base_t = t;
+                int faster_half = (half + (int)n + j) % 2;
+                *ns[st] = full[st] * scale * (faster_half ? 1 - p / 100.0 : 1);
+                double t = block(block_n);
+                (faster_half ? fast : base)[(size_t)k * cap + n] = t;
             }
             *ns[st] = full[st] * scale;
-            gain[(size_t)(st * 2 + (p == 50)) * (size_t)rounds + (size_t)r] = 1 - faster_t / base_t;
         }
-    for (int st = 0; st < 3; st++)
-        for (int q = 0; q < 2; q++) {
-            double *g = gain + (size_t)(st * 2 + q) * (size_t)rounds;
-            qsort(g, (size_t)rounds, sizeof *g, cmp_d);
-            double med = rounds % 2 ? g[rounds / 2] : (g[rounds / 2 - 1] + g[rounds / 2]) / 2;
-            printf("measured %s %d: %.5f\n", names[st], pct[q], med);
+        n++;
+        double now = seconds_now();
+        if (n < MIN_PAIRS || (now < next_check && n < cap && now - t0 < budget_s))
+            continue;
+        next_check = now + 1; /* the estimates cost a few ms: once a second */
+        int narrow = 1;
+        for (int k = 0; k < POINTS; k++) {
+            if (pp__stats_paired(base + (size_t)k * cap, fast + (size_t)k * cap, n, 0.95, 0.0,
+                                 &est[k]) != PP_OK)
+                goto out;
+            narrow &= (est[k].high - est[k].low) / 2 <= target;
         }
-    free(gain);
+        if (narrow || n >= cap || now - t0 >= budget_s)
+            break;
+    }
+    printf("measured_seconds: %.1f\n", seconds_now() - t0);
+    for (int k = 0; k < POINTS; k++)
+        printf("measured %s %d: %.5f %.5f %.5f %zu\n", names[k / 2], pct[k % 2], 1 - est[k].ratio,
+               1 - est[k].high, 1 - est[k].low, est[k].n);
+    rc = 0;
+out:
+    free(base);
+    free(fast);
+    return rc;
 }
 
 int main(void)
@@ -207,21 +286,41 @@ int main(void)
     const char *sc = getenv("CAUSAL_TRUTH_SCALE");
     double scale = sc ? atof(sc) : 1;
     const char *me = getenv("CAUSAL_TRUTH_MEASURE");
-    long rounds = me ? atol(me) : 0;
-    if (!(scale >= 0.1 && scale <= 100) || rounds < 0) {
-        fprintf(stderr, "causal_truth: CAUSAL_TRUTH_SCALE in 0.1-100, CAUSAL_TRUTH_MEASURE >= 0\n");
+    double budget = me ? atof(me) : 0;
+    const char *pr = getenv("CAUSAL_TRUTH_PRECISION");
+    double target = pr ? atof(pr) / 100 : 0.01;
+    const char *bl = getenv("CAUSAL_TRUTH_BLOCK");
+    long block_n = bl ? atol(bl) : 1;
+    if (!(scale >= 0.1 && scale <= 100) || !(budget >= 0 && budget <= 3600) ||
+        !(target > 0 && target < 1) || block_n < 1 || block_n > 1000) {
+        fprintf(stderr, "causal_truth: CAUSAL_TRUTH_SCALE in 0.1-100, CAUSAL_TRUTH_MEASURE in "
+                        "0-3600 s, CAUSAL_TRUTH_PRECISION in (0, 100) points, CAUSAL_TRUTH_BLOCK "
+                        "in 1-1000\n");
         return 2;
     }
     serial_ns = SERIAL_NS * scale * faster("SERIAL");
     critical_ns = CRITICAL_NS * scale * faster("CRITICAL");
     offpath_ns = OFFPATH_NS * scale * faster("OFFPATH");
+    const char *sy = getenv("CAUSAL_TRUTH_SYNC");
+    sync_mutex = sy && strcmp(sy, "mutex") == 0;
+    if (sy && !sync_mutex && strcmp(sy, "cond") != 0) {
+        fprintf(stderr, "causal_truth: CAUSAL_TRUTH_SYNC is cond or mutex\n");
+        return 2;
+    }
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
         if (pthread_create(&th[i], NULL, worker_main, &w[i]) != 0)
             return 1;
+    if (sync_mutex) { /* both workers hold their first iteration's mutex */
+        pthread_mutex_lock(&mu);
+        while (w[0].done != -1 || w[1].done != -1)
+            pthread_cond_wait(&done_cv, &mu);
+        pthread_mutex_unlock(&mu);
+    }
     double per = 0;
-    if (rounds) {
-        measure(rounds, scale);
+    int rc = 0;
+    if (budget > 0) {
+        rc = measure(budget, target, block_n, scale);
     } else {
         block(10);
         per = block(iters - 10);
@@ -232,7 +331,7 @@ int main(void)
     pthread_mutex_unlock(&mu);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
-    if (!rounds)
+    if (budget <= 0)
         printf("ns_per_iteration: %.0f\n", per);
-    return 0;
+    return rc;
 }
