@@ -16,9 +16,17 @@ if(NOT PP_SANITIZE)
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_work
     LABELS "causal;plain" TIMEOUT 600
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
-  # alone: tests running beside it on every core would stretch its stages'
-  # wake-ups, which its real and its virtual speedups see differently
-  set_tests_properties(causal.truth PROPERTIES RUN_SERIAL TRUE)
+  # the same program whose main thread waits for its workers on mutexes
+  # (the shim's pthread_mutex_lock wrapper must tell that wait from work)
+  pp_add_script_test(NAME causal.truth_mutex
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
+            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_mutex_work
+            --sync mutex
+    LABELS "causal;plain" TIMEOUT 600
+    ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
+  # alone: tests running beside them on every core would stretch their
+  # stages' wake-ups, which the real and the virtual speedups see differently
+  set_tests_properties(causal.truth causal.truth_mutex PROPERTIES RUN_SERIAL TRUE)
 endif()
 # the CLI in every build; under a sanitizer without the shim (it cannot be
 # preloaded before the sanitizer's runtime)

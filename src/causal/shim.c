@@ -1,6 +1,7 @@
 /*
  * shim.c - libpostprof_causal.so, preloaded by `postprof causal`: wraps the
- * pthread and semaphore calls that block a thread on another one, so the
+ * pthread and semaphore calls that block a thread on another one (condition
+ * variables, joins, semaphores, barriers, contended mutexes), so the
  * virtual-speedup mechanism (src/capture/causal.c) knows when a thread waits
  * and when it was woken (docs/causal.md). A thread pays the delay it owes
  * before it blocks or wakes another; a thread woken by another skips the
@@ -12,6 +13,7 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
+#include <errno.h>
 #include <string.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -81,6 +83,45 @@ typedef int (*join_t)(pthread_t, void **);
 typedef int (*sem_t_fn)(sem_t *);
 typedef int (*sem_timed_t)(sem_t *, const struct timespec *);
 typedef int (*barrier_t)(pthread_barrier_t *);
+typedef int (*mutex_fn)(pthread_mutex_t *);
+typedef int (*mutex_timed_t)(pthread_mutex_t *, const struct timespec *);
+
+/* A mutex blocks only when another thread holds it: an uncontended lock is
+ * taken by one try and never counts as a wait (no delay paid, none skipped). */
+static int real_trylock(pthread_mutex_t *m)
+{
+    REAL(mutex_fn, "pthread_mutex_trylock", NULL);
+    return fn_(m);
+}
+
+SHIM_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+    REAL(mutex_fn, "pthread_mutex_lock", NULL);
+    int r = real_trylock(m);
+    if (r != EBUSY)
+        return r;
+    pre_block();
+    r = fn_(m);
+    post_block(r == 0);
+    return r;
+}
+
+SHIM_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *ts)
+{
+    REAL(mutex_timed_t, "pthread_mutex_timedlock", NULL);
+    pre_block();
+    int r = fn_(m, ts);
+    post_block(r == 0); /* a timeout is no wake-up by another thread */
+    return r;
+}
+
+/* Letting a mutex go may wake a waiter: pay what is owed first, like a signal. */
+SHIM_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
+{
+    REAL(mutex_fn, "pthread_mutex_unlock", NULL);
+    pre_wake();
+    return fn_(m);
+}
 
 SHIM_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
