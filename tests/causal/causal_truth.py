@@ -36,6 +36,9 @@ SYNC = "cond"  # how the main thread waits for the workers (--sync)
 WIDEST = 2.5  # points: a real gain measured less precisely cannot judge a 5-point target
 
 
+NOTED_PLAIN_PRIORITY = []
+
+
 def realtime_prefix():
     """Run the program at a real-time priority where this user may (a loaded
     machine then delays its wake-ups less); plainly otherwise, or when
@@ -47,6 +50,10 @@ def realtime_prefix():
             return ["chrt", "-f", "5"]
     except OSError:
         pass
+    if not NOTED_PLAIN_PRIORITY:
+        NOTED_PLAIN_PRIORITY.append(1)
+        print("note: no real-time priority (chrt -f 5 refused): on a machine with more runnable "
+              "threads than cores the real gains and the predictions both widen (docs/causal.md)")
     return []
 
 
