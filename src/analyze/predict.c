@@ -106,6 +106,16 @@ static void put_interval(pp__interval *iv, double est, double low, double high)
     iv->log_scale = 1;
 }
 
+void pp__predict_speedup(const pp__ratio_est *est, pp_experiment *e)
+{
+    e->speedup = 1.0 / est->ratio;
+    e->speedup_low = 1.0 / est->high;
+    e->speedup_high = est->low > 0 ? 1.0 / est->low : INFINITY;
+    e->significant = est->verdict == PP_VERDICT_BETTER || est->verdict == PP_VERDICT_WORSE;
+    e->base_ns = est->base;
+    e->cand_ns = est->base * est->ratio;
+}
+
 int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
 {
     int rc = PP_EINVAL;
@@ -123,12 +133,7 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     if ((rc = pp__stats_paired(t->pass_a, t->pass_b, n, CONF_SPEEDUP, 0.0, &pass)) != PP_OK)
         return rc;
     e->repeats = (unsigned)n;
-    e->speedup = 1.0 / pass.ratio;
-    e->speedup_low = 1.0 / pass.high;
-    e->speedup_high = pass.low > 0 ? 1.0 / pass.low : INFINITY;
-    e->significant = pass.verdict == PP_VERDICT_BETTER || pass.verdict == PP_VERDICT_WORSE;
-    e->base_ns = pass.base;
-    e->cand_ns = pass.base * pass.ratio;
+    pp__predict_speedup(&pass, e);
     e->per_item = 0;
     e->predicted = e->predicted_low = e->predicted_high = 0.0;
     e->n_sites = 0;

@@ -14,6 +14,8 @@
 
 #include <postprof/report.h>
 
+#include "analyze/stats.h"
+
 /* One site's figures over an experiment's pairs (arrays of n_pairs, ns per pass). */
 typedef struct pp__trial_site {
     const char *name;
@@ -38,6 +40,10 @@ typedef struct pp__trial {
  * there are fewer than 2 pairs or a pass time is not positive; PP_ENOMEM.
  */
 PP_NODISCARD int pp__predict_experiment(const pp__trial *t, pp_experiment *e);
+
+/* Fill e's speedup with its interval, significant and base_ns/cand_ns from
+ * est, a paired estimate of the candidate's time over the current one's. */
+void pp__predict_speedup(const pp__ratio_est *est, pp_experiment *e);
 
 /*
  * pp__predict_combined() - The gain of several experiments' settings applied

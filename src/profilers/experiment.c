@@ -4,13 +4,13 @@
  * alike; the speedup with its interval from analyze/stats.c. (Suggestions
  * come from whole-pass experiments: trial.c.) Restores the knob on every path.
  */
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <postprof/error.h>
 #include <postprof/profilers.h>
 
+#include "analyze/predict.h"
 #include "analyze/stats.h"
 #include "profilers/prof_impl.h"
 
@@ -22,23 +22,17 @@ int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, un
                       pp_knob knob, int64_t base, int64_t cand, unsigned repeats,
                       pp_experiment *out)
 {
-    memset(out, 0, sizeof *out);
-    int64_t old = 0;
-    int rc = w->get_knob(w->ctx, knob, &old);
+    int rc = pp__prof_experiment_begin(w, name, stage, knob, cand, out);
     if (rc != PP_OK)
         return rc;
+    int64_t old = out->current_value;
     if (repeats < 1)
         repeats = 1;
     if (repeats > MAX_REPEATS)
         repeats = MAX_REPEATS;
     double tb[MAX_REPEATS], tc[MAX_REPEATS];
-    snprintf(out->name, sizeof out->name, "%s", name);
-    out->stage = stage;
     out->index = index;
-    out->knob = knob;
     out->base_value = base;
-    out->cand_value = cand;
-    out->current_value = old;
     out->repeats = repeats;
     /* warm-up at each setting; it also sizes a sample: calls of a short
      * stage are timed together, at least SAMPLE_NS, so one preemption or
@@ -76,12 +70,7 @@ int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, un
     pp__ratio_est est;
     if ((rc = pp__stats_paired(tb, tc, repeats, 0.95, 0.0, &est)) != PP_OK)
         goto out;
-    out->speedup = 1.0 / est.ratio;
-    out->speedup_low = 1.0 / est.high;
-    out->speedup_high = est.low > 0 ? 1.0 / est.low : INFINITY;
-    out->significant = est.verdict == PP_VERDICT_BETTER || est.verdict == PP_VERDICT_WORSE;
-    out->base_ns = est.base;
-    out->cand_ns = est.base * est.ratio;
+    pp__predict_speedup(&est, out);
     out->base_spread = pp__prof_spread(tb, repeats);
     out->cand_spread = pp__prof_spread(tc, repeats);
 out : {

@@ -35,6 +35,12 @@ double pp__prof_hist_delta_quantile(const pp_histogram *after, const pp_histogra
 /* Set knob, remembering the old value in *old (PP_EUNAVAIL when absent). */
 int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_t *old);
 
+/* Start an experiment on knob: clear *out and fill what it is (name, stage,
+ * knob, cand_value) with the knob's current value as both current_value and
+ * base_value. Returns get_knob's error (PP_EUNAVAIL when absent). */
+PP_NODISCARD int pp__prof_experiment_begin(const pp_workload *w, const char *name, pp_stage stage,
+                                           pp_knob knob, int64_t cand, pp_experiment *out);
+
 /*
  * pp__prof_pass_trial() - The knob experiment behind every suggestion: pairs
  * of whole passes at the knob's current value and at cand, interleaved,

@@ -4,6 +4,7 @@
  */
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -70,6 +71,21 @@ int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_
     if (rc != PP_OK)
         return rc;
     return w->set_knob(w->ctx, knob, value);
+}
+
+int pp__prof_experiment_begin(const pp_workload *w, const char *name, pp_stage stage, pp_knob knob,
+                              int64_t cand, pp_experiment *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = w->get_knob(w->ctx, knob, &out->current_value);
+    if (rc != PP_OK)
+        return rc;
+    snprintf(out->name, sizeof out->name, "%s", name);
+    out->stage = stage;
+    out->knob = knob;
+    out->base_value = out->current_value;
+    out->cand_value = cand;
+    return PP_OK;
 }
 
 int pp__prof_append_experiment(pp_report *r, const pp_experiment *e)

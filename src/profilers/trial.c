@@ -139,11 +139,10 @@ int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const 
                         pp_stage stage, pp_knob knob, int64_t cand, double budget_ns,
                         pp_experiment *out)
 {
-    memset(out, 0, sizeof *out);
-    int64_t old = 0;
-    int rc = w->get_knob(w->ctx, knob, &old);
+    int rc = pp__prof_experiment_begin(w, name, stage, knob, cand, out);
     if (rc != PP_OK)
         return rc;
+    int64_t old = out->current_value;
     if (old == cand)
         return PP_EUNAVAIL;
     trial_ctx t = {.w = w, .knob = knob, .base = old, .cand = cand};
@@ -193,14 +192,8 @@ int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const 
         ts[i].total_b = t.sites[i].total[1];
     }
     pp__trial tr = {.n_pairs = t.n, .pass_a = a, .pass_b = b, .n_sites = t.n_sites, .sites = ts};
-    snprintf(out->name, sizeof out->name, "%s", name);
     if ((rc = pp__predict_experiment(&tr, out)) != PP_OK)
         goto out;
-    out->stage = stage;
-    out->knob = knob;
-    out->base_value = old;
-    out->current_value = old;
-    out->cand_value = cand;
     /* the spread of the pass times, for the evidence */
     out->base_spread = pp__prof_spread(a, t.n);
     out->cand_spread = pp__prof_spread(b, t.n);
