@@ -5,6 +5,7 @@
 #ifndef PP_CLI_H
 #define PP_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 
 /* exit codes */
@@ -20,8 +21,20 @@
 #include "commands.def"
 #undef PP_CMD
 
+#ifdef PP_HAVE_POSTS
 /* cmd_pipeline_serve() - `postprof pipeline --serve` (cmd_pipeline_serve.c). */
 int cmd_pipeline_serve(int argc, char **argv);
+
+struct posts_config;
+/*
+ * cli_pipeline_flag() - One flag of `postprof pipeline` at argv[*i] into cfg:
+ * a switch (--quantized, --concurrent-load), or --NAME VALUE (dashes in NAME
+ * read as underscores), after which *i is on VALUE. Returns PP_EXIT_OK, or
+ * the exit code of the usage error it printed (usage after it).
+ * (cmd_pipeline.c)
+ */
+int cli_pipeline_flag(struct posts_config *cfg, const char *usage, int argc, char **argv, int *i);
+#endif
 
 /* cli_usage_error() - "postprof NAME: MESSAGE" plus a hint, on stderr; returns PP_EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *usage, const char *fmt, ...)
@@ -48,5 +61,13 @@ int cli_parse_count(const char *s, size_t *out);
 
 /* cli_is_help() - 1 when arg is -h or --help. */
 int cli_is_help(const char *arg);
+
+/*
+ * cli_find_library() - The path of a library postprof loads into a target
+ * (file, e.g. "libpostprof_preload.so"): the environment variable env when
+ * set, else the file beside the postprof binary (the build tree, then the
+ * installed lib folders). 0, or -1 when there is none readable.
+ */
+int cli_find_library(const char *env, const char *file, char *out, size_t cap);
 
 #endif

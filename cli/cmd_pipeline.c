@@ -85,6 +85,32 @@ static int write_trace(posts_cache *c, size_t cap, const char *path, posts_err *
     return rc;
 }
 
+int cli_pipeline_flag(posts_config *cfg, const char *usage, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    if (strcmp(a, "--quantized") == 0 || strcmp(a, "--concurrent-load") == 0) {
+        *(a[2] == 'q' ? &cfg->quantized : &cfg->concurrent_load) = 1;
+        return PP_EXIT_OK;
+    }
+    if (strncmp(a, "--", 2) != 0)
+        return cli_usage_error("pipeline", usage, "unexpected argument '%s'", a);
+    if (*i + 1 >= argc)
+        return cli_usage_error("pipeline", usage, "option needs a value: '%s'", a);
+    char name[64];
+    size_t n = strlen(a + 2);
+    if (n == 0 || n >= sizeof name)
+        return cli_usage_error("pipeline", usage, "unknown option '%s'", a);
+    for (size_t k = 0; k <= n; k++)
+        name[k] = a[2 + k] == '-' ? '_' : a[2 + k];
+    posts_err err = {{0}};
+    int rc = posts_config_set(cfg, name, argv[++*i], &err);
+    if (rc == PP_ENOTFOUND)
+        return cli_usage_error("pipeline", usage, "unknown option '%s'", a);
+    if (rc != PP_OK)
+        return cli_usage_error("pipeline", usage, "%s", err.msg);
+    return PP_EXIT_OK;
+}
+
 int cmd_pipeline(int argc, char **argv)
 {
     posts_config cfg;
@@ -102,14 +128,6 @@ int cmd_pipeline(int argc, char **argv)
             fputs(pipeline_usage, stdout);
             return PP_EXIT_OK;
         }
-        if (strcmp(a, "--quantized") == 0) {
-            cfg.quantized = 1;
-            continue;
-        }
-        if (strcmp(a, "--concurrent-load") == 0) {
-            cfg.concurrent_load = 1;
-            continue;
-        }
         if (strcmp(a, "--explain") == 0) {
             explain = 1;
             continue;
@@ -125,20 +143,9 @@ int cmd_pipeline(int argc, char **argv)
             pp_log_set_level(lvl);
             continue;
         }
-        if (strncmp(a, "--", 2) != 0 || i + 1 >= argc)
-            return cli_usage_error("pipeline", pipeline_usage, "unknown option '%s'", a);
-        char name[64];
-        size_t n = strlen(a + 2);
-        if (n == 0 || n >= sizeof name)
-            return cli_usage_error("pipeline", pipeline_usage, "unknown option '%s'", a);
-        for (size_t k = 0; k <= n; k++)
-            name[k] = a[2 + k] == '-' ? '_' : a[2 + k];
-        int rc = posts_config_set(&cfg, name, argv[i + 1], &err);
-        if (rc == PP_ENOTFOUND)
-            return cli_usage_error("pipeline", pipeline_usage, "unknown option '%s'", a);
-        if (rc != PP_OK)
-            return cli_usage_error("pipeline", pipeline_usage, "%s", err.msg);
-        i++;
+        int ec = cli_pipeline_flag(&cfg, pipeline_usage, argc, argv, &i);
+        if (ec != PP_EXIT_OK)
+            return ec;
     }
     if (explain) {
         if (!cfg.postgres_url[0])

@@ -161,17 +161,12 @@ int cmd_pipeline_serve(int argc, char **argv)
         }
         if (strcmp(a, "--serve") == 0)
             continue;
-        if (strcmp(a, "--quantized") == 0 || strcmp(a, "--concurrent-load") == 0) {
-            if (a[2] == 'q')
-                so.cfg.quantized = 1;
-            else
-                so.cfg.concurrent_load = 1;
+        int ec = PP_EXIT_OK;
+        if (!v) { /* a switch of the pipeline's, or an error */
+            if ((ec = cli_pipeline_flag(&so.cfg, serve_usage, argc, argv, &i)) != PP_EXIT_OK)
+                return ec;
             continue;
         }
-        if (strncmp(a, "--", 2) != 0 || !v)
-            return cli_usage_error(
-                "pipeline", serve_usage, "%s '%s'",
-                strncmp(a, "--", 2) ? "unexpected argument" : "option needs a value:", a);
         i++;
         if (strcmp(a, "--listen") == 0) {
             char h[256];
@@ -207,18 +202,10 @@ int cmd_pipeline_serve(int argc, char **argv)
         } else if (strcmp(a, "--log-level") == 0) {
             if ((level = pp_log_parse_level(v)) < 0)
                 return cli_usage_error("pipeline", serve_usage, "bad --log-level '%s'", v);
-        } else {
-            char name[64];
-            size_t n = strlen(a + 2);
-            if (n == 0 || n >= sizeof name)
-                return cli_usage_error("pipeline", serve_usage, "unknown option '%s'", a);
-            for (size_t k = 0; k <= n; k++)
-                name[k] = a[2 + k] == '-' ? '_' : a[2 + k];
-            int rc = posts_config_set(&so.cfg, name, v, &err);
-            if (rc == PP_ENOTFOUND)
-                return cli_usage_error("pipeline", serve_usage, "unknown option '%s'", a);
-            if (rc != PP_OK)
-                return cli_usage_error("pipeline", serve_usage, "%s", err.msg);
+        } else { /* the pipeline's flags: back on the flag, which may be a switch */
+            i--;
+            if ((ec = cli_pipeline_flag(&so.cfg, serve_usage, argc, argv, &i)) != PP_EXIT_OK)
+                return ec;
         }
     }
     if (so.window_s < so.detect_every_s)
@@ -344,10 +331,4 @@ out:
     pp_metrics_default_free();
     return exit_code;
 }
-#else
-int cmd_pipeline_serve(int argc, char **argv)
-{
-    (void)argc, (void)argv;
-    return cli_error("pipeline", "this build has no posts pipeline");
-}
-#endif
+#endif /* PP_HAVE_POSTS: without it, `pipeline` says so before it gets here */
