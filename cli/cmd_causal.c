@@ -53,33 +53,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static int find_shim(char *out, size_t cap)
-{
-    const char *env = getenv("POSTPROF_CAUSAL_SHIM");
-    if (env && *env) {
-        snprintf(out, cap, "%s", env);
-        return access(out, R_OK) == 0 ? 0 : -1;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return -1;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return -1;
-    *slash = 0;
-    static const char *const rel[] = {
-        "/../src/libpostprof_causal.so", "/libpostprof_causal.so", "/../lib/libpostprof_causal.so",
-        "/../lib/x86_64-linux-gnu/libpostprof_causal.so", "/../lib64/libpostprof_causal.so"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        snprintf(out, cap, "%s%s", exe, rel[i]);
-        if (access(out, R_OK) == 0)
-            return 0;
-    }
-    return -1;
-}
-
 typedef struct opts {
     const char *out, *speedups, *sites, *progress;
     double duration, precision;
@@ -288,7 +261,10 @@ int cmd_causal(int argc, char **argv)
     if (pp_file_out_check(o.out, 0, err, sizeof err) != PP_OK)
         return cli_output_error("causal", err);
     char shim[PATH_MAX];
-    const char *shim_path = find_shim(shim, sizeof shim) == 0 ? shim : NULL;
+    const char *shim_path =
+        cli_find_library("POSTPROF_CAUSAL_SHIM", "libpostprof_causal.so", shim, sizeof shim) == 0
+            ? shim
+            : NULL;
     if (!shim_path)
         fprintf(stderr, "postprof causal: libpostprof_causal.so not found (set "
                         "POSTPROF_CAUSAL_SHIM): threads that wait on others are delayed too\n");

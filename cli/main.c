@@ -3,10 +3,12 @@
  * --version, --help, and the usage errors shared by every subcommand.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <postprof/crash.h>
 #include <postprof/postprof.h>
@@ -96,6 +98,39 @@ int cli_parse_count(const char *s, size_t *out)
 int cli_is_help(const char *arg)
 {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
+}
+
+int cli_find_library(const char *env, const char *file, char *out, size_t cap)
+{
+    const char *path = getenv(env);
+    if (path && *path) {
+        snprintf(out, cap, "%s", path);
+        return access(out, R_OK) == 0 ? 0 : -1;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return -1;
+    exe[n] = 0;
+    char *slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    /* the build tree (cli/ beside src/), then installed layouts */
+    static const char *const dirs[] = {"/../src/", "/", "/../lib/", "/../lib/x86_64-linux-gnu/",
+                                       "/../lib64/"};
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+        char cand[PATH_MAX + 256];
+        snprintf(cand, sizeof cand, "%s%s%s", exe, dirs[i], file);
+        char *real = realpath(cand, NULL);
+        int ok = real && access(real, R_OK) == 0 && strlen(real) < cap;
+        if (ok)
+            snprintf(out, cap, "%s", real);
+        free(real);
+        if (ok)
+            return 0;
+    }
+    return -1;
 }
 
 int cli_usage_error(const char *cmd, const char *usage_text, const char *fmt, ...)

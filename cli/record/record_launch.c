@@ -40,40 +40,6 @@ static void forward_unless_terminal(int sig, siginfo_t *si, void *uc)
         forward_signal(sig);
 }
 
-static int find_preload(char *out, size_t cap)
-{
-    const char *env = getenv("POSTPROF_PRELOAD");
-    if (env && *env) {
-        snprintf(out, cap, "%s", env);
-        return access(out, R_OK) == 0 ? 0 : -1;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0)
-        return -1;
-    exe[n] = 0;
-    char *slash = strrchr(exe, '/');
-    if (!slash)
-        return -1;
-    *slash = 0;
-    static const char *const rel[] = {"/../src/libpostprof_preload.so", "/libpostprof_preload.so",
-                                      "/../lib/libpostprof_preload.so",
-                                      "/../lib/x86_64-linux-gnu/libpostprof_preload.so",
-                                      "/../lib64/libpostprof_preload.so"};
-    for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
-        char cand[PATH_MAX + 64];
-        snprintf(cand, sizeof cand, "%s%s", exe, rel[i]);
-        char *real = realpath(cand, NULL);
-        if (real && access(real, R_OK) == 0) {
-            snprintf(out, cap, "%s", real);
-            free(real);
-            return 0;
-        }
-        free(real);
-    }
-    return -1;
-}
-
 /* In the child: the environment the preload library reads, then CMD. Never returns. */
 __attribute__((noreturn)) static void exec_target(const record_opts *o, const char *preload,
                                                   const char *dir)
@@ -147,7 +113,8 @@ static int never_started(const char *dir, int code)
 int record_command(const record_opts *o)
 {
     char preload[PATH_MAX];
-    if (find_preload(preload, sizeof preload) != 0)
+    if (cli_find_library("POSTPROF_PRELOAD", "libpostprof_preload.so", preload, sizeof preload) !=
+        0)
         return cli_error("record", "libpostprof_preload.so not found (set POSTPROF_PRELOAD)");
     char dir[PATH_MAX];
     int lock_fd;
