@@ -9,10 +9,9 @@
 
 #include <postprof/causal.h>
 #include <postprof/error.h>
-#include <postprof/file.h>
 
 #include "export/formats/formats.h"
-#include "export/serve/web_assets.h"
+#include "export/report/report.h"
 
 #define CAUSAL_HTML_MAX ((size_t)64 << 20)
 
@@ -33,9 +32,8 @@ int pp_causal_render_html(const pp_causal_result *r, char **out_html, size_t *ou
         snprintf(err, errcap, "no causal results to render");
         return PP_EINVAL;
     }
-    pp__strbuf data, page;
+    pp__strbuf data;
     pp__strbuf_init(&data, CAUSAL_HTML_MAX);
-    pp__strbuf_init(&page, CAUSAL_HTML_MAX);
     pp__causal_json_render(r, &data, PP__JSON_HTML);
     int rc = data.err;
     if (rc != PP_OK) {
@@ -43,33 +41,16 @@ int pp_causal_render_html(const pp_causal_result *r, char **out_html, size_t *ou
         goto out;
     }
     const pp__web_var vars[] = {{"causal-data", data.data, data.len}};
-    rc = pp__web_expand("causal.html", vars, 1, &page);
-    if (rc != PP_OK) {
-        snprintf(err, errcap, "cannot build the page: %s", pp_strerror(rc));
-        goto out;
-    }
-    *out_html = pp__strbuf_detach(&page, out_len);
-    rc = *out_html ? PP_OK : PP_ENOMEM;
-    if (rc != PP_OK)
-        snprintf(err, errcap, "out of memory rendering the page");
+    rc = pp__html_page("causal.html", vars, 1, CAUSAL_HTML_MAX, out_html, out_len, err, errcap);
 out:
     pp__strbuf_release(&data);
-    pp__strbuf_release(&page);
     return rc;
 }
 
 int pp_causal_write_html(const pp_causal_result *r, const char *path, char *err, size_t errcap)
 {
-    if (!path) {
-        if (err && errcap)
-            snprintf(err, errcap, "no output path");
-        return PP_EINVAL;
-    }
     char *html = NULL;
     size_t len = 0;
     int rc = pp_causal_render_html(r, &html, &len, err, errcap);
-    if (rc == PP_OK)
-        rc = pp_file_write(path, html, len, err, errcap);
-    free(html);
-    return rc;
+    return pp__html_page_write(path, rc, html, len, err, errcap);
 }

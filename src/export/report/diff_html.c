@@ -10,10 +10,8 @@
 #include <postprof/profile.h>
 #include <postprof/report_html.h>
 
-#include <postprof/file.h>
 #include "export/report/report.h"
 #include "export/formats/formats.h"
-#include "export/serve/web_assets.h"
 
 #define DIFF_HTML_MAX ((size_t)256 << 20)
 
@@ -45,9 +43,8 @@ int pp_profile_diff_render_html(const pp_profile *base, const char *base_label,
         errcap = sizeof dummy;
     }
     err[0] = '\0';
-    pp__strbuf data, page;
+    pp__strbuf data;
     pp__strbuf_init(&data, DIFF_HTML_MAX);
-    pp__strbuf_init(&page, DIFF_HTML_MAX);
     pp_profile_diff_row *rows = NULL;
     int rc = PP_EINVAL;
     if (out_html)
@@ -102,19 +99,10 @@ int pp_profile_diff_render_html(const pp_profile *base, const char *base_label,
         goto out;
     }
     const pp__web_var vars[] = {{"diff-data", data.data, data.len}};
-    rc = pp__web_expand("diff.html", vars, 1, &page);
-    if (rc != PP_OK) {
-        snprintf(err, errcap, "cannot build the page: %s", pp_strerror(rc));
-        goto out;
-    }
-    *out_html = pp__strbuf_detach(&page, out_len);
-    rc = *out_html ? PP_OK : PP_ENOMEM;
-    if (rc != PP_OK)
-        snprintf(err, errcap, "out of memory rendering the page");
+    rc = pp__html_page("diff.html", vars, 1, DIFF_HTML_MAX, out_html, out_len, err, errcap);
 out:
     free(rows);
     pp__strbuf_release(&data);
-    pp__strbuf_release(&page);
     return rc;
 }
 
@@ -124,15 +112,7 @@ int pp_profile_diff_write_html(const pp_profile *base, const char *base_label,
 {
     char *html = NULL;
     size_t len = 0;
-    if (!path) {
-        if (err && errcap)
-            snprintf(err, errcap, "no output path");
-        return PP_EINVAL;
-    }
     int rc = pp_profile_diff_render_html(base, base_label, cand, cand_label, top_n, &html, &len,
                                          err, errcap);
-    if (rc == PP_OK)
-        rc = pp_file_write(path, html, len, err, errcap);
-    free(html);
-    return rc;
+    return pp__html_page_write(path, rc, html, len, err, errcap);
 }

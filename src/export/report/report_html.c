@@ -14,7 +14,6 @@
 
 #include "export/report/report.h"
 #include "export/formats/formats.h"
-#include "export/serve/web_assets.h"
 
 #define HTML_MAX ((size_t)256 << 20)
 
@@ -39,10 +38,9 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
     pp_profile *pf = NULL;
     pp__strbuf folded;
     pp__strbuf_init(&folded, PP__FORMAT_MAX_BYTES);
-    pp__strbuf data, flame, page;
+    pp__strbuf data, flame;
     pp__strbuf_init(&data, HTML_MAX);
     pp__strbuf_init(&flame, HTML_MAX);
-    pp__strbuf_init(&page, HTML_MAX);
     int rc = PP_EINVAL;
     if (out_html)
         *out_html = NULL;
@@ -91,18 +89,8 @@ int pp_report_render_html(const pp_report *r, const char *profile_path, char **o
         {"report-data", data.data, data.len},
         {"profile-data", flame.data, flame.len},
     };
-    rc = pp__web_expand("report.html", vars, sizeof vars / sizeof vars[0], &page);
-    if (rc != PP_OK) {
-        snprintf(err, errcap, "cannot build the page: %s", pp_strerror(rc));
-        goto out;
-    }
-    *out_html = pp__strbuf_detach(&page, out_len);
-    if (!*out_html) {
-        rc = PP_ENOMEM;
-        snprintf(err, errcap, "out of memory rendering the report");
-        goto out;
-    }
-    rc = PP_OK;
+    rc = pp__html_page("report.html", vars, sizeof vars / sizeof vars[0], HTML_MAX, out_html,
+                       out_len, err, errcap);
 out:
     free(json);
     free(prof);
@@ -110,7 +98,6 @@ out:
     pp__strbuf_release(&folded);
     pp__strbuf_release(&data);
     pp__strbuf_release(&flame);
-    pp__strbuf_release(&page);
     return rc;
 }
 
@@ -119,14 +106,6 @@ int pp_report_write_html(const pp_report *r, const char *profile_path, const cha
 {
     char *html = NULL;
     size_t len = 0;
-    if (!path) {
-        if (err && errcap)
-            snprintf(err, errcap, "no output path");
-        return PP_EINVAL;
-    }
     int rc = pp_report_render_html(r, profile_path, &html, &len, err, errcap);
-    if (rc == PP_OK)
-        rc = pp_file_write(path, html, len, err, errcap);
-    free(html);
-    return rc;
+    return pp__html_page_write(path, rc, html, len, err, errcap);
 }
