@@ -26,6 +26,8 @@ int main(void)
 #else
 #include <posts/posts.h>
 
+#include "posts_data.h"
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -109,23 +111,9 @@ int main(int argc, char **argv)
     if (pairs < 1 || pairs > MAX_PAIRS)
         pairs = 9;
     pp_log_set_level(PP_LOG_ERROR);
-    char tmp[64] = "";
-    posts_err err = {{0}};
-    if (!data) {
-        snprintf(tmp, sizeof tmp, "/tmp/bench_op_figures_XXXXXX");
-        if (!mkdtemp(tmp))
-            return 1;
-        posts_datagen_opts o;
-        posts_datagen_opts_init(&o);
-        o.posts = nposts;
-        o.out_dir = tmp;
-        posts_datagen_result r;
-        if (posts_datagen_run(&o, &r, &err) != PP_OK) {
-            fprintf(stderr, "bench_op_figures: datagen: %s\n", err.msg);
-            return 1;
-        }
-        data = tmp;
-    }
+    char tmp[64];
+    if (!(data = bench_posts_data("bench_op_figures", data, nposts, tmp, sizeof tmp, NULL)))
+        return 1;
     posts_config cfg;
     posts_config_init(&cfg);
     snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
@@ -182,12 +170,7 @@ int main(int argc, char **argv)
     printf("figures_overhead_ratio_min: %.4f\n", lo);
     printf("figures_overhead_ratio_max: %.4f\n", hi);
     printf("accounting_active: %d\n", pp_mem_accounting_active());
-    if (tmp[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench_op_figures: could not remove %s\n", tmp);
-    }
+    bench_posts_data_remove("bench_op_figures", tmp);
     return 0;
 }
 #endif

@@ -22,6 +22,8 @@ int main(void)
 #else
 #include <posts/posts.h>
 
+#include "posts_data.h"
+
 static volatile uint64_t sink;
 
 static double now_s(void)
@@ -109,24 +111,15 @@ int main(int argc, char **argv)
         }
     }
     pp_log_set_level(PP_LOG_ERROR);
-    char tmp[64] = "";
-    posts_err err = {{0}};
-    if (!data) {
-        snprintf(tmp, sizeof tmp, "/tmp/bench_pipeline_XXXXXX");
-        if (!mkdtemp(tmp))
-            return 1;
-        posts_datagen_opts o;
-        posts_datagen_opts_init(&o);
-        o.posts = nposts;
-        o.out_dir = tmp;
-        posts_datagen_result r;
-        double t0 = now_s();
-        if (posts_datagen_run(&o, &r, &err) != PP_OK)
-            die("datagen", &err);
+    char tmp[64];
+    double gen_s;
+    if (!(data = bench_posts_data("bench_pipeline", data, nposts, tmp, sizeof tmp, &gen_s)))
+        return 1;
+    if (tmp[0]) {
         printf("datagen_posts: %zu\n", nposts);
-        printf("datagen_posts_per_s: %.0f\n", (double)nposts / (now_s() - t0));
-        data = tmp;
+        printf("datagen_posts_per_s: %.0f\n", (double)nposts / gen_s);
     }
+    posts_err err = {{0}};
     posts_config cfg;
     posts_config_init(&cfg);
     snprintf(cfg.data_dir, sizeof cfg.data_dir, "%s", data);
@@ -345,12 +338,7 @@ int main(int argc, char **argv)
     }
     posts_feature_batch_release(&fb);
     posts_batch_release(&all);
-    if (tmp[0]) {
-        char cmd[128];
-        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
-        if (system(cmd) != 0)
-            fprintf(stderr, "bench_pipeline: could not remove %s\n", tmp);
-    }
+    bench_posts_data_remove("bench_pipeline", tmp);
     return 0;
 }
 #endif
