@@ -11,6 +11,7 @@
 
 #include <postprof/error.h>
 
+#include "common/gzip.h"
 #include "export/formats/formats.h"
 #include "export/formats/proto/profile.pb-c.h"
 
@@ -24,31 +25,6 @@ typedef Perftools__Profiles__Mapping PMapping;
 typedef Perftools__Profiles__Location PLocation;
 typedef Perftools__Profiles__Line PLine;
 typedef Perftools__Profiles__Function PFunction;
-
-static int gzip_into(const uint8_t *in, size_t n, pp__strbuf *b)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return PP_ENOMEM;
-    size_t bound = deflateBound(&z, (uLong)n);
-    char *tmp = malloc(bound);
-    if (!tmp) {
-        deflateEnd(&z);
-        return PP_ENOMEM;
-    }
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)n;
-    z.next_out = (Bytef *)tmp;
-    z.avail_out = (uInt)bound;
-    int zr = deflate(&z, Z_FINISH);
-    size_t out = bound - z.avail_out;
-    deflateEnd(&z);
-    if (zr == Z_STREAM_END)
-        pp__strbuf_add(b, tmp, out);
-    free(tmp);
-    return zr == Z_STREAM_END ? (b->err ? b->err : PP_OK) : PP_EIO;
-}
 
 int pp__pprof_render(const pp_profile *p, pp__strbuf *b)
 {
@@ -205,7 +181,13 @@ int pp__pprof_render(const pp_profile *p, pp__strbuf *b)
     if (!packed)
         goto out;
     perftools__profiles__profile__pack(&prof, packed);
-    rc = gzip_into(packed, size, b);
+    char *gz = NULL;
+    size_t gz_len = 0;
+    if ((rc = pp__gzip(packed, size, &gz, &gz_len)) == PP_OK) {
+        pp__strbuf_add(b, gz, gz_len);
+        rc = b->err;
+        free(gz);
+    }
 out:
     for (size_t i = 0; own && i < extra; i++)
         free(own[i]);

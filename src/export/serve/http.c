@@ -19,13 +19,13 @@
 #include <unistd.h>
 
 #include <microhttpd.h>
-#include <zlib.h>
 
 #include <postprof/error.h>
 #include <postprof/http.h>
 #include <postprof/log.h>
 #include <postprof/snapshot.h>
 
+#include "common/gzip.h"
 #include "common/strbuf.h"
 #include "export/serve/http_guard.h"
 #include "export/serve/serve.h"
@@ -292,31 +292,6 @@ static int find_handler(pp_http_server *s, const char *path, struct handler *out
 
 /* ---- MHD glue ------------------------------------------------------------------ */
 
-/* gzip src into a new buffer; NULL when it fails or does not shrink. */
-static char *gzip(const char *src, size_t len, size_t *out_len)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return NULL;
-    uLong cap = deflateBound(&z, (uLong)len);
-    char *dst = malloc(cap);
-    if (dst) {
-        z.next_in = (Bytef *)(uintptr_t)src;
-        z.avail_in = (uInt)len;
-        z.next_out = (Bytef *)dst;
-        z.avail_out = (uInt)cap;
-        if (deflate(&z, Z_FINISH) != Z_STREAM_END || z.total_out >= len) {
-            free(dst);
-            dst = NULL;
-        } else {
-            *out_len = z.total_out;
-        }
-    }
-    deflateEnd(&z);
-    return dst;
-}
-
 static enum MHD_Result queue(struct MHD_Connection *conn, pp_http_response *r, int want_gzip)
 {
     char *body = r->body;
@@ -324,11 +299,13 @@ static enum MHD_Result queue(struct MHD_Connection *conn, pp_http_response *r, i
     int gz = 0;
     if (want_gzip && len >= GZIP_MIN_BYTES) {
         size_t zlen = 0;
-        char *z = gzip(r->body, r->len, &zlen);
-        if (z) {
+        char *z = NULL;
+        if (pp__gzip(r->body, r->len, &z, &zlen) == PP_OK && zlen < r->len) {
             body = z;
             len = zlen;
             gz = 1;
+        } else {
+            free(z); /* failed, or did not shrink: sent as it is */
         }
     }
     struct MHD_Response *mr = MHD_create_response_from_buffer(
