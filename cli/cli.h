@@ -5,6 +5,7 @@
 #ifndef PP_CLI_H
 #define PP_CLI_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -61,6 +62,20 @@ int cli_parse_count(const char *s, size_t *out);
 
 /* cli_is_help() - 1 when arg is -h or --help. */
 int cli_is_help(const char *arg);
+
+/*
+ * cli_stop_block() - Block SIGINT and SIGTERM (into *out_set) in the calling
+ * thread, before it starts any other, so that every thread inherits the mask
+ * and only cli_stop_wait() takes them; SIGPIPE ignored. (stop.c)
+ */
+void cli_stop_block(sigset_t *out_set);
+
+/*
+ * cli_stop_wait() - Wait for a signal of set, or the end of duration_s
+ * seconds (0: no end). Returns why it stopped: "SIGINT", "SIGTERM" or
+ * "duration". (stop.c)
+ */
+const char *cli_stop_wait(const sigset_t *set, double duration_s);
 
 /*
  * cli_find_library() - The path of a library postprof loads into a target

@@ -115,35 +115,6 @@ static int parse_seconds(const char *v, double lo, double hi, double *out)
     return 0;
 }
 
-static uint64_t mono_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-/* Wait for SIGINT/SIGTERM (blocked in every thread) or the end of duration_s (0: none). */
-static const char *wait_stop(const sigset_t *set, double duration_s)
-{
-    uint64_t end = duration_s > 0 ? mono_ns() + (uint64_t)(duration_s * 1e9) : 0;
-    for (;;) {
-        int sig;
-        if (!end) {
-            if (sigwait(set, &sig) == 0)
-                return sig == SIGINT ? "SIGINT" : "SIGTERM";
-            continue;
-        }
-        uint64_t t = mono_ns();
-        if (t >= end)
-            return "duration";
-        uint64_t left = end - t;
-        struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
-        sig = sigtimedwait(set, NULL, &ts);
-        if (sig == SIGINT || sig == SIGTERM)
-            return sig == SIGINT ? "SIGINT" : "SIGTERM";
-    }
-}
-
 int cmd_pipeline_serve(int argc, char **argv)
 {
     posts_service_opts so;
@@ -227,11 +198,7 @@ int cmd_pipeline_serve(int argc, char **argv)
         return cli_output_error("pipeline", ferr);
 
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_stop_block(&set);
 
     int exit_code = PP_EXIT_FAIL, rc;
     svc_ref ref = {.node = node};
@@ -277,7 +244,7 @@ int cmd_pipeline_serve(int argc, char **argv)
     atomic_store(&ref.svc, svc);
     printf("postprof pipeline: serving feed requests (%s)\n", "ready");
     fflush(stdout);
-    const char *why = wait_stop(&set, duration);
+    const char *why = cli_stop_wait(&set, duration);
     pp_log(PP_LOG_INFO, "pipeline", "draining", "cause", why, NULL);
     atomic_store(&ref.draining, 1);
     posts_service_stop(svc);

@@ -196,11 +196,7 @@ int cmd_serve(int argc, char **argv)
 
     /* block the signals before any thread starts, so sigwait() receives them */
     sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_stop_block(&set);
 
     int exit_code = PP_EXIT_FAIL;
     pp_sysstats *ss = NULL;
@@ -240,9 +236,7 @@ int cmd_serve(int argc, char **argv)
                "open http://%s/#token=<token>\n",
                pp_http_address(srv));
     fflush(stdout);
-    int sig = 0;
-    sigwait(&set, &sig);
-    pp_log(PP_LOG_INFO, "serve", "stopping", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM", NULL);
+    pp_log(PP_LOG_INFO, "serve", "stopping", "signal", cli_stop_wait(&set, 0), NULL);
     exit_code = PP_EXIT_OK;
 out:
     pp_http_stop(srv);
