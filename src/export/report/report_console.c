@@ -56,6 +56,12 @@ static void header(const out *o, const char *title)
     fprintf(o->f, "\n%s%s:%s\n", col(o, BOLD), title, col(o, RESET));
 }
 
+/* A section's title with how many items it lists: "Bottlenecks (3):" */
+static void count_header(const out *o, const char *title, size_t n)
+{
+    fprintf(o->f, "\n%s%s (%zu):%s\n", col(o, BOLD), title, n, col(o, RESET));
+}
+
 static const char *mib(char *buf, size_t cap, double bytes)
 {
     if (bytes >= 1048576.0)
@@ -288,9 +294,7 @@ static void print_cache(const out *o, const pp_report *r)
 static void print_suggestions(const out *o, const pp_report *r)
 {
     FILE *f = o->f;
-    char h[48];
-    snprintf(h, sizeof h, "Optimization Suggestions (%zu)", r->n_suggestions);
-    header(o, h);
+    count_header(o, "Optimization Suggestions", r->n_suggestions);
     for (size_t i = 0; i < r->n_suggestions; i++) {
         const pp_suggestion *s = &r->suggestions[i];
         char imp[16];
@@ -350,9 +354,7 @@ static void print_untested(const out *o, const pp_report *r)
 static void print_findings(const out *o, const pp_report *r)
 {
     FILE *f = o->f;
-    char h[48];
-    snprintf(h, sizeof h, "Bottlenecks (%zu)", r->n_findings);
-    header(o, h);
+    count_header(o, "Bottlenecks", r->n_findings);
     for (size_t i = 0; i < r->n_findings; i++) {
         const pp_finding *fd = &r->findings[i];
         int high = fd->severity == PP_SEV_HIGH;
