@@ -2,7 +2,7 @@
  * cmd_diff.c - `postprof diff BASE CAND`: which functions changed their share
  * between two profiles (folded, speedscope or pprof), as a text top-N and,
  * with --html, a differential flame graph. Exit 0 printed, 2 bad command
- * line or an unreadable profile.
+ * line or an unreadable profile, 125 the page could not be written.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +22,10 @@ static const char diff_usage[] =
     "Each profile is normalized by its own total: a function's share is its value\n"
     "divided by everything its profile recorded, so recordings of different lengths\n"
     "compare. Rows are ranked by the change of self share (pp: percentage points).\n"
-    "exit status: 0 done, 2 usage error or unreadable profile\n";
+    "FILE may be '-' (standard output), a device or a FIFO: written as it is. A\n"
+    "regular file is replaced atomically and keeps its mode; FILE may not be an input.\n"
+    "exit status: 0 done, 2 usage error or unreadable profile, 125 the page could not\n"
+    "be written\n";
 
 static int load(const char *path, pp_profile **out)
 {
@@ -64,6 +67,11 @@ int cmd_diff(int argc, char **argv)
     }
     if (npaths != 2)
         return cli_usage_error("diff", diff_usage, "needs two profiles: BASE CAND");
+    for (int k = 0; html && k < 2; k++)
+        if (pp_file_same(paths[k], html))
+            return cli_usage_error("diff", diff_usage,
+                                   "the output %s is the input %s: it would be overwritten", html,
+                                   paths[k]);
     pp_profile *p[2] = {NULL, NULL};
     pp_profile_diff_row *rows = NULL;
     int code = PP_EXIT_USAGE;
@@ -100,12 +108,12 @@ int cmd_diff(int argc, char **argv)
         rc = pp_profile_diff_write_html(p[0], paths[0], p[1], paths[1], (size_t)n, html, err,
                                         sizeof err);
         if (rc != PP_OK) {
-            fprintf(stderr, "postprof diff: %s\n", err[0] ? err : pp_strerror(rc));
+            code = cli_output_error("diff", err[0] ? err : pp_strerror(rc));
             goto out;
         }
         fprintf(stderr, "postprof diff: wrote %s\n", html);
     }
-    code = fflush(stdout) == 0 && !ferror(stdout) ? PP_EXIT_OK : PP_EXIT_FAIL;
+    code = PP_EXIT_OK; /* main() checks that standard output got it all */
 out:
     free(rows);
     pp_profile_free(p[0]);

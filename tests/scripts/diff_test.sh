@@ -1,7 +1,8 @@
 #!/bin/sh
 # diff_test.sh POSTPROF WORKDIR - `postprof diff`: a function injected into the
-# candidate is the first row of the text top-N; --html writes the page; bad
-# input exits 2 naming the file.
+# candidate is the first row of the text top-N; --html writes the page, never
+# over an input; bad input exits 2 naming the file; an output that cannot be
+# written exits 125.
 set -u
 pp=$1 dir=$2
 mkdir -p "$dir"
@@ -29,4 +30,19 @@ grep -q "bad.folded" "$dir/err.txt" || fail "bad profile: message does not name 
 "$pp" diff --bogus "$dir/base.folded" "$dir/base.folded" 2> /dev/null; rc=$?
 [ $rc -eq 2 ] || fail "unknown option: exit $rc"
 "$pp" diff --help | grep -q "normalized by its own total" || fail "--help"
+# the page is never written over an input (the profile stays as it was)
+cp "$dir/cand.folded" "$dir/keep.folded"
+"$pp" diff --html "$dir/keep.folded" "$dir/base.folded" "$dir/keep.folded" > /dev/null 2> "$dir/err.txt"; rc=$?
+[ $rc -eq 2 ] || fail "output = input: exit $rc"
+grep -q "is the input" "$dir/err.txt" || fail "output = input: $(cat "$dir/err.txt")"
+cmp -s "$dir/cand.folded" "$dir/keep.folded" || fail "output = input: the profile was overwritten"
+# a page or a table that cannot be written: its own exit code (125), saying why
+if [ -w /dev/full ]; then
+  "$pp" diff --html /dev/full "$dir/base.folded" "$dir/cand.folded" > /dev/null 2> "$dir/err.txt"; rc=$?
+  [ $rc -eq 125 ] || fail "--html /dev/full: exit $rc"
+  grep -q "no space left" "$dir/err.txt" || fail "--html /dev/full: $(cat "$dir/err.txt")"
+  "$pp" diff "$dir/base.folded" "$dir/cand.folded" > /dev/full 2> "$dir/err.txt"; rc=$?
+  [ $rc -eq 125 ] || fail "stdout /dev/full: exit $rc"
+  grep -q "no space left" "$dir/err.txt" || fail "stdout /dev/full: $(cat "$dir/err.txt")"
+fi
 echo "diff: ok"
