@@ -100,21 +100,6 @@ static void console(FILE *f, const pp_compare_result *res, const cmp_side *b, co
     summary(f, res);
 }
 
-static void json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20 || c == 0x7f)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 static void json_num(FILE *f, double v)
 {
     if (isfinite(v))
@@ -126,12 +111,12 @@ static void json_num(FILE *f, double v)
 static void json_side(FILE *f, const char *key, const cmp_side *s)
 {
     fprintf(f, "  \"%s\": {\"path\": ", key);
-    json_str(f, s->arg);
+    pp_json_write_string(f, s->arg);
     fprintf(f, ", \"runs\": %zu, \"files\": [", s->n);
     for (size_t i = 0; i < s->n; i++) {
         if (i)
             fputs(", ", f);
-        json_str(f, s->files[i]);
+        pp_json_write_string(f, s->files[i]);
     }
     fputs("]},\n", f);
 }
@@ -151,20 +136,20 @@ static void json_out(FILE *f, const pp_compare_result *res, const cmp_side *b, c
     fputs("  \"not_comparable\": [", f);
     for (size_t i = 0; i < n_mm; i++) {
         fputs(i ? ", {\"setting\": " : "{\"setting\": ", f);
-        json_str(f, mm[i].setting);
+        pp_json_write_string(f, mm[i].setting);
         fputs(", \"baseline\": ", f);
-        json_str(f, mm[i].base);
+        pp_json_write_string(f, mm[i].base);
         fputs(", \"candidate\": ", f);
-        json_str(f, mm[i].cand);
+        pp_json_write_string(f, mm[i].cand);
         fputs("}", f);
     }
     fputs("],\n  \"metrics\": [", f);
     for (size_t i = 0; i < res->n; i++) {
         const pp_compare_row *r = &res->rows[i];
         fputs(i ? ",\n    {\"metric\": " : "\n    {\"metric\": ", f);
-        json_str(f, r->metric);
+        pp_json_write_string(f, r->metric);
         fputs(", \"unit\": ", f);
-        json_str(f, r->unit);
+        pp_json_write_string(f, r->unit);
         fputs(", \"baseline\": ", f);
         json_num(f, r->base);
         fputs(", \"candidate\": ", f);
@@ -178,7 +163,7 @@ static void json_out(FILE *f, const pp_compare_result *res, const cmp_side *b, c
         json_num(f, has ? r->high : NAN);
         fprintf(f, ", \"runs_baseline\": %zu, \"runs_candidate\": %zu, \"verdict\": ", r->n_base,
                 r->n_cand);
-        json_str(f, pp_compare_verdict_name(r->verdict));
+        pp_json_write_string(f, pp_compare_verdict_name(r->verdict));
         fprintf(f, ", \"runs_needed\": %zu}", r->runs_needed);
     }
     fprintf(f,

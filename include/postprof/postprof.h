@@ -8,6 +8,7 @@
 #include <postprof/export.h>
 #include <postprof/error.h>
 #include <postprof/file.h>
+#include <postprof/json.h>
 #include <postprof/clock.h>
 #include <postprof/histogram.h>
 #include <postprof/http.h>

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include <postprof/error.h>
+#include <postprof/json.h>
 
 #include "common/strbuf.h"
 
@@ -163,6 +164,24 @@ void pp__strbuf_json_str(pp__strbuf *b, const char *s, size_t len, int flags)
     }
     pp__strbuf_add(b, s + start, len - start);
     pp__strbuf_addc(b, '"');
+}
+
+void pp_json_write_string(FILE *f, const char *s)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    char esc[7];
+    fputc('"', f);
+    for (; *s; s++) {
+        size_t n = pp__json_escape_byte((unsigned char)*s, 0, esc);
+        if (n)
+            fwrite(esc, 1, n, f);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
 }
 
 size_t pp__format_double(char *out, size_t cap, double v)

@@ -2,7 +2,8 @@
  * test_report_html.c - The HTML report writer: a self-contained page (CSS,
  * scripts and data inlined, nothing fetched), data that cannot break out of
  * its <script>, folded-stack profiles read with errors naming the line, and
- * atomic output (nothing left behind on failure).
+ * atomic output (nothing left behind on failure); the one JSON string
+ * escaper, inside the library and public.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -251,6 +252,17 @@ static void test_json_escaper(void **state)
     char esc[7];
     assert_int_equal(pp__json_escape_byte('x', PP__JSON_HTML, esc), 0);
     assert_int_equal(pp__json_escape_byte(0xc3, 0, esc), 0); /* UTF-8 passes through */
+    /* the public writer (the CLI's JSON) escapes by the same rule */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    assert_non_null(f);
+    pp_json_write_string(f, in);
+    fputc(' ', f);
+    pp_json_write_string(f, NULL);
+    assert_int_equal(fclose(f), 0);
+    assert_string_equal(text, "\"a\\\"b\\\\c\\nd\\re\\tf\\u0001g\\u007fh</i>&j\" null");
+    free(text);
 }
 
 static const struct CMUnitTest tests[] = {
