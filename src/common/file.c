@@ -282,6 +282,10 @@ static int open_temp(pp_file_out *o, const struct stat *old, char *err, size_t e
         if (e != EEXIST || tries >= 100) {
             free(o->tmp);
             o->tmp = NULL;
+            /* the file exists, so its directory does: one that takes no new
+             * file (procfs, sysfs say ENOENT): the caller writes in place */
+            if (old && e == ENOENT)
+                return PP_EPERM;
             return write_error(e, o->shown, o->dir, err, errcap);
         }
     }
@@ -411,6 +415,10 @@ static int open_target(pp_file_out *o, const char *path, unsigned flags, char *e
     o->fd = open(o->path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
     if (o->fd < 0) {
         int e = errno;
+        if (e == EACCES || e == EPERM) { /* the file itself refuses */
+            pp__set_err(err, errcap, "cannot write %s: permission denied", path);
+            return PP_EPERM;
+        }
         return write_error(e, path, o->dir ? o->dir : path, err, errcap);
     }
     o->kind = OUT_REWRITE;

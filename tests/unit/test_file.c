@@ -303,6 +303,13 @@ static void refusals_and_errors_say_why(void **state)
     /* a descriptor that is not open */
     assert_int_equal(pp_file_write("/dev/fd/987", "x", 1, err, sizeof err), PP_EINVAL);
     assert_non_null(strstr(err, "not open"));
+    /* a file of a directory that takes no new file (procfs) and that takes
+     * no write itself: refused by its mode (permission denied), or for root
+     * by the file (an I/O error), never "does not exist" */
+    int rc = pp_file_write("/proc/version", "x", 1, err, sizeof err);
+    assert_true(rc == PP_EPERM || rc == PP_EIO);
+    assert_non_null(strstr(err, "cannot write /proc/version: "));
+    assert_null(strstr(err, "does not exist"));
     rm_dir(dir);
 }
 
