@@ -1,17 +1,14 @@
-# bench_pipeline drives the LinkedIn-posts pipeline library (posts/).
-if(TARGET bench_pipeline)
-  if(TARGET posts)
-    target_link_libraries(bench_pipeline PRIVATE posts)
-    target_sources(bench_pipeline PRIVATE posts_data.c)
-    target_compile_definitions(bench_pipeline PRIVATE PP_HAVE_POSTS=1)
-  endif()
-endif()
-# bench_op_figures: a pass with and without `postprof run`'s per-operation figures
+# bench_pipeline drives the LinkedIn-posts pipeline library (posts/);
+# bench_op_figures times a pass with and without `postprof run`'s
+# per-operation figures, linked with the malloc accounting as postprof is.
+# Both get their data from posts_data.c.
 if(TARGET bench_op_figures)
   target_link_libraries(bench_op_figures PRIVATE postprof_malloc_obj)
-  if(TARGET posts)
-    target_link_libraries(bench_op_figures PRIVATE posts)
-    target_sources(bench_op_figures PRIVATE posts_data.c)
-    target_compile_definitions(bench_op_figures PRIVATE PP_HAVE_POSTS=1)
-  endif()
 endif()
+foreach(t bench_pipeline bench_op_figures)
+  if(TARGET ${t} AND TARGET posts)
+    target_link_libraries(${t} PRIVATE posts)
+    target_sources(${t} PRIVATE posts_data.c)
+    target_compile_definitions(${t} PRIVATE PP_HAVE_POSTS=1)
+  endif()
+endforeach()
