@@ -6,8 +6,9 @@
  * must count toy.model.predict in both stages that call it. Timing-based:
  * built for the plain Release run only (tests/analyze.cmake).
  *
- * Each setting's truth is its site's analytic speedup (the toy spins on its
- * thread's CPU clock, so a site's speedup holds on a loaded machine too) at
+ * Each setting's truth is its site's analytic speedup (the toy's CPU costs
+ * are calibrated loops of work, so a site's speedup holds on a loaded
+ * machine too) at
  * the share of the pass this run measured for the site. Savings the toy
  * sleeps for (keep-alive, concurrent loading) are not judged: a loaded
  * machine's wake-up latency is no part of the analytic cost.
@@ -50,7 +51,7 @@ static double predict_us(double batch, double per_item, double misses)
 
 /*
  * The site a setting changes and its analytic speedup there (from the toy's
- * costs: the toy spins on its thread's CPU clock); NULL when the setting's
+ * costs: the toy's CPU costs are loops of work); NULL when the setting's
  * saving is not analytic (sleeps, the cache's trace-dependent misses).
  */
 static const char *truth_site(const pp_experiment *e, double misses, double *out_speedup)

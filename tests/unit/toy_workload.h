@@ -2,8 +2,9 @@
  * toy_workload.h - A tiny synthetic workload with known costs (a loader with
  * three sources, a preprocess step, a model, an LRU cache), driven by the
  * profilers in tests to prove they are not tied to the LinkedIn-posts
- * pipeline. Costs are spun on the monotonic clock, so they hold under
- * sanitizers.
+ * pipeline. CPU costs are loops of work calibrated once per process (so
+ * they keep their ratios on a loaded machine and under sanitizers); waits
+ * are sleeps.
  */
 #ifndef PP_TOY_WORKLOAD_H
 #define PP_TOY_WORKLOAD_H
@@ -26,8 +27,8 @@ unsigned long toy_pass_misses(const toy *t);
 unsigned long toy_calls(const toy *t, pp_stage stage);
 
 /* Known costs, in microseconds. */
-#define TOY_DB_US 1000        /* database batch (spins: CPU) */
-#define TOY_FILE_US 300       /* file batch (spins) */
+#define TOY_DB_US 1000        /* database batch (CPU work) */
+#define TOY_FILE_US 300       /* file batch (sleeps) */
 #define TOY_API_US 1500       /* api batch (sleeps: waiting) */
 #define TOY_PASS_WINDOW 400   /* cache gets per pass: a window moving along the trace */
 #define TOY_CONNECT_US 1000   /* extra per api batch without keep-alive (sleeps) */
