@@ -40,17 +40,20 @@ struct toy {
 };
 
 /*
- * CPU costs are a fixed amount of work, not a spin until a clock says the
- * time is up: reading this thread's CPU clock is a system call (2 to 4 us on
- * a VM, more under load), so a spin overshoots by up to one read and its
- * cost is quantised by the read's (spin_us(3) cost 6.1 us and spin_us(6)
- * 9.6 us of CPU at load 16; spin_us(53) cost more than spin_us(56)), which
- * took int8's analytic 1.19x at toy.model.predict to 1.09x. A loop of work
- * costs in proportion to its length on a quiet or a loaded machine: every
- * cost keeps its ratio to the others, so shares and speedups keep their
- * analytic values. `work_per_us` is measured once per process (on this
- * thread's CPU clock, over long intervals where a read's cost is noise).
+ * Short CPU costs are a fixed amount of work, not a spin until a clock says
+ * the time is up: reading this thread's CPU clock is a system call (2 to 4
+ * us on a VM, more under load), so a spin overshoots by up to one read and
+ * its cost is quantised by the read's (spin_us(3) cost 6.1 us and
+ * spin_us(6) 9.6 us of CPU at load 16; spin_us(53) cost more than
+ * spin_us(56)), which took int8's analytic 1.19x at toy.model.predict to
+ * 1.09x. A loop of work costs in proportion to its length on a quiet or a
+ * loaded machine, so short costs keep their ratios to each other.
+ * `work_per_us` is measured once per process (on this thread's CPU clock,
+ * over long intervals where a read's cost is noise). Costs of SPIN_MIN_US
+ * and more spin on the CPU clock: one read is within 4 % of them, and they
+ * cost at least what they say however fast the CPU runs later.
  */
+#define SPIN_MIN_US 100
 static double work_per_us;
 
 static uint64_t work(uint64_t n)
@@ -87,7 +90,13 @@ static void calibrate(void)
 
 static void spin_us(unsigned us)
 {
-    (void)work((uint64_t)((double)us * work_per_us + 0.5));
+    if (us < SPIN_MIN_US) {
+        (void)work((uint64_t)((double)us * work_per_us + 0.5));
+        return;
+    }
+    uint64_t t0 = pp_clock_thread_cpu_ns();
+    while (pp_clock_thread_cpu_ns() - t0 < (uint64_t)us * 1000u) {
+    }
 }
 
 static void wait_us(unsigned us)

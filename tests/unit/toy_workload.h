@@ -2,9 +2,9 @@
  * toy_workload.h - A tiny synthetic workload with known costs (a loader with
  * three sources, a preprocess step, a model, an LRU cache), driven by the
  * profilers in tests to prove they are not tied to the LinkedIn-posts
- * pipeline. CPU costs are loops of work calibrated once per process (so
- * they keep their ratios on a loaded machine and under sanitizers); waits
- * are sleeps.
+ * pipeline. Short CPU costs are loops of work calibrated once per process
+ * (so they keep their ratios on a loaded machine and under sanitizers),
+ * costs of 100 us and more spin on the thread's CPU clock; waits are sleeps.
  */
 #ifndef PP_TOY_WORKLOAD_H
 #define PP_TOY_WORKLOAD_H
