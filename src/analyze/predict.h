@@ -46,6 +46,13 @@ PP_NODISCARD int pp__predict_experiment(const pp__trial *t, pp_experiment *e);
 void pp__predict_speedup(const pp__ratio_est *est, pp_experiment *e);
 
 /*
+ * pp__predict_min_pairs() - The fewest pairs with which a site can be
+ * significant when n_sites sites are judged together (each at
+ * 1 - 0.05 / n_sites: Bonferroni over the sites of one experiment).
+ */
+size_t pp__predict_min_pairs(size_t n_sites);
+
+/*
  * pp__predict_combined() - The gain of several experiments' settings applied
  * together, composed site by site (a site sped up 1.5x by one setting and
  * 1.2x by another: share x (1 - 1/1.8)), stages taken whole where any

@@ -161,14 +161,31 @@ int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const 
     /* warm-up at the candidate (caches, pools, first-use costs); the current
      * setting ran in the passes just before */
     double ns;
+    pp_snapshot *pre = NULL;
+    if ((rc = pp_snapshot_take(&pre)) != PP_OK)
+        goto out;
     if ((rc = w->set_knob(w->ctx, knob, cand)) != PP_OK ||
-        (rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, NULL)) != PP_OK)
+        (rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, NULL)) != PP_OK ||
+        (rc = pp_snapshot_take(&t.last)) != PP_OK) {
+        pp_snapshot_free(pre);
         goto out;
-    if ((rc = pp_snapshot_take(&t.last)) != PP_OK)
-        goto out;
+    }
+    /* enough pairs for a site to be significant among the sites a pass runs */
+    size_t m = 0;
+    for (size_t i = 0, cnt = pp_snapshot_count(t.last); i < cnt; i++) {
+        const pp_site_stats *x = pp_snapshot_site(t.last, i);
+        const pp_site_stats *y = pp_snapshot_by_id(pre, x->id);
+        m += !(x->flags & PP_SITE_ASYNC) && x->count > (y ? y->count : 0);
+    }
+    pp_snapshot_free(pre);
+    size_t need = pp__predict_min_pairs(m);
+    if (need > t.min_pairs)
+        t.min_pairs = (unsigned)(need < MAX_TRIAL_PAIRS ? need : MAX_TRIAL_PAIRS);
+    if (max_pairs < t.min_pairs)
+        max_pairs = t.min_pairs;
     t.deadline_ns = pp_clock_now_ns() + (uint64_t)(budget_ns > 0 ? budget_ns : 0);
 
-    pp__seq_opts o = {.min_pairs = MIN_TRIAL_PAIRS,
+    pp__seq_opts o = {.min_pairs = t.min_pairs,
                       .max_pairs = max_pairs,
                       .target_half_width =
                           cfg->target_half_width > 0 ? cfg->target_half_width : 0.01,
