@@ -80,7 +80,8 @@ static int unit_fill(unit *u, const pp__trial *t, const double *sa, const double
     pp__ratio_est self, share, sig;
     int rc = pp__stats_paired(fa, fb, n, CONF_SPEEDUP, 0.0, &self);
     if (rc == PP_OK)
-        rc = pp__stats_paired(t->pass_a, fa, n, CONF_SPEEDUP, 0.0, &share);
+        rc = pp__stats_paired(t->quiet_a && t->quiet_b ? t->quiet_a : t->pass_a, fa, n,
+                              CONF_SPEEDUP, 0.0, &share);
     if (rc == PP_OK)
         rc = pp__stats_paired(fa, fb, n, sig_conf, 0.0, &sig);
     if (rc != PP_OK)
@@ -143,12 +144,14 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     if (!t || !e || t->n_pairs < 2 || !t->pass_a || !t->pass_b || (t->n_sites && !t->sites))
         return PP_EINVAL;
     size_t n = t->n_pairs;
+    const double *qa = t->quiet_a && t->quiet_b ? t->quiet_a : t->pass_a;
+    const double *qb = t->quiet_a && t->quiet_b ? t->quiet_b : t->pass_b;
     for (size_t i = 0; i < n; i++)
-        if (!(t->pass_a[i] > 0) || !(t->pass_b[i] > 0))
+        if (!(t->pass_a[i] > 0) || !(t->pass_b[i] > 0) || !(qa[i] > 0) || !(qb[i] > 0))
             return PP_EINVAL;
 
     pp__ratio_est pass;
-    if ((rc = pp__stats_paired(t->pass_a, t->pass_b, n, CONF_SPEEDUP, 0.0, &pass)) != PP_OK)
+    if ((rc = pp__stats_paired(qa, qb, n, CONF_SPEEDUP, 0.0, &pass)) != PP_OK)
         return rc;
     e->repeats = (unsigned)n;
     pp__predict_speedup(&pass, e);
@@ -228,7 +231,7 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
                                                   .stage = -1};
         u->site = &whole_pass;
         u->whole = 1;
-        if ((rc = unit_fill(u, t, t->pass_a, t->pass_b, fa, fb, site_level(1))) != PP_OK)
+        if ((rc = unit_fill(u, t, qa, qb, fa, fb, site_level(1))) != PP_OK)
             goto out;
     }
     /* the sites judged: first counted (the level depends on how many), then filled */
@@ -239,8 +242,9 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
             int w = site->stage >= 0 && site->stage < PP_STAGE_COUNT && whole[site->stage];
             if (w && !site->is_stage)
                 continue; /* inside a stage taken whole */
-            const double *xa = w ? site->total_a : site->self_a;
-            const double *xb = w ? site->total_b : site->self_b;
+            int cost = !w && site->cost_a && site->cost_b;
+            const double *xa = w ? site->total_a : cost ? site->cost_a : site->self_a;
+            const double *xb = w ? site->total_b : cost ? site->cost_b : site->self_b;
             if (!xa || !xb)
                 continue;
             double ma = median_of(xa, n), mb = median_of(xb, n);

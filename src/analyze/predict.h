@@ -23,11 +23,18 @@ typedef struct pp__trial_site {
     int is_stage;                  /* this site is the scope the workload names for `stage` */
     const double *self_a, *self_b; /* self time per pass at the current / candidate setting */
     const double *total_a, *total_b; /* inclusive time per pass (read for stage scopes) */
+    /* the time judged for a site that is not taken whole (NULL: self_a/self_b):
+     * on a loaded machine, a site that computes is judged on its on-CPU time,
+     * which time spent waiting for a CPU does not stretch */
+    const double *cost_a, *cost_b;
 } pp__trial_site;
 
 typedef struct pp__trial {
     size_t n_pairs;
     const double *pass_a, *pass_b; /* wall time of each pass */
+    /* each pass less the time its thread waited for a CPU while runnable
+     * (NULL: pass_a/pass_b): the end-to-end ratio and the shares use these */
+    const double *quiet_a, *quiet_b;
     size_t n_sites;
     const pp__trial_site *sites;
 } pp__trial;

@@ -35,8 +35,13 @@ static void add_site(fake *f, pp__rng *r, const char *name, int stage, int is_st
         f->total_a[k][i] = f->self_a[k][i];
         f->total_b[k][i] = f->self_b[k][i];
     }
-    f->sites[k] = (pp__trial_site){name,         stage,         is_stage,     f->self_a[k],
-                                   f->self_b[k], f->total_a[k], f->total_b[k]};
+    f->sites[k] = (pp__trial_site){.name = name,
+                                   .stage = stage,
+                                   .is_stage = is_stage,
+                                   .self_a = f->self_a[k],
+                                   .self_b = f->self_b[k],
+                                   .total_a = f->total_a[k],
+                                   .total_b = f->total_b[k]};
 }
 
 static void passes_from_sites(fake *f)
@@ -52,7 +57,11 @@ static void passes_from_sites(fake *f)
 
 static pp__trial trial_of(fake *f)
 {
-    return (pp__trial){NP, f->pass_a, f->pass_b, f->n, f->sites};
+    return (pp__trial){.n_pairs = NP,
+                       .pass_a = f->pass_a,
+                       .pass_b = f->pass_b,
+                       .n_sites = f->n,
+                       .sites = f->sites};
 }
 
 /* 100 ms pass: predict 40 -> 20 ms (2x), load 30 ms and cache 30 ms unchanged:
