@@ -18,9 +18,13 @@
 #define CONF_SPEEDUP 0.95
 #define CONF_PREDICT 0.90
 #define DRAWS 4000
-#define OVERLAP 1.02    /* members' self time above the stage's own time by this: overlap */
-#define NEGLIGIBLE 1e-3 /* a unit below this share of a pass at both settings is left out */
-#define FLOOR_NS 1.0    /* a site that did not run in a pass: 1 ns, so logs stay finite */
+#define OVERLAP 1.02 /* members' self time above the stage's own time by this: overlap */
+/* a unit below this share of a pass at both settings is left out: its gain
+ * is below half the default minimum effect, and on a loaded machine a scope
+ * of a few us self time per pass that a CPU wait lands in once swings by
+ * 1000x (the no-effect knob read "-39430699.50 to 403.81 %" at load 29) */
+#define NEGLIGIBLE 5e-3
+#define FLOOR_NS 1.0 /* a site that did not run in a pass: 1 ns, so logs stay finite */
 #define PREDICT_SEED 0x7072656469637431ull
 
 typedef struct unit {
@@ -67,10 +71,11 @@ size_t pp__predict_min_pairs(size_t n_sites)
     return pp__stats_min_pairs(site_level(n_sites));
 }
 
-/* Fill a unit from its per-pass samples a (current) and b (candidate);
- * significant when its interval at `sig_conf` excludes no change. */
-static int unit_fill(unit *u, const pp__trial *t, const double *sa, const double *sb, double *fa,
-                     double *fb, double sig_conf)
+/* Fill a unit from its per-pass samples a (current) and b (candidate), its
+ * share of the passes `pass` (the current setting's); significant when its
+ * interval at `sig_conf` excludes no change. */
+static int unit_fill(unit *u, const pp__trial *t, const double *sa, const double *sb,
+                     const double *pass, double *fa, double *fb, double sig_conf)
 {
     size_t n = t->n_pairs;
     for (size_t i = 0; i < n; i++) {
@@ -80,8 +85,7 @@ static int unit_fill(unit *u, const pp__trial *t, const double *sa, const double
     pp__ratio_est self, share, sig;
     int rc = pp__stats_paired(fa, fb, n, CONF_SPEEDUP, 0.0, &self);
     if (rc == PP_OK)
-        rc = pp__stats_paired(t->quiet_a && t->quiet_b ? t->quiet_a : t->pass_a, fa, n,
-                              CONF_SPEEDUP, 0.0, &share);
+        rc = pp__stats_paired(pass, fa, n, CONF_SPEEDUP, 0.0, &share);
     if (rc == PP_OK)
         rc = pp__stats_paired(fa, fb, n, sig_conf, 0.0, &sig);
     if (rc != PP_OK)
@@ -231,7 +235,7 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
                                                   .stage = -1};
         u->site = &whole_pass;
         u->whole = 1;
-        if ((rc = unit_fill(u, t, qa, qb, fa, fb, site_level(1))) != PP_OK)
+        if ((rc = unit_fill(u, t, qa, qb, qa, fa, fb, site_level(1))) != PP_OK)
             goto out;
     }
     /* the sites judged: first counted (the level depends on how many), then filled */
@@ -257,7 +261,12 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
             unit *u = &units[nu];
             u->site = site;
             u->whole = w;
-            if ((rc = unit_fill(u, t, xa, xb, fa, fb, site_level(m))) != PP_OK)
+            /* a site judged on its on-CPU time is a share of the passes less
+             * their CPU waits; one judged on wall time (CPU waits and all)
+             * a share of the passes' wall time: each in its own terms, so a
+             * wait that lands in it counts in both its time and the pass's */
+            const double *of = cost ? qa : t->pass_a;
+            if ((rc = unit_fill(u, t, xa, xb, of, fa, fb, site_level(m))) != PP_OK)
                 goto out;
             nu++;
         }
