@@ -65,7 +65,8 @@ PP_EXPORT size_t pp_profile_scope_count(const pp_profile *p);
  * the format is detected from the content. Returns PP_OK and a new profile in
  * *out; PP_ENOTFOUND, PP_EPERM or PP_EIO when it cannot be read (by
  * pp_file_read()), PP_EFORMAT (msg says where and why), PP_ERANGE (over the
- * 256 MiB input cap), PP_ENOMEM; *out is NULL on error.
+ * 256 MiB input cap), PP_ENOMEM; *out is NULL on error. msg never names the
+ * file: the caller does ("PATH: MSG").
  */
 PP_EXPORT PP_NODISCARD int pp_profile_read(const char *path, pp_profile **out, char *msg,
                                            size_t msg_cap);

@@ -127,6 +127,13 @@ static void bad_input_says_where(void **state)
     expect_error("\x1f\x8b\x08\x00garbage", "gzip");
     pp_profile *p = NULL;
     assert_int_equal(pp_profile_parse("", 0, &p, NULL, 0), PP_EFORMAT);
+    /* a file that cannot be read: why, without its name (the caller gives
+     * it once: "postprof top: PATH: WHY") */
+    char msg[256] = "";
+    assert_int_equal(pp_profile_read("/nonexistent/p.folded", &p, msg, sizeof msg), PP_ENOTFOUND);
+    assert_null(p);
+    assert_non_null(msg[0] ? msg : NULL);
+    assert_null(strstr(msg, "/nonexistent/p.folded"));
 }
 
 static void raw_loader_rejects_other_files(void **state)

@@ -87,6 +87,9 @@ int pp_profile_read(const char *path, pp_profile **out, char *msg, size_t msg_ca
     char *buf = NULL;
     size_t n = 0;
     int rc = pp_file_read(path, READ_MAX, &buf, &n, msg, msg_cap);
+    size_t pl = strlen(path);
+    if (rc != PP_OK && msg && strncmp(msg, path, pl) == 0 && strncmp(msg + pl, ": ", 2) == 0)
+        memmove(msg, msg + pl + 2, strlen(msg + pl + 2) + 1); /* the caller names the file */
     if (rc == PP_OK)
         rc = pp_profile_parse(buf, n, out, msg, msg_cap);
     free(buf);
