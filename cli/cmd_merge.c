@@ -23,7 +23,7 @@ static const char merge_usage[] =
     "                     a file whose name has '=' goes as ./FILE or with --node)\n"
     "    --node NAME FILE node NAME\n"
     "  -o, --output FILE  the merged profile, pprof (gzipped; default merged.pb.gz);\n"
-    "                     a regular file is replaced atomically\n"
+    "                     a regular file is replaced atomically; never an input\n"
     "  -q, --quiet        no summary on stderr\n"
     "Every sample keeps a `node` label naming its input's node; an input that is\n"
     "itself a merged profile keeps the node labels it has. All inputs must count\n"
@@ -116,6 +116,13 @@ int cmd_merge(int argc, char **argv)
     code = parse_args(argc, argv, ins, names, &nins, &out, &quiet);
     if (code >= 0)
         goto done;
+    for (size_t i = 0; i < nins; i++)
+        if (pp_file_same(ins[i].path, out)) {
+            code = cli_usage_error("merge", merge_usage,
+                                   "the output %s is the input %s: it would be overwritten", out,
+                                   ins[i].path);
+            goto done;
+        }
     char err[1024];
     if (pp_file_out_check(out, 0, err, sizeof err) != PP_OK) {
         code = cli_output_error("merge", err);

@@ -63,5 +63,11 @@ node "$here/merge_check.cjs" part.pb.gz a=in/a.pb.gz c=in/c.folded || fail "noth
 "$pp" merge -o /nonexistent-dir/x.pb.gz in/c.folded 2> err.txt; rc=$?
 [ $rc -eq 125 ] || fail "unwritable output: exit $rc"
 "$pp" merge --help | grep -q "node name from the file name" || fail "--help"
+# the output is never written over an input (the input stays as it was)
+cp in/c.folded in/keep.folded
+"$pp" merge -o in/keep.folded in/a.pb.gz in/keep.folded 2> err.txt; rc=$?
+[ $rc -eq 2 ] || fail "output = input: exit $rc"
+grep -q "is the input" err.txt || fail "output = input: $(cat err.txt)"
+cmp -s in/c.folded in/keep.folded || fail "output = input: the input was overwritten"
 [ ! -e x.pb.gz ] || fail "a failed merge left x.pb.gz"
 echo "merge: ok"
