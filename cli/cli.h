@@ -66,14 +66,14 @@ int cli_is_help(const char *arg);
 /*
  * cli_stop_block() - Block SIGINT and SIGTERM (into *out_set) in the calling
  * thread, before it starts any other, so that every thread inherits the mask
- * and only cli_stop_wait() takes them; SIGPIPE ignored. (stop.c)
+ * and only cli_stop_wait() takes them; SIGPIPE ignored.
  */
 void cli_stop_block(sigset_t *out_set);
 
 /*
  * cli_stop_wait() - Wait for a signal of set, or the end of duration_s
  * seconds (0: no end). Returns why it stopped: "SIGINT", "SIGTERM" or
- * "duration". (stop.c)
+ * "duration".
  */
 const char *cli_stop_wait(const sigset_t *set, double duration_s);
 

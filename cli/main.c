@@ -1,13 +1,18 @@
 /*
  * main.c - The postprof command: dispatch to a subcommand (commands.def),
- * --version, --help, and the usage errors shared by every subcommand.
+ * --version, --help, and what the subcommands share: usage and output
+ * errors, finding the libraries loaded into a target, how the long-running
+ * commands stop.
  */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <postprof/crash.h>
@@ -131,6 +136,39 @@ int cli_find_library(const char *env, const char *file, char *out, size_t cap)
             return 0;
     }
     return -1;
+}
+
+/* How the long-running commands (serve, pipeline --serve) stop: SIGINT and
+ * SIGTERM blocked before any thread starts, then taken by the main thread
+ * alone, or the end of a --duration. */
+void cli_stop_block(sigset_t *out_set)
+{
+    sigemptyset(out_set);
+    sigaddset(out_set, SIGINT);
+    sigaddset(out_set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, out_set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+const char *cli_stop_wait(const sigset_t *set, double duration_s)
+{
+    uint64_t end = duration_s > 0 ? pp_clock_now_ns() + (uint64_t)(duration_s * 1e9) : 0;
+    for (;;) {
+        int sig;
+        if (!end) {
+            if (sigwait(set, &sig) == 0)
+                return sig == SIGINT ? "SIGINT" : "SIGTERM";
+            continue;
+        }
+        uint64_t t = pp_clock_now_ns();
+        if (t >= end)
+            return "duration";
+        uint64_t left = end - t;
+        struct timespec ts = {(time_t)(left / 1000000000ull), (long)(left % 1000000000ull)};
+        sig = sigtimedwait(set, NULL, &ts);
+        if (sig == SIGINT || sig == SIGTERM)
+            return sig == SIGINT ? "SIGINT" : "SIGTERM";
+    }
 }
 
 int cli_usage_error(const char *cmd, const char *usage_text, const char *fmt, ...)
