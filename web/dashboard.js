@@ -2,7 +2,9 @@
  * dashboard.js - The live dashboard: every second it reads /metrics
  * (Prometheus text) and /api/snapshot from the server that served the page,
  * keeps a few minutes of history in memory and redraws the charts, the
- * current values, the top operations and the current bottlenecks.
+ * current values, the top operations and the current bottlenecks. A node of
+ * `pipeline --serve` beside a shared cache also gets the shared-cache card
+ * (its hit ratio, every node's, a local LRU's; the gain from /api/service).
  * A server started with --token wants "Authorization: Bearer T" on those
  * requests: the page takes T from its address's fragment (#token=T, which
  * browsers never send to the server), keeps it for the tab in
@@ -17,7 +19,9 @@
   const INTERVAL_MS = Math.max(200, +params.get('interval_ms') || 1000);
   const KEEP_S = 300;
   const t0 = Date.now();
-  const hist = { mem: [], cpu: [], gpu: {}, hit: [], bn: [], rate: {}, p95: {} };
+  const hist = { mem: [], cpu: [], gpu: {}, hit: [], bn: [], rate: {}, p95: {}, shared: { node: [], all: [], local: [] } };
+  let lastSvc = null;
+  let sharedSeen = false; /* the node exports the shared-cache metrics: poll /api/service too */
   let prev = null; /* previous scrape: {t, counts: {op: n}, buckets: {op: [[le, n]...]}, bn: {key: n}} */
   const lastSeen = {}; /* bottleneck key -> time its count last grew */
   const TOKEN_KEY = 'postprof.token';
@@ -107,7 +111,8 @@
 
   function ingest(samples, snap) {
     const now = (Date.now() - t0) / 1000;
-    const cur = { t: now, counts: {}, buckets: {}, bn: {} };
+    const cur = { t: now, counts: {}, buckets: {}, bn: {}, look: {}, local: {} };
+    let sharedAll = NaN;
     let mem = NaN, cpu = NaN, hit = NaN;
     const gpus = {};
     for (const s of samples) {
@@ -120,6 +125,9 @@
         case 'profiling_duration_seconds_bucket':
           (cur.buckets[s.labels.operation] = cur.buckets[s.labels.operation] || []).push([parseFloat(s.labels.le), s.value]);
           break;
+        case 'postprof_cache_lookups_total': cur.look[s.labels.result] = s.value; break;
+        case 'postprof_cache_local_lru_lookups_total': cur.local[s.labels.result] = s.value; break;
+        case 'postprof_shared_cache_hit_ratio': sharedAll = s.value; break;
         case 'bottleneck_detected_total':
           cur.bn[(s.labels.operation || '') + '\u0000' + (s.labels.kind || '')] = s.value;
           break;
@@ -144,11 +152,47 @@
         if (isFinite(p)) push(hist.p95[op] = hist.p95[op] || [], now, p);
       }
       for (const k in cur.bn) if (cur.bn[k] > (prev.bn[k] || 0)) lastSeen[k] = now;
+      /* hit ratio of the lookups since the previous refresh */
+      const ratio = (c, p) => {
+        const h = (c.hit || 0) - (p.hit || 0), m = (c.miss || 0) - (p.miss || 0);
+        return h + m > 0 ? h / (h + m) : NaN;
+      };
+      if ('hit' in cur.local || isFinite(sharedAll)) {
+        sharedSeen = true;
+        push(hist.shared.node, now, ratio(cur.look, prev.look));
+        push(hist.shared.local, now, ratio(cur.local, prev.local));
+        push(hist.shared.all, now, sharedAll);
+      }
     } else {
       for (const k in cur.bn) lastSeen[k] = -Infinity;
     }
     prev = cur;
-    render(now, { mem, cpu, hit, gpus, bnTotal, rates, snap, bn: cur.bn });
+    render(now, { mem, cpu, hit, gpus, bnTotal, rates, snap, bn: cur.bn, svc: lastSvc });
+  }
+
+  /* The shared-cache card: three hit ratios over time and the gain with its interval. */
+  function renderShared(now, svc, timeOpt, clip) {
+    const card = $('shared-card');
+    if (!sharedSeen) return;
+    card.hidden = false;
+    const pct = x => Math.round(x * 100) + '%';
+    C.lineChart($('chart-shared'), Object.assign({}, timeOpt, {
+      series: [{ name: 'this node on the shared cache', points: clip(hist.shared.node), color: '#2f9e44' },
+        { name: 'every node on the shared cache', points: clip(hist.shared.all), color: '#1971c2' },
+        { name: 'an LRU of this node\'s own', points: clip(hist.shared.local), color: '#e8590c' }],
+      yMin: 0, yMax: 1, yFmt: pct, empty: 'no lookups yet' }));
+    const g = svc && svc.shared_gain;
+    const e = $('shared-gain');
+    if (g) {
+      const sg = x => (x >= 0 ? '+' : '') + (x * 100).toFixed(1);
+      e.textContent = `Over the run, this node's hit ratio on the shared cache minus an LRU of ${C.num(svc.local_lru_entries)} entries of its own: ` +
+        `${sg(g.hit_ratio_points)} points (95 % CI ${sg(g.ci95_low)} to ${sg(g.ci95_high)}): ${g.verdict}.`;
+      e.setAttribute('data-value', String(g.hit_ratio_points));
+      e.setAttribute('data-verdict', g.verdict);
+    } else {
+      e.textContent = 'Gain over a local LRU: not known yet (the detector needs 3 refreshes with lookups).';
+      e.setAttribute('data-value', '');
+    }
   }
 
   function setCard(id, value, text) {
@@ -186,6 +230,7 @@
     C.lineChart($('chart-cpu'), Object.assign({}, timeOpt, { series: [{ name: 'process CPU %', points: clip(hist.cpu), color: '#e8590c' }] }));
     C.lineChart($('chart-gpu'), Object.assign({}, timeOpt, { series: Object.keys(hist.gpu).map(k => ({ name: 'gpu ' + k, points: clip(hist.gpu[k]) })), empty: 'no GPU (NVML absent): nothing to draw' }));
     C.lineChart($('chart-hit'), Object.assign({}, timeOpt, { series: [{ name: 'hit ratio', points: clip(hist.hit), color: '#2f9e44' }], yMin: 0, yMax: 1, yFmt: x => Math.round(x * 100) + '%' }));
+    renderShared(now, v.svc, timeOpt, clip);
     C.lineChart($('chart-bottlenecks'), Object.assign({}, timeOpt, { series: [{ name: 'detected (total)', points: clip(hist.bn), color: '#c0262d' }], height: 160 }));
 
     /* top operations by total time, from the snapshot */
@@ -230,6 +275,12 @@
         return;
       }
       if (!m.ok || !s.ok) throw new Error(`HTTP ${m.status} / ${s.status}`);
+      let svc = null;
+      if (sharedSeen) { /* `pipeline --serve` only: the gain and its interval */
+        const r = await fetch('/api/service', opts);
+        if (r.ok) svc = await r.json();
+      }
+      lastSvc = svc;
       ingest(parseMetrics(await m.text()), await s.json());
     } catch (e) {
       const st = $('status');

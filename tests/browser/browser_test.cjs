@@ -236,6 +236,22 @@ async function testDashboard(peerBin, outDir) {
     check(/M.*L/.test(hitLine || ''), 'cache_hit_ratio drawn as a line');
     check(await count(page, '#chart-gpu svg') === 1, 'gpu chart present (empty note without NVML)');
 
+    /* the shared-cache card: hidden until the node exports the shared-cache metrics */
+    check(await page.locator('#shared-card').isHidden(), 'no shared-cache card without a shared cache');
+    await peer.cmd('shared 0 0 0 0 0.5');
+    await peer.cmd('gain 0.31 0.12 0.5 50');
+    await page.waitForSelector('#shared-card:not([hidden])', { timeout: 15000 })
+      .then(() => check(true, 'the shared-cache card appears with the shared-cache metrics'), e => check(false, 'shared card: ' + e.message.split('\n')[0]));
+    await peer.cmd('shared 90 10 50 50 0.9');
+    await page.waitForFunction(() => document.getElementById('shared-gain').getAttribute('data-value') === '0.31', null, { timeout: 15000 })
+      .then(() => check(true, 'the gain from /api/service is shown'), e => check(false, 'shared gain: ' + e.message.split('\n')[0]));
+    const gainText = await page.locator('#shared-gain').textContent();
+    check(/\+31\.0 points \(95 % CI \+12\.0 to \+50\.0\): the shared cache pays/.test(gainText) && /LRU of 50 entries/.test(gainText),
+      'the gain reads +31.0 points with its interval and verdict: ' + gainText);
+    await page.waitForFunction(() => ['this node on the shared cache', 'every node on the shared cache', "an LRU of this node's own"]
+      .every(n => document.querySelector(`#chart-shared g.series[data-series="${n}"]`)), null, { timeout: 15000 })
+      .then(() => check(true, 'node, every-node and local-LRU hit ratios drawn'), e => check(false, 'shared chart series: ' + e.message.split('\n')[0]));
+
     const nf = await page.request.get(base + '/no-such-page');
     check(nf.status() === 404, '/no-such-page answers 404');
     await page.screenshot({ path: path.join(outDir, 'dashboard.png'), fullPage: true });
