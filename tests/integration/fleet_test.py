@@ -359,7 +359,10 @@ scrape_configs:
             if a["labels"].get("node") == "node-3" and a["status"]["state"] == "active":
                 return a
         return None
-    a = wait_for("Alertmanager to list PostprofCacheHitRatioLow for node-3", cache_alert)
+    # (a failed scrape of node-3 ends the alert's pending 10 s: on a loaded
+    # machine it may need a few tries, hence the longer bound)
+    a = wait_for("Alertmanager to list PostprofCacheHitRatioLow for node-3", cache_alert,
+                 timeout=120)
     recv = [x["name"] for x in a.get("receivers", [])]
     if recv != ["oncall-webhook"] or a["labels"].get("severity") != "warning":
         fail("cache alert routed to %r with labels %r" % (recv, a["labels"]))
