@@ -17,6 +17,8 @@
  * ordinary program exits with, as env(1) and timeout(1) use it, so that
  * `record` does not mistake it for the target's own status */
 #define PP_EXIT_OUTPUT 125
+/* `record --push`: the profile was written but the server did not take it */
+#define PP_EXIT_PUSH 122
 
 #define PP_CMD(fn, name, summary) int cmd_##fn(int argc, char **argv);
 #include "commands.def"

@@ -35,9 +35,20 @@ static const char record_usage[] =
     "                        --duration passes, or Ctrl-C; needs its user or root)\n"
     "  --duration S          with -p: stop after S seconds\n"
     "  -q, --quiet           no summary on stderr\n"
+    "  --push URL            also upload the profile to Pyroscope (or Grafana Alloy's\n"
+    "                        pyroscope.receive_http) at URL: POST URL/ingest, pprof;\n"
+    "                        the file is written first, whatever the push does\n"
+    "  --push-app NAME       application name (default: the command's name; with -p,\n"
+    "                        the process's): letters, digits, '_', '.', '/', '-'\n"
+    "  --push-labels K=V,... labels of the series, e.g. env=prod,region=eu\n"
+    "  --push-tenant ID      X-Scope-OrgID of a multi-tenant server\n"
+    "  --push-timeout S      give up pushing after S seconds, retries included (default\n"
+    "                        15; 429, 502, 503, 504 and lost connections are retried)\n"
     "Exit status: the target's (128+N when it died of signal N); 125 when the output\n"
     "could not be written (missing directory, read-only file system, disk full), said\n"
-    "before the target starts when it can be; 1 when it exited 0 but left no profile.\n";
+    "before the target starts when it can be; 122 when the output was written but the\n"
+    "push failed (refused, or the server unreachable after retries); 1 when it exited 0\n"
+    "but left no profile.\n";
 
 static const char *const default_names[] = {"profile.folded", "profile.speedscope.json",
                                             "profile.pb.gz", "profile.trace.json"};
@@ -125,6 +136,22 @@ static int parse_valued(const char *a, const char *val, record_opts *o, parse_st
         if (!val || parse_u64(val, 0x7fffffff, &v) != 0 || v == 0)
             return bad("%s needs a process id", a);
         o->attach_pid = (long)v;
+    } else if (strcmp(a, "--push") == 0) {
+        if (!(o->push_url = val))
+            return bad("%s needs a URL", a);
+    } else if (strcmp(a, "--push-app") == 0) {
+        if (!(o->push_app = val))
+            return bad("%s needs a name", a);
+    } else if (strcmp(a, "--push-labels") == 0) {
+        if (!(o->push_labels = val))
+            return bad("%s needs key=value,...", a);
+    } else if (strcmp(a, "--push-tenant") == 0) {
+        if (!(o->push_tenant = val))
+            return bad("%s needs a tenant id", a);
+    } else if (strcmp(a, "--push-timeout") == 0) {
+        o->push_timeout = val ? strtod(val, &end) : -1;
+        if (!val || *end || end == val || !(o->push_timeout > 0) || o->push_timeout > 3600)
+            return bad("%s needs a number of seconds (up to 3600)", a);
     } else if (strcmp(a, "--duration") == 0) {
         o->duration = val ? strtod(val, &end) : -1;
         if (!val || *end || end == val || !(o->duration > 0) || o->duration > 1e7)
@@ -159,6 +186,52 @@ static int parse_options(int argc, char **argv, record_opts *o, parse_state *ps,
         i++;
     }
     *cmd_at = i;
+    return OPT_TAKEN;
+}
+
+/* The application name when --push-app is not given: the command's (or the
+ * process's) name, with what Pyroscope does not take turned into '_'. */
+static void default_app(record_opts *o, const char *cmd)
+{
+    char name[256] = "";
+    if (o->attach_pid) {
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%ld/comm", o->attach_pid);
+        FILE *f = fopen(path, "r");
+        if (f) {
+            if (!fgets(name, sizeof name, f))
+                name[0] = 0;
+            fclose(f);
+        }
+        name[strcspn(name, "\n")] = 0;
+    } else if (cmd) {
+        const char *base = strrchr(cmd, '/');
+        snprintf(name, sizeof name, "%s", base ? base + 1 : cmd);
+    }
+    for (char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '_' || *c == '.' || *c == '/' || *c == '-'))
+            *c = '_';
+    snprintf(o->push_app_buf, sizeof o->push_app_buf, "%s", name[0] ? name : "postprof");
+    o->push_app = o->push_app_buf;
+}
+
+/* --push and its companions: checked before the target starts */
+static int check_push(record_opts *o, const char *cmd)
+{
+    if (!o->push_url) {
+        if (o->push_app || o->push_labels || o->push_tenant || o->push_timeout > 0)
+            return bad("%s", "--push-app, --push-labels, --push-tenant and --push-timeout go "
+                             "with --push URL");
+        return OPT_TAKEN;
+    }
+    if (!o->push_app)
+        default_app(o, cmd);
+    pp_push_opts po = {
+        .url = o->push_url, .app = o->push_app, .labels = o->push_labels, .tenant = o->push_tenant};
+    char err[512];
+    if (pp_push_check(&po, err, sizeof err) != PP_OK)
+        return bad("--push: %s", err);
     return OPT_TAKEN;
 }
 
@@ -200,6 +273,8 @@ int cmd_record(int argc, char **argv)
     int rc = parse_options(argc, argv, &o, &ps, &cmd_at);
     if (rc == OPT_TAKEN)
         rc = check_options(&o, &ps, cmd_at < argc);
+    if (rc == OPT_TAKEN)
+        rc = check_push(&o, cmd_at < argc ? argv[cmd_at] : NULL);
     if (rc != OPT_TAKEN)
         return rc;
     if (record_output_unwritable(o.out))

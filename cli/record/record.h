@@ -19,10 +19,14 @@ typedef struct record_opts {
     long attach_pid; /* -p PID; 0: run a command */
     double duration; /* with -p: seconds, 0: until it exits */
     char **cmd;      /* the command and its arguments (NULL-terminated), without -p */
+    const char *push_url, *push_app, *push_labels, *push_tenant; /* --push: Pyroscope */
+    char push_app_buf[256]; /* the application name when not given: the command's name */
+    double push_timeout;    /* --push-timeout seconds, 0: the library's default */
 } record_opts;
 
-/* record_collect() result bit: an output could not be written. */
+/* record_collect() result bits: an output could not be written; the push failed. */
 #define COLLECT_OUTPUT_FAILED 2
+#define COLLECT_PUSH_FAILED 4
 
 /* s ends with suffix */
 int record_ends_with(const char *s, const char *suffix);
@@ -38,9 +42,11 @@ int record_special_output(const char *out);
 /* a missing directory or read-only file system, said (1) before the target runs */
 int record_output_unwritable(const char *out);
 
-/* Load and write every pid's raw files in dir; 0 when all were written, else
- * COLLECT_OUTPUT_FAILED when an output could not be written, and/or 1. */
-int record_collect(const char *dir, long root_pid, int fmt, const char *out, int quiet, int follow);
+/* Load and write every pid's raw files in dir (and push the target's profile
+ * when o->push_url is set); 0 when all were written, else COLLECT_OUTPUT_FAILED
+ * when an output could not be written, COLLECT_PUSH_FAILED when the push
+ * failed, and/or 1. */
+int record_collect(const char *dir, long root_pid, const record_opts *o);
 
 /* exit code for record_collect()'s result: the output's own code before the target's */
 int record_collect_exit(int failed, int code);

@@ -127,6 +127,27 @@ static void report_profile(const char *out, const pp_profile *p, long pid, int r
     }
 }
 
+/* --push: the target's profile to Pyroscope, after its file was written */
+static int push_profile(const pp_profile *p, const record_opts *o)
+{
+    pp_push_opts po = {.url = o->push_url,
+                       .app = o->push_app,
+                       .labels = o->push_labels,
+                       .tenant = o->push_tenant,
+                       .sample_rate = o->mem ? 0 : (unsigned)o->hz,
+                       .timeout_s = o->push_timeout};
+    pp_push_result res;
+    char err[1024] = "";
+    int rc = pp_push_profile(&po, p, 0, 0, &res, err, sizeof err);
+    if (rc != PP_OK) {
+        cli_error("record", "push failed: %s", err[0] ? err : pp_strerror(rc));
+        return COLLECT_PUSH_FAILED;
+    }
+    if (!o->quiet)
+        fprintf(stderr, "postprof record: pushed to %s (HTTP %ld)\n", o->push_url, res.status);
+    return 0;
+}
+
 static void remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -212,6 +233,8 @@ int record_collect_exit(int failed, int code)
 {
     if (failed & COLLECT_OUTPUT_FAILED)
         return PP_EXIT_OUTPUT;
+    if (failed & COLLECT_PUSH_FAILED)
+        return PP_EXIT_PUSH;
     return failed && code == 0 ? PP_EXIT_FAIL : code;
 }
 
@@ -237,8 +260,10 @@ int record_output_unwritable(const char *out)
  * load and write every pid's raw files; returns 0 when all were written, else
  * COLLECT_OUTPUT_FAILED when an output could not be written, and/or 1
  */
-int record_collect(const char *dir, long root_pid, int fmt, const char *out, int quiet, int follow)
+int record_collect(const char *dir, long root_pid, const record_opts *o)
 {
+    int fmt = o->fmt, quiet = o->quiet, follow = o->follow;
+    const char *out = o->out;
     raw_file *files = NULL;
     size_t n = 0, cap = 0;
     DIR *d = opendir(dir);
@@ -299,6 +324,8 @@ int record_collect(const char *dir, long root_pid, int fmt, const char *out, int
             } else if (!quiet) {
                 report_profile(path, p, pid, root);
             }
+            if (root && o->push_url)
+                failed |= push_profile(p, o);
             root_seen |= root;
         }
         pp_profile_free(p);

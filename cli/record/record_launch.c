@@ -140,7 +140,7 @@ int record_command(const record_opts *o)
         record_end_tmpdir(dir, lock_fd);
         return code;
     }
-    int failed = record_collect(dir, (long)pid, o->fmt, o->out, o->quiet, o->follow);
+    int failed = record_collect(dir, (long)pid, o);
     record_end_tmpdir(dir, lock_fd);
     return record_collect_exit(failed, code);
 }
@@ -204,7 +204,7 @@ int record_pid(const record_opts *ro)
         if (res.threads_failed)
             fprintf(stderr, "postprof record: warning: %lld threads could not be sampled: %s\n",
                     (long long)res.threads_failed, res.failed_reason);
-        rc = record_collect_exit(record_collect(dir, pid, ro->fmt, ro->out, ro->quiet, 0), 0);
+        rc = record_collect_exit(record_collect(dir, pid, ro), 0);
     }
     record_end_tmpdir(dir, lock_fd);
     return rc;

@@ -17,6 +17,7 @@
 #include <postprof/profile.h>
 #include <postprof/raw_format.h>
 #include <postprof/record.h>
+#include <postprof/push.h>
 #include <postprof/metrics.h>
 #include <postprof/scope.h>
 #include <postprof/causal.h>
