@@ -25,9 +25,10 @@ pp_add_script_test(NAME pyroscope.record_push
 # second, a 503 retried, a 400 counted and never retried, the flush at exit
 add_executable(push_peer pyroscope/push_peer.c)
 target_link_libraries(push_peer PRIVATE postprof_static)
+# (label threaded: CI runs it under ThreadSanitizer too)
 pp_add_script_test(NAME pyroscope.continuous_push
   COMMAND node ${PP_PYRO_SRC}/pyroscope_receiver.cjs continuous $<TARGET_FILE:push_peer>
-  LABELS pyroscope ENV PP_PYROSCOPE_DEPS=${PP_PYRO_DIR})
+  LABELS pyroscope threaded ENV PP_PYROSCOPE_DEPS=${PP_PYRO_DIR})
 set_tests_properties(pyroscope.record_push pyroscope.continuous_push PROPERTIES
   FIXTURES_REQUIRED pyroscope)
 pp_add_fuzz(NAME push_query SOURCES fuzz/fuzz_push_query.c LIBS postprof_static)
