@@ -28,6 +28,11 @@ static const char compare_usage[] =
     "  --expect-change KNOB a setting that differs on purpose (e.g. batch_size);\n"
     "                       repeatable\n"
     "  --force              compare even when the reports are not comparable\n"
+    "  --paired             the runs ran interleaved (baseline, candidate, candidate,\n"
+    "                       baseline, ...): pair them in the order they ran (each\n"
+    "                       report's end time) and judge the pairs' ratios, so load\n"
+    "                       that changes during the job falls on both sides of a pair;\n"
+    "                       needs as many runs on each side, alternating in time\n"
     "Each metric is one value per run; the verdict comes from the 95 % interval of\n"
     "the ratio candidate/baseline over the runs: worse only when the whole interval\n"
     "lies above 1 + tolerance, better only when below 1/(1 + tolerance), no\n"
@@ -35,7 +40,8 @@ static const char compare_usage[] =
     "per side would decide). The intervals are simultaneous: with m metrics each is\n"
     "at 1 - (1 - confidence)/m, so alike runs alarm on any metric at most 1 - confidence\n"
     "of the time. One run per side is always inconclusive; with ~10 metrics it takes\n"
-    "at least 6 runs per side to decide anything (see docs/ci-gate.md).\n"
+    "at least 6 runs per side (9 pairs with --paired) to decide anything (see\n"
+    "docs/ci-gate.md).\n"
     "exit status: 0 no regression (inconclusive included), 1 regression,\n"
     "             2 usage error, unreadable or incomparable reports\n";
 
@@ -138,6 +144,63 @@ static void free_side(cmp_side *s)
     }
 }
 
+/* The runs of one side in the order they ran (each report's end time). */
+static void order_by_time(cmp_side *s)
+{
+    for (size_t i = 1; i < s->n; i++) /* insertion sort: a few hundred runs at most */
+        for (size_t j = i;
+             j > 0 && s->reports[j]->system.timestamp < s->reports[j - 1]->system.timestamp; j--) {
+            pp_report *r = s->reports[j];
+            char *f = s->files[j];
+            s->reports[j] = s->reports[j - 1];
+            s->files[j] = s->files[j - 1];
+            s->reports[j - 1] = r;
+            s->files[j - 1] = f;
+        }
+}
+
+/* --paired: as many runs per side, and pair i (the i-th run of each side in
+ * time) over before either run of pair i + 1 ended. Prints why not; 0 or -1. */
+static int check_pairs(cmp_side *b, cmp_side *c)
+{
+    if (b->n != c->n) {
+        fprintf(stderr,
+                "postprof compare: error: --paired needs as many baseline runs as candidate "
+                "runs: %zu in %s, %zu in %s (when a run failed, rerun its pair or leave its "
+                "partner out; or compare without --paired)\n",
+                b->n, b->arg, c->n, c->arg);
+        return -1;
+    }
+    order_by_time(b);
+    order_by_time(c);
+    for (size_t i = 0; i < b->n; i++) {
+        const cmp_side *sd[2] = {b, c};
+        for (int k = 0; k < 2; k++)
+            if (!(sd[k]->reports[i]->system.timestamp > 0)) {
+                fprintf(stderr,
+                        "postprof compare: error: %s: no end time (system_stats.timestamp), "
+                        "so it cannot be paired; compare without --paired\n",
+                        sd[k]->files[i]);
+                return -1;
+            }
+    }
+    for (size_t i = 0; i + 1 < b->n; i++) {
+        double tb = b->reports[i]->system.timestamp, tc = c->reports[i]->system.timestamp;
+        double nb = b->reports[i + 1]->system.timestamp, nc = c->reports[i + 1]->system.timestamp;
+        const char *late = tb > tc ? b->files[i] : c->files[i];
+        const char *early = nb < nc ? b->files[i + 1] : c->files[i + 1];
+        if ((tb > tc ? tb : tc) >= (nb < nc ? nb : nc)) {
+            fprintf(stderr,
+                    "postprof compare: error: --paired: the runs did not alternate: %s (pair "
+                    "%zu) ended after %s (pair %zu); run the sides alternately (baseline, "
+                    "candidate, candidate, baseline, ...) or compare without --paired\n",
+                    late, i + 1, early, i + 2);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Every report against the first baseline one; prints what differs. Returns the
  * number of mismatches kept in mm (the first pair that differs). */
 static size_t check_comparable(const cmp_side *b, const cmp_side *c, const char *const *expect,
@@ -184,7 +247,7 @@ int cmd_compare(int argc, char **argv)
     double tolerance = 0.05, conf = 0.95;
     const char *paths[2] = {NULL, NULL}, *expect[MAX_EXPECT];
     size_t n_expect = 0;
-    int npaths = 0, force = 0;
+    int npaths = 0, force = 0, paired = 0;
     cmp_format format = CMP_CONSOLE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -193,6 +256,8 @@ int cmd_compare(int argc, char **argv)
             return PP_EXIT_OK;
         } else if (!strcmp(a, "--force")) {
             force = 1;
+        } else if (!strcmp(a, "--paired")) {
+            paired = 1;
         } else if (!strcmp(a, "--tolerance") || !strcmp(a, "--confidence") ||
                    !strcmp(a, "--format") || !strcmp(a, "--expect-change")) {
             if (!v)
@@ -247,12 +312,15 @@ int cmd_compare(int argc, char **argv)
     side[1].arg = paths[1];
     if (load_side(&side[0]) != 0 || load_side(&side[1]) != 0)
         goto out;
+    if (paired && check_pairs(&side[0], &side[1]) != 0)
+        goto out;
     size_t n_mm = check_comparable(&side[0], &side[1], expect, n_expect, force, mm, 16);
     if (n_mm && !force)
         goto out;
-    int rc =
-        pp_compare_runs((const pp_report *const *)side[0].reports, side[0].n,
-                        (const pp_report *const *)side[1].reports, side[1].n, tolerance, conf, res);
+    const pp_report *const *rb = (const pp_report *const *)side[0].reports;
+    const pp_report *const *rcand = (const pp_report *const *)side[1].reports;
+    int rc = paired ? pp_compare_pairs(rb, rcand, side[0].n, tolerance, conf, res)
+                    : pp_compare_runs(rb, side[0].n, rcand, side[1].n, tolerance, conf, res);
     if (rc != PP_OK) {
         fprintf(stderr, "postprof compare: %s\n", pp_strerror(rc));
         goto out;

@@ -46,18 +46,51 @@ static const char *interval_str(char *b, size_t cap, const pp_compare_row *r)
 }
 
 /* The verdict, and for an inconclusive one what would decide it. */
-static const char *verdict_str(char *b, size_t cap, const pp_compare_row *r)
+static const char *verdict_str(char *b, size_t cap, const pp_compare_row *r, int paired)
 {
     const char *v = pp_compare_verdict_name(r->verdict);
+    const char *unit = paired ? "pairs of runs" : "runs per side";
     if (r->verdict != PP_COMPARE_INCONCLUSIVE || r->runs_needed == 0)
         snprintf(b, cap, "%s", v);
     else if (r->runs_needed > 1000)
         snprintf(b, cap, "%s: the change is at the tolerance, more runs will not settle it", v);
     else if (!isfinite(r->high))
-        snprintf(b, cap, "%s: needs at least %zu runs per side", v, r->runs_needed);
+        snprintf(b, cap, "%s: needs at least %zu %s", v, r->runs_needed, unit);
     else
-        snprintf(b, cap, "%s: about %zu runs per side would decide", v, r->runs_needed);
+        snprintf(b, cap, "%s: about %zu %s would decide", v, r->runs_needed, unit);
     return b;
+}
+
+/* Of the end-to-end rows (wall and CPU time of a pass), the one whose ratio
+ * varies least from one comparison to the next: the steadiest measure of the
+ * pass's work on this runner. NULL when fewer than two have a spread. */
+static const pp_compare_row *steadiest(const pp_compare_row **other, const pp_compare_result *res)
+{
+    const pp_compare_row *best = NULL;
+    *other = NULL;
+    for (size_t i = 0; i < res->n; i++) {
+        const pp_compare_row *r = &res->rows[i];
+        if (strncmp(r->metric, "end_to_end", 10) != 0 || !isfinite(r->spread))
+            continue;
+        if (!best || r->spread < best->spread) {
+            *other = best;
+            best = r;
+        } else if (!*other || r->spread < (*other)->spread) {
+            *other = r;
+        }
+    }
+    return *other ? best : NULL;
+}
+
+static void steadiest_line(FILE *f, const pp_compare_result *res)
+{
+    const pp_compare_row *o, *s = steadiest(&o, res);
+    if (s)
+        fprintf(f,
+                "steadiest measure of the pass's work: %s (one %s's ratio varies by %.1f %%, "
+                "%s's by %.1f %%)\n",
+                s->metric, res->paired ? "pair" : "baseline/candidate run", s->spread * 100.0,
+                o->metric, o->spread * 100.0);
 }
 
 static void summary(FILE *f, const pp_compare_result *res)
@@ -81,11 +114,12 @@ static char *levels_str(char *b, size_t cap, const pp_compare_result *res)
 static void console(FILE *f, const pp_compare_result *res, const cmp_side *b, const cmp_side *c)
 {
     char v1[48], v2[48], ch[32], iv[48], vd[128];
-    fprintf(f, "baseline: %zu run%s (%s); candidate: %zu run%s (%s)\n", b->n, b->n == 1 ? "" : "s",
-            b->arg, c->n, c->n == 1 ? "" : "s", c->arg);
+    fprintf(f, "baseline: %zu run%s (%s); candidate: %zu run%s (%s)%s\n", b->n,
+            b->n == 1 ? "" : "s", b->arg, c->n, c->n == 1 ? "" : "s", c->arg,
+            res->paired ? "; paired in the order they ran" : "");
     char lv[128];
-    fprintf(f, "tolerance %.3g %%, %s of candidate/baseline over the runs\n",
-            res->tolerance * 100.0, levels_str(lv, sizeof lv, res));
+    fprintf(f, "tolerance %.3g %%, %s of candidate/baseline over the %s\n", res->tolerance * 100.0,
+            levels_str(lv, sizeof lv, res), res->paired ? "pairs' ratios" : "runs");
     fprintf(f, "%-28s %12s %12s %9s  %-22s %7s  %s\n", "metric", "baseline", "candidate", "change",
             "interval", "runs", "verdict");
     for (size_t i = 0; i < res->n; i++) {
@@ -95,8 +129,9 @@ static void console(FILE *f, const pp_compare_result *res, const cmp_side *b, co
         fprintf(f, "%-28s %12s %12s %9s  %-22s %7s  %s\n", r->metric,
                 value_str(v1, sizeof v1, r->base, r->unit),
                 value_str(v2, sizeof v2, r->cand, r->unit), change_str(ch, sizeof ch, r->ratio),
-                interval_str(iv, sizeof iv, r), runs, verdict_str(vd, sizeof vd, r));
+                interval_str(iv, sizeof iv, r), runs, verdict_str(vd, sizeof vd, r, res->paired));
     }
+    steadiest_line(f, res);
     summary(f, res);
 }
 
@@ -130,7 +165,7 @@ static void json_out(FILE *f, const pp_compare_result *res, const cmp_side *b, c
     json_num(f, res->conf);
     fputs(",\n  \"metric_confidence\": ", f);
     json_num(f, res->row_conf);
-    fputs(",\n", f);
+    fprintf(f, ",\n  \"paired\": %s,\n", res->paired ? "true" : "false");
     json_side(f, "baseline", b);
     json_side(f, "candidate", c);
     fputs("  \"not_comparable\": [", f);
@@ -164,7 +199,9 @@ static void json_out(FILE *f, const pp_compare_result *res, const cmp_side *b, c
         fprintf(f, ", \"runs_baseline\": %zu, \"runs_candidate\": %zu, \"verdict\": ", r->n_base,
                 r->n_cand);
         pp_json_write_string(f, pp_compare_verdict_name(r->verdict));
-        fprintf(f, ", \"runs_needed\": %zu}", r->runs_needed);
+        fprintf(f, ", \"runs_needed\": %zu, \"spread\": ", r->runs_needed);
+        json_num(f, r->spread);
+        fputc('}', f);
     }
     fprintf(f,
             "%s],\n  \"regressions\": %d, \"better\": %d, \"no_change\": %d, "
@@ -193,8 +230,9 @@ static void markdown(FILE *f, const pp_compare_result *res, const cmp_side *b, c
     else
         fprintf(f, "### postprof compare: no regression\n\n");
     char lv[128];
-    fprintf(f, "%zu baseline run%s vs %zu candidate run%s; tolerance %.3g %%, %s.\n\n", b->n,
-            b->n == 1 ? "" : "s", c->n, c->n == 1 ? "" : "s", res->tolerance * 100.0,
+    fprintf(f, "%zu baseline run%s vs %zu candidate run%s%s; tolerance %.3g %%, %s.\n\n", b->n,
+            b->n == 1 ? "" : "s", c->n, c->n == 1 ? "" : "s",
+            res->paired ? ", paired in the order they ran" : "", res->tolerance * 100.0,
             levels_str(lv, sizeof lv, res));
     if (n_mm)
         fprintf(f,
@@ -207,14 +245,15 @@ static void markdown(FILE *f, const pp_compare_result *res, const cmp_side *b, c
         const pp_compare_row *r = &res->rows[i];
         fputs("| ", f);
         md_text(f, r->metric);
-        fprintf(f, " | %s | %s | %s | %s | %zu/%zu | %s%s%s |\n",
-                value_str(v1, sizeof v1, r->base, r->unit),
-                value_str(v2, sizeof v2, r->cand, r->unit), change_str(ch, sizeof ch, r->ratio),
-                interval_str(iv, sizeof iv, r), r->n_base, r->n_cand,
-                r->verdict == PP_COMPARE_WORSE ? "**" : "", verdict_str(vd, sizeof vd, r),
-                r->verdict == PP_COMPARE_WORSE ? "**" : "");
+        fprintf(
+            f, " | %s | %s | %s | %s | %zu/%zu | %s%s%s |\n",
+            value_str(v1, sizeof v1, r->base, r->unit), value_str(v2, sizeof v2, r->cand, r->unit),
+            change_str(ch, sizeof ch, r->ratio), interval_str(iv, sizeof iv, r), r->n_base,
+            r->n_cand, r->verdict == PP_COMPARE_WORSE ? "**" : "",
+            verdict_str(vd, sizeof vd, r, res->paired), r->verdict == PP_COMPARE_WORSE ? "**" : "");
     }
     fputc('\n', f);
+    steadiest_line(f, res);
     summary(f, res);
 }
 
@@ -251,9 +290,10 @@ static void github(FILE *f, const pp_compare_result *res, const cmp_side *b, con
         if (r->verdict != PP_COMPARE_WORSE && r->verdict != PP_COMPARE_INCONCLUSIVE)
             continue;
         snprintf(msg, sizeof msg,
-                 "%s: %s, %s, interval %s over %zu vs %zu runs (tolerance %.3g %%)", r->metric,
-                 verdict_str(vd, sizeof vd, r), change_str(ch, sizeof ch, r->ratio),
-                 interval_str(iv, sizeof iv, r), r->n_base, r->n_cand, res->tolerance * 100.0);
+                 "%s: %s, %s, interval %s over %zu vs %zu runs%s (tolerance %.3g %%)", r->metric,
+                 verdict_str(vd, sizeof vd, r, res->paired), change_str(ch, sizeof ch, r->ratio),
+                 interval_str(iv, sizeof iv, r), r->n_base, r->n_cand,
+                 res->paired ? " in pairs" : "", res->tolerance * 100.0);
         fputs(r->verdict == PP_COMPARE_WORSE ? "::error title=performance regression::"
                                              : "::warning title=inconclusive::",
               f);

@@ -156,7 +156,10 @@ typedef struct pp_compare_row {
         high;              /* candidate / baseline and its interval (low 0, high INFINITY: none) */
     size_t n_base, n_cand; /* runs that measured the metric on each side */
     pp_compare_verdict verdict;
-    size_t runs_needed; /* inconclusive: about how many runs per side would decide (0: unknown) */
+    size_t runs_needed; /* inconclusive: about how many runs per side (pairs when paired) would
+                           decide (0: unknown) */
+    double spread; /* sd of log(candidate / baseline) of one comparison: paired, over the pairs;
+                      unpaired, sqrt 2 x the runs' pooled sd of logs (NAN: too few runs) */
 } pp_compare_row;
 
 typedef struct pp_compare_result {
@@ -165,7 +168,8 @@ typedef struct pp_compare_result {
     int regressions, improvements, unchanged, inconclusive; /* rows of each verdict */
     double tolerance, conf;                                 /* conf: for all metrics together */
     double row_conf; /* each metric's interval: 1 - (1 - conf) / metrics (Bonferroni) */
-    size_t min_runs; /* fewest runs per side with which an interval can exclude 1 at all */
+    size_t min_runs; /* fewest runs per side (pairs) with which an interval can exclude 1 at all */
+    int paired;      /* 1: from pp_compare_pairs() */
 } pp_compare_result;
 
 /*
@@ -189,6 +193,22 @@ typedef struct pp_compare_result {
 PP_EXPORT PP_NODISCARD int pp_compare_runs(const pp_report *const *base, size_t nb,
                                            const pp_report *const *cand, size_t nc,
                                            double tolerance, double conf, pp_compare_result *out);
+
+/*
+ * pp_compare_pairs() - Like pp_compare_runs(), for n pairs of runs where
+ * base[i] and cand[i] ran one right after the other (interleaved: A B B A A B
+ * ...): per metric, the ratio from the pairs' ratios cand[i] / base[i]
+ * (Hodges-Lehmann over the Walsh averages of their logs, Wilcoxon
+ * signed-rank interval), so what the machine did at the time of a pair falls
+ * on both of its runs and cancels. A pair counts for a metric only when both
+ * of its runs measured it. Same simultaneous intervals and verdicts; one pair
+ * is always inconclusive (min_runs: the fewest pairs that can decide).
+ * Returns PP_OK; PP_EINVAL for n of 0 or over PP_COMPARE_MAX_RUNS, a NULL
+ * report, tolerance < 0, conf outside (0.5, 1); PP_ENOMEM. Pure.
+ */
+PP_EXPORT PP_NODISCARD int pp_compare_pairs(const pp_report *const *base,
+                                            const pp_report *const *cand, size_t n,
+                                            double tolerance, double conf, pp_compare_result *out);
 
 /* A setting two reports differ in (pp_report.settings); "" where one lacks it. */
 typedef struct pp_compare_mismatch {

@@ -1,8 +1,9 @@
 /*
  * compare.c - The CI gate's decision: N baseline runs against M candidate
- * runs, one value per run and metric, the ratio candidate/baseline with its
- * interval from the statistics module (so the noise between runs is what
- * decides), and which settings make two runs incomparable. Pure: no I/O.
+ * runs (or N pairs of runs that ran back to back), one value per run and
+ * metric, the ratio candidate/baseline with its interval from the statistics
+ * module (so the noise between runs is what decides), and which settings
+ * make two runs incomparable. Pure: no I/O.
  */
 #include <math.h>
 #include <stdio.h>
@@ -16,8 +17,8 @@
 typedef struct metric {
     char name[PP_REPORT_NAME_MAX];
     const char *unit;
-    double *v[2]; /* values per side, one per run */
-    size_t n[2];
+    double *v[2]; /* values per side, one per run in run order (NAN: the run lacks it) */
+    size_t n[2];  /* runs of each side that measured it */
 } metric;
 
 typedef struct metrics {
@@ -42,8 +43,8 @@ const char *pp_compare_verdict_name(pp_compare_verdict v)
     return "?";
 }
 
-/* One run's value of a metric; values that are not positive and finite are not costs. */
-static void add(metrics *ms, int side, const char *name, const char *unit, double value)
+/* Run `run`'s value of a metric; values that are not positive and finite are not costs. */
+static void add(metrics *ms, int side, size_t run, const char *name, const char *unit, double value)
 {
     if (!(value > 0.0) || !isfinite(value))
         return;
@@ -64,10 +65,15 @@ static void add(metrics *ms, int side, const char *name, const char *unit, doubl
             ms->oom = 1;
             return;
         }
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < ms->cap[k]; j++)
+                m->v[k][j] = NAN;
     }
     metric *m = &ms->m[i];
-    if (m->v[side] && m->n[side] < ms->cap[side])
-        m->v[side][m->n[side]++] = value;
+    if (m->v[side] && run < ms->cap[side] && isnan(m->v[side][run])) {
+        m->v[side][run] = value;
+        m->n[side]++;
+    }
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -89,20 +95,21 @@ static double quantile(const double *x, size_t n, double q)
     return lo + 1 < n ? s[lo] + (h - (double)lo) * (s[lo + 1] - s[lo]) : s[n - 1];
 }
 
-static void run_values(metrics *ms, int side, const pp_report *r)
+static void run_values(metrics *ms, int side, size_t run, const pp_report *r)
 {
     char name[PP_REPORT_NAME_MAX];
     if (r->perf.n_passes > 0) {
-        add(ms, side, "end_to_end", "s", pp__stats_median(r->perf.pass_ns, r->perf.n_passes) / 1e9);
+        add(ms, side, run, "end_to_end", "s",
+            pp__stats_median(r->perf.pass_ns, r->perf.n_passes) / 1e9);
         /* the pass's CPU time: what other processes on a shared machine disturb least */
         if (r->perf.pass_cpu_ns[0] > 0)
-            add(ms, side, "end_to_end.cpu", "s",
+            add(ms, side, run, "end_to_end.cpu", "s",
                 pp__stats_median(r->perf.pass_cpu_ns, r->perf.n_passes) / 1e9);
     }
     for (size_t i = 0; i < r->loading.n_sources; i++) {
         const pp_load_profile *l = &r->loading.sources[i];
         snprintf(name, sizeof name, "load.%.40s.p95", l->name);
-        add(ms, side, name, "s", quantile(l->batch_ns, l->n_batch_ns, 0.95) / 1e9);
+        add(ms, side, run, name, "s", quantile(l->batch_ns, l->n_batch_ns, 0.95) / 1e9);
     }
     for (size_t i = 0; i < r->inference.n_models; i++) {
         const pp_model_profile *mp = &r->inference.models[i];
@@ -111,12 +118,12 @@ static void run_values(metrics *ms, int side, const pp_report *r)
             if (pt->batch != mp->current_batch)
                 continue;
             snprintf(name, sizeof name, "infer.%.40s.p99", mp->name);
-            add(ms, side, name, "s", quantile(pt->batch_ns, pt->n_batch_ns, 0.99) / 1e9);
+            add(ms, side, run, name, "s", quantile(pt->batch_ns, pt->n_batch_ns, 0.99) / 1e9);
         }
     }
     if (r->cache.present && r->cache.ops > 0)
-        add(ms, side, "cache.miss_ratio", "ratio", 1.0 - r->cache.hit_ratio);
-    add(ms, side, "memory.peak_rss", "bytes", r->system.peak_rss_bytes);
+        add(ms, side, run, "cache.miss_ratio", "ratio", 1.0 - r->cache.hit_ratio);
+    add(ms, side, run, "memory.peak_rss", "bytes", r->system.peak_rss_bytes);
 }
 
 /* The fewest runs per side with which an interval at conf can exclude 1. */
@@ -161,42 +168,115 @@ static pp_compare_verdict verdict_of(pp__verdict v)
     return PP_COMPARE_INCONCLUSIVE;
 }
 
-int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *const *cand,
-                    size_t nc, double tolerance, double conf, pp_compare_result *out)
+/* Standard deviation of one comparison's log ratio: paired, of log(c_i / b_i)
+ * over the pairs; unpaired, sqrt 2 times the pooled spread of the runs' logs
+ * (what the log ratio of one baseline run and one candidate run would show).
+ * NAN with too few values. */
+static double log_spread(const double *a, const double *b, size_t n, size_t na, size_t nb,
+                         int paired)
+{
+    double sa = 0, sb = 0, ssa = 0, ssb = 0;
+    size_t ka = 0, kb = 0;
+    if (paired) {
+        for (size_t i = 0; i < n; i++, ka++) {
+            double d = log(b[i]) - log(a[i]);
+            sa += d;
+            ssa += d * d;
+        }
+        if (ka < 2)
+            return NAN;
+        return sqrt(fmax(0.0, (ssa - sa * sa / (double)ka) / (double)(ka - 1)));
+    }
+    for (size_t i = 0; i < na; i++, ka++) {
+        sa += log(a[i]);
+        ssa += log(a[i]) * log(a[i]);
+    }
+    for (size_t i = 0; i < nb; i++, kb++) {
+        sb += log(b[i]);
+        ssb += log(b[i]) * log(b[i]);
+    }
+    if (ka + kb < 3 || ka == 0 || kb == 0)
+        return NAN;
+    double ss = (ssa - sa * sa / (double)ka) + (ssb - sb * sb / (double)kb);
+    return sqrt(2.0 * fmax(0.0, ss / (double)(ka + kb - 2)));
+}
+
+/* The values of metric m that count: paired, the pairs where both runs
+ * measured it (into a[k], b[k]); unpaired, each side's runs that measured it. */
+static void usable(const metric *m, size_t cap0, size_t cap1, int paired, double *a, size_t *na,
+                   double *b, size_t *nb)
+{
+    *na = *nb = 0;
+    if (paired) {
+        for (size_t i = 0; i < cap0 && i < cap1; i++)
+            if (!isnan(m->v[0][i]) && !isnan(m->v[1][i])) {
+                a[*na] = m->v[0][i];
+                b[(*na)++] = m->v[1][i];
+            }
+        *nb = *na;
+        return;
+    }
+    for (size_t i = 0; i < cap0; i++)
+        if (!isnan(m->v[0][i]))
+            a[(*na)++] = m->v[0][i];
+    for (size_t i = 0; i < cap1; i++)
+        if (!isnan(m->v[1][i]))
+            b[(*nb)++] = m->v[1][i];
+}
+
+static int compare_core(const pp_report *const *base, size_t nb, const pp_report *const *cand,
+                        size_t nc, int paired, double tolerance, double conf,
+                        pp_compare_result *out)
 {
     memset(out, 0, sizeof *out);
     out->tolerance = tolerance;
     out->conf = conf;
     out->row_conf = conf;
+    out->paired = paired;
     if (!base || !cand || nb == 0 || nc == 0 || nb > PP_COMPARE_MAX_RUNS ||
-        nc > PP_COMPARE_MAX_RUNS || !(tolerance >= 0.0) || !(conf > 0.5 && conf < 1.0))
+        nc > PP_COMPARE_MAX_RUNS || (paired && nb != nc) || !(tolerance >= 0.0) ||
+        !(conf > 0.5 && conf < 1.0))
         return PP_EINVAL;
+    for (size_t i = 0; i < nb; i++)
+        if (!base[i])
+            return PP_EINVAL;
+    for (size_t i = 0; i < nc; i++)
+        if (!cand[i])
+            return PP_EINVAL;
     metrics *ms = calloc(1, sizeof *ms);
-    if (!ms)
-        return PP_ENOMEM;
+    double *a = malloc(nb * sizeof *a), *b = malloc(nc * sizeof *b);
+    int rc = PP_ENOMEM;
+    if (!ms || !a || !b)
+        goto out;
     ms->cap[0] = nb;
     ms->cap[1] = nc;
     for (size_t i = 0; i < nb; i++)
-        run_values(ms, 0, base[i]);
+        run_values(ms, 0, i, base[i]);
     for (size_t i = 0; i < nc; i++)
-        run_values(ms, 1, cand[i]);
-    int rc = ms->oom ? PP_ENOMEM : PP_OK;
+        run_values(ms, 1, i, cand[i]);
+    rc = ms->oom ? PP_ENOMEM : PP_OK;
     /* every metric is a chance for noise to look like a regression: with m
      * metrics each interval is at 1 - (1 - conf) / m (Bonferroni), so the
      * chance that any of them alarms on two alike sets of runs stays within
      * 1 - conf, not m times that */
     size_t m_judged = 0;
-    for (size_t i = 0; i < ms->n; i++)
-        m_judged += ms->m[i].n[0] > 0 && ms->m[i].n[1] > 0;
+    for (size_t i = 0; rc == PP_OK && i < ms->n; i++) {
+        size_t ka, kb;
+        usable(&ms->m[i], nb, nc, paired, a, &ka, b, &kb);
+        m_judged += ka > 0 && kb > 0;
+    }
     double row_conf = m_judged > 1 ? 1.0 - (1.0 - conf) / (double)m_judged : conf;
     out->row_conf = row_conf;
-    out->min_runs = min_runs_per_side(row_conf);
+    out->min_runs = paired ? pp__stats_min_pairs(row_conf) : min_runs_per_side(row_conf);
     for (size_t i = 0; rc == PP_OK && i < ms->n; i++) {
         const metric *m = &ms->m[i];
-        if (m->n[0] == 0 || m->n[1] == 0)
-            continue; /* measured on one side only: nothing to compare */
+        size_t ka, kb;
+        usable(m, nb, nc, paired, a, &ka, b, &kb);
+        if (ka == 0 || kb == 0)
+            continue; /* measured on one side only (or in no pair): nothing to compare */
         pp__ratio_est e;
-        rc = pp__stats_unpaired(m->v[0], m->n[0], m->v[1], m->n[1], row_conf, tolerance, &e);
+        rc = paired ? pp__stats_paired(a, b, ka, row_conf, tolerance, &e)
+                    : pp__stats_unpaired(a, ka, b, kb, row_conf, tolerance, &e);
         if (rc != PP_OK)
             break;
         pp_compare_row *row = &out->rows[out->n++];
@@ -207,8 +287,9 @@ int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *co
         row->ratio = e.ratio;
         row->low = e.low;
         row->high = e.high;
-        row->n_base = m->n[0];
-        row->n_cand = m->n[1];
+        row->n_base = ka;
+        row->n_cand = kb;
+        row->spread = log_spread(a, b, ka, ka, kb, paired);
         row->verdict = verdict_of(e.verdict);
         switch (row->verdict) {
         case PP_COMPARE_WORSE:
@@ -226,18 +307,35 @@ int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *co
             break;
         }
     }
-    for (size_t i = 0; i < ms->n; i++) {
-        free(ms->m[i].v[0]);
-        free(ms->m[i].v[1]);
-    }
+out:
+    if (ms)
+        for (size_t i = 0; i < ms->n; i++) {
+            free(ms->m[i].v[0]);
+            free(ms->m[i].v[1]);
+        }
     free(ms);
+    free(a);
+    free(b);
     if (rc != PP_OK) {
         memset(out, 0, sizeof *out);
         out->tolerance = tolerance;
         out->conf = conf;
         out->row_conf = conf;
+        out->paired = paired;
     }
     return rc;
+}
+
+int pp_compare_runs(const pp_report *const *base, size_t nb, const pp_report *const *cand,
+                    size_t nc, double tolerance, double conf, pp_compare_result *out)
+{
+    return compare_core(base, nb, cand, nc, 0, tolerance, conf, out);
+}
+
+int pp_compare_pairs(const pp_report *const *base, const pp_report *const *cand, size_t n,
+                     double tolerance, double conf, pp_compare_result *out)
+{
+    return compare_core(base, n, cand, n, 1, tolerance, conf, out);
 }
 
 /* "batch-size" and "batch_size" name the same knob */

@@ -44,6 +44,36 @@ runs("bigdata", 6, 1.0, 7, setting=("data.bytes", "1"))
 runs("broken", 3, 1.0, 8)
 open(os.path.join(out, "broken", "run01", "report.json"), "w").write('{"schema_version": 1, "system_stats": 3}')
 os.makedirs(os.path.join(out, "empty"), exist_ok=True)
+# interleaved runs (A B B A A B ...) on a runner whose load drifts: both runs
+# of a pair share a level that wanders by 12 % a pair, each run adds its own
+# noise
+def pairs(name, n, scale, seed, alternate=True):
+    rnd = random.Random(seed)
+    level, t = 1.0, 1.8e9
+    for i in range(n):
+        level *= rnd.lognormvariate(0, 0.12)
+        order = ("b", "c") if i % 2 == 0 else ("c", "b")
+        for side in order:
+            d = json.loads(json.dumps(base))
+            v = level * (scale if side == "c" else 1.0)
+            p = d["performance"]
+            # CPU time steadier (0.5 %) than wall time (2 %)
+            p["pass_cpu_s"] = [0.9 * x * v * rnd.lognormvariate(0, 0.005) for x in p["pass_s"]]
+            w = rnd.lognormvariate(0, 0.02)
+            p["pass_s"] = [x * v * w for x in p["pass_s"]]
+            for k, s in d["data_loading"].items():
+                if isinstance(s, dict) and "batch_s" in s:
+                    s["batch_s"] = [x * v * w for x in s["batch_s"]]
+            t += 5.0
+            # not alternating: every baseline run first, then every candidate run
+            d["system_stats"]["timestamp"] = t if alternate else (
+                1.8e9 + 5.0 * i + (0 if side == "b" else 1000.0))
+            os.makedirs(os.path.join(out, name + "_" + side), exist_ok=True)
+            # file names in the opposite order of time: pairing follows the end times
+            json.dump(d, open(os.path.join(out, name + "_" + side, "r%02d.json" % (n - i)), "w"))
+pairs("drift_aa", 12, 1.0, 11)
+pairs("drift_slow", 12, 1.15, 12)
+pairs("seq", 12, 1.15, 13, alternate=False)
 PY
 grep -q '"knob.batch_size"' "$dir/base/run00/report.json" || fail "the report lacks settings"
 
@@ -130,4 +160,38 @@ grep -q "^::error title=performance regression::end_to_end: worse, +[0-9.]* %25"
 [ $rc -eq 0 ] || fail "github one run: exit $rc"
 grep -q "^::warning title=inconclusive::end_to_end" "$dir/one.gh" || fail "github: warning annotation"
 grep -q "^::error" "$dir/one.gh" && fail "github: one run per side raised an error"
+# --paired: interleaved runs whose load drifts; a pair's runs share the drift
+"$pp" compare --paired "$dir/drift_slow_b" "$dir/drift_slow_c" > "$dir/paired.txt"; rc=$?
+[ $rc -eq 1 ] || fail "paired 15 % slower under drift: exit $rc"
+grep -q "paired in the order they ran" "$dir/paired.txt" || fail "paired: does not say it paired"
+grep -q "^end_to_end .*12/12 *worse" "$dir/paired.txt" || fail "paired: end_to_end not worse over 12 pairs"
+grep -q "^steadiest measure of the pass's work: end_to_end.cpu (one pair's ratio varies by 0\.[0-9] %, end_to_end's by [1-4]\.[0-9] %)" "$dir/paired.txt" || fail "paired: CPU time is not the steadiest measure: $(cat "$dir/paired.txt")"
+# the same runs unpaired: the drift hides the 15 %
+"$pp" compare "$dir/drift_slow_b" "$dir/drift_slow_c" > "$dir/unpaired.txt"; rc=$?
+[ $rc -eq 0 ] || fail "unpaired under drift: exit $rc"
+grep -q "^end_to_end .*inconclusive" "$dir/unpaired.txt" || fail "unpaired under drift: not inconclusive"
+"$pp" compare --paired "$dir/drift_aa_b" "$dir/drift_aa_c" > "$dir/paired_aa.txt"; rc=$?
+[ $rc -eq 0 ] || fail "paired A/A: exit $rc"
+"$pp" compare --paired --format json "$dir/drift_slow_b" "$dir/drift_slow_c" > "$dir/paired.json"; rc=$?
+[ $rc -eq 1 ] || fail "paired json: exit $rc"
+python3 - "$dir/paired.json" <<'PY' || fail "paired json output"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["paired"] is True and d["exit_code"] == 1, d
+e2e = [m for m in d["metrics"] if m["metric"] == "end_to_end"][0]
+assert e2e["verdict"] == "worse" and 1.05 < e2e["low"] <= 1.15 <= e2e["high"], e2e
+assert 0.01 < e2e["spread"] < 0.05, e2e
+cpu = [m for m in d["metrics"] if m["metric"] == "end_to_end.cpu"][0]
+assert cpu["verdict"] == "worse" and 0 < cpu["spread"] < 0.01, cpu
+PY
+# 2: not as many runs per side, runs that did not alternate
+mkdir -p "$dir/drift_short"
+cp "$dir"/drift_slow_c/r0[2-9].json "$dir"/drift_slow_c/r1*.json "$dir/drift_short/"
+"$pp" compare --paired "$dir/drift_slow_b" "$dir/drift_short" 2> "$dir/err.txt"; rc=$?
+[ $rc -eq 2 ] || fail "paired, 12 vs 11 runs: exit $rc"
+grep -q "as many baseline runs as candidate runs: 12 in .*, 11 in" "$dir/err.txt" || fail "paired, 12 vs 11: message: $(cat "$dir/err.txt")"
+"$pp" compare --paired "$dir/seq_b" "$dir/seq_c" 2> "$dir/err.txt"; rc=$?
+[ $rc -eq 2 ] || fail "paired, not alternating: exit $rc"
+grep -q "did not alternate: .*seq_c/r12.json (pair 1) ended after .*seq_b/r11.json (pair 2)" "$dir/err.txt" || fail "paired, not alternating: message: $(cat "$dir/err.txt")"
+"$pp" compare --paired "$dir/seq_b" "$dir/seq_c" > /dev/null 2>&1 && fail "paired, not alternating: exit 0"
 echo "compare: ok"

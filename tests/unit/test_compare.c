@@ -3,8 +3,9 @@
  * ratio and known noise (seeded, so every run of the test sees the same
  * numbers): A/A pairs rarely alarm, a 15 % slowdown is caught, one run per
  * side is never a regression, many metrics share one false-alarm chance
- * (simultaneous intervals), percentiles come from per-batch samples, and
- * settings that differ make reports incomparable.
+ * (simultaneous intervals), percentiles come from per-batch samples,
+ * settings that differ make reports incomparable, and pairs of interleaved
+ * runs cancel a slow drift that hides a 15 % slowdown from unpaired runs.
  */
 #include <math.h>
 #include <stdio.h>
@@ -278,7 +279,123 @@ static void settings_make_reports_incomparable(void **state)
     pp_report_free(b);
 }
 
+/* n pairs: pair i's two runs share a level that drifts slowly and widely
+ * (a random walk of sd `drift` per step around the start: the runner's load
+ * changing during the job), each run has its own small noise (sigma), and
+ * the candidate costs `ratio` times the baseline */
+static void make_drifting_pairs(pp_report **a, pp_report **b, size_t n, double ratio, double drift,
+                                double sigma, uint64_t *seed)
+{
+    double level = 0;
+    for (size_t i = 0; i < n; i++) {
+        level += drift * normal(seed);
+        for (int side = 0; side < 2; side++) {
+            pp_report *r = pp_report_new();
+            assert_non_null(r);
+            double v = 100e6 * (side ? ratio : 1.0) * exp(level + sigma * normal(seed));
+            r->perf.n_passes = 1;
+            r->perf.pass_ns[0] = v;
+            (side ? b : a)[i] = r;
+        }
+    }
+}
+
+/* verdicts (paired, unpaired) of end_to_end over the same drifting pairs */
+static void drift_trial(size_t n, double ratio, uint64_t *seed, pp_compare_row *paired,
+                        pp_compare_row *unpaired)
+{
+    pp_report *a[32], *b[32];
+    make_drifting_pairs(a, b, n, ratio, 0.15, 0.03, seed);
+    pp_compare_result res;
+    const pp_report *const *ca = (const pp_report *const *)a, *const *cb =
+                                                                  (const pp_report *const *)b;
+    assert_int_equal(pp_compare_pairs(ca, cb, n, 0.05, 0.95, &res), PP_OK);
+    assert_int_equal(res.n, 1);
+    assert_int_equal(res.paired, 1);
+    assert_int_equal(res.regressions, res.rows[0].verdict == PP_COMPARE_WORSE);
+    *paired = res.rows[0];
+    assert_int_equal(pp_compare_runs(ca, n, cb, n, 0.05, 0.95, &res), PP_OK);
+    assert_int_equal(res.paired, 0);
+    *unpaired = res.rows[0];
+    free_runs(a, n);
+    free_runs(b, n);
+}
+
+static void pairs_cancel_slow_drift(void **state)
+{
+    (void)state;
+    uint64_t seed = 1205;
+    int caught = 0, caught_unpaired = 0, covered = 0, false_alarms = 0, aa_unpaired = 0;
+    double spread_p = 0, spread_u = 0;
+    for (int t = 0; t < 200; t++) {
+        pp_compare_row p, u;
+        /* 14 pairs, the level wanders by ~15 % per pair (often +-50 % over the job) */
+        drift_trial(14, 1.15, &seed, &p, &u);
+        caught += p.verdict == PP_COMPARE_WORSE;
+        caught_unpaired += u.verdict == PP_COMPARE_WORSE;
+        covered += p.low <= 1.15 && 1.15 <= p.high;
+        assert_int_equal(p.n_base, 14);
+        assert_int_equal(p.n_cand, 14);
+        assert_true(fabs(p.cand - p.base * p.ratio) <= 1e-12 * p.cand);
+        spread_p += p.spread / 200;
+        spread_u += u.spread / 200;
+        drift_trial(14, 1.0, &seed, &p, &u);
+        false_alarms += p.verdict == PP_COMPARE_WORSE;
+        aa_unpaired += u.verdict == PP_COMPARE_WORSE;
+    }
+    /* the pairs' ratios see only the runs' own noise (3 % each, 4.2 % per
+     * pair), the runs' values the drift too: paired catches the 15 %, unpaired
+     * cannot tell it from the drift */
+    assert_true(caught >= 180);
+    assert_true(caught_unpaired <= 100); /* misses at least half */
+    assert_true(covered >= 180);         /* the 95 % interval covers the true ratio */
+    assert_true(false_alarms <= 10);
+    assert_true(aa_unpaired <= 10);
+    assert_true(spread_p > 0.03 && spread_p < 0.06);
+    assert_true(spread_u > 2 * spread_p);
+}
+
+static void pairs_need_both_runs(void **state)
+{
+    (void)state;
+    uint64_t seed = 99;
+    pp_report *a[12], *b[12];
+    make_drifting_pairs(a, b, 12, 1.3, 0.05, 0.02, &seed);
+    pp_compare_result res;
+    const pp_report *const *ca = (const pp_report *const *)a, *const *cb =
+                                                                  (const pp_report *const *)b;
+    /* a baseline run without passes leaves its pair out of end_to_end */
+    b[4]->perf.n_passes = 0;
+    assert_int_equal(pp_compare_pairs(ca, cb, 12, 0.05, 0.95, &res), PP_OK);
+    assert_int_equal(res.n, 1);
+    assert_int_equal(res.rows[0].n_base, 11);
+    assert_int_equal(res.rows[0].n_cand, 11);
+    assert_int_equal(res.rows[0].verdict, PP_COMPARE_WORSE);
+    assert_int_equal(res.min_runs, 6); /* at 95 %: 5 pairs can never exclude 1 */
+    /* one pair, even 30 % slower: no interval, inconclusive, says how many pairs */
+    assert_int_equal(pp_compare_pairs(ca, cb, 1, 0.05, 0.95, &res), PP_OK);
+    assert_int_equal(res.rows[0].verdict, PP_COMPARE_INCONCLUSIVE);
+    assert_true(isinf(res.rows[0].high));
+    assert_int_equal(res.rows[0].runs_needed, 6);
+    assert_int_equal(res.regressions, 0);
+    /* 5 pairs all slower still cannot decide at 95 % */
+    assert_int_equal(pp_compare_pairs(ca, cb, 5, 0.05, 0.95, &res), PP_OK);
+    assert_int_equal(res.rows[0].verdict, PP_COMPARE_INCONCLUSIVE);
+    /* bad arguments */
+    assert_int_equal(pp_compare_pairs(ca, cb, 0, 0.05, 0.95, &res), PP_EINVAL);
+    assert_int_equal(pp_compare_pairs(ca, cb, 12, -1, 0.95, &res), PP_EINVAL);
+    assert_int_equal(pp_compare_pairs(ca, cb, 12, 0.05, 0.5, &res), PP_EINVAL);
+    assert_int_equal(pp_compare_pairs(ca, cb, PP_COMPARE_MAX_RUNS + 1, 0.05, 0.95, &res),
+                     PP_EINVAL);
+    const pp_report *holes[2] = {a[0], NULL};
+    assert_int_equal(pp_compare_pairs(holes, cb, 2, 0.05, 0.95, &res), PP_EINVAL);
+    free_runs(a, 12);
+    free_runs(b, 12);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(pairs_cancel_slow_drift),
+    cmocka_unit_test(pairs_need_both_runs),
     cmocka_unit_test(aa_false_alarms_rare),
     cmocka_unit_test(slowdown_15_percent_caught),
     cmocka_unit_test(one_run_per_side_is_inconclusive),
