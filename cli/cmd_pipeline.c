@@ -44,6 +44,8 @@ static const char pipeline_usage[] =
     "  --trace-capacity N       cache accesses to trace (default 0; 2 x requests x candidates\n"
     "                           with --trace-out)\n"
     "  --trace-sample F         fraction of keys traced, chosen by key hash (default 1)\n"
+    "  --extra-work F           test knob: compute on for F times the CPU time the run's\n"
+    "                           work took (0.15: 15 % slower), to check a performance gate\n"
     "  --explain                with --postgres: print EXPLAIN ANALYZE of the source's\n"
     "                           statement (the slowest, as it is the only one)\n"
     "  --trace-out FILE         write the cache access trace as CSV\n"

@@ -63,6 +63,7 @@ static const char *const knobs[] = {"data",
                                     "seed",
                                     "trace_capacity",
                                     "trace_sample",
+                                    "extra_work",
                                     NULL};
 
 const char *const *posts_config_knobs(void)
@@ -227,6 +228,13 @@ int posts_config_set(posts_config *cfg, const char *name, const char *value, pos
         bad = !*v || *end || !(d > 0 && d <= 1);
         if (!bad)
             c.trace_sample = d;
+    } else if (strcmp(name, "extra_work") == 0) {
+        want = "a fraction in [0, 10]";
+        char *end;
+        double d = strtod(v, &end);
+        bad = !*v || *end || !(d >= 0 && d <= 10);
+        if (!bad)
+            c.extra_work = d;
     } else {
         posts_err_set(err, "unknown knob '%s'", name);
         return PP_ENOTFOUND;

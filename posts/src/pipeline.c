@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <postprof/log.h>
 #include <postprof/scope.h>
@@ -32,6 +33,8 @@ struct posts_pipeline {
     uint32_t version;
     posts_request_hook hook;
     void *hook_user;
+    double cpu0;    /* extra_work: process CPU time when the pipeline was made */
+    int extra_done; /* extra_work: done (once per pipeline) */
 };
 
 /* ---- Zipf sampler ------------------------------------------------------------ */
@@ -139,6 +142,38 @@ int posts_open_source(const posts_config *cfg, unsigned which, posts_reject_fn o
 
 /* ---- construction ---------------------------------------------------------------- */
 
+static double process_cpu_s(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The extra_work test knob, once, at the end of the pipeline's work (the end
+ * of serving, or of loading when nothing is served): compute on until the
+ * process has used (1 + fraction) times the CPU time it used since the
+ * pipeline was made, so the run costs that fraction more, whatever this
+ * machine's load did to the pipeline's own work. */
+static void extra_work(posts_pipeline *pl)
+{
+    if (!(pl->cfg.extra_work > 0) || pl->extra_done)
+        return;
+    pl->extra_done = 1;
+    PP_SCOPE("posts.pipeline.extra_work");
+    double target = pl->cpu0 + (process_cpu_s() - pl->cpu0) * (1.0 + pl->cfg.extra_work);
+    volatile uint64_t sink = 0;
+    uint64_t h = 0x9e3779b97f4a7c15u;
+    while (process_cpu_s() < target) {
+        for (int i = 0; i < 4096; i++) { /* ~10 us of mixing between clock reads */
+            h = h * 6364136223846793005u + 1442695040888963407u;
+            h ^= h >> 29;
+        }
+        sink = h;
+    }
+    (void)sink;
+}
+
 int posts_pipeline_new(const posts_config *cfg, posts_pipeline **out, posts_err *err)
 {
     PP_SCOPE_MEM("posts.pipeline.new");
@@ -147,6 +182,7 @@ int posts_pipeline_new(const posts_config *cfg, posts_pipeline **out, posts_err 
     posts_pipeline *pl = calloc(1, sizeof *pl);
     if (!pl)
         return PP_ENOMEM;
+    pl->cpu0 = cfg->extra_work > 0 ? process_cpu_s() : 0;
     pl->cfg = *cfg;
     if (cfg->batch_size < 1 || cfg->batch_size > POSTS_MAX_BATCH) {
         posts_err_set(err, "batch size %zu out of range 1..%u", cfg->batch_size, POSTS_MAX_BATCH);
@@ -889,6 +925,8 @@ int posts_pipeline_serve(posts_pipeline *pl, posts_pipeline_result *res, posts_e
         if (pl->hook)
             pl->hook(pl->hook_user, req);
     }
+    if (rc == PP_OK)
+        extra_work(pl);
     if (res->requests)
         res->feed_mean_score = feed_sum / (double)res->requests;
     posts_cache_stats_get(pl->cache, &after);
@@ -917,6 +955,8 @@ int posts_pipeline_run(const posts_config *cfg, posts_pipeline_result *res, post
     rc = posts_pipeline_load(pl, res, err);
     if (rc == PP_OK && cfg->requests && res->posts_loaded)
         rc = posts_pipeline_serve(pl, res, err);
+    if (rc == PP_OK)
+        extra_work(pl); /* when nothing was served */
     posts_pipeline_free(pl);
     return rc;
 }

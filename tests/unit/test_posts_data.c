@@ -146,6 +146,13 @@ static void config_knobs(void **state)
     assert_int_equal(c.cache_bytes, 2u << 20);
     assert_int_equal(posts_config_set(&c, "zipf_s", "1.2", &err), PP_OK);
     assert_int_equal(posts_config_set(&c, "nonsense", "1", &err), PP_ENOTFOUND);
+    /* the gate's test knob: a fraction of extra CPU work, never negative */
+    assert_true(c.extra_work == 0.0);
+    assert_int_equal(posts_config_set(&c, "extra_work", "0.15", &err), PP_OK);
+    assert_true(c.extra_work == 0.15);
+    assert_int_equal(posts_config_set(&c, "extra_work", "-0.1", &err), PP_EINVAL);
+    assert_int_equal(posts_config_set(&c, "extra_work", "15%", &err), PP_EINVAL);
+    assert_true(c.extra_work == 0.15);
     for (const char *const *k = posts_config_knobs(); *k; k++) {
         posts_err e2;
         int rc = posts_config_set(&c, *k, "", &e2);

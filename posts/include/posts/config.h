@@ -102,6 +102,12 @@ typedef struct posts_config {
      * defaults 0 and 1.0). */
     size_t trace_capacity;
     double trace_sample;
+    /* extra_work: a test knob for performance gates (knob "extra_work",
+     * default 0): after its own work, the pipeline computes on for this
+     * fraction of the process CPU time that work took (0.15: 15 % more CPU
+     * time per run), so a gate can be checked against a regression of a
+     * known size. Never set it in a deployment. */
+    double extra_work;
 } posts_config;
 
 /* posts_config_init() - Fill cfg with the defaults documented above. Never fails. */
