@@ -1,32 +1,35 @@
 #!/usr/bin/env python3
-"""bench_gate.py POSTPROF WORKDIR [options] - Does the CI recipe of
+"""bench_gate.py POSTPROF WORKDIR [options] - Does the paired CI recipe of
 docs/ci-gate.md hold on this machine? Prints `name: value` lines.
 
 1. A pool of ROUNDS rounds of `postprof run --quick --measure-only --config
    bench/gate/ci-gate.ini`, each round three runs one right after the other:
-   the baseline (A), the baseline again (A2) and a slower setting (B,
-   default --batch-size 6: more, smaller batches), the order rotating from
-   round to round so no side always goes first. Every run is its own process,
-   independent of the others except for what the machine did at the time.
-2. One recipe run is RUNS baseline and RUNS candidate runs interleaved, then
-   `postprof compare`: its time is the first RUNS rounds' A and B runs as they
-   ran, plus that compare.
-3. Trials: each trial draws RUNS distinct rounds of the pool, which is RUNS
-   rounds of the recipe: A/A compares their A runs with their A2 runs, A/B
-   their A runs with their B runs, each with the real `postprof compare`,
-   exit 1 = alarm. The two
-   sides of a trial never share a run, but trials share rounds with each other
-   (the pool holds ROUNDS rounds, not TRIALS x RUNS): the rates say how often
-   the gate alarms given the spread this machine produced while the pool ran,
-   not TRIALS independent executions of the recipe.
-4. The slowdown the slower setting really caused (median over rounds of B/A),
-   the spread of one run's end-to-end CPU time, and from it the runs per side
-   the gate would need to catch that slowdown in 90 % of trials.
-5. Why runs, not passes, are the samples: on the A/A trials, how often a 95 %
-   interval of the CPU time per pass excludes 1 (nominally 5 %) with one value
-   per run (each run's median pass) and with every pass of every run pooled
-   as if independent. Then 100 pairs of single reports (A/A) that must never
-   exit 1.
+   the baseline (A), the candidate (B: the same build with the test knob
+   `--extra-work F`, default 0.15: after its own work the pipeline computes on
+   for 15 % of the CPU time that work took) and the baseline again (A2). B
+   always runs in the middle; even rounds run A B A2, odd rounds A2 B A, so
+   B's partner A runs before it in half of the rounds and after it in the
+   other half (the recipe's A B B A order) and no position favours a side.
+2. One recipe run is PAIRS pairs of baseline and candidate runs interleaved,
+   then `postprof compare --paired`: its time is the first PAIRS rounds' A and
+   B runs as they ran, plus that compare.
+3. Trials: each trial draws PAIRS distinct rounds of the pool, which is PAIRS
+   pairs of the recipe: A/A compares their A runs with their A2 runs (the
+   base side alternating between the first and the last run of the round),
+   A/B their A runs with their B runs, each with the real `postprof compare
+   --paired`, exit 1 = alarm. The two sides of a trial never share a run, but
+   trials share rounds with each other (the pool holds ROUNDS rounds, not
+   TRIALS x PAIRS): the rates say how often the gate alarms given the spread
+   this machine produced while the pool ran, not TRIALS independent
+   executions of the recipe.
+4. The slowdown the extra work really caused: `postprof compare --paired`
+   over every round's (A, B) pair, CPU and wall time per pass, with the 95 %
+   interval. Then each measure's spread: one pair's log ratio (paired) against
+   two unrelated runs' (unpaired, as the gate did before), the correlation of
+   a pair's two runs, and the pairs the gate would need for 90 % detection.
+   The same trials are also compared unpaired (as the gate did before
+   --paired), for the difference pairing makes.
+5. 100 pairs of single reports (A/A) that must never exit 1.
 
 The floor of the measurement is the A/A arm: the same decision on runs that
 differ only by noise.
@@ -42,7 +45,7 @@ import subprocess
 import sys
 import time
 
-Z975, Z90 = 1.959964, 1.281552  # the normal's 97.5 % and 90 % quantiles
+Z90 = 1.281552  # the normal's 90 % quantile
 
 
 def run(pp, out, data, extra, ini):
@@ -55,18 +58,14 @@ def run(pp, out, data, extra, ini):
     return time.monotonic() - t0
 
 
-def compare(pp, base, cand, extra=(), level=None):
-    """exit code of `postprof compare` and the metrics judged worse (level: a list that
-    gets each metric's interval level)"""
-    r = subprocess.run([pp, "compare", "--format", "json"] + list(extra) + [base, cand],
+def compare(pp, base, cand, extra=(), paired=True):
+    """exit code of `postprof compare [--paired] --format json` and its output"""
+    r = subprocess.run([pp, "compare", "--format", "json"] + (["--paired"] if paired else []) +
+                       list(extra) + [base, cand],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if r.returncode not in (0, 1):
         sys.exit("bench_gate: compare %s %s: exit %d: %s" % (base, cand, r.returncode, r.stderr))
-    out = json.loads(r.stdout)
-    if level is not None:
-        level.append(out["metric_confidence"])
-    worse = [m["metric"] for m in out["metrics"] if m["verdict"] == "worse"]
-    return r.returncode, worse
+    return r.returncode, json.loads(r.stdout)
 
 
 def side_dir(root, name, files):
@@ -78,40 +77,31 @@ def side_dir(root, name, files):
     return d
 
 
-def perf(path):
-    return json.load(open(path))["performance"]
-
-
-def excludes_1(a, b):
-    """does the 95 % Hodges-Lehmann/Mann-Whitney interval of b/a exclude 1? (normal approximation)"""
-    d = sorted(math.log(y) - math.log(x) for x in a for y in b)
-    m, n = len(a), len(b)
-    k = int(math.floor(m * n / 2 - Z975 * math.sqrt(m * n * (m + n + 1) / 12)))
-    return k >= 1 and (d[k - 1] > 0 or d[m * n - k] < 0)
+def row(out, metric):
+    for m in out["metrics"]:
+        if m["metric"] == metric:
+            return m
+    return None
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("postprof")
     ap.add_argument("workdir")
-    ap.add_argument("--runs", type=int, default=14, help="runs per side of the recipe")
-    ap.add_argument("--rounds", type=int, default=28, help="rounds (A, A2, B) in the pool")
+    ap.add_argument("--pairs", type=int, default=14, help="pairs of runs of the recipe")
+    ap.add_argument("--rounds", type=int, default=28, help="rounds (A, B, A2) in the pool")
     ap.add_argument("--trials", type=int, default=60, help="trials per arm (>= 20)")
-    ap.add_argument("--slower", default="--batch-size 6", help="the slower setting")
+    ap.add_argument("--extra-work", default="0.15", help="the candidate's --extra-work")
     ap.add_argument("--reuse", action="store_true", help="reuse a pool already in WORKDIR")
     a = ap.parse_args()
-    if a.trials < 20 or a.rounds < a.runs:
-        sys.exit("bench_gate: needs --trials >= 20 and --rounds >= --runs")
+    if a.trials < 20 or a.rounds < a.pairs:
+        sys.exit("bench_gate: needs --trials >= 20 and --rounds >= --pairs")
     pp = os.path.abspath(a.postprof)
     ini = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ci-gate.ini")
     wd = os.path.abspath(a.workdir)
     data, pool = os.path.join(wd, "data"), os.path.join(wd, "pool")
-    slower = a.slower.split()
-    knob = []
-    for f in slower:
-        if f.startswith("--"):
-            knob += ["--expect-change", f[2:]]
-    arms = {"a": [], "a2": [], "b": slower}
+    knob = ["--expect-change", "extra_work"]
+    arms = {"a": [], "a2": [], "b": ["--extra-work", a.extra_work]}
     name = lambda arm, i: os.path.join(pool, arm, "r%02d" % i, "report.json")
     loads = []
 
@@ -126,9 +116,8 @@ def main():
         os.makedirs(pool)
         run(pp, os.path.join(wd, "warmup"), data, [], ini)  # makes the data set, warms caches
         times = {k: [] for k in arms}
-        orders = [("a", "b", "a2"), ("b", "a2", "a"), ("a2", "a", "b")]
         for i in range(a.rounds):
-            for arm in orders[i % 3]:
+            for arm in (("a", "b", "a2") if i % 2 == 0 else ("a2", "b", "a")):
                 times[arm].append(run(pp, os.path.dirname(name(arm, i)), data, arms[arm], ini))
             load_now()
         json.dump({"times": times, "loads": loads}, open(times_path, "w"))
@@ -136,82 +125,93 @@ def main():
         saved = json.load(open(times_path))
         times, loads = saved["times"], saved["loads"]
     t0 = time.monotonic()
-    level = []
-    compare(pp, side_dir(wd, "recipe_base", [name("a", k) for k in range(a.runs)]),
-            side_dir(wd, "recipe_cand", [name("b", k) for k in range(a.runs)]), knob, level)
-    t_recipe = sum(times["a"][:a.runs]) + sum(times["b"][:a.runs]) + (time.monotonic() - t0)
+    rc, out = compare(pp, side_dir(wd, "recipe_base", [name("a", k) for k in range(a.pairs)]),
+                      side_dir(wd, "recipe_cand", [name("b", k) for k in range(a.pairs)]), knob)
+    t_recipe = sum(times["a"][:a.pairs]) + sum(times["b"][:a.pairs]) + (time.monotonic() - t0)
+    level = out["metric_confidence"]
 
-    P = {arm: [perf(name(arm, i)) for i in range(a.rounds)] for arm in arms}
+    # the slowdown as measured: every round's (A, B) pair
+    _, whole = compare(pp, side_dir(wd, "all_base", [name("a", i) for i in range(a.rounds)]),
+                       side_dir(wd, "all_cand", [name("b", i) for i in range(a.rounds)]), knob)
     rnd = random.Random(20261205)
     trials = os.path.join(wd, "trials")
-    rate = {}
+    aa = ab = ab_e2e = aa_u = ab_u = 0
     aa_rows = {}
-    run_sig = pooled_sig = 0
     for t in range(a.trials):
-        S = rnd.sample(range(a.rounds), a.runs)
+        S = sorted(rnd.sample(range(a.rounds), a.pairs))
+        # the A/A pair's base: the round's first run in half the rounds, its last in the others
+        first = [name("a", i) if i % 2 == 0 else name("a2", i) for i in S]
+        last = [name("a2", i) if i % 2 == 0 else name("a", i) for i in S]
+        rc, res = compare(pp, side_dir(trials, "base", first), side_dir(trials, "same", last))
+        aa += rc == 1
+        for m in res["metrics"]:
+            if m["verdict"] == "worse":
+                aa_rows[m["metric"]] = aa_rows.get(m["metric"], 0) + 1
+        aa_u += compare(pp, side_dir(trials, "base", first), side_dir(trials, "same", last),
+                        paired=False)[0] == 1
         base = side_dir(trials, "base", [name("a", i) for i in S])
-        same = side_dir(trials, "same", [name("a2", i) for i in S])
         slow = side_dir(trials, "slow", [name("b", i) for i in S])
-        rc, worse = compare(pp, base, same)
-        rate["aa"] = rate.get("aa", 0) + (rc == 1)
-        for m in worse:
-            aa_rows[m] = aa_rows.get(m, 0) + 1
-        rc, worse = compare(pp, base, slow, knob)
-        rate["ab"] = rate.get("ab", 0) + (rc == 1)
+        ab_u += compare(pp, base, slow, knob, paired=False)[0] == 1
+        rc, res = compare(pp, base, slow, knob)
+        ab += rc == 1
         # caught as what it is: an end-to-end row (wall or CPU time per pass) worse
-        e2e = rc == 1 and any(m.startswith("end_to_end") for m in worse)
-        rate["ab_e2e"] = rate.get("ab_e2e", 0) + e2e
-        # A/A, CPU time per pass: does the interval exclude 1 (either way)?
-        ra = [statistics.median(P["a"][i]["pass_cpu_s"]) for i in S]
-        rb = [statistics.median(P["a2"][i]["pass_cpu_s"]) for i in S]
-        run_sig += excludes_1(ra, rb)
-        pa = [x for i in S for x in P["a"][i]["pass_cpu_s"]]
-        pb = [x for i in S for x in P["a2"][i]["pass_cpu_s"]]
-        pooled_sig += excludes_1(pa, pb)
+        ab_e2e += rc == 1 and any(m["verdict"] == "worse" and m["metric"].startswith("end_to_end")
+                                  for m in res["metrics"])
     single = npairs = 0
     A = [name("a", i) for i in range(a.rounds)]
     for i in range(a.rounds):
         for j in range(a.rounds):
             if i != j and npairs < 100:
-                single += compare(pp, A[i], A[j])[0] == 1
+                r = subprocess.run([pp, "compare", A[i], A[j]], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+                single += r.returncode == 1
                 npairs += 1
-    med = statistics.median
-    cpu = lambda arm, i: med(P[arm][i]["pass_cpu_s"])
-    wall = lambda arm, i: med(P[arm][i]["pass_s"])
-    r_cpu = med([cpu("b", i) / cpu("a", i) for i in range(a.rounds)])
-    r_wall = med([wall("b", i) / wall("a", i) for i in range(a.rounds)])
-    # one run's spread: standard deviation of the logs of the baseline runs' values (A and A2)
-    def spread(f):
-        return statistics.stdev([math.log(f(arm, i)) for arm in ("a", "a2") for i in range(a.rounds)])
-    s_cpu, s_wall = spread(cpu), spread(wall)
-    # runs per side for 90 % power at this ratio, at the level compare judges each
-    # metric (simultaneous intervals): Hodges-Lehmann efficiency 3/pi
-    z = statistics.NormalDist().inv_cdf(1 - (1 - level[0]) / 2)
 
-    def need(ratio, s):
-        d = math.log(ratio) - math.log(1.05)
-        return math.ceil(2 * ((z + Z90) * s / d) ** 2 / (3 / math.pi)) if d > 0 else 0
-    # the slowdown these runs per side catch in 90 % of trials at this spread
-    catch90 = 1.05 * math.exp((z + Z90) * s_cpu * math.sqrt(2.0 / a.runs / (3 / math.pi)))
+    med = statistics.median
+    P = {arm: [json.load(open(name(arm, i)))["performance"] for i in range(a.rounds)]
+         for arm in arms}
+    measure = {"cpu": lambda arm, i: med(P[arm][i]["pass_cpu_s"]),
+               "wall": lambda arm, i: med(P[arm][i]["pass_s"])}
     T = float(a.trials)
-    print("gate_runs_per_side: %d" % a.runs)
+    z = statistics.NormalDist().inv_cdf(1 - (1 - level) / 2)
+    print("gate_pairs_per_recipe: %d" % a.pairs)
     print("gate_pool_rounds: %d" % a.rounds)
     print("gate_trials_per_arm: %d" % a.trials)
-    print("gate_slowdown_cpu_ratio: %.3f" % r_cpu)
-    print("gate_slowdown_wall_ratio: %.3f" % r_wall)
-    print("gate_run_spread_cpu_log: %.3f" % s_cpu)
-    print("gate_run_spread_wall_log: %.3f" % s_wall)
-    print("gate_aa_false_alarm_rate: %.3f" % (rate["aa"] / T))
+    print("gate_extra_work: %s" % a.extra_work)
+    for key, metric in (("cpu", "end_to_end.cpu"), ("wall", "end_to_end")):
+        m = row(whole, metric)
+        print("gate_slowdown_%s_ratio: %.3f (interval %.3f to %.3f, %d pairs)" %
+              (key, m["ratio"], m["low"], m["high"], m["runs_baseline"]))
+    for key in ("cpu", "wall"):
+        f = measure[key]
+        d = [math.log(f("b", i)) - math.log(f("a", i)) for i in range(a.rounds)]
+        s_pair = statistics.stdev(d)
+        # unpaired: the spread of one run's log (A and A2 pooled), times sqrt 2
+        logs = [math.log(f(arm, i)) for arm in ("a", "a2") for i in range(a.rounds)]
+        s_run = statistics.stdev(logs)
+        xa = [math.log(f("a", i)) for i in range(a.rounds)]
+        xb = [math.log(f("b", i)) for i in range(a.rounds)]
+        rho = statistics.correlation(xa, xb)
+        print("gate_spread_%s_pair_log: %.3f" % (key, s_pair))
+        print("gate_spread_%s_unpaired_log: %.3f" % (key, math.sqrt(2) * s_run))
+        print("gate_pair_correlation_%s: %.2f" % (key, rho))
+        # pairs for 90 % detection of a 15 % slowdown at this spread, at the level the
+        # gate judges each metric (signed-rank efficiency 3/pi)
+        dd = math.log(1.15) - math.log(1.05)
+        print("gate_pairs_for_90pct_at_15pct_%s: %d" %
+              (key, math.ceil(((z + Z90) * s_pair / dd) ** 2 / (3 / math.pi))))
+    steady = whole.get("metrics", [])
+    e2e = [m for m in steady if m["metric"].startswith("end_to_end") and m["spread"] is not None]
+    if e2e:
+        print("gate_steadiest_measure: %s" % min(e2e, key=lambda m: m["spread"])["metric"])
+    print("gate_aa_false_alarm_rate: %.3f (%d of %d)" % (aa / T, aa, a.trials))
     print("gate_aa_false_alarm_rows: %s" %
           (",".join("%s=%d" % kv for kv in sorted(aa_rows.items())) or "none"))
-    print("gate_ab_exit1_rate: %.3f" % (rate["ab"] / T))
-    print("gate_ab_end_to_end_caught_rate: %.3f" % (rate["ab_e2e"] / T))
-    print("gate_metric_interval_level: %.4f" % level[0])
-    print("gate_runs_per_side_for_90pct_cpu: %d" % need(r_cpu, s_cpu))
-    print("gate_ratio_caught_90pct_cpu: %.3f" % catch90)
-    print("gate_runs_per_side_for_90pct_at_15pct_cpu: %d" % need(1.15, s_cpu))
-    print("gate_aa_cpu_differs_runs_as_samples: %.3f" % (run_sig / T))
-    print("gate_aa_cpu_differs_passes_pooled: %.3f" % (pooled_sig / T))
+    print("gate_ab_exit1_rate: %.3f (%d of %d)" % (ab / T, ab, a.trials))
+    print("gate_ab_end_to_end_caught_rate: %.3f (%d of %d)" % (ab_e2e / T, ab_e2e, a.trials))
+    print("gate_unpaired_aa_false_alarm_rate: %.3f (%d of %d)" % (aa_u / T, aa_u, a.trials))
+    print("gate_unpaired_ab_exit1_rate: %.3f (%d of %d)" % (ab_u / T, ab_u, a.trials))
+    print("gate_metric_interval_level: %.4f" % level)
     print("gate_single_report_aa_pairs: %d" % npairs)
     print("gate_single_report_aa_exit1: %d" % single)
     print("gate_run_seconds_median: %.1f" % med(times["a"] + times["a2"] + times["b"]))
