@@ -3,8 +3,12 @@
  * measured in the same run (two raw timestamp reads). Prints `name: value`.
  * Each figure is the best of several rounds, to shed scheduler noise.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <time.h>
 #include <x86intrin.h>
@@ -100,6 +104,57 @@ static void *thread_run(void *arg)
     return NULL;
 }
 
+/* The OTLP exporter on, its endpoint refusing connections (a port bound but
+ * not listening): the scope ratio then, and the cost of a scope whose span
+ * is recorded (a queue large enough that nothing is dropped meanwhile). */
+static void bench_otlp(double off_ratio)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t al = sizeof a;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &al) != 0) {
+        printf("otlp_down_scope_ratio: unavailable\n");
+        return;
+    }
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u", ntohs(a.sin_port));
+    setenv("OTEL_EXPORTER_OTLP_ENDPOINT", url, 1);
+    setenv("OTEL_METRICS_EXPORTER", "none", 1);
+    setenv("OTEL_SERVICE_NAME", "bench_scope", 1);
+    double floor_ns, scope_ns, rec_ns;
+    if (pp_otlp_start() != PP_OK || !pp_otlp_active()) {
+        printf("otlp_down_scope_ratio: unavailable\n");
+        close(fd);
+        return;
+    }
+    BEST_OF(floor_ns, floor_body());
+    BEST_OF(scope_ns, scope_body());
+    pp_otlp_stats st;
+    pp_otlp_get_stats(&st);
+    (void)pp_otlp_shutdown(200);
+    printf("otlp_off_scope_ratio: %.3f\n", off_ratio);
+    printf("otlp_down_scope_ratio: %.3f\n", scope_ns / floor_ns);
+    printf("otlp_down_vs_off: %.3f\n", scope_ns / floor_ns / off_ratio);
+    printf("otlp_down_spans_dropped: %llu\n", (unsigned long long)st.spans_dropped);
+    printf("otlp_down_pauses: %llu\n", (unsigned long long)st.paused);
+    /* recording: a queue of 2^20 spans holds a round of N/4 scopes */
+    setenv("OTEL_BSP_MAX_QUEUE_SIZE", "1048576", 1);
+    if (pp_otlp_start() == PP_OK && pp_otlp_active()) {
+        double t0 = now_ns();
+        for (int i = 0; i < N / 4; i++)
+            scope_body();
+        rec_ns = (now_ns() - t0) / (N / 4);
+        pp_otlp_get_stats(&st);
+        (void)pp_otlp_shutdown(200);
+        printf("otlp_recording_scope_ns: %.2f\n", rec_ns);
+        printf("otlp_recording_vs_scope: %.3f\n", rec_ns / scope_ns);
+        printf("otlp_recording_paused: %llu\n", (unsigned long long)st.paused);
+    }
+    unsetenv("OTEL_EXPORTER_OTLP_ENDPOINT");
+    close(fd);
+}
+
 int main(void)
 {
     double floor_ns, scope_ns, disabled_ns, async_ns, mem_ns, malloc_pair, libc_pair;
@@ -190,5 +245,9 @@ int main(void)
     printf("rss_growth_1e8_scopes_bytes: %lld\n", (long long)rss1 - (long long)rss0);
     printf("accounting_active: %d\n", pp_mem_accounting_active());
     printf("clock_source: %s\n", pp_clock_source());
+    /* off, measured again beside the exporter's figures (same run, same state) */
+    BEST_OF(floor_ns, floor_body());
+    BEST_OF(scope_ns, scope_body());
+    bench_otlp(scope_ns / floor_ns);
     return 0;
 }

@@ -33,5 +33,6 @@
 #include <postprof/profilers.h>
 #include <postprof/report_html.h>
 #include <postprof/dashboard.h>
+#include <postprof/otlp.h>
 
 #endif

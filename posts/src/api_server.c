@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include <postprof/log.h>
+#include <postprof/otlp.h>
 #include <postprof/scope.h>
 #include <posts/api_server.h>
 #include <posts/validate.h>
@@ -200,6 +201,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         *upload_size = 0; /* a body on a GET is ignored */
         return MHD_YES;
     }
+    /* W3C trace context: this request's span continues the caller's trace */
+    const char *tp = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "traceparent");
+    if (!tp || pp_otlp_continue(
+                   tp, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate")) != PP_OK)
+        pp_otlp_continue_clear();
     PP_SCOPE("posts.api.request");
     posts_api_server *s = cls;
     atomic_fetch_add(&s->requests, 1);

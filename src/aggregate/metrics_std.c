@@ -396,3 +396,13 @@ void pp_metrics_default_free(void)
     default_registry = NULL;
     pthread_mutex_unlock(&default_lock);
 }
+
+int pp__metrics_default_visit(void (*fn)(pp_registry *r, void *ctx), void *ctx)
+{
+    pthread_mutex_lock(&default_lock);
+    pp_registry *r = default_registry;
+    if (r)
+        fn(r, ctx);
+    pthread_mutex_unlock(&default_lock);
+    return r != NULL;
+}

@@ -91,6 +91,11 @@ void pp__series_read_hist(const struct pp_series *s, uint64_t *out_buckets, doub
 /* pp__registry_run_hooks() - Called by render with render_lock held. */
 void pp__registry_run_hooks(pp_registry *r);
 
+/* pp__metrics_default_visit() - Call fn(r, ctx) with the process-wide registry
+ * held alive (pp_metrics_default_free() waits); returns 0 when there is none.
+ * fn must not call pp_metrics_default() or pp_metrics_default_free(). */
+int pp__metrics_default_visit(void (*fn)(pp_registry *r, void *ctx), void *ctx);
+
 /* pp__utf8_valid() - 1 when [s, s+n) is valid UTF-8. */
 int pp__utf8_valid(const char *s, size_t n);
 

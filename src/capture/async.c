@@ -127,5 +127,7 @@ int pp_async_end(pp_span span, int failed)
     pp__slot_record(sl, d, d);
     if (failed)
         pp__add(&sl->errors, 1);
+    if (PP_UNLIKELY(atomic_load_explicit(&pp__begin_extra, memory_order_relaxed) & PP__BEGIN_SPANS))
+        pp__span_async(id, start, start + d, failed);
     return PP_OK;
 }

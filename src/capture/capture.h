@@ -27,6 +27,7 @@
 #define PP__FRAME_TRACE 0x8u   /* the scope's end goes into the event trace */
 #define PP__FRAME_RSS 0x10u    /* with PP__FRAME_MEM: RSS read at both ends (memory scopes) */
 #define PP__FRAME_CAUSAL 0x20u /* begun during a causal experiment (capture/causal.c) */
+#define PP__FRAME_SPAN 0x40u   /* recorded as an OTLP span (capture/span_record.c) */
 
 /* Anything that sends every scope's begin down the slow path (bit 0:
  * on-CPU sampling by default, bit 1: the event trace): one load on the fast
@@ -35,6 +36,7 @@
 #define PP__BEGIN_TRACE 0x2u
 #define PP__BEGIN_ALLOC 0x4u  /* every scope counts its thread's allocations */
 #define PP__BEGIN_CAUSAL 0x8u /* a causal experiment is running: every scope is a safe point */
+#define PP__BEGIN_SPANS 0x10u /* OTLP spans are being recorded (capture/span_record.c) */
 
 typedef _Atomic uint64_t pp__a64;
 
@@ -69,6 +71,9 @@ typedef struct pp__memframe {
     uint64_t rss_start;
     uint64_t cpu_start;
     uint64_t causal_paid; /* the thread's causal delay paid when the frame began */
+    uint64_t span_id;     /* with PP__FRAME_SPAN: this scope's span id, */
+    uint64_t span_parent; /* its parent's (0 for a root) */
+    uint32_t span_flags;  /* PP__SPANREC_REMOTE */
 } pp__memframe;
 
 /* One ended scope, for the event trace (postprof/trace.h). */
@@ -103,6 +108,14 @@ typedef struct pp__thread {
     uint64_t causal_local;
     uint32_t causal_epoch;
     uint64_t causal_paid;
+    /* OTLP spans (capture/span_record.c): the queue the sender drains, the
+     * id generator, the trace of the current root span, and a remote parent
+     * (W3C traceparent) the next root span continues */
+    struct pp__span_queue *spanq;
+    uint64_t span_rng;
+    uint64_t trace_hi, trace_lo;
+    uint64_t remote_trace_hi, remote_trace_lo, remote_span;
+    uint32_t remote_flags; /* W3C trace flags + 0x100 when a remote parent is set */
     _Alignas(64) pp__frame stack[PP__MAX_DEPTH];
     pp__memframe mstack[PP__MAX_DEPTH];
 } pp__thread;
@@ -137,6 +150,58 @@ void pp__causal_end(pp__thread *t, const pp__frame *f, const pp__memframe *m, ui
 void pp__causal_thread_init(pp__thread *t);
 void pp__causal_from_env(void);
 void pp__causal_after_fork(void);
+
+/* OTLP spans (capture/span_record.c), drained by src/telemetry/ */
+#define PP__SPANREC_FAILED 0x1u
+#define PP__SPANREC_REMOTE 0x2u /* the parent is a remote span (W3C traceparent) */
+#define PP__SPANREC_ASYNC 0x4u
+typedef struct pp__span_rec {
+    uint64_t trace_hi, trace_lo, span_id, parent_id; /* parent 0: a root span */
+    uint64_t start, end;                             /* ticks */
+    uint32_t site;
+    uint32_t flags; /* PP__SPANREC_* */
+} pp__span_rec;
+/* One thread's bounded queue: the owner pushes, the sender takes. */
+typedef struct pp__span_queue {
+    _Atomic uint64_t head;       /* records pushed (owner) */
+    _Atomic uint64_t tail;       /* records taken (sender) */
+    _Atomic int orphaned;        /* its thread has exited: freed once drained */
+    struct pp__span_queue *next; /* all queues, under pp__spanq_lock */
+    uint32_t mask;               /* capacity - 1 */
+    pp__span_rec rec[];
+} pp__span_queue;
+/* Samplers of root spans (OTEL_TRACES_SAMPLER). */
+enum {
+    PP__SAMPLER_ALWAYS_ON = 0,
+    PP__SAMPLER_ALWAYS_OFF,
+    PP__SAMPLER_RATIO,
+    PP__SAMPLER_PARENT_ON,
+    PP__SAMPLER_PARENT_OFF,
+    PP__SAMPLER_PARENT_RATIO,
+};
+extern pthread_mutex_t pp__spanq_lock;
+extern pp__span_queue *pp__spanqs;    /* under pp__spanq_lock */
+extern pp__a64 pp__g_spans_dropped;   /* recorded, then lost to a full queue */
+extern pp__a64 pp__g_spans_suspended; /* times recording paused on a full queue */
+void pp__span_begin(pp__thread *t, pp__frame *f, int32_t depth);
+void pp__span_end(pp__thread *t, const pp__frame *f, uint64_t end_ticks);
+void pp__span_async(uint32_t site, uint64_t start, uint64_t end, int failed);
+void pp__span_thread_exit(pp__thread *t);
+void pp__span_after_fork(void);
+/* pp__spans_configure() - Turn recording on (queue capacity per thread, a
+ * power of two; the sampler and its ratio) or off (capacity 0). */
+void pp__spans_configure(uint32_t capacity, int sampler, double ratio);
+/* pp__spans_resume() - Recording back on after a pause, if configured. */
+void pp__spans_resume(void);
+/* The calling thread's next root span continues this remote span (W3C
+ * traceparent; flags bit 0 = sampled); cleared by pp__span_clear_remote(). */
+void pp__span_set_remote(uint64_t trace_hi, uint64_t trace_lo, uint64_t span_id, uint32_t flags);
+void pp__span_clear_remote(void);
+/* pp__span_current() - 1 with the ids of the calling thread's innermost
+ * recorded span, 0 when none is open. */
+int pp__span_current(uint64_t *out_trace_hi, uint64_t *out_trace_lo, uint64_t *out_span_id);
+/* pp__span_queue_take() - Up to max records from q into out; returns how many. */
+size_t pp__span_queue_take(pp__span_queue *q, pp__span_rec *out, size_t max);
 
 /* memory accounting (capture/memory.c), written by libpostprof_malloc */
 PP_EXPORT extern __thread pp_mem_counters pp__mem_tls __attribute__((tls_model("initial-exec")));

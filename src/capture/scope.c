@@ -94,6 +94,7 @@ static void thread_exit(void *arg)
 {
     pp__thread *t = arg;
     pp__span_release_chunk(t);
+    pp__span_thread_exit(t);
     pthread_mutex_lock(&pp__registry_lock);
     retire_locked(t);
     pthread_mutex_unlock(&pp__registry_lock);
@@ -130,6 +131,7 @@ static void atfork_child(void)
         tls_thread->tid = (int)syscall(SYS_gettid);
     pp__mem_after_fork();
     pp__causal_after_fork();
+    pp__span_after_fork();
 }
 
 static void global_init(void)
@@ -314,6 +316,8 @@ static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp_
         f->flags |= PP__FRAME_CAUSAL;
         pp__causal_begin(t, m);
     }
+    if (extra & PP__BEGIN_SPANS)
+        pp__span_begin(t, f, t->depth);
 }
 
 static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__frame *f,
@@ -323,6 +327,8 @@ static __attribute__((noinline, cold)) void frame_end_extra(pp__thread *t, pp__f
         pp__add(&s->errors, 1);
     if (f->flags & PP__FRAME_TRACE)
         pp__trace_add(t, f->site, f->start, f->start + d);
+    if (f->flags & PP__FRAME_SPAN)
+        pp__span_end(t, f, f->start + d);
     if (f->flags & PP__FRAME_CPU) {
         uint64_t cpu = pp_clock_thread_cpu_ns() - t->mstack[t->depth].cpu_start;
         pp__add(&s->cpu_ns, cpu);

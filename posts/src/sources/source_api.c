@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include <postprof/log.h>
+#include <postprof/otlp.h>
 #include <postprof/scope.h>
 
 #include "internal.h"
@@ -33,6 +34,7 @@ typedef struct slot {
     CURLcode cres;
     long http;
     pp_span span;
+    struct curl_slist *trace_headers; /* traceparent (and tracestate) of the request */
     char url[700];
 } slot;
 
@@ -75,6 +77,28 @@ static size_t on_body(char *p, size_t size, size_t n, void *user)
     return len;
 }
 
+/* W3C trace context: the request carries the current span (the loader's
+ * scope around it) so the server's span of it joins the same trace. */
+static void set_trace_headers(slot *s)
+{
+    curl_slist_free_all(s->trace_headers);
+    s->trace_headers = NULL;
+    char tp[PP_TRACEPARENT_SIZE], line[PP_TRACEPARENT_SIZE + 16];
+    if (pp_otlp_traceparent(tp, sizeof tp)) {
+        snprintf(line, sizeof line, "traceparent: %s", tp);
+        s->trace_headers = curl_slist_append(NULL, line);
+        const char *ts = pp_otlp_tracestate();
+        char state[600];
+        if (s->trace_headers && ts &&
+            (size_t)snprintf(state, sizeof state, "tracestate: %s", ts) < sizeof state) {
+            struct curl_slist *more = curl_slist_append(s->trace_headers, state);
+            if (more)
+                s->trace_headers = more;
+        }
+    }
+    curl_easy_setopt(s->easy, CURLOPT_HTTPHEADER, s->trace_headers);
+}
+
 static int start_slot(api_source *a, slot *s, int64_t cursor)
 {
     s->cursor = cursor;
@@ -86,6 +110,7 @@ static int start_slot(api_source *a, slot *s, int64_t cursor)
     snprintf(s->url, sizeof s->url, "%s/posts?cursor=%" PRId64 "&limit=%d", a->base_url, cursor,
              a->limit);
     curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
+    set_trace_headers(s);
     if (curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
         return PP_ENET;
     PP_ASYNC_BEGIN(s->span, "posts.source.api.page");
@@ -316,6 +341,7 @@ static void api_close(posts_source *src)
     cancel_all(a);
     for (int i = 0; i < a->nslots; i++) {
         curl_easy_cleanup(a->slots[i].easy);
+        curl_slist_free_all(a->slots[i].trace_headers);
         free(a->slots[i].body);
     }
     for (size_t i = a->pending_pos; i < a->pending.n; i++)
