@@ -119,6 +119,11 @@ static pp__span_queue *queue_new(pp__thread *t)
 static void push(pp__thread *t, const pp__span_rec *r)
 {
     pp__span_queue *q = t->spanq;
+    if (PP_UNLIKELY(q && q->mask + 1 != atomic_load_explicit(&queue_cap, memory_order_relaxed))) {
+        /* reconfigured with another capacity: the sender frees the old one */
+        atomic_store_explicit(&q->orphaned, 1, memory_order_release);
+        t->spanq = q = NULL;
+    }
     if (PP_UNLIKELY(!q) && !(q = queue_new(t))) {
         pp__add(&pp__g_spans_dropped, 1);
         return;

@@ -134,8 +134,9 @@ static int retry_wait(void *ctx, uint64_t wait_ns)
 
 /* POST one body; returns the number of items accepted (n, or n less the
  * partial rejections) and counts everything else as dropped. */
-static void post(int traces, const char *const *headers, uint64_t timeout_ms, size_t n)
+static int post(int traces, const char *const *headers, uint64_t timeout_ms, size_t n)
 {
+    int accepted = 0;
     const pp__strbuf *b = &E.body;
     const char *ctype =
         E.cfg.json ? "Content-Type: application/json" : "Content-Type: application/x-protobuf";
@@ -195,8 +196,10 @@ static void post(int traces, const char *const *headers, uint64_t timeout_ms, si
         }
     }
     atomic_fetch_add(sent, (uint64_t)n);
+    accepted = 1;
 out:
     pp__http_result_release(&r);
+    return accepted;
 }
 
 static void rec_to_span(const pp__span_rec *r, pp__otlp_span *s)
@@ -258,13 +261,16 @@ static void send_spans(void)
     /* at most one queue's worth per round: a thread producing faster than
      * the receiver takes waits for the next round (and pauses meanwhile) */
     size_t budget = E.cfg.queue_size;
+    size_t skipped = 0; /* after a batch this round could not send: the endpoint is down */
+    int failed = 0;
     for (;;) {
         size_t n = take(E.buf, E.cfg.batch_size < budget ? E.cfg.batch_size : budget);
         if (n == 0)
             break;
         budget -= n;
-        if (past_stop_deadline()) {
+        if (failed || past_stop_deadline()) {
             atomic_fetch_add(&st_spans_dropped, n);
+            skipped += n;
             continue;
         }
         for (size_t i = 0; i < n; i++)
@@ -277,9 +283,18 @@ static void send_spans(void)
             E.body.err = 0;
             continue;
         }
-        post(1, (const char *const *)E.cfg.traces_headers, E.cfg.traces_timeout_ms, n);
+        failed = !post(1, (const char *const *)E.cfg.traces_headers, E.cfg.traces_timeout_ms, n);
         if (budget == 0)
             break;
+    }
+    if (skipped) { /* one line for the rest of the round, not one per batch */
+        char count[32];
+        snprintf(count, sizeof count, "%zu", skipped);
+        pp_log(PP_LOG_WARN, "otlp", "export_dropped", "signal", "traces", "items", count,
+               "attempts", "0", "error",
+               "not sent: the round's earlier batch failed or the "
+               "shutdown deadline passed",
+               NULL);
     }
     pp__spans_resume();
 }
@@ -404,7 +419,7 @@ static void send_metrics(void)
         E.body.err = 0;
         goto out;
     }
-    post(0, (const char *const *)E.cfg.metrics_headers, E.cfg.metrics_timeout_ms, m.points);
+    (void)post(0, (const char *const *)E.cfg.metrics_headers, E.cfg.metrics_timeout_ms, m.points);
 out:
     for (size_t i = 0; i < m.nowned; i++)
         free(m.owned[i]);

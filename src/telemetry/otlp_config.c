@@ -99,7 +99,9 @@ static void signal_url(pp__otlp_getenv get, void *ctx, const char *specific, con
              "not an http:// or https:// URL; nothing is exported");
         return;
     }
-    snprintf(out, PP__OTLP_URL_MAX, "%.*s%s", (int)n, v, path);
+    size_t pn = strlen(path);
+    memcpy(out, v, n); /* both fit: checked above */
+    memcpy(out + n, path, pn + 1);
 }
 
 static int hexd(char c)
