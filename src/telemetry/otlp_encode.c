@@ -9,12 +9,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include <postprof/error.h>
 #include <postprof/metrics.h>
 #include <postprof/version.h>
 
+#include "common/gzip.h"
 #include "telemetry/otlp_impl.h"
 #include "telemetry/proto/metrics_service.pb-c.h"
 #include "telemetry/proto/trace_service.pb-c.h"
@@ -623,23 +623,17 @@ int pp__otlp_parse_partial(const void *body, size_t len, int json, int traces,
 
 int pp__otlp_gzip(const void *in, size_t n, pp__strbuf *out)
 {
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-        return PP_ENOMEM;
+    char *z = NULL;
+    size_t zn = 0;
+    int rc = pp__gzip(in, n, &z, &zn); /* the library's one compressor */
+    if (rc != PP_OK)
+        return rc;
     out->len = 0;
-    size_t bound = deflateBound(&z, (uLong)n);
-    int rc = pp__strbuf_reserve(out, bound);
+    rc = pp__strbuf_reserve(out, zn);
     if (rc == PP_OK) {
-        z.next_in = (Bytef *)in;
-        z.avail_in = (uInt)n;
-        z.next_out = (Bytef *)out->data;
-        z.avail_out = (uInt)bound;
-        if (deflate(&z, Z_FINISH) != Z_STREAM_END)
-            rc = PP_EIO;
-        else
-            out->len = z.total_out;
+        memcpy(out->data, z, zn);
+        out->len = zn;
     }
-    deflateEnd(&z);
+    free(z);
     return rc;
 }
