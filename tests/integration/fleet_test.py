@@ -99,12 +99,12 @@ def http_get(port, path):
         c.close()
 
 
-def prom_query(q, at=None):
+def prom_query(q, at=None, port=None):
     args = {"query": q}
     if at is not None:
         args["time"] = repr(at)
     try:
-        st, body = http_get(pport, "/api/v1/query?" + urllib.parse.urlencode(args))
+        st, body = http_get(port or pport, "/api/v1/query?" + urllib.parse.urlencode(args))
     except OSError:
         return None
     if st != 200:
@@ -254,6 +254,25 @@ scrape_configs:
          "--web.listen-address=127.0.0.1:%d" % pport, "--log.level=warn",
          "--rules.alert.resend-delay=1s"],
         stdout=log("prometheus"), stderr=subprocess.STDOUT)
+    # the federating Prometheus of deploy/prometheus/federation.yml, its
+    # intervals made 1 s and its one group the Prometheus above
+    with open(os.path.join(os.path.dirname(rules_src), "federation.yml")) as f:
+        fed_cfg = f.read()
+    fed_cfg, n_iv = re.subn(r"(scrape_interval|evaluation_interval): 15s", r"\1: 1s", fed_cfg)
+    fed_cfg, n_g1 = re.subn(r"127\.0\.0\.1:9090", "127.0.0.1:%d" % pport, fed_cfg)
+    fed_cfg, n_g2 = re.subn(r"\n *- targets: \[\"127\.0\.0\.1:9091\"\]\n *labels: [^\n]*", "",
+                            fed_cfg)
+    if (n_iv, n_g1, n_g2) != (3, 1, 1):
+        fail("federation.yml changed shape (intervals %d, groups %d+%d): update this test"
+             % (n_iv, n_g1, n_g2))
+    fport = free_port()
+    with open(os.path.join(work, "federation.yml"), "w") as f:
+        f.write(fed_cfg)
+    procs["federation"] = subprocess.Popen(
+        [prometheus, "--config.file=" + os.path.join(work, "federation.yml"),
+         "--storage.tsdb.path=" + os.path.join(work, "tsdb-fed"),
+         "--web.listen-address=127.0.0.1:%d" % fport, "--log.level=warn"],
+        stdout=log("federation"), stderr=subprocess.STDOUT)
     for n in nodes:
         wait_for("node :%d ready" % n.port, lambda: http_get(n.port, "/readyz")[0] == 200)
     say("3 nodes ready")
@@ -263,6 +282,16 @@ scrape_configs:
         return bool(res) and float(res[0]["value"][1]) == want
     wait_for("job:up:sum == 3", lambda: up_sum(3))
     say("prometheus: job:up:sum == 3 (file_sd, rules.yml)")
+
+    def federated():
+        up = prom_query('up{job="postprof"} == 1', port=fport) or []
+        rule = prom_query('job:up:sum{job="postprof"}', port=fport) or []
+        nodes_seen = sorted(x["metric"].get("node", "") for x in up)
+        return (nodes_seen == ["node-1", "node-2", "node-3"] and len(rule) == 1
+                and float(rule[0]["value"][1]) == 3 and
+                rule[0]["metric"].get("group_prometheus") == "group-1")
+    wait_for("the federating Prometheus to see the 3 nodes and job:up:sum", federated)
+    say("federation: the federating Prometheus sees node-1..3 and the group's job:up:sum == 3")
 
     # every node's requests grow, as Prometheus sees them
     def per_node(q):
