@@ -30,10 +30,16 @@ import json, sys
 b = {x["name"]: x for x in json.load(open(sys.argv[1]))["cache_performance"]["backends"]}
 assert set(b) == {"in-process", "redis"}, b
 assert b["redis"]["current"] and not b["in-process"]["current"], b
-# a network round trip per op against an in-memory lookup: at least 5x apart
-assert b["redis"]["avg_time"] > 5 * b["in-process"]["avg_time"], b
-print("redis %.1f us vs in-process %.2f us per op" % (b["redis"]["avg_time"] * 1e6,
-                                                      b["in-process"]["avg_time"] * 1e6))
+# a network round trip per op against an in-memory lookup: the same trace
+# replayed on each, at least 5x apart in all (70x at load 20). Not the mean
+# per op: it comes from a histogram in which a few lookups preempted for
+# milliseconds on a loaded machine outweigh thousands of sub-microsecond ones
+# (in-process 98 us against Redis 428 us once, 4.4x, at load 20)
+assert b["redis"]["replay_s"] > 5 * b["in-process"]["replay_s"], b
+print("replay: redis %.1f ms vs in-process %.2f ms (%.0fx); per op %.1f us vs %.2f us" % (
+    b["redis"]["replay_s"] * 1e3, b["in-process"]["replay_s"] * 1e3,
+    b["redis"]["replay_s"] / b["in-process"]["replay_s"], b["redis"]["avg_time"] * 1e6,
+    b["in-process"]["avg_time"] * 1e6))
 PY
 [ $fail -eq 0 ] && echo "run redis test passed"
 exit $fail
