@@ -24,6 +24,9 @@
  * profiler times (e.g. a database's "fullscan_steps", "sorts", an HTTP
  * client's "connect_s", "ttfb_s", "connections_opened", "connections_reused").
  * name must stay valid for the life of the workload (a string literal).
+ * One name has a meaning to the profilers: "setup_s", seconds of the call
+ * spent preparing rather than doing the stage's work (e.g. emptying a remote
+ * cache before a replay); the cache profiler takes it off the replay's time.
  */
 typedef struct pp_figure {
     const char *name;

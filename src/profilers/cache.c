@@ -33,7 +33,14 @@ static int replay(const pp_workload *w, pp_stage_result *res, pp_histogram *h, d
 {
     memset(res, 0, sizeof *res);
     res->op_latency = h;
-    return pp__prof_timed(w, PP_STAGE_CACHE, 0, res, ns, NULL);
+    int rc = pp__prof_timed(w, PP_STAGE_CACHE, 0, res, ns, NULL);
+    /* the workload's preparation (emptying a remote cache) is not the replay */
+    size_t n = res->n_figures < PP_STAGE_MAX_FIGURES ? res->n_figures : PP_STAGE_MAX_FIGURES;
+    for (size_t i = 0; i < n; i++)
+        if (res->figures[i].name && strcmp(res->figures[i].name, "setup_s") == 0 &&
+            res->figures[i].value > 0 && res->figures[i].value * 1e9 < *ns)
+            *ns -= res->figures[i].value * 1e9;
+    return rc;
 }
 
 static int replay(const pp_workload *w, pp_stage_result *res, pp_histogram *h, double *ns);
