@@ -286,6 +286,8 @@ static void test_samples_and_settings_read_back(void **state)
     l->batch_ns[2] = 9e6;
     r->inference.models[0].points[1].n_batch_ns = 1;
     r->inference.models[0].points[1].batch_ns[0] = 3e6;
+    /* sub-second end times survive: `compare --paired` orders runs by them */
+    r->system.timestamp = 1796464724.123456;
     assert_int_equal(pp_report_setting_set(r, "knob.batch_size", "8"), PP_OK);
     assert_int_equal(pp_report_setting_set(r, "machine.cpu", "Some CPU @ 2.0GHz"), PP_OK);
     assert_int_equal(pp_report_setting_set(r, "knob.batch_size", "16"), PP_OK); /* replaced */
@@ -298,6 +300,7 @@ static void test_samples_and_settings_read_back(void **state)
     assert_int_equal(pp_report_read_json(s, strlen(s), &back, err, sizeof err), PP_OK);
     assert_int_equal(back->loading.sources[0].n_batch_ns, 3);
     assert_double_equal(back->loading.sources[0].batch_ns[2], 9e6, 1e-3);
+    assert_double_equal(back->system.timestamp, 1796464724.123456, 1e-5);
     assert_int_equal(back->inference.models[0].points[1].n_batch_ns, 1);
     assert_int_equal(back->inference.models[0].points[0].n_batch_ns, 0);
     assert_string_equal(pp_report_setting_get(back, "knob.batch_size"), "16");

@@ -453,7 +453,10 @@ int pp_report_to_json_string(const pp_report *r, char **out)
     json_t *root = report_json(r);
     if (!root)
         return PP_ENOMEM;
-    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+    /* 15 significant digits: system_stats.timestamp (Unix seconds, ~1.8e9)
+     * keeps its microseconds, which `compare --paired` orders runs by: with
+     * 10 digits two sub-second runs ended "at the same time". */
+    char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(root);
     if (!s)
         return PP_ENOMEM;
