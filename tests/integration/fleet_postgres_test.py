@@ -16,23 +16,16 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import Peer, fail  # noqa: E402
+from pp_peer import Peer, elapsed, fail, free_port, peers_alive, say  # noqa: E402
+from pp_peer import wait_for as wait_bounded  # noqa: E402
 
 pp, work = sys.argv[1], sys.argv[2]
-t_start = time.monotonic()
 POSTS, ADDED = 400, 40
-
-
-def say(msg):
-    print("[%5.1f s] %s" % (time.monotonic() - t_start, msg), flush=True)
-
 
 pgbin = None
 for d in sorted(glob.glob("/usr/lib/postgresql/*/bin")):
@@ -56,10 +49,7 @@ if os.getuid() == 0:
     run_as = (["runuser", "-u", "nobody", "--"] if shutil.which("runuser") else
               ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--"])
 
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-pgport = s.getsockname()[1]
-s.close()
+pgport = free_port()
 url = "postgresql://postgres@127.0.0.1:%d/postgres" % pgport
 db = os.path.join(pg, "db")
 nodes = []
@@ -71,30 +61,8 @@ def pg_ctl(*args):
                           capture_output=True, text=True)
 
 
-def metrics(n):
-    st, _, body = n.get("/metrics")
-    if st != 200:
-        fail("node :%d /metrics answered %d" % (n.port, st))
-    out = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            out[k] = float(v)
-    return out
-
-
 def wait_for(what, cond, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        for n in nodes:
-            if n.proc.poll() is not None:
-                fail("node :%d exited (%d) while waiting for %s" % (n.port, n.proc.returncode,
-                                                                    what))
-        time.sleep(0.25)
-    fail("timed out (%d s) waiting for %s" % (timeout, what))
+    return wait_bounded(what, cond, timeout, check=peers_alive(nodes, what))
 
 
 REQ = 'profiling_duration_seconds_count{operation="posts.serve.request"}'
@@ -127,13 +95,13 @@ try:
                           port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60))
     for n in nodes:
         wait_for("node :%d ready" % n.port, lambda: n.get("/readyz")[0] == 200)
-        m = metrics(n)
+        m = n.metrics()
         if m.get("postprof_service_posts") != POSTS:
             fail("node :%d serves %r posts, the database holds %d"
                  % (n.port, m.get("postprof_service_posts"), POSTS))
-    first = [metrics(n).get(REQ, 0) for n in nodes]
+    first = [n.metrics().get(REQ, 0) for n in nodes]
     wait_for("every node's requests to grow", lambda: all(
-        metrics(n).get(REQ, 0) > first[i] for i, n in enumerate(nodes)))
+        n.metrics().get(REQ, 0) > first[i] for i, n in enumerate(nodes)))
     say("3 nodes loaded all %d posts from the one PostgreSQL and serve requests" % POSTS)
 
     # new posts in the shared source reach every node at its next reload
@@ -144,7 +112,7 @@ try:
     if r.returncode != 0:
         fail("psql INSERT: %s" % r.stderr[-2000:])
     wait_for("every node to serve %d posts" % (POSTS + ADDED), lambda: all(
-        metrics(n).get("postprof_service_posts") == POSTS + ADDED for n in nodes))
+        n.metrics().get("postprof_service_posts") == POSTS + ADDED for n in nodes))
     say("%d posts added to PostgreSQL: every node serves %d after its reload"
         % (ADDED, POSTS + ADDED))
 
@@ -154,12 +122,12 @@ try:
         fail("pg_ctl stop: %s" % (r.stdout + r.stderr)[-2000:])
     pg_started = False
     wait_for("failed reloads counted on every node", lambda: all(
-        metrics(n).get(FAILED, 0) > 0 for n in nodes))
-    mid = [metrics(n) for n in nodes]
+        n.metrics().get(FAILED, 0) > 0 for n in nodes))
+    mid = [n.metrics() for n in nodes]
     wait_for("requests answered without the database", lambda: all(
-        metrics(n).get(REQ, 0) > mid[i].get(REQ, 0) for i, n in enumerate(nodes)))
+        n.metrics().get(REQ, 0) > mid[i].get(REQ, 0) for i, n in enumerate(nodes)))
     for i, n in enumerate(nodes):
-        m = metrics(n)
+        m = n.metrics()
         if m.get("postprof_service_posts") != POSTS + ADDED:
             fail("node :%d lost its posts when the database went away: %r"
                  % (n.port, m.get("postprof_service_posts")))
@@ -183,7 +151,7 @@ try:
                  % (i + 1, rep["posts"], rep["requests"], rep["reloads"], rep["reload_errors"]))
     say("SIGTERM: every node wrote service.json (%d posts, reloads ok and failed counted), exit 0"
         % (POSTS + ADDED))
-    print("fleet postgres test passed in %.0f s" % (time.monotonic() - t_start))
+    print("fleet postgres test passed in %.0f s" % elapsed())
 finally:
     for n in nodes:
         if n.proc.poll() is None:

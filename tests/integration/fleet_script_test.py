@@ -5,21 +5,19 @@ Prometheus (federation.yml) sees both through /federate; Alertmanager answers;
 Ctrl-C (SIGINT) stops every process it started and the nodes write their
 reports.
 Usage: fleet_script_test.py POSTPROF SCRIPT WORKDIR"""
-import http.client
 import json
 import os
 import re
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import fail, require_tool  # noqa: E402
+from pp_peer import fail, free_port, require_tool  # noqa: E402
+from pp_peer import prom_query as query, wait_for as wait_bounded  # noqa: E402
 
 pp, script, work = sys.argv[1], sys.argv[2], sys.argv[3]
 for t in ("prometheus", "prometheus-alertmanager", "redis-server", "curl"):
@@ -28,49 +26,8 @@ shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
 
 
-def free_port(hosts=("127.0.0.1",)):
-    """A port free on every host given (the first picks it)."""
-    for _ in range(50):
-        socks = []
-        try:
-            s = socket.socket()
-            s.bind((hosts[0], 0))
-            socks.append(s)
-            port = s.getsockname()[1]
-            for h in hosts[1:]:
-                t = socket.socket()
-                socks.append(t)
-                t.bind((h, port))
-            return port
-        except OSError:
-            continue
-        finally:
-            for s in socks:
-                s.close()
-    fail("no free port on %r" % (hosts,))
-
-
-def query(port, q):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
-        r = c.getresponse()
-        doc = json.loads(r.read())
-        return doc["data"]["result"] if doc.get("status") == "success" else None
-    except (OSError, ValueError):
-        return None
-    finally:
-        c.close()
-
-
 def wait_for(what, cond, timeout=120):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.5)
-    fail("timed out waiting for " + what)
+    return wait_bounded(what, cond, timeout, every=0.5)
 
 
 env = dict(os.environ, POSTPROF=pp, FLEET_DIR=work, FLEET_POSTS="2000", FLEET_RATE="20",

@@ -24,7 +24,6 @@ The alert rules are those of rules.yml with every `for:` of N minutes turned
 into N seconds (the test cannot wait 10 minutes); everything else is the file
 as shipped. Every wait polls a real server's state with a bound.
 Usage: fleet_test.py POSTPROF RULES_YML ALERTMANAGER_YML WORKDIR"""
-import http.client
 import json
 import os
 import re
@@ -33,11 +32,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import Peer, fail, require_tool  # noqa: E402
+from pp_peer import Peer, elapsed, fail, free_port, http_get, metrics, prom_range, say  # noqa: E402
+from pp_peer import prom_query as prom_at, require_tool  # noqa: E402
+from pp_peer import wait_for as wait_bounded  # noqa: E402
 
 pp, rules_src, am_src, work = (sys.argv[1], os.path.abspath(sys.argv[2]),
                                os.path.abspath(sys.argv[3]), sys.argv[4])
@@ -46,20 +46,7 @@ alertmanager = require_tool("prometheus-alertmanager")
 redis_server = require_tool("redis-server")
 shutil.rmtree(work, ignore_errors=True)
 os.makedirs(work)
-t_start = time.monotonic()
 procs = {}  # name -> Popen of the servers this test started (not the nodes)
-
-
-def say(msg):
-    print("[%5.1f s] %s" % (time.monotonic() - t_start, msg), flush=True)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def check_alive():
@@ -71,7 +58,7 @@ def check_alive():
 def targets_health():
     """Prometheus's view of the nodes (health, last error, scrape time), for a failure message."""
     try:
-        st, body = http_get(pport, "/api/v1/targets")
+        st, _, body = http_get(pport, "/api/v1/targets")
         return [(t["labels"].get("node"), t["health"], t.get("lastError"),
                  t.get("lastScrapeDuration")) for t in json.loads(body)["data"]["activeTargets"]]
     except (OSError, ValueError, KeyError, NameError):
@@ -79,75 +66,26 @@ def targets_health():
 
 
 def wait_for(what, cond, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        check_alive()
-        time.sleep(0.25)
-    fail("timed out (%d s) waiting for %s; targets: %r" % (timeout, what, targets_health()))
+    return wait_bounded(what, cond, timeout, check=check_alive,
+                        detail=lambda: "targets: %r" % (targets_health(),))
 
 
-def http_get(port, path):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    try:
-        c.request("GET", path)
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
-
-
-def prom_query(q, at=None, port=None):
-    args = {"query": q}
-    if at is not None:
-        args["time"] = repr(at)
-    try:
-        st, body = http_get(port or pport, "/api/v1/query?" + urllib.parse.urlencode(args))
-    except OSError:
-        return None
-    if st != 200:
-        return None
-    doc = json.loads(body)
-    return doc["data"]["result"] if doc.get("status") == "success" else None
-
-
-def prom_range(q, start, end):
-    """q evaluated at start, start + 1 s, ... end: {labels: {t: value}}."""
-    args = {"query": q, "start": repr(start), "end": repr(end), "step": "1"}
-    try:
-        st, body = http_get(pport, "/api/v1/query_range?" + urllib.parse.urlencode(args))
-    except OSError:
-        return None
-    doc = json.loads(body) if st == 200 else {}
-    if doc.get("status") != "success":
-        return None
-    return [(x["metric"], {round(float(t), 3): float(v) for t, v in x["values"]})
-            for x in doc["data"]["result"]]
+def prom_query(q, port=None):
+    return prom_at(port or pport, q)
 
 
 def am_alerts(name):
     """Alertmanager's active alerts named `name` (its v2 API), or []."""
     q = urllib.parse.urlencode({"filter": 'alertname="%s"' % name, "active": "true"})
     try:
-        st, body = http_get(aport, "/api/v2/alerts?" + q)
+        st, _, body = http_get(aport, "/api/v2/alerts?" + q)
     except OSError:
         return []
     return json.loads(body) if st == 200 else []
 
 
 def node_metrics(n):
-    try:
-        st, body = http_get(n.port, "/metrics")
-    except OSError:
-        return {}
-    out = {}
-    for line in body.decode().splitlines():
-        if line and not line.startswith("#"):
-            k, _, v = line.rpartition(" ")
-            out[k] = float(v)
-    return out
+    return metrics(n.port, strict=False)
 
 
 def test_rules(text):
@@ -340,7 +278,7 @@ scrape_configs:
         rec = wait_for(rule + " samples", lambda: (lambda r: r if r and all(
             len(x["values"]) >= 3 for x in r) else None)(prom_query(rule + "[6s]")))
         ts = [float(t) for x in rec for t, _ in x["values"]]
-        raw = prom_range(expr, min(ts), max(ts)) or []
+        raw = prom_range(pport, expr, min(ts), max(ts)) or []
         total = agree = 0
         worst = None
         for x in rec:
@@ -413,7 +351,7 @@ scrape_configs:
     wait_for("requests answered without Redis", lambda: all(
         node_metrics(n).get(REQ, 0) > mid[i].get(REQ, 0) for i, n in enumerate(shared_nodes)))
     for n in shared_nodes:
-        st, body = http_get(n.port, "/api/service")
+        st, _, body = http_get(n.port, "/api/service")
         if st != 200 or json.loads(body)["request_errors"] != 0:
             fail("node :%d failed requests without Redis: %r" % (n.port, body))
     say("redis down: requests answered, postprof_cache_errors_total %s"
@@ -476,7 +414,7 @@ scrape_configs:
                                                          g["ci95_high"]))
     say("SIGTERM: node-1 and node-2 drained, wrote service.json (shared cache gain %s), exit 0"
         % ", ".join(gains))
-    print("fleet test passed in %.0f s" % (time.monotonic() - t_start))
+    print("fleet test passed in %.0f s" % elapsed())
 finally:
     for n in nodes:
         if n.proc.poll() is None:

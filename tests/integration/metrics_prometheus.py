@@ -3,45 +3,20 @@ generated config, temporary storage) scrapes the test peer with a bearer
 token; waits for up == 1, then checks through /api/v1/query that a counter
 has exactly the value the peer counted and that histogram_quantile over
 profiling_duration_seconds gives a number. Stops both processes."""
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.parse
 
-from pp_peer import Peer, fail, require_tool
-import http.client
+from pp_peer import Peer, fail, free_port, require_tool
+from pp_peer import prom_query as query
 
 peer_bin = sys.argv[1]
 prometheus = require_tool("prometheus")
 COUNT = 123457
 TOKEN = "it-token-42"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def query(port, q):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    c.request("GET", "/api/v1/query?" + urllib.parse.urlencode({"query": q}))
-    r = c.getresponse()
-    body = r.read()
-    c.close()
-    if r.status != 200:
-        return None
-    doc = json.loads(body)
-    if doc.get("status") != "success":
-        return None
-    return doc["data"]["result"]
 
 
 peer = Peer([peer_bin, "--counter", str(COUNT), "--scopes", "500", "--token", TOKEN,
@@ -74,13 +49,10 @@ scrape_configs:
     while time.monotonic() < deadline:
         if prom.poll() is not None:
             break
-        try:
-            res = query(pport, 'up{job="postprof"}')
-            if res and res[0]["value"][1] == "1":
-                up = True
-                break
-        except (OSError, ValueError):
-            pass
+        res = query(pport, 'up{job="postprof"}')
+        if res and res[0]["value"][1] == "1":
+            up = True
+            break
         time.sleep(0.5)
     if not up:
         log.flush()

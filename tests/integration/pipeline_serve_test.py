@@ -14,10 +14,10 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pp_peer import Peer, fail  # noqa: E402
+from pp_peer import wait_for as wait_bounded  # noqa: E402
 
 pp, work = sys.argv[1], sys.argv[2]
 shutil.rmtree(work, ignore_errors=True)
@@ -31,31 +31,12 @@ if r.returncode != 0:
 PORT_RE = rb"listening on http://127\.0\.0\.1:(\d+)"
 
 
-def metrics(peer):
-    st, _, body = peer.get("/metrics")
-    if st != 200:
-        fail("/metrics answered %d" % st)
-    out = {}
-    for line in body.decode().splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        name, _, value = line.rpartition(" ")
-        out[name] = float(value)
-    return out
-
-
 def count(m, op):
     return m.get('profiling_duration_seconds_count{operation="%s"}' % op, 0.0)
 
 
 def wait_for(what, cond, timeout=90):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.2)
-    fail("timed out waiting for " + what)
+    return wait_bounded(what, cond, timeout, every=0.2)
 
 
 # Bad options: refused before anything starts.
@@ -76,30 +57,30 @@ try:
     st, _, body = node.get("/api/service")
     if st != 200 or not json.loads(body)["ready"]:
         fail("/api/service: %d %r" % (st, body))
-    m1 = metrics(node)
+    m1 = node.metrics()
     stages = ["posts.load.batch", "posts.preprocess.batch", "posts.infer.batch",
               "posts.serve.request", "posts.serve.infer_misses", "posts.cache.get_many"]
     # every stage keeps running: requests continuously, loading at each reload
     m2 = wait_for("every stage to grow between scrapes",
                   lambda: (lambda m: m if all(count(m, s) > count(m1, s) for s in stages)
-                           else None)(metrics(node)))
+                           else None)(node.metrics()))
     for s in stages:
         print("%s: %d -> %d calls" % (s, count(m1, s), count(m2, s)))
     if not m2.get("memory_usage_bytes", 0) > 0:
         fail("memory_usage_bytes: %r" % m2.get("memory_usage_bytes"))
-    wait_for("cpu_usage_percent > 0", lambda: metrics(node).get("cpu_usage_percent", 0) > 0)
+    wait_for("cpu_usage_percent > 0", lambda: node.metrics().get("cpu_usage_percent", 0) > 0)
     # online detection: the 10-entry cache misses most lookups in every window
     key = 'bottleneck_detected_total{operation="cache",kind="cache_hit"}'
-    c1 = wait_for("a cache_hit finding", lambda: metrics(node).get(key, 0))
+    c1 = wait_for("a cache_hit finding", lambda: node.metrics().get(key, 0))
     c2 = wait_for("more cache_hit findings", lambda: (lambda v: v if v > c1 else None)(
-        metrics(node).get(key, 0)))
-    ratio = metrics(node)["cache_hit_ratio"]
+        node.metrics().get(key, 0)))
+    ratio = node.metrics()["cache_hit_ratio"]
     if not 0 <= ratio < 0.8:
         fail("cache_hit_ratio %r with a 10-entry cache" % ratio)
     print("cache_hit findings %d -> %d, window hit ratio %.3f" % (c1, c2, ratio))
     st, _, body = node.get("/api/snapshot")
     gpu = json.loads(body)["gpu"]
-    series = [k for k in metrics(node) if k.startswith("gpu_usage_percent{")]
+    series = [k for k in node.metrics() if k.startswith("gpu_usage_percent{")]
     if gpu["available"] and gpu["devices"] and not series:
         fail("NVML sees %d GPU(s) but gpu_usage_percent has no series" % len(gpu["devices"]))
     if not gpu["available"] and series:

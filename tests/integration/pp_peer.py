@@ -1,19 +1,151 @@
-"""pp_peer.py - Shared by the metrics integration tests: start the test peer
-(or `postprof serve`) on 127.0.0.1 with an ephemeral port, fetch over HTTP
-without any proxy, and stop the process it started (by its pid)."""
+"""pp_peer.py - Shared by the integration tests that talk to servers: start
+the test peer (or `postprof serve`, `postprof pipeline --serve`) on 127.0.0.1
+with an ephemeral port, fetch over HTTP without any proxy, read /metrics and
+Prometheus's query API, wait for a condition with a bound, pick free ports,
+and stop the process it started (by its pid)."""
 import http.client
+import json
 import os
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.parse
+
+_T0 = time.monotonic()
 
 
 def fail(msg):
     print("FAIL: " + msg, file=sys.stderr)
     sys.exit(1)
+
+
+def elapsed():
+    """Seconds since the test started (this module was imported)."""
+    return time.monotonic() - _T0
+
+
+def say(msg):
+    """A progress line stamped with the seconds since the test started."""
+    print("[%5.1f s] %s" % (elapsed(), msg), flush=True)
+
+
+def free_port(hosts=("127.0.0.1",)):
+    """A TCP port free on every host given (the first picks it)."""
+    for _ in range(50):
+        socks = []
+        try:
+            s = socket.socket()
+            socks.append(s)
+            s.bind((hosts[0], 0))
+            port = s.getsockname()[1]
+            for h in hosts[1:]:
+                t = socket.socket()
+                socks.append(t)
+                t.bind((h, port))
+            return port
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    fail("no free port on %r" % (hosts,))
+
+
+def http_get(port, path, headers=None, timeout=10):
+    """GET 127.0.0.1:port path on a fresh connection: (status, headers, body)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        c.request("GET", path, headers=headers or {})
+        r = c.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        c.close()
+
+
+def parse_metrics(body):
+    """Prometheus text exposition as {series (name and labels): value}."""
+    out = {}
+    for line in body.decode(errors="replace").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        series, _, value = line.rpartition(" ")
+        out[series] = float(value)
+    return out
+
+
+def metrics(port, strict=True):
+    """The /metrics of 127.0.0.1:port parsed; a failed scrape fails the test
+    (strict) or gives {} (for a node that may be down or busy)."""
+    try:
+        st, _, body = http_get(port, "/metrics")
+    except OSError as e:
+        if strict:
+            fail("127.0.0.1:%d /metrics: %r" % (port, e))
+        return {}
+    if st != 200:
+        if strict:
+            fail("127.0.0.1:%d /metrics answered %d" % (port, st))
+        return {}
+    return parse_metrics(body)
+
+
+def prom_query(port, q, at=None):
+    """An instant query to the Prometheus on 127.0.0.1:port: its result list,
+    or None when it cannot answer (not up yet, an error)."""
+    args = {"query": q}
+    if at is not None:
+        args["time"] = repr(at)
+    return _prom(port, "/api/v1/query?" + urllib.parse.urlencode(args))
+
+
+def prom_range(port, q, start, end, step=1):
+    """q evaluated at start, start + step, ... end: [(labels, {t: value})], or None."""
+    args = {"query": q, "start": repr(start), "end": repr(end), "step": str(step)}
+    res = _prom(port, "/api/v1/query_range?" + urllib.parse.urlencode(args))
+    if res is None:
+        return None
+    return [(x["metric"], {round(float(t), 3): float(v) for t, v in x["values"]}) for x in res]
+
+
+def _prom(port, path):
+    try:
+        st, _, body = http_get(port, path)
+        doc = json.loads(body) if st == 200 else {}
+    except (OSError, ValueError):
+        return None
+    return doc["data"]["result"] if doc.get("status") == "success" else None
+
+
+def wait_for(what, cond, timeout=60, every=0.25, check=None, detail=None):
+    """Poll cond() until it returns something true (returned) or timeout
+    seconds pass (the test fails). check(), if given, runs between polls
+    and fails the test itself (e.g. a process it needs has exited); detail()
+    adds to the failure message."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        if check:
+            check()
+        time.sleep(every)
+    fail("timed out (%d s) waiting for %s%s" % (timeout, what,
+                                                "; " + str(detail()) if detail else ""))
+
+
+def peers_alive(peers, what=""):
+    """A check for wait_for(): fail when one of peers (Peer objects) has exited."""
+    def check():
+        for p in peers:
+            if p.proc.poll() is not None:
+                fail("127.0.0.1:%d exited (%d)%s" % (p.port, p.proc.returncode,
+                                                     " while waiting for " + what if what
+                                                     else ""))
+    return check
 
 
 class Peer:
@@ -23,16 +155,16 @@ class Peer:
             e.update(env)
         self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=e)
         self.port = None
+        self.out = b""  # what the peer printed on stdout up to its port line
         deadline = time.monotonic() + timeout
-        buf = b""
         while time.monotonic() < deadline and self.port is None:
             r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
             if r:
                 chunk = os.read(self.proc.stdout.fileno(), 4096)
                 if not chunk:
                     break
-                buf += chunk
-                m = re.search(port_re, buf)
+                self.out += chunk
+                m = re.search(port_re, self.out)
                 if m:
                     self.port = int(m.group(1))
             if self.proc.poll() is not None:
@@ -40,16 +172,31 @@ class Peer:
         if self.port is None:
             self.proc.kill()
             out, err = self.proc.communicate()
-            fail("peer did not start: %r %r" % (buf + out, err[-2000:]))
+            fail("peer did not start: %r %r" % (self.out + out, err[-2000:]))
 
     def get(self, path, headers=None, timeout=10):
-        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
-        try:
-            c.request("GET", path, headers=headers or {})
-            r = c.getresponse()
-            return r.status, dict(r.getheaders()), r.read()
-        finally:
-            c.close()
+        return http_get(self.port, path, headers, timeout)
+
+    def metrics(self, strict=True):
+        return metrics(self.port, strict)
+
+    def read_until(self, stream, pattern, timeout=30):
+        """Read the peer's stdout or stderr (self.proc.stdout/.stderr) until
+        pattern (bytes regex) appears: what was read; the test fails if the
+        peer ends or timeout passes first."""
+        buf = b""
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, buf):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                fail("no %r from the peer within %d s: %r" % (pattern, timeout, buf[-2000:]))
+            r, _, _ = select.select([stream], [], [], min(left, 0.5))
+            if r:
+                chunk = os.read(stream.fileno(), 4096)
+                if not chunk:
+                    fail("the peer closed its output before %r: %r" % (pattern, buf[-2000:]))
+                buf += chunk
+        return buf
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
