@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "pp_test.h"
+#include "profile_test_util.h"
 
 #include <postprof/postprof.h>
 
@@ -22,16 +23,6 @@ static const char folded_text[] = "main;work;hot 60\n"
                                   "# a comment\n"
                                   "\n"
                                   "main;work;hot 5\n";
-
-static pp_profile *parse_ok(const char *text)
-{
-    pp_profile *p = NULL;
-    char msg[256] = "";
-    int rc = pp_profile_parse(text, strlen(text), &p, msg, sizeof msg);
-    if (rc != PP_OK)
-        fail_msg("parse: %s (%s)", pp_strerror(rc), msg);
-    return p;
-}
 
 static void check_top(const pp_profile *p)
 {
@@ -59,7 +50,7 @@ static void check_top(const pp_profile *p)
 static void folded_parse_and_top(void **state)
 {
     (void)state;
-    pp_profile *p = parse_ok(folded_text);
+    pp_profile *p = pt_profile_parse(folded_text);
     assert_int_equal(pp_profile_sample_count(p), 4);
     check_top(p);
     pp_profile_free(p);
@@ -67,21 +58,11 @@ static void folded_parse_and_top(void **state)
 
 static void round_trip(pp_profile_format fmt)
 {
-    pp_profile *p = parse_ok(folded_text);
-    char path[] = "/tmp/pp-test-profile-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    assert_int_equal(pp_profile_write(p, fmt, path, NULL, 0), PP_OK);
-    pp_profile *q = NULL;
-    char msg[256] = "";
-    int rc = pp_profile_read(path, &q, msg, sizeof msg);
-    if (rc != PP_OK)
-        fail_msg("read back: %s", msg);
+    pp_profile *p = pt_profile_parse(folded_text);
+    pp_profile *q = pt_profile_through(p, fmt);
     check_top(q);
     pp_profile_free(q);
     pp_profile_free(p);
-    unlink(path);
 }
 
 static void folded_round_trip(void **state)
@@ -309,7 +290,7 @@ static void scope_events_load_and_say_where(void **state)
     const char text[] = "s 7 1000 50 posts.load\ns 7 1100 20 posts.infer\n";
     assert_int_equal(write(fd, text, sizeof text - 1), (ssize_t)(sizeof text - 1));
     close(fd);
-    pp_profile *p = parse_ok("main;a 1\n");
+    pp_profile *p = pt_profile_parse("main;a 1\n");
     char msg[256] = "";
     assert_int_equal(pp_profile_load_scopes(p, path, msg, sizeof msg), PP_OK);
     assert_int_equal(pp_profile_scope_count(p), 2);

@@ -10,19 +10,10 @@
 #include <unistd.h>
 
 #include "pp_test.h"
+#include "profile_test_util.h"
 
 #include <postprof/postprof.h>
 #include <postprof/report_html.h>
-
-static pp_profile *parse_ok(const char *text)
-{
-    pp_profile *p = NULL;
-    char msg[256] = "";
-    int rc = pp_profile_parse(text, strlen(text), &p, msg, sizeof msg);
-    if (rc != PP_OK)
-        fail_msg("parse: %s (%s)", pp_strerror(rc), msg);
-    return p;
-}
 
 /* xorshift: a fixed pseudo-random sequence, so the test is deterministic */
 static uint64_t next(uint64_t *s)
@@ -48,19 +39,10 @@ static char *noisy_folded(uint64_t seed, int scale, int inject)
     return t;
 }
 
-/* write p in format, read it back */
-static pp_profile *through(pp_profile *p, pp_profile_format format, const char *name)
+/* p written in format and read back; p freed */
+static pp_profile *through(pp_profile *p, pp_profile_format format)
 {
-    char path[256];
-    snprintf(path, sizeof path, "test_profile_diff_%d_%s", (int)getpid(), name);
-    char err[256] = "";
-    assert_int_equal(pp_profile_write(p, format, path, err, sizeof err), PP_OK);
-    pp_profile *back = NULL;
-    char msg[256] = "";
-    int rc = pp_profile_read(path, &back, msg, sizeof msg);
-    unlink(path);
-    if (rc != PP_OK)
-        fail_msg("read back %s: %s", name, msg);
+    pp_profile *back = pt_profile_through(p, format);
     pp_profile_free(p);
     return back;
 }
@@ -73,15 +55,14 @@ static void injected_difference_is_top(void **state)
      * about 8 % of its total */
     char *a = noisy_folded(0x9e3779b97f4a7c15ull, 1, 0);
     char *b = noisy_folded(0xc2b2ae3d27d4eb4full, 3, 1000);
-    pp_profile *base = parse_ok(a), *cand = parse_ok(b);
+    pp_profile *base = pt_profile_parse(a), *cand = pt_profile_parse(b);
     free(a);
     free(b);
     /* every format `postprof record` writes reads back to the same answer */
     const pp_profile_format fmts[] = {PP_FORMAT_FOLDED, PP_FORMAT_PPROF, PP_FORMAT_SPEEDSCOPE};
-    const char *names[] = {"folded", "pprof", "speedscope"};
     for (int k = 0; k < 3; k++) {
-        base = through(base, fmts[k], names[k]);
-        cand = through(cand, fmts[(k + 1) % 3], names[(k + 1) % 3]);
+        base = through(base, fmts[k]);
+        cand = through(cand, fmts[(k + 1) % 3]);
         pp_profile_diff_row rows[5];
         size_t n = 0;
         int64_t sb = 0, sc = 0;
@@ -106,8 +87,8 @@ static void injected_difference_is_top(void **state)
 static void same_profile_longer_is_no_change(void **state)
 {
     (void)state;
-    pp_profile *a = parse_ok("main;a 10\nmain;b 30\nmain;b;c 60\n");
-    pp_profile *b = parse_ok("main;a 100\nmain;b 300\nmain;b;c 600\n");
+    pp_profile *a = pt_profile_parse("main;a 10\nmain;b 30\nmain;b;c 60\n");
+    pp_profile *b = pt_profile_parse("main;a 100\nmain;b 300\nmain;b;c 600\n");
     pp_profile_diff_row rows[8];
     size_t n = 0;
     int64_t sb = 0, sc = 0;
@@ -124,7 +105,7 @@ static void same_profile_longer_is_no_change(void **state)
             assert_true(rows[i].cand_total > 0.8999 && rows[i].cand_total < 0.9001);
     }
     /* a removed function shows as a drop to 0 */
-    pp_profile *c = parse_ok("main;a 40\nmain;b 60\n");
+    pp_profile *c = pt_profile_parse("main;a 40\nmain;b 60\n");
     assert_int_equal(pp_profile_diff(a, c, rows, 8, &n, &sb, &sc), PP_OK);
     assert_string_equal(rows[0].function, "c");
     assert_true(rows[0].cand_self == 0.0 && rows[0].base_self > 0.5999);
@@ -136,14 +117,14 @@ static void same_profile_longer_is_no_change(void **state)
 static void different_units_refused(void **state)
 {
     (void)state;
-    pp_profile *cpu = parse_ok("main;a 10\n");
+    pp_profile *cpu = pt_profile_parse("main;a 10\n");
     /* a speedscope profile counting bytes */
     static const char mem[] =
         "{\"$schema\":\"https://www.speedscope.app/file-format-schema.json\","
         "\"shared\":{\"frames\":[{\"name\":\"main\"},{\"name\":\"a\"}]},"
         "\"profiles\":[{\"type\":\"sampled\",\"name\":\"m\",\"unit\":\"bytes\",\"startValue\":0,"
         "\"endValue\":10,\"samples\":[[0,1]],\"weights\":[10]}]}";
-    pp_profile *bytes = parse_ok(mem);
+    pp_profile *bytes = pt_profile_parse(mem);
     assert_string_not_equal(pp_profile_value_name(cpu), pp_profile_value_name(bytes));
     pp_profile_diff_row rows[2];
     size_t n = 7;
@@ -165,8 +146,8 @@ static void different_units_refused(void **state)
 static void html_page_carries_both_profiles(void **state)
 {
     (void)state;
-    pp_profile *a = parse_ok("main;load 30\nmain;infer 70\n");
-    pp_profile *b = parse_ok("main;load 30\nmain;infer 70\nmain;infer;new<fn> 100\n");
+    pp_profile *a = pt_profile_parse("main;load 30\nmain;infer 70\n");
+    pp_profile *b = pt_profile_parse("main;load 30\nmain;infer 70\nmain;infer;new<fn> 100\n");
     char *html = NULL;
     size_t len = 0;
     char err[256] = "";

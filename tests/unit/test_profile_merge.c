@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "pp_test.h"
+#include "profile_test_util.h"
 
 #include <postprof/postprof.h>
 
@@ -23,16 +24,6 @@ static const char *const texts[] = {
 };
 static const char *const nodes[] = {"web-1", "web-2", "batch-1"};
 #define NIN 3
-
-static pp_profile *parse_ok(const char *text)
-{
-    pp_profile *p = NULL;
-    char msg[256] = "";
-    int rc = pp_profile_parse(text, strlen(text), &p, msg, sizeof msg);
-    if (rc != PP_OK)
-        fail_msg("parse: %s (%s)", pp_strerror(rc), msg);
-    return p;
-}
 
 static pp_profile *merge_all(pp_profile **in)
 {
@@ -89,7 +80,7 @@ static void test_merge_totals_are_sums(void **state)
     (void)state;
     pp_profile *in[NIN];
     for (int i = 0; i < NIN; i++)
-        in[i] = parse_ok(texts[i]);
+        in[i] = pt_profile_parse(texts[i]);
     pp_profile *m = merge_all(in);
     check_sums(m, in);
     assert_int_equal(pp_profile_value_total(m, 0), 300 + 200 + 400 + 10 + 40 + 7 + 1 + 5);
@@ -109,20 +100,13 @@ static void test_merge_nodes_survive_pprof(void **state)
     (void)state;
     pp_profile *in[NIN];
     for (int i = 0; i < NIN; i++)
-        in[i] = parse_ok(texts[i]);
+        in[i] = pt_profile_parse(texts[i]);
     pp_profile *m = merge_all(in);
-    char path[] = "/tmp/pp_merge_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    char err[256] = "";
-    assert_int_equal(pp_profile_write(m, PP_FORMAT_PPROF, path, err, sizeof err), PP_OK);
-    pp_profile *back = NULL;
-    assert_int_equal(pp_profile_read(path, &back, err, sizeof err), PP_OK);
-    unlink(path);
+    pp_profile *back = pt_profile_through(m, PP_FORMAT_PPROF);
     check_sums(back, in);
+    char err[256] = "";
     /* merged again with a new node: the nodes it has stay */
-    pp_profile *extra = parse_ok("main;late 9\n");
+    pp_profile *extra = pt_profile_parse("main;late 9\n");
     assert_int_equal(pp_profile_merge_add(&back, extra, "late-node", err, sizeof err), PP_OK);
     for (int i = 0; i < NIN; i++)
         assert_int_equal(pp_profile_node_total(back, nodes[i]), pp_profile_value_total(in[i], 0));
@@ -140,7 +124,7 @@ static void test_merge_nodes_survive_pprof(void **state)
 static void test_merge_refuses_other_kinds(void **state)
 {
     (void)state;
-    pp_profile *cpu = parse_ok(texts[0]);
+    pp_profile *cpu = pt_profile_parse(texts[0]);
     pp_profile *m = NULL;
     char msg[256] = "";
     assert_int_equal(pp_profile_merge_add(&m, cpu, "a", msg, sizeof msg), PP_OK);
