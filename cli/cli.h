@@ -68,7 +68,8 @@ int cli_is_help(const char *arg);
 /*
  * cli_stop_block() - Block SIGINT and SIGTERM (into *out_set) in the calling
  * thread, before it starts any other, so that every thread inherits the mask
- * and only cli_stop_wait() takes them; SIGPIPE ignored.
+ * and only cli_stop_wait() takes them (one that a library started earlier
+ * and that takes one passes it on to the calling thread); SIGPIPE ignored.
  */
 void cli_stop_block(sigset_t *out_set);
 
@@ -78,6 +79,14 @@ void cli_stop_block(sigset_t *out_set);
  * "duration".
  */
 const char *cli_stop_wait(const sigset_t *set, double duration_s);
+
+/*
+ * cli_stop_draining() - After cli_stop_wait(), while the command finishes
+ * (drains, writes its report): a second SIGINT or SIGTERM does not end it but
+ * prints "postprof CMD: SIGTERM again: still stopping: WHAT (a third signal
+ * exits at once, without finishing)" on stderr; a third exits at once with 128 + N.
+ */
+void cli_stop_draining(const sigset_t *set, const char *cmd, const char *what);
 
 /*
  * cli_find_library() - The path of a library postprof loads into a target

@@ -3,7 +3,8 @@
  * long-running service (posts/serve.h) with /metrics, /healthz, /readyz,
  * /api/snapshot, /api/service and the dashboard on one HTTP server; stops on
  * SIGTERM/SIGINT or after --duration: drains, writes OUT/service.json
- * atomically, exits 0.
+ * atomically, exits 0 (a second signal while it drains is noted, a third
+ * exits at once without the report).
  */
 #include <errno.h>
 #include <signal.h>
@@ -31,7 +32,8 @@ static const char serve_usage[] =
     ";\n"
     "                      port 0 picks a free port)\n"
     "  --node NAME         this node's name in the report (default: the host name)\n"
-    "  --duration S        stop after S seconds (default: run until SIGTERM or SIGINT)\n"
+    "  --duration S        stop after S seconds (default: run until SIGTERM or SIGINT;\n"
+    "                      a third signal while it drains exits without the report)\n"
     "  --rate R            feed requests per second (default 0: as fast as it can)\n"
     "  --reload S          reload the sources every S seconds (default 30; 0 = never)\n"
     "  --window S          bottleneck rules and cache_hit_ratio over the last S seconds (60)\n"
@@ -245,7 +247,12 @@ int cmd_pipeline_serve(int argc, char **argv)
     printf("postprof pipeline: serving feed requests (%s)\n", "ready");
     fflush(stdout);
     const char *why = cli_stop_wait(&set, duration);
+    char what[4200];
+    snprintf(what, sizeof what, "finishing the requests in flight, then writing %s", path);
+    cli_stop_draining(&set, "pipeline", what);
     pp_log(PP_LOG_INFO, "pipeline", "draining", "cause", why, NULL);
+    printf("postprof pipeline: stopping (%s): %s\n", why, what);
+    fflush(stdout);
     atomic_store(&ref.draining, 1);
     posts_service_stop(svc);
     if ((rc = posts_service_report_json(svc, node, &report)) != PP_OK) {

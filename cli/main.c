@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -140,14 +142,65 @@ int cli_find_library(const char *env, const char *file, char *out, size_t cap)
 
 /* How the long-running commands (serve, pipeline --serve) stop: SIGINT and
  * SIGTERM blocked before any thread starts, then taken by the main thread
- * alone, or the end of a --duration. */
+ * alone, or the end of a --duration. A library may have started threads of
+ * its own before main (OpenBLAS's pool does, in its constructor): those do
+ * not block the signals, so a handler stands in for the default action,
+ * which would end the whole process from such a thread. Until the command
+ * stops, the handler hands the signal to the main thread (where it waits for
+ * cli_stop_wait()); once it drains (cli_stop_draining()), a second signal
+ * prints a note and a third exits at once. */
+static pthread_t stop_main;
+static atomic_int stop_draining; /* 0 until cli_stop_draining() */
+static atomic_int stop_more;     /* signals taken while draining */
+static char stop_cmd[32];
+static char stop_note[1024];
+
+static void stop_say(const char *a, const char *b, const char *c)
+{
+    const char *parts[] = {"postprof ", stop_cmd, ": ", a, b, c};
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+        if (write(STDERR_FILENO, parts[i], strlen(parts[i])) < 0)
+            return; /* nothing more to do from a signal handler */
+}
+
+static void stop_handler(int sig)
+{
+    int saved = errno;
+    const char *name = sig == SIGINT ? "SIGINT" : "SIGTERM";
+    if (!atomic_load(&stop_draining)) {
+        pthread_kill(stop_main, sig); /* pending there until cli_stop_wait() takes it */
+    } else if (atomic_fetch_add(&stop_more, 1) == 0) {
+        stop_say(name, " again: still stopping: ", stop_note);
+    } else {
+        stop_say(name, " a third time: exiting at once", ", without finishing\n");
+        _exit(128 + sig);
+    }
+    errno = saved;
+}
+
 void cli_stop_block(sigset_t *out_set)
 {
     sigemptyset(out_set);
     sigaddset(out_set, SIGINT);
     sigaddset(out_set, SIGTERM);
     pthread_sigmask(SIG_BLOCK, out_set, NULL);
+    stop_main = pthread_self();
+    struct sigaction sa = {0};
+    sa.sa_handler = stop_handler;
+    sa.sa_mask = *out_set;
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
+}
+
+void cli_stop_draining(const sigset_t *set, const char *cmd, const char *what)
+{
+    snprintf(stop_cmd, sizeof stop_cmd, "%s", cmd);
+    snprintf(stop_note, sizeof stop_note, "%s (a third signal exits at once, without finishing)\n",
+             what);
+    atomic_store(&stop_draining, 1);
+    pthread_sigmask(SIG_UNBLOCK, set, NULL);
 }
 
 const char *cli_stop_wait(const sigset_t *set, double duration_s)

@@ -11,6 +11,11 @@ if(TARGET posts)
     COMMAND python3 ${PP_FLEET_IT}/pipeline_serve_test.py $<TARGET_FILE:postprof>
             ${CMAKE_CURRENT_BINARY_DIR}/fleet_serve_work
     LABELS fleet TIMEOUT 300)
+  # a second signal while it drains is noted and the report still written; a third exits
+  pp_add_script_test(NAME fleet.pipeline_signals
+    COMMAND python3 ${PP_FLEET_IT}/pipeline_serve_signals.py $<TARGET_FILE:postprof>
+            ${CMAKE_CURRENT_BINARY_DIR}/fleet_signals_work
+    LABELS fleet TIMEOUT 300)
   # 3 nodes (two sharing redis-server), Prometheus with deploy/prometheus/rules.yml
   # (`for:` minutes made seconds), Alertmanager with alertmanager.yml
   pp_add_script_test(NAME fleet.three_nodes

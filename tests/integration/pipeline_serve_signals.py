@@ -1,0 +1,139 @@
+"""pipeline_serve_signals.py - `postprof pipeline --serve` stopped by more than
+one signal (issue 16):
+  - SIGTERM, then a second SIGTERM while it drains: the second is noted on
+    stderr and changes nothing: the node still writes its whole report and
+    exits 0 (before, a thread OpenBLAS starts ahead of main took the second
+    signal and its default action ended the process without a report);
+  - SIGTERM, SIGTERM, then SIGINT: the third exits at once with 128 + 2,
+    without the report.
+The drain is held open without any timing: OUT/service.json is a FIFO (an
+output written in place, docs/fleet.md), so the node cannot finish its
+report until this test opens the FIFO; each signal is sent only after the
+node said it took the one before (the "stopping" line on stdout, the note
+on stderr).
+Usage: pipeline_serve_signals.py POSTPROF WORKDIR"""
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pp_peer import Peer, fail, wait_for  # noqa: E402
+
+pp, work = sys.argv[1], sys.argv[2]
+shutil.rmtree(work, ignore_errors=True)
+os.makedirs(work)
+data = os.path.join(work, "data")
+r = subprocess.run([pp, "datagen", "--posts", "300", "--out", data, "--quiet"],
+                   capture_output=True, text=True)
+if r.returncode != 0:
+    fail("datagen exited %d: %s" % (r.returncode, r.stderr[-2000:]))
+
+
+def start(name):
+    """A node whose report goes into a FIFO: it waits there until read."""
+    out = os.path.join(work, name)
+    os.makedirs(out)
+    fifo = os.path.join(out, "service.json")
+    os.mkfifo(fifo)
+    node = Peer([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0", "--node", name,
+                 "--data", data, "--rate", "200", "--reload", "0", "--out", out,
+                 "--log-level", "warn"],
+                port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60)
+    wait_for("%s ready" % name, lambda: node.get("/readyz")[0] == 200, timeout=60)
+    return node, out, fifo
+
+
+def read_fifo(fifo, node, timeout=60):
+    """The whole of what the node writes into the FIFO (until it closes it)."""
+    fd = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    buf = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                fail("the report did not arrive within %d s: %r" % (timeout, buf[-500:]))
+            r, _, _ = select.select([fd], [], [], min(left, 1.0))
+            if not r:  # no writer has come and gone yet, no data
+                if node.proc.poll() is not None:
+                    fail("the node exited (%d) without writing its report"
+                         % node.proc.returncode)
+                continue
+            try:
+                chunk = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            if not chunk:  # the writer closed the FIFO
+                return buf
+            buf += chunk
+    finally:
+        os.close(fd)
+
+
+def signal_and_see(node, sig, stream, pattern):
+    node.proc.send_signal(sig)
+    return node.read_until(stream, pattern, timeout=60)
+
+
+# A second SIGTERM while draining: noted, the report still written, exit 0.
+node, out, fifo = start("twice")
+try:
+    signal_and_see(node, signal.SIGTERM, node.proc.stdout, rb"stopping \(SIGTERM\): finishing")
+    note = signal_and_see(node, signal.SIGTERM, node.proc.stderr, rb"still stopping[^\n]*\n")
+    rep = json.loads(read_fifo(fifo, node))
+    try:
+        stdout, err = node.proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        fail("no exit within 60 s of writing the report")
+finally:
+    if node.proc.poll() is None:
+        node.proc.kill()
+        node.proc.wait()
+if node.proc.returncode != 0:
+    fail("exit %d after two SIGTERMs: %s" % (node.proc.returncode, err[-2000:]))
+note = note.decode(errors="replace")
+if not re.search(r"postprof pipeline: SIGTERM again: still stopping: finishing the requests in "
+                 r"flight, then writing \S*service\.json \(a third signal exits at once", note):
+    fail("the second SIGTERM's note: %r" % note)
+if rep.get("node") != "twice" or not rep.get("requests", 0) > 0 or rep.get("posts") != 300:
+    fail("service.json after two SIGTERMs: %r" % {k: rep.get(k) for k in ("node", "requests",
+                                                                          "posts")})
+stdout = stdout.decode(errors="replace")
+m = re.search(r"^requests: (\d+)$", stdout, re.M)
+if "stopped_by: SIGTERM" not in stdout or not m or int(m.group(1)) != rep["requests"]:
+    fail("stdout after two SIGTERMs: %r" % stdout)
+if sorted(os.listdir(out)) != ["service.json"]:
+    fail("%s holds %r" % (out, sorted(os.listdir(out))))
+print("second SIGTERM while draining: noted (%r), report written (%d requests), exit 0"
+      % (note.strip()[-80:], rep["requests"]))
+
+# A third signal: out at once, 128 + SIGINT, no report.
+node, out, fifo = start("thrice")
+try:
+    signal_and_see(node, signal.SIGTERM, node.proc.stdout, rb"stopping \(SIGTERM\): finishing")
+    signal_and_see(node, signal.SIGTERM, node.proc.stderr, rb"still stopping[^\n]*\n")
+    node.proc.send_signal(signal.SIGINT)
+    try:
+        stdout, err = node.proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        fail("no exit within 60 s of the third signal")
+finally:
+    if node.proc.poll() is None:
+        node.proc.kill()
+        node.proc.wait()
+err = err.decode(errors="replace")
+if node.proc.returncode != 128 + signal.SIGINT or \
+        "postprof pipeline: SIGINT a third time: exiting at once, without finishing" not in err:
+    fail("third signal: exit %d, stderr %r" % (node.proc.returncode, err[-2000:]))
+if b"report:" in stdout or sorted(os.listdir(out)) != ["service.json"]:
+    fail("third signal: a report after all? stdout %r, %s holds %r"
+         % (stdout, out, sorted(os.listdir(out))))
+print("third signal: exit %d at once, no report" % node.proc.returncode)
+shutil.rmtree(work, ignore_errors=True)
+print("pipeline serve signals test passed")
