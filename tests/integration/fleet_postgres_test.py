@@ -21,7 +21,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import Peer, elapsed, fail, free_port, peers_alive, say  # noqa: E402
+from pp_peer import Peer, datagen, elapsed, fail, free_port, fresh_dir  # noqa: E402
+from pp_peer import peers_alive, say  # noqa: E402
 from pp_peer import wait_for as wait_bounded  # noqa: E402
 
 pp, work = sys.argv[1], sys.argv[2]
@@ -38,8 +39,7 @@ if not pgbin:
     sys.exit(77)
 psql = os.path.join(pgbin, "psql") if os.access(os.path.join(pgbin, "psql"), os.X_OK) \
     else shutil.which("psql")
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+fresh_dir(work)
 # The database lives outside the build tree: as root, it belongs to nobody.
 pg = tempfile.mkdtemp(prefix="fleet_pg_")
 run_as = []
@@ -79,11 +79,7 @@ try:
     if r.returncode != 0:
         fail("pg_ctl start: %s" % (r.stdout + r.stderr)[-2000:])
     pg_started = True
-    data = os.path.join(work, "data")
-    r = subprocess.run([pp, "datagen", "--posts", str(POSTS), "--seed", "7", "--out", data,
-                        "--postgres", url, "--quiet"], capture_output=True, text=True)
-    if r.returncode != 0:
-        fail("datagen --postgres exited %d: %s" % (r.returncode, r.stderr[-2000:]))
+    data = datagen(pp, os.path.join(work, "data"), POSTS, "--seed", "7", "--postgres", url)
     say("PostgreSQL on 127.0.0.1:%d holds %d posts" % (pgport, POSTS))
     for i in range(3):
         nodes.append(Peer([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0",

@@ -9,21 +9,19 @@ import json
 import os
 import re
 import select
-import shutil
 import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import fail, free_port, require_tool  # noqa: E402
+from pp_peer import fail, free_port, fresh_dir, require_tool  # noqa: E402
 from pp_peer import prom_query as query, wait_for as wait_bounded  # noqa: E402
 
 pp, script, work = sys.argv[1], sys.argv[2], sys.argv[3]
 for t in ("prometheus", "prometheus-alertmanager", "redis-server", "curl"):
     require_tool(t)
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+fresh_dir(work)
 
 
 def wait_for(what, cond, timeout=120):

@@ -27,7 +27,6 @@ Usage: fleet_test.py POSTPROF RULES_YML ALERTMANAGER_YML WORKDIR"""
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -35,8 +34,9 @@ import sys
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import Peer, elapsed, fail, free_port, http_get, metrics, prom_range, say  # noqa: E402
-from pp_peer import prom_query as prom_at, require_tool  # noqa: E402
+from pp_peer import Peer, datagen, elapsed, fail, free_port, fresh_dir  # noqa: E402
+from pp_peer import http_get, metrics  # noqa: E402
+from pp_peer import prom_query as prom_at, prom_range, require_tool, say  # noqa: E402
 from pp_peer import wait_for as wait_bounded  # noqa: E402
 
 pp, rules_src, am_src, work = (sys.argv[1], os.path.abspath(sys.argv[2]),
@@ -44,8 +44,7 @@ pp, rules_src, am_src, work = (sys.argv[1], os.path.abspath(sys.argv[2]),
 prometheus = require_tool("prometheus")
 alertmanager = require_tool("prometheus-alertmanager")
 redis_server = require_tool("redis-server")
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
+fresh_dir(work)
 procs = {}  # name -> Popen of the servers this test started (not the nodes)
 
 
@@ -137,10 +136,7 @@ procs["alertmanager"] = subprocess.Popen(
     stdout=log("alertmanager"), stderr=subprocess.STDOUT)
 nodes = []
 try:
-    r = subprocess.run([pp, "datagen", "--posts", "600", "--out", os.path.join(work, "data"),
-                        "--quiet"], capture_output=True, text=True)
-    if r.returncode != 0:
-        fail("datagen exited %d: %s" % (r.returncode, r.stderr[-2000:]))
+    datagen(pp, os.path.join(work, "data"), 600)
 
     def redis_up():
         try:

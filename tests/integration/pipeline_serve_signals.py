@@ -18,21 +18,15 @@ import re
 import select
 import shutil
 import signal
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import Peer, fail, wait_for  # noqa: E402
+from pp_peer import Peer, datagen, fail, fresh_dir, wait_for  # noqa: E402
 
 pp, work = sys.argv[1], sys.argv[2]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-data = os.path.join(work, "data")
-r = subprocess.run([pp, "datagen", "--posts", "300", "--out", data, "--quiet"],
-                   capture_output=True, text=True)
-if r.returncode != 0:
-    fail("datagen exited %d: %s" % (r.returncode, r.stderr[-2000:]))
+fresh_dir(work)
+data = datagen(pp, os.path.join(work, "data"), 300)
 
 
 def start(name):
@@ -45,7 +39,9 @@ def start(name):
                  "--data", data, "--rate", "200", "--reload", "0", "--out", out,
                  "--log-level", "warn"],
                 port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60)
-    wait_for("%s ready" % name, lambda: node.get("/readyz")[0] == 200, timeout=60)
+    # serving: requests counted before the stop, so the report must count them
+    wait_for("%s to serve requests" % name, lambda: node.metrics().get(
+        'profiling_duration_seconds_count{operation="posts.serve.request"}', 0) > 0, timeout=60)
     return node, out, fifo
 
 
@@ -81,30 +77,31 @@ def signal_and_see(node, sig, stream, pattern):
     return node.read_until(stream, pattern, timeout=60)
 
 
+def drain_twice(node):
+    """SIGTERM, and once the node says it drains, SIGTERM again: its note."""
+    signal_and_see(node, signal.SIGTERM, node.proc.stdout, rb"stopping \(SIGTERM\): finishing")
+    note = signal_and_see(node, signal.SIGTERM, node.proc.stderr, rb"still stopping[^\n]*\n")
+    return note.decode(errors="replace")
+
+
 # A second SIGTERM while draining: noted, the report still written, exit 0.
 node, out, fifo = start("twice")
 try:
-    signal_and_see(node, signal.SIGTERM, node.proc.stdout, rb"stopping \(SIGTERM\): finishing")
-    note = signal_and_see(node, signal.SIGTERM, node.proc.stderr, rb"still stopping[^\n]*\n")
+    note = drain_twice(node)
     rep = json.loads(read_fifo(fifo, node))
-    try:
-        stdout, err = node.proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        fail("no exit within 60 s of writing the report")
+    code, stdout, err = node.finish("writing the report")
 finally:
     if node.proc.poll() is None:
         node.proc.kill()
         node.proc.wait()
-if node.proc.returncode != 0:
-    fail("exit %d after two SIGTERMs: %s" % (node.proc.returncode, err[-2000:]))
-note = note.decode(errors="replace")
+if code != 0:
+    fail("exit %d after two SIGTERMs: %s" % (code, err[-2000:]))
 if not re.search(r"postprof pipeline: SIGTERM again: still stopping: finishing the requests in "
                  r"flight, then writing \S*service\.json \(a third signal exits at once", note):
     fail("the second SIGTERM's note: %r" % note)
 if rep.get("node") != "twice" or not rep.get("requests", 0) > 0 or rep.get("posts") != 300:
     fail("service.json after two SIGTERMs: %r" % {k: rep.get(k) for k in ("node", "requests",
                                                                           "posts")})
-stdout = stdout.decode(errors="replace")
 m = re.search(r"^requests: (\d+)$", stdout, re.M)
 if "stopped_by: SIGTERM" not in stdout or not m or int(m.group(1)) != rep["requests"]:
     fail("stdout after two SIGTERMs: %r" % stdout)
@@ -116,22 +113,17 @@ print("second SIGTERM while draining: noted (%r), report written (%d requests), 
 # A third signal: out at once, 128 + SIGINT, no report.
 node, out, fifo = start("thrice")
 try:
-    signal_and_see(node, signal.SIGTERM, node.proc.stdout, rb"stopping \(SIGTERM\): finishing")
-    signal_and_see(node, signal.SIGTERM, node.proc.stderr, rb"still stopping[^\n]*\n")
+    drain_twice(node)
     node.proc.send_signal(signal.SIGINT)
-    try:
-        stdout, err = node.proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        fail("no exit within 60 s of the third signal")
+    code, stdout, err = node.finish("the third signal")
 finally:
     if node.proc.poll() is None:
         node.proc.kill()
         node.proc.wait()
-err = err.decode(errors="replace")
-if node.proc.returncode != 128 + signal.SIGINT or \
+if code != 128 + signal.SIGINT or \
         "postprof pipeline: SIGINT a third time: exiting at once, without finishing" not in err:
-    fail("third signal: exit %d, stderr %r" % (node.proc.returncode, err[-2000:]))
-if b"report:" in stdout or sorted(os.listdir(out)) != ["service.json"]:
+    fail("third signal: exit %d, stderr %r" % (code, err[-2000:]))
+if "report:" in stdout or sorted(os.listdir(out)) != ["service.json"]:
     fail("third signal: a report after all? stdout %r, %s holds %r"
          % (stdout, out, sorted(os.listdir(out))))
 print("third signal: exit %d at once, no report" % node.proc.returncode)

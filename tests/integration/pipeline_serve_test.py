@@ -16,17 +16,12 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from pp_peer import Peer, fail  # noqa: E402
+from pp_peer import Peer, datagen, fail, fresh_dir  # noqa: E402
 from pp_peer import wait_for as wait_bounded  # noqa: E402
 
 pp, work = sys.argv[1], sys.argv[2]
-shutil.rmtree(work, ignore_errors=True)
-os.makedirs(work)
-data = os.path.join(work, "data")
-r = subprocess.run([pp, "datagen", "--posts", "2000", "--out", data, "--quiet"],
-                   capture_output=True, text=True)
-if r.returncode != 0:
-    fail("datagen exited %d: %s" % (r.returncode, r.stderr[-2000:]))
+fresh_dir(work)
+data = datagen(pp, os.path.join(work, "data"), 2000)
 
 PORT_RE = rb"listening on http://127\.0\.0\.1:(\d+)"
 

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -148,6 +149,22 @@ def peers_alive(peers, what=""):
     return check
 
 
+def fresh_dir(path):
+    """path as an empty folder (what a test left there before removed)."""
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
+
+
+def datagen(pp, out, posts, *more):
+    """`postprof datagen --posts N --out DIR` (and more of its flags) into out, or fail."""
+    r = subprocess.run([pp, "datagen", "--posts", str(posts), "--out", out, "--quiet"] +
+                       list(more), capture_output=True, text=True)
+    if r.returncode != 0:
+        fail("datagen %s exited %d: %s" % (" ".join(more), r.returncode, r.stderr[-2000:]))
+    return out
+
+
 class Peer:
     def __init__(self, argv, env=None, port_re=rb"PORT (\d+)", timeout=30):
         e = dict(os.environ)
@@ -197,6 +214,18 @@ class Peer:
                     fail("the peer closed its output before %r: %r" % (pattern, buf[-2000:]))
                 buf += chunk
         return buf
+
+    def finish(self, what, timeout=60):
+        """Wait for the peer to exit by itself: (exit code, stdout, stderr) as
+        text; the test fails (the peer killed) if it is not gone in time."""
+        try:
+            out, err = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.communicate()
+            fail("no exit within %d s of %s" % (timeout, what))
+        return (self.proc.returncode, out.decode(errors="replace"),
+                err.decode(errors="replace"))
 
     def rss_kib(self):
         with open("/proc/%d/status" % self.proc.pid) as f:
