@@ -7,6 +7,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* exit codes */
@@ -61,6 +62,12 @@ int cli_stdout_error(const char *cmd, int e);
 
 /* cli_parse_count() - A count in 1..100000000 into *out; 0, or -1 when s is not one. */
 int cli_parse_count(const char *s, size_t *out);
+
+/* cli_hit_ratio() - hits / (hits + misses), 0 when there was no lookup. */
+static inline double cli_hit_ratio(uint64_t hits, uint64_t misses)
+{
+    return hits + misses ? (double)hits / (double)(hits + misses) : 0.0;
+}
 
 /* cli_is_help() - 1 when arg is -h or --help. */
 int cli_is_help(const char *arg);

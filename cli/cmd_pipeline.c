@@ -207,10 +207,7 @@ int cmd_pipeline(int argc, char **argv)
     printf("cache_hits: %llu\n", (unsigned long long)r.cache_hits);
     printf("cache_misses: %llu\n", (unsigned long long)r.cache_misses);
     printf("cache_errors: %llu\n", (unsigned long long)r.cache_errors);
-    printf("cache_hit_ratio: %.4f\n",
-           r.cache_hits + r.cache_misses
-               ? (double)r.cache_hits / (double)(r.cache_hits + r.cache_misses)
-               : 0.0);
+    printf("cache_hit_ratio: %.4f\n", cli_hit_ratio(r.cache_hits, r.cache_misses));
     printf("feed_mean_score: %.6f\n", r.feed_mean_score);
     printf("first_feed_top: %lld\n", (long long)r.first_feed_top);
     printf("total_s: %.3f\n", r.total_ns / 1e9);

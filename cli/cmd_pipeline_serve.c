@@ -270,16 +270,11 @@ int cmd_pipeline_serve(int argc, char **argv)
     printf("requests_per_s: %.1f\n", st.uptime_s > 0 ? (double)st.requests / st.uptime_s : 0.0);
     printf("request_errors: %llu\n", (unsigned long long)st.request_errors);
     printf("reloads: %llu\n", (unsigned long long)st.refreshes);
-    printf("cache_hit_ratio: %.4f\n",
-           st.cache_hits + st.cache_misses
-               ? (double)st.cache_hits / (double)(st.cache_hits + st.cache_misses)
-               : 0.0);
+    printf("cache_hit_ratio: %.4f\n", cli_hit_ratio(st.cache_hits, st.cache_misses));
     printf("cache_errors: %llu\n", (unsigned long long)st.cache_errors);
     if (st.local_lru)
         printf("local_lru_hit_ratio: %.4f (an LRU of %llu entries on this node, same lookups)\n",
-               st.local_lru_hits + st.local_lru_misses
-                   ? (double)st.local_lru_hits / (double)(st.local_lru_hits + st.local_lru_misses)
-                   : 0.0,
+               cli_hit_ratio(st.local_lru_hits, st.local_lru_misses),
                (unsigned long long)st.local_lru_entries);
     if (st.gain_known)
         printf("shared_cache_gain: %+.4f (95%% CI %+.4f to %+.4f: %s)\n", st.gain, st.gain_lo,

@@ -1077,6 +1077,15 @@ static json_t *ratio_json(double r)
     return r >= 0 ? json_real(r) : json_null();
 }
 
+/* a cache's lookups over the run and its latest window, into o */
+static void lookups_json(json_t *o, uint64_t hits, uint64_t misses, double window_ratio)
+{
+    json_object_set_new(o, "hits", json_integer((json_int_t)hits));
+    json_object_set_new(o, "misses", json_integer((json_int_t)misses));
+    json_object_set_new(o, "hit_ratio", ratio_json(ratio_of(hits, misses)));
+    json_object_set_new(o, "window_hit_ratio", ratio_json(window_ratio));
+}
+
 int posts_service_report_json(posts_service *s, const char *node, char **out)
 {
     *out = NULL;
@@ -1132,18 +1141,11 @@ int posts_service_report_json(posts_service *s, const char *node, char **out)
     free(dcdf);
     json_t *cache = json_object();
     json_object_set_new(cache, "kind", json_string(posts_cache_kind(s->cache)));
-    json_object_set_new(cache, "hits", json_integer((json_int_t)st.cache_hits));
-    json_object_set_new(cache, "misses", json_integer((json_int_t)st.cache_misses));
+    lookups_json(cache, st.cache_hits, st.cache_misses, s->win_ratio);
     json_object_set_new(cache, "errors", json_integer((json_int_t)st.cache_errors));
-    json_object_set_new(cache, "hit_ratio", ratio_json(ratio_of(st.cache_hits, st.cache_misses)));
-    json_object_set_new(cache, "window_hit_ratio", ratio_json(s->win_ratio));
     if (s->shared_run_ok) {
         json_t *sh = json_object();
-        uint64_t h = s->shared_run_hits, m = s->shared_run_misses;
-        json_object_set_new(sh, "hits", json_integer((json_int_t)h));
-        json_object_set_new(sh, "misses", json_integer((json_int_t)m));
-        json_object_set_new(sh, "hit_ratio", ratio_json(ratio_of(h, m)));
-        json_object_set_new(sh, "window_hit_ratio", ratio_json(s->shared_ratio));
+        lookups_json(sh, s->shared_run_hits, s->shared_run_misses, s->shared_ratio);
         json_object_set_new(sh, "what",
                             json_string("every node's lookups in the shared Redis while this "
                                         "node ran (INFO keyspace_hits / keyspace_misses, "
@@ -1153,11 +1155,7 @@ int posts_service_report_json(posts_service *s, const char *node, char **out)
     if (st.local_lru) {
         json_t *ll = json_object();
         json_object_set_new(ll, "entries", json_integer((json_int_t)st.local_lru_entries));
-        json_object_set_new(ll, "hits", json_integer((json_int_t)st.local_lru_hits));
-        json_object_set_new(ll, "misses", json_integer((json_int_t)st.local_lru_misses));
-        json_object_set_new(ll, "hit_ratio",
-                            ratio_json(ratio_of(st.local_lru_hits, st.local_lru_misses)));
-        json_object_set_new(ll, "window_hit_ratio", ratio_json(st.local_lru_window_hit_ratio));
+        lookups_json(ll, st.local_lru_hits, st.local_lru_misses, st.local_lru_window_hit_ratio);
         json_object_set_new(ll, "what",
                             json_string("this node's lookups replayed into an LRU of its own "
                                         "cache_entries: what it would hit without the shared "
