@@ -5,7 +5,9 @@
 # within 2 points of the prediction), how many predicted intervals are
 # narrow (half-width <= max(3 points, 30 % of the prediction)), whether any
 # suggestion's gain interval reaches 1 %, whether any printed x-factor
-# disagrees in direction with its times, and the wall time of each run.
+# disagrees in direction with its times, and the wall time of each run
+# (the data set and models are generated first, untimed: a one-time step,
+# printed as datagen_s) with the phases that took the most of it.
 # Prints `name: value` lines (docs/benchmarks.md); exit 1 when a target is missed.
 #
 # usage: scripts/check_apply.sh BUILD_DIR [WORK_DIR]   (BUILD_DIR: a Release build)
@@ -19,6 +21,19 @@ mkdir -p "$work"
 slow=0
 echo "load_before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "cpus: $(nproc)"
+for d in data:100000 data_quick:20000; do
+  dir=$work/${d%%:*}
+  [ -f "$dir/posts.db" ] && continue
+  t0=$(date +%s.%N)
+  "$pp" datagen --out "$dir" --posts "${d##*:}" --quiet > /dev/null 2> "$dir.err" ||
+    { echo "datagen failed" >&2; cat "$dir.err" >&2; exit 2; }
+  echo "datagen_${d%%:*}_s: $(echo "$(date +%s.%N) - $t0" | bc)"
+done
+# a run's phases: "[  41.3s] analyze (experiments took 40.1 s)" -> experiments_s
+phases() {
+  sed -n 's/.*(\(.*\) took \([0-9.]*\) s)$/\1 \2/p' "$1" |
+    awk -v p="$2" '$NF >= 0.5 { v = $NF; $NF = ""; gsub(/[ :]+/, "_"); sub(/_$/, ""); print p "_" $0 "_s: " v }'
+}
 
 for i in $(seq 1 "$runs"); do
   t0=$(date +%s.%N)
@@ -27,6 +42,7 @@ for i in $(seq 1 "$runs"); do
   t1=$(date +%s.%N)
   secs=$(echo "$t1 - $t0" | bc)
   echo "default_run_${i}_s: $secs"
+  phases "$work/run$i.err" "run${i}"
   [ "$(echo "$secs > 90" | bc)" = 1 ] && slow=1
 done
 t0=$(date +%s.%N)
@@ -35,6 +51,7 @@ t0=$(date +%s.%N)
 t1=$(date +%s.%N)
 secs=$(echo "$t1 - $t0" | bc)
 echo "quick_run_s: $secs"
+phases "$work/quick.err" quick
 [ "$(echo "$secs > 20" | bc)" = 1 ] && slow=1
 echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
 

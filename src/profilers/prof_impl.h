@@ -13,6 +13,8 @@
 #include <postprof/report.h>
 #include <postprof/workload.h>
 
+#include "analyze/stats.h"
+
 /* Process CPU time (all threads), ns. */
 uint64_t pp__prof_cpu_ns(void);
 
@@ -41,19 +43,51 @@ int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_
 PP_NODISCARD int pp__prof_experiment_begin(const pp_workload *w, const char *name, pp_stage stage,
                                            pp_knob knob, int64_t cand, pp_experiment *out);
 
+/* One arm of an experiment: the settings its passes run at (every other
+ * knob any arm sets stays at its value before the experiment). */
+#define PP__ARM_MAX_KNOBS 16
+#define PP__MAX_ARMS 17
+typedef struct pp__arm {
+    const char *name; /* the experiment's name (with per-site figures) */
+    pp_stage stage;   /* labels the experiment: the stage the candidate came from */
+    size_t n;
+    pp_knob knob[PP__ARM_MAX_KNOBS];
+    int64_t value[PP__ARM_MAX_KNOBS];
+} pp__arm;
+
+typedef struct pp__rounds_opts {
+    double budget_ns; /* after the warm-up; an arm stops past it once it has its fewest pairs */
+    /* > 0: an arm stops once even the high end of its gain's interval (98 %)
+     * is below this: it cannot be suggested */
+    double min_effect;
+} pp__rounds_opts;
+
 /*
- * pp__prof_pass_trial() - The knob experiment behind every suggestion: pairs
- * of whole passes at the knob's current value and at cand, interleaved,
- * until the end-to-end interval is narrow enough (cfg->target_half_width),
- * cfg->max_pairs, or budget_ns of passes after the first 6 pairs; per-site
- * speedups and the predicted gain from analyze/predict.c. `stage` labels the
- * experiment (the stage the candidate came from). Returns PP_OK;
- * PP_EUNAVAIL when the knob is absent or already at cand; the workload's
- * errors. The knob is back at its value on return.
+ * pp__prof_rounds() - The experiments behind suggestions and --apply: rounds
+ * of whole passes, one at the current settings and one at each arm's that
+ * is still going, the order alternating; each pass timed less the CPU
+ * waits of its thread. An arm stops when its end-to-end 95 % interval has a
+ * half-width of at most cfg->target_half_width (after its fewest pairs),
+ * when its gain cannot reach o->min_effect, at cfg->max_pairs, or past the
+ * budget once it has its fewest pairs (with out_exp: the pairs with which
+ * one of its sites can be significant; else 6). out_est[i]: arm i's ratio
+ * (its pass time over the current one's, 95 %). out_exp (NULL: no per-site
+ * figures): arm i's experiment on its first knob, per-site speedups and the
+ * predicted gain from analyze/predict.c. Returns PP_OK; PP_EINVAL for bad
+ * arms; the workload's errors. The knobs are back at their values on return.
  */
-int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const char *name,
-                        pp_stage stage, pp_knob knob, int64_t cand, double budget_ns,
-                        pp_experiment *out);
+PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg,
+                                 const pp__arm *arms, size_t n_arms, const pp__rounds_opts *o,
+                                 pp_experiment *out_exp, pp__ratio_est *out_est);
+
+/* /proc/thread-self/schedstat opened for pp__prof_quiet_pass (-1: not readable). */
+int pp__prof_sched_open(void);
+
+/* One pass timed: its wall time, the wall time less the time its thread
+ * waited for a CPU while runnable (from sched_fd; never below 1 % of the
+ * wall time), and that wait per ns on the CPU (any may be NULL). */
+int pp__prof_quiet_pass(const pp_workload *w, int sched_fd, double *out_wall, double *out_quiet,
+                        double *out_rho);
 
 /* Append an experiment to r. Returns PP_OK or PP_EFULL (r unchanged). */
 int pp__prof_append_experiment(pp_report *r, const pp_experiment *e);

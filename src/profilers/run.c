@@ -71,19 +71,28 @@ static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report
 {
     candidate c[MAX_CANDIDATES];
     size_t n = candidates(w, r, c);
-    double budget = n ? cfg->profile.experiment_budget_s * 1e9 / (double)n : 0;
-    for (size_t i = 0; i < n; i++) {
-        pp_experiment e;
-        int rc = pp__prof_pass_trial(w, &cfg->profile, c[i].name, c[i].stage, c[i].knob, c[i].value,
-                                     budget, &e);
-        if (rc == PP_EUNAVAIL)
-            continue;
-        if (rc != PP_OK)
-            return rc;
-        if ((rc = pp__prof_append_experiment(r, &e)) != PP_OK)
-            return rc;
-    }
-    return PP_OK;
+    if (n == 0)
+        return PP_OK;
+    pp__arm arms[MAX_CANDIDATES];
+    for (size_t i = 0; i < n; i++)
+        arms[i] = (pp__arm){.name = c[i].name,
+                            .stage = c[i].stage,
+                            .n = 1,
+                            .knob = {c[i].knob},
+                            .value = {c[i].value}};
+    /* every candidate in the same rounds: one pass at the current settings
+     * serves all of their pairs in a round */
+    pp__rounds_opts o = {.budget_ns = cfg->profile.experiment_budget_s * 1e9,
+                         .min_effect = cfg->profile.min_effect};
+    pp_experiment *e = calloc(n, sizeof *e);
+    pp__ratio_est est[MAX_CANDIDATES];
+    if (!e)
+        return PP_ENOMEM;
+    int rc = pp__prof_rounds(w, &cfg->profile, arms, n, &o, e, est);
+    for (size_t i = 0; rc == PP_OK && i < n; i++)
+        rc = pp__prof_append_experiment(r, &e[i]);
+    free(e);
+    return rc;
 }
 
 /* The findings and the hit ratio on the standard metrics (bottleneck_detected_total
@@ -150,89 +159,6 @@ int pp_profiler_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     r->n_targets = pp_targets_evaluate(r, &cfg->targets, r->targets, PP_REPORT_MAX_TARGETS);
     export_metrics(r);
     return PP_OK;
-}
-
-/* Set the suggestions' knobs on (their values) or off (old[]). */
-static int set_all(const pp_workload *w, const pp_suggestion *s, size_t ns, const int64_t *old,
-                   int on)
-{
-    int rc = PP_OK;
-    for (size_t k = 0; rc == PP_OK && k < ns; k++)
-        if (s[k].knob >= 0)
-            rc = w->set_knob(w->ctx, (pp_knob)s[k].knob, on ? s[k].value : old[k]);
-    return rc;
-}
-
-typedef struct measure_ctx {
-    const pp_workload *w;
-    const pp_suggestion *s;
-    size_t ns;
-    const int64_t *old;
-    size_t n;
-    unsigned min_pairs;
-    uint64_t deadline_ns;
-} measure_ctx;
-
-/* One interleaved pair of passes: without and with the settings, which goes first alternating. */
-static int measure_pair(void *ctx, double *out_a, double *out_b)
-{
-    measure_ctx *m = ctx;
-    if (m->n >= m->min_pairs && pp_clock_now_ns() >= m->deadline_ns)
-        return PP__STATS_STOP;
-    for (int h = 0; h < 2; h++) {
-        int on = (int)((m->n + (size_t)h) % 2u);
-        double t = 0;
-        int rc = set_all(m->w, m->s, m->ns, m->old, on);
-        if (rc == PP_OK)
-            rc = pp__prof_timed(m->w, PP_STAGE_PASS, 0, NULL, &t, NULL);
-        if (rc != PP_OK)
-            return rc;
-        *(on ? out_b : out_a) = t;
-    }
-    m->n++;
-    return PP_OK;
-}
-
-/*
- * Measure the suggestions' settings against the current ones: a warm-up at
- * each, then interleaved pairs of passes until the 95 % interval of the
- * ratio is as narrow as the experiments' target or budget_ns is spent (at
- * least 6 pairs). The gain is 1 - the ratio, its interval 1 - the ratio's.
- * The knobs are back at their old values on return, on every path.
- */
-static int measure(const pp_workload *w, const pp_config *cfg, const pp_suggestion *s, size_t ns,
-                   double budget_ns, pp__ratio_est *out)
-{
-    int64_t old[PP_REPORT_MAX_SUGGESTIONS];
-    double a[64], b[64];
-    int rc = PP_OK;
-    for (size_t k = 0; k < ns && rc == PP_OK; k++)
-        if (s[k].knob >= 0)
-            rc = w->get_knob(w->ctx, (pp_knob)s[k].knob, &old[k]);
-    if (rc != PP_OK)
-        return rc;
-    measure_ctx m = {.w = w, .s = s, .ns = ns, .old = old, .min_pairs = 6};
-    /* warm-up at the new settings (first-use costs: a pool, a model); the
-     * current ones ran just before */
-    if ((rc = set_all(w, s, ns, old, 1)) == PP_OK)
-        rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL);
-    if (rc == PP_OK) {
-        m.deadline_ns = pp_clock_now_ns() + (uint64_t)(budget_ns > 0 ? budget_ns : 0);
-        unsigned maxp = cfg->profile.max_pairs ? cfg->profile.max_pairs : 40;
-        pp__seq_opts o = {.min_pairs = 6,
-                          .max_pairs = maxp > 64  ? 64
-                                       : maxp < 6 ? 6
-                                                  : maxp,
-                          .target_half_width = cfg->profile.target_half_width > 0
-                                                   ? cfg->profile.target_half_width
-                                                   : 0.01,
-                          .conf = 0.95,
-                          .tol = 0.0};
-        pp__seq_stop why;
-        rc = pp__stats_sequential(measure_pair, &m, &o, a, b, out, &why);
-    }
-    int rc2 = set_all(w, s, ns, old, 0);
-    return rc != PP_OK ? rc : rc2;
 }
 
 static void explain(pp_apply_result *a)
@@ -375,23 +301,41 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     phase(w, "apply: before window");
     if ((rc = window(w, cfg, r, ap->before_targets, &ap->n_before_targets)) != PP_OK)
         return rc;
-    phase(w, "apply: each suggestion");
-    size_t n_cmp = 1;
-    for (size_t i = 0; i < r->n_suggestions; i++)
-        n_cmp += r->suggestions[i].knob >= 0;
-    double budget = cfg->profile.apply_budget_s * 1e9 / (double)n_cmp;
+    phase(w, "apply: the suggestions");
+    /* one arm per suggestion, and one with all of them when there are
+     * several (with one, that one is all of them), measured in the same
+     * rounds: one pass at the current settings serves every arm's pair */
+    pp__arm arms[PP__MAX_ARMS];
+    size_t idx[PP__MAX_ARMS], n_arms = 0;
+    pp__arm all = {.name = "all", .stage = PP_STAGE_PASS};
+    for (size_t i = 0; i < r->n_suggestions && n_arms + 1 < PP__MAX_ARMS; i++) {
+        const pp_suggestion *s = &r->suggestions[i];
+        if (s->knob < 0 || all.n >= PP__ARM_MAX_KNOBS)
+            continue;
+        arms[n_arms] = (pp__arm){.name = s->description,
+                                 .stage = PP_STAGE_PASS,
+                                 .n = 1,
+                                 .knob = {(pp_knob)s->knob},
+                                 .value = {s->value}};
+        idx[n_arms++] = i;
+        all.knob[all.n] = (pp_knob)s->knob;
+        all.value[all.n++] = s->value;
+    }
+    size_t n_each = n_arms;
+    if (n_each > 1)
+        arms[n_arms++] = all;
+    pp__ratio_est est[PP__MAX_ARMS];
+    pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9, .min_effect = 0};
+    if (n_arms > 0 &&
+        (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est)) != PP_OK)
+        return rc;
     const pp_experiment *exps[PP_REPORT_MAX_SUGGESTIONS];
     size_t n_exps = 0, hits = 0;
-    for (size_t i = 0; i < r->n_suggestions && ap->n < PP_REPORT_MAX_SUGGESTIONS; i++) {
-        const pp_suggestion *s = &r->suggestions[i];
-        if (s->knob < 0)
-            continue;
+    for (size_t k = 0; k < n_each && ap->n < PP_REPORT_MAX_SUGGESTIONS; k++) {
+        const pp_suggestion *s = &r->suggestions[idx[k]];
         const pp_experiment *e = experiment_for(r, s);
         if (e && n_exps < PP_REPORT_MAX_SUGGESTIONS)
             exps[n_exps++] = e;
-        pp__ratio_est est;
-        if ((rc = measure(w, cfg, s, 1, budget, &est)) != PP_OK)
-            return rc;
         pp_apply_result *a = &ap->results[ap->n++];
         memset(a, 0, sizeof *a);
         a->category = s->category;
@@ -401,12 +345,12 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         a->predicted_improvement = s->expected_improvement;
         a->predicted_low = s->expected_improvement_low;
         a->predicted_high = s->expected_improvement_high;
-        a->measured_improvement = 1.0 - est.ratio;
-        a->measured_low = 1.0 - est.high;
-        a->measured_high = 1.0 - est.low;
-        a->pairs = (unsigned)est.n;
-        a->before_ns = est.base;
-        a->after_ns = est.base * est.ratio;
+        a->measured_improvement = 1.0 - est[k].ratio;
+        a->measured_low = 1.0 - est[k].high;
+        a->measured_high = 1.0 - est[k].low;
+        a->pairs = (unsigned)est[k].n;
+        a->before_ns = est[k].base;
+        a->after_ns = est[k].base * est[k].ratio;
         a->noise = (a->measured_high - a->measured_low) / 2.0;
         a->hit = a->measured_improvement >= a->predicted_low &&
                  a->measured_improvement <= a->predicted_high;
@@ -419,17 +363,14 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
                                                  &ap->combined.predicted_low,
                                                  &ap->combined.predicted_high)) != PP_OK)
         return rc;
-    pp__ratio_est all;
-    phase(w, "apply: all at once");
-    if (n_cmp > 1) { /* with nothing to apply, no pairs of identical settings */
-        if ((rc = measure(w, cfg, r->suggestions, r->n_suggestions, budget, &all)) != PP_OK)
-            return rc;
-        ap->combined.measured = 1.0 - all.ratio;
-        ap->combined.measured_low = 1.0 - all.high;
-        ap->combined.measured_high = 1.0 - all.low;
-        ap->combined.pairs = (unsigned)all.n;
-        ap->before_ns = all.base;
-        ap->after_ns = all.base * all.ratio;
+    if (n_arms > 0) { /* with nothing to apply, no pairs of identical settings */
+        const pp__ratio_est *x = &est[n_arms - 1];
+        ap->combined.measured = 1.0 - x->ratio;
+        ap->combined.measured_low = 1.0 - x->high;
+        ap->combined.measured_high = 1.0 - x->low;
+        ap->combined.pairs = (unsigned)x->n;
+        ap->before_ns = x->base;
+        ap->after_ns = x->base * x->ratio;
     }
     for (size_t i = 0; i < r->n_suggestions; i++)
         if (r->suggestions[i].knob >= 0 &&

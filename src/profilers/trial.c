@@ -1,10 +1,18 @@
 /*
- * trial.c - A knob experiment over whole passes: interleaved pairs of passes
- * at the current and the candidate setting (which goes first alternates),
- * a snapshot after each pass giving every instrumented site's self time in
- * it, pairs added until the end-to-end interval is narrow enough or the
- * time budget is spent. analyze/predict.c turns the pairs into per-site
- * speedups and the predicted gain. Restores the knob on every path.
+ * trial.c - Experiments over whole passes, in rounds: each round runs one
+ * pass at the current settings and one at each arm's settings (an arm: one
+ * candidate knob value, or several at once for --apply), so one baseline
+ * pass serves every arm's pair in that round. Which goes first alternates
+ * from round to round (the baseline first, then last, the arms in reverse
+ * order), so that a drift in the machine's speed over a round lands on
+ * both sides of each pair alike. With per-site figures on, a snapshot after
+ * each pass gives every instrumented site's self time in it; analyze/
+ * predict.c turns an arm's pairs into per-site speedups and the predicted
+ * gain. Each arm stops on its own (sequential stopping): when its end-to-end
+ * interval is narrow enough, when it clearly cannot reach the minimum effect,
+ * at its largest number of pairs, or once the budget is spent and it has
+ * the fewest pairs its sites can be judged with. Restores the knobs on
+ * every path.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -26,32 +34,67 @@
 #define MAX_TRIAL_PAIRS 64
 #define MAX_TRIAL_SITES 256
 #define MIN_TRIAL_PAIRS 6 /* the fewest pairs whose 95 % interval can exclude 1 */
+/* A "cannot reach the minimum effect" stop is judged at 98 %, not at the
+ * 95 % the report prints: every round looks at the interval again, and each
+ * look is a chance to stop on a momentarily pessimistic one (a stop here
+ * never makes a suggestion, it can only miss one). 7 pairs at the least. */
+#define STOP_CONF 0.98
+/* sites counted for the fewest pairs: at least this share of a warm-up pass
+ * (half the share below which predict.c leaves a site out, so the count
+ * errs on the side of more pairs) */
+#define COUNTED_SHARE 2.5e-3
 
 typedef struct site_series {
     char name[PP_REPORT_NAME_MAX];
     char parent[PP_REPORT_NAME_MAX]; /* the enclosing scope's name, "" for a root */
-    double self[2][MAX_TRIAL_PAIRS]; /* [0] current setting, [1] candidate */
+    double self[2][MAX_TRIAL_PAIRS]; /* [0] current settings, [1] the arm's */
     double total[2][MAX_TRIAL_PAIRS];
     double cpu[2][MAX_TRIAL_PAIRS]; /* on-CPU time of its calls (while cpu_on) */
 } site_series;
 
-typedef struct trial_ctx {
-    const pp_workload *w;
-    pp_knob knob;
-    int64_t base, cand;
+/* One site's figures in one pass. */
+typedef struct site_rec {
+    char name[PP_REPORT_NAME_MAX];
+    char parent[PP_REPORT_NAME_MAX];
+    double self, total, cpu;
+} site_rec;
+
+/* One pass: its wall time, wall time less its thread's CPU waits, that wait
+ * per ns on the CPU, and (with per-site figures) every site that ran in it. */
+typedef struct pass_rec {
+    double wall, quiet, rho;
+    size_t n;
+    int overflow;
+    site_rec *s; /* MAX_TRIAL_SITES */
+} pass_rec;
+
+typedef struct arm_state {
     size_t n; /* pairs recorded */
-    unsigned min_pairs;
-    uint64_t deadline_ns;
-    pp_snapshot *last; /* snapshot after the latest pass */
+    int done;
+    size_t floor; /* fewest pairs before a budget or narrow stop */
+    double wall[2][MAX_TRIAL_PAIRS];
+    double quiet[2][MAX_TRIAL_PAIRS];
+    double rho[2][MAX_TRIAL_PAIRS]; /* CPU wait per ns on the CPU, this thread, each pass */
     size_t n_sites;
-    site_series *sites; /* MAX_TRIAL_SITES */
-    int overflow;       /* more sites than tracked */
+    site_series *sites; /* MAX_TRIAL_SITES, with per-site figures */
+    int overflow;
+} arm_state;
+
+typedef struct rounds_ctx {
+    const pp_workload *w;
+    const pp__arm *arms;
+    size_t n_arms;
+    int with_sites;
+    /* every knob any arm sets, with its value before the experiment */
+    size_t n_knobs;
+    pp_knob knob[PP__MAX_ARMS * PP__ARM_MAX_KNOBS];
+    int64_t old[PP__MAX_ARMS * PP__ARM_MAX_KNOBS];
     int sched_fd;       /* /proc/thread-self/schedstat, -1 when not readable */
     int cpu_on;         /* every call's on-CPU time measured (a loaded machine) */
-    double wall[2][MAX_TRIAL_PAIRS];
-    double rho[2][MAX_TRIAL_PAIRS]; /* CPU wait per ns on the CPU, this thread, each pass */
-    double sampling_ns;             /* on-CPU time that sampling itself adds to each call */
-} trial_ctx;
+    double sampling_ns; /* on-CPU time that sampling itself adds to each call */
+    pp_snapshot *last;  /* snapshot after the latest pass */
+    arm_state *st;
+} rounds_ctx;
 
 /*
  * The time this thread has spent runnable but waiting for a CPU (ns), from
@@ -104,98 +147,139 @@ static double sampling_cost_ns(void)
     return cost > 0 ? cost : 0;
 }
 
-/* One pass, its wall time, its wall time less the CPU wait inside it, and
- * that wait per ns this thread spent on the CPU. */
-static int timed_pass(const trial_ctx *t, double *out_wall, double *out_quiet, double *out_rho)
+int pp__prof_quiet_pass(const pp_workload *w, int sched_fd, double *out_wall, double *out_quiet,
+                        double *out_rho)
 {
     pp_stage_result res;
     memset(&res, 0, sizeof res);
     uint64_t t0 = pp_clock_now_ns();
-    double r0 = run_delay_ns(t->sched_fd);
+    double r0 = run_delay_ns(sched_fd);
     uint64_t c0 = pp_clock_thread_cpu_ns();
-    int rc = t->w->run_stage(t->w->ctx, PP_STAGE_PASS, 0, &res);
+    int rc = w->run_stage(w->ctx, PP_STAGE_PASS, 0, &res);
     uint64_t c1 = pp_clock_thread_cpu_ns();
-    double r1 = run_delay_ns(t->sched_fd);
+    double r1 = run_delay_ns(sched_fd);
     uint64_t t1 = pp_clock_now_ns();
     double wall = (double)(t1 - t0), waited = r0 >= 0 && r1 >= r0 ? r1 - r0 : 0;
-    *out_wall = wall;
-    *out_rho = c1 > c0 ? waited / (double)(c1 - c0) : 0;
+    if (out_wall)
+        *out_wall = wall;
+    if (out_rho)
+        *out_rho = c1 > c0 ? waited / (double)(c1 - c0) : 0;
     /* never below 1 % of the wall time: a pass is never all waiting */
-    *out_quiet = wall - waited > 0.01 * wall ? wall - waited : 0.01 * wall;
+    if (out_quiet)
+        *out_quiet = wall - waited > 0.01 * wall ? wall - waited : 0.01 * wall;
     return rc;
 }
 
-/* One series per scope name: the same name at several call sites (or in
- * another code path the setting switches to) is one site for the user. */
-static site_series *series_for(trial_ctx *t, const char *name)
+int pp__prof_sched_open(void)
 {
-    for (size_t i = 0; i < t->n_sites; i++)
-        if (strcmp(t->sites[i].name, name) == 0)
-            return &t->sites[i];
-    if (t->n_sites >= MAX_TRIAL_SITES) {
-        t->overflow = 1;
+    return open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+}
+
+/* Every knob at its value before the experiment, then arm `a`'s (-1: none). */
+static int set_arm(const rounds_ctx *c, int a)
+{
+    int rc = PP_OK;
+    for (size_t k = 0; rc == PP_OK && k < c->n_knobs; k++) {
+        int64_t v = c->old[k];
+        for (size_t j = 0; a >= 0 && j < c->arms[a].n; j++)
+            if (c->arms[a].knob[j] == c->knob[k])
+                v = c->arms[a].value[j];
+        rc = c->w->set_knob(c->w->ctx, c->knob[k], v);
+    }
+    return rc;
+}
+
+static site_rec *rec_site(pp_snapshot *now, pass_rec *r, const pp_site_stats *a)
+{
+    const char *name = a->name ? a->name : "?";
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->s[i].name, name) == 0)
+            return &r->s[i];
+    if (r->n >= MAX_TRIAL_SITES) {
+        r->overflow = 1;
         return NULL;
     }
-    site_series *x = &t->sites[t->n_sites++];
+    site_rec *x = &r->s[r->n++];
     memset(x, 0, sizeof *x);
     snprintf(x->name, sizeof x->name, "%s", name);
+    const pp_site_stats *up = a->parent_id ? pp_snapshot_by_id(now, a->parent_id) : NULL;
+    if (up && up->name)
+        snprintf(x->parent, sizeof x->parent, "%s", up->name);
     return x;
 }
 
-/* One pass at setting `cand_now`, its wall time, and every site's self and
- * total time in it (the difference of the snapshots around it). */
-static int one_pass(trial_ctx *t, int cand_now, double *out_ns)
+/* One pass at arm `a`'s settings (-1: the current ones) into *r: its times
+ * and, with per-site figures, every site's self, total and on-CPU time in it
+ * (the difference of the snapshots around it; one record per scope name:
+ * the same name at several call sites is one site for the user). */
+static int run_pass(rounds_ctx *c, int a, pass_rec *r)
 {
-    int rc = t->w->set_knob(t->w->ctx, t->knob, cand_now ? t->cand : t->base);
+    int rc = set_arm(c, a);
     if (rc != PP_OK)
         return rc;
-    if ((rc = timed_pass(t, &t->wall[cand_now][t->n], out_ns, &t->rho[cand_now][t->n])) != PP_OK)
+    r->n = 0;
+    r->overflow = 0;
+    if ((rc = pp__prof_quiet_pass(c->w, c->sched_fd, &r->wall, &r->quiet, &r->rho)) != PP_OK)
         return rc;
+    if (!c->with_sites)
+        return PP_OK;
     pp_snapshot *now = NULL;
     if ((rc = pp_snapshot_take(&now)) != PP_OK)
         return rc;
-    size_t k = t->n, cnt = pp_snapshot_count(now);
-    for (size_t i = 0; i < cnt; i++) {
-        const pp_site_stats *a = pp_snapshot_site(now, i);
-        const pp_site_stats *b = t->last ? pp_snapshot_by_id(t->last, a->id) : NULL;
-        if (a->flags & PP_SITE_ASYNC)
+    for (size_t i = 0, cnt = pp_snapshot_count(now); i < cnt; i++) {
+        const pp_site_stats *x = pp_snapshot_site(now, i);
+        const pp_site_stats *y = c->last ? pp_snapshot_by_id(c->last, x->id) : NULL;
+        if (x->flags & PP_SITE_ASYNC)
             continue; /* async spans overlap the pass: no share of it */
-        if (a->count <= (b ? b->count : 0))
+        if (x->count <= (y ? y->count : 0))
             continue;
-        site_series *x = series_for(t, a->name ? a->name : "?");
-        if (!x)
+        site_rec *s = rec_site(now, r, x);
+        if (!s)
             continue;
-        x->self[cand_now][k] += a->self_ns - (b ? b->self_ns : 0);
-        x->total[cand_now][k] += a->total_ns - (b ? b->total_ns : 0);
-        x->cpu[cand_now][k] += a->cpu_ns - (b ? b->cpu_ns : 0) -
-                               t->sampling_ns * (double)(a->cpu_samples - (b ? b->cpu_samples : 0));
-        const pp_site_stats *up = a->parent_id ? pp_snapshot_by_id(now, a->parent_id) : NULL;
-        if (up && up->name && !x->parent[0])
-            snprintf(x->parent, sizeof x->parent, "%s", up->name);
+        s->self += x->self_ns - (y ? y->self_ns : 0);
+        s->total += x->total_ns - (y ? y->total_ns : 0);
+        s->cpu += x->cpu_ns - (y ? y->cpu_ns : 0) -
+                  c->sampling_ns * (double)(x->cpu_samples - (y ? y->cpu_samples : 0));
     }
-    pp_snapshot_free(t->last);
-    t->last = now;
+    pp_snapshot_free(c->last);
+    c->last = now;
     return PP_OK;
 }
 
-static int next_pair(void *ctx, double *out_a, double *out_b)
+static site_series *series_for(arm_state *s, const site_rec *r)
 {
-    trial_ctx *t = ctx;
-    if (t->n >= t->min_pairs && pp_clock_now_ns() >= t->deadline_ns)
-        return PP__STATS_STOP;
-    if (t->n >= MAX_TRIAL_PAIRS)
-        return PP__STATS_STOP;
-    /* the sites seen first in this pair read 0 in earlier pairs (calloc'd) */
-    for (int h = 0; h < 2; h++) {
-        int cand_now = (int)((t->n + (size_t)h) % 2u);
-        double ns = 0;
-        int rc = one_pass(t, cand_now, &ns);
-        if (rc != PP_OK)
-            return rc;
-        *(cand_now ? out_b : out_a) = ns;
+    for (size_t i = 0; i < s->n_sites; i++)
+        if (strcmp(s->sites[i].name, r->name) == 0)
+            return &s->sites[i];
+    if (s->n_sites >= MAX_TRIAL_SITES) {
+        s->overflow = 1;
+        return NULL;
     }
-    t->n++;
-    return PP_OK;
+    site_series *x = &s->sites[s->n_sites++];
+    memset(x, 0, sizeof *x);
+    snprintf(x->name, sizeof x->name, "%s", r->name);
+    return x;
+}
+
+/* Pass r as side h (0 current, 1 the arm's) of the arm's pair s->n (the
+ * sites seen first in this pair read 0 in earlier pairs: zeroed). */
+static void record(arm_state *s, int h, const pass_rec *r, int with_sites)
+{
+    size_t k = s->n;
+    s->wall[h][k] = r->wall;
+    s->quiet[h][k] = r->quiet;
+    s->rho[h][k] = r->rho;
+    s->overflow |= r->overflow;
+    for (size_t i = 0; with_sites && i < r->n; i++) {
+        site_series *x = series_for(s, &r->s[i]);
+        if (!x)
+            continue;
+        x->self[h][k] += r->s[i].self;
+        x->total[h][k] += r->s[i].total;
+        x->cpu[h][k] += r->s[i].cpu;
+        if (!x->parent[0] && r->s[i].parent[0])
+            snprintf(x->parent, sizeof x->parent, "%s", r->s[i].parent);
+    }
 }
 
 /*
@@ -208,7 +292,7 @@ static int next_pair(void *ctx, double *out_a, double *out_b)
  * computes (the waits land at random, in slices). Its on-CPU time is then
  * its cost; any other site keeps its wall time.
  */
-static int computes(const trial_ctx *t, const site_series *s)
+static int computes(const arm_state *t, const site_series *s)
 {
     double self = 0, total = 0, unexplained = 0;
     for (int h = 0; h < 2; h++)
@@ -223,7 +307,7 @@ static int computes(const trial_ctx *t, const site_series *s)
 }
 
 /* The stage whose scope is s or encloses it (by the snapshot's parents), -1 none. */
-static int stage_of(const pp_workload *w, const trial_ctx *t, const site_series *s, int *is_stage)
+static int stage_of(const pp_workload *w, const arm_state *t, const site_series *s, int *is_stage)
 {
     *is_stage = 0;
     const site_series *cur = s;
@@ -242,119 +326,222 @@ static int stage_of(const pp_workload *w, const trial_ctx *t, const site_series 
     return -1;
 }
 
-int pp__prof_pass_trial(const pp_workload *w, const pp_profiler_cfg *cfg, const char *name,
-                        pp_stage stage, pp_knob knob, int64_t cand, double budget_ns,
-                        pp_experiment *out)
+/* Sites of at least COUNTED_SHARE of their pass in either of two passes. */
+static size_t counted_sites(const pass_rec *a, const pass_rec *b)
 {
-    int rc = pp__prof_experiment_begin(w, name, stage, knob, cand, out);
+    size_t m = 0;
+    for (size_t i = 0; i < a->n; i++)
+        m += a->s[i].total >= COUNTED_SHARE * a->wall;
+    for (size_t j = 0; j < b->n; j++) {
+        if (!(b->s[j].total >= COUNTED_SHARE * b->wall))
+            continue;
+        int seen = 0;
+        for (size_t i = 0; i < a->n && !seen; i++)
+            seen =
+                a->s[i].total >= COUNTED_SHARE * a->wall && strcmp(a->s[i].name, b->s[j].name) == 0;
+        m += !seen;
+    }
+    return m;
+}
+
+/* Arm s's fill of e from its pairs: per-site predictions (with sites) or the
+ * end-to-end estimate alone. */
+static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__ratio_est *est)
+{
+    int rc = pp__stats_paired(s->quiet[0], s->quiet[1], s->n, 0.95, 0.0, est);
+    if (rc != PP_OK || !e)
+        return rc;
+    pp__trial_site *ts = calloc(s->n_sites ? s->n_sites : 1, sizeof *ts);
+    if (!ts)
+        return PP_ENOMEM;
+    for (size_t i = 0; i < s->n_sites; i++) {
+        ts[i].name = s->sites[i].name;
+        ts[i].stage = stage_of(c->w, s, &s->sites[i], &ts[i].is_stage);
+        ts[i].self_a = s->sites[i].self[0];
+        ts[i].self_b = s->sites[i].self[1];
+        ts[i].total_a = s->sites[i].total[0];
+        ts[i].total_b = s->sites[i].total[1];
+        if (c->cpu_on && computes(s, &s->sites[i])) {
+            ts[i].cost_a = s->sites[i].cpu[0];
+            ts[i].cost_b = s->sites[i].cpu[1];
+        }
+    }
+    pp__trial tr = {.n_pairs = s->n,
+                    .pass_a = s->wall[0],
+                    .pass_b = s->wall[1],
+                    .quiet_a = s->quiet[0],
+                    .quiet_b = s->quiet[1],
+                    .n_sites = s->n_sites,
+                    .sites = ts};
+    rc = pp__predict_experiment(&tr, e);
+    free(ts);
     if (rc != PP_OK)
         return rc;
-    int64_t old = out->current_value;
-    if (old == cand)
-        return PP_EUNAVAIL;
-    trial_ctx t = {.w = w, .knob = knob, .base = old, .cand = cand, .sched_fd = -1};
+    /* the spread of the pass times, for the evidence (sorts copies) */
+    double tmp[MAX_TRIAL_PAIRS];
+    memcpy(tmp, s->quiet[0], s->n * sizeof tmp[0]);
+    e->base_spread = pp__prof_spread(tmp, s->n);
+    memcpy(tmp, s->quiet[1], s->n * sizeof tmp[0]);
+    e->cand_spread = pp__prof_spread(tmp, s->n);
+    return PP_OK;
+}
+
+/* Whether arm s stops after this round. */
+static int stops(const arm_state *s, const pp__rounds_opts *o, size_t max_pairs, double target,
+                 int past_deadline)
+{
+    if (s->n >= max_pairs)
+        return 1;
+    if (s->n < MIN_TRIAL_PAIRS)
+        return 0;
+    pp__ratio_est e;
+    if (pp__stats_paired(s->quiet[0], s->quiet[1], s->n, 0.95, 0.0, &e) != PP_OK)
+        return 0;
+    if (s->n >= s->floor && isfinite(e.high) && (e.high - e.low) / 2.0 <= target)
+        return 1; /* narrow enough */
+    if (o->min_effect > 0 &&
+        pp__stats_paired(s->quiet[0], s->quiet[1], s->n, STOP_CONF, 0.0, &e) == PP_OK &&
+        e.low > 0 && 1.0 - e.low < o->min_effect)
+        return 1; /* even the best end of the gain is under the minimum effect */
+    return past_deadline && s->n >= s->floor;
+}
+
+int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__arm *arms,
+                    size_t n_arms, const pp__rounds_opts *o, pp_experiment *out_exp,
+                    pp__ratio_est *out_est)
+{
+    if (!w || !cfg || !arms || !o || !out_est || n_arms == 0 || n_arms > PP__MAX_ARMS)
+        return PP_EINVAL;
+    rounds_ctx c = {
+        .w = w, .arms = arms, .n_arms = n_arms, .with_sites = out_exp != NULL, .sched_fd = -1};
     uint32_t cpu_every = pp_cpu_sampling();
-    double a[MAX_TRIAL_PAIRS], b[MAX_TRIAL_PAIRS];
-    pp__trial_site *ts = NULL;
-    t.sites = calloc(MAX_TRIAL_SITES, sizeof *t.sites);
-    if (!t.sites)
-        return PP_ENOMEM;
-    unsigned max_pairs = cfg->max_pairs ? cfg->max_pairs : 40;
+    pass_rec recs[PP__MAX_ARMS + 1];
+    memset(recs, 0, sizeof recs);
+    int rc = PP_OK;
+    for (size_t i = 0; i < n_arms && rc == PP_OK; i++) {
+        if (arms[i].n == 0 || arms[i].n > PP__ARM_MAX_KNOBS)
+            return PP_EINVAL;
+        for (size_t j = 0; j < arms[i].n && rc == PP_OK; j++) {
+            size_t k = 0;
+            while (k < c.n_knobs && c.knob[k] != arms[i].knob[j])
+                k++;
+            if (k < c.n_knobs)
+                continue;
+            c.knob[k] = arms[i].knob[j];
+            rc = w->get_knob(w->ctx, c.knob[k], &c.old[k]);
+            c.n_knobs++;
+        }
+    }
+    if (rc != PP_OK)
+        return rc;
+    rc = PP_ENOMEM;
+    c.st = calloc(n_arms, sizeof *c.st);
+    if (!c.st)
+        goto out;
+    for (size_t i = 0; i <= n_arms; i++)
+        if (c.with_sites && !(recs[i].s = calloc(MAX_TRIAL_SITES, sizeof *recs[i].s)))
+            goto out;
+    for (size_t i = 0; i < n_arms; i++)
+        if (c.with_sites && !(c.st[i].sites = calloc(MAX_TRIAL_SITES, sizeof *c.st[i].sites)))
+            goto out;
+    size_t max_pairs = cfg->max_pairs ? cfg->max_pairs : 40;
     if (max_pairs > MAX_TRIAL_PAIRS)
         max_pairs = MAX_TRIAL_PAIRS;
     if (max_pairs < MIN_TRIAL_PAIRS)
         max_pairs = MIN_TRIAL_PAIRS;
-    t.min_pairs = MIN_TRIAL_PAIRS;
-    t.sched_fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    double target = cfg->target_half_width > 0 ? cfg->target_half_width : 0.01;
+    c.sched_fd = pp__prof_sched_open();
 
-    /* warm-up at the candidate (caches, pools, first-use costs); the current
-     * setting ran in the passes just before */
-    double wall = 0, quiet = 0, rho = 0;
-    pp_snapshot *pre = NULL;
-    if ((rc = pp_snapshot_take(&pre)) != PP_OK)
+    /* warm-up: a pass at the current settings, then one at each arm's
+     * (caches, pools, first-use costs); not recorded */
+    if (c.with_sites && (rc = pp_snapshot_take(&c.last)) != PP_OK)
         goto out;
-    if ((rc = w->set_knob(w->ctx, knob, cand)) != PP_OK ||
-        (rc = timed_pass(&t, &wall, &quiet, &rho)) != PP_OK) {
-        pp_snapshot_free(pre);
+    if ((rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
         goto out;
-    }
     /* a loaded machine (the warm-up waited for a CPU for more than 2 % of
      * its time): every call's on-CPU time is measured, so that a site that
      * only computes is judged on it (costs two clock reads per call) */
-    t.cpu_on = quiet < 0.98 * wall;
-    if (t.cpu_on) {
+    c.cpu_on = c.with_sites && recs[n_arms].quiet < 0.98 * recs[n_arms].wall;
+    if (c.cpu_on) {
         pp_set_cpu_sampling(1);
-        t.sampling_ns = sampling_cost_ns();
+        c.sampling_ns = sampling_cost_ns();
+        /* its empty scopes are no part of the next pass */
+        pp_snapshot_free(c.last);
+        c.last = NULL;
+        if ((rc = pp_snapshot_take(&c.last)) != PP_OK)
+            goto out;
     }
-    if ((rc = pp_snapshot_take(&t.last)) != PP_OK) {
-        pp_snapshot_free(pre);
-        goto out;
+    for (size_t i = 0; i < n_arms; i++) {
+        if ((rc = run_pass(&c, (int)i, &recs[i])) != PP_OK)
+            goto out;
+        /* enough pairs for a site to be significant among the sites the
+         * arm's pass and the current one run */
+        size_t need = c.with_sites ? pp__predict_min_pairs(counted_sites(&recs[n_arms], &recs[i]))
+                                   : MIN_TRIAL_PAIRS;
+        c.st[i].floor = need < MIN_TRIAL_PAIRS ? MIN_TRIAL_PAIRS : need;
+        if (c.st[i].floor > max_pairs)
+            c.st[i].floor = max_pairs;
     }
-    /* enough pairs for a site to be significant among the sites a pass runs */
-    size_t m = 0;
-    for (size_t i = 0, cnt = pp_snapshot_count(t.last); i < cnt; i++) {
-        const pp_site_stats *x = pp_snapshot_site(t.last, i);
-        const pp_site_stats *y = pp_snapshot_by_id(pre, x->id);
-        m += !(x->flags & PP_SITE_ASYNC) && x->count > (y ? y->count : 0);
-    }
-    pp_snapshot_free(pre);
-    size_t need = pp__predict_min_pairs(m);
-    if (need > t.min_pairs)
-        t.min_pairs = (unsigned)(need < MAX_TRIAL_PAIRS ? need : MAX_TRIAL_PAIRS);
-    if (max_pairs < t.min_pairs)
-        max_pairs = t.min_pairs;
-    t.deadline_ns = pp_clock_now_ns() + (uint64_t)(budget_ns > 0 ? budget_ns : 0);
+    uint64_t deadline = pp_clock_now_ns() + (uint64_t)(o->budget_ns > 0 ? o->budget_ns : 0);
 
-    pp__seq_opts o = {.min_pairs = t.min_pairs,
-                      .max_pairs = max_pairs,
-                      .target_half_width =
-                          cfg->target_half_width > 0 ? cfg->target_half_width : 0.01,
-                      .conf = 0.95,
-                      .tol = 0.0};
-    pp__ratio_est est;
-    pp__seq_stop why;
-    if ((rc = pp__stats_sequential(next_pair, &t, &o, a, b, &est, &why)) != PP_OK)
-        goto out;
-
-    rc = PP_ENOMEM;
-    ts = calloc(t.n_sites ? t.n_sites : 1, sizeof *ts);
-    if (!ts)
-        goto out;
-    for (size_t i = 0; i < t.n_sites; i++) {
-        ts[i].name = t.sites[i].name;
-        ts[i].stage = stage_of(w, &t, &t.sites[i], &ts[i].is_stage);
-        ts[i].self_a = t.sites[i].self[0];
-        ts[i].self_b = t.sites[i].self[1];
-        ts[i].total_a = t.sites[i].total[0];
-        ts[i].total_b = t.sites[i].total[1];
-        if (t.cpu_on && computes(&t, &t.sites[i])) {
-            ts[i].cost_a = t.sites[i].cpu[0];
-            ts[i].cost_b = t.sites[i].cpu[1];
+    size_t order[PP__MAX_ARMS];
+    for (size_t round = 0;; round++) {
+        size_t k = 0;
+        for (size_t i = 0; i < n_arms; i++)
+            if (!c.st[i].done)
+                order[k++] = i;
+        if (k == 0)
+            break;
+        /* the arms rotated every other round; the baseline first in even
+         * rounds, last in odd ones with the arms reversed */
+        size_t q = (round / 2) % k, seq[PP__MAX_ARMS];
+        for (size_t i = 0; i < k; i++)
+            seq[i] = order[(q + i) % k];
+        int odd = (int)(round % 2);
+        if (!odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
+            goto out;
+        for (size_t i = 0; i < k; i++) {
+            size_t a = seq[odd ? k - 1 - i : i];
+            if ((rc = run_pass(&c, (int)a, &recs[a])) != PP_OK)
+                goto out;
+        }
+        if (odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
+            goto out;
+        int past = pp_clock_now_ns() >= deadline;
+        for (size_t i = 0; i < k; i++) {
+            arm_state *s = &c.st[order[i]];
+            record(s, 0, &recs[n_arms], c.with_sites);
+            record(s, 1, &recs[order[i]], c.with_sites);
+            s->n++;
+            s->done = stops(s, o, max_pairs, target, past);
         }
     }
-    pp__trial tr = {.n_pairs = t.n,
-                    .pass_a = t.wall[0],
-                    .pass_b = t.wall[1],
-                    .quiet_a = a,
-                    .quiet_b = b,
-                    .n_sites = t.n_sites,
-                    .sites = ts};
-    if ((rc = pp__predict_experiment(&tr, out)) != PP_OK)
+    /* the current settings back before the experiments read them */
+    if ((rc = set_arm(&c, -1)) != PP_OK)
         goto out;
-    /* the spread of the pass times, for the evidence */
-    out->base_spread = pp__prof_spread(a, t.n);
-    out->cand_spread = pp__prof_spread(b, t.n);
+    for (size_t i = 0; i < n_arms; i++) {
+        pp_experiment *e = out_exp ? &out_exp[i] : NULL;
+        if (e && (rc = pp__prof_experiment_begin(w, arms[i].name, arms[i].stage, arms[i].knob[0],
+                                                 arms[i].value[0], e)) != PP_OK)
+            goto out;
+        if ((rc = finish_arm(&c, &c.st[i], e, &out_est[i])) != PP_OK)
+            goto out;
+    }
+    rc = PP_OK;
 out : {
-    int rc2 = w->set_knob(w->ctx, knob, old);
+    int rc2 = set_arm(&c, -1);
     if (rc == PP_OK)
         rc = rc2;
 }
-    if (t.cpu_on)
+    if (c.cpu_on)
         pp_set_cpu_sampling(cpu_every);
-    if (t.sched_fd >= 0)
-        close(t.sched_fd);
-    pp_snapshot_free(t.last);
-    free(t.sites);
-    free(ts);
+    if (c.sched_fd >= 0)
+        close(c.sched_fd);
+    pp_snapshot_free(c.last);
+    for (size_t i = 0; i <= n_arms; i++)
+        free(recs[i].s);
+    for (size_t i = 0; c.st && i < n_arms; i++)
+        free(c.st[i].sites);
+    free(c.st);
     return rc;
 }

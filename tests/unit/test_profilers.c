@@ -13,6 +13,7 @@
 
 #include "analyze/stats.h"
 #include "near.h"
+#include "profilers/prof_impl.h"
 #include "toy_workload.h"
 
 static pp_config quick_config(void)
@@ -292,6 +293,74 @@ static void test_toy_end_to_end(void **state)
     pp_report_free(r);
 }
 
+/* Experiments in rounds: one pass at the current settings per round serves
+ * every arm still going (a warm-up pass at each setting first), each arm
+ * gets its own pairs and experiment, the knobs are back afterwards. */
+static void test_rounds_share_the_baseline(void **state)
+{
+    toy *t = *state;
+    pp_workload w;
+    toy_workload(t, &w);
+    pp_config cfg = quick_config();
+    cfg.profile.max_pairs = 9;
+    pp__arm arms[2] = {
+        {.name = "arena",
+         .stage = PP_STAGE_PREPROCESS,
+         .n = 1,
+         .knob = {PP_KNOB_ARENA},
+         .value = {1}},
+        {.name = "preprocess_threads",
+         .stage = PP_STAGE_PREPROCESS,
+         .n = 1,
+         .knob = {PP_KNOB_THREADS},
+         .value = {3}},
+    };
+    /* no budget, no stop for a small effect: each arm stops at its fewest
+     * pairs or once its interval is narrow */
+    pp__rounds_opts o = {.budget_ns = 0, .min_effect = 0};
+    pp_experiment e[2];
+    pp__ratio_est est[2];
+    unsigned long p0 = toy_calls(t, PP_STAGE_PASS);
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, arms, 2, &o, e, est), PP_OK);
+    unsigned long passes = toy_calls(t, PP_STAGE_PASS) - p0;
+    size_t rounds = est[0].n > est[1].n ? est[0].n : est[1].n;
+    print_message("pairs %zu and %zu in %lu passes\n", est[0].n, est[1].n, passes);
+    for (int i = 0; i < 2; i++) {
+        assert_true(est[i].n >= 6 && est[i].n <= 9);
+        assert_int_equal(e[i].repeats, est[i].n);
+        assert_string_equal(e[i].name, arms[i].name);
+        assert_int_equal(e[i].knob, arms[i].knob[0]);
+        assert_int_equal(e[i].cand_value, arms[i].value[0]);
+        assert_true(e[i].n_sites > 0);
+    }
+    assert_int_equal(e[0].current_value, 0);
+    assert_int_equal(e[1].current_value, 1);
+    /* warm-up: the current settings and each arm's; then a round is the
+     * current settings' pass and one per arm still going */
+    assert_int_equal(passes, 1 + 2 + rounds + est[0].n + est[1].n);
+    int64_t v;
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_THREADS, &v), PP_OK);
+    assert_int_equal(v, 1);
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_ARENA, &v), PP_OK);
+    assert_int_equal(v, 0);
+    /* without per-site figures (--apply): the end-to-end estimates only */
+    pp__arm both = {.name = "all", .stage = PP_STAGE_PASS, .n = 2};
+    both.knob[0] = PP_KNOB_ARENA;
+    both.value[0] = 1;
+    both.knob[1] = PP_KNOB_THREADS;
+    both.value[1] = 3;
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &both, 1, &o, NULL, est), PP_OK);
+    assert_true(est[0].n >= 6);
+    assert_true(est[0].low <= est[0].ratio && est[0].ratio <= est[0].high);
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_THREADS, &v), PP_OK);
+    assert_int_equal(v, 1);
+    /* an arm without a knob is refused, nothing run */
+    p0 = toy_calls(t, PP_STAGE_PASS);
+    both.n = 0;
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &both, 1, &o, NULL, est), PP_EINVAL);
+    assert_int_equal(toy_calls(t, PP_STAGE_PASS), p0);
+}
+
 static void test_sweep_stops_early(void **state)
 {
     toy *t = *state;
@@ -474,6 +543,7 @@ static void test_knob_and_stage_names(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_toy_end_to_end, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rounds_share_the_baseline, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sweep_stops_early, setup, teardown),
     cmocka_unit_test_setup_teardown(test_experiment_restores_knob, setup, teardown),
     cmocka_unit_test(test_bare_workload),
