@@ -39,9 +39,9 @@
  * look is a chance to stop on a momentarily pessimistic one (a stop here
  * never makes a suggestion, it can only miss one). 7 pairs at the least. */
 #define STOP_CONF 0.98
-/* sites counted for the fewest pairs: at least this share of a warm-up pass
- * (half the share below which predict.c leaves a site out, so the count
- * errs on the side of more pairs) */
+/* sites counted for the fewest pairs: self time of at least this share of
+ * a warm-up pass (half the share below which predict.c leaves a site out,
+ * so the count errs on the side of more pairs) */
 #define COUNTED_SHARE 2.5e-3
 
 typedef struct site_series {
@@ -326,19 +326,29 @@ static int stage_of(const pp_workload *w, const arm_state *t, const site_series 
     return -1;
 }
 
-/* Sites of at least COUNTED_SHARE of their pass in either of two passes. */
-static size_t counted_sites(const pass_rec *a, const pass_rec *b)
+/* Sites whose self time is at least COUNTED_SHARE of their pass in either
+ * of two passes (a stage scope: its inclusive time, which predict.c judges
+ * when the stage's work overlaps). */
+static int counted(const rounds_ctx *c, const pass_rec *p, const site_rec *s)
+{
+    double t = s->self;
+    for (int st = 0; st < PP_STAGE_COUNT; st++)
+        if (c->w->stage_scopes[st] && strcmp(c->w->stage_scopes[st], s->name) == 0)
+            t = s->total;
+    return t >= COUNTED_SHARE * p->wall;
+}
+
+static size_t counted_sites(const rounds_ctx *c, const pass_rec *a, const pass_rec *b)
 {
     size_t m = 0;
     for (size_t i = 0; i < a->n; i++)
-        m += a->s[i].total >= COUNTED_SHARE * a->wall;
+        m += counted(c, a, &a->s[i]);
     for (size_t j = 0; j < b->n; j++) {
-        if (!(b->s[j].total >= COUNTED_SHARE * b->wall))
+        if (!counted(c, b, &b->s[j]))
             continue;
         int seen = 0;
         for (size_t i = 0; i < a->n && !seen; i++)
-            seen =
-                a->s[i].total >= COUNTED_SHARE * a->wall && strcmp(a->s[i].name, b->s[j].name) == 0;
+            seen = counted(c, a, &a->s[i]) && strcmp(a->s[i].name, b->s[j].name) == 0;
         m += !seen;
     }
     return m;
@@ -476,8 +486,9 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
             goto out;
         /* enough pairs for a site to be significant among the sites the
          * arm's pass and the current one run */
-        size_t need = c.with_sites ? pp__predict_min_pairs(counted_sites(&recs[n_arms], &recs[i]))
-                                   : MIN_TRIAL_PAIRS;
+        size_t need = c.with_sites
+                          ? pp__predict_min_pairs(counted_sites(&c, &recs[n_arms], &recs[i]))
+                          : MIN_TRIAL_PAIRS;
         c.st[i].floor = need < MIN_TRIAL_PAIRS ? MIN_TRIAL_PAIRS : need;
         if (c.st[i].floor > max_pairs)
             c.st[i].floor = max_pairs;
