@@ -2,8 +2,11 @@
  * profile_merge.c - Profiles of many nodes merged into one (`postprof
  * merge`): every sample of each input is kept, with a `node` label naming
  * where it was recorded, so per-function totals of the result are the sums
- * of the inputs'. Profiles that count different things are refused before
- * anything is added. Pure memory work; no I/O.
+ * of the inputs'. Functions (by name and file), mappings and locations
+ * identical to ones already merged are shared, not repeated, so the result
+ * is no bigger than the distinct code it names. Profiles that count
+ * different things are refused before anything is added. Pure memory work;
+ * no I/O.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,7 +83,83 @@ static void merge_time(pp_profile *dst, const pp_profile *src, int first)
         dst->period = src->period;
 }
 
-/* src's functions, mappings, locations and samples appended to dst */
+/* ---- locations already in the merged profile, by content ---- */
+
+typedef struct locindex {
+    uint32_t *slot; /* location index + 1, 0 = empty */
+    size_t cap;     /* a power of two */
+} locindex;
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h = (h ^ v) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static uint64_t loc_hash(uint64_t address, uint32_t mapping, const pp__pline *lines, size_t n)
+{
+    uint64_t h = mix(mix(mix(1469598103934665603ull, address), mapping), n);
+    for (size_t k = 0; k < n; k++)
+        h = mix(mix(h, lines[k].func), (uint64_t)lines[k].line);
+    return h;
+}
+
+static int loc_equal(const pp_profile *p, uint32_t idx, uint64_t address, uint32_t mapping,
+                     const pp__pline *lines, size_t n)
+{
+    const pp__ploc *l = &p->locs[idx];
+    if (l->address != address || l->mapping != mapping || l->nlines != n)
+        return 0;
+    for (size_t k = 0; k < n; k++) {
+        const pp__pline *a = &p->lines[l->first_line + k];
+        if (a->func != lines[k].func || a->line != lines[k].line)
+            return 0;
+    }
+    return 1;
+}
+
+static uint32_t *loc_find(locindex *x, const pp_profile *p, uint64_t address, uint32_t mapping,
+                          const pp__pline *lines, size_t n)
+{
+    size_t h = loc_hash(address, mapping, lines, n) & (x->cap - 1);
+    while (x->slot[h] && !loc_equal(p, x->slot[h] - 1, address, mapping, lines, n))
+        h = (h + 1) & (x->cap - 1);
+    return &x->slot[h];
+}
+
+/* An index of dst's locations, with room for more of them. */
+static int loc_index(locindex *x, const pp_profile *dst, size_t more)
+{
+    x->cap = 16;
+    while (x->cap < 2 * (dst->nlocs + more) + 2)
+        x->cap *= 2;
+    x->slot = calloc(x->cap, sizeof *x->slot);
+    if (!x->slot)
+        return PP_ENOMEM;
+    for (size_t i = 0; i < dst->nlocs; i++) {
+        const pp__ploc *l = &dst->locs[i];
+        uint32_t *e =
+            loc_find(x, dst, l->address, l->mapping, dst->lines + l->first_line, l->nlines);
+        if (!*e)
+            *e = (uint32_t)i + 1;
+    }
+    return PP_OK;
+}
+
+/* A mapping of dst identical to m (strings as dst's ids), 1-based; 0 when none. */
+static uint32_t map_find(const pp_profile *dst, const pp__pmap *m)
+{
+    for (size_t i = 0; i < dst->nmaps; i++) {
+        const pp__pmap *d = &dst->maps[i];
+        if (d->start == m->start && d->limit == m->limit && d->offset == m->offset &&
+            d->file == m->file && d->build_id == m->build_id)
+            return (uint32_t)i + 1;
+    }
+    return 0;
+}
+
+/* src's functions, mappings, locations and samples added to dst, sharing
+ * those dst has already */
 static int add_samples(pp_profile *dst, const pp_profile *src, uint32_t node)
 {
     uint32_t *fmap = calloc(src->nfuncs + 1, sizeof *fmap);
@@ -88,7 +167,10 @@ static int add_samples(pp_profile *dst, const pp_profile *src, uint32_t node)
     uint32_t *lmap = calloc(src->nlocs + 1, sizeof *lmap);
     uint32_t *stack = calloc(PP__PROFILE_MAX_FRAMES, sizeof *stack);
     pp__pline *lines = calloc(src->nlines + 1, sizeof *lines);
+    locindex lx = {0};
     int rc = fmap && mmap_ && lmap && stack && lines ? PP_OK : PP_ENOMEM;
+    if (rc == PP_OK)
+        rc = loc_index(&lx, dst, src->nlocs);
     for (size_t i = 0; rc == PP_OK && i < src->nfuncs; i++)
         rc = pp__profile_func(dst, src->str[src->funcs[i].name], src->str[src->funcs[i].file],
                               src->funcs[i].start_line, &fmap[i]);
@@ -98,6 +180,8 @@ static int add_samples(pp_profile *dst, const pp_profile *src, uint32_t node)
         rc = pp__profile_cstr(dst, src->str[m->file], &nm.file);
         if (rc == PP_OK)
             rc = pp__profile_cstr(dst, src->str[m->build_id], &nm.build_id);
+        if (rc == PP_OK && (mmap_[i] = map_find(dst, &nm)) != 0)
+            continue;
         if (rc == PP_OK)
             rc = pp__profile_grow((void **)&dst->maps, &dst->capmaps, dst->nmaps, sizeof nm);
         if (rc == PP_OK) {
@@ -112,7 +196,14 @@ static int add_samples(pp_profile *dst, const pp_profile *src, uint32_t node)
             lines[k].func = fmap[lines[k].func];
         }
         uint32_t mapping = l->mapping && l->mapping <= src->nmaps ? mmap_[l->mapping - 1] : 0;
+        uint32_t *e = loc_find(&lx, dst, l->address, mapping, lines, l->nlines);
+        if (*e) {
+            lmap[i] = *e - 1;
+            continue;
+        }
         rc = pp__profile_loc(dst, l->address, mapping, lines, l->nlines, &lmap[i]);
+        if (rc == PP_OK)
+            *e = lmap[i] + 1;
     }
     for (size_t i = 0; rc == PP_OK && i < src->nsamples; i++) {
         const pp__psample *s = &src->samples[i];
@@ -134,6 +225,7 @@ static int add_samples(pp_profile *dst, const pp_profile *src, uint32_t node)
     free(lmap);
     free(stack);
     free(lines);
+    free(lx.slot);
     return rc;
 }
 

@@ -2,8 +2,9 @@
  * test_profile_merge.c - pp_profile_merge_add() (`postprof merge`): each
  * function's self and total values in the merged profile are the sums of the
  * inputs'; every sample carries its node, through a pprof write and read;
- * a merged profile merged again keeps its nodes; profiles counting different
- * things are refused, leaving the merged profile as it was.
+ * a merged profile merged again keeps its nodes; locations and functions the
+ * inputs share are stored once; profiles counting different things are
+ * refused, leaving the merged profile as it was.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,43 @@ static void test_merge_totals_are_sums(void **state)
         pp_profile_free(in[i]);
 }
 
+static void test_merge_shares_locations(void **state)
+{
+    (void)state;
+    pp_profile *in[NIN];
+    size_t locs_in = 0;
+    for (int i = 0; i < NIN; i++) {
+        in[i] = pt_profile_parse(texts[i]);
+        locs_in += in[i]->nlocs;
+    }
+    pp_profile *m = merge_all(in);
+    check_sums(m, in);
+    /* main load read parse infer matmul softmax other: each function and its
+     * one location once, not once per input (16 locations in all) */
+    assert_int_equal(locs_in, 6 + 6 + 4);
+    assert_int_equal(m->nfuncs, 8);
+    assert_int_equal(m->nlocs, 8);
+    for (size_t i = 0; i < m->nlocs; i++)
+        for (size_t j = i + 1; j < m->nlocs; j++)
+            assert_false(m->locs[i].nlines == 1 && m->locs[j].nlines == 1 &&
+                         m->lines[m->locs[i].first_line].func ==
+                             m->lines[m->locs[j].first_line].func);
+    /* the same input once more, as another node: nothing new but its samples */
+    size_t samples = m->nsamples;
+    char msg[256] = "";
+    assert_int_equal(pp_profile_merge_add(&m, in[0], "web-1-again", msg, sizeof msg), PP_OK);
+    assert_int_equal(m->nlocs, 8);
+    assert_int_equal(m->nfuncs, 8);
+    assert_int_equal(m->nsamples, samples + in[0]->nsamples);
+    assert_int_equal(pp_profile_node_total(m, "web-1-again"), pp_profile_value_total(in[0], 0));
+    int64_t s, t;
+    row_of(m, "read", &s, &t);
+    assert_int_equal(s, 300 + 10 + 300); /* web-1, web-2, web-1 again */
+    pp_profile_free(m);
+    for (int i = 0; i < NIN; i++)
+        pp_profile_free(in[i]);
+}
+
 static void test_merge_nodes_survive_pprof(void **state)
 {
     (void)state;
@@ -145,6 +183,7 @@ static void test_merge_refuses_other_kinds(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_merge_totals_are_sums),
+    cmocka_unit_test(test_merge_shares_locations),
     cmocka_unit_test(test_merge_nodes_survive_pprof),
     cmocka_unit_test(test_merge_refuses_other_kinds),
 };
