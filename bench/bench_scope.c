@@ -162,6 +162,7 @@ static void bench_otlp(void)
     printf("otlp_down_scope_ratio: %.3f\n", down_ratio);
     printf("otlp_down_vs_off: %.3f\n", down_ratio / off_ratio);
     printf("otlp_down_spans_dropped: %llu\n", (unsigned long long)st.spans_dropped);
+    printf("otlp_down_spans_skipped: %llu\n", (unsigned long long)st.spans_skipped);
     printf("otlp_down_pauses: %llu\n", (unsigned long long)st.paused);
     /* recording: a queue of 2^19 spans holds a round of N/4 scopes; a first
      * pass fills it once, so the round measured meets no first-touch page

@@ -4,7 +4,8 @@
 # protos (npm @opentelemetry/otlp-transformer 0.52.1, tests/telemetry/npm/).
 pp_add_unit_test(NAME http_retry SOURCES telemetry/test_http_retry.c LIBS postprof_static
                  LABELS "telemetry;threaded")
-pp_add_unit_test(NAME otlp SOURCES telemetry/test_otlp.c LIBS postprof_static LABELS telemetry)
+pp_add_unit_test(NAME otlp SOURCES telemetry/test_otlp.c LIBS postprof_static
+                 LABELS "telemetry;threaded")
 target_include_directories(test_otlp PRIVATE ${PROJECT_BINARY_DIR}/src)
 pp_add_fuzz(NAME traceparent SOURCES fuzz/fuzz_traceparent.c LIBS postprof_static)
 
@@ -28,3 +29,12 @@ pp_add_script_test(NAME otlp.two_processes
           $<TARGET_FILE:postprof> ${PP_OTLP_NPM} ${CMAKE_CURRENT_BINARY_DIR}/otlp_two_processes
   LABELS "telemetry;threaded" TIMEOUT 300)
 set_tests_properties(otlp.two_processes PROPERTIES FIXTURES_REQUIRED otlp_npm)
+# the sampled flag across the two processes: a sampled-out loader's requests
+# carry traceparent with flags 00 and the server's parentbased sampler
+# follows it (no request span); a sampled one's 01 overrides the server's
+# parentbased_always_off
+pp_add_script_test(NAME otlp.two_processes_sampling
+  COMMAND node ${CMAKE_CURRENT_SOURCE_DIR}/telemetry/otlp_receiver_test.cjs sampling
+          $<TARGET_FILE:postprof> ${PP_OTLP_NPM} ${CMAKE_CURRENT_BINARY_DIR}/otlp_two_processes_sampling
+  LABELS "telemetry;threaded" TIMEOUT 300)
+set_tests_properties(otlp.two_processes_sampling PROPERTIES FIXTURES_REQUIRED otlp_npm)

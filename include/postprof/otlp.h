@@ -47,6 +47,9 @@ PP_EXPORT int pp_otlp_flush(uint64_t timeout_ms);
 typedef struct pp_otlp_stats {
     uint64_t spans_sent;       /* accepted by the receiver (2xx) */
     uint64_t spans_dropped;    /* lost: full queue, 400, retries or deadline used up */
+    uint64_t spans_skipped;    /* of spans_dropped: scopes and async spans that ran while
+                                  recording was paused on a full queue (counted after a pause,
+                                  at the end of the sender's round, and at shutdown) */
     uint64_t points_sent;      /* metric data points accepted */
     uint64_t points_dropped;   /* metric data points lost */
     uint64_t requests;         /* POST attempts, retries included */
@@ -63,10 +66,22 @@ PP_EXPORT void pp_otlp_get_stats(pp_otlp_stats *out);
 
 /*
  * pp_otlp_traceparent() - The W3C traceparent of the calling thread's
- * innermost recorded span ("00-<trace>-<span>-01") into out (cap >= 56).
- * Returns 55, or 0 (out "") when no span is being recorded on this thread.
+ * innermost recorded span ("00-<trace>-<span>-01") into out (cap >= 56); in a
+ * trace the sampler left out, the one of its root here, with flags 00 (the
+ * request still carries the trace and the decision). Returns 55, or 0 (out
+ * "") when spans are not being recorded or no scope is open on this thread.
  */
 PP_EXPORT size_t pp_otlp_traceparent(char *out, size_t cap);
+
+/*
+ * pp_otlp_async_traceparent() - The same for an open async span (best begun
+ * with PP_ASYNC_BEGIN_CLIENT around a request): its own span id, its trace
+ * (that of the span open on its thread when it began, else a new one),
+ * flags 01 when it is recorded, 00 when its trace was sampled out. Returns
+ * 55, or 0 (out "") when the span is not open or began while spans were not
+ * recorded. Any thread.
+ */
+PP_EXPORT size_t pp_otlp_async_traceparent(uint64_t span /* a pp_span */, char *out, size_t cap);
 
 /*
  * pp_otlp_tracestate() - The tracestate received with the remote context this

@@ -26,6 +26,10 @@
 #define PP_SITE_MEM 0x1u   /* memory scope: bytes allocated/freed/net/peak and RSS delta */
 #define PP_SITE_ASYNC 0x2u /* async span site */
 #define PP_SITE_FUNC 0x4u  /* whole-program mode: a function, named from its address */
+/* (0x8u is PP_SITE_PROGRESS, postprof/causal.h) */
+/* The OTLP span kind of the site's spans (docs/telemetry.md); INTERNAL when neither. */
+#define PP_SITE_SERVER 0x10u /* handles a request from another process */
+#define PP_SITE_CLIENT 0x20u /* a request to another process, until its answer */
 
 typedef struct pp_site {
     const char *name;
@@ -162,17 +166,28 @@ static inline void pp__scope_cleanup(pp_scope *s)
 #define PP_SCOPE_CPU_EVERY(name, n) PP__SCOPE_U(__COUNTER__, name, 0u, (n))
 /* PP_SCOPE_MEM("name") - As PP_SCOPE, plus memory figures. */
 #define PP_SCOPE_MEM(name) PP__SCOPE_U(__COUNTER__, name, PP_SITE_MEM, 0u)
+/* PP_SCOPE_SERVER("name") - As PP_SCOPE, for the handling of a request from
+ * another process: its OTLP span has kind SERVER. */
+#define PP_SCOPE_SERVER(name) PP__SCOPE_U(__COUNTER__, name, PP_SITE_SERVER, 0u)
+/* PP_SCOPE_CLIENT("name") - As PP_SCOPE, around a request to another process
+ * and its answer: its OTLP span has kind CLIENT. */
+#define PP_SCOPE_CLIENT(name) PP__SCOPE_U(__COUNTER__, name, PP_SITE_CLIENT, 0u)
 /* PP_SCOPE_FAIL() - Count an error for the innermost open scope of this thread. */
 #define PP_SCOPE_FAIL() pp_scope_fail_current()
 
-/* PP_ASYNC_BEGIN(span, "name") - Start an async span into the pp_span variable span. */
-#define PP_ASYNC_BEGIN(span, name)                                                                 \
+#define PP__ASYNC_BEGIN_F(span, name, flags)                                                       \
     do {                                                                                           \
-        static pp_site pp__asite_ = PP_SITE_INIT(name, PP_SITE_ASYNC, 0u);                         \
+        static pp_site pp__asite_ = PP_SITE_INIT(name, PP_SITE_ASYNC | (flags), 0u);               \
         (span) = atomic_load_explicit(&pp__enabled, memory_order_relaxed)                          \
                      ? pp_async_begin(&pp__asite_)                                                 \
                      : 0;                                                                          \
     } while (0)
+/* PP_ASYNC_BEGIN(span, "name") - Start an async span into the pp_span variable span. */
+#define PP_ASYNC_BEGIN(span, name) PP__ASYNC_BEGIN_F(span, name, 0u)
+/* PP_ASYNC_BEGIN_CLIENT(span, "name") - An async span for a request to another
+ * process, until its answer: its OTLP span has kind CLIENT (and
+ * pp_otlp_async_traceparent() gives the traceparent to send with it). */
+#define PP_ASYNC_BEGIN_CLIENT(span, name) PP__ASYNC_BEGIN_F(span, name, PP_SITE_CLIENT)
 #define PP_ASYNC_END(span) ((void)((span) ? pp_async_end((span), 0) : 0))
 #define PP_ASYNC_END_FAILED(span) ((void)((span) ? pp_async_end((span), 1) : 0))
 
@@ -182,8 +197,11 @@ static inline void pp__scope_cleanup(pp_scope *s)
 #define PP_SCOPE_CPU(name) ((void)0)
 #define PP_SCOPE_CPU_EVERY(name, n) ((void)0)
 #define PP_SCOPE_MEM(name) ((void)0)
+#define PP_SCOPE_SERVER(name) ((void)0)
+#define PP_SCOPE_CLIENT(name) ((void)0)
 #define PP_SCOPE_FAIL() ((void)0)
 #define PP_ASYNC_BEGIN(span, name) ((void)((span) = 0))
+#define PP_ASYNC_BEGIN_CLIENT(span, name) ((void)((span) = 0))
 #define PP_ASYNC_END(span) ((void)(span))
 #define PP_ASYNC_END_FAILED(span) ((void)(span))
 

@@ -206,7 +206,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (!tp || pp_otlp_continue(
                    tp, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "tracestate")) != PP_OK)
         pp_otlp_continue_clear();
-    PP_SCOPE("posts.api.request");
+    PP_SCOPE_SERVER("posts.api.request");
     posts_api_server *s = cls;
     atomic_fetch_add(&s->requests, 1);
     posts_err err = {{0}};

@@ -2,7 +2,10 @@
  * async.c - Async spans: begun on one thread, ended once on any thread.
  * A global pool of span slots is handed out in chunks of 256, one chunk per
  * thread at a time, so beginning a span touches only this thread's chunk;
- * ending is one compare-and-swap on the span's own slot.
+ * ending is one compare-and-swap on the span's own slot. While OTLP spans are
+ * recorded, the begin also sets the span's trace context (its parent: the
+ * span open on the beginning thread) beside the slot, and the end records it
+ * (capture/span_record.c).
  */
 #include <pthread.h>
 
@@ -94,6 +97,10 @@ pp_span pp_async_begin(pp_site *site)
     uint64_t st = atomic_load_explicit(&s->state, memory_order_relaxed);
     uint64_t gen = (st >> 1) + 1;
     atomic_store_explicit(&s->site, id, memory_order_relaxed);
+    if (PP_UNLIKELY(atomic_load_explicit(&pp__begin_extra, memory_order_relaxed) & PP__BEGIN_SPANS))
+        pp__span_async_begin(t, i);
+    else
+        atomic_store_explicit(&pp__span_ctxs[i].flags, 0, memory_order_relaxed);
     atomic_store_explicit(&s->start, pp__ticks(), memory_order_relaxed);
     atomic_store_explicit(&s->state, (gen << 1) | 1u, memory_order_release);
     return ((uint64_t)(i + 1) << 32) | (gen & 0xffffffffu);
@@ -114,20 +121,30 @@ int pp_async_end(pp_span span, int failed)
         return PP_ESTATE;
     uint64_t start = atomic_load_explicit(&s->start, memory_order_relaxed);
     uint32_t id = atomic_load_explicit(&s->site, memory_order_relaxed);
+    /* its OTLP context, read while it is still ours (recorded whatever the
+     * recording state now: its begin was counted as recorded) */
+    const pp__span_ctx *cx = &pp__span_ctxs[idx - 1];
+    pp__span_rec c = {.flags = atomic_load_explicit(&cx->flags, memory_order_relaxed)};
+    if (PP_UNLIKELY(c.flags & PP__ACTX_SAMPLED)) {
+        c.trace_hi = atomic_load_explicit(&cx->trace_hi, memory_order_relaxed);
+        c.trace_lo = atomic_load_explicit(&cx->trace_lo, memory_order_relaxed);
+        c.span_id = atomic_load_explicit(&cx->span_id, memory_order_relaxed);
+        c.parent_id = atomic_load_explicit(&cx->parent_id, memory_order_relaxed);
+    }
     if (!atomic_compare_exchange_strong_explicit(&s->state, &st, st & ~(uint64_t)1,
                                                  memory_order_acq_rel, memory_order_acquire))
         return PP_ESTATE;
+    uint64_t d = now > start ? now - start : 0;
+    if (PP_UNLIKELY(c.flags & PP__ACTX_SAMPLED))
+        pp__span_async_end(&c, id, start, start + d, failed);
     pp__thread *t = pp__thread_get();
     if (!t)
         return PP_OK;
     pp__slot *sl = pp__slot_get(t, id);
     if (!sl)
         return PP_OK;
-    uint64_t d = now > start ? now - start : 0;
     pp__slot_record(sl, d, d);
     if (failed)
         pp__add(&sl->errors, 1);
-    if (PP_UNLIKELY(atomic_load_explicit(&pp__begin_extra, memory_order_relaxed) & PP__BEGIN_SPANS))
-        pp__span_async(id, start, start + d, failed);
     return PP_OK;
 }

@@ -24,10 +24,11 @@
 #define PP__FRAME_CPU 0x1u
 #define PP__FRAME_MEM 0x2u
 #define PP__FRAME_FAILED 0x4u
-#define PP__FRAME_TRACE 0x8u   /* the scope's end goes into the event trace */
-#define PP__FRAME_RSS 0x10u    /* with PP__FRAME_MEM: RSS read at both ends (memory scopes) */
-#define PP__FRAME_CAUSAL 0x20u /* begun during a causal experiment (capture/causal.c) */
-#define PP__FRAME_SPAN 0x40u   /* recorded as an OTLP span (capture/span_record.c) */
+#define PP__FRAME_TRACE 0x8u    /* the scope's end goes into the event trace */
+#define PP__FRAME_RSS 0x10u     /* with PP__FRAME_MEM: RSS read at both ends (memory scopes) */
+#define PP__FRAME_CAUSAL 0x20u  /* begun during a causal experiment (capture/causal.c) */
+#define PP__FRAME_SPAN 0x40u    /* recorded as an OTLP span (capture/span_record.c) */
+#define PP__FRAME_SPANCTX 0x80u /* a sampled-out root: ids for traceparent, no record */
 
 /* Anything that sends every scope's begin down the slow path (bit 0:
  * on-CPU sampling by default, bit 1: the event trace): one load on the fast
@@ -43,6 +44,9 @@ typedef _Atomic uint64_t pp__a64;
 /* One site's figures on one thread. */
 typedef struct pp__slot {
     pp__a64 total, self, min, max, errors;
+    /* begins that saw OTLP span recording on (capture/span_record.c): the
+     * ends beyond them ran while recording was paused */
+    pp__a64 span_seen;
     pp__a64 cpu_ns, cpu_wall, cpu_samples;
     pp__a64 mem_alloc, mem_alloc_count, mem_freed;
     pp__a64 mem_calls; /* calls whose allocations were counted */
@@ -71,7 +75,7 @@ typedef struct pp__memframe {
     uint64_t rss_start;
     uint64_t cpu_start;
     uint64_t causal_paid; /* the thread's causal delay paid when the frame began */
-    uint64_t span_id;     /* with PP__FRAME_SPAN: this scope's span id, */
+    uint64_t span_id;     /* with PP__FRAME_SPAN(CTX): this scope's span id, */
     uint64_t span_parent; /* its parent's (0 for a root) */
     uint32_t span_flags;  /* PP__SPANREC_REMOTE */
 } pp__memframe;
@@ -126,6 +130,17 @@ typedef struct pp__span_slot {
     _Atomic uint32_t site;
 } pp__span_slot;
 
+/* The OTLP context of the async span in the pp__spans slot of the same index,
+ * written at its begin (before the slot's state is published) when span
+ * recording was on: its trace, its own id, the span open on the beginning
+ * thread when it began (its parent), PP__ACTX_* flags (0: none). */
+#define PP__ACTX_ON 0x100u      /* begun while recording: the ids are set */
+#define PP__ACTX_SAMPLED 0x200u /* recorded at its end (else ids for traceparent only) */
+typedef struct pp__span_ctx {
+    _Atomic uint64_t trace_hi, trace_lo, span_id, parent_id;
+    _Atomic uint32_t flags; /* PP__ACTX_* | PP__SPANREC_REMOTE */
+} pp__span_ctx;
+
 /* registry (capture/scope.c) */
 extern pthread_mutex_t pp__registry_lock;
 extern pp__thread *pp__threads;           /* live threads, under the lock */
@@ -135,6 +150,7 @@ extern pp__slot **pp__retired;            /* merged data of exited threads, unde
 extern pp__a64 pp__g_misnested, pp__g_no_begin, pp__g_unclosed, pp__g_overflow, pp__g_exited,
     pp__g_dropped_sites, pp__g_dropped_spans;
 extern pp__span_slot pp__spans[PP__SPAN_POOL];
+extern pp__span_ctx pp__span_ctxs[PP__SPAN_POOL];
 
 /* scope event trace (capture/trace.c) */
 extern _Atomic int pp__trace_on;
@@ -183,9 +199,19 @@ extern pthread_mutex_t pp__spanq_lock;
 extern pp__span_queue *pp__spanqs;    /* under pp__spanq_lock */
 extern pp__a64 pp__g_spans_dropped;   /* recorded, then lost to a full queue */
 extern pp__a64 pp__g_spans_suspended; /* times recording paused on a full queue */
+extern pp__a64 pp__g_async_seen;      /* async begins that saw recording on */
 void pp__span_begin(pp__thread *t, pp__frame *f, int32_t depth);
 void pp__span_end(pp__thread *t, const pp__frame *f, uint64_t end_ticks);
-void pp__span_async(uint32_t site, uint64_t start, uint64_t end, int failed);
+/* An async span begins in pp__spans[idx] on t while recording is on: its context. */
+void pp__span_async_begin(pp__thread *t, uint32_t idx);
+/* It ended (on any thread), its context c read while it was still open: recorded. */
+void pp__span_async_end(const pp__span_rec *c, uint32_t site, uint64_t start, uint64_t end,
+                        int failed);
+/* pp__span_async_context() - The context of an open async span: 1 and its ids
+ * (sampled: whether it will be recorded), 0 when it is not open or began
+ * while recording was off. Any thread. */
+int pp__span_async_context(pp_span span, uint64_t *out_trace_hi, uint64_t *out_trace_lo,
+                           uint64_t *out_span_id, int *out_sampled);
 void pp__span_thread_exit(pp__thread *t);
 void pp__span_after_fork(void);
 /* pp__spans_configure() - Turn recording on (queue capacity per thread, a
@@ -198,8 +224,16 @@ void pp__spans_resume(void);
 void pp__span_set_remote(uint64_t trace_hi, uint64_t trace_lo, uint64_t span_id, uint32_t flags);
 void pp__span_clear_remote(void);
 /* pp__span_current() - 1 with the ids of the calling thread's innermost
- * recorded span, 0 when none is open. */
-int pp__span_current(uint64_t *out_trace_hi, uint64_t *out_trace_lo, uint64_t *out_span_id);
+ * recorded span, or of the sampled-out root it runs under (then *out_sampled
+ * is 0), 0 when none is open. */
+int pp__span_current(uint64_t *out_trace_hi, uint64_t *out_trace_lo, uint64_t *out_span_id,
+                     int *out_sampled);
+/* pp__spans_unseen_ends() - Scope and async span ends, over every thread and
+ * the exited ones, less the begins that saw span recording on: grows by one
+ * for each span that ran while recording was paused (or off), and goes back
+ * by one for each recorded one still open. Takes the registry lock; walks
+ * every slot (the sender's thread, not a hot path). */
+int64_t pp__spans_unseen_ends(void);
 /* pp__span_queue_take() - Up to max records from q into out; returns how many. */
 size_t pp__span_queue_take(pp__span_queue *q, pp__span_rec *out, size_t max);
 

@@ -238,6 +238,7 @@ void pp__slot_merge(pp__slot *dst, const pp__slot *src)
     pp__add(&dst->total, pp__load(&src->total));
     pp__add(&dst->self, pp__load(&src->self));
     pp__add(&dst->errors, pp__load(&src->errors));
+    pp__add(&dst->span_seen, pp__load(&src->span_seen));
     pp__add(&dst->cpu_ns, pp__load(&src->cpu_ns));
     pp__add(&dst->cpu_wall, pp__load(&src->cpu_wall));
     pp__add(&dst->cpu_samples, pp__load(&src->cpu_samples));

@@ -5,7 +5,10 @@
  * (one bit of pp__begin_extra, so no cost at all otherwise); never locks on
  * the hot path, never blocks: a full queue drops the span, counts it, and
  * pauses recording until the sender has drained (so an unreachable endpoint
- * costs a scope no more than recording off).
+ * costs a scope no more than recording off). A root the sampler leaves out
+ * still gets ids (one more draw of the generator), so a request made under
+ * it carries a traceparent with flags 00; its children need none. Async
+ * spans take the span open on their thread when they begin as parent.
  */
 #include <pthread.h>
 #include <stdint.h>
@@ -13,12 +16,15 @@
 #include <sys/mman.h>
 #include <time.h>
 
+#include <postprof/causal.h>
+
 #include "capture.h"
 #include "common/clock_impl.h"
 
 pthread_mutex_t pp__spanq_lock = PTHREAD_MUTEX_INITIALIZER;
 pp__span_queue *pp__spanqs;
-pp__a64 pp__g_spans_dropped, pp__g_spans_suspended;
+pp__a64 pp__g_spans_dropped, pp__g_spans_suspended, pp__g_async_seen;
+pp__span_ctx pp__span_ctxs[PP__SPAN_POOL];
 
 static _Atomic uint32_t queue_cap; /* 0: not configured */
 static _Atomic int sampler;
@@ -70,33 +76,54 @@ static int sample_root(uint64_t trace_lo, int has_parent, int parent_sampled)
     }
 }
 
+/* A new root (a root scope, or an async span begun outside any): the remote
+ * parent this thread continues, or a new trace; returns the head sampler's
+ * decision. */
+static int root_context(pp__thread *t, uint64_t *hi, uint64_t *lo, uint64_t *parent,
+                        uint32_t *flags)
+{
+    int has_remote = (t->remote_flags & 0x100u) != 0;
+    if (has_remote) {
+        *hi = t->remote_trace_hi;
+        *lo = t->remote_trace_lo;
+        *parent = t->remote_span;
+        *flags = PP__SPANREC_REMOTE;
+    } else {
+        *hi = next_id(t);
+        *lo = next_id(t);
+        *parent = 0;
+        *flags = 0;
+    }
+    return sample_root(*lo, has_remote, (t->remote_flags & 1u) != 0);
+}
+
 void pp__span_begin(pp__thread *t, pp__frame *f, int32_t depth)
 {
+    pp__add(&f->slot->span_seen, 1);
     pp__memframe *m = &t->mstack[depth];
     if (depth > 0) {
-        /* a child is recorded when its parent is */
+        /* a child is recorded when its parent is; under a root the sampler
+         * left out it needs nothing (a traceparent names that root) */
         if (!(t->stack[depth - 1].flags & PP__FRAME_SPAN))
             return;
         m->span_parent = t->mstack[depth - 1].span_id;
         m->span_flags = 0;
-    } else {
-        int has_remote = (t->remote_flags & 0x100u) != 0;
-        if (has_remote) {
-            t->trace_hi = t->remote_trace_hi;
-            t->trace_lo = t->remote_trace_lo;
-            m->span_parent = t->remote_span;
-            m->span_flags = PP__SPANREC_REMOTE;
-        } else {
-            t->trace_hi = next_id(t);
-            t->trace_lo = next_id(t);
-            m->span_parent = 0;
-            m->span_flags = 0;
-        }
-        if (!sample_root(t->trace_lo, has_remote, (t->remote_flags & 1u) != 0))
-            return;
+        m->span_id = next_id(t);
+        f->flags |= PP__FRAME_SPAN;
+        return;
     }
+    int sampled = root_context(t, &t->trace_hi, &t->trace_lo, &m->span_parent, &m->span_flags);
     m->span_id = next_id(t);
-    f->flags |= PP__FRAME_SPAN;
+    f->flags |= sampled ? PP__FRAME_SPAN : PP__FRAME_SPANCTX;
+}
+
+/* The depth of the innermost frame carrying a span context, -1 when none. */
+static int32_t context_depth(const pp__thread *t)
+{
+    int32_t d = t->depth - 1;
+    while (d >= 0 && !(t->stack[d].flags & (PP__FRAME_SPAN | PP__FRAME_SPANCTX)))
+        d--;
+    return d;
 }
 
 static pp__span_queue *queue_new(pp__thread *t)
@@ -125,7 +152,7 @@ static void push(pp__thread *t, const pp__span_rec *r)
         t->spanq = q = NULL;
     }
     if (PP_UNLIKELY(!q) && !(q = queue_new(t))) {
-        pp__add(&pp__g_spans_dropped, 1);
+        atomic_fetch_add_explicit(&pp__g_spans_dropped, 1, memory_order_relaxed);
         return;
     }
     uint64_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
@@ -156,21 +183,68 @@ void pp__span_end(pp__thread *t, const pp__frame *f, uint64_t end_ticks)
     push(t, &r);
 }
 
-void pp__span_async(uint32_t site, uint64_t start, uint64_t end, int failed)
+void pp__span_async_begin(pp__thread *t, uint32_t idx)
+{
+    pp__span_ctx *c = &pp__span_ctxs[idx];
+    atomic_fetch_add_explicit(&pp__g_async_seen, 1, memory_order_relaxed);
+    uint64_t hi, lo, parent;
+    uint32_t flags = 0;
+    int sampled;
+    int32_t d = context_depth(t);
+    if (d >= 0) { /* the span open here when it began is its parent */
+        hi = t->trace_hi;
+        lo = t->trace_lo;
+        parent = t->mstack[d].span_id;
+        sampled = (t->stack[d].flags & PP__FRAME_SPAN) != 0;
+    } else {
+        sampled = root_context(t, &hi, &lo, &parent, &flags);
+    }
+    atomic_store_explicit(&c->trace_hi, hi, memory_order_relaxed);
+    atomic_store_explicit(&c->trace_lo, lo, memory_order_relaxed);
+    atomic_store_explicit(&c->parent_id, parent, memory_order_relaxed);
+    atomic_store_explicit(&c->span_id, next_id(t), memory_order_relaxed);
+    atomic_store_explicit(&c->flags, PP__ACTX_ON | (sampled ? PP__ACTX_SAMPLED : 0u) | flags,
+                          memory_order_relaxed);
+}
+
+void pp__span_async_end(const pp__span_rec *c, uint32_t site, uint64_t start, uint64_t end,
+                        int failed)
 {
     pp__thread *t = pp__thread_get();
-    if (!t)
+    if (!t) {
+        atomic_fetch_add_explicit(&pp__g_spans_dropped, 1, memory_order_relaxed);
         return;
-    pp__span_rec r = {.start = start,
-                      .end = end,
-                      .site = site,
-                      .flags = PP__SPANREC_ASYNC | (failed ? PP__SPANREC_FAILED : 0)};
-    r.trace_hi = next_id(t);
-    r.trace_lo = next_id(t);
-    if (!sample_root(r.trace_lo, 0, 0))
-        return;
-    r.span_id = next_id(t);
+    }
+    pp__span_rec r = *c;
+    r.start = start;
+    r.end = end;
+    r.site = site;
+    r.flags =
+        (c->flags & PP__SPANREC_REMOTE) | PP__SPANREC_ASYNC | (failed ? PP__SPANREC_FAILED : 0);
     push(t, &r);
+}
+
+int pp__span_async_context(pp_span span, uint64_t *out_trace_hi, uint64_t *out_trace_lo,
+                           uint64_t *out_span_id, int *out_sampled)
+{
+    uint64_t idx = span >> 32;
+    if (span == 0 || idx == 0 || idx > PP__SPAN_POOL)
+        return 0;
+    const pp__span_slot *s = &pp__spans[idx - 1];
+    const pp__span_ctx *c = &pp__span_ctxs[idx - 1];
+    uint64_t st = atomic_load_explicit(&s->state, memory_order_acquire);
+    if (!(st & 1u) || ((st >> 1) & 0xffffffffu) != (span & 0xffffffffu))
+        return 0;
+    uint32_t f = atomic_load_explicit(&c->flags, memory_order_relaxed);
+    *out_trace_hi = atomic_load_explicit(&c->trace_hi, memory_order_relaxed);
+    *out_trace_lo = atomic_load_explicit(&c->trace_lo, memory_order_relaxed);
+    *out_span_id = atomic_load_explicit(&c->span_id, memory_order_relaxed);
+    *out_sampled = (f & PP__ACTX_SAMPLED) != 0;
+    /* still the same span (not ended and begun again meanwhile) */
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&s->state, memory_order_relaxed) != st)
+        return 0;
+    return (f & PP__ACTX_ON) != 0;
 }
 
 void pp__span_thread_exit(pp__thread *t)
@@ -238,18 +312,54 @@ void pp__span_clear_remote(void)
         t->remote_flags = 0;
 }
 
-int pp__span_current(uint64_t *out_trace_hi, uint64_t *out_trace_lo, uint64_t *out_span_id)
+int pp__span_current(uint64_t *out_trace_hi, uint64_t *out_trace_lo, uint64_t *out_span_id,
+                     int *out_sampled)
 {
     pp__thread *t = pp__thread_peek();
     if (!t)
         return 0;
-    for (int32_t d = t->depth - 1; d >= 0; d--) {
-        if (t->stack[d].flags & PP__FRAME_SPAN) {
-            *out_trace_hi = t->trace_hi;
-            *out_trace_lo = t->trace_lo;
-            *out_span_id = t->mstack[d].span_id;
-            return 1;
+    int32_t d = context_depth(t);
+    if (d < 0)
+        return 0;
+    *out_trace_hi = t->trace_hi;
+    *out_trace_lo = t->trace_lo;
+    *out_span_id = t->mstack[d].span_id;
+    *out_sampled = (t->stack[d].flags & PP__FRAME_SPAN) != 0;
+    return 1;
+}
+
+static uint64_t slot_ends(const pp__slot *s)
+{
+    uint64_t n = 0;
+    for (unsigned i = 0; i < PP__HIST_BUCKETS; i++)
+        n += pp__load(&s->hist[i]);
+    return n;
+}
+
+int64_t pp__spans_unseen_ends(void)
+{
+    pp__capture_init();
+    uint64_t ends = 0, seen = 0;
+    pthread_mutex_lock(&pp__registry_lock);
+    uint32_t n = atomic_load_explicit(&pp__nsites, memory_order_acquire);
+    for (uint32_t id = 1; id < n; id++) {
+        const pp_site *site = pp__sites[id];
+        if (!site || (site->flags & PP_SITE_PROGRESS)) /* hits, not scopes */
+            continue;
+        for (pp__thread *t = pp__threads; t; t = t->next) {
+            const pp__slot *s =
+                atomic_load_explicit((_Atomic(pp__slot *) *)&t->slots[id], memory_order_acquire);
+            if (s) {
+                ends += slot_ends(s);
+                seen += pp__load(&s->span_seen);
+            }
+        }
+        if (pp__retired && pp__retired[id]) {
+            ends += slot_ends(pp__retired[id]);
+            seen += pp__load(&pp__retired[id]->span_seen);
         }
     }
-    return 0;
+    pthread_mutex_unlock(&pp__registry_lock);
+    seen += pp__load(&pp__g_async_seen);
+    return (int64_t)(ends - seen);
 }

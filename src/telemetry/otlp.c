@@ -3,7 +3,11 @@
  * library loads, one background sender thread that drains the per-thread
  * span queues (capture/span_record.c) in batches and sends the registry's
  * metrics on an interval, under the shared retry policy (http_retry.h), and
- * a flush at exit within a deadline. Never runs on an instrumented thread's
+ * a flush at exit within a deadline. The spans of scopes that ran while
+ * recording was paused on a full queue are counted as dropped from the
+ * sites' own figures (capture's pp__spans_unseen_ends()), by this thread at
+ * the end of a round that saw a pause, and at shutdown, never on the hot
+ * path. Never runs on an instrumented thread's
  * hot path, never prints (warnings go through pp_log), never blocks a caller
  * past the deadline it was given.
  */
@@ -58,6 +62,55 @@ static _Atomic uint64_t st_spans_sent, st_spans_dropped, st_points_sent, st_poin
     st_requests, st_retries, st_partial;
 static _Atomic uint32_t st_capacity;
 
+/* Spans not recorded while recording was paused: the growth of the unseen
+ * ends (pp__spans_unseen_ends()) since the exporter started, kept monotone
+ * (a recorded span still open lowers it for a while). */
+static pthread_mutex_t skip_lock = PTHREAD_MUTEX_INITIALIZER;
+static int skip_open;               /* a run of the exporter is being counted */
+static int64_t skip_base;           /* unseen ends when it started */
+static uint64_t skip_run;           /* skipped in this run */
+static uint64_t skip_prev;          /* skipped in the runs before */
+static uint64_t skip_pauses;        /* pauses when last counted */
+static _Atomic uint64_t st_skipped; /* skip_prev + skip_run */
+
+static void skipped_start(void)
+{
+    pthread_mutex_lock(&skip_lock);
+    skip_base = pp__spans_unseen_ends();
+    skip_run = 0;
+    skip_pauses = pp__load(&pp__g_spans_suspended);
+    skip_open = 1;
+    pthread_mutex_unlock(&skip_lock);
+}
+
+/* After a pause (or at the end of the run, final), count what it skipped. */
+static void skipped_count(int final)
+{
+    pthread_mutex_lock(&skip_lock);
+    if (skip_open) {
+        uint64_t pauses = pp__load(&pp__g_spans_suspended);
+        if (final || pauses != skip_pauses) {
+            skip_pauses = pauses;
+            int64_t d = pp__spans_unseen_ends() - skip_base;
+            if (d > 0 && (uint64_t)d > skip_run)
+                skip_run = (uint64_t)d;
+            atomic_store(&st_skipped, skip_prev + skip_run);
+        }
+        if (final) {
+            skip_prev += skip_run;
+            skip_run = 0;
+            skip_open = 0;
+        }
+    }
+    pthread_mutex_unlock(&skip_lock);
+}
+
+static uint64_t spans_dropped_total(void)
+{
+    return atomic_load(&st_spans_dropped) + pp__load(&pp__g_spans_dropped) +
+           atomic_load(&st_skipped);
+}
+
 static void cond_init(void)
 {
     pthread_condattr_t a;
@@ -89,8 +142,7 @@ static void dropped_hook(pp_registry *r, void *ctx)
     const char *traces[] = {"traces"}, *metrics[] = {"metrics"};
     pp_series *s = NULL;
     if (pp_metric_series(m, traces, &s) == PP_OK)
-        pp_series_mirror_counter(
-            s, (double)(atomic_load(&st_spans_dropped) + pp__load(&pp__g_spans_dropped)));
+        pp_series_mirror_counter(s, (double)spans_dropped_total());
     if (pp_metric_series(m, metrics, &s) == PP_OK)
         pp_series_mirror_counter(s, (double)atomic_load(&st_points_dropped));
 }
@@ -220,6 +272,10 @@ static void rec_to_span(const pp__span_rec *r, pp__otlp_span *s)
     int64_t en = (int64_t)pp__clock_ticks_to_mono_ns(r->end) + E.real_minus_mono;
     s->start_ns = st > 0 ? (uint64_t)st : 0;
     s->end_ns = en > st ? (uint64_t)en : s->start_ns;
+    unsigned sf = site ? site->flags : 0u;
+    s->kind = (sf & PP_SITE_SERVER)   ? PP__OTLP_KIND_SERVER
+              : (sf & PP_SITE_CLIENT) ? PP__OTLP_KIND_CLIENT
+                                      : PP__OTLP_KIND_INTERNAL;
     s->failed = (r->flags & PP__SPANREC_FAILED) != 0;
     s->remote_parent = (r->flags & PP__SPANREC_REMOTE) != 0;
     s->async = (r->flags & PP__SPANREC_ASYNC) != 0;
@@ -296,6 +352,8 @@ static void send_spans(void)
                "shutdown deadline passed",
                NULL);
     }
+    /* a pause this round: count what it skipped, then record again */
+    skipped_count(0);
     pp__spans_resume();
 }
 
@@ -551,8 +609,10 @@ int pp_otlp_start(void)
     E.pid = getpid();
     atomic_store(&owner_pid, E.pid);
     atomic_store(&st_capacity, E.cfg.traces_url[0] ? E.cfg.queue_size : 0);
-    if (E.cfg.traces_url[0])
+    if (E.cfg.traces_url[0]) {
         pp__spans_configure(E.cfg.queue_size, E.cfg.sampler, E.cfg.sampler_ratio);
+        skipped_start();
+    }
     atomic_store(&active, 1);
     static int exit_registered;
     if (!exit_registered) {
@@ -583,6 +643,7 @@ int pp_otlp_shutdown(uint64_t timeout_ms)
     if (timeout_ms == 0)
         timeout_ms = E.cfg.shutdown_ms;
     /* no more spans recorded; what is queued goes out in the last round */
+    skipped_count(1);
     pp__spans_configure(0, 0, 0);
     E.stop = 1;
     E.stop_deadline = mono_now() + timeout_ms * NS_PER_MS;
@@ -630,7 +691,8 @@ void pp_otlp_get_stats(pp_otlp_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->spans_sent = atomic_load(&st_spans_sent);
-    out->spans_dropped = atomic_load(&st_spans_dropped) + pp__load(&pp__g_spans_dropped);
+    out->spans_dropped = spans_dropped_total();
+    out->spans_skipped = atomic_load(&st_skipped);
     out->points_sent = atomic_load(&st_points_sent);
     out->points_dropped = atomic_load(&st_points_dropped);
     out->requests = atomic_load(&st_requests);
@@ -657,21 +719,39 @@ static void __attribute__((constructor)) otlp_from_env(void)
 
 static __thread char tls_tracestate[PP__TRACESTATE_MAX + 1];
 
-size_t pp_otlp_traceparent(char *out, size_t cap)
+static size_t format_traceparent(uint64_t hi, uint64_t lo, uint64_t span, int sampled, char *out,
+                                 size_t cap)
 {
-    uint64_t hi, lo, span;
-    if (cap)
-        out[0] = '\0';
-    if (!pp__span_current(&hi, &lo, &span))
-        return 0;
     pp__trace_ctx c;
     for (int i = 0; i < 8; i++) {
         c.trace_id[i] = (uint8_t)(hi >> (56 - 8 * i));
         c.trace_id[8 + i] = (uint8_t)(lo >> (56 - 8 * i));
         c.span_id[i] = (uint8_t)(span >> (56 - 8 * i));
     }
-    c.flags = 0x01;
+    c.flags = sampled ? 0x01 : 0x00;
     return pp__traceparent_format(&c, out, cap);
+}
+
+size_t pp_otlp_traceparent(char *out, size_t cap)
+{
+    uint64_t hi, lo, span;
+    int sampled;
+    if (cap)
+        out[0] = '\0';
+    if (!pp__span_current(&hi, &lo, &span, &sampled))
+        return 0;
+    return format_traceparent(hi, lo, span, sampled, out, cap);
+}
+
+size_t pp_otlp_async_traceparent(uint64_t span, char *out, size_t cap)
+{
+    uint64_t hi, lo, id;
+    int sampled;
+    if (cap)
+        out[0] = '\0';
+    if (!pp__span_async_context(span, &hi, &lo, &id, &sampled))
+        return 0;
+    return format_traceparent(hi, lo, id, sampled, out, cap);
 }
 
 const char *pp_otlp_tracestate(void)

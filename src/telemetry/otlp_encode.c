@@ -87,31 +87,32 @@ static KeyValue *kv_int(arena *a, const char *k, int64_t v)
     return kv;
 }
 
-static Opentelemetry__Proto__Resource__V1__Resource *pb_resource(arena *a,
-                                                                 const pp__otlp_resource *res)
+/* What every request carries once, spans or metrics: the resource (its
+ * attributes and process.pid) and the instrumentation scope. */
+typedef struct envelope {
+    Opentelemetry__Proto__Resource__V1__Resource *resource;
+    Opentelemetry__Proto__Common__V1__InstrumentationScope *scope;
+} envelope;
+
+static int pb_envelope(arena *a, const pp__otlp_resource *res, envelope *e)
 {
     Opentelemetry__Proto__Resource__V1__Resource *r = a_alloc(a, sizeof *r);
     KeyValue **attrs = a_alloc(a, (res->n + 1) * sizeof *attrs);
-    if (!r || !attrs)
-        return NULL;
+    Opentelemetry__Proto__Common__V1__InstrumentationScope *s = a_alloc(a, sizeof *s);
+    if (!r || !attrs || !s)
+        return PP_ENOMEM;
     opentelemetry__proto__resource__v1__resource__init(r);
     for (size_t i = 0; i < res->n; i++)
         attrs[i] = kv_str(a, res->keys[i], res->values[i]);
     attrs[res->n] = kv_int(a, "process.pid", res->pid);
     r->attributes = attrs;
     r->n_attributes = res->n + 1;
-    return a->oom ? NULL : r;
-}
-
-static Opentelemetry__Proto__Common__V1__InstrumentationScope *pb_scope(arena *a)
-{
-    Opentelemetry__Proto__Common__V1__InstrumentationScope *s = a_alloc(a, sizeof *s);
-    if (!s)
-        return NULL;
     opentelemetry__proto__common__v1__instrumentation_scope__init(s);
     s->name = SCOPE_NAME;
     s->version = PP_VERSION_STRING;
-    return s;
+    e->resource = r;
+    e->scope = s;
+    return a->oom ? PP_ENOMEM : PP_OK;
 }
 
 static int pb_pack(const ProtobufCMessage *m, pp__strbuf *out)
@@ -131,6 +132,13 @@ static uint32_t span_flags(const pp__otlp_span *s)
 {
     /* W3C sampled, and whether the parent is remote (SPAN_FLAGS_CONTEXT_*) */
     return 0x01u | 0x100u | (s->remote_parent ? 0x200u : 0u);
+}
+
+static int span_kind(const pp__otlp_span *s)
+{
+    return s->kind == PP__OTLP_KIND_SERVER || s->kind == PP__OTLP_KIND_CLIENT
+               ? s->kind
+               : PP__OTLP_KIND_INTERNAL;
 }
 
 static int all_zero(const uint8_t *b, size_t n)
@@ -154,17 +162,19 @@ static int pb_spans(const pp__otlp_resource *res, const pp__otlp_span *spans, si
     opentelemetry__proto__collector__trace__v1__export_trace_service_request__init(&req);
     opentelemetry__proto__trace__v1__resource_spans__init(&rs);
     opentelemetry__proto__trace__v1__scope_spans__init(&ss);
+    envelope e = {0};
+    int erc = pb_envelope(&a, res, &e);
     req.n_resource_spans = 1;
     req.resource_spans = &rsp;
-    rs.resource = pb_resource(&a, res);
+    rs.resource = e.resource;
     rs.n_scope_spans = 1;
     rs.scope_spans = &ssp;
-    ss.scope = pb_scope(&a);
+    ss.scope = e.scope;
     Opentelemetry__Proto__Trace__V1__Span **sp = a_alloc(&a, (n ? n : 1) * sizeof *sp);
     Opentelemetry__Proto__Trace__V1__Span *arr = a_alloc(&a, (n ? n : 1) * sizeof *arr);
     Opentelemetry__Proto__Trace__V1__Status *st = a_alloc(&a, (n ? n : 1) * sizeof *st);
     KeyValue **attrs = a_alloc(&a, (n ? n : 1) * 3 * sizeof *attrs);
-    if (!rs.resource || !ss.scope || !sp || !arr || !st || !attrs)
+    if (erc != PP_OK || !sp || !arr || !st || !attrs)
         goto out;
     for (size_t i = 0; i < n; i++) {
         const pp__otlp_span *s = &spans[i];
@@ -181,7 +191,7 @@ static int pb_spans(const pp__otlp_resource *res, const pp__otlp_span *spans, si
         }
         p->flags = span_flags(s);
         p->name = (char *)s->name;
-        p->kind = OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL;
+        p->kind = (Opentelemetry__Proto__Trace__V1__Span__SpanKind)span_kind(s);
         p->start_time_unix_nano = s->start_ns;
         p->end_time_unix_nano = s->end_ns;
         size_t k = 0;
@@ -223,14 +233,16 @@ static int pb_metrics(const pp__otlp_resource *res, const pp__otlp_metric *ms, s
     opentelemetry__proto__collector__metrics__v1__export_metrics_service_request__init(&req);
     opentelemetry__proto__metrics__v1__resource_metrics__init(&rm);
     opentelemetry__proto__metrics__v1__scope_metrics__init(&sm);
+    envelope e = {0};
+    int erc = pb_envelope(&a, res, &e);
     req.n_resource_metrics = 1;
     req.resource_metrics = &rmp;
-    rm.resource = pb_resource(&a, res);
+    rm.resource = e.resource;
     rm.n_scope_metrics = 1;
     rm.scope_metrics = &smp;
-    sm.scope = pb_scope(&a);
+    sm.scope = e.scope;
     Opentelemetry__Proto__Metrics__V1__Metric **mp = a_alloc(&a, (n ? n : 1) * sizeof *mp);
-    if (!rm.resource || !sm.scope || !mp)
+    if (erc != PP_OK || !mp)
         goto out;
     for (size_t i = 0; i < n && !a.oom; i++) {
         const pp__otlp_metric *m = &ms[i];
@@ -385,29 +397,34 @@ static void j_kv_int(pp__strbuf *b, const char *k, int64_t v)
     pp__strbuf_printf(b, ",\"value\":{\"intValue\":\"%lld\"}}", (long long)v);
 }
 
-static void j_resource_scope(pp__strbuf *b, const pp__otlp_resource *res)
+/* The JSON envelope of a request: {"resource<Signal>":[{"resource":{...},
+ * "scope<Signal>":[{"scope":{...},"<items>":[ ... ]}]}]} (j_close ends it). */
+static void j_open(pp__strbuf *b, const pp__otlp_resource *res, const char *signal,
+                   const char *items)
 {
-    pp__strbuf_adds(b, "{\"resource\":{\"attributes\":[");
+    b->len = 0;
+    pp__strbuf_printf(b, "{\"resource%s\":[{\"resource\":{\"attributes\":[", signal);
     for (size_t i = 0; i < res->n; i++) {
         j_kv_str(b, res->keys[i], res->values[i]);
         pp__strbuf_addc(b, ',');
     }
     j_kv_int(b, "process.pid", res->pid);
-    pp__strbuf_adds(b, "]},");
+    pp__strbuf_printf(b,
+                      "]},\"scope%s\":[{\"scope\":{\"name\":\"" SCOPE_NAME
+                      "\",\"version\":\"" PP_VERSION_STRING "\"},\"%s\":[",
+                      signal, items);
 }
 
-static const char *j_scope =
-    "{\"scope\":{\"name\":\"" SCOPE_NAME "\",\"version\":\"" PP_VERSION_STRING "\"},";
+static int j_close(pp__strbuf *b)
+{
+    pp__strbuf_adds(b, "]}]}]}");
+    return b->err;
+}
 
 static int json_spans(const pp__otlp_resource *res, const pp__otlp_span *spans, size_t n,
                       pp__strbuf *b)
 {
-    b->len = 0;
-    pp__strbuf_adds(b, "{\"resourceSpans\":[");
-    j_resource_scope(b, res);
-    pp__strbuf_adds(b, "\"scopeSpans\":[");
-    pp__strbuf_adds(b, j_scope);
-    pp__strbuf_adds(b, "\"spans\":[");
+    j_open(b, res, "Spans", "spans");
     for (size_t i = 0; i < n; i++) {
         const pp__otlp_span *s = &spans[i];
         if (i)
@@ -422,7 +439,7 @@ static int json_spans(const pp__otlp_resource *res, const pp__otlp_span *spans, 
         }
         pp__strbuf_printf(b, ",\"flags\":%u,\"name\":", span_flags(s));
         pp__strbuf_json_strz(b, s->name, 0);
-        pp__strbuf_adds(b, ",\"kind\":1,\"startTimeUnixNano\":");
+        pp__strbuf_printf(b, ",\"kind\":%d,\"startTimeUnixNano\":", span_kind(s));
         j_u64(b, s->start_ns);
         pp__strbuf_adds(b, ",\"endTimeUnixNano\":");
         j_u64(b, s->end_ns);
@@ -448,8 +465,7 @@ static int json_spans(const pp__otlp_resource *res, const pp__otlp_span *spans, 
             pp__strbuf_adds(b, ",\"status\":{\"code\":2}");
         pp__strbuf_addc(b, '}');
     }
-    pp__strbuf_adds(b, "]}]}]}");
-    return b->err;
+    return j_close(b);
 }
 
 static void j_attrs(pp__strbuf *b, const pp__otlp_point *pt)
@@ -466,12 +482,7 @@ static void j_attrs(pp__strbuf *b, const pp__otlp_point *pt)
 static int json_metrics(const pp__otlp_resource *res, const pp__otlp_metric *ms, size_t n,
                         uint64_t start_ns, uint64_t now_ns, pp__strbuf *b)
 {
-    b->len = 0;
-    pp__strbuf_adds(b, "{\"resourceMetrics\":[");
-    j_resource_scope(b, res);
-    pp__strbuf_adds(b, "\"scopeMetrics\":[");
-    pp__strbuf_adds(b, j_scope);
-    pp__strbuf_adds(b, "\"metrics\":[");
+    j_open(b, res, "Metrics", "metrics");
     for (size_t i = 0; i < n; i++) {
         const pp__otlp_metric *m = &ms[i];
         if (i)
@@ -525,8 +536,7 @@ static int json_metrics(const pp__otlp_resource *res, const pp__otlp_metric *ms,
             pp__strbuf_adds(b, ",\"isMonotonic\":true");
         pp__strbuf_adds(b, "}}");
     }
-    pp__strbuf_adds(b, "]}]}]}");
-    return b->err;
+    return j_close(b);
 }
 
 int pp__otlp_encode_spans(const pp__otlp_resource *res, const pp__otlp_span *spans, size_t n,

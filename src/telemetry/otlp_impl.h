@@ -66,8 +66,14 @@ typedef struct pp__otlp_span {
     const char *function; /* code.function, may be NULL */
     int line;
     uint64_t start_ns, end_ns;
+    int kind; /* PP__OTLP_KIND_* (Span.SpanKind) */
     int failed, remote_parent, async;
 } pp__otlp_span;
+
+/* Span.SpanKind values of opentelemetry-proto */
+#define PP__OTLP_KIND_INTERNAL 1
+#define PP__OTLP_KIND_SERVER 2
+#define PP__OTLP_KIND_CLIENT 3
 
 /* The request's resource and scope. */
 typedef struct pp__otlp_resource {

@@ -4,9 +4,12 @@
  * environment alone must make it export, and the exit flush send it all),
  * and prints the figures of its own metrics so the receiver can compare.
  *
- *   otlp_peer spans      nested scopes on two threads, a failing scope,
- *                        async spans ended on another thread, a counter, a
- *                        gauge and a histogram; prints {"counter":..,...}
+ *   otlp_peer spans      nested scopes on two threads (the outer one a SERVER
+ *                        scope), a failing scope, async spans ended on
+ *                        another thread (CLIENT ones begun in a scope, its
+ *                        children; others begun outside any, roots), a
+ *                        counter, a gauge and a histogram; prints
+ *                        {"counter":..,...}
  *   otlp_peer failures   one flush against a receiver that answers 503,
  *                        429, 400 and goes away; then 200 000 scopes with the
  *                        endpoint gone, and shutdown within 2 s; prints the
@@ -30,7 +33,7 @@ static pp_series *latency, *req_a, *req_b;
 
 static void work(int i)
 {
-    PP_SCOPE("peer.request");
+    PP_SCOPE_SERVER("peer.request");
     {
         PP_SCOPE("peer.parse");
         pp_series_observe(latency, (double)(i % 7) * 0.004);
@@ -77,9 +80,13 @@ static int spans_mode(void)
     }
     pp_series_set(gauge, 7.5);
     pp_span spans[2][5];
-    for (int t = 0; t < 2; t++)
+    {
+        PP_SCOPE("peer.batch"); /* the parent of the CLIENT async spans begun here */
         for (int i = 0; i < 5; i++)
-            PP_ASYNC_BEGIN(spans[t][i], "peer.async");
+            PP_ASYNC_BEGIN_CLIENT(spans[0][i], "peer.async.call");
+    }
+    for (int i = 0; i < 5; i++)
+        PP_ASYNC_BEGIN(spans[1][i], "peer.async");
     pthread_t th[2];
     for (int t = 0; t < 2; t++)
         if (pthread_create(&th[t], NULL, thread_main, spans[t]) != 0)
@@ -114,7 +121,8 @@ static int spans_mode(void)
     free(text);
     printf("{\"histogram\":{\"count\":%llu,\"sum\":%.17g,\"cumulative\":[%llu,%llu,%llu,%llu]},"
            "\"counter\":{\"a\":%.0f,\"b\":%.0f},\"gauge\":%.17g,\"spans\":{\"peer.request\":100,"
-           "\"peer.parse\":100,\"peer.query\":100,\"peer.query.row\":100,\"peer.async\":10}}\n",
+           "\"peer.parse\":100,\"peer.query\":100,\"peer.query.row\":100,\"peer.batch\":1,"
+           "\"peer.async.call\":5,\"peer.async\":5}}\n",
            (unsigned long long)count, sum, (unsigned long long)buckets[0],
            (unsigned long long)buckets[1], (unsigned long long)buckets[2],
            (unsigned long long)buckets[3], pp_series_value(req_a), pp_series_value(req_b),
@@ -158,12 +166,13 @@ static int failures_mode(void)
         free(text);
     }
     printf("{\"shutdown\":\"%s\",\"shutdown_ms\":%.1f,\"loop_ms\":%.1f,\"spans_sent\":%llu,"
-           "\"spans_dropped\":%llu,\"requests\":%llu,\"retries\":%llu,\"paused\":%llu,"
-           "\"queue_capacity\":%u,\"metrics_dropped_traces\":%.0f}\n",
+           "\"spans_dropped\":%llu,\"spans_skipped\":%llu,\"scopes\":%d,\"requests\":%llu,"
+           "\"retries\":%llu,\"paused\":%llu,\"queue_capacity\":%u,"
+           "\"metrics_dropped_traces\":%.0f}\n",
            pp_strerror(rc), (double)(t2 - t1) / 1e6, (double)(t1 - t0) / 1e6,
            (unsigned long long)st.spans_sent, (unsigned long long)st.spans_dropped,
-           (unsigned long long)st.requests, (unsigned long long)st.retries,
-           (unsigned long long)st.paused, st.queue_capacity, shown);
+           (unsigned long long)st.spans_skipped, 4 * (20 + 50000), (unsigned long long)st.requests,
+           (unsigned long long)st.retries, (unsigned long long)st.paused, st.queue_capacity, shown);
     return 0;
 }
 

@@ -2,10 +2,16 @@
  * test_otlp.c - The OTLP exporter's parts on their own: the OTEL_*
  * environment (defaults, every variable, malformed values warned about), the
  * encoders (protobuf read back with the generated code, JSON with jansson),
- * partial_success, the W3C traceparent/tracestate rules, and the head
- * sampler with parent/child ids recorded from nested scopes.
+ * partial_success, the W3C traceparent/tracestate rules, the head
+ * sampler with parent/child ids recorded from nested scopes, sampled-out
+ * roots that still carry a traceparent (flags 00), async spans taking the
+ * span open when they began as parent, and the spans a paused recording
+ * skipped, counted (also with several threads and their exits).
  */
 #include <jansson.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +338,7 @@ static void some_spans(pp__otlp_span *s)
     s[1].end_ns = 1700000000000000200ull;
     s[1].failed = 1;
     s[1].remote_parent = 1;
+    s[1].kind = PP__OTLP_KIND_SERVER; /* s[0] left 0: INTERNAL */
 }
 
 static void encode_spans_protobuf(void **state)
@@ -363,6 +370,7 @@ static void encode_spans_protobuf(void **state)
     assert_memory_equal(c->parent_span_id.data, a->span_id.data, 8);
     assert_string_equal(a->name, "outer");
     assert_int_equal(a->kind, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_INTERNAL);
+    assert_int_equal(c->kind, OPENTELEMETRY__PROTO__TRACE__V1__SPAN__SPAN_KIND__SPAN_KIND_SERVER);
     assert_true(a->start_time_unix_nano == 1700000000000000000ull);
     assert_true(a->end_time_unix_nano == 1700000000000000900ull);
     assert_int_equal(a->n_attributes, 3);
@@ -409,6 +417,7 @@ static void encode_spans_json(void **state)
     assert_string_equal(json_string_value(json_object_get(c, "parentSpanId")), "abababababababab");
     assert_string_equal(json_string_value(json_object_get(c, "name")), "in\"ner");
     assert_int_equal(json_integer_value(json_object_get(a, "kind")), 1); /* enum as integer */
+    assert_int_equal(json_integer_value(json_object_get(c, "kind")), 2);
     assert_string_equal(json_string_value(json_object_get(a, "startTimeUnixNano")),
                         "1700000000000000000");
     assert_int_equal(json_integer_value(json_object_get(json_object_get(c, "status"), "code")), 2);
@@ -648,9 +657,14 @@ static void sampler_and_nesting(void **state)
     assert_string_equal(tp, "");
     /* a full queue drops, counts and pauses recording; resuming turns it back on */
     uint64_t dropped0 = pp__load(&pp__g_spans_dropped);
+    int64_t unseen0 = pp__spans_unseen_ends();
     for (int i = 0; i < 40; i++)
         nested(); /* 80 spans into 64 places */
-    assert_true(pp__load(&pp__g_spans_dropped) > dropped0);
+    /* the 33rd call's two spans found the queue full (dropped, recording
+     * paused), the 7 calls after it ran unrecorded: 14 spans skipped, seen
+     * in the sites' own counts */
+    assert_int_equal(pp__load(&pp__g_spans_dropped) - dropped0, 2);
+    assert_int_equal(pp__spans_unseen_ends() - unseen0, 14);
     assert_false(atomic_load(&pp__begin_extra) & PP__BEGIN_SPANS);
     assert_int_equal(drain(rec, 64), 64);
     pp__spans_resume();
@@ -658,6 +672,203 @@ static void sampler_and_nesting(void **state)
     pp__spans_configure(0, 0, 0);
     nested();
     assert_int_equal(drain(rec, 64), 0);
+}
+
+/* Threads recording spans into queues of 64 while this thread drains them
+ * as the sender does and resumes recording after each pause: every span is
+ * then taken, dropped at a full queue, or counted among the unseen ends
+ * (skipped while paused), exactly, the threads' exits included. */
+#define WORKERS 4
+#define WORKER_CALLS 5000
+static atomic_int workers_done;
+
+static void *worker(void *arg)
+{
+    (void)arg;
+    for (int i = 0; i < WORKER_CALLS; i++)
+        nested();
+    atomic_fetch_add(&workers_done, 1);
+    return NULL;
+}
+
+static void paused_spans_counted_across_threads(void **state)
+{
+    (void)state;
+    static pp__span_rec rec[4096];
+    nested(); /* sites registered */
+    pp__spans_configure(64, PP__SAMPLER_ALWAYS_ON, 1.0);
+    uint64_t dropped0 = pp__load(&pp__g_spans_dropped);
+    uint64_t pauses0 = pp__load(&pp__g_spans_suspended);
+    int64_t unseen0 = pp__spans_unseen_ends();
+    pthread_t th[WORKERS];
+    for (int i = 0; i < WORKERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, worker, NULL), 0);
+    size_t taken = 0;
+    uint64_t seen = pauses0;
+    while (atomic_load(&workers_done) < WORKERS) {
+        /* after each pause, a round of the sender: drain, count, resume */
+        uint64_t p = pp__load(&pp__g_spans_suspended);
+        if (p != seen) {
+            seen = p;
+            taken += drain(rec, 4096);
+            (void)pp__spans_unseen_ends(); /* read while they run */
+            pp__spans_resume();
+        }
+        sched_yield();
+    }
+    for (int i = 0; i < WORKERS; i++)
+        pthread_join(th[i], NULL);
+    pp__spans_configure(0, 0, 0);
+    for (size_t k; (k = drain(rec, 4096)) > 0;)
+        taken += k;
+    uint64_t dropped = pp__load(&pp__g_spans_dropped) - dropped0;
+    int64_t skipped = pp__spans_unseen_ends() - unseen0;
+    assert_true(skipped >= 0);
+    if (taken + dropped + (uint64_t)skipped != 2u * WORKERS * WORKER_CALLS)
+        fail_msg("taken %zu + dropped %llu + skipped %lld != %d spans", taken,
+                 (unsigned long long)dropped, (long long)skipped, 2 * WORKERS * WORKER_CALLS);
+    /* nothing is drained before a queue fills: recording paused on the way */
+    assert_true(pp__load(&pp__g_spans_suspended) > pauses0);
+    assert_true(taken >= 64); /* the full queue that paused it, at least */
+}
+
+/* The trace id and the flags of a traceparent, "00-<32>-<16>-<2>". */
+static int same_trace(const char *a, const char *b)
+{
+    return strncmp(a, b, 36) == 0;
+}
+
+static void unsampled_roots_carry_context(void **state)
+{
+    (void)state;
+    static pp__span_rec rec[64];
+    char tp[PP_TRACEPARENT_SIZE], in[PP_TRACEPARENT_SIZE], other[PP_TRACEPARENT_SIZE];
+    pp__spans_configure(64, PP__SAMPLER_ALWAYS_OFF, 1.0);
+    {
+        PP_SCOPE("t.unsampled");
+        assert_int_equal(pp_otlp_traceparent(tp, sizeof tp), 55);
+        assert_string_equal(tp + 52, "-00"); /* not sampled, but sent */
+        {
+            PP_SCOPE("t.unsampled.child"); /* needs no ids of its own: the root's */
+            assert_int_equal(pp_otlp_traceparent(in, sizeof in), 55);
+            assert_string_equal(in, tp);
+        }
+    }
+    {
+        PP_SCOPE("t.unsampled");
+        assert_int_equal(pp_otlp_traceparent(other, sizeof other), 55);
+    }
+    assert_false(same_trace(tp, other)); /* each root its own trace */
+    assert_int_equal(drain(rec, 64), 0);
+    assert_int_equal(pp_otlp_traceparent(tp, sizeof tp), 0); /* no scope open */
+    /* parent-based: a remote parent's 00 carries on, with its trace id */
+    pp__spans_configure(64, PP__SAMPLER_PARENT_ON, 1.0);
+    assert_int_equal(
+        pp_otlp_continue("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00", NULL), PP_OK);
+    {
+        PP_SCOPE("t.unsampled");
+        assert_int_equal(pp_otlp_traceparent(tp, sizeof tp), 55);
+        assert_memory_equal(tp, "00-0af7651916cd43dd8448eb211c80319c-", 36);
+        assert_string_not_equal(tp + 36, "b7ad6b7169203331-00"); /* a span of this process */
+        assert_string_equal(tp + 52, "-00");
+    }
+    assert_int_equal(drain(rec, 64), 0);
+    /* and 01 is followed (parentbased_always_off would drop a local root) */
+    pp__spans_configure(64, PP__SAMPLER_PARENT_OFF, 1.0);
+    assert_int_equal(
+        pp_otlp_continue("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", NULL), PP_OK);
+    {
+        PP_SCOPE("t.unsampled");
+        assert_int_equal(pp_otlp_traceparent(tp, sizeof tp), 55);
+        assert_string_equal(tp + 52, "-01");
+    }
+    assert_int_equal(drain(rec, 64), 1);
+    assert_true(rec[0].parent_id == 0xb7ad6b7169203331ull);
+    pp_otlp_continue_clear();
+    pp__spans_configure(0, 0, 0);
+    {
+        PP_SCOPE("t.unsampled"); /* recording off: no context at all */
+        assert_int_equal(pp_otlp_traceparent(tp, sizeof tp), 0);
+    }
+}
+
+static int ended_rc = -1;
+
+static void *end_on_other_thread(void *arg)
+{
+    ended_rc = pp_async_end(*(pp_span *)arg, 0); /* checked by the test's thread */
+    return NULL;
+}
+
+static uint64_t hex64(const char *p)
+{
+    return strtoull(p, NULL, 16);
+}
+
+static void async_spans_take_their_parent(void **state)
+{
+    (void)state;
+    static pp__span_rec rec[64];
+    char tp[PP_TRACEPARENT_SIZE], cur[PP_TRACEPARENT_SIZE], atp[PP_TRACEPARENT_SIZE];
+    pp_span a = 0, b = 0, c = 0;
+    pp__spans_configure(64, PP__SAMPLER_ALWAYS_ON, 1.0);
+    {
+        PP_SCOPE("t.async.parent");
+        PP_ASYNC_BEGIN_CLIENT(a, "t.async.child");
+        assert_int_equal(pp_otlp_async_traceparent(a, atp, sizeof atp), 55);
+        assert_int_equal(pp_otlp_traceparent(cur, sizeof cur), 55);
+        assert_true(same_trace(atp, cur));           /* the scope's trace */
+        assert_string_not_equal(atp + 36, cur + 36); /* its own span id */
+        assert_string_equal(atp + 52, "-01");
+    }
+    PP_ASYNC_BEGIN(b, "t.async.root"); /* no scope open: a root of its own */
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, end_on_other_thread, &a), 0);
+    pthread_join(th, NULL);
+    assert_int_equal(ended_rc, PP_OK);
+    assert_int_equal(pp_otlp_async_traceparent(a, tp, sizeof tp), 0); /* ended */
+    assert_string_equal(tp, "");
+    PP_ASYNC_END(b);
+    size_t n = drain(rec, 64);
+    assert_int_equal(n, 3);
+    const pp__span_rec *scope = NULL, *child = NULL, *root = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!(rec[i].flags & PP__SPANREC_ASYNC))
+            scope = &rec[i];
+        else if (rec[i].parent_id)
+            child = &rec[i];
+        else
+            root = &rec[i];
+    }
+    assert_non_null(scope);
+    assert_non_null(child);
+    assert_non_null(root);
+    assert_true(child->parent_id == scope->span_id);
+    assert_true(child->trace_hi == scope->trace_hi && child->trace_lo == scope->trace_lo);
+    assert_true(child->span_id == hex64(atp + 36)); /* the id its traceparent named */
+    assert_true(scope->span_id == hex64(cur + 36));
+    assert_true(child->start >= scope->start && child->end >= child->start);
+    assert_false(root->trace_hi == scope->trace_hi && root->trace_lo == scope->trace_lo);
+    /* under a sampled-out root: ids for the request (00), nothing recorded */
+    pp__spans_configure(64, PP__SAMPLER_ALWAYS_OFF, 1.0);
+    {
+        PP_SCOPE("t.async.parent");
+        PP_ASYNC_BEGIN_CLIENT(c, "t.async.child");
+        assert_int_equal(pp_otlp_async_traceparent(c, tp, sizeof tp), 55);
+        assert_int_equal(pp_otlp_traceparent(cur, sizeof cur), 55);
+        assert_true(same_trace(tp, cur));
+        assert_string_equal(tp + 52, "-00");
+    }
+    PP_ASYNC_END(c);
+    assert_int_equal(drain(rec, 64), 0);
+    /* begun while recording was off: not recorded, even if it is on at the end */
+    pp__spans_configure(0, 0, 0);
+    PP_ASYNC_BEGIN(c, "t.async.root");
+    assert_int_equal(pp_otlp_async_traceparent(c, tp, sizeof tp), 0);
+    pp__spans_configure(64, PP__SAMPLER_ALWAYS_ON, 1.0);
+    PP_ASYNC_END(c);
+    assert_int_equal(drain(rec, 64), 0);
+    pp__spans_configure(0, 0, 0);
 }
 
 int main(int argc, char **argv)
@@ -674,6 +885,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(encode_metrics_json),
         cmocka_unit_test(partial_success_and_gzip),
         cmocka_unit_test(sampler_and_nesting),
+        cmocka_unit_test(unsampled_roots_carry_context),
+        cmocka_unit_test(async_spans_take_their_parent),
+        cmocka_unit_test(paused_spans_counted_across_threads),
     };
     if (argc > 1)
         cmocka_set_test_filter(argv[1]);

@@ -77,14 +77,16 @@ static size_t on_body(char *p, size_t size, size_t n, void *user)
     return len;
 }
 
-/* W3C trace context: the request carries the current span (the loader's
- * scope around it) so the server's span of it joins the same trace. */
+/* W3C trace context: the request carries its own span (the CLIENT async span
+ * around it, a child of the loader's scope that issued it) so the server's
+ * span of it joins the same trace; flags 00 when the trace was sampled out,
+ * so the server drops it too. */
 static void set_trace_headers(slot *s)
 {
     curl_slist_free_all(s->trace_headers);
     s->trace_headers = NULL;
     char tp[PP_TRACEPARENT_SIZE], line[PP_TRACEPARENT_SIZE + 16];
-    if (pp_otlp_traceparent(tp, sizeof tp)) {
+    if (pp_otlp_async_traceparent(s->span, tp, sizeof tp) || pp_otlp_traceparent(tp, sizeof tp)) {
         snprintf(line, sizeof line, "traceparent: %s", tp);
         s->trace_headers = curl_slist_append(NULL, line);
         const char *ts = pp_otlp_tracestate();
@@ -110,10 +112,12 @@ static int start_slot(api_source *a, slot *s, int64_t cursor)
     snprintf(s->url, sizeof s->url, "%s/posts?cursor=%" PRId64 "&limit=%d", a->base_url, cursor,
              a->limit);
     curl_easy_setopt(s->easy, CURLOPT_URL, s->url);
+    PP_ASYNC_BEGIN_CLIENT(s->span, "posts.source.api.page");
     set_trace_headers(s);
-    if (curl_multi_add_handle(a->multi, s->easy) != CURLM_OK)
+    if (curl_multi_add_handle(a->multi, s->easy) != CURLM_OK) {
+        PP_ASYNC_END_FAILED(s->span);
         return PP_ENET;
-    PP_ASYNC_BEGIN(s->span, "posts.source.api.page");
+    }
     s->busy = 1;
     return PP_OK;
 }
