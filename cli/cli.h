@@ -103,4 +103,17 @@ void cli_stop_draining(const sigset_t *set, const char *cmd, const char *what);
  */
 int cli_find_library(const char *env, const char *file, char *out, size_t cap);
 
+/*
+ * `postprof run` under `postprof take-turns` (cmd_take_turns.c).
+ * cli_turns_join() - 1 when this process was started by take-turns (its
+ * socket named by PP_TAKE_TURNS), 0 when not, -1 with a message in err
+ * when PP_TAKE_TURNS is set but names no such socket.
+ * cli_turns_before_pass() - a pp_workload before_pass: wait for this
+ * process's turn (without take-turns, or once it is gone: return at once).
+ * cli_turns_taken() - the turns this process has taken.
+ */
+int cli_turns_join(char *err, size_t cap);
+void cli_turns_before_pass(void *ctx);
+unsigned cli_turns_taken(void);
+
 #endif

@@ -39,3 +39,8 @@ pp_add_script_test(NAME diff.cli
 pp_add_fuzz(NAME cpuinfo SOURCES fuzz/fuzz_cpuinfo.c LIBS postprof_static)
 # `postprof compare`: the decision on synthetic runs, comparability
 pp_add_unit_test(NAME compare SOURCES unit/test_compare.c LIBS postprof_static)
+# `postprof take-turns` (the CI gate's recipe): strict turns, exit codes, runs taking one turn per pass
+pp_add_script_test(NAME compare.take_turns
+  COMMAND sh ${PROJECT_SOURCE_DIR}/tests/scripts/take_turns_test.sh $<TARGET_FILE:postprof>
+          ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/take_turns_test
+  TIMEOUT 300)

@@ -34,7 +34,9 @@ static const char run_usage[] =
     "                      [targets], [profile]; see docs/profilers.md)\n"
     "  --quick             smaller experiments (about 20 s); --config values override it\n"
     "  --measure-only      no knob experiments: the profiles only, for the CI gate\n"
-    "                      (postprof compare; same as [profile] experiments = 0)\n"
+    "                      (postprof compare; same as [profile] experiments = 0);\n"
+    "                      run under `postprof take-turns`, each timed pass waits for\n"
+    "                      its turn (docs/ci-gate.md)\n"
     "  --apply             apply the suggested settings, run again, and report the\n"
     "                      predicted and the measured improvement of each\n"
     "  --no-color          no ANSI colours (they are only used on a terminal anyway)\n"
@@ -160,6 +162,8 @@ int cmd_run(int argc, char **argv)
     if ((rc = run_load_config(&o, &cfg)) != PP_EXIT_OK)
         return rc;
     if (run_check_out_dir(o.out, err, sizeof err) != 0) /* a bad --out, before any work */
+        return cli_usage_error("run", NULL, "%s", err);
+    if ((o.take_turns = cli_turns_join(err, sizeof err)) < 0)
         return cli_usage_error("run", NULL, "%s", err);
     int crash_rc = pp_crash_install(o.out); /* a help, not a condition: run without on failure */
     (void)crash_rc;

@@ -16,6 +16,7 @@ typedef struct {
     const char *data, *out, *config_path, *listen;
     size_t posts;
     int quick, apply, no_color, serve, explain, measure_only;
+    int take_turns; /* started by postprof take-turns */
     posts_prof_opts po;
 } run_opts;
 

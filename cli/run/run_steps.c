@@ -218,6 +218,12 @@ int run_profile(const run_opts *o, const pp_config *cfg, posts_prof *prof, pp_re
                 char **argv)
 {
     const pp_workload *w = posts_prof_workload(prof);
+    pp_workload turns;
+    if (o->take_turns) { /* under postprof take-turns: each timed pass waits for its turn */
+        turns = *w;
+        turns.before_pass = cli_turns_before_pass;
+        w = &turns;
+    }
     int rc = pp_profiler_run(w, cfg, r);
     if (rc != PP_OK)
         return cli_error("run", "profiling failed: %s", pp_strerror(rc));

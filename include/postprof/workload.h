@@ -58,8 +58,9 @@ typedef struct pp_stage_result {
  * with a newer library, and a newer program with an older library (which
  * does not know, and so never calls, the newer members).
  *   1: every member up to on_phase.
+ *   2: before_pass.
  */
-#define PP_WORKLOAD_VERSION 1
+#define PP_WORKLOAD_VERSION 2
 
 /*
  * pp_workload - A program under profile. Static description plus callbacks;
@@ -118,6 +119,14 @@ typedef struct pp_workload {
      * Not timed as part of any stage.
      */
     void (*on_phase)(void *ctx, const char *phase);
+    /*
+     * Version 2. Optional (NULL: none): called right before each end-to-end
+     * pass the performance profiler times (its warm-up pass included),
+     * outside the pass's timing. The program may wait there: `postprof run`
+     * under `postprof take-turns` waits for its turn while another process
+     * runs its own pass, so two builds' passes alternate (docs/ci-gate.md).
+     */
+    void (*before_pass)(void *ctx);
 } pp_workload;
 
 /*

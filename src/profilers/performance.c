@@ -88,6 +88,13 @@ static void walk(const node *nodes, size_t n, uint32_t parent_id, int parent_idx
     }
 }
 
+/* The workload's before_pass (version 2), outside the pass's timing. */
+static void before_pass(const pp_workload *w)
+{
+    if (w->version >= 2 && w->before_pass)
+        w->before_pass(w->ctx);
+}
+
 int pp_profiler_performance(const pp_workload *w, const pp_profiler_cfg *cfg, pp_perf_profile *out)
 {
     pp_snapshot *before = NULL, *after = NULL;
@@ -102,6 +109,7 @@ int pp_profiler_performance(const pp_workload *w, const pp_profiler_cfg *cfg, pp
     unsigned passes = cfg->passes < 1 ? 1 : cfg->passes;
     if (passes > PP_REPORT_MAX_PASSES)
         passes = PP_REPORT_MAX_PASSES;
+    before_pass(w);
     if ((rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, NULL, NULL)) != PP_OK) /* warm-up */
         goto out;
     /* on-CPU time (a sample of calls: the two thread-CPU clock reads are a
@@ -116,6 +124,7 @@ int pp_profiler_performance(const pp_workload *w, const pp_profiler_cfg *cfg, pp
     double sum = 0;
     for (unsigned i = 0; i < passes; i++) {
         double ns, cpu_ns;
+        before_pass(w);
         if ((rc = pp__prof_timed(w, PP_STAGE_PASS, 0, NULL, &ns, &cpu_ns)) != PP_OK)
             goto restore;
         out->pass_cpu_ns[out->n_passes] = cpu_ns;

@@ -436,10 +436,23 @@ typedef struct bare {
     int fail_stage; /* -1 none */
 } bare;
 
+static char pass_log[512]; /* 'b' per before_pass, 'p' per PP_STAGE_PASS */
+
+static void log_char(char c)
+{
+    size_t n = strlen(pass_log);
+    if (n + 1 < sizeof pass_log) {
+        pass_log[n] = c;
+        pass_log[n + 1] = '\0';
+    }
+}
+
 static int bare_run(void *ctx, pp_stage stage, unsigned index, pp_stage_result *out)
 {
     bare *b = ctx;
     b->calls++;
+    if (stage == PP_STAGE_PASS)
+        log_char('p');
     if ((int)stage == b->fail_stage)
         return PP_EIO;
     if (stage == PP_STAGE_LOAD) {
@@ -516,6 +529,46 @@ static void test_bare_workload(void **state)
     pp_report_free(r);
 }
 
+/* before_pass: 20 ms of this thread's CPU time, which no pass may count */
+static void busy_before_pass(void *ctx)
+{
+    (void)ctx;
+    log_char('b');
+    uint64_t t0 = pp_clock_thread_cpu_ns();
+    volatile uint64_t h = 1;
+    while (pp_clock_thread_cpu_ns() - t0 < 20000000u)
+        for (int i = 0; i < 1000; i++)
+            h = h * 6364136223846793005u + 1;
+}
+
+static void test_before_pass_outside_the_timing(void **state)
+{
+    (void)state;
+    bare b = {0, -1};
+    pp_workload w;
+    bare_workload(&b, &w);
+    w.before_pass = busy_before_pass;
+    pp_config cfg = quick_config();
+    cfg.profile.experiments = 0;
+    pp_report *r = pp_report_new();
+    pass_log[0] = '\0';
+    assert_int_equal(pp_profiler_performance(&w, &cfg.profile, &r->perf), PP_OK);
+    /* once before each timed pass and the warm-up, each right before its pass */
+    char want[64] = "";
+    for (unsigned i = 0; i <= cfg.profile.passes; i++)
+        strcat(want, "bp");
+    assert_string_equal(pass_log, want);
+    assert_int_equal(r->perf.n_passes, cfg.profile.passes);
+    for (size_t i = 0; i < r->perf.n_passes; i++) /* the bare pass is microseconds */
+        assert_true(r->perf.pass_cpu_ns[i] < 20e6 && r->perf.pass_ns[i] < 20e6);
+    /* a version 1 description has no before_pass: never called */
+    w.version = 1;
+    pass_log[0] = '\0';
+    assert_int_equal(pp_profiler_performance(&w, &cfg.profile, &r->perf), PP_OK);
+    assert_null(strchr(pass_log, 'b'));
+    pp_report_free(r);
+}
+
 static void test_failing_workload_passes_error_up(void **state)
 {
     toy *t = *state;
@@ -563,6 +616,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_sweep_stops_early, setup, teardown),
     cmocka_unit_test_setup_teardown(test_experiment_restores_knob, setup, teardown),
     cmocka_unit_test(test_bare_workload),
+    cmocka_unit_test(test_before_pass_outside_the_timing),
     cmocka_unit_test_setup_teardown(test_failing_workload_passes_error_up, setup, teardown),
     cmocka_unit_test(test_knob_and_stage_names),
 };
