@@ -1,18 +1,18 @@
 #!/usr/bin/env python3
-"""bench_gate.py POSTPROF WORKDIR [options] - Does the paired CI recipe of
+"""bench_gate.py POSTPROF WORKDIR [options] - Does the CI recipe of
 docs/ci-gate.md hold on this machine? Prints `name: value` lines.
 
-1. A pool of ROUNDS rounds of `postprof run --quick --measure-only --config
-   bench/gate/ci-gate.ini`, each round three runs one right after the other:
-   the baseline (A), the candidate (B: the same build with the test knob
-   `--extra-work F`, default 0.15: after its own work the pipeline computes on
-   for 15 % of the CPU time that work took) and the baseline again (A2). B
-   always runs in the middle; even rounds run A B A2, odd rounds A2 B A, so
-   B's partner A runs before it in half of the rounds and after it in the
-   other half (the recipe's A B B A order) and no position favours a side.
-2. One recipe run is PAIRS pairs of baseline and candidate runs interleaved,
-   then `postprof compare --paired`: its time is the first PAIRS rounds' A and
-   B runs as they ran, plus that compare.
+1. The recipe itself, once, timed: PAIRS pairs of `postprof run --quick
+   --measure-only --config bench/gate/ci-gate.ini`, each pair the baseline
+   and the candidate (the same build with the test knob `--extra-work F`,
+   default 0.15: after its own work the pipeline computes on for 15 % of the
+   CPU time that work took) run by `postprof take-turns --cpu N` (their timed
+   passes alternate, both on CPU N), the pairs in A B / B A order, then
+   `postprof compare --paired`: its time and its exit code.
+2. A pool of ROUNDS rounds, each round one `postprof take-turns --cpu N` of
+   three runs whose passes go round: the baseline (A), the candidate (B) and
+   the baseline again (A2). B's passes always sit in the middle; even rounds
+   go A B A2, odd rounds A2 B A, so no position favours a side.
 3. Trials: each trial draws PAIRS distinct rounds of the pool, which is PAIRS
    pairs of the recipe: A/A compares their A runs with their A2 runs (the
    base side alternating between the first and the last run of the round),
@@ -21,15 +21,20 @@ docs/ci-gate.md hold on this machine? Prints `name: value` lines.
    trials share rounds with each other (the pool holds ROUNDS rounds, not
    TRIALS x PAIRS): the rates say how often the gate alarms given the spread
    this machine produced while the pool ran, not TRIALS independent
-   executions of the recipe.
+   executions of the recipe (step 1 is one such execution).
 4. The slowdown the extra work really caused: `postprof compare --paired`
    over every round's (A, B) pair, CPU and wall time per pass, with the 95 %
-   interval. Then each measure's spread: one pair's log ratio (paired) against
-   two unrelated runs' (unpaired, as the gate did before), the correlation of
-   a pair's two runs, and the pairs the gate would need for 90 % detection.
-   The same trials are also compared unpaired (as the gate did before
-   --paired), for the difference pairing makes.
+   interval. Then each measure's spread: one pair's log ratio (paired)
+   against two runs' of different rounds (unpaired), the correlation of a
+   pair's two runs, and the pairs the gate would need for 90 % detection.
+   The same trials are also compared unpaired, for the difference pairing
+   makes.
 5. 100 pairs of single reports (A/A) that must never exit 1.
+
+--mode sequential runs each round's three runs one after the other instead
+(the recipe before take-turns), --mode turns without --cpu (--cpu -1) lets
+the scheduler spread them over every CPU: the same figures, to see what each
+part of the recipe does.
 
 The floor of the measurement is the A/A arm: the same decision on runs that
 differ only by noise.
@@ -48,13 +53,25 @@ import time
 Z90 = 1.281552  # the normal's 90 % quantile
 
 
-def run(pp, out, data, extra, ini):
+def run_cmd(pp, out, data, extra, ini):
+    return [pp, "run", "--quick", "--measure-only", "--no-color", "--config", ini, "--data", data,
+            "--out", out] + extra
+
+
+def run_all(pp, cmds, mode, cpu):
+    """the runs cmds, taking turns (or one after the other); seconds it took"""
     t0 = time.monotonic()
-    cmd = [pp, "run", "--quick", "--measure-only", "--no-color", "--config", ini, "--data", data,
-           "--out", out] + extra
-    r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    if r.returncode != 0:
-        sys.exit("bench_gate: %s failed (%d): %s" % (" ".join(cmd), r.returncode, r.stderr[-2000:]))
+    if mode == "sequential":
+        todo = cmds
+    else:
+        todo = [[pp, "take-turns"] + (["--cpu", str(cpu)] if cpu >= 0 else [])]
+        for i, c in enumerate(cmds):
+            todo[0] += (["--"] if i else []) + c
+    for cmd in todo:
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            sys.exit("bench_gate: %s failed (%d): %s" %
+                     (" ".join(cmd), r.returncode, r.stderr[-2000:]))
     return time.monotonic() - t0
 
 
@@ -93,6 +110,10 @@ def main():
     ap.add_argument("--trials", type=int, default=60, help="trials per arm (>= 20)")
     ap.add_argument("--extra-work", default="0.15", help="the candidate's --extra-work")
     ap.add_argument("--reuse", action="store_true", help="reuse a pool already in WORKDIR")
+    ap.add_argument("--mode", choices=("turns", "sequential"), default="turns",
+                    help="runs of a pair or round take turns (the recipe) or run one by one")
+    ap.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)),
+                    help="take-turns --cpu (default the last CPU; -1: no pinning)")
     a = ap.parse_args()
     if a.trials < 20 or a.rounds < a.pairs:
         sys.exit("bench_gate: needs --trials >= 20 and --rounds >= --pairs")
@@ -114,20 +135,35 @@ def main():
     if not a.reuse:
         shutil.rmtree(pool, ignore_errors=True)
         os.makedirs(pool)
-        run(pp, os.path.join(wd, "warmup"), data, [], ini)  # makes the data set, warms caches
-        times = {k: [] for k in arms}
+        # makes the data set, warms caches
+        run_all(pp, [run_cmd(pp, os.path.join(wd, "warmup"), data, [], ini)], "sequential", -1)
+        # 1. the recipe, as a CI job runs it
+        recipe = os.path.join(wd, "recipe")
+        shutil.rmtree(recipe, ignore_errors=True)
+        t0 = time.monotonic()
+        for i in range(a.pairs):
+            base = run_cmd(pp, os.path.join(recipe, "base", "%02d" % i), data, [], ini)
+            cand = run_cmd(pp, os.path.join(recipe, "cand", "%02d" % i), data, arms["b"], ini)
+            run_all(pp, [base, cand] if i % 2 == 0 else [cand, base], a.mode, a.cpu)
+        rc, _ = compare(pp, os.path.join(recipe, "base"), os.path.join(recipe, "cand"), knob)
+        recipe_s = time.monotonic() - t0
+        load_now()
+        # 2. the pool
+        times = []
         for i in range(a.rounds):
-            for arm in (("a", "b", "a2") if i % 2 == 0 else ("a2", "b", "a")):
-                times[arm].append(run(pp, os.path.dirname(name(arm, i)), data, arms[arm], ini))
+            order = ("a", "b", "a2") if i % 2 == 0 else ("a2", "b", "a")
+            times.append(run_all(pp, [run_cmd(pp, os.path.dirname(name(arm, i)), data, arms[arm],
+                                              ini) for arm in order], a.mode, a.cpu))
             load_now()
-        json.dump({"times": times, "loads": loads}, open(times_path, "w"))
+        json.dump({"times": times, "loads": loads, "recipe_s": recipe_s, "recipe_rc": rc},
+                  open(times_path, "w"))
     else:
         saved = json.load(open(times_path))
         times, loads = saved["times"], saved["loads"]
-    t0 = time.monotonic()
-    rc, out = compare(pp, side_dir(wd, "recipe_base", [name("a", k) for k in range(a.pairs)]),
-                      side_dir(wd, "recipe_cand", [name("b", k) for k in range(a.pairs)]), knob)
-    t_recipe = sum(times["a"][:a.pairs]) + sum(times["b"][:a.pairs]) + (time.monotonic() - t0)
+        recipe_s, rc = saved["recipe_s"], saved["recipe_rc"]
+    recipe_rc = rc
+    _, out = compare(pp, side_dir(wd, "recipe_base", [name("a", k) for k in range(a.pairs)]),
+                     side_dir(wd, "recipe_cand", [name("b", k) for k in range(a.pairs)]), knob)
     level = out["metric_confidence"]
 
     # the slowdown as measured: every round's (A, B) pair
@@ -174,6 +210,8 @@ def main():
                "wall": lambda arm, i: med(P[arm][i]["pass_s"])}
     T = float(a.trials)
     z = statistics.NormalDist().inv_cdf(1 - (1 - level) / 2)
+    print("gate_mode: %s" % (a.mode if a.mode == "sequential" else "take-turns" +
+                             (" --cpu %d" % a.cpu if a.cpu >= 0 else " (no --cpu)")))
     print("gate_pairs_per_recipe: %d" % a.pairs)
     print("gate_pool_rounds: %d" % a.rounds)
     print("gate_trials_per_arm: %d" % a.trials)
@@ -214,8 +252,9 @@ def main():
     print("gate_metric_interval_level: %.4f" % level)
     print("gate_single_report_aa_pairs: %d" % npairs)
     print("gate_single_report_aa_exit1: %d" % single)
-    print("gate_run_seconds_median: %.1f" % med(times["a"] + times["a2"] + times["b"]))
-    print("gate_recipe_seconds: %.1f" % t_recipe)
+    print("gate_round_seconds_median: %.1f (3 runs)" % med(times))
+    print("gate_recipe_seconds: %.1f" % recipe_s)
+    print("gate_recipe_exit: %d" % recipe_rc)
     print("gate_load_average_1min: %.1f min, %.1f median, %.1f max" %
           (min(loads), med(loads), max(loads)))
 
