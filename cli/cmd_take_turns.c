@@ -227,6 +227,8 @@ int cmd_take_turns(int argc, char **argv)
     }
     if (i < argc && !strcmp(argv[i], "--"))
         i++;
+    else if (i < argc && argv[i][0] == '-') /* a command never starts with '-' */
+        return cli_usage_error("take-turns", usage_text, "unknown option %s", argv[i]);
     side s[TURNS_MAX];
     int n = 0;
     while (i < argc) { /* one command: up to the next "--" or the end */

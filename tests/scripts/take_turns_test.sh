@@ -44,7 +44,7 @@ grep -q "(command 1) exited with status 3" "$dir/e4" || fail "status not said: $
 grep -q "cannot run /nonexistent/cmd" "$dir/e5" || fail "not said: $(cat "$dir/e5")"
 
 # usage errors
-for args in "true" "true --" "-- true" "true -- -- true" "--cpu" "--cpu x true -- true" "--cpu 100000 true -- true"; do
+for args in "true" "true --" "-- true" "true -- -- true" "--cpu" "--cpu x true -- true" "--cpu 100000 true -- true" "--nope true -- true"; do
   # shellcheck disable=SC2086
   "$pp" take-turns $args > /dev/null 2> "$dir/e6"
   rc=$?
