@@ -105,7 +105,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("postprof")
     ap.add_argument("workdir")
-    ap.add_argument("--pairs", type=int, default=14, help="pairs of runs of the recipe")
+    ap.add_argument("--pairs", type=int, default=12, help="pairs of runs of the recipe")
     ap.add_argument("--rounds", type=int, default=28, help="rounds (A, B, A2) in the pool")
     ap.add_argument("--trials", type=int, default=60, help="trials per arm (>= 20)")
     ap.add_argument("--extra-work", default="0.15", help="the candidate's --extra-work")
