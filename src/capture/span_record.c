@@ -7,7 +7,7 @@
  * pauses recording until the sender has drained (so an unreachable endpoint
  * costs a scope no more than recording off). A root the sampler leaves out
  * still gets ids (one more draw of the generator), so a request made under
- * it carries a traceparent with flags 00; its children need none. Async
+ * it carries a traceparent with flags 00; its children copy its span id. Async
  * spans take the span open on their thread when they begin as parent.
  */
 #include <pthread.h>
@@ -99,19 +99,28 @@ static int root_context(pp__thread *t, uint64_t *hi, uint64_t *lo, uint64_t *par
 
 void pp__span_begin(pp__thread *t, pp__frame *f, int32_t depth)
 {
-    pp__add(&f->slot->span_seen, 1);
     pp__memframe *m = &t->mstack[depth];
     if (depth > 0) {
         /* a child is recorded when its parent is; under a root the sampler
-         * left out it needs nothing (a traceparent names that root) */
-        if (!(t->stack[depth - 1].flags & PP__FRAME_SPAN))
+         * left out it carries that root's ids (a traceparent names the
+         * root); under a parent recording never saw (begun while paused) it
+         * is not counted as seen, so it counts as skipped */
+        uint32_t pf = t->stack[depth - 1].flags;
+        if (pf & PP__FRAME_SPAN) {
+            m->span_parent = t->mstack[depth - 1].span_id;
+            m->span_flags = 0;
+            m->span_id = next_id(t);
+            f->flags |= PP__FRAME_SPAN;
+        } else if (pf & PP__FRAME_SPANCTX) {
+            m->span_id = t->mstack[depth - 1].span_id;
+            f->flags |= PP__FRAME_SPANCTX;
+        } else {
             return;
-        m->span_parent = t->mstack[depth - 1].span_id;
-        m->span_flags = 0;
-        m->span_id = next_id(t);
-        f->flags |= PP__FRAME_SPAN;
+        }
+        pp__add(&f->slot->span_seen, 1);
         return;
     }
+    pp__add(&f->slot->span_seen, 1);
     int sampled = root_context(t, &t->trace_hi, &t->trace_lo, &m->span_parent, &m->span_flags);
     m->span_id = next_id(t);
     f->flags |= sampled ? PP__FRAME_SPAN : PP__FRAME_SPANCTX;

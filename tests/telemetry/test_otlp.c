@@ -674,6 +674,33 @@ static void sampler_and_nesting(void **state)
     assert_int_equal(drain(rec, 64), 0);
 }
 
+/* A scope begun while recording was paused is skipped, and so are the
+ * scopes begun inside it after recording resumed (their parent's span is
+ * missing): counted among the unseen ends, never lost. */
+static void paused_parent_skips_children(void **state)
+{
+    (void)state;
+    static pp__span_rec rec[64];
+    pp__spans_configure(64, PP__SAMPLER_ALWAYS_ON, 1.0);
+    while (drain(rec, 64) > 0)
+        ;
+    int64_t unseen0 = pp__spans_unseen_ends();
+    {
+        PP_SCOPE("t.resume.outer");                           /* recorded */
+        atomic_fetch_and(&pp__begin_extra, ~PP__BEGIN_SPANS); /* paused, as by a full queue */
+        {
+            PP_SCOPE("t.resume.mid"); /* skipped */
+            pp__spans_resume();
+            {
+                PP_SCOPE("t.resume.inner"); /* its parent unrecorded: skipped too */
+            }
+        }
+    }
+    assert_int_equal(drain(rec, 64), 1);
+    assert_int_equal(pp__spans_unseen_ends() - unseen0, 2);
+    pp__spans_configure(0, 0, 0);
+}
+
 /* Threads recording spans into queues of 64 while this thread drains them
  * as the sender does and resumes recording after each pause: every span is
  * then taken, dropped at a full queue, or counted among the unseen ends
@@ -887,6 +914,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(sampler_and_nesting),
         cmocka_unit_test(unsampled_roots_carry_context),
         cmocka_unit_test(async_spans_take_their_parent),
+        cmocka_unit_test(paused_parent_skips_children),
         cmocka_unit_test(paused_spans_counted_across_threads),
     };
     if (argc > 1)
