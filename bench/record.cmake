@@ -1,14 +1,7 @@
 # bench_record: its workloads live in record_work (no sanitizers, so the
 # profilers under test can be preloaded into it).
 add_executable(record_work ${CMAKE_CURRENT_SOURCE_DIR}/record_work.c)
-get_target_property(pp_rw_opts record_work COMPILE_OPTIONS)
-list(FILTER pp_rw_opts EXCLUDE REGEX "^-fsanitize|^-fno-sanitize")
-set_target_properties(record_work PROPERTIES COMPILE_OPTIONS "${pp_rw_opts}")
-get_target_property(pp_rw_lopts record_work LINK_OPTIONS)
-if(pp_rw_lopts)
-  list(FILTER pp_rw_lopts EXCLUDE REGEX "^-fsanitize")
-  set_target_properties(record_work PROPERTIES LINK_OPTIONS "${pp_rw_lopts}")
-endif()
+pp_without_sanitizers(record_work)
 target_compile_options(record_work PRIVATE -O2 -fno-omit-frame-pointer)
 if(TARGET bench_record)
   add_dependencies(bench_record record_work postprof_preload)

@@ -6,14 +6,7 @@ file(GLOB PP_PRELOAD_SOURCES CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/prelo
 add_library(postprof_preload SHARED ${PP_PRELOAD_SOURCES})
 set_target_properties(postprof_preload PROPERTIES OUTPUT_NAME postprof_preload
   C_VISIBILITY_PRESET hidden)
-get_target_property(pp_preload_copts postprof_preload COMPILE_OPTIONS)
-list(FILTER pp_preload_copts EXCLUDE REGEX "^-fsanitize|^-fno-sanitize")
-set_target_properties(postprof_preload PROPERTIES COMPILE_OPTIONS "${pp_preload_copts}")
-get_target_property(pp_preload_lopts postprof_preload LINK_OPTIONS)
-if(pp_preload_lopts)
-  list(FILTER pp_preload_lopts EXCLUDE REGEX "^-fsanitize")
-  set_target_properties(postprof_preload PROPERTIES LINK_OPTIONS "${pp_preload_lopts}")
-endif()
+pp_without_sanitizers(postprof_preload)
 target_compile_options(postprof_preload PRIVATE -O2 -fno-omit-frame-pointer -fno-plt)
 target_include_directories(postprof_preload PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/preload
   ${PROJECT_SOURCE_DIR}/include)
