@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from pp_peer import Peer, fail
+from pp_peer import Peer, fail, raw_scrape
 
 peer_bin = sys.argv[1]
 IDLE = 1000
@@ -50,15 +50,7 @@ def raw(payload, read=True, timeout=2):
 
 def timed_scrape():
     t0 = time.monotonic()
-    s = socket.create_connection(("127.0.0.1", peer.port), timeout=10)
-    s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-    data = b""
-    while True:
-        chunk = s.recv(65536)
-        if not chunk:
-            break
-        data += chunk
-    s.close()
+    data = raw_scrape(peer.port, timeout=10)
     ms = (time.monotonic() - t0) * 1000
     if not data.startswith(b"HTTP/1.1 200") or b"profiling_duration_seconds_count" not in data:
         fail("scrape under abuse answered %r" % data[:200])

@@ -27,7 +27,7 @@ import sys
 import threading
 import time
 
-from pp_peer import Peer, fail
+from pp_peer import Peer, fail, raw_scrape
 
 peer_bin = sys.argv[1]
 TRICKLE = 5000
@@ -44,19 +44,10 @@ resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 def scrape(peer):
     """One scrape on a fresh connection: the whole answer, or fail."""
-    s = socket.create_connection(("127.0.0.1", peer.port), timeout=5)
     try:
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = raw_scrape(peer.port, timeout=5)
     except OSError as e:
         fail("scrape failed: %r" % e)
-    finally:
-        s.close()
     if not data.startswith(b"HTTP/1.1 200") or b"test_events_total" not in data:
         fail("scrape answered %r" % data[:200])
     return data.decode(errors="replace")
@@ -87,15 +78,7 @@ def closed_by_server(s):
 def try_scrape(peer):
     """A scrape while connections are still pouring in: the text, or None."""
     try:
-        s = socket.create_connection(("127.0.0.1", peer.port), timeout=5)
-        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        s.close()
+        data = raw_scrape(peer.port, timeout=5)
     except OSError:
         return None
     return data.decode(errors="replace") if data.startswith(b"HTTP/1.1 200") else None

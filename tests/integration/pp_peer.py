@@ -67,6 +67,23 @@ def http_get(port, path, headers=None, timeout=10):
         c.close()
 
 
+def raw_scrape(port, timeout=10):
+    """GET /metrics written by hand on a fresh connection (HTTP/1.1,
+    Connection: close), read to the end: the whole answer, status line and
+    headers included. Raises OSError as the socket does."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+    finally:
+        s.close()
+
+
 def parse_metrics(body):
     """Prometheus text exposition as {series (name and labels): value}."""
     out = {}

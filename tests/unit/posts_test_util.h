@@ -63,6 +63,24 @@ static inline int pt_gen(const char *dir, size_t n, uint64_t seed, int train,
     return rc;
 }
 
+/* PT_DATA_FIXTURE(dir, n, seed, train, res): cmocka's setup() and teardown()
+ * for a test file whose cases share one data set: n generated posts (seed,
+ * models trained when train, datagen's result into res unless NULL) in a
+ * fresh temp dir held in the char array dir, removed afterwards. */
+#define PT_DATA_FIXTURE(dir_, n_, seed_, train_, res_)                                             \
+    static int setup(void **state)                                                                 \
+    {                                                                                              \
+        (void)state;                                                                               \
+        pt_tmpdir(dir_, sizeof dir_);                                                              \
+        return pt_gen(dir_, n_, seed_, train_, res_) == PP_OK ? 0 : -1;                            \
+    }                                                                                              \
+    static int teardown(void **state)                                                              \
+    {                                                                                              \
+        (void)state;                                                                               \
+        pt_rmrf(dir_);                                                                             \
+        return 0;                                                                                  \
+    }
+
 static inline int pt_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -13,19 +13,7 @@
 static char dir[64];
 static posts_datagen_result gen;
 
-static int setup(void **state)
-{
-    (void)state;
-    pt_tmpdir(dir, sizeof dir);
-    return pt_gen(dir, 3000, 42, 1, &gen) == PP_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    pt_rmrf(dir);
-    return 0;
-}
+PT_DATA_FIXTURE(dir, 3000, 42, 1, &gen)
 
 static posts_model *load(int size)
 {

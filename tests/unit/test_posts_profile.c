@@ -20,19 +20,7 @@
 
 static char dir[64];
 
-static int setup(void **state)
-{
-    (void)state;
-    pt_tmpdir(dir, sizeof dir);
-    return pt_gen(dir, N, 21, 1, NULL) == PP_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    pt_rmrf(dir);
-    return 0;
-}
+PT_DATA_FIXTURE(dir, N, 21, 1, NULL)
 
 static posts_prof *prof_new(void)
 {

@@ -20,19 +20,7 @@
 
 static char dir[64];
 
-static int setup(void **state)
-{
-    (void)state;
-    pt_tmpdir(dir, sizeof dir);
-    return pt_gen(dir, N, 11, 0, NULL) == PP_OK ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    pt_rmrf(dir);
-    return 0;
-}
+PT_DATA_FIXTURE(dir, N, 11, 0, NULL)
 
 /* Read src to its end in batches of bs; hashes into out (N entries). */
 static size_t drain(posts_source *src, size_t bs, uint64_t *out, size_t cap)
