@@ -37,7 +37,10 @@ unsigned long toy_calls(const toy *t, pp_stage stage);
 #define TOY_INFER_ITEM_US 6   /* per item per model size; int8 halves it */
 /* a cache miss calls toy.model.predict for one item (no fixed cost): the
  * int8 knob speeds up a site two stages use; the arena knob does nothing */
-#define TOY_REMOTE_US 3 /* extra per op on the "remote" cache backend */
+/* extra per op on the "remote" cache backend: 20 us, about 10x a local op, so
+ * the backends' order (test_toy_end_to_end) holds whatever preempts one
+ * replay more than the other (3 us, under 2x, lost it once at load 18) */
+#define TOY_REMOTE_US 20
 #define TOY_KEYS 500
 #define TOY_TRACE 16000
 
