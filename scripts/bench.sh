@@ -11,6 +11,10 @@ done
 echo "== causal_truth (about 3 minutes)"
 POSTPROF_CAUSAL_SHIM="$dir/src/libpostprof_causal.so" python3 tests/causal/causal_truth.py \
   --bench "$dir/cli/postprof" "$dir/tests/causal_truth" "$dir/bench_causal"
+echo "== causal_truth, preload mode (about 2 minutes)"
+POSTPROF_CAUSAL_SHIM="$dir/src/libpostprof_causal.so" \
+  POSTPROF_CAUSAL_PRELOAD="$dir/src/libpostprof_causal_preload.so" python3 tests/causal/causal_truth.py \
+  --bench "$dir/cli/postprof" "$dir/tests/causal_truth_preload" "$dir/bench_causal_preload" --preload
 # the CI gate's recipe on this machine (docs/ci-gate.md): a pool of interleaved
 # `postprof run`s, then A/A and A/B trials judged by `postprof compare`
 echo "== bench_gate (several minutes)"

@@ -4,6 +4,7 @@
 # before a sanitizer runtime), predictions against really measured gains.
 pp_add_unit_test(NAME causal SOURCES unit/test_causal.c LIBS postprof_static LABELS threaded)
 pp_add_fuzz(NAME causal SOURCES fuzz/fuzz_causal.c LIBS postprof_static)
+pp_add_unit_test(NAME causal_report SOURCES unit/test_causal_report.c LIBS postprof_static)
 add_executable(causal_truth causal/causal_truth.c)
 target_link_libraries(causal_truth PRIVATE postprof_static)
 target_include_directories(causal_truth PRIVATE ${PROJECT_SOURCE_DIR}/src)
@@ -26,7 +27,22 @@ if(NOT PP_SANITIZE)
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   # alone: tests running beside them on every core would stretch their
   # stages' wake-ups, which the real and the virtual speedups see differently
-  set_tests_properties(causal.truth causal.truth_mutex PROPERTIES RUN_SERIAL TRUE)
+  # preload mode: the same program built with -finstrument-functions and
+  # without libpostprof (its own copy of the statistics for measuring the real
+  # gains), the runtime preloaded by `postprof causal --preload`
+  add_executable(causal_truth_preload causal/causal_truth.c ${PROJECT_SOURCE_DIR}/src/analyze/stats.c)
+  target_compile_options(causal_truth_preload PRIVATE -finstrument-functions)
+  target_compile_definitions(causal_truth_preload PRIVATE PP_DISABLE_INSTRUMENTATION)
+  target_include_directories(causal_truth_preload PRIVATE ${PROJECT_SOURCE_DIR}/src
+                             ${PROJECT_SOURCE_DIR}/include)
+  target_link_libraries(causal_truth_preload PRIVATE Threads::Threads m)
+  pp_add_script_test(NAME causal.truth_preload
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
+            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth_preload> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_preload_work
+            --preload
+    LABELS "causal;plain" TIMEOUT 600
+    ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>;POSTPROF_CAUSAL_PRELOAD=$<TARGET_FILE:postprof_causal_preload>")
+  set_tests_properties(causal.truth causal.truth_mutex causal.truth_preload PROPERTIES RUN_SERIAL TRUE)
 endif()
 # the CLI in every build; under a sanitizer without the shim (it cannot be
 # preloaded before the sanitizer's runtime)
@@ -39,3 +55,8 @@ pp_add_script_test(NAME causal.cli
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_cli_test.sh
           $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_cli_work
   LABELS "causal" TIMEOUT 600 ENV "${pp_causal_shim_env}")
+# `postprof run`'s causal phase and its report section
+pp_add_script_test(NAME causal.run
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_run_test.sh
+          $<TARGET_FILE:postprof> ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/causal_run_work
+  LABELS "causal;run" TIMEOUT 600 ENV "${pp_causal_shim_env}")

@@ -213,6 +213,31 @@
           : 'not applied', badge(s.basis, s.basis)];
     }));
 
+  /* causal predictions (postprof run's causal phase, docs/causal.md) */
+  const K = R.causal;
+  if (K && K.sites) {
+    $('causal').hidden = false;
+    $('causal-info').textContent = `progress point ${K.progress} (one unit of work of ${K.phase}), ` +
+      `${K.experiments} experiments in ${C.num(K.seconds)} s of ${C.num(K.budget_s)} s allowed` +
+      (K.undecided ? `; ${K.undecided} point(s) not decided (95 % interval wider than ±${C.num(100 * K.precision)} points)` : '') +
+      (K.note ? `; ${K.note}` : '');
+    const pts = [];
+    K.sites.forEach(s => s.points.forEach(p => pts.push([s, p])));
+    const iv = p => p.gain_low != null && p.gain_high != null ? [p.gain_low * 100, p.gain_high * 100] : null;
+    C.barChart($('chart-causal'), {
+      rows: pts.map(([s, p]) => ({ label: `${s.name} ${Math.round(p.speedup * 100)}%`,
+        values: [p.gain * 100, p.share_gain != null ? p.share_gain * 100 : NaN], errors: [iv(p), null] })),
+      keys: ['causal gain %', 'its share predicts %'], fmt: v => +v.toPrecision(3) + '%',
+      colors: ['#2f9e44', '#adb5bd'], empty: 'no causal points', labelWidth: 230
+    });
+    const range = p => p.gain_low != null && p.gain_high != null ? `${C.pct(p.gain_low)} to ${C.pct(p.gain_high)}` : 'no interval yet';
+    table('causal-table', [['scope'], ['faster', 'num'], ['gain (95 %)', 'num'], ['share predicts', 'num'], ['experiments', 'num'], ['verdict']],
+      pts.map(([s, p]) => [esc(s.name), esc(Math.round(p.speedup * 100) + ' %'),
+        esc(`${C.pct(p.gain)} (${range(p)})`) + (p.decided ? '' : ' ' + badge('fail', 'not decided')),
+        p.share_gain != null ? esc(C.pct(p.share_gain)) + (p.agree === false ? ' ' + badge('fail', 'outside') : '') : '–',
+        esc(p.experiments), `<div class="note">${esc(s.verdict)}</div>`]));
+  }
+
   /* flame graph */
   if (P && P.stacks && P.stacks.length) {
     $('flame').hidden = false;

@@ -193,6 +193,8 @@ int cmd_run(int argc, char **argv)
     }
     if ((rc = run_profile(&o, &cfg, prof, r, argc, argv)) != PP_EXIT_OK)
         goto done;
+    run_progress(&t0, "causal");
+    run_causal(&o, posts_prof_workload(prof), r, argc, argv);
     run_progress(&t0, "report");
     if ((rc = run_write_reports(&o, r)) == PP_EXIT_OK && o.explain)
         rc = run_write_explain(&o, &cfg);

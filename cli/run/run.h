@@ -46,4 +46,8 @@ int run_write_reports(const run_opts *o, const pp_report *r);
 /* --explain: EXPLAIN ANALYZE of the database source's statement, printed and in OUT/explain.txt. */
 int run_write_explain(const run_opts *o, const pp_config *cfg);
 
+/* The causal phase: the pipeline's stage scopes through virtual speedups, into r->causal
+ * (a failure is a note there). After run_profile(): it reads the profiled passes' shares. */
+void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc, char **argv);
+
 #endif

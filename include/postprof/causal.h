@@ -128,4 +128,20 @@ PP_EXPORT PP_NODISCARD int pp_causal_render_html(const pp_causal_result *r, char
 PP_EXPORT PP_NODISCARD int pp_causal_write_html(const pp_causal_result *r, const char *path,
                                                 char *err, size_t errcap);
 
+/*
+ * pp_report_causal_set() - The causal section of report r (r->causal) from a
+ * causal run of its workload: res's gains per stage scope, phase (the scope
+ * enclosing the work between two progress points, whose share of a pass
+ * converts gains to end-to-end terms), each scope's stage from stage_scopes
+ * (PP_STAGE_COUNT names, may be NULL), a point decided when its 95 %
+ * interval is within +-precision. Sets each point beside what the scope's
+ * share predicts and each scope beside the knob experiments that changed it,
+ * with a verdict saying which prediction to believe and why. Call it after
+ * the profilers filled r. Returns PP_OK or PP_EINVAL.
+ */
+struct pp_report;
+PP_EXPORT PP_NODISCARD int pp_report_causal_set(struct pp_report *r, const pp_causal_result *res,
+                                                const char *phase, const char *const *stage_scopes,
+                                                double precision);
+
 #endif

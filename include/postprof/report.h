@@ -336,6 +336,61 @@ typedef struct pp_setting {
     char value[PP_REPORT_TEXT_MAX];
 } pp_setting;
 
+/* ---- causal predictions for the workload's stages (`postprof run`, docs/causal.md) ---- */
+
+#define PP_REPORT_MAX_CAUSAL_SITES 8
+#define PP_REPORT_MAX_CAUSAL_POINTS 4
+#define PP_REPORT_MAX_CAUSAL_CHECKS 4
+
+/* One virtual speedup of one stage scope. Gains are fractions of the phase's time per
+ * progress point; decided: the 95 % interval exists and is within the run's precision. */
+typedef struct pp_report_causal_point {
+    double speedup;                   /* fraction of the scope's time removed */
+    double gain, gain_low, gain_high; /* 95 %; low/high NaN while too few experiments */
+    unsigned experiments;
+    int decided;
+    double share_gain; /* what the scope's share of the phase predicts: min(share, 1) x speedup */
+    int agree;         /* 1: share_gain inside [gain_low, gain_high]; 0: outside; -1: not decided */
+} pp_report_causal_point;
+
+/* A knob experiment that changed this scope, against the causal curve at the same fraction
+ * of the scope's time removed; both in end-to-end terms (fractions of a pass). */
+typedef struct pp_report_causal_check {
+    char experiment[PP_REPORT_NAME_MAX];
+    double removed;                         /* 1 - 1/speedup of the scope in that experiment */
+    double knob, knob_low, knob_high;       /* the experiment's per-site prediction (share model) */
+    double causal, causal_low, causal_high; /* the causal curve at `removed`, x phase share */
+    int agree;                              /* the two intervals overlap */
+} pp_report_causal_check;
+
+typedef struct pp_report_causal_site {
+    char name[PP_REPORT_NAME_MAX];
+    int stage;    /* the pp_stage this scope times, -1 none */
+    double slope; /* gain per unit of speedup (least squares through 0) */
+    double share; /* the scope's time over the phase's in the profiled passes, -1 unknown */
+    size_t n_points;
+    pp_report_causal_point points[PP_REPORT_MAX_CAUSAL_POINTS];
+    size_t n_checks;
+    pp_report_causal_check checks[PP_REPORT_MAX_CAUSAL_CHECKS];
+    char verdict[PP_REPORT_EVIDENCE_MAX]; /* which prediction to believe and why */
+} pp_report_causal_site;
+
+typedef struct pp_report_causal {
+    int done; /* 0: no causal phase ran (note says why when it was tried) */
+    char progress[PP_REPORT_NAME_MAX]; /* the progress point measured */
+    char phase[PP_REPORT_NAME_MAX];    /* the scope enclosing the experiments' work */
+    double phase_share;                /* that scope's share of a pass, -1 unknown */
+    double budget_s, seconds;          /* the time allowed, the time taken */
+    double precision;                  /* the half-width that decides a point */
+    unsigned runs;
+    size_t experiments, baselines;
+    double baseline_ns; /* time per progress point of the baselines (median) */
+    size_t undecided;   /* points left undecided when the budget ran out */
+    char note[PP_REPORT_TEXT_MAX];
+    size_t n_sites;
+    pp_report_causal_site sites[PP_REPORT_MAX_CAUSAL_SITES];
+} pp_report_causal;
+
 typedef struct pp_report {
     int schema_version;
     char workload[PP_REPORT_NAME_MAX];
@@ -355,6 +410,7 @@ typedef struct pp_report {
     size_t n_targets;
     pp_target targets[PP_REPORT_MAX_TARGETS];
     pp_apply apply;
+    pp_report_causal causal; /* the causal phase of `postprof run` */
 } pp_report;
 
 /* pp_report_new() - A zeroed report (schema_version set, shares unknown). NULL when out of memory.

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <postprof/causal.h>
 #include <postprof/log.h>
 #include <postprof/scope.h>
 #include <posts/api_server.h>
@@ -630,6 +631,9 @@ static int consume(void *user, posts_batch *b, posts_err *err)
     res->infer_ns += posts__now_ns() - t1;
     for (size_t i = 0; i < b->n; i++)
         c->score_sum += c->scores[i];
+    /* one batch of posts loaded, preprocessed and scored: the unit of work of
+     * the loading phase, for `postprof causal` and run's causal phase */
+    PP_PROGRESS("posts.batch_scored");
     return PP_OK;
 }
 
@@ -917,6 +921,7 @@ int posts_pipeline_serve(posts_pipeline *pl, posts_pipeline_result *res, posts_e
         if ((rc = posts__serve_request(srv, pl->cache, pl->model, pl->version, &pl->feats, cand, nc,
                                        &rq, err)) != PP_OK)
             break;
+        PP_PROGRESS("posts.request_served"); /* the unit of work of the serving phase */
         if (req == 0)
             res->first_feed_top = rq.top_id;
         feed_sum += rq.top_mean;

@@ -166,6 +166,10 @@ void pp__causal_end(pp__thread *t, const pp__frame *f, const pp__memframe *m, ui
 void pp__causal_thread_init(pp__thread *t);
 void pp__causal_from_env(void);
 void pp__causal_after_fork(void);
+/* Names of whole-program (function) sites for the controller, which has no
+ * symbolizer: set by the preload mode's library (src/causal/preload.c). */
+typedef const char *(*pp__causal_name_fn)(uint32_t id);
+extern _Atomic(pp__causal_name_fn) pp__causal_site_name;
 
 /* OTLP spans (capture/span_record.c), drained by src/telemetry/ */
 #define PP__SPANREC_FAILED 0x1u

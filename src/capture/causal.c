@@ -280,6 +280,20 @@ static pp_site *site_at(uint32_t id)
     return atomic_load_explicit((_Atomic(pp_site *) *)&pp__sites[id], memory_order_acquire);
 }
 
+_Atomic(pp__causal_name_fn) pp__causal_site_name;
+
+/* A site's name: its own, or a function site's from the preload mode's namer (NULL: none). */
+static const char *site_name(uint32_t id)
+{
+    pp_site *s = site_at(id);
+    if (!s)
+        return NULL;
+    if (s->name)
+        return s->name;
+    pp__causal_name_fn fn = atomic_load_explicit(&pp__causal_site_name, memory_order_acquire);
+    return (s->flags & PP_SITE_FUNC) && fn ? fn(id) : NULL;
+}
+
 static uint32_t find_progress(const ctl *c)
 {
     uint32_t n = atomic_load(&pp__nsites);
@@ -342,7 +356,7 @@ static uint64_t run_experiment(ctl *c, uint32_t pid, uint64_t pair, uint32_t sit
     char line[512];
     snprintf(line, sizeof line, "exp %llu %u %llu %llu %llu %s\n", (unsigned long long)pair,
              permille, (unsigned long long)(b.hits - a.hits), (unsigned long long)ns,
-             (unsigned long long)(b.delay - a.delay), site_at(site)->name);
+             (unsigned long long)(b.delay - a.delay), site_name(site));
     put_line(c, line);
     return b.hits - a.hits;
 }
@@ -375,8 +389,9 @@ static void *controller(void *arg)
         uint32_t n = atomic_load(&pp__nsites);
         for (uint32_t id = 1; id < n && id < PP__MAX_SITES; id++) {
             pp_site *s = site_at(id);
-            if (!s || !s->name || (s->flags & (PP_SITE_ASYNC | PP_SITE_PROGRESS)) ||
-                c->unused[id] || !name_wanted(c, s->name))
+            const char *name = site_name(id);
+            if (!s || !name || (s->flags & (PP_SITE_ASYNC | PP_SITE_PROGRESS)) || c->unused[id] ||
+                !name_wanted(c, name))
                 continue;
             for (size_t k = 0; k < c->nspeedups; k++)
                 plan[nplan++] = ((uint64_t)c->speedups[k] << 16) | id;

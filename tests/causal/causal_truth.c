@@ -26,6 +26,13 @@
  * the measured gains ("measured STAGE PCT: GAIN LOW HIGH PAIRS").
  * Stages sleep, then wait busily, to a deadline on the clock, so a stage
  * takes its time on a loaded machine too.
+ *
+ * Built a second way for `postprof causal --preload` (causal_truth_preload):
+ * with -finstrument-functions and -DPP_DISABLE_INSTRUMENTATION, linked
+ * without libpostprof; its functions serial(), critical() and offpath() are
+ * then the scopes and each return from one_iteration() the progress point.
+ * The helpers a stage spins in are left uninstrumented (NOINST), so that, as
+ * in the scoped build, a stage has no safe point inside it.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -36,6 +43,9 @@
 #include <postprof/postprof.h>
 
 #include "analyze/stats.h"
+
+#define NOINST __attribute__((no_instrument_function))
+#define STAGE __attribute__((noinline)) /* a function of its own: a scope in preload mode */
 
 #define SERIAL_NS 2000000.0
 #define CRITICAL_NS 3000000.0
@@ -52,7 +62,7 @@ static double faster(const char *stage)
 
 static long inner_n = 1;
 
-static double now_ns(void)
+static NOINST double now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -63,7 +73,7 @@ static double now_ns(void)
  * its deadline, then waits busily for the rest, so a late wake-up on a
  * loaded machine (up to 300 us) does not stretch the stage, and the machine's
  * other work does not stretch it as it would a busy loop's. */
-static void busy(double ns)
+static NOINST void busy(double ns)
 {
     double end = now_ns() + ns;
     if (ns > 600000) {
@@ -78,7 +88,7 @@ static void busy(double ns)
 
 /* Short pieces of work: a busy wait to a deadline (a sleep this short would
  * take its own minimum, not ns). */
-static void inner(double ns)
+static NOINST void inner(double ns)
 {
     PP_SCOPE("inner");
     double end = now_ns() + ns;
@@ -86,7 +96,7 @@ static void inner(double ns)
     }
 }
 
-static void work(double ns)
+static NOINST void work(double ns)
 {
     if (inner_n <= 1) {
         busy(ns);
@@ -98,17 +108,17 @@ static void work(double ns)
 
 static double serial_ns, critical_ns, offpath_ns;
 
-static void serial(void)
+static STAGE void serial(void)
 {
     PP_SCOPE("serial");
     work(serial_ns);
 }
-static void critical(void)
+static STAGE void critical(void)
 {
     PP_SCOPE("critical");
     work(critical_ns);
 }
-static void offpath(void)
+static STAGE void offpath(void)
 {
     PP_SCOPE("offpath");
     work(offpath_ns);
@@ -179,7 +189,7 @@ static worker w[2] = {
 static long iteration;
 
 /* One iteration; returns when both workers are done. */
-static void one_iteration(void)
+static STAGE void one_iteration(void)
 {
     long i = ++iteration;
     serial();

@@ -17,7 +17,12 @@ With --sync mutex the program's main thread waits for its workers on
 mutexes they hold while they work (the causal shim's pthread_mutex_lock
 wrapper must tell that wait from work), not on a condition variable.
 
-usage: causal_truth.py --check|--bench POSTPROF CAUSAL_TRUTH WORKDIR [--sync cond|mutex]
+With --preload the program is causal_truth built with -finstrument-functions
+and without libpostprof (no PP_SCOPE, no PP_PROGRESS): `postprof causal
+--preload` loads the runtime into it, its stage functions are the scopes and
+each return from one_iteration() is the progress point.
+
+usage: causal_truth.py --check|--bench POSTPROF CAUSAL_TRUTH WORKDIR [--sync cond|mutex] [--preload]
 """
 import json
 import os
@@ -33,6 +38,7 @@ SCALE = "2"  # stages of 4, 6 and 2.4 ms: an iteration of about 10 ms
 MEASURE_SECONDS = 60  # at most, for the real gains (about 5 s on a quiet machine)
 PRECISION = 1.0  # points: the real gains' intervals are measured to +-1 point
 SYNC = "cond"  # how the main thread waits for the workers (--sync)
+PRELOAD = False  # the program has only the -finstrument-functions hooks (--preload)
 WIDEST = 2.5  # points: a real gain measured less precisely cannot judge a 5-point target
 
 
@@ -109,6 +115,11 @@ def causal(postprof, prog, workdir, extra_env=None, duration=120, sites=None):
     env["CAUSAL_TRUTH_ITERS"] = "100000000"
     cmd = [postprof, "causal", "-o", out, "--speedups", "0,25,50", "--experiment-ms", "150",
            "--duration", str(duration), "--precision", "2"]
+    if PRELOAD:
+        # its functions are the scopes: only the stages, and the function whose
+        # every return is one iteration
+        cmd += ["--preload", "--progress", "one_iteration"]
+        sites = sites or "serial,critical,offpath"
     if sites:
         cmd += ["--sites", sites]
     p = subprocess.run(realtime_prefix() + cmd + ["--", prog], env=env, capture_output=True,
@@ -130,8 +141,11 @@ def predictions(doc):
 
 
 def main():
-    global SYNC
+    global SYNC, PRELOAD
     args = sys.argv[1:]
+    if args and args[-1] == "--preload":
+        PRELOAD = True
+        args = args[:-1]
     if len(args) == 6 and args[4] == "--sync" and args[5] in ("cond", "mutex"):
         SYNC = args[5]
         args = args[:4]
@@ -141,8 +155,9 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     real = measured_gains(prog)
     doc = causal(postprof, prog, workdir)
-    if doc["progress"] != "iteration":
-        raise SystemExit("progress point %r, expected 'iteration'" % doc["progress"])
+    expected = "one_iteration" if PRELOAD else "iteration"
+    if doc["progress"] != expected:
+        raise SystemExit("progress point %r, expected %r" % (doc["progress"], expected))
     pred = predictions(doc)
     failures = []
     worst = {"on_path": 0.0, "on_path_point": 0.0, "off_path": 0.0, "measured_half": 0.0}
@@ -187,11 +202,12 @@ def main():
     if names[:1] != ["critical"] or names[-1:] != ["offpath"]:
         failures.append("ranking %s: expected critical first and offpath last" % names)
     if mode == "--bench":
-        print("causal_max_error_on_path_points: %.2f" % (100 * worst["on_path"]))
-        print("causal_max_error_on_path_vs_estimate_points: %.2f" % (
-            100 * worst["on_path_point"]))
-        print("causal_measured_max_half_width_points: %.2f" % (100 * worst["measured_half"]))
-        print("causal_max_error_off_path_points: %.2f" % (100 * worst["off_path"]))
+        pre = "causal_preload_" if PRELOAD else "causal_"
+        print("%smax_error_on_path_points: %.2f" % (pre, 100 * worst["on_path"]))
+        print("%smax_error_on_path_vs_estimate_points: %.2f" % (pre, 100 * worst["on_path_point"]))
+        print("%smeasured_max_half_width_points: %.2f" % (pre, 100 * worst["measured_half"]))
+        print("%smax_error_off_path_points: %.2f" % (pre, 100 * worst["off_path"]))
+    if mode == "--bench" and not PRELOAD:
         # overhead outside the inserted delays: the baselines of a causal run
         # (speedup 0: every scope boundary a safe point, no delay) against
         # plain runs of the same program before and after, each stage split

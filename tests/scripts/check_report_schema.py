@@ -133,8 +133,45 @@ def check(schema, doc):
     for b in doc.get("bottlenecks", []):
         if b.get("severity") not in ("high", "moderate"):
             errors.append("bad severity: %r" % b.get("severity"))
+    errors += check_causal(doc.get("causal"))
     if doc.get("schema_version") != 1:
         errors.append("schema_version is not 1")
+    return errors
+
+
+def check_causal(c):
+    """The causal section's flags agree with its own figures."""
+    errors = []
+    if not isinstance(c, dict):
+        return errors
+    undecided = 0
+    for site in c.get("sites", []):
+        name = site.get("name")
+        for p in site.get("points", []):
+            g, lo, hi = p.get("gain"), p.get("gain_low"), p.get("gain_high")
+            if not p.get("decided"):
+                undecided += 1
+                if p.get("agree") is not None:
+                    errors.append("causal %s: agree set on an undecided point" % name)
+                continue
+            if lo is None or hi is None or not lo - 1e-9 <= g <= hi + 1e-9:
+                errors.append("causal %s: decided gain %r outside [%r, %r]" % (name, g, lo, hi))
+                continue
+            if hi - lo > 2 * c.get("precision", 0) + 1e-9:
+                errors.append("causal %s: decided but wider than +-precision" % name)
+            sg = p.get("share_gain")
+            if sg is not None and p.get("agree") != (lo <= sg <= hi):
+                errors.append("causal %s: agree %r but share_gain %r, [%r, %r]" %
+                              (name, p.get("agree"), sg, lo, hi))
+        for k in site.get("knob_checks", []):
+            overlap = not (k["knob_low"] > k["causal_high"] or k["knob_high"] < k["causal_low"])
+            if k.get("agree") != overlap:
+                errors.append("causal %s: knob check %s agree %r" % (name, k.get("experiment"),
+                                                                    k.get("agree")))
+        if not site.get("verdict"):
+            errors.append("causal %s: no verdict" % name)
+    if c.get("undecided") != undecided:
+        errors.append("causal.undecided %r, %d points undecided" % (c.get("undecided"), undecided))
     return errors
 
 
@@ -168,6 +205,11 @@ def check_console(text):
         rest = text[m.end(2):m.end(2) + 4]
         if rest != " to " and not m.group(2).startswith("x"):
             errors.append("console: interval not written 'LOW to HIGH': %s" % text[m.start():m.start() + 40])
+    # every causal gain printed carries its interval
+    for m in re.finditer(r"^ +[0-9]+% faster: .*$", text, re.M):
+        if not re.search(r"\[95 %: (-?[0-9.]+ to -?[0-9.]+ %|unbounded|at (most|least) -?[0-9.]+ %)\]",
+                         m.group(0)):
+            errors.append("console: causal gain without its interval: %s" % m.group(0))
     return errors
 
 

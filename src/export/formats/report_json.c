@@ -19,6 +19,8 @@
 #include <postprof/error.h>
 #include <postprof/report.h>
 
+#include "export/formats/report_causal.h"
+
 #define MIB 1048576.0
 #define S(ns) ((ns) / 1e9)
 
@@ -444,6 +446,9 @@ static json_t *report_json(const pp_report *r)
         put(a, "combined", cb);
         put(root, "apply", a);
     }
+    json_t *causal = pp__report_causal_json(&r->causal);
+    if (causal)
+        put(root, "causal", causal);
     return root;
 }
 

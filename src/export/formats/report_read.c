@@ -15,6 +15,8 @@
 #include <postprof/error.h>
 #include <postprof/report.h>
 
+#include "export/formats/report_causal.h"
+
 #define MAX_INPUT (64u * 1024u * 1024u)
 #define MIB 1048576.0
 
@@ -808,6 +810,8 @@ static void read_root(rd *c, json_t *root, pp_report *r)
     a = get_arr(c, root, p, "targets", 1, PP_REPORT_MAX_TARGETS);
     read_targets(c, a, "targets[]", r->targets, &r->n_targets);
     read_apply(c, root, &r->apply); /* optional: only after --apply */
+    if (!c->failed && pp__report_causal_read(root, &r->causal, c->err, c->errcap) != PP_OK)
+        c->failed = 1; /* optional: only after a causal phase */
 }
 
 int pp_report_read_json(const char *data, size_t len, pp_report **out, char *err, size_t errcap)

@@ -11,6 +11,7 @@
 #define PP_EXPORT_REPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "common/strbuf.h"
 #include "export/serve/web_assets.h"
@@ -46,5 +47,12 @@ int pp__html_page(const char *tmpl, const pp__web_var *vars, size_t nvars, size_
  * pp_file_write()'s result.
  */
 int pp__html_page_write(const char *path, int rc, char *html, size_t len, char *err, size_t errcap);
+
+/*
+ * pp__console_causal() - The console report's causal section (report_causal_console.c);
+ * nothing when the run had no causal phase. color: ANSI bold titles.
+ */
+struct pp_report;
+void pp__console_causal(FILE *f, int color, const struct pp_report *r);
 
 #endif

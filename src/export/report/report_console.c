@@ -13,6 +13,7 @@
 #include <postprof/report.h>
 
 #include "analyze/stats.h"
+#include "export/report/report.h"
 
 #define RULE "============================================================"
 
@@ -432,6 +433,7 @@ int pp_report_print_console(const pp_report *r, FILE *f, unsigned flags)
     header(&o, "Performance Targets");
     targets(&o, r->targets, r->n_targets);
     print_apply(&o, r);
+    pp__console_causal(f, o.color, r);
     fprintf(f, "%s\n", RULE);
     fflush(f);
     return ferror(f) ? PP_EIO : PP_OK;

@@ -1,0 +1,123 @@
+/*
+ * run_causal.c - `postprof run`'s causal phase (docs/causal.md, "In postprof
+ * run"): the pipeline's loading phase, as `postprof pipeline --requests 0`
+ * with the run's settings, through virtual-speedup experiments on the
+ * workload's stage scopes (load, preprocess, infer), its progress point one
+ * batch scored. Within a time budget (short with --quick); what it measured
+ * goes into the report beside the knob experiments (pp_report_causal_set).
+ * A failure is a note in the report, never a failed run.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <postprof/postprof.h>
+#include <posts/posts.h>
+
+#include "causal.h"
+#include "cli.h"
+#include "run/run.h"
+
+#define MAX_ARGS 96
+
+/* The run's own options, which `postprof pipeline` does not take. */
+static int run_only(const char *a, int *valued)
+{
+    static const char *const flags[] = {"--quick", "--apply",   "--no-color",
+                                        "--serve", "--explain", "--measure-only"};
+    static const char *const valued_opts[] = {"--data", "--out", "--config", "--posts", "--listen"};
+    for (size_t i = 0; i < sizeof flags / sizeof *flags; i++)
+        if (strcmp(a, flags[i]) == 0) {
+            *valued = 0;
+            return 1;
+        }
+    for (size_t i = 0; i < sizeof valued_opts / sizeof *valued_opts; i++)
+        if (strcmp(a, valued_opts[i]) == 0) {
+            *valued = 1;
+            return 1;
+        }
+    return 0;
+}
+
+void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc, char **argv)
+{
+    pp_report_causal *rc = &r->causal;
+    if (o->measure_only) {
+        snprintf(rc->note, sizeof rc->note, "--measure-only: no experiments");
+        return;
+    }
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) {
+        snprintf(rc->note, sizeof rc->note, "cannot find the postprof binary to run the pipeline");
+        return;
+    }
+    self[n] = 0;
+    /* the pipeline as the run profiled it: a first deployment's settings, then
+     * the pipeline flags of the run's command line (later ones win) */
+    char *args[MAX_ARGS];
+    int k = 0;
+    char *fixed[] = {self,
+                     "pipeline",
+                     "--data",
+                     (char *)o->data,
+                     "--requests",
+                     "0",
+                     "--batch-size",
+                     "8",
+                     "--keep-alive",
+                     "0",
+                     "--arena",
+                     "0",
+                     "--preprocess-threads",
+                     "1",
+                     "--cache-entries",
+                     "1000"};
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        args[k++] = fixed[i];
+    for (int i = 1; i < argc && k < MAX_ARGS - 3; i++) {
+        int valued = 0;
+        if (run_only(argv[i], &valued)) {
+            i += valued;
+            continue;
+        }
+        args[k++] = argv[i];
+    }
+    args[k] = NULL;
+    const char *scopes[3] = {w->stage_scopes[PP_STAGE_LOAD], w->stage_scopes[PP_STAGE_PREPROCESS],
+                             w->stage_scopes[PP_STAGE_INFER]};
+    char sites[3 * PP_REPORT_NAME_MAX] = "";
+    for (int i = 0; i < 3; i++)
+        if (scopes[i])
+            snprintf(sites + strlen(sites), sizeof sites - strlen(sites), "%s%s",
+                     sites[0] ? "," : "", scopes[i]);
+    /* --quick: one speedup, short experiments, 8 s; else two speedups, 40 s */
+    cli_causal_opts co = {"run",
+                          o->quick ? "0,50" : "0,25,50",
+                          sites,
+                          "posts.batch_scored",
+                          o->quick ? 8.0 : 40.0,
+                          o->quick ? 0.03 : 0.02,
+                          o->quick ? 100 : 150,
+                          NULL,
+                          1,
+                          args};
+    cli_causal_out out;
+    int code = cli_causal_session(&co, &out);
+    rc->budget_s = co.duration;
+    rc->seconds = out.seconds;
+    rc->runs = (unsigned)out.runs;
+    rc->experiments = out.experiments;
+    if (code != PP_EXIT_OK) {
+        snprintf(rc->note, sizeof rc->note, "%s", out.why);
+        return;
+    }
+    if (pp_report_causal_set(r, out.res, "posts.pipeline.load", w->stage_scopes, co.precision) !=
+        PP_OK)
+        snprintf(rc->note, sizeof rc->note, "no causal result");
+    else if (!out.narrow && rc->undecided)
+        snprintf(rc->note, sizeof rc->note,
+                 "the %.0f s allowed ran out before every point was decided", co.duration);
+    pp_causal_result_free(out.res);
+}
