@@ -42,7 +42,16 @@ if(NOT PP_SANITIZE)
             --preload
     LABELS "causal;plain" TIMEOUT 600
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>;POSTPROF_CAUSAL_PRELOAD=$<TARGET_FILE:postprof_causal_preload>")
-  set_tests_properties(causal.truth causal.truth_mutex causal.truth_preload PROPERTIES RUN_SERIAL TRUE)
+  # a latency point (PP_LATENCY around each iteration, one at a time: the
+  # same real gains) instead of the progress rate
+  pp_add_script_test(NAME causal.truth_latency
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
+            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_latency_work
+            --latency
+    LABELS "causal;plain" TIMEOUT 600
+    ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
+  set_tests_properties(causal.truth causal.truth_mutex causal.truth_preload causal.truth_latency
+                       PROPERTIES RUN_SERIAL TRUE)
 endif()
 # the CLI in every build; under a sanitizer without the shim (it cannot be
 # preloaded before the sanitizer's runtime)

@@ -27,6 +27,15 @@
 #include <postprof/scope.h>
 
 #define PP_SITE_PROGRESS 0x8u /* a progress point, not a scope */
+#define PP_SITE_LATENCY 0x10u /* a latency point (with PP_SITE_PROGRESS): begin/end pairs */
+
+/* A unit of work in flight between pp_latency_begin() and pp_latency_end(). */
+typedef struct pp_latency {
+    uint64_t start; /* clock ticks at the begin */
+    uint64_t delay; /* causal delay owed by every thread at the begin */
+    uint32_t epoch; /* the causal experiment in force at the begin */
+    pp_site *site;  /* NULL: not recording */
+} pp_latency;
 
 /*
  * pp_progress_hit() - Count one pass through a progress point on this
@@ -35,7 +44,37 @@
  */
 PP_EXPORT void pp_progress_hit(pp_site *site);
 
+/*
+ * pp_latency_begin() / pp_latency_end() - A latency point: one unit of work
+ * begins, and ends (on any thread). `postprof causal --progress NAME` on a
+ * latency point measures the mean time from begin to end, less the causal
+ * delay inserted meanwhile, instead of the time between progress hits: the
+ * gain is then the fraction of latency saved. A unit counts in an experiment
+ * when it began and ended within it. Snapshots show each unit as a call of
+ * the site with its duration. Begin is a no-op (site NULL) while
+ * instrumentation is off; end of such a pair does nothing.
+ */
+PP_EXPORT pp_latency pp_latency_begin(pp_site *site);
+PP_EXPORT void pp_latency_end(pp_latency *l);
+
+static inline void pp__latency_cleanup(pp_latency *l)
+{
+    if (l->site)
+        pp_latency_end(l);
+}
+
 #ifndef PP_DISABLE_INSTRUMENTATION
+#define PP__LATENCY_AT(site, var, name)                                                            \
+    static pp_site site = PP_SITE_INIT(name, PP_SITE_PROGRESS | PP_SITE_LATENCY, UINT32_MAX);      \
+    pp_latency var __attribute__((cleanup(pp__latency_cleanup), unused)) =                         \
+        atomic_load_explicit(&pp__enabled, memory_order_relaxed) ? pp_latency_begin(&site)         \
+                                                                 : (pp_latency)                    \
+    {                                                                                              \
+        0, 0, 0, NULL                                                                              \
+    }
+/* PP_LATENCY("name") - One unit of work from here to the end of the block (a latency point). */
+#define PP_LATENCY(name)                                                                           \
+    PP__LATENCY_AT(PP__CAT(pp__lsite_, __COUNTER__), PP__CAT(pp__lat_, __COUNTER__), name)
 /* PP_PROGRESS("name") - One unit of the program's useful work was done here. */
 #define PP_PROGRESS(name)                                                                          \
     do {                                                                                           \
@@ -45,6 +84,7 @@ PP_EXPORT void pp_progress_hit(pp_site *site);
     } while (0)
 #else
 #define PP_PROGRESS(name) ((void)0)
+#define PP_LATENCY(name) ((void)0)
 #endif
 
 /* ---- the results of a causal run (what `postprof causal` writes) ---- */

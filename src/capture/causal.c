@@ -88,6 +88,61 @@ void pp_progress_hit(pp_site *site)
     pp__slot_record(s, 0, 0);
 }
 
+/* ---- latency points: begin/end pairs ---- */
+
+pp_latency pp_latency_begin(pp_site *site)
+{
+    pp_latency l = {0, 0, 0, NULL};
+    if (!site || !pp__thread_get())
+        return l;
+    uint64_t e = atomic_load_explicit(&g_exp, memory_order_acquire);
+    l.epoch = exp_epoch(e);
+    l.delay = atomic_load_explicit(&g_delay, memory_order_relaxed);
+    l.start = pp__ticks();
+    l.site = site;
+    return l;
+}
+
+void pp_latency_end(pp_latency *l)
+{
+    if (!l || !l->site)
+        return;
+    pp_site *site = l->site;
+    l->site = NULL;
+    uint64_t now = pp__ticks();
+    pp__thread *t = pp__thread_get();
+    if (!t)
+        return;
+    uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
+    if (PP_UNLIKELY(!id)) {
+        id = pp__site_register(site);
+        if (!id)
+            return;
+    }
+    pp__slot *s = t->slots[id];
+    if (PP_UNLIKELY(!s)) {
+        s = pp__slot_get(t, id);
+        if (!s)
+            return;
+    }
+    uint64_t e = atomic_load_explicit(&g_exp, memory_order_acquire);
+    if (exp_epoch(e) == l->epoch) {
+        /* began and ended under the same experiment: it counts in it. The
+         * sums (units x 2, ns, delay ns) under the slot's one-writer sequence
+         * lock, as a progress hit's tick and delay */
+        uint64_t ns = pp__clock_ticks_to_mono_ns(now) - pp__clock_ticks_to_mono_ns(l->start);
+        uint64_t dly = atomic_load_explicit(&g_delay, memory_order_relaxed) - l->delay;
+        uint64_t seq = pp__load(&s->hit_seq);
+        pp__store(&s->hit_seq, seq + 1);
+        atomic_thread_fence(memory_order_release);
+        pp__store(&s->hit_tick, pp__load(&s->hit_tick) + ns);
+        pp__store(&s->hit_delay, pp__load(&s->hit_delay) + dly);
+        atomic_store_explicit(&s->hit_seq, seq + 2, memory_order_release);
+    }
+    uint64_t d = now > l->start ? now - l->start : 0;
+    pp__slot_record(s, d, d);
+}
+
 typedef struct progress_read {
     uint64_t hits, tick, delay;
 } progress_read;
@@ -110,19 +165,41 @@ static void slot_read(const pp__slot *s, progress_read *r)
     }
 }
 
-/* Hits of a progress site over all threads, and the latest hit's tick and delay. */
+/* A latency site's slot: units, and the sums of their ns and delay ns. */
+static void slot_read_sums(const pp__slot *s, progress_read *r)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        uint64_t a = atomic_load_explicit(&s->hit_seq, memory_order_acquire);
+        uint64_t ns = pp__load(&s->hit_tick), delay = pp__load(&s->hit_delay);
+        atomic_thread_fence(memory_order_acquire);
+        uint64_t b = pp__load(&s->hit_seq);
+        if (a == b && !(a & 1)) {
+            r->hits += a / 2;
+            r->tick += ns;
+            r->delay += delay;
+            return;
+        }
+    }
+}
+
+/* Hits of a progress site over all threads, and the latest hit's tick and
+ * delay; for a latency site, units and the sums of their ns and delay ns. */
 static void progress_read_all(uint32_t id, progress_read *r)
 {
     memset(r, 0, sizeof *r);
     pthread_mutex_lock(&pp__registry_lock);
+    pp_site *site =
+        atomic_load_explicit((_Atomic(pp_site *) *)&pp__sites[id], memory_order_acquire);
+    void (*rd)(const pp__slot *, progress_read *) =
+        site && (site->flags & PP_SITE_LATENCY) ? slot_read_sums : slot_read;
     for (pp__thread *t = pp__threads; t; t = t->next) {
         pp__slot *s =
             atomic_load_explicit((_Atomic(pp__slot *) *)&t->slots[id], memory_order_acquire);
         if (s)
-            slot_read(s, r);
+            rd(s, r);
     }
     if (pp__retired && pp__retired[id])
-        slot_read(pp__retired[id], r);
+        rd(pp__retired[id], r);
     pthread_mutex_unlock(&pp__registry_lock);
 }
 
@@ -340,19 +417,29 @@ static uint64_t run_experiment(ctl *c, uint32_t pid, uint64_t pair, uint32_t sit
     atomic_store(&g_ends, 0);
     set_experiment(site, permille);
     progress_read_all(pid, &a);
-    uint64_t timeout = 20 * c->exp_ns + 2000000000u;
-    /* the window opens at a hit made under this experiment */
-    if (wait_hit(pid, a.hits, timeout, &a) != 0)
-        return 0;
-    nap_ns(c->exp_ns);
-    progress_read_all(pid, &b);
-    if (wait_hit(pid, b.hits, timeout, &b) != 0)
-        return 0;
+    uint64_t timeout = 20 * c->exp_ns + 2000000000u, ns;
+    if (site_at(pid)->flags & PP_SITE_LATENCY) {
+        /* units that began and ended under this experiment: their time and
+         * the delay inserted while each was in flight */
+        nap_ns(c->exp_ns);
+        progress_read_all(pid, &b);
+        if (b.hits == a.hits)
+            return 0;
+        ns = b.tick - a.tick;
+    } else {
+        /* the window opens at a hit made under this experiment */
+        if (wait_hit(pid, a.hits, timeout, &a) != 0)
+            return 0;
+        nap_ns(c->exp_ns);
+        progress_read_all(pid, &b);
+        if (wait_hit(pid, b.hits, timeout, &b) != 0)
+            return 0;
+        ns = pp__clock_ticks_to_mono_ns(b.tick) - pp__clock_ticks_to_mono_ns(a.tick);
+    }
     if (!atomic_load(&g_ends)) {
         c->unused[site] = 1; /* never ran: not a stage of this progress point */
         return b.hits - a.hits;
     }
-    uint64_t ns = pp__clock_ticks_to_mono_ns(b.tick) - pp__clock_ticks_to_mono_ns(a.tick);
     char line[512];
     snprintf(line, sizeof line, "exp %llu %u %llu %llu %llu %s\n", (unsigned long long)pair,
              permille, (unsigned long long)(b.hits - a.hits), (unsigned long long)ns,

@@ -21,6 +21,9 @@ expect_code 2 "$pp" causal --speedups 0 -- "$prog"
 expect_code 2 "$pp" causal --duration 0 -- "$prog"
 expect_code 2 "$pp" causal --frobnicate -- "$prog"
 expect_code 0 "$pp" causal --help
+# preload mode names its progress point: the program has no PP_PROGRESS
+expect_code 2 "$pp" causal --preload -- "$prog"
+grep -q "needs --progress FUNCTION" "$work/err" || fail "--preload alone: $(cat "$work/err")"
 # the output is checked before the program runs
 expect_code 125 "$pp" causal -o "$work/no/such/dir/causal.json" --duration 1 -- "$prog"
 [ ! -e "$work/no" ] || fail "a directory was made for the output"

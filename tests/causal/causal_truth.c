@@ -14,6 +14,8 @@
  *   CAUSAL_TRUTH_SYNC=mutex             the main thread waits for the workers
  *                                       on mutexes they hold while they work
  *                                       (default cond: a condition variable)
+ *   CAUSAL_TRUTH_LATENCY=1              each iteration is also the latency
+ *                                       point "iteration_latency" (PP_LATENCY)
  *   CAUSAL_TRUTH_SCALE=X                stage lengths times X (default 1)
  *   CAUSAL_TRUTH_MEASURE=S              instead, measure the real gain of each
  *                                       stage 25 % and 50 % faster, with its
@@ -188,8 +190,11 @@ static worker w[2] = {
      {PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER, PTHREAD_MUTEX_INITIALIZER}}};
 static long iteration;
 
+/* CAUSAL_TRUTH_LATENCY=1: each iteration is also a latency point */
+static int latency_mode;
+
 /* One iteration; returns when both workers are done. */
-static STAGE void one_iteration(void)
+static void iteration_body(void)
 {
     long i = ++iteration;
     serial();
@@ -208,6 +213,16 @@ static STAGE void one_iteration(void)
         pthread_mutex_unlock(&mu);
     }
     PP_PROGRESS("iteration");
+}
+
+static STAGE void one_iteration(void)
+{
+    if (latency_mode) {
+        PP_LATENCY("iteration_latency"); /* one at a time: its latency is the iteration's time */
+        iteration_body();
+    } else {
+        iteration_body();
+    }
 }
 
 static double block(long n)
@@ -311,6 +326,8 @@ int main(void)
     serial_ns = SERIAL_NS * scale * faster("SERIAL");
     critical_ns = CRITICAL_NS * scale * faster("CRITICAL");
     offpath_ns = OFFPATH_NS * scale * faster("OFFPATH");
+    const char *la = getenv("CAUSAL_TRUTH_LATENCY");
+    latency_mode = la && strcmp(la, "1") == 0;
     const char *sy = getenv("CAUSAL_TRUTH_SYNC");
     sync_mutex = sy && strcmp(sy, "mutex") == 0;
     if (sy && !sync_mutex && strcmp(sy, "cond") != 0) {

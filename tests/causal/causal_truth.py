@@ -22,7 +22,12 @@ and without libpostprof (no PP_SCOPE, no PP_PROGRESS): `postprof causal
 --preload` loads the runtime into it, its stage functions are the scopes and
 each return from one_iteration() is the progress point.
 
-usage: causal_truth.py --check|--bench POSTPROF CAUSAL_TRUTH WORKDIR [--sync cond|mutex] [--preload]
+With --latency the prediction is of the latency point iteration_latency
+(PP_LATENCY around each iteration, one at a time: its latency is the
+iteration's time, so the real gains measured are the same).
+
+usage: causal_truth.py --check|--bench POSTPROF CAUSAL_TRUTH WORKDIR [--sync cond|mutex]
+                       [--preload | --latency]
 """
 import json
 import os
@@ -39,6 +44,7 @@ MEASURE_SECONDS = 60  # at most, for the real gains (about 5 s on a quiet machin
 PRECISION = 1.0  # points: the real gains' intervals are measured to +-1 point
 SYNC = "cond"  # how the main thread waits for the workers (--sync)
 PRELOAD = False  # the program has only the -finstrument-functions hooks (--preload)
+LATENCY = False  # predict the latency point iteration_latency, not the progress rate (--latency)
 WIDEST = 2.5  # points: a real gain measured less precisely cannot judge a 5-point target
 
 
@@ -115,6 +121,9 @@ def causal(postprof, prog, workdir, extra_env=None, duration=120, sites=None):
     env["CAUSAL_TRUTH_ITERS"] = "100000000"
     cmd = [postprof, "causal", "-o", out, "--speedups", "0,25,50", "--experiment-ms", "150",
            "--duration", str(duration), "--precision", "2"]
+    if LATENCY:
+        env["CAUSAL_TRUTH_LATENCY"] = "1"
+        cmd += ["--progress", "iteration_latency"]
     if PRELOAD:
         # its functions are the scopes: only the stages, and the function whose
         # every return is one iteration
@@ -141,10 +150,13 @@ def predictions(doc):
 
 
 def main():
-    global SYNC, PRELOAD
+    global SYNC, PRELOAD, LATENCY
     args = sys.argv[1:]
     if args and args[-1] == "--preload":
         PRELOAD = True
+        args = args[:-1]
+    if args and args[-1] == "--latency":
+        LATENCY = True
         args = args[:-1]
     if len(args) == 6 and args[4] == "--sync" and args[5] in ("cond", "mutex"):
         SYNC = args[5]
@@ -155,7 +167,7 @@ def main():
     os.makedirs(workdir, exist_ok=True)
     real = measured_gains(prog)
     doc = causal(postprof, prog, workdir)
-    expected = "one_iteration" if PRELOAD else "iteration"
+    expected = "one_iteration" if PRELOAD else "iteration_latency" if LATENCY else "iteration"
     if doc["progress"] != expected:
         raise SystemExit("progress point %r, expected %r" % (doc["progress"], expected))
     pred = predictions(doc)
@@ -202,12 +214,12 @@ def main():
     if names[:1] != ["critical"] or names[-1:] != ["offpath"]:
         failures.append("ranking %s: expected critical first and offpath last" % names)
     if mode == "--bench":
-        pre = "causal_preload_" if PRELOAD else "causal_"
+        pre = "causal_preload_" if PRELOAD else "causal_latency_" if LATENCY else "causal_"
         print("%smax_error_on_path_points: %.2f" % (pre, 100 * worst["on_path"]))
         print("%smax_error_on_path_vs_estimate_points: %.2f" % (pre, 100 * worst["on_path_point"]))
         print("%smeasured_max_half_width_points: %.2f" % (pre, 100 * worst["measured_half"]))
         print("%smax_error_off_path_points: %.2f" % (pre, 100 * worst["off_path"]))
-    if mode == "--bench" and not PRELOAD:
+    if mode == "--bench" and not PRELOAD and not LATENCY:
         # overhead outside the inserted delays: the baselines of a causal run
         # (speedup 0: every scope boundary a safe point, no delay) against
         # plain runs of the same program before and after, each stage split
