@@ -41,6 +41,8 @@ static const char pipeline_usage[] =
     "  --limit N                stop after N posts (default: read every source to its end)\n"
     "  --limit-per-source N     read at most N posts from each source (default: no limit)\n"
     "  --seed S                 request generator seed (default 1)\n"
+    "  --repeat N               run it N times in this process, the last run printed\n"
+    "                           (default 1; 0: until stopped, as `run`'s causal phase does)\n"
     "  --trace-capacity N       cache accesses to trace (default 0; 2 x requests x candidates\n"
     "                           with --trace-out)\n"
     "  --trace-sample F         fraction of keys traced, chosen by key hash (default 1)\n"
@@ -121,6 +123,7 @@ int cmd_pipeline(int argc, char **argv)
     int trace_failed = 0;
     const char *trace_out = NULL;
     int explain = 0;
+    unsigned long repeat = 1; /* runs in this process, 0: until stopped */
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--serve") == 0)
             return cmd_pipeline_serve(argc, argv);
@@ -132,6 +135,13 @@ int cmd_pipeline(int argc, char **argv)
         }
         if (strcmp(a, "--explain") == 0) {
             explain = 1;
+            continue;
+        }
+        if (strcmp(a, "--repeat") == 0 && i + 1 < argc) {
+            char *end;
+            repeat = strtoul(argv[++i], &end, 10);
+            if (*end || argv[i][0] == '-' || argv[i][0] == 0)
+                return cli_usage_error("pipeline", pipeline_usage, "bad --repeat '%s'", argv[i]);
             continue;
         }
         if (strcmp(a, "--trace-out") == 0 && i + 1 < argc) {
@@ -166,8 +176,11 @@ int cmd_pipeline(int argc, char **argv)
     posts_pipeline_result r;
     memset(&r, 0, sizeof r);
     posts_pipeline *pl;
-    int rc = posts_pipeline_new(&cfg, &pl, &err);
-    if (rc == PP_OK) {
+    int rc = PP_OK;
+    for (unsigned long k = 0; rc == PP_OK && (repeat == 0 || k < repeat); k++) {
+        memset(&r, 0, sizeof r);
+        if ((rc = posts_pipeline_new(&cfg, &pl, &err)) != PP_OK)
+            break;
         rc = posts_pipeline_load(pl, &r, &err);
         if (rc == PP_OK && cfg.requests && r.posts_loaded)
             rc = posts_pipeline_serve(pl, &r, &err);

@@ -1,11 +1,11 @@
 /*
  * run_causal.c - `postprof run`'s causal phase (docs/causal.md, "In postprof
- * run"): the pipeline's loading phase, as `postprof pipeline --requests 0`
- * with the run's settings, through virtual-speedup experiments on the
- * workload's stage scopes (load, preprocess, infer), its progress point one
- * batch scored. Within a time budget (short with --quick); what it measured
- * goes into the report beside the knob experiments (pp_report_causal_set).
- * A failure is a note in the report, never a failed run.
+ * run"): the pipeline's loading phase, as `postprof pipeline --requests 0
+ * --repeat 0` (loading again and again until stopped) with the run's settings, through
+ * virtual-speedup experiments on the workload's stage scopes (load, preprocess, infer), its
+ * progress point one batch scored. Within a time budget (short with --quick); what it measured goes
+ * into the report beside the knob experiments (pp_report_causal_set). A failure is a note in the
+ * report, never a failed run.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -64,6 +64,8 @@ void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc,
                      (char *)o->data,
                      "--requests",
                      "0",
+                     "--repeat",
+                     "0",
                      "--batch-size",
                      "8",
                      "--keep-alive",
@@ -110,7 +112,7 @@ void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc,
     rc->runs = (unsigned)out.runs;
     rc->experiments = out.experiments;
     if (code != PP_EXIT_OK) {
-        snprintf(rc->note, sizeof rc->note, "%s", out.why);
+        snprintf(rc->note, sizeof rc->note, "%.250s", out.why);
         return;
     }
     if (pp_report_causal_set(r, out.res, "posts.pipeline.load", w->stage_scopes, co.precision) !=
