@@ -176,11 +176,12 @@ int cmd_pipeline(int argc, char **argv)
     posts_pipeline_result r;
     memset(&r, 0, sizeof r);
     posts_pipeline *pl;
-    int rc = PP_OK;
+    int rc = posts_pipeline_new(&cfg, &pl, &err);
+    /* repeats load into the same pipeline (its model, cache and API server
+     * made once), its posts emptied before each */
     for (unsigned long k = 0; rc == PP_OK && (repeat == 0 || k < repeat); k++) {
         memset(&r, 0, sizeof r);
-        if ((rc = posts_pipeline_new(&cfg, &pl, &err)) != PP_OK)
-            break;
+        posts_feature_batch_clear(posts_pipeline_features(pl));
         rc = posts_pipeline_load(pl, &r, &err);
         if (rc == PP_OK && cfg.requests && r.posts_loaded)
             rc = posts_pipeline_serve(pl, &r, &err);
@@ -188,8 +189,9 @@ int cmd_pipeline(int argc, char **argv)
             rc = write_trace(posts_pipeline_cache(pl), cfg.trace_capacity, trace_out, &err);
             trace_failed = rc != PP_OK && rc != PP_ENOMEM;
         }
-        posts_pipeline_free(pl);
     }
+    if (pl)
+        posts_pipeline_free(pl);
     if (trace_failed)
         return cli_output_error("pipeline", err.msg);
     if (rc != PP_OK)
