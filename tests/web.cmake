@@ -22,8 +22,12 @@ pp_add_script_test(NAME browser.dashboard_token
 pp_add_script_test(NAME browser.causal
   COMMAND sh -c "$<TARGET_FILE:postprof> report --causal ${PP_BROWSER_SRC}/sample_causal.json --html ${PP_BROWSER_DIR}/causal.html && node ${PP_BROWSER_SRC}/browser_test.cjs causal ${PP_BROWSER_DIR}/causal.html ${PP_BROWSER_SRC}/sample_causal.json ${PP_BROWSER_DIR}"
   LABELS browser TIMEOUT 180 ENV PP_BROWSER_DEPS=${PP_BROWSER_DIR})
+# a report with a causal section (`postprof run`'s causal phase, docs/causal.md)
+pp_add_script_test(NAME browser.report_causal
+  COMMAND sh -c "$<TARGET_FILE:postprof> report ${PP_BROWSER_SRC}/sample_report_causal.json --html ${PP_BROWSER_DIR}/report_causal.html && node ${PP_BROWSER_SRC}/browser_test.cjs report-noprofile ${PP_BROWSER_DIR}/report_causal.html ${PP_BROWSER_SRC}/sample_report_causal.json ${PP_BROWSER_DIR}"
+  LABELS browser TIMEOUT 180 ENV PP_BROWSER_DEPS=${PP_BROWSER_DIR})
 set_tests_properties(browser.setup PROPERTIES FIXTURES_SETUP browser SKIP_RETURN_CODE 77)
-set_tests_properties(browser.report browser.causal browser.dashboard browser.dashboard_token PROPERTIES FIXTURES_REQUIRED browser
+set_tests_properties(browser.report browser.report_causal browser.causal browser.dashboard browser.dashboard_token PROPERTIES FIXTURES_REQUIRED browser
   RESOURCE_LOCK browser SKIP_RETURN_CODE 77)
 # the report CLI: clear errors for malformed input, atomic output
 pp_add_script_test(NAME report_html.cli

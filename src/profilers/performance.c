@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <postprof/causal.h>
 #include <postprof/error.h>
 #include <postprof/profilers.h>
 #include <postprof/scope.h>
@@ -152,7 +153,9 @@ restore:
     for (size_t i = 0; i < n; i++) {
         const pp_site_stats *a = pp_snapshot_site(after, i);
         const pp_site_stats *b = pp_snapshot_by_id(before, a->id);
-        if (a->count > (b ? b->count : 0))
+        /* a progress point (PP_PROGRESS) counts units of work, it takes no time: no operation */
+        int progress = (a->flags & (PP_SITE_PROGRESS | PP_SITE_LATENCY)) == PP_SITE_PROGRESS;
+        if (a->count > (b ? b->count : 0) && !progress)
             nodes[k++] = (node){a, b};
     }
     walk(nodes, k, 0, -1, 0, sum, out, done);

@@ -142,6 +142,23 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
       await page.locator('#flame-reset').click();
     }
     }
+    /* the causal section (postprof run's causal phase): a row and a bar per point, the
+     * undecided ones marked, every verdict shown as text */
+    const K = R.causal;
+    if (!K) {
+      check(await page.locator('#causal').isHidden(), 'no causal phase: no causal section');
+    } else {
+      const npts = K.sites.reduce((n, s) => n + s.points.length, 0);
+      check(await page.locator('#causal').isVisible(), 'causal section shown');
+      check(+(await page.locator('#causal-table').getAttribute('data-rows')) === npts, `causal table: a row per point (${npts})`);
+      check(await count(page, '#chart-causal rect[data-key="causal gain %"]') === npts, 'a causal gain bar per point');
+      const undecided = K.sites.reduce((n, s) => n + s.points.filter(p => !p.decided).length, 0);
+      check(await count(page, '#causal-table .badge:has-text("not decided")') === undecided, `${undecided} points marked not decided`);
+      const rows = await page.locator('#causal-table tbody tr').allTextContents();
+      for (const s of K.sites)
+        check(rows.some(r => r.includes(s.name) && r.includes(s.verdict.slice(0, 40))), `${s.name}: verdict shown as text`);
+      check(await count(page, '#causal-table script') === 0, 'verdicts escaped');
+    }
     const shot = withProfile ? 'report' : 'report-minimal';
     await page.screenshot({ path: path.join(outDir, shot + '.png'), fullPage: true });
     if (withProfile)
