@@ -64,8 +64,12 @@ pp_add_script_test(NAME causal.cli
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_cli_test.sh
           $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_cli_work
   LABELS "causal" TIMEOUT 600 ENV "${pp_causal_shim_env}")
-# `postprof run`'s causal phase and its report section
-pp_add_script_test(NAME causal.run
-  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_run_test.sh
-          $<TARGET_FILE:postprof> ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/causal_run_work
-  LABELS "causal;run" TIMEOUT 600 ENV "${pp_causal_shim_env}")
+# `postprof run`'s causal phase and its report section (Release: two whole
+# runs took 408 s under ASan on a loaded 2-core machine; run.end_to_end checks
+# the section against the schema in every build)
+if(NOT PP_SANITIZE)
+  pp_add_script_test(NAME causal.run
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_run_test.sh
+            $<TARGET_FILE:postprof> ${PROJECT_SOURCE_DIR} ${CMAKE_CURRENT_BINARY_DIR}/causal_run_work
+    LABELS "causal;run;plain" TIMEOUT 600 ENV "${pp_causal_shim_env}")
+endif()
