@@ -15,7 +15,7 @@
 #include <postprof/postprof.h>
 #include <posts/posts.h>
 
-#include "causal.h"
+#include "causal/causal.h"
 #include "cli.h"
 #include "run/run.h"
 
