@@ -59,23 +59,28 @@ static inline uint32_t exp_epoch(uint64_t e)
 
 /* ---- progress points ---- */
 
+/* This thread's slot for a progress or latency site (registering the site on
+ * its first use); NULL when out of memory or sites. */
+static inline pp__slot *site_slot(pp__thread *t, pp_site *site)
+{
+    uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
+    if (PP_UNLIKELY(!id)) {
+        id = pp__site_register(site);
+        if (!id)
+            return NULL;
+    }
+    pp__slot *s = t->slots[id];
+    return PP_LIKELY(s) ? s : pp__slot_get(t, id);
+}
+
 void pp_progress_hit(pp_site *site)
 {
     pp__thread *t = pp__thread_get();
     if (!t)
         return;
-    uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
-    if (PP_UNLIKELY(!id)) {
-        id = pp__site_register(site);
-        if (!id)
-            return;
-    }
-    pp__slot *s = t->slots[id];
-    if (PP_UNLIKELY(!s)) {
-        s = pp__slot_get(t, id);
-        if (!s)
-            return;
-    }
+    pp__slot *s = site_slot(t, site);
+    if (!s)
+        return;
     uint64_t now = pp__ticks();
     /* a one-writer sequence lock: odd while the tick and delay change */
     uint64_t seq = pp__load(&s->hit_seq);
@@ -113,18 +118,9 @@ void pp_latency_end(pp_latency *l)
     pp__thread *t = pp__thread_get();
     if (!t)
         return;
-    uint32_t id = atomic_load_explicit(&site->id, memory_order_acquire);
-    if (PP_UNLIKELY(!id)) {
-        id = pp__site_register(site);
-        if (!id)
-            return;
-    }
-    pp__slot *s = t->slots[id];
-    if (PP_UNLIKELY(!s)) {
-        s = pp__slot_get(t, id);
-        if (!s)
-            return;
-    }
+    pp__slot *s = site_slot(t, site);
+    if (!s)
+        return;
     uint64_t e = atomic_load_explicit(&g_exp, memory_order_acquire);
     if (exp_epoch(e) == l->epoch) {
         /* began and ended under the same experiment: it counts in it. The
