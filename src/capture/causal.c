@@ -143,39 +143,46 @@ typedef struct progress_read {
     uint64_t hits, tick, delay;
 } progress_read;
 
-static void slot_read(const pp__slot *s, progress_read *r)
+/* One consistent read of a slot's sequence lock: the units it counted (half
+ * the sequence) and its tick and delay words; 0 when a writer kept it busy. */
+static int slot_load(const pp__slot *s, uint64_t *hits, uint64_t *tick, uint64_t *delay)
 {
     for (int tries = 0; tries < 1000; tries++) {
         uint64_t a = atomic_load_explicit(&s->hit_seq, memory_order_acquire);
-        uint64_t tick = pp__load(&s->hit_tick), delay = pp__load(&s->hit_delay);
+        *tick = pp__load(&s->hit_tick);
+        *delay = pp__load(&s->hit_delay);
         atomic_thread_fence(memory_order_acquire);
         uint64_t b = pp__load(&s->hit_seq);
         if (a == b && !(a & 1)) {
-            r->hits += a / 2;
-            if (tick > r->tick) {
-                r->tick = tick;
-                r->delay = delay;
-            }
-            return;
+            *hits = a / 2;
+            return 1;
         }
+    }
+    return 0;
+}
+
+/* A progress site's slot: units, and the latest hit's tick and delay. */
+static void slot_read(const pp__slot *s, progress_read *r)
+{
+    uint64_t hits, tick, delay;
+    if (!slot_load(s, &hits, &tick, &delay))
+        return;
+    r->hits += hits;
+    if (tick > r->tick) {
+        r->tick = tick;
+        r->delay = delay;
     }
 }
 
 /* A latency site's slot: units, and the sums of their ns and delay ns. */
 static void slot_read_sums(const pp__slot *s, progress_read *r)
 {
-    for (int tries = 0; tries < 1000; tries++) {
-        uint64_t a = atomic_load_explicit(&s->hit_seq, memory_order_acquire);
-        uint64_t ns = pp__load(&s->hit_tick), delay = pp__load(&s->hit_delay);
-        atomic_thread_fence(memory_order_acquire);
-        uint64_t b = pp__load(&s->hit_seq);
-        if (a == b && !(a & 1)) {
-            r->hits += a / 2;
-            r->tick += ns;
-            r->delay += delay;
-            return;
-        }
-    }
+    uint64_t hits, ns, delay;
+    if (!slot_load(s, &hits, &ns, &delay))
+        return;
+    r->hits += hits;
+    r->tick += ns;
+    r->delay += delay;
 }
 
 /* Hits of a progress site over all threads, and the latest hit's tick and
