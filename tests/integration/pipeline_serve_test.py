@@ -82,6 +82,10 @@ try:
         fail("gpu_usage_percent has series without NVML: %r" % series)
     print("gpu_usage_percent: %s" % (series if series else "no series (%s)" % gpu["reason"]))
 
+    # a reload finished (a stage's calls growing only says one began): the
+    # report must count it
+    wait_for("a finished reload", lambda: json.loads(node.get("/api/service")[2])["reloads"] >= 1)
+
     # SIGTERM under load (requests as fast as one worker can)
     node.proc.send_signal(signal.SIGTERM)
     try:
