@@ -8,6 +8,10 @@ pp_add_unit_test(NAME causal_report SOURCES unit/test_causal_report.c LIBS postp
 add_executable(causal_truth causal/causal_truth.c)
 target_link_libraries(causal_truth PRIVATE postprof_static)
 target_include_directories(causal_truth PRIVATE ${PROJECT_SOURCE_DIR}/src)
+# the real gain of a stage of the posts pipeline (POSTS_SLOW_PREPROCESS)
+add_executable(causal_pipeline_truth causal/pipeline_truth.c)
+target_link_libraries(causal_pipeline_truth PRIVATE posts postprof_static)
+target_include_directories(causal_pipeline_truth PRIVATE ${PROJECT_SOURCE_DIR}/src)
 # The predictions are judged against real gains measured in the same run with
 # their 95 % intervals (docs/causal.md, Accuracy); `make bench` prints the
 # same errors.
@@ -50,8 +54,15 @@ if(NOT PP_SANITIZE)
             --latency
     LABELS "causal;plain" TIMEOUT 600
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
+  # the run's causal phase against real speedups of the posts pipeline's
+  # preprocess and inference (POSTS_SLOW_PREPROCESS, POSTS_SLOW_INFER)
+  pp_add_script_test(NAME causal.pipeline_truth
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_pipeline.py --check
+            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_pipeline_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_pipeline_work
+    LABELS "causal;plain" TIMEOUT 600
+    ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   set_tests_properties(causal.truth causal.truth_mutex causal.truth_preload causal.truth_latency
-                       PROPERTIES RUN_SERIAL TRUE)
+                       causal.pipeline_truth PROPERTIES RUN_SERIAL TRUE)
 endif()
 # the CLI in every build; under a sanitizer without the shim (it cannot be
 # preloaded before the sanitizer's runtime)

@@ -20,6 +20,7 @@
 #include "run/run.h"
 
 #define MAX_ARGS 96
+#define RUN_CAUSAL_ROWS 300 /* rows per source in a pass of the causal phase, at most */
 
 /* The run's own options, which `postprof pipeline` does not take. */
 static int run_only(const char *a, int *valued)
@@ -54,14 +55,27 @@ void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc,
         return;
     }
     self[n] = 0;
-    /* the pipeline as the run profiled it: a first deployment's settings, then
-     * the pipeline flags of the run's command line (later ones win) */
+    /* the pipeline as the run profiled it (posts/src/profile.c's passes): its
+     * three sources, each cut to the rows of a --quick pass at most so that an
+     * experiment spans several passes (a pass reads the sources in turn, and
+     * their batches cost differently: an experiment within one source's part
+     * would measure that source), a first deployment's settings, then the
+     * pipeline flags of the run's command line (later ones win).
+     * tests/causal/causal_pipeline.py runs the same command. */
     char *args[MAX_ARGS];
     int k = 0;
+    char per_source[32];
+    size_t pass_rows = o->po.pass_posts_per_source;
+    snprintf(per_source, sizeof per_source, "%zu",
+             pass_rows && pass_rows < RUN_CAUSAL_ROWS ? pass_rows : (size_t)RUN_CAUSAL_ROWS);
     char *fixed[] = {self,
                      "pipeline",
                      "--data",
                      (char *)o->data,
+                     "--sources",
+                     "database,file,api",
+                     "--limit-per-source",
+                     per_source,
                      "--requests",
                      "0",
                      "--repeat",

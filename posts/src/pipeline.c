@@ -22,6 +22,19 @@
 
 #define QUEUE_CAP 8
 #define MAX_SOURCES 3
+#define SLOW_MAX 16
+
+/* A test and benchmark aid (docs/causal.md, Accuracy): POSTS_SLOW_PREPROCESS,
+ * POSTS_SLOW_INFER or POSTS_SLOW_LOAD = K makes every batch's preprocess
+ * (inference, load) really run K times, the extra results discarded (an extra
+ * load reads the same rows from a second copy of the source), so that K = 2
+ * -> 1 is a real 50 % speedup of that stage scope. A list K0,K1,... gives this pipeline's load
+ * pass i the factor K[i % n], for interleaved measurements in one process.
+ * Unset: 1, nothing changes. */
+typedef struct slow_factor {
+    unsigned k[SLOW_MAX];
+    unsigned n;
+} slow_factor;
 
 struct posts_pipeline {
     posts_config cfg;
@@ -36,6 +49,10 @@ struct posts_pipeline {
     void *hook_user;
     double cpu0;    /* extra_work: process CPU time when the pipeline was made */
     int extra_done; /* extra_work: done (once per pipeline) */
+    slow_factor slow_pre, slow_infer, slow_load; /* POSTS_SLOW_PREPROCESS, _INFER, _LOAD */
+    unsigned k_pre, k_infer, k_load;             /* this load pass's factors */
+    uint64_t passes;                             /* load passes begun */
+    posts_feature_batch slow_feats;              /* the extra preprocess results, discarded */
 };
 
 /* ---- Zipf sampler ------------------------------------------------------------ */
@@ -143,6 +160,22 @@ int posts_open_source(const posts_config *cfg, unsigned which, posts_reject_fn o
 
 /* ---- construction ---------------------------------------------------------------- */
 
+static void slow_parse(const char *name, slow_factor *f)
+{
+    const char *v = getenv(name);
+    f->n = 0;
+    while (v && *v && f->n < SLOW_MAX) {
+        char *end;
+        unsigned long k = strtoul(v, &end, 10);
+        if (end == v || k < 1 || k > 100 || (*end && *end != ','))
+            break;
+        f->k[f->n++] = (unsigned)k;
+        v = *end ? end + 1 : end;
+    }
+    if (!f->n)
+        f->k[f->n++] = 1;
+}
+
 static double process_cpu_s(void)
 {
     struct timespec ts;
@@ -185,6 +218,9 @@ int posts_pipeline_new(const posts_config *cfg, posts_pipeline **out, posts_err 
         return PP_ENOMEM;
     pl->cpu0 = cfg->extra_work > 0 ? process_cpu_s() : 0;
     pl->cfg = *cfg;
+    slow_parse("POSTS_SLOW_PREPROCESS", &pl->slow_pre);
+    slow_parse("POSTS_SLOW_INFER", &pl->slow_infer);
+    slow_parse("POSTS_SLOW_LOAD", &pl->slow_load);
     if (cfg->batch_size < 1 || cfg->batch_size > POSTS_MAX_BATCH) {
         posts_err_set(err, "batch size %zu out of range 1..%u", cfg->batch_size, POSTS_MAX_BATCH);
         rc = PP_EINVAL;
@@ -285,6 +321,7 @@ void posts_pipeline_free(posts_pipeline *pl)
     posts_cache_free(pl->cache);
     posts_model_free(pl->model);
     posts_feature_batch_release(&pl->feats);
+    posts_feature_batch_release(&pl->slow_feats);
     free(pl);
 }
 
@@ -322,6 +359,8 @@ typedef struct producer {
 struct posts__loader {
     posts_source *const *src; /* the caller's array, read at each run */
     unsigned n;
+    posts_source *const *twin; /* POSTS_SLOW_LOAD: second copies of the sources, or NULL */
+    unsigned k_load;           /* ... each batch loaded k_load times, the extra ones discarded */
     pthread_t th[POSTS__LOAD_MAX_SOURCES];
     unsigned n_started;
     pthread_mutex_t mu;
@@ -383,8 +422,25 @@ static size_t per_source_want(size_t batch, uint64_t per_source, uint64_t from_t
     return left < batch ? (size_t)left : batch;
 }
 
+/* A batch from source i, loaded again k_load - 1 times from its twin and
+ * discarded (POSTS_SLOW_LOAD): each load its own posts.load.batch scope. */
+static long load_batch(posts__loader *l, unsigned i, posts_batch *b, size_t want, posts_err *err)
+{
+    long n = posts__load_batch(l->src[i], b, want, err);
+    if (n > 0 && l->twin && l->twin[i]) {
+        posts_batch extra = {0};
+        posts_err ignored = {{0}};
+        for (unsigned k = 1; k < l->k_load; k++) {
+            posts_batch_clear(&extra);
+            (void)posts__load_batch(l->twin[i], &extra, want, &ignored);
+        }
+        posts_batch_release(&extra);
+    }
+    return n;
+}
+
 /* One producer's run: its source's batches into the queue until done or stopped. */
-static void produce(posts__loader *l, producer *p, posts_source *src)
+static void produce(posts__loader *l, producer *p)
 {
     posts_batch b = {0};
     uint64_t from_here = 0;
@@ -398,7 +454,7 @@ static void produce(posts__loader *l, producer *p, posts_source *src)
         if (stop)
             break;
         uint64_t t0 = posts__now_ns();
-        long n = posts__load_batch(src, &b, want, &p->err);
+        long n = load_batch(l, p->i, &b, want, &p->err);
         p->next_ns += posts__now_ns() - t0;
         if (n < 0) {
             p->rc = (int)n;
@@ -452,9 +508,8 @@ static void *producer_main(void *arg)
         if (l->quit)
             break;
         a.seen = l->gen;
-        posts_source *src = l->src[a.i];
         pthread_mutex_unlock(&l->mu);
-        produce(l, &l->prod[a.i], src);
+        produce(l, &l->prod[a.i]);
         pthread_mutex_lock(&l->mu);
     }
     pthread_mutex_unlock(&l->mu);
@@ -504,7 +559,7 @@ static int run_sequential(posts__loader *l, posts__load_run *run, posts__consume
             if (want == 0)
                 break;
             uint64_t t0 = posts__now_ns();
-            long n = posts__load_batch(l->src[i], &b, want, err);
+            long n = load_batch(l, i, &b, want, err);
             run->load_ns += posts__now_ns() - t0;
             if (n < 0) {
                 rc = (int)n;
@@ -613,6 +668,10 @@ static int consume(void *user, posts_batch *b, posts_err *err)
     uint64_t t0 = posts__now_ns();
     posts_preprocess_stats ps = {0};
     int rc = posts_preprocess_batch(pl->pre, b, &pl->feats, &ps);
+    for (unsigned k = 1; k < pl->k_pre && rc == PP_OK; k++) {
+        posts_feature_batch_clear(&pl->slow_feats); /* POSTS_SLOW_PREPROCESS: again, discarded */
+        rc = posts_preprocess_batch(pl->pre, b, &pl->slow_feats, NULL);
+    }
     uint64_t t1 = posts__now_ns();
     res->preprocess_ns += t1 - t0;
     res->invalid_utf8 += ps.invalid_utf8;
@@ -624,10 +683,11 @@ static int consume(void *user, posts_batch *b, posts_err *err)
     for (size_t i = 0; i < b->n; i++)
         res->posts_checksum += posts_post_hash(&b->posts[i]);
     res->posts_loaded += b->n;
-    if ((rc = posts__infer_batch(pl->model, &pl->feats, first, b->n, c->scores)) != PP_OK) {
-        posts_err_set(err, "inference: %s", pp_strerror(rc));
-        return rc;
-    }
+    for (unsigned k = 0; k < pl->k_infer; k++) /* POSTS_SLOW_INFER: the same scores again */
+        if ((rc = posts__infer_batch(pl->model, &pl->feats, first, b->n, c->scores)) != PP_OK) {
+            posts_err_set(err, "inference: %s", pp_strerror(rc));
+            return rc;
+        }
     res->infer_ns += posts__now_ns() - t1;
     for (size_t i = 0; i < b->n; i++)
         c->score_sum += c->scores[i];
@@ -641,7 +701,7 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
 {
     PP_SCOPE_MEM("posts.pipeline.load");
     const posts_config *cfg = &pl->cfg;
-    posts_source *src[MAX_SOURCES] = {0};
+    posts_source *src[MAX_SOURCES] = {0}, *twin[MAX_SOURCES] = {0};
     unsigned order[MAX_SOURCES] = {POSTS_SRC_DATABASE, POSTS_SRC_FILE, POSTS_SRC_API};
     unsigned np = 0;
     int rc = PP_OK;
@@ -649,6 +709,10 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
     posts__loader *l = NULL;
     consume_ctx c = {pl, res, 0, malloc(cfg->batch_size * sizeof(float))};
     uint64_t t_start = posts__now_ns();
+    pl->k_pre = pl->slow_pre.k[pl->passes % pl->slow_pre.n];
+    pl->k_infer = pl->slow_infer.k[pl->passes % pl->slow_infer.n];
+    pl->k_load = pl->slow_load.k[pl->passes % pl->slow_load.n];
+    pl->passes++;
     if (!c.scores) {
         rc = PP_ENOMEM;
         goto out;
@@ -658,10 +722,19 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
             continue;
         if ((rc = posts_open_source(cfg, order[i], NULL, NULL, &src[np], err)) != PP_OK)
             goto out;
+        if (pl->k_load > 1 &&
+            (rc = posts_open_source(cfg, order[i], NULL, NULL, &twin[np], err)) != PP_OK) {
+            np++;
+            goto out;
+        }
         np++;
     }
     if ((rc = posts__loader_new(src, np, &l)) != PP_OK)
         goto out;
+    if (pl->k_load > 1) {
+        l->twin = twin;
+        l->k_load = pl->k_load;
+    }
     posts__load_run run = {.concurrent = cfg->concurrent_load,
                            .batch = cfg->batch_size,
                            .per_source = cfg->limit_per_source,
@@ -697,8 +770,10 @@ out:
     if (rc == PP_ENOMEM && err && !err->msg[0])
         posts_err_set(err, "out of memory");
     posts__loader_free(l);
-    for (unsigned i = 0; i < np; i++)
+    for (unsigned i = 0; i < np; i++) {
         posts_source_close(src[i]);
+        posts_source_close(twin[i]);
+    }
     free(c.scores);
     return rc;
 }

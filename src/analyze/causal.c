@@ -482,8 +482,8 @@ static void verdict(const pp_report_causal *rc, pp_report_causal_site *s)
             100 * c->causal, 100 * c->causal_low, 100 * c->causal_high);
     }
     if ((above || below) && s->stage == PP_STAGE_LOAD)
-        PUT("; unless its loads wait on sockets that other threads of the process serve, which "
-            "a causal run cannot tell from work (docs/causal.md, Limits)");
+        PUT("; unless its loads wait on a server outside the process (--postgres), which a "
+            "causal run cannot tell from work (docs/causal.md, Limits)");
 #undef PUT
 }
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+"""`postprof run`'s causal phase against real speedups of the posts pipeline
+(issue 13), as a test and a benchmark.
+
+The pipeline runs with POSTS_SLOW_PREPROCESS=2, POSTS_SLOW_INFER=2 and
+POSTS_SLOW_LOAD=2 (posts/src/pipeline.c: each batch's preprocess, inference
+and load really done twice, the extra results discarded; the extra load
+reads the same rows from a second copy of the source, through the same API
+server for the API source), so that going back to 1 is a real 50 % speedup
+of the scope posts.preprocess.batch (posts.infer.batch, posts.load.batch). The real
+gain per progress point (posts.batch_scored) of each is measured in this run
+with its 95 % interval (causal_pipeline_truth: interleaved load passes, 2
+beside 1, Hodges-Lehmann over the pairs, src/analyze/stats.c); `postprof
+causal` then predicts all three, at 50 %, on the command line the run's causal
+phase uses (cli/run/run_causal.c: the three sources, the API source talking
+HTTP to the API server in the same process, 300 rows each per pass, a first
+deployment's settings). A prediction's error is its distance from the
+measured interval (0 inside it).
+
+--check asserts: every prediction within 5 points of its real gain, every
+real gain measured to +-2.5 points at least (a truth known less precisely
+cannot judge a 5-point target, so the run fails rather than pass on a wide
+interval); --bench prints `name: value` lines (predicted, real, error and the
+real gain's half-width, its floor, per scope).
+
+usage: causal_pipeline.py --check|--bench POSTPROF CAUSAL_PIPELINE_TRUTH WORKDIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from causal_truth import realtime_prefix  # noqa: E402
+
+POSTS = "2000"  # posts generated; a pass reads 300 of each source
+ROWS = "300"  # rows per source per pass: cli/run/run_causal.c, RUN_CAUSAL_ROWS
+STAGES = {"preprocess": "posts.preprocess.batch", "infer": "posts.infer.batch",
+          "load": "posts.load.batch"}
+SLOW = {"POSTS_SLOW_PREPROCESS": "2", "POSTS_SLOW_INFER": "2", "POSTS_SLOW_LOAD": "2"}
+MEASURE_SECONDS = 60  # at most, per stage, for the real gains
+PRECISION = 0.01  # the real gains' intervals are measured to +-1 point
+WIDEST = 2.5  # points: a real gain measured less precisely cannot judge a 5-point target
+TARGET = 5.0  # points
+
+# the run's causal phase's pipeline (cli/run/run_causal.c), as knobs and as flags
+KNOBS = [("sources", "database,file,api"), ("limit_per_source", ROWS), ("batch_size", "8"),
+         ("keep_alive", "0"), ("arena", "0"), ("preprocess_threads", "1"),
+         ("cache_entries", "1000")]
+
+
+def env_slow():
+    env = dict(os.environ)
+    for k in list(env):
+        if k.startswith("POSTS_SLOW_") or k.startswith("POSTPROF_CAUSAL_DIR"):
+            del env[k]
+    env.update(SLOW)
+    return env
+
+
+def measured(truth, data, stage):
+    cmd = realtime_prefix() + [truth, stage, "2", "1", str(MEASURE_SECONDS), str(PRECISION),
+                               "data=" + data] + ["%s=%s" % kv for kv in KNOBS]
+    out = subprocess.run(cmd, env=env_slow(), check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if line.startswith("measured %s 50: " % stage):
+            gain, low, high, pairs = line.split(": ")[1].split()
+            return float(gain), float(low), float(high), int(pairs)
+    raise SystemExit("causal_pipeline_truth printed no measurement: " + out)
+
+
+def causal(postprof, data, workdir):
+    out = os.path.join(workdir, "causal.json")
+    if os.path.exists(out):
+        os.unlink(out)
+    pipeline = [postprof, "pipeline", "--data", data, "--requests", "0", "--repeat", "0"]
+    for k, v in KNOBS:
+        pipeline += ["--" + k.replace("_", "-"), v]
+    cmd = [postprof, "causal", "-o", out, "--sites", ",".join(STAGES.values()), "--progress",
+           "posts.batch_scored", "--speedups", "0,50", "--experiment-ms", "150", "--duration",
+           "120", "--precision", "2"]
+    p = subprocess.run(realtime_prefix() + cmd + ["--"] + pipeline, env=env_slow(),
+                       capture_output=True, text=True)
+    sys.stdout.write(p.stdout)
+    sys.stderr.write(p.stderr)
+    if p.returncode != 0:
+        raise SystemExit("postprof causal failed with %d" % p.returncode)
+    with open(out) as f:
+        return json.load(f)
+
+
+def main():
+    args = sys.argv[1:]
+    if len(args) != 4 or args[0] not in ("--check", "--bench"):
+        raise SystemExit(__doc__)
+    mode, postprof, truth, workdir = args
+    os.makedirs(workdir, exist_ok=True)
+    data = os.path.join(workdir, "data")
+    if not os.path.exists(os.path.join(data, "posts.db")):
+        subprocess.run([postprof, "datagen", "--posts", POSTS, "--out", data, "--quiet"],
+                       check=True, capture_output=True)
+    real = {stage: measured(truth, data, stage) for stage in STAGES}
+    doc = causal(postprof, data, workdir)
+    if doc["progress"] != "posts.batch_scored":
+        raise SystemExit("progress point %r, expected posts.batch_scored" % doc["progress"])
+    pred = {}
+    for site in doc["sites"]:
+        for pt in site["points"]:
+            if round(pt["speedup"] * 100) == 50:
+                pred[site["name"]] = pt
+    failures = []
+    for stage, scope in STAGES.items():
+        gain, low, high, pairs = real[stage]
+        p = pred.get(scope)
+        if p is None:
+            failures.append("no prediction for %s at 50 %%" % scope)
+            continue
+        err = p["gain"] - high if p["gain"] > high else p["gain"] - low if p["gain"] < low else 0
+        lo = "open" if p["gain_low"] is None else "%+.1f%%" % (100 * p["gain_low"])
+        hi = "open" if p["gain_high"] is None else "%+.1f%%" % (100 * p["gain_high"])
+        print("%-24s 50%% faster: predicted %+6.1f%% [%s, %s] (%d experiments), measured "
+              "%+6.1f%% [%+.1f%%, %+.1f%%] (%d pairs), error %+5.1f points (%+.1f from the "
+              "interval)" % (scope, 100 * p["gain"], lo, hi, p["experiments"], 100 * gain,
+                             100 * low, 100 * high, pairs, 100 * (p["gain"] - gain), 100 * err))
+        if mode == "--bench":
+            pre = "causal_pipeline_%s_" % stage
+            print("%spredicted_pct: %.2f" % (pre, 100 * p["gain"]))
+            print("%sreal_pct: %.2f" % (pre, 100 * gain))
+            print("%serror_points: %.2f" % (pre, 100 * err))
+            print("%sreal_half_width_points: %.2f" % (pre, 100 * (high - low) / 2))
+        if (high - low) / 2 > WIDEST / 100:
+            failures.append("%s: the real gain was measured to +-%.1f points only (%d pairs), too "
+                            "wide to judge a %.0f-point target" % (
+                                stage, 100 * (high - low) / 2, pairs, TARGET))
+        if abs(err) > TARGET / 100:
+            failures.append("%s at 50 %%: predicted %+.1f%%, measured %+.1f%% [%+.1f%%, %+.1f%%]"
+                            % (scope, 100 * p["gain"], 100 * gain, 100 * low, 100 * high))
+    if failures:
+        for f in failures:
+            print("FAIL: " + f)
+        sys.exit(1)
+    print("the run's causal predictions for the pipeline are within %.0f points of real "
+          "speedups" % TARGET)
+
+
+if __name__ == "__main__":
+    main()
