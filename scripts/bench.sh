@@ -11,9 +11,12 @@ done
 echo "== causal_truth (about 3 minutes)"
 POSTPROF_CAUSAL_SHIM="$dir/src/libpostprof_causal.so" python3 tests/causal/causal_truth.py \
   --bench "$dir/cli/postprof" "$dir/tests/causal_truth" "$dir/bench_causal"
-echo "== causal_pipeline: the run's causal phase against real speedups (about 2 minutes)"
+echo "== causal_pipeline: the run's causal phase against real speedups (about 4 minutes)"
 POSTPROF_CAUSAL_SHIM="$dir/src/libpostprof_causal.so" python3 tests/causal/causal_pipeline.py \
   --bench "$dir/cli/postprof" "$dir/tests/causal_pipeline_truth" "$dir/bench_causal_pipeline"
+POSTPROF_CAUSAL_SHIM="$dir/src/libpostprof_causal.so" python3 tests/causal/causal_pipeline.py \
+  --bench "$dir/cli/postprof" "$dir/tests/causal_pipeline_truth" "$dir/bench_causal_pipeline_concurrent" \
+  --concurrent
 echo "== causal_truth, preload mode (about 2 minutes)"
 POSTPROF_CAUSAL_SHIM="$dir/src/libpostprof_causal.so" \
   POSTPROF_CAUSAL_PRELOAD="$dir/src/libpostprof_causal_preload.so" python3 tests/causal/causal_truth.py \

@@ -61,8 +61,16 @@ if(NOT PP_SANITIZE)
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_pipeline_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_pipeline_work
     LABELS "causal;plain" TIMEOUT 600
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
+  # ... with the loads overlapping the rest (--concurrent-load)
+  pp_add_script_test(NAME causal.pipeline_truth_concurrent
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_pipeline.py --check
+            $<TARGET_FILE:postprof> $<TARGET_FILE:causal_pipeline_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_pipeline_concurrent_work
+            --concurrent
+    LABELS "causal;plain" TIMEOUT 600
+    ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   set_tests_properties(causal.truth causal.truth_mutex causal.truth_preload causal.truth_latency
-                       causal.pipeline_truth PROPERTIES RUN_SERIAL TRUE)
+                       causal.pipeline_truth causal.pipeline_truth_concurrent
+                       PROPERTIES RUN_SERIAL TRUE)
 endif()
 # the CLI in every build; under a sanitizer without the shim (it cannot be
 # preloaded before the sanitizer's runtime)

@@ -23,7 +23,12 @@ cannot judge a 5-point target, so the run fails rather than pass on a wide
 interval); --bench prints `name: value` lines (predicted, real, error and the
 real gain's half-width, its floor, per scope).
 
-usage: causal_pipeline.py --check|--bench POSTPROF CAUSAL_PIPELINE_TRUTH WORKDIR
+With --concurrent the pipeline loads with --concurrent-load (a producer
+thread per source feeding the thread that preprocesses and scores, so the
+loads overlap the rest): the case where a share of time and the causal
+prediction part.
+
+usage: causal_pipeline.py --check|--bench POSTPROF CAUSAL_PIPELINE_TRUTH WORKDIR [--concurrent]
 """
 import json
 import os
@@ -49,6 +54,13 @@ KNOBS = [("sources", "database,file,api"), ("limit_per_source", ROWS), ("batch_s
          ("cache_entries", "1000")]
 
 
+CONCURRENT = False  # --concurrent: the loads overlap (--concurrent-load)
+
+
+def knobs():
+    return KNOBS + ([("concurrent_load", "1")] if CONCURRENT else [])
+
+
 def env_slow():
     env = dict(os.environ)
     for k in list(env):
@@ -60,7 +72,7 @@ def env_slow():
 
 def measured(truth, data, stage):
     cmd = realtime_prefix() + [truth, stage, "2", "1", str(MEASURE_SECONDS), str(PRECISION),
-                               "data=" + data] + ["%s=%s" % kv for kv in KNOBS]
+                               "data=" + data] + ["%s=%s" % kv for kv in knobs()]
     out = subprocess.run(cmd, env=env_slow(), check=True, capture_output=True, text=True).stdout
     for line in out.splitlines():
         if line.startswith("measured %s 50: " % stage):
@@ -76,6 +88,8 @@ def causal(postprof, data, workdir):
     pipeline = [postprof, "pipeline", "--data", data, "--requests", "0", "--repeat", "0"]
     for k, v in KNOBS:
         pipeline += ["--" + k.replace("_", "-"), v]
+    if CONCURRENT:
+        pipeline += ["--concurrent-load"]
     cmd = [postprof, "causal", "-o", out, "--sites", ",".join(STAGES.values()), "--progress",
            "posts.batch_scored", "--speedups", "0,50", "--experiment-ms", "150", "--duration",
            "120", "--precision", "2"]
@@ -90,7 +104,11 @@ def causal(postprof, data, workdir):
 
 
 def main():
+    global CONCURRENT
     args = sys.argv[1:]
+    if args and args[-1] == "--concurrent":
+        CONCURRENT = True
+        args = args[:-1]
     if len(args) != 4 or args[0] not in ("--check", "--bench"):
         raise SystemExit(__doc__)
     mode, postprof, truth, workdir = args
@@ -123,7 +141,7 @@ def main():
               "interval)" % (scope, 100 * p["gain"], lo, hi, p["experiments"], 100 * gain,
                              100 * low, 100 * high, pairs, 100 * (p["gain"] - gain), 100 * err))
         if mode == "--bench":
-            pre = "causal_pipeline_%s_" % stage
+            pre = "causal_pipeline_%s%s_" % ("concurrent_" if CONCURRENT else "", stage)
             print("%spredicted_pct: %.2f" % (pre, 100 * p["gain"]))
             print("%sreal_pct: %.2f" % (pre, 100 * gain))
             print("%serror_points: %.2f" % (pre, 100 * err))
