@@ -135,5 +135,18 @@ void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc,
     else if (!out.narrow && rc->undecided)
         snprintf(rc->note, sizeof rc->note,
                  "the %.0f s allowed ran out before every point was decided", co.duration);
+    /* a paused thread lends its core to the others, which a real speedup does
+     * not: with more of the pipeline's threads than cores, the consumer's
+     * scopes came out low (docs/causal.md, Limits) */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    const posts_config *pc = &o->po.base;
+    long threads = 1 + (pc->concurrent_load ? 3 : 0) + (pc->preprocess_threads - 1) + 4;
+    if (rc->done && pc->concurrent_load && cores > 0 && threads > cores) {
+        size_t used = strlen(rc->note);
+        snprintf(rc->note + used, sizeof rc->note - used,
+                 "%s%ld pipeline threads on %ld cores: the preprocess and infer predictions may "
+                 "come out low (docs/causal.md, Limits)",
+                 used ? "; " : "", threads, cores);
+    }
     pp_causal_result_free(out.res);
 }
