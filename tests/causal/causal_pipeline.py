@@ -40,7 +40,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from causal_truth import realtime_prefix  # noqa: E402
+from causal_truth import realtime_prefix, run_causal  # noqa: E402
 
 POSTS = "2000"  # posts generated; a pass reads 300 of each source
 ROWS = "300"  # rows per source per pass: cli/run/run_causal.c, RUN_CAUSAL_ROWS
@@ -98,14 +98,7 @@ def causal(postprof, data, workdir):
     cmd = [postprof, "causal", "-o", out, "--sites", ",".join(STAGES.values()), "--progress",
            "posts.batch_scored", "--speedups", "0,50", "--experiment-ms", "150", "--duration",
            "120", "--precision", "2"]
-    p = subprocess.run(realtime_prefix() + cmd + ["--"] + pipeline, env=env_slow(),
-                       capture_output=True, text=True)
-    sys.stdout.write(p.stdout)
-    sys.stderr.write(p.stderr)
-    if p.returncode != 0:
-        raise SystemExit("postprof causal failed with %d" % p.returncode)
-    with open(out) as f:
-        return json.load(f)
+    return run_causal(cmd + ["--"] + pipeline, env_slow(), out)
 
 
 def main():

@@ -131,8 +131,13 @@ def causal(postprof, prog, workdir, extra_env=None, duration=120, sites=None):
         sites = sites or "serial,critical,offpath"
     if sites:
         cmd += ["--sites", sites]
-    p = subprocess.run(realtime_prefix() + cmd + ["--", prog], env=env, capture_output=True,
-                       text=True)
+    return run_causal(cmd + ["--", prog], env, out)
+
+
+def run_causal(cmd, env, out):
+    """`postprof causal ...` at real-time priority where allowed, its output
+    passed through; the causal.json it wrote, or exit naming its status"""
+    p = subprocess.run(realtime_prefix() + cmd, env=env, capture_output=True, text=True)
     sys.stdout.write(p.stdout)
     sys.stderr.write(p.stderr)
     if p.returncode != 0:
