@@ -3,8 +3,12 @@
 
 Measures, in this run, the real gain of making each stage of causal_truth
 faster, with its 95 % interval (iterations with the stage really faster
-beside iterations at full length, CAUSAL_TRUTH_MEASURE), then runs `postprof
-causal` on it and compares its predictions with what was measured. A
+beside iterations at full length, CAUSAL_TRUTH_MEASURE), runs `postprof
+causal` on it, measures the real gains again, and compares its predictions
+with what was measured around them (around(): a round whose real gains
+moved between before and after is set aside and run again). It runs at
+real-time priority where allowed, and one such test at a time per machine
+(take_turns()). A
 prediction's error is its distance from the measured interval (0 inside it).
 --check asserts the targets (error <= 5 points at 25 % and 50 % for the
 serial and critical stages; the off-path stage predicted at 0 +- 3 points;
@@ -29,11 +33,14 @@ iteration's time, so the real gains measured are the same).
 usage: causal_truth.py --check|--bench POSTPROF CAUSAL_TRUTH WORKDIR [--sync cond|mutex]
                        [--preload | --latency]
 """
+import fcntl
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
 
 STAGES = {"serial": "SERIAL", "critical": "CRITICAL", "offpath": "OFFPATH"}
 SPEEDUPS = (25, 50)
@@ -67,6 +74,31 @@ def realtime_prefix():
         print("note: no real-time priority (chrt -f 5 refused): on a machine with more runnable "
               "threads than cores the real gains and the predictions both widen (docs/causal.md)")
     return []
+
+
+HELD = []
+
+
+def take_turns():
+    """Hold, until this script exits, the machine-wide turn of the accuracy
+    tests that run at real-time priority. Two of them at once on one machine
+    (two build trees, two CI jobs) measure each other: a real-time thread
+    that spins keeps its core until it blocks, so the other program's
+    hand-offs between threads wait for it, and its real gains moved by 20
+    points between runs while its predictions did not (five suites at once
+    on 2 cores). Work at normal priority, however heavy, does not take the
+    turn: the real-time threads run ahead of it."""
+    path = os.path.join(tempfile.gettempdir(), "postprof-realtime-accuracy.lock")
+    f = open(path, "a")
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("waiting for another real-time accuracy test on this machine to finish (%s)"
+              % path, flush=True)
+        t0 = time.monotonic()
+        fcntl.flock(f, fcntl.LOCK_EX)
+        print("waited %.0f s" % (time.monotonic() - t0), flush=True)
+    HELD.append(f)
 
 
 def prog_env(extra):
@@ -111,6 +143,41 @@ def measured_gains(prog, budget_s=MEASURE_SECONDS):
     if len(real) != len(STAGES) * len(SPEEDUPS):
         raise SystemExit("causal_truth measured: " + out)
     return real
+
+
+ROUNDS = 3  # at most, for real gains that stay put across the prediction
+
+
+def around(measure, predict):
+    """The real gains measured before and after the prediction, the
+    prediction between them: a machine whose conditions change (other
+    programs' I/O, their connections, anything a real-time priority does not
+    shield) moves the real gains, and a prediction made under other
+    conditions than its truth judges nothing. When a real gain's interval
+    before and after do not overlap, the round is set aside (printed) and
+    run again, at most ROUNDS times; which round is judged never depends on
+    the prediction. Returns (doc, {key: (gain, low, high, pairs, half)}):
+    the real gain's interval spans both measurements, its estimate is
+    their mean, half is the wider one's half-width."""
+    for rnd in range(1, ROUNDS + 1):
+        before = measure()
+        doc = predict()
+        after = measure()
+        moved = sorted(k for k in before
+                       if before[k][2] < after[k][1] or after[k][2] < before[k][1])
+        if not moved:
+            return doc, {k: ((before[k][0] + after[k][0]) / 2, min(before[k][1], after[k][1]),
+                             max(before[k][2], after[k][2]), before[k][3] + after[k][3],
+                             max(before[k][2] - before[k][1], after[k][2] - after[k][1]) / 2)
+                         for k in before}
+        for k in moved:
+            name = k if isinstance(k, str) else "%s at %d %%" % k
+            print("round %d set aside: %s measured %+.1f%% [%+.1f%%, %+.1f%%] before the "
+                  "prediction and %+.1f%% [%+.1f%%, %+.1f%%] after it" % (
+                      rnd, name, 100 * before[k][0], 100 * before[k][1], 100 * before[k][2],
+                      100 * after[k][0], 100 * after[k][1], 100 * after[k][2]), flush=True)
+    raise SystemExit("FAIL: the real gains moved during the prediction in %d rounds out of %d: "
+                     "this machine's conditions changed too much to judge" % (ROUNDS, ROUNDS))
 
 
 def causal(postprof, prog, workdir, extra_env=None, duration=120, sites=None):
@@ -170,8 +237,8 @@ def main():
         raise SystemExit(__doc__)
     mode, postprof, prog, workdir = args
     os.makedirs(workdir, exist_ok=True)
-    real = measured_gains(prog)
-    doc = causal(postprof, prog, workdir)
+    take_turns()
+    doc, real = around(lambda: measured_gains(prog), lambda: causal(postprof, prog, workdir))
     expected = "one_iteration" if PRELOAD else "iteration_latency" if LATENCY else "iteration"
     if doc["progress"] != expected:
         raise SystemExit("progress point %r, expected %r" % (doc["progress"], expected))
@@ -185,7 +252,7 @@ def main():
                 failures.append("no prediction for %s at %d %%" % key)
                 continue
             p = pred[key]
-            gain, low, high, pairs = real[key]
+            gain, low, high, pairs, half = real[key]
             # the distance from the prediction to the measured interval: 0
             # inside it; the error a 5-point target is judged by
             err = p["gain"] - high if p["gain"] > high else p["gain"] - low if p["gain"] < low else 0
@@ -197,11 +264,11 @@ def main():
                       "open" if p["gain_high"] is None else "%+.1f%%" % (100 * p["gain_high"]),
                       p["experiments"], 100 * gain, 100 * low, 100 * high, pairs,
                       100 * (p["gain"] - gain), 100 * err))
-            worst["measured_half"] = max(worst["measured_half"], (high - low) / 2)
-            if (high - low) / 2 > WIDEST / 100:
+            worst["measured_half"] = max(worst["measured_half"], half)
+            if half > WIDEST / 100:
                 failures.append("%s at %d %%: the real gain was measured to +-%.1f points only "
                                 "(%d pairs), too wide to judge a 5-point target" % (
-                                    stage, pct, 100 * (high - low) / 2, pairs))
+                                    stage, pct, 100 * half, pairs))
             if stage == "offpath":
                 worst["off_path"] = max(worst["off_path"], abs(p["gain"]))
                 if abs(p["gain"]) > 0.03:
