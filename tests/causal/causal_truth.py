@@ -82,12 +82,11 @@ HELD = []
 def take_turns():
     """Hold, until this script exits, the machine-wide turn of the accuracy
     tests that run at real-time priority. Two of them at once on one machine
-    (two build trees, two CI jobs) measure each other: a real-time thread
-    that spins keeps its core until it blocks, so the other program's
-    hand-offs between threads wait for it, and its real gains moved by 20
-    points between runs while its predictions did not (five suites at once
-    on 2 cores). Work at normal priority, however heavy, does not take the
-    turn: the real-time threads run ahead of it."""
+    (two build trees, two CI jobs) would measure each other: a real-time
+    thread that spins (causal_truth's stages) keeps its core until it
+    blocks, and the other program's threads, woken at the same priority,
+    wait for it. Work at normal priority, however heavy, does not take the
+    turn: the real-time threads run ahead of it (docs/causal.md, Accuracy)."""
     path = os.path.join(tempfile.gettempdir(), "postprof-realtime-accuracy.lock")
     f = open(path, "a")
     try:
