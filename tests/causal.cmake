@@ -21,7 +21,7 @@ if(NOT PP_SANITIZE)
   pp_add_script_test(NAME causal.truth
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_work
-    LABELS "causal;plain" TIMEOUT 1800
+    LABELS "causal;plain" TIMEOUT 2400
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   # the same program whose main thread waits for its workers on mutexes
   # (the shim's pthread_mutex_lock wrapper must tell that wait from work)
@@ -29,7 +29,7 @@ if(NOT PP_SANITIZE)
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_mutex_work
             --sync mutex
-    LABELS "causal;plain" TIMEOUT 1800
+    LABELS "causal;plain" TIMEOUT 2400
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   # alone: tests running beside them on every core would stretch their
   # stages' wake-ups, which the real and the virtual speedups see differently
@@ -46,7 +46,7 @@ if(NOT PP_SANITIZE)
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth_preload> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_preload_work
             --preload
-    LABELS "causal;plain" TIMEOUT 1800
+    LABELS "causal;plain" TIMEOUT 2400
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>;POSTPROF_CAUSAL_PRELOAD=$<TARGET_FILE:postprof_causal_preload>")
   # a latency point (PP_LATENCY around each iteration, one at a time: the
   # same real gains) instead of the progress rate
@@ -54,21 +54,21 @@ if(NOT PP_SANITIZE)
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_truth.py --check
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_truth_latency_work
             --latency
-    LABELS "causal;plain" TIMEOUT 1800
+    LABELS "causal;plain" TIMEOUT 2400
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   # the run's causal phase against real speedups of the posts pipeline's
   # preprocess and inference (POSTS_SLOW_PREPROCESS, POSTS_SLOW_INFER)
   pp_add_script_test(NAME causal.pipeline_truth
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_pipeline.py --check
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_pipeline_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_pipeline_work
-    LABELS "causal;plain" TIMEOUT 1800
+    LABELS "causal;plain" TIMEOUT 2400
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   # ... with the loads overlapping the rest (--concurrent-load)
   pp_add_script_test(NAME causal.pipeline_truth_concurrent
     COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/causal/causal_pipeline.py --check
             $<TARGET_FILE:postprof> $<TARGET_FILE:causal_pipeline_truth> ${CMAKE_CURRENT_BINARY_DIR}/causal_pipeline_concurrent_work
             --concurrent
-    LABELS "causal;plain" TIMEOUT 1800
+    LABELS "causal;plain" TIMEOUT 2400
     ENV "POSTPROF_CAUSAL_SHIM=$<TARGET_FILE:postprof_causal>")
   set_tests_properties(causal.truth causal.truth_mutex causal.truth_preload causal.truth_latency
                        causal.pipeline_truth causal.pipeline_truth_concurrent
