@@ -30,7 +30,7 @@ pp_add_script_test(NAME metrics.prometheus
   LABELS metrics TIMEOUT 180)
 pp_add_script_test(NAME metrics.load
   COMMAND python3 ${PP_METRICS_IT}/metrics_load.py $<TARGET_FILE:metrics_peer>
-  LABELS "metrics;threaded" TIMEOUT 180)
+  LABELS "metrics;threaded" TIMEOUT 600)
 pp_add_script_test(NAME metrics.abuse
   COMMAND python3 ${PP_METRICS_IT}/metrics_abuse.py $<TARGET_FILE:metrics_peer>
   LABELS "metrics;threaded" TIMEOUT 180)
