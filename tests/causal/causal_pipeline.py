@@ -13,9 +13,10 @@ with its 95 % interval (causal_pipeline_truth: interleaved load passes, 2
 beside 1, Hodges-Lehmann over the pairs, src/analyze/stats.c), before and
 after `postprof causal` predicts all three at 50 % (causal_truth.py,
 around(): judged against the interval spanning both; a round where that is
-wider than +-2.5 points is set aside and run again), on the command line the run's causal phase uses (cli/run/run_causal.c: the three sources, the API source talking
-HTTP to the API server in the same process, 300 rows each per pass, a first
-deployment's settings). A prediction's error is its distance from the
+wider than +-2.5 points is set aside and run again), on the command line
+the run's causal phase uses (cli/run/run_causal.c: the three sources, the
+API source talking HTTP to the API server in the same process, 300 rows
+each per pass, a first deployment's settings). A prediction's error is its distance from the
 measured interval (0 inside it).
 
 --check asserts: every prediction within 5 points of its real gain, every
@@ -35,7 +36,6 @@ which a real speedup does not, and inference came out 2 points low at load
 
 usage: causal_pipeline.py --check|--bench POSTPROF CAUSAL_PIPELINE_TRUTH WORKDIR [--concurrent]
 """
-import json
 import os
 import subprocess
 import sys
