@@ -71,7 +71,7 @@ threading.Thread(target=srv.serve_forever, daemon=True).start()
 dsn = "http://k1pub@127.0.0.1:%d/5" % srv.server_address[1]
 try:
     r = subprocess.run([postprof, "crash-report", "--sentry", dsn, report], capture_output=True,
-                       text=True, timeout=60)
+                       text=True)
     if r.returncode != 0:
         fail("--sentry: exit %d %s" % (r.returncode, r.stderr))
     if "crasher_fault" not in r.stdout:
@@ -87,7 +87,7 @@ try:
         fail("the event sent is not the one reported")
     Store.answer = 500
     r = subprocess.run([postprof, "crash-report", "--sentry", dsn, report], capture_output=True,
-                       text=True, timeout=60)
+                       text=True)
     if r.returncode != 1 or "HTTP 500" not in r.stderr or "project disabled" not in r.stderr:
         fail("refused: exit %d %r" % (r.returncode, r.stderr))
     if "\x1b" in r.stderr or "\\x1b[2J" not in r.stderr:
@@ -100,7 +100,7 @@ try:
     with open(cut, "wb") as f:
         f.write(whole[:whole.index(b"\nlog:\n") - 7])  # inside the memory map, mid-line
     r = subprocess.run([postprof, "crash-report", "--sentry", dsn, cut], capture_output=True,
-                       text=True, timeout=60)
+                       text=True)
     if r.returncode != 1 or "truncated: the report stops at line" not in r.stderr \
             or "in its memory map" not in r.stderr or "crasher_fault" not in r.stdout \
             or "\ntruncated: " not in r.stdout:

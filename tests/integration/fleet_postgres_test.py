@@ -61,7 +61,7 @@ def pg_ctl(*args):
                           capture_output=True, text=True)
 
 
-def wait_for(what, cond, timeout=60):
+def wait_for(what, cond, timeout=None):
     return wait_bounded(what, cond, timeout, check=peers_alive(nodes, what))
 
 
@@ -88,7 +88,7 @@ try:
                            "--window", "2", "--every", "1",
                            "--out", os.path.join(work, "out-%d" % (i + 1)),
                            "--log-level", "error"],
-                          port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60))
+                          port_re=rb"listening on http://127\.0\.0\.1:(\d+)"))
     for n in nodes:
         wait_for("node :%d ready" % n.port, lambda: n.get("/readyz")[0] == 200)
         m = n.metrics()
@@ -136,7 +136,7 @@ try:
     for n in nodes:  # every node drains at once
         n.proc.send_signal(signal.SIGTERM)
     for i, n in enumerate(nodes):
-        code, err = n.stop(None, timeout=60)
+        code, err = n.stop(None)
         if code != 0:
             fail("pg-%d: exit %d after SIGTERM: %s" % (i + 1, code, err[-2000:]))
         with open(os.path.join(work, "out-%d" % (i + 1), "service.json")) as f:

@@ -24,7 +24,7 @@ for t in ("prometheus", "prometheus-alertmanager", "redis-server", "curl"):
 fresh_dir(work)
 
 
-def wait_for(what, cond, timeout=120):
+def wait_for(what, cond, timeout=None):
     return wait_bounded(what, cond, timeout, every=0.5)
 
 
@@ -39,9 +39,8 @@ proc = subprocess.Popen(["bash", script, "2"], stdout=subprocess.PIPE, stderr=su
 out = b""
 ok = False
 try:
-    deadline = time.monotonic() + 180
-    while b"Ctrl-C stops everything" not in out:
-        if time.monotonic() > deadline or proc.poll() is not None:
+    while b"Ctrl-C stops everything" not in out:  # a hang is ctest's timeout to catch
+        if proc.poll() is not None:
             fail("fleet.sh did not come up: %r" % out[-3000:])
         r, _, _ = select.select([proc.stdout], [], [], 1)
         if r:
@@ -65,10 +64,7 @@ try:
     if len(pids) != 6:  # redis, 2 nodes, alertmanager, 2 Prometheus
         fail("pids: %r" % pids)
     proc.send_signal(signal.SIGINT)
-    try:
-        rest, _ = proc.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        fail("fleet.sh did not stop within 90 s of SIGINT")
+    rest, _ = proc.communicate()
     if proc.returncode != 0:
         fail("fleet.sh exit %d: %r" % (proc.returncode, rest[-2000:]))
     alive = []

@@ -64,7 +64,7 @@ def targets_health():
         return None
 
 
-def wait_for(what, cond, timeout=60):
+def wait_for(what, cond, timeout=None):
     return wait_bounded(what, cond, timeout, check=check_alive,
                         detail=lambda: "targets: %r" % (targets_health(),))
 
@@ -157,7 +157,7 @@ try:
                            "--rate", "40", "--reload", "10", "--window", "2", "--every", "1",
                            "--out", os.path.join(work, "out-%d" % (i + 1)),
                            "--log-level", "error"] + cache,
-                          port_re=rb"listening on http://127\.0\.0\.1:(\d+)", timeout=60))
+                          port_re=rb"listening on http://127\.0\.0\.1:(\d+)"))
     say("3 nodes listening")
     os.makedirs(os.path.join(work, "targets"))
     with open(os.path.join(work, "targets", "nodes.json"), "w") as f:
@@ -323,9 +323,8 @@ scrape_configs:
                 return a
         return None
     # (a failed scrape of node-3 ends the alert's pending 10 s: on a loaded
-    # machine it may need a few tries, hence the longer bound)
-    a = wait_for("Alertmanager to list PostprofCacheHitRatioLow for node-3", cache_alert,
-                 timeout=120)
+    # machine it may need a few tries)
+    a = wait_for("Alertmanager to list PostprofCacheHitRatioLow for node-3", cache_alert)
     recv = [x["name"] for x in a.get("receivers", [])]
     if recv != ["oncall-webhook"] or a["labels"].get("severity") != "warning":
         fail("cache alert routed to %r with labels %r" % (recv, a["labels"]))
@@ -388,7 +387,7 @@ scrape_configs:
     for n in nodes:  # both drain at once
         n.proc.send_signal(signal.SIGTERM)
     for i, n in enumerate(nodes):
-        code, err = n.stop(None, timeout=60)
+        code, err = n.stop(None)
         if code != 0:
             fail("node-%d: exit %d after SIGTERM: %s" % (i + 1, code, err[-2000:]))
         with open(os.path.join(work, "out-%d" % (i + 1), "service.json")) as f:

@@ -44,9 +44,8 @@ scrape_configs:
                              "--storage.tsdb.path=" + os.path.join(tmp, "data"),
                              "--web.listen-address=127.0.0.1:%d" % pport,
                              "--log.level=warn"], stdout=log, stderr=log)
-    deadline = time.monotonic() + 90
     up = None
-    while time.monotonic() < deadline:
+    while True:  # no deadline of the test's own: a hang is ctest's timeout to catch
         if prom.poll() is not None:
             break
         res = query(pport, 'up{job="postprof"}')

@@ -23,7 +23,7 @@ def run(args, env=None):
     e = dict(os.environ)
     e.pop("POSTPROF_TOKEN", None)
     e.update(env or {})
-    return subprocess.run([postprof, "serve"] + args, capture_output=True, timeout=30, env=e)
+    return subprocess.run([postprof, "serve"] + args, capture_output=True, env=e)
 
 
 r = run(["--help"])

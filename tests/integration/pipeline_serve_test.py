@@ -30,7 +30,7 @@ def count(m, op):
     return m.get('profiling_duration_seconds_count{operation="%s"}' % op, 0.0)
 
 
-def wait_for(what, cond, timeout=90):
+def wait_for(what, cond, timeout=None):
     return wait_bounded(what, cond, timeout, every=0.2)
 
 
@@ -38,7 +38,7 @@ def wait_for(what, cond, timeout=90):
 for bad, why in [(["--window", "1", "--every", "2"], "shorter than --every"),
                  (["--rate", "-1"], "--rate"), (["--every", "0"], "--every")]:
     r = subprocess.run([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0", "--data", data] + bad,
-                       capture_output=True, text=True, timeout=60)
+                       capture_output=True, text=True)
     if r.returncode != 2 or why not in r.stderr:
         fail("%s: exit %d, stderr %r" % (bad, r.returncode, r.stderr))
 print("bad options refused (exit 2)")
@@ -46,7 +46,7 @@ print("bad options refused (exit 2)")
 out = os.path.join(work, "out")
 node = Peer([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0", "--node", "t1", "--data", data,
              "--cache-entries", "10", "--reload", "0.5", "--window", "1", "--every", "0.25",
-             "--out", out, "--log-level", "warn"], port_re=PORT_RE, timeout=60)
+             "--out", out, "--log-level", "warn"], port_re=PORT_RE)
 try:
     wait_for("/readyz 200", lambda: node.get("/readyz")[0] == 200)
     st, _, body = node.get("/api/service")
@@ -88,10 +88,7 @@ try:
 
     # SIGTERM under load (requests as fast as one worker can)
     node.proc.send_signal(signal.SIGTERM)
-    try:
-        stdout, err = node.proc.communicate(timeout=60)
-    except subprocess.TimeoutExpired:
-        fail("no exit within 60 s of SIGTERM")
+    stdout, err = node.proc.communicate()  # a hang is ctest's timeout to catch
     stdout, err, code = stdout.decode(), err.decode(errors="replace"), node.proc.returncode
     if code != 0:
         fail("exit %d after SIGTERM: %s" % (code, err[-2000:]))
@@ -128,7 +125,7 @@ print("SIGTERM: exit 0, %d requests, %d reloads, %d windows judged, service.json
 # --duration: stops by itself, exit 0
 r = subprocess.run([pp, "pipeline", "--serve", "--listen", "127.0.0.1:0", "--data", data,
                     "--duration", "1", "--rate", "50", "--out", os.path.join(work, "out2")],
-                   capture_output=True, text=True, timeout=120)
+                   capture_output=True, text=True)
 if r.returncode != 0 or "stopped_by: duration" not in r.stdout:
     fail("--duration: exit %d, %r %r" % (r.returncode, r.stdout, r.stderr[-1000:]))
 with open(os.path.join(work, "out2", "service.json")) as f:
