@@ -441,10 +441,11 @@ int pp__otlp_config_from_env(pp__otlp_getenv get, void *ctx, pp__otlp_config *ou
     out->schedule_delay_ms = read_ms(get, ctx, NULL, "OTEL_BSP_SCHEDULE_DELAY", 5000, 1);
     out->export_timeout_ms = read_ms(get, ctx, NULL, "OTEL_BSP_EXPORT_TIMEOUT", 30000, 1);
     out->metric_interval_ms = read_ms(get, ctx, NULL, "OTEL_METRIC_EXPORT_INTERVAL", 60000, 1);
-    /* the flush at exit: one request's timeout, at most 5 s */
+    /* the flush at exit: one request's timeout, at most 5 s, unless
+     * POSTPROF_OTLP_EXIT_TIMEOUT says how long a program may wait at exit */
     uint64_t t = out->traces_timeout_ms > out->metrics_timeout_ms ? out->traces_timeout_ms
                                                                   : out->metrics_timeout_ms;
-    out->shutdown_ms = t < 5000 ? t : 5000;
+    out->shutdown_ms = read_ms(get, ctx, NULL, "POSTPROF_OTLP_EXIT_TIMEOUT", t < 5000 ? t : 5000, 1);
 out:
     if (rc != PP_OK)
         pp__otlp_config_release(out);

@@ -239,6 +239,10 @@ const peerEnv = (port) => ({
   OTEL_RESOURCE_ATTRIBUTES: 'deployment.environment=test,team=perf%20team',
   OTEL_METRIC_EXPORT_INTERVAL: '600000',
   OTEL_BSP_SCHEDULE_DELAY: '600000',
+  // what the exit flush sends is checked here, not how fast (the failures
+  // test judges a 2 s shutdown): under TSan at load ~20 the spans alone
+  // took the default 5 s and the metrics were dropped
+  POSTPROF_OTLP_EXIT_TIMEOUT: '600000',
 });
 
 async function spansAndMetrics(json) {
@@ -337,6 +341,8 @@ async function runPair(work, loaderSampler, serverSampler) {
     OTEL_TRACES_SAMPLER: sampler,
     // room for every span of the run: no pause, so every request has its CLIENT span
     OTEL_BSP_MAX_QUEUE_SIZE: '65536',
+    // and time at exit to send them, however loaded the machine
+    POSTPROF_OTLP_EXIT_TIMEOUT: '600000',
   });
   let url = null;
   let resolveUrl;

@@ -84,6 +84,7 @@ static void env_defaults(void **state)
     assert_true(c.export_timeout_ms == 30000);
     assert_true(c.traces_timeout_ms == 10000);
     assert_true(c.metric_interval_ms == 60000);
+    assert_true(c.shutdown_ms == 5000); /* the 10 s request timeout, capped at exit */
     assert_int_equal(c.sampler, PP__SAMPLER_PARENT_ON);
     assert_non_null(attr(&c, "service.name"));
     assert_true(strncmp(attr(&c, "service.name"), "unknown_service:", 16) == 0);
@@ -131,6 +132,8 @@ static void env_every_variable(void **state)
         "250",
         "OTEL_METRIC_EXPORT_INTERVAL",
         "1000",
+        "POSTPROF_OTLP_EXIT_TIMEOUT",
+        "60000",
         NULL};
     env_table t = {kv};
     pp__otlp_config c;
@@ -144,6 +147,7 @@ static void env_every_variable(void **state)
     assert_string_equal(c.metrics_headers[2], "x-only-metrics: 1");
     assert_true(c.traces_timeout_ms == 2500);
     assert_true(c.metrics_timeout_ms == 700);
+    assert_true(c.shutdown_ms == 60000); /* POSTPROF_OTLP_EXIT_TIMEOUT, over the 5 s cap */
     assert_int_equal(c.gzip, 1);
     assert_int_equal(c.json, 1);
     assert_string_equal(attr(&c, "service.name"), "checkout"); /* OTEL_SERVICE_NAME wins */
