@@ -445,7 +445,8 @@ int pp__otlp_config_from_env(pp__otlp_getenv get, void *ctx, pp__otlp_config *ou
      * POSTPROF_OTLP_EXIT_TIMEOUT says how long a program may wait at exit */
     uint64_t t = out->traces_timeout_ms > out->metrics_timeout_ms ? out->traces_timeout_ms
                                                                   : out->metrics_timeout_ms;
-    out->shutdown_ms = read_ms(get, ctx, NULL, "POSTPROF_OTLP_EXIT_TIMEOUT", t < 5000 ? t : 5000, 1);
+    out->shutdown_ms =
+        read_ms(get, ctx, NULL, "POSTPROF_OTLP_EXIT_TIMEOUT", t < 5000 ? t : 5000, 1);
 out:
     if (rc != PP_OK)
         pp__otlp_config_release(out);
