@@ -1,13 +1,20 @@
 """metrics_load.py - 50 concurrent keep-alive connections scrape the peer for
 a bounded time while two of its threads update metrics: every answer is
-200 and a well-formed exposition, and RSS stays flat after the warm-up."""
+200 and a well-formed exposition, and RSS stays flat after the warm-up.
+
+A connection the server closes without an answer fails the test unless
+the server counted it among the connections it refused or closed on
+purpose (postprof_http_connections_refused_total): on a machine so loaded
+that a request waits unread past the 10 s head deadline (five suites at
+once on 2 cores, ASan: 24 of 77 in one run), closing it is the server
+defending itself, and the count says so."""
 import http.client
 import os
 import sys
 import threading
 import time
 
-from pp_peer import Peer, fail
+from pp_peer import Peer, fail, metrics
 
 peer_bin = sys.argv[1]
 CONNS = 50
@@ -26,7 +33,8 @@ stop_at = time.monotonic() + SECONDS
 def client(i):
     c = None
     accept = ["text/plain", "application/openmetrics-text; version=1.0.0"][i % 2]
-    while time.monotonic() < stop_at:
+    # at least SECONDS, and until the connections' worth of answers came
+    while time.monotonic() < stop_at or stats["ok"] < CONNS:
         try:
             if c is None:
                 # no client timeout: under five test suites at once on 2
@@ -67,6 +75,8 @@ while time.monotonic() < stop_at:
 for t in threads:
     t.join()
 rss_end = peer.rss_kib()
+m = metrics(peer.port)
+closed = sum(v for k, v in m.items() if k.startswith("postprof_http_connections_refused_total{"))
 code, err = peer.stop()
 print("load: %d scrapes in %.0f s over %d connections, %d bad, %d errors; RSS %d KiB after "
       "warm-up, %d KiB max, %d KiB at the end" % (stats["ok"], SECONDS, CONNS, len(stats["bad"]),
@@ -75,7 +85,10 @@ print("load: %d scrapes in %.0f s over %d connections, %d bad, %d errors; RSS %d
 if stats["bad"]:
     fail("non-200 or malformed answers: %r" % stats["bad"][:3])
 if stats["errors"]:
-    fail("connection errors: %r" % stats["errors"][:3])
+    print("connections closed without an answer: %d; the server counted %d refused or closed "
+          "(postprof_http_connections_refused_total)" % (len(stats["errors"]), closed))
+    if len(stats["errors"]) > closed:
+        fail("connection errors the server did not count: %r" % stats["errors"][:3])
 if stats["ok"] < CONNS:
     fail("too few scrapes answered: %d" % stats["ok"])
 growth = max(samples + [rss_end]) - rss_warm
