@@ -291,7 +291,11 @@ async function failures() {
     OTEL_BSP_SCHEDULE_DELAY: '600000',
     OTEL_BSP_MAX_QUEUE_SIZE: '256',
     OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '128',
-    OTEL_EXPORTER_OTLP_TIMEOUT: '1500',
+    // long enough for every answer to arrive however loaded the machine: the
+    // gap below is judged from the 503 the exporter received (with 1.5 s,
+    // under ASan at load ~15, the first try timed out before the receiver
+    // answered, and the backoff retry came 804 ms after its 503)
+    OTEL_EXPORTER_OTLP_TIMEOUT: '600000',
   };
   let told = false;
   const r = await run(peer, ['failures'], env, (p, out) => {
