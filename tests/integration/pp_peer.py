@@ -7,7 +7,7 @@ process it started (by its pid).
 Waits have no deadline of their own unless a caller gives one (timeout=N,
 for a deadline the product promises): at load 15-20 under a sanitizer, work
 of 1-3 s took 10-20 times longer and fixed deadlines failed tests that were
-right. A hang is ctest's TIMEOUT to catch (600 s at least); meanwhile a
+right. A hang is ctest's TIMEOUT to catch (1500 s at least); meanwhile a
 wait says on stderr every 30 s what it is still waiting for."""
 import http.client
 import json
