@@ -21,7 +21,7 @@ pp_record_workload(work_shares_nofp work_shares)
 target_compile_options(work_shares_nofp PRIVATE -fomit-frame-pointer)
 
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
-# The attribution-accuracy cases (shares, perf, libunwind, attach_shares)
+# The attribution-accuracy cases (shares, perf, libunwind, attach_shares, posix_timer)
 # measure the profiler and the unsanitized workloads, which are the same in
 # every build; they run on the plain Release build only, where the machine is
 # not also busy with a sanitized build's tests (the project's rule: accuracy tests
@@ -29,7 +29,8 @@ find_package(Python3 REQUIRED COMPONENTS Interpreter)
 set(pp_record_cases formats mem_all mem_sampled cli robust_crash robust__exit robust_exec
     robust_fork robust_threads64 robust_blocksig robust_ownhandler robust_wall robust_vfork
     attach signals)
-set(pp_record_accuracy shares1 shares4 perf libunwind attach_shares closefds short_threads)
+set(pp_record_accuracy shares1 shares4 perf libunwind attach_shares closefds short_threads
+    posix_timer)
 if(NOT PP_SANITIZE)
   list(APPEND pp_record_cases ${pp_record_accuracy})
 endif()
