@@ -300,9 +300,16 @@ scrape_configs:
     shared = wait_for("postprof_shared_cache_hit_ratio on node-1 and node-2", lambda: (
         lambda d: d if set(d) == {"node-1", "node-2"} and all(v > 0 for v in d.values())
         else None)(per_node("postprof_shared_cache_hit_ratio")))
-    ratios = per_node("instance:postprof_cache_hit_ratio:rate5m")
-    fleet = prom_query("job:postprof_cache_hit_ratio:rate5m")
-    gain = per_node("instance:postprof_shared_cache_gain:rate5m")
+    # read together once all are there: a scrape of a loaded node that
+    # failed in the last interval leaves its series (and the rules over
+    # them) without a value at this instant until the next one
+    def readings():
+        r = per_node("instance:postprof_cache_hit_ratio:rate5m")
+        f = prom_query("job:postprof_cache_hit_ratio:rate5m")
+        g = per_node("instance:postprof_shared_cache_gain:rate5m")
+        return (r, f, g) if len(r) == 3 and f and set(g) == {"node-1", "node-2"} else None
+    ratios, fleet, gain = wait_for("the 3 nodes' cache hit ratios, the fleet's, and the shared "
+                                   "nodes' gains", readings)
     fr = float(fleet[0]["value"][1]) if fleet else None
     if len(ratios) != 3 or fr is None or not (
             min(ratios.values()) - 1e-9 <= fr <= max(ratios.values()) + 1e-9):
