@@ -201,12 +201,22 @@
     keys: R.apply ? ['predicted gain %', 'measured gain %'] : ['predicted gain %'], fmt: v => +v.toPrecision(3) + '%',
     colors: ['#748ffc', '#2f9e44'], empty: 'no suggestions', labelWidth: 170
   });
+  /* how an --apply measurement was adjusted for the machine's speed (docs/profilers.md) */
+  const gaugeNote = (a) => {
+    const g = a && a.speed_gauge;
+    if (!g) return '';
+    if (g.used)
+      return `<div class="note">measured adjusted for the machine's speed, gauged by the stages it does not change (${esc(g.stages)}); unadjusted ${C.pct(g.unadjusted)}</div>`;
+    if (g.stages && g.gauge_ratio > 0 && (g.gauge_low > 1 || (g.gauge_high != null && g.gauge_high < 1)))
+      return `<div class="note">not adjusted for the machine's speed: the stages it should not change (${esc(g.stages)}) took ${g.gauge_ratio.toFixed(2)}x their time</div>`;
+    return '';
+  };
   table('suggestions-table', [['#'], ['impact'], ['suggestion'], ['predicted', 'num'], ['measured', 'num'], ['basis']],
     sg.map((s, i) => {
       const a = measuredFor(s);
       return [String(i + 1), badge(s.impact, s.impact),
         `${esc(s.description)}<div class="note">${esc(s.implementation)}</div><div class="note">${esc(s.evidence)}</div>` +
-        (a && a.note ? `<div class="note">${esc(a.note)}</div>` : ''),
+        (a && a.note ? `<div class="note">${esc(a.note)}</div>` : '') + gaugeNote(a),
         C.pct(s.expected_improvement) + (s.expected_improvement_low != null && s.expected_improvement_high > s.expected_improvement_low
           ? ` (${C.pct(s.expected_improvement_low)} to ${C.pct(s.expected_improvement_high)})` : ''),
         a ? C.pct(a.measured_improvement) + (a.measured_low != null ? ` (${C.pct(a.measured_low)} to ${C.pct(a.measured_high)}) ${a.hit ? 'hit' : 'miss'}` : '')

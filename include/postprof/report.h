@@ -293,6 +293,23 @@ typedef struct pp_target {
     int pass;
 } pp_target;
 
+/*
+ * How an --apply measurement was adjusted for the machine's speed: the
+ * self time of the stages the setting does not change (stages[], by the
+ * experiments) gauges it in each pass, and the measured gain is taken with
+ * that gauge's change removed (weight theta, docs/profilers.md). used 0:
+ * not adjusted (why in `why`); the unadjusted figures are always kept.
+ */
+typedef struct pp_apply_gauge {
+    int used;
+    char stages[PP_REPORT_NAME_MAX]; /* "preprocess, cache"; "" none */
+    double theta, share;             /* slope applied; the gauge's share of a pass */
+    double gauge_ratio, gauge_low,
+        gauge_high;                /* the gauge's own ratio, setting over current (95 %) */
+    double raw, raw_low, raw_high; /* the gain unadjusted (95 %) */
+    char why[PP_REPORT_NAME_MAX];  /* when not used */
+} pp_apply_gauge;
+
 typedef struct pp_apply_result {
     pp_category category;
     char description[PP_REPORT_TEXT_MAX];
@@ -305,6 +322,7 @@ typedef struct pp_apply_result {
     double before_ns, after_ns;    /* from the same pairs: after = before * (1 - measured) */
     double noise;                  /* half-width of the measured interval */
     char note[PP_REPORT_TEXT_MAX]; /* why a miss happened, empty for a hit */
+    pp_apply_gauge gauge;
 } pp_apply_result;
 
 /* Every suggestion at once: the prediction composed per site, and measured. */
@@ -312,6 +330,7 @@ typedef struct pp_apply_combined {
     double predicted, predicted_low, predicted_high;
     double measured, measured_low, measured_high;
     unsigned pairs;
+    pp_apply_gauge gauge;
 } pp_apply_combined;
 
 typedef struct pp_apply {

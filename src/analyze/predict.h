@@ -17,6 +17,10 @@
 #include "analyze/stats.h"
 
 /* One site's figures over an experiment's pairs (arrays of n_pairs, ns per pass). */
+/* The unit of an experiment's sites that are not significant alone, judged
+ * together (pp_site_change.name). */
+#define PP__PREDICT_REST_NAME "(the other sites together)"
+
 typedef struct pp__trial_site {
     const char *name;
     int stage;                     /* the stage whose scope encloses the site (or is it), -1 none */

@@ -436,6 +436,54 @@ out:
     return rc;
 }
 
+int pp__stats_gauged(const double *const *a, const double *const *b, const double *const *ga,
+                     const double *const *gb, const size_t *n, const int *use, size_t k,
+                     double conf, double *out_theta, pp__ratio_est *out)
+{
+    if (!a || !b || !ga || !gb || !n || !use || !out || !out_theta || k == 0 || !conf_ok(conf))
+        return PP_EINVAL;
+    *out_theta = 0;
+    double sxy = 0, sxx = 0;
+    for (size_t j = 0; j < k; j++) {
+        if (!use[j])
+            continue;
+        if (!a[j] || !b[j] || !ga[j] || !gb[j] || n[j] == 0)
+            return PP_EINVAL;
+        double md = 0, mx = 0;
+        for (size_t i = 0; i < n[j]; i++) {
+            if (!sample_ok(a[j][i]) || !sample_ok(b[j][i]) || !sample_ok(ga[j][i]) ||
+                !sample_ok(gb[j][i]))
+                return PP_EINVAL;
+            md += log(b[j][i] / a[j][i]);
+            mx += log(gb[j][i] / ga[j][i]);
+        }
+        md /= (double)n[j];
+        mx /= (double)n[j];
+        for (size_t i = 0; i < n[j]; i++) {
+            double x = log(gb[j][i] / ga[j][i]) - mx;
+            sxy += (log(b[j][i] / a[j][i]) - md) * x;
+            sxx += x * x;
+        }
+    }
+    double theta = sxx > 0 ? sxy / sxx : 0;
+    theta = theta < 0 ? 0 : theta > 1 ? 1 : theta;
+    *out_theta = theta;
+    for (size_t j = 0; j < k; j++) {
+        if (!use[j])
+            continue;
+        double *adj = malloc(n[j] * sizeof *adj);
+        if (!adj)
+            return PP_ENOMEM;
+        for (size_t i = 0; i < n[j]; i++)
+            adj[i] = b[j][i] * pow(ga[j][i] / gb[j][i], theta);
+        int rc = pp__stats_paired(a[j], adj, n[j], conf, 0.0, &out[j]);
+        free(adj);
+        if (rc != PP_OK)
+            return rc;
+    }
+    return PP_OK;
+}
+
 int pp__stats_unpaired(const double *a, size_t na, const double *b, size_t nb, double conf,
                        double tol, pp__ratio_est *out)
 {

@@ -53,6 +53,24 @@ PP_NODISCARD int pp__stats_paired(const double *a, const double *b, size_t n, do
                                   double tol, pp__ratio_est *out);
 
 /*
+ * pp__stats_gauged() - Paired ratios adjusted for a gauge measured in the
+ * same passes (the machine's speed, by work the settings do not change).
+ * Arm j has n[j] pairs a[j][i] (current settings), b[j][i] (the arm's) and
+ * the gauge's time in each of those passes, ga[j][i] and gb[j][i]. theta
+ * is the least-squares slope of log(b/a) on log(gb/ga) over the pairs of
+ * every arm with use[j] != 0, each arm's means taken out, clamped to
+ * [0, 1] (0 when no arm is used or the gauge never changes). For each used
+ * arm, out[j] is pp__stats_paired() of a against b * (ga/gb)^theta; the
+ * other arms' out[j] are left as they are. *out_theta gets theta.
+ * Returns PP_OK; PP_EINVAL for NULL arrays, k == 0, a sample <= 0 or not
+ * finite in a used arm, bad conf; PP_ENOMEM.
+ */
+PP_NODISCARD int pp__stats_gauged(const double *const *a, const double *const *b,
+                                  const double *const *ga, const double *const *gb, const size_t *n,
+                                  const int *use, size_t k, double conf, double *out_theta,
+                                  pp__ratio_est *out);
+
+/*
  * pp__stats_unpaired() - Ratio of two groups' typical values (b over a):
  * Hodges-Lehmann shift of the logs (median of all log b_j - log a_i) with the
  * interval from the Mann-Whitney distribution (exact while C(na+nb, na) <

@@ -60,7 +60,33 @@ typedef struct pp__rounds_opts {
     /* > 0: an arm stops once even the high end of its gain's interval (98 %)
      * is below this: it cannot be suggested */
     double min_effect;
+    /* non-NULL (n_arms rows): gauge the machine's speed in each pass of arm
+     * i by the sites whose enclosing stage scope is a stage with
+     * gauge_stage[i][stage] != 0 (none: arm i is not adjusted), and give
+     * out_est adjusted for it; see pp__gauge_out */
+    const unsigned char (*gauge_stage)[PP_STAGE_COUNT];
 } pp__rounds_opts;
+
+/*
+ * The machine's speed gauged within each pass (--apply). A pass at the
+ * same settings takes more or less time as the machine runs slower or
+ * faster (on a shared 2-core machine a compute stage varies by 14 % from
+ * one pass to the next, with every site alike); work no arm changes shows
+ * that speed in the same pass. With gauge time g, the arm's log ratio
+ * log(b/a) is taken less theta * log(g_b/g_a), theta the least-squares
+ * slope of the one on the other over every arm's pairs (its own mean
+ * taken out per arm), clamped to [0, 1]. An arm is left unadjusted when it
+ * has no gauge stages, when its gauge's own 95 % interval excludes 1 (the
+ * setting changed the work taken as the gauge), or when the gauge is under
+ * 5 % of its passes.
+ */
+typedef struct pp__gauge_out {
+    int used;            /* 1: out_est is adjusted */
+    double theta;        /* the slope applied (0 when not used) */
+    double share;        /* the gauge's median share of the arm's current-settings passes */
+    pp__ratio_est raw;   /* the arm's ratio without the adjustment */
+    pp__ratio_est gauge; /* the gauge's own ratio, arm over current */
+} pp__gauge_out;
 
 /*
  * pp__prof_rounds() - The experiments behind suggestions and --apply: rounds
@@ -75,10 +101,13 @@ typedef struct pp__rounds_opts {
  * figures): arm i's experiment on its first knob, per-site speedups and the
  * predicted gain from analyze/predict.c. Returns PP_OK; PP_EINVAL for bad
  * arms; the workload's errors. The knobs are back at their values on return.
+ * With o->gauge_stage, out_gauge (n_arms, may be NULL) says how each estimate was
+ * adjusted for the machine's speed.
  */
 PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg,
                                  const pp__arm *arms, size_t n_arms, const pp__rounds_opts *o,
-                                 pp_experiment *out_exp, pp__ratio_est *out_est);
+                                 pp_experiment *out_exp, pp__ratio_est *out_est,
+                                 pp__gauge_out *out_gauge);
 
 /* /proc/thread-self/schedstat opened for pp__prof_quiet_pass (-1: not readable). */
 int pp__prof_sched_open(void);

@@ -88,7 +88,7 @@ static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report
     pp__ratio_est est[MAX_CANDIDATES];
     if (!e)
         return PP_ENOMEM;
-    int rc = pp__prof_rounds(w, &cfg->profile, arms, n, &o, e, est);
+    int rc = pp__prof_rounds(w, &cfg->profile, arms, n, &o, e, est, NULL);
     for (size_t i = 0; rc == PP_OK && i < n; i++)
         rc = pp__prof_append_experiment(r, &e[i]);
     free(e);
@@ -190,6 +190,74 @@ static const pp_experiment *experiment_for(const pp_report *r, const pp_suggesti
             r->experiments[i].n_sites > 0)
             return &r->experiments[i];
     return NULL;
+}
+
+/* Stage st no longer fit to gauge the machine's speed (row: one arm's). */
+static void gauge_drop(unsigned char *row, int st)
+{
+    if (st == PP_STAGE_LOAD_ALL)
+        st = PP_STAGE_LOAD; /* the sources' loads are the load stage's sites */
+    if (st == PP_STAGE_MODEL_LOAD)
+        st = PP_STAGE_INFER;
+    if (st >= 0 && st < PP_STAGE_COUNT && st != PP_STAGE_PASS)
+        row[st] = 0;
+    else
+        memset(row, 0, PP_STAGE_COUNT); /* the whole pass: nothing is left */
+}
+
+/*
+ * The stages that gauge the machine's speed for an arm that applies the
+ * suggestions sg[0..n): every stage with a scope of its own, less the stage
+ * each suggestion's experiment was about and the stage of every site whose
+ * change was significant in it. None when a suggestion has no experiment
+ * or its experiment took the whole pass (work that overlaps: any stage may
+ * have changed).
+ */
+static void gauge_row(const pp_workload *w, const pp_report *r, const pp_suggestion *const *sg,
+                      size_t n, unsigned char row[PP_STAGE_COUNT])
+{
+    for (int st = 0; st < PP_STAGE_COUNT; st++)
+        row[st] = w->stage_scopes[st] != NULL && st != PP_STAGE_PASS;
+    for (size_t k = 0; k < n; k++) {
+        const pp_experiment *e = experiment_for(r, sg[k]);
+        if (!e) {
+            memset(row, 0, PP_STAGE_COUNT);
+            return;
+        }
+        gauge_drop(row, (int)e->stage);
+        for (size_t i = 0; i < e->n_sites; i++)
+            if (e->sites[i].significant && (e->sites[i].stage >= 0 || e->sites[i].whole_stage ||
+                                            strcmp(e->sites[i].name, PP__PREDICT_REST_NAME) == 0))
+                gauge_drop(row, e->sites[i].stage); /* the pooled sites: every stage */
+    }
+}
+
+static void gauge_fill(pp_apply_gauge *g, const unsigned char row[PP_STAGE_COUNT],
+                       const pp__gauge_out *go)
+{
+    memset(g, 0, sizeof *g);
+    size_t len = 0;
+    for (int st = 0; st < PP_STAGE_COUNT; st++)
+        if (row[st] && len < sizeof g->stages)
+            len += (size_t)snprintf(g->stages + len, sizeof g->stages - len, "%s%s",
+                                    len ? ", " : "", pp_stage_name((pp_stage)st));
+    g->used = go->used;
+    g->theta = go->theta;
+    g->share = go->share;
+    g->gauge_ratio = go->gauge.ratio;
+    g->gauge_low = go->gauge.low;
+    g->gauge_high = go->gauge.high;
+    g->raw = 1.0 - go->raw.ratio;
+    g->raw_low = 1.0 - go->raw.high;
+    g->raw_high = 1.0 - go->raw.low;
+    if (go->used)
+        return;
+    snprintf(g->why, sizeof g->why, "%s",
+             !g->stages[0]          ? "no stage is left that the settings do not change"
+             : !(go->share >= 0.05) ? "the stages left are under 5 % of a pass"
+             : go->gauge.n && (go->gauge.low > 1.0 || go->gauge.high < 1.0)
+                 ? "the stages left changed with the setting"
+                 : "the gauge did not follow the pass times");
 }
 
 /* Peak RSS from here on: VmHWM reset to the current RSS (Linux >= 4.0). */
@@ -308,10 +376,14 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     pp__arm arms[PP__MAX_ARMS];
     size_t idx[PP__MAX_ARMS], n_arms = 0;
     pp__arm all = {.name = "all", .stage = PP_STAGE_PASS};
+    unsigned char gst[PP__MAX_ARMS][PP_STAGE_COUNT];
+    const pp_suggestion *sg[PP__MAX_ARMS];
     for (size_t i = 0; i < r->n_suggestions && n_arms + 1 < PP__MAX_ARMS; i++) {
         const pp_suggestion *s = &r->suggestions[i];
         if (s->knob < 0 || all.n >= PP__ARM_MAX_KNOBS)
             continue;
+        sg[n_arms] = s;
+        gauge_row(w, r, &sg[n_arms], 1, gst[n_arms]);
         arms[n_arms] = (pp__arm){.name = s->description,
                                  .stage = PP_STAGE_PASS,
                                  .n = 1,
@@ -322,12 +394,18 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         all.value[all.n++] = s->value;
     }
     size_t n_each = n_arms;
-    if (n_each > 1)
+    if (n_each > 1) {
+        gauge_row(w, r, sg, n_each, gst[n_arms]);
         arms[n_arms++] = all;
+    }
     pp__ratio_est est[PP__MAX_ARMS];
-    pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9, .min_effect = 0};
+    pp__gauge_out go[PP__MAX_ARMS];
+    memset(go, 0, sizeof go);
+    pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9,
+                         .min_effect = 0,
+                         .gauge_stage = (const unsigned char(*)[PP_STAGE_COUNT])gst};
     if (n_arms > 0 &&
-        (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est)) != PP_OK)
+        (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est, go)) != PP_OK)
         return rc;
     const pp_experiment *exps[PP_REPORT_MAX_SUGGESTIONS];
     size_t n_exps = 0, hits = 0;
@@ -354,6 +432,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         a->noise = (a->measured_high - a->measured_low) / 2.0;
         a->hit = a->measured_improvement >= a->predicted_low &&
                  a->measured_improvement <= a->predicted_high;
+        gauge_fill(&a->gauge, gst[k], &go[k]);
         hits += a->hit != 0;
         explain(a);
     }
@@ -369,6 +448,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         ap->combined.measured_low = 1.0 - x->high;
         ap->combined.measured_high = 1.0 - x->low;
         ap->combined.pairs = (unsigned)x->n;
+        gauge_fill(&ap->combined.gauge, gst[n_arms - 1], &go[n_arms - 1]);
         ap->before_ns = x->base;
         ap->after_ns = x->base * x->ratio;
     }

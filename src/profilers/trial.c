@@ -84,7 +84,8 @@ typedef struct rounds_ctx {
     const pp_workload *w;
     const pp__arm *arms;
     size_t n_arms;
-    int with_sites;
+    int with_sites; /* per-site figures recorded (for out_exp, or the gauge) */
+    int per_site;   /* out_exp wanted: per-site predictions */
     /* every knob any arm sets, with its value before the experiment */
     size_t n_knobs;
     pp_knob knob[PP__MAX_ARMS * PP__ARM_MAX_KNOBS];
@@ -465,14 +466,104 @@ static int stops(const arm_state *s, const pp__rounds_opts *o, size_t max_pairs,
     return past_deadline && s->n >= s->floor;
 }
 
+/*
+ * The gauge of arm s: in each of its passes (h 0: current settings, 1: the
+ * arm's), the self time of the sites whose enclosing stage scope is a stage
+ * with gauge_stage[stage] != 0. Returns its median share of the current-settings
+ * passes, 0 when some pass has none of it.
+ */
+static double gauge_series(const rounds_ctx *c, const arm_state *s,
+                           const unsigned char *gauge_stage, double g[2][MAX_TRIAL_PAIRS])
+{
+    memset(g, 0, 2 * sizeof g[0]);
+    for (size_t k = 0; k < s->n_sites; k++) {
+        int is_stage = 0, st = stage_of(c->w, s, &s->sites[k], &is_stage);
+        if (st < 0 || !gauge_stage[st])
+            continue;
+        for (int h = 0; h < 2; h++)
+            for (size_t i = 0; i < s->n; i++)
+                g[h][i] += s->sites[k].self[h][i];
+    }
+    double share[MAX_TRIAL_PAIRS];
+    for (size_t i = 0; i < s->n; i++) {
+        if (!(g[0][i] > 0) || !(g[1][i] > 0) || !(s->quiet[0][i] > 0))
+            return 0;
+        share[i] = g[0][i] / s->quiet[0][i];
+    }
+    return s->n ? pp__stats_median(share, s->n) : 0;
+}
+
+#define GAUGE_MIN_SHARE 0.05
+
+/* Each arm's estimate adjusted for the machine's speed in its passes
+ * (pp__gauge_out in prof_impl.h): the slope over every usable arm, then
+ * each usable arm's pairs with the gauge's change taken out. */
+static int gauged(const rounds_ctx *c, const pp__rounds_opts *o, pp__ratio_est *est,
+                  pp__gauge_out *out)
+{
+    double(*g)[2][MAX_TRIAL_PAIRS] = calloc(c->n_arms, sizeof *g);
+    int *usable = calloc(c->n_arms, sizeof *usable);
+    double *share = calloc(c->n_arms, sizeof *share);
+    pp__ratio_est *gr = calloc(c->n_arms, sizeof *gr), *adj = calloc(c->n_arms, sizeof *adj);
+    const double **a = calloc(c->n_arms, sizeof *a), **b = calloc(c->n_arms, sizeof *b);
+    const double **ga = calloc(c->n_arms, sizeof *ga), **gb = calloc(c->n_arms, sizeof *gb);
+    size_t *n = calloc(c->n_arms, sizeof *n);
+    int rc = PP_ENOMEM;
+    if (!g || !usable || !share || !gr || !adj || !a || !b || !ga || !gb || !n)
+        goto out;
+    for (size_t j = 0; j < c->n_arms; j++) {
+        const arm_state *s = &c->st[j];
+        a[j] = s->quiet[0];
+        b[j] = s->quiet[1];
+        ga[j] = g[j][0];
+        gb[j] = g[j][1];
+        n[j] = s->n;
+        share[j] = gauge_series(c, s, o->gauge_stage[j], g[j]);
+        /* usable: enough of a pass, and the arm's setting left it as it was */
+        if (share[j] >= GAUGE_MIN_SHARE &&
+            pp__stats_paired(g[j][0], g[j][1], s->n, 0.95, 0.0, &gr[j]) == PP_OK)
+            usable[j] = gr[j].low <= 1.0 && gr[j].high >= 1.0;
+    }
+    double theta = 0;
+    if ((rc = pp__stats_gauged(a, b, ga, gb, n, usable, c->n_arms, 0.95, &theta, adj)) != PP_OK)
+        goto out;
+    for (size_t j = 0; j < c->n_arms; j++) {
+        pp__gauge_out go = {.raw = est[j], .gauge = gr[j], .share = share[j]};
+        if (usable[j] && theta > 0) {
+            est[j] = adj[j];
+            go.used = 1;
+            go.theta = theta;
+        }
+        if (out)
+            out[j] = go;
+    }
+    rc = PP_OK;
+out:
+    free(g);
+    free(usable);
+    free(share);
+    free(gr);
+    free(adj);
+    free(a);
+    free(b);
+    free(ga);
+    free(gb);
+    free(n);
+    return rc;
+}
+
 int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__arm *arms,
                     size_t n_arms, const pp__rounds_opts *o, pp_experiment *out_exp,
-                    pp__ratio_est *out_est)
+                    pp__ratio_est *out_est, pp__gauge_out *out_gauge)
 {
     if (!w || !cfg || !arms || !o || !out_est || n_arms == 0 || n_arms > PP__MAX_ARMS)
         return PP_EINVAL;
-    rounds_ctx c = {
-        .w = w, .arms = arms, .n_arms = n_arms, .with_sites = out_exp != NULL, .sched_fd = -1};
+    rounds_ctx c = {.w = w,
+                    .arms = arms,
+                    .n_arms = n_arms,
+                    .with_sites = out_exp != NULL || o->gauge_stage != NULL,
+                    .per_site = out_exp != NULL,
+                    .sched_fd = -1};
     uint32_t cpu_every = pp_cpu_sampling();
     pass_rec recs[PP__MAX_ARMS + 1];
     memset(recs, 0, sizeof recs);
@@ -520,7 +611,7 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     /* a loaded machine (the warm-up waited for a CPU for more than 2 % of
      * its time): every call's on-CPU time is measured, so that a site that
      * only computes is judged on it (costs two clock reads per call) */
-    c.cpu_on = c.with_sites && recs[n_arms].quiet < 0.98 * recs[n_arms].wall;
+    c.cpu_on = c.per_site && recs[n_arms].quiet < 0.98 * recs[n_arms].wall;
     if (c.cpu_on) {
         pp_set_cpu_sampling(1);
         c.sampling_ns = sampling_cost_ns();
@@ -535,9 +626,8 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
             goto out;
         /* enough pairs for a site to be significant among the sites the
          * arm's pass and the current one run */
-        size_t need = c.with_sites
-                          ? pp__predict_min_pairs(counted_sites(&c, &recs[n_arms], &recs[i]))
-                          : MIN_TRIAL_PAIRS;
+        size_t need = c.per_site ? pp__predict_min_pairs(counted_sites(&c, &recs[n_arms], &recs[i]))
+                                 : MIN_TRIAL_PAIRS;
         c.st[i].floor = need < MIN_TRIAL_PAIRS ? MIN_TRIAL_PAIRS : need;
         if (c.st[i].floor > max_pairs)
             c.st[i].floor = max_pairs;
@@ -587,6 +677,8 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         if ((rc = finish_arm(&c, &c.st[i], e, &out_est[i])) != PP_OK)
             goto out;
     }
+    if (o->gauge_stage && (rc = gauged(&c, o, out_est, out_gauge)) != PP_OK)
+        goto out;
     rc = PP_OK;
 out : {
     int rc2 = set_arm(&c, -1);

@@ -322,7 +322,7 @@ static void test_rounds_share_the_baseline(void **state)
     pp_experiment e[2];
     pp__ratio_est est[2];
     unsigned long p0 = toy_calls(t, PP_STAGE_PASS);
-    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, arms, 2, &o, e, est), PP_OK);
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, arms, 2, &o, e, est, NULL), PP_OK);
     unsigned long passes = toy_calls(t, PP_STAGE_PASS) - p0;
     size_t rounds = est[0].n > est[1].n ? est[0].n : est[1].n;
     print_message("pairs %zu and %zu in %lu passes\n", est[0].n, est[1].n, passes);
@@ -350,7 +350,7 @@ static void test_rounds_share_the_baseline(void **state)
     both.value[0] = 1;
     both.knob[1] = PP_KNOB_THREADS;
     both.value[1] = 3;
-    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &both, 1, &o, NULL, est), PP_OK);
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &both, 1, &o, NULL, est, NULL), PP_OK);
     assert_true(est[0].n >= 6);
     assert_true(est[0].low <= est[0].ratio && est[0].ratio <= est[0].high);
     assert_int_equal(w.get_knob(w.ctx, PP_KNOB_THREADS, &v), PP_OK);
@@ -358,7 +358,7 @@ static void test_rounds_share_the_baseline(void **state)
     /* an arm without a knob is refused, nothing run */
     p0 = toy_calls(t, PP_STAGE_PASS);
     both.n = 0;
-    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &both, 1, &o, NULL, est), PP_EINVAL);
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &both, 1, &o, NULL, est, NULL), PP_EINVAL);
     assert_int_equal(toy_calls(t, PP_STAGE_PASS), p0);
 }
 
@@ -620,7 +620,7 @@ static void test_other_threads_count_through_the_pass(void **state)
     pp__rounds_opts o = {.budget_ns = 0, .min_effect = 0};
     pp_experiment e;
     pp__ratio_est est;
-    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &arm, 1, &o, &e, &est), PP_OK);
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, &arm, 1, &o, &e, &est, NULL), PP_OK);
     int wait = 0, handle = 0;
     for (size_t i = 0; i < e.n_sites; i++) {
         wait |= strcmp(e.sites[i].name, "srv.wait") == 0;

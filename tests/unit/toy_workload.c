@@ -4,6 +4,7 @@
  * source when loading concurrently.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -24,6 +25,8 @@ struct toy {
     size_t size;
     unsigned long calls[PP_STAGE_COUNT];
     unsigned long pass_misses; /* cache misses inside passes */
+    unsigned wobble_pct;       /* toy_set_wobble() */
+    uint64_t wobble_state;
     /* one loader thread per source, started once: concurrent loads pay no
      * thread creation */
     pthread_t workers[3];
@@ -55,6 +58,8 @@ struct toy {
  */
 #define SPIN_MIN_US 100
 static double work_per_us;
+/* how much longer every CPU cost takes in this pass, x 1000 (toy_set_wobble) */
+static _Atomic unsigned slow_milli = 1000;
 
 static uint64_t work(uint64_t n)
 {
@@ -90,6 +95,7 @@ static void calibrate(void)
 
 static void spin_us(unsigned us)
 {
+    us = (unsigned)((uint64_t)us * atomic_load_explicit(&slow_milli, memory_order_relaxed) / 1000u);
     if (us < SPIN_MIN_US) {
         (void)work((uint64_t)((double)us * work_per_us + 0.5));
         return;
@@ -255,6 +261,11 @@ static void cache_get(toy *t, int k, pp_stage_result *out)
 
 static int pass(toy *t)
 {
+    if (t->wobble_pct) { /* this pass's speed: 1 to 1 + pct/100 times the CPU costs */
+        t->wobble_state = t->wobble_state * 6364136223846793005ull + 1442695040888963407ull;
+        unsigned u = (unsigned)(t->wobble_state >> 33) % 1001u; /* 0..1000 */
+        atomic_store_explicit(&slow_milli, 1000u + u * t->wobble_pct / 100u, memory_order_relaxed);
+    }
     PP_SCOPE("toy.pass");
     uint64_t rows = 3u * (uint64_t)t->knobs[PP_KNOB_LOAD_BATCH];
     {
@@ -422,10 +433,20 @@ toy *toy_new(void)
     return t;
 }
 
+void toy_set_wobble(toy *t, unsigned pct)
+{
+    t->wobble_pct = pct;
+    t->wobble_state = 42;
+    if (!pct)
+        atomic_store_explicit(&slow_milli, 1000u, memory_order_relaxed);
+}
+
 void toy_free(toy *t)
 {
     if (!t)
         return;
+    if (t->wobble_pct)
+        atomic_store_explicit(&slow_milli, 1000u, memory_order_relaxed);
     pthread_mutex_lock(&t->mu);
     t->quit = 1;
     pthread_cond_broadcast(&t->go);

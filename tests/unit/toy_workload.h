@@ -20,6 +20,11 @@ void toy_free(toy *t);
 /* toy_workload() - The pp_workload describing t (valid while t lives). */
 void toy_workload(toy *t, pp_workload *out);
 
+/* toy_set_wobble() - A machine whose speed varies: from now on each pass
+ * runs every CPU cost (not the sleeps) 1 to 1 + pct/100 times as long,
+ * drawn per pass from a fixed sequence; 0 turns it off. */
+void toy_set_wobble(toy *t, unsigned pct);
+
 /* Cache misses inside passes so far (each miss calls toy.model.predict). */
 unsigned long toy_pass_misses(const toy *t);
 

@@ -278,6 +278,24 @@ static json_t *setting_json(int knob, int64_t value)
     return o;
 }
 
+/* How an --apply measurement was adjusted for the machine's speed. */
+static json_t *gauge_json(const pp_apply_gauge *g)
+{
+    json_t *o = json_object();
+    put(o, "used", json_boolean(g->used));
+    put(o, "stages", json_string(g->stages));
+    put(o, "weight", num(g->theta));
+    put(o, "share", num(g->share));
+    put(o, "gauge_ratio", num(g->gauge_ratio));
+    put(o, "gauge_low", num(g->gauge_low));
+    put(o, "gauge_high", num(g->gauge_high));
+    put(o, "unadjusted", num(g->raw));
+    put(o, "unadjusted_low", num(g->raw_low));
+    put(o, "unadjusted_high", num(g->raw_high));
+    put(o, "why_not_used", g->why[0] ? json_string(g->why) : json_null());
+    return o;
+}
+
 static json_t *targets_json(const pp_target *t, size_t n)
 {
     json_t *a = json_array();
@@ -431,6 +449,7 @@ static json_t *report_json(const pp_report *r)
             put(o, "after_s", num(S(x->after_ns)));
             put(o, "noise", num(x->noise));
             put(o, "note", x->note[0] ? json_string(x->note) : json_null());
+            put(o, "speed_gauge", gauge_json(&x->gauge));
             json_array_append_new(arr, o);
         }
         put(a, "suggestions", arr);
@@ -443,6 +462,7 @@ static json_t *report_json(const pp_report *r)
         put(cb, "measured_low", num(ap->combined.measured_low));
         put(cb, "measured_high", num(ap->combined.measured_high));
         put(cb, "pairs", json_integer(ap->combined.pairs));
+        put(cb, "speed_gauge", gauge_json(&ap->combined.gauge));
         put(a, "combined", cb);
         put(root, "apply", a);
     }

@@ -580,6 +580,25 @@ static void read_targets(rd *c, json_t *a, const char *p, pp_target *t, size_t *
     }
 }
 
+/* A measurement's speed_gauge (optional: reports from before it have none). */
+static void read_gauge(rd *c, json_t *o, const char *path, pp_apply_gauge *g)
+{
+    json_t *x = get_obj(c, o, path, "speed_gauge", 0);
+    if (!x)
+        return;
+    get_bool(c, x, path, "used", &g->used);
+    get_str(c, x, path, "stages", 0, g->stages, sizeof g->stages);
+    get_num(c, x, path, "weight", 0, &g->theta);
+    get_num(c, x, path, "share", 0, &g->share);
+    get_num(c, x, path, "gauge_ratio", 0, &g->gauge_ratio);
+    get_num(c, x, path, "gauge_low", 0, &g->gauge_low);
+    get_num(c, x, path, "gauge_high", 0, &g->gauge_high);
+    get_num(c, x, path, "unadjusted", 0, &g->raw);
+    get_num(c, x, path, "unadjusted_low", 0, &g->raw_low);
+    get_num(c, x, path, "unadjusted_high", 0, &g->raw_high);
+    get_str(c, x, path, "why_not_used", 0, g->why, sizeof g->why);
+}
+
 static void read_apply(rd *c, json_t *root, pp_apply *ap)
 {
     const char *p = "apply";
@@ -625,6 +644,7 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         get_ns(c, v, sp, "after_s", 1, &x->after_ns);
         get_num(c, v, sp, "noise", 0, &x->noise);
         get_str(c, v, sp, "note", 0, x->note, sizeof x->note);
+        read_gauge(c, v, sp, &x->gauge);
         x->category = (pp_category)cat;
     }
     get_num(c, a, p, "coverage", 0, &ap->coverage);
@@ -640,6 +660,7 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         get_num(c, cb, cp, "measured_high", 0, &ap->combined.measured_high);
         get_num(c, cb, cp, "pairs", 0, &pairs);
         ap->combined.pairs = pairs >= 0 && pairs <= 1e6 ? (unsigned)pairs : 0;
+        read_gauge(c, cb, cp, &ap->combined.gauge);
     }
     ap->done = !c->failed;
 }

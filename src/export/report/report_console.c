@@ -365,6 +365,24 @@ static void print_findings(const out *o, const pp_report *r)
     }
 }
 
+/* How a measurement was adjusted for the machine's speed; a line only when
+ * there was a gauge to speak of. */
+static void print_gauge(const out *o, const pp_apply_gauge *g)
+{
+    char r[64];
+    if (g->used)
+        fprintf(o->f,
+                "     adjusted for the machine's speed, gauged by the stages it does not change "
+                "(%s, %.0f%% of a pass, weight %.2f); unadjusted %.1f%% (95%% %s)\n",
+                g->stages, g->share * 100.0, g->theta, g->raw * 100.0,
+                pct(r, sizeof r, g->raw_low, g->raw_high));
+    else if (g->stages[0] && g->gauge_ratio > 0 && (g->gauge_low > 1.0 || g->gauge_high < 1.0))
+        fprintf(o->f,
+                "     not adjusted: the stages it should not change (%s) took %.3fx their time "
+                "(95%% %.3f to %.3f): they share the machine with what it changes\n",
+                g->stages, g->gauge_ratio, g->gauge_low, g->gauge_high);
+}
+
 /* Predicted vs Measured (--apply): each suggestion alone, all at once, targets after */
 static void print_apply(const out *o, const pp_report *r)
 {
@@ -389,6 +407,7 @@ static void print_apply(const out *o, const pp_report *r)
                 x->measured_improvement * 100.0,
                 pct(r2, sizeof r2, x->measured_low, x->measured_high), x->pairs,
                 x->hit ? "hit" : "miss", x->note[0] ? " - " : "", x->note);
+        print_gauge(o, &x->gauge);
     }
     fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
             ap->n, ap->coverage * 100.0);
@@ -403,6 +422,8 @@ static void print_apply(const out *o, const pp_report *r)
                 cb->predicted * 100.0, pct(r1, sizeof r1, cb->predicted_low, cb->predicted_high),
                 cb->measured * 100.0, pct(r2, sizeof r2, cb->measured_low, cb->measured_high),
                 cb->pairs);
+    if (cb->pairs > 0)
+        print_gauge(o, &cb->gauge);
     double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
     if (ap->before_ns > 0)
         fprintf(f, "  End to end: before %s, after %s (%.1f%% %s)\n",
