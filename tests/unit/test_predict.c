@@ -55,6 +55,23 @@ static void passes_from_sites(fake *f)
     }
 }
 
+/* Eight sites of 10 ms at the current setting and b_us at the candidate,
+ * each pass's time with a log-normal noise of `noise` (on top of
+ * add_site's 1 %). */
+static void add_noisy_sites(fake *f, pp__rng *r, double b_us, double noise)
+{
+    static const char *names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
+    for (size_t s = 0; s < 8; s++) {
+        add_site(f, r, names[s], -1, 0, 10000, b_us);
+        for (int i = 0; i < NP; i++) {
+            f->self_a[s][i] *= exp(noise * pp__rng_normal(r));
+            f->self_b[s][i] *= exp(noise * pp__rng_normal(r));
+            f->total_a[s][i] = f->self_a[s][i];
+            f->total_b[s][i] = f->self_b[s][i];
+        }
+    }
+}
+
 static pp__trial trial_of(fake *f)
 {
     return (pp__trial){.n_pairs = NP,
@@ -241,16 +258,7 @@ static void test_no_effect_sites_judged_together(void **state)
     for (int k = 0; k < trials; k++) {
         fake f;
         memset(&f, 0, sizeof f);
-        static const char *names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
-        for (int s = 0; s < 8; s++) {
-            add_site(&f, &r, names[s], -1, 0, 10000, 10000);
-            for (int i = 0; i < NP; i++) { /* 10 % noise, not add_site's 1 % */
-                f.self_a[s][i] *= exp(0.1 * pp__rng_normal(&r));
-                f.self_b[s][i] *= exp(0.1 * pp__rng_normal(&r));
-                f.total_a[s][i] = f.self_a[s][i];
-                f.total_b[s][i] = f.self_b[s][i];
-            }
-        }
+        add_noisy_sites(&f, &r, 10000, 0.1); /* 10 % noise, not add_site's 1 % */
         passes_from_sites(&f);
         pp__trial t = trial_of(&f);
         pp_experiment e;
@@ -281,19 +289,10 @@ static void test_small_changes_judged_together(void **state)
     pp__rng_seed(&r, 11);
     const double truth = 1.0 - 1.0 / 1.05;
     int counted = 0, held = 0, trials = 200, alone = 0, held_counted = 0;
-    static const char *names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
     for (int k = 0; k < trials; k++) {
         fake f;
         memset(&f, 0, sizeof f);
-        for (int s = 0; s < 8; s++) {
-            add_site(&f, &r, names[s], -1, 0, 10000, 10000 / 1.05);
-            for (int i = 0; i < NP; i++) {
-                f.self_a[s][i] *= exp(0.08 * pp__rng_normal(&r));
-                f.self_b[s][i] *= exp(0.08 * pp__rng_normal(&r));
-                f.total_a[s][i] = f.self_a[s][i];
-                f.total_b[s][i] = f.self_b[s][i];
-            }
-        }
+        add_noisy_sites(&f, &r, 10000 / 1.05, 0.08);
         passes_from_sites(&f);
         pp__trial t = trial_of(&f);
         pp_experiment e;

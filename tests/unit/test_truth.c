@@ -82,15 +82,22 @@ static const pp_site_change *site_in(const pp_experiment *e, const char *name)
     return NULL;
 }
 
+/* A toy, its workload and the default configuration. */
+static toy *toy_ready(pp_workload *w, pp_config *cfg)
+{
+    toy *t = toy_new();
+    assert_non_null(t);
+    toy_workload(t, w);
+    pp_config_defaults(cfg);
+    return t;
+}
+
 static void test_predictions_hold_the_truth(void **state)
 {
     (void)state;
-    toy *t = toy_new();
-    assert_non_null(t);
     pp_workload w;
-    toy_workload(t, &w);
     pp_config cfg;
-    pp_config_defaults(&cfg);
+    toy *t = toy_ready(&w, &cfg);
     cfg.profile.load_batches = 6;
     cfg.profile.repeats = 5;
     cfg.profile.sweep_batches = 6;
@@ -227,12 +234,9 @@ static void add_suggested(pp_report *r, const char *name, pp_knob knob, int64_t 
 static void test_apply_gauges_the_machine_speed(void **state)
 {
     (void)state;
-    toy *t = toy_new();
-    assert_non_null(t);
     pp_workload w;
-    toy_workload(t, &w);
     pp_config cfg;
-    pp_config_defaults(&cfg);
+    toy *t = toy_ready(&w, &cfg);
     cfg.profile.apply_budget_s = 4;
     pp_report *r = pp_report_new();
     assert_non_null(r);
