@@ -17,7 +17,7 @@ typedef struct pp_snapshot pp_snapshot;
 
 typedef struct pp_site_stats {
     uint32_t id;
-    uint32_t parent_id; /* 0: a root scope */
+    uint32_t parent_id; /* the enclosing site of its first call inside a scope; 0: a root scope */
     const char *name;   /* functions in whole-program mode: resolved from the address */
     const char *file;
     const char *function;

@@ -29,7 +29,7 @@ static void add_slot(pp__slot *acc, const pp__slot *s, uint32_t *parent)
 {
     pp__slot_merge(acc, s);
     if (!*parent)
-        *parent = s->parent;
+        *parent = atomic_load_explicit(&s->parent, memory_order_relaxed);
 }
 
 int pp_snapshot_take(pp_snapshot **out_snap)

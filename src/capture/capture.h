@@ -44,6 +44,10 @@ typedef _Atomic uint64_t pp__a64;
 /* One site's figures on one thread. */
 typedef struct pp__slot {
     pp__a64 total, self, min, max, errors;
+    /* the enclosing site of this thread's first call made inside another
+     * scope (0: every call so far at the top of the thread's stack); in the
+     * first cache line, next to what every end writes */
+    _Atomic uint32_t parent;
     /* begins that saw OTLP span recording on (capture/span_record.c): the
      * ends beyond them ran while recording was paused */
     pp__a64 span_seen;
@@ -51,7 +55,6 @@ typedef struct pp__slot {
     pp__a64 mem_alloc, mem_alloc_count, mem_freed;
     pp__a64 mem_calls; /* calls whose allocations were counted */
     _Atomic int64_t mem_net, mem_peak, rss_delta;
-    uint32_t parent;
     uint32_t cpu_countdown;
     uint32_t cpu_gen; /* pp_set_cpu_sampling() calls seen: a new setting restarts the count */
     /* progress points (PP_PROGRESS): hits * 2 (odd while a hit is being

@@ -57,7 +57,9 @@ static void retire_locked(pp__thread *t)
             if (!r)
                 continue;
             pp__store(&r->min, UINT64_MAX);
-            r->parent = s->parent;
+            atomic_store_explicit(&r->parent,
+                                  atomic_load_explicit(&s->parent, memory_order_relaxed),
+                                  memory_order_relaxed);
             pp__retired[id] = r;
         }
         pp__slot_merge(pp__retired[id], s);
@@ -220,7 +222,8 @@ static __attribute__((noinline)) pp__slot *slot_new(pp__thread *t, uint32_t id)
     pp__store(&s->min, UINT64_MAX);
     pp_site *site = pp__sites[id];
     int async = site && (site->flags & PP_SITE_ASYNC);
-    s->parent = (!async && t->depth > 0) ? t->stack[t->depth - 1].site : 0;
+    atomic_store_explicit(&s->parent, (!async && t->depth > 0) ? t->stack[t->depth - 1].site : 0,
+                          memory_order_relaxed);
     s->cpu_countdown = 0; /* on-CPU sampling measures the first call on this thread */
     /* publish: snapshots read slots[] with acquire */
     atomic_store_explicit((_Atomic(pp__slot *) *)&t->slots[id], s, memory_order_release);
@@ -398,8 +401,14 @@ static inline void pop_at(pp__thread *t, int32_t depth, uint64_t now)
     pp__slot *s = f->slot;
     uint64_t d = now - f->start;
     pp__slot_record(s, d, d - f->child);
-    if (depth > 0)
+    if (depth > 0) {
         t->stack[depth - 1].child += d;
+        /* first called at the top of this thread's stack (a set-up call
+         * before the work it belongs to), now inside a scope: that scope is
+         * its parent, not "none" for good */
+        if (PP_UNLIKELY(s && !atomic_load_explicit(&s->parent, memory_order_relaxed)))
+            atomic_store_explicit(&s->parent, t->stack[depth - 1].site, memory_order_relaxed);
+    }
     if (PP_UNLIKELY(f->flags))
         frame_end_extra(t, f, s, d);
 }

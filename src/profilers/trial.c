@@ -233,9 +233,10 @@ static const pp_site_stats *root_of(const pp_snapshot *now, const pp_site_stats 
  * time the pass's thread waits for it, in whichever of its scopes it waits: counting both a
  * server's handler and the client's wait for its reply counted keep-alive's
  * gain twice (17.5 % predicted where the pass measured 13 %). A site's
- * parent is the one of its first call, so a site that runs under the pass
- * on one thread and alone on another (loaders with concurrent loading)
- * stays the pass's: there the overlap rules of analyze/predict.c apply.
+ * parent is the enclosing scope of its first call inside a scope (any
+ * thread), so a site that runs under the pass on one thread and alone on
+ * another (loaders with concurrent loading) stays the pass's: there the
+ * overlap rules of analyze/predict.c apply.
  */
 static const pp_site_stats *pass_root(const pp_snapshot *now, const pp_snapshot *last, double quiet)
 {

@@ -83,6 +83,46 @@ static void spin_ns(uint64_t ns)
         ;
 }
 
+/* A function first called at the top of the thread's stack (a set-up
+ * call before the work), then inside a scope: that scope is its parent;
+ * the first such scope stays it; a site only ever called at the top stays
+ * a root. */
+static void setup_then_nested(void)
+{
+    PP_SCOPE("setup_then_nested");
+}
+
+static void setup_call_then_nested_gets_the_parent(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 2; i++)
+        setup_then_nested();
+    pp_snapshot *snap;
+    const pp_site_stats *x = find(&snap, "setup_then_nested");
+    assert_non_null(x);
+    assert_int_equal(x->parent_id, 0); /* so far only at the top */
+    pp_snapshot_free(snap);
+    {
+        PP_SCOPE("the_work");
+        setup_then_nested();
+    }
+    {
+        PP_SCOPE("other_work");
+        setup_then_nested();
+    }
+    {
+        PP_SCOPE("top_only");
+    }
+    x = find(&snap, "setup_then_nested");
+    const pp_site_stats *w = pp_snapshot_find(snap, "the_work");
+    assert_non_null(x);
+    assert_non_null(w);
+    assert_int_equal(x->parent_id, w->id);
+    assert_int_equal(x->count, 4);
+    assert_int_equal(pp_snapshot_find(snap, "top_only")->parent_id, 0);
+    pp_snapshot_free(snap);
+}
+
 static void nesting_gives_parent_and_self(void **state)
 {
     (void)state;
@@ -275,6 +315,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(busy_wait_within_1pct),
     cmocka_unit_test(early_return_ends_scope),
     cmocka_unit_test(nesting_gives_parent_and_self),
+    cmocka_unit_test(setup_call_then_nested_gets_the_parent),
     cmocka_unit_test(failure_counted),
     cmocka_unit_test(misnesting_reported),
     cmocka_unit_test(switched_off_records_nothing),
