@@ -206,9 +206,11 @@
     const g = a && a.speed_gauge;
     if (!g) return '';
     if (g.used)
-      return `<div class="note">measured adjusted for the machine's speed, gauged by the stages it does not change (${esc(g.stages)}); unadjusted ${C.pct(g.unadjusted)}</div>`;
+      return `<div class="note">measured adjusted for the machine's speed, gauged by the stages it does not change (${esc(g.stages)}); unadjusted ${C.pct(g.unadjusted)}` +
+        (g.unadjusted_low != null && g.unadjusted_high != null ? ` (95 % ${C.pct(g.unadjusted_low)} to ${C.pct(g.unadjusted_high)})` : '') + '</div>';
     if (g.stages && g.gauge_ratio > 0 && (g.gauge_low > 1 || (g.gauge_high != null && g.gauge_high < 1)))
-      return `<div class="note">not adjusted for the machine's speed: the stages it should not change (${esc(g.stages)}) took ${g.gauge_ratio.toFixed(2)}x their time</div>`;
+      return `<div class="note">not adjusted for the machine's speed: the stages it should not change (${esc(g.stages)}) took ${g.gauge_ratio.toFixed(3)}x their time` +
+        ` (95 % ${g.gauge_low.toFixed(3)} to ${g.gauge_high != null ? g.gauge_high.toFixed(3) : 'unbounded'})</div>`;
     return '';
   };
   table('suggestions-table', [['#'], ['impact'], ['suggestion'], ['predicted', 'num'], ['measured', 'num'], ['basis']],
