@@ -81,6 +81,92 @@ static size_t judged(size_t m)
     return m >= 2 ? m + 1 : m;
 }
 
+/* Whether site k lies under a scope taken whole (take[], by the parents). */
+static int under_taken(const pp__trial *t, const unsigned char *take, size_t k)
+{
+    size_t up = t->sites[k].up;
+    for (int depth = 0; up && up <= t->n_sites && depth < 64; depth++) {
+        if (take[up - 1])
+            return 1;
+        up = t->sites[up - 1].up;
+    }
+    return 0;
+}
+
+/*
+ * Overlap the stages do not account for (a loader's threads under a scope
+ * the workload does not name as a stage): going up the scopes by their
+ * parents, innermost first, a scope whose members' time adds up to more
+ * than its own at either setting (medians) is taken whole, its inclusive
+ * time standing for its members: the critical path of the work under it.
+ * A scope that did not run at one setting stands for nothing there and
+ * passes its members up. Sets take[] and returns 1 when the pass then adds
+ * up (the units no longer sum to more than it), 0 when it still does not
+ * (the pass itself is then the critical path), PP_ENOMEM. sa, sb: n_pairs
+ * scratch.
+ */
+static int scopes_whole(const pp__trial *t, unsigned char *take, double *sa, double *sb)
+{
+    size_t n = t->n_pairs, ns = t->n_sites;
+    double *med = calloc(6 * (ns ? ns : 1), sizeof *med);
+    int *depth = calloc(ns ? ns : 1, sizeof *depth);
+    size_t *order = calloc(ns ? ns : 1, sizeof *order);
+    int resolved = PP_ENOMEM;
+    if (!med || !depth || !order)
+        goto out;
+    double *self_a = med, *self_b = med + ns, *tot_a = med + 2 * ns, *tot_b = med + 3 * ns;
+    double *ca = med + 4 * ns, *cb = med + 5 * ns; /* members' time, collapsed so far */
+    for (size_t k = 0; k < ns; k++) {
+        const pp__trial_site *site = &t->sites[k];
+        take[k] = 0;
+        self_a[k] = ca[k] = median_of(site->self_a, n);
+        self_b[k] = cb[k] = median_of(site->self_b, n);
+        tot_a[k] = site->total_a ? median_of(site->total_a, n) : 0.0;
+        tot_b[k] = site->total_b ? median_of(site->total_b, n) : 0.0;
+        size_t up = site->up;
+        for (depth[k] = 0; up && up <= ns && depth[k] < 64; depth[k]++)
+            up = t->sites[up - 1].up;
+        order[k] = k;
+    }
+    /* innermost first: insertion sort by depth, deepest first */
+    for (size_t i = 1; i < ns; i++)
+        for (size_t j = i; j > 0 && depth[order[j]] > depth[order[j - 1]]; j--) {
+            size_t x = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = x;
+        }
+    for (size_t i = 0; i < ns; i++) {
+        size_t k = order[i];
+        int members = ca[k] > self_a[k] || cb[k] > self_b[k];
+        if (members && tot_a[k] > 0 && tot_b[k] > 0 &&
+            (ca[k] > OVERLAP * tot_a[k] || cb[k] > OVERLAP * tot_b[k]))
+            take[k] = 1;
+        size_t up = t->sites[k].up;
+        if (up && up <= ns) {
+            ca[up - 1] += take[k] ? tot_a[k] : ca[k];
+            cb[up - 1] += take[k] ? tot_b[k] : cb[k];
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        sa[i] = sb[i] = 0.0;
+        for (size_t k = 0; k < ns; k++) {
+            const pp__trial_site *site = &t->sites[k];
+            if (under_taken(t, take, k))
+                continue;
+            sa[i] += take[k] ? site->total_a[i] : site->self_a[i];
+            sb[i] += take[k] ? site->total_b[i] : site->self_b[i];
+        }
+        sa[i] /= t->pass_a[i];
+        sb[i] /= t->pass_b[i];
+    }
+    resolved = !(median_of(sa, n) > OVERLAP || median_of(sb, n) > OVERLAP);
+out:
+    free(med);
+    free(depth);
+    free(order);
+    return resolved;
+}
+
 size_t pp__predict_min_pairs(size_t n_sites)
 {
     return pp__stats_min_pairs(site_level(judged(n_sites)));
@@ -159,6 +245,7 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     int rc = PP_EINVAL;
     unit *units = NULL;
     double *fa = NULL, *fb = NULL, *sa = NULL, *sb = NULL;
+    unsigned char *take = NULL, *skip = NULL; /* per site: taken whole; under one taken whole */
     pp__interval *in = NULL;
     if (!t || !e || t->n_pairs < 2 || !t->pass_a || !t->pass_b || (t->n_sites && !t->sites))
         return PP_EINVAL;
@@ -185,7 +272,9 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     fb = malloc(n * sizeof *fb);
     sa = malloc(n * sizeof *sa);
     sb = malloc(n * sizeof *sb);
-    if (!units || !fa || !fb || !sa || !sb)
+    take = calloc(t->n_sites ? t->n_sites : 1, 1);
+    skip = calloc(t->n_sites ? t->n_sites : 1, 1);
+    if (!units || !fa || !fb || !sa || !sb || !take || !skip)
         goto out;
 
     /* work overlaps (threads) when the sites' self times add up to more
@@ -223,8 +312,10 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     }
 
     /* overlap the stages do not account for (work on other threads outside
-     * every stage scope): the sites cannot be summed; the critical path is
-     * the pass itself, measured in the same pairs */
+     * every stage scope): the sites cannot be summed; the scopes that
+     * enclose it are taken whole (scopes_whole), and when even that does
+     * not add up, the critical path is the pass itself, measured in the
+     * same pairs */
     int unresolved = 0;
     if (overlap) {
         for (size_t i = 0; i < n; i++) {
@@ -243,11 +334,28 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
         unresolved = median_of(sa, n) > OVERLAP || median_of(sb, n) > OVERLAP;
     }
 
+    /* per site: taken whole (its inclusive time), or left out (under a
+     * scope taken whole) */
+    if (unresolved) {
+        int r = scopes_whole(t, take, sa, sb);
+        if (r < 0)
+            goto out;
+        unresolved = !r;
+        for (size_t k = 0; k < t->n_sites; k++)
+            skip[k] = under_taken(t, take, k);
+    } else {
+        for (size_t k = 0; k < t->n_sites; k++) {
+            const pp__trial_site *site = &t->sites[k];
+            int w = site->stage >= 0 && site->stage < PP_STAGE_COUNT && whole[site->stage];
+            take[k] = w && site->is_stage;
+            skip[k] = w && !site->is_stage;
+        }
+    }
+
     size_t nu = 0;
     if (unresolved) {
         unit *u = &units[nu++];
-        static const pp__trial_site whole_pass = {.name = "(the whole pass: work overlaps)",
-                                                  .stage = -1};
+        static const pp__trial_site whole_pass = {.name = PP__PREDICT_PASS_NAME, .stage = -1};
         u->site = &whole_pass;
         u->whole = 1;
         if ((rc = unit_fill(u, t, qa, qb, qa, fa, fb, site_level(1))) != PP_OK)
@@ -258,9 +366,9 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     for (int fill = 0; fill < 2 && !unresolved; fill++) {
         for (size_t k = 0; k < t->n_sites; k++) {
             const pp__trial_site *site = &t->sites[k];
-            int w = site->stage >= 0 && site->stage < PP_STAGE_COUNT && whole[site->stage];
-            if (w && !site->is_stage)
-                continue; /* inside a stage taken whole */
+            int w = take[k];
+            if (skip[k])
+                continue; /* inside a scope taken whole */
             int cost = !w && site->cost_a && site->cost_b;
             const double *xa = w ? site->total_a : cost ? site->cost_a : site->self_a;
             const double *xb = w ? site->total_b : cost ? site->cost_b : site->self_b;
@@ -366,6 +474,8 @@ out:
     free(fb);
     free(sa);
     free(sb);
+    free(take);
+    free(skip);
     free(in);
     return rc;
 }

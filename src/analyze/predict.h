@@ -20,6 +20,9 @@
 /* The unit of an experiment's sites that are not significant alone, judged
  * together (pp_site_change.name). */
 #define PP__PREDICT_REST_NAME "(the other sites together)"
+/* The unit of an experiment whose overlapping work no scope encloses: the
+ * pass itself, its critical path (pp_site_change.name). */
+#define PP__PREDICT_PASS_NAME "(the whole pass: work overlaps)"
 
 typedef struct pp__trial_site {
     const char *name;
@@ -31,6 +34,9 @@ typedef struct pp__trial_site {
      * on a loaded machine, a site that computes is judged on its on-CPU time,
      * which time spent waiting for a CPU does not stretch */
     const double *cost_a, *cost_b;
+    /* 1 + the index in the trial's sites of the scope that encloses this
+     * one (a site's parent); 0: a root, or its parent is not in the trial */
+    size_t up;
 } pp__trial_site;
 
 typedef struct pp__trial {

@@ -143,7 +143,7 @@ static void site_terms(char *buf, size_t cap, const pp_experiment *e)
         char b0[32], b1[32], rg[64];
         snprintf(buf + len, cap - len,
                  "; %s%s %s -> %s per pass: %.1f%% of the pass x (1 - 1/%.2f [%s]) = %+.1f%%",
-                 c->name, c->whole_stage ? " (whole stage: its work overlaps)" : "",
+                 c->name, c->whole_stage ? " (taken whole: work under it overlaps)" : "",
                  fmt_dur(b0, sizeof b0, c->base_ns), fmt_dur(b1, sizeof b1, c->cand_ns),
                  c->share * 100.0, c->speedup,
                  pp__stats_range_text(rg, sizeof rg, c->speedup_low, c->speedup_high, 1.0, 2, ""),

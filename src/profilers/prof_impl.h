@@ -61,11 +61,28 @@ typedef struct pp__rounds_opts {
      * is below this: it cannot be suggested */
     double min_effect;
     /* non-NULL (n_arms rows): gauge the machine's speed in each pass of arm
-     * i by the sites whose enclosing stage scope is a stage with
-     * gauge_stage[i][stage] != 0 (none: arm i is not adjusted), and give
+     * i by the sites gauge[i] names (none: arm i is not adjusted), and give
      * out_est adjusted for it; see pp__gauge_out */
-    const unsigned char (*gauge_stage)[PP_STAGE_COUNT];
+    const struct pp__gauge_row *gauge;
 } pp__rounds_opts;
+
+#define PP__GAUGE_MAX_SKIP 16
+
+/* The sites that gauge the machine's speed for one arm of --apply. */
+typedef struct pp__gauge_row {
+    /* stage[st] != 0: the sites whose enclosing stage scope is st's;
+     * stage[PP_STAGE_PASS] != 0: the sites outside every stage scope */
+    unsigned char stage[PP_STAGE_COUNT];
+    /* but not these sites (by name), nor, where subtree[i], the scopes under them */
+    const char *skip[PP__GAUGE_MAX_SKIP];
+    unsigned char subtree[PP__GAUGE_MAX_SKIP];
+    size_t n_skip;
+} pp__gauge_row;
+
+/* The gauge of --apply's arm that applies the suggestions sg[0..n) of r
+ * (run.c; each suggestion's experiment says what it changed). */
+void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_suggestion *const *sg,
+                         size_t n, pp__gauge_row *row);
 
 /*
  * The machine's speed gauged within each pass (--apply). A pass at the
@@ -101,7 +118,7 @@ typedef struct pp__gauge_out {
  * figures): arm i's experiment on its first knob, per-site speedups and the
  * predicted gain from analyze/predict.c. Returns PP_OK; PP_EINVAL for bad
  * arms; the workload's errors. The knobs are back at their values on return.
- * With o->gauge_stage, out_gauge (n_arms, may be NULL) says how each estimate was
+ * With o->gauge, out_gauge (n_arms, may be NULL) says how each estimate was
  * adjusted for the machine's speed.
  */
 PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg,

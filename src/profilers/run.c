@@ -193,54 +193,101 @@ static const pp_experiment *experiment_for(const pp_report *r, const pp_suggesti
 }
 
 /* Stage st no longer fit to gauge the machine's speed (row: one arm's). */
-static void gauge_drop(unsigned char *row, int st)
+static void gauge_drop(pp__gauge_row *row, int st)
 {
     if (st == PP_STAGE_LOAD_ALL)
         st = PP_STAGE_LOAD; /* the sources' loads are the load stage's sites */
     if (st == PP_STAGE_MODEL_LOAD)
         st = PP_STAGE_INFER;
     if (st >= 0 && st < PP_STAGE_COUNT && st != PP_STAGE_PASS)
-        row[st] = 0;
+        row->stage[st] = 0;
     else
-        memset(row, 0, PP_STAGE_COUNT); /* the whole pass: nothing is left */
+        memset(row->stage, 0, sizeof row->stage); /* the whole pass: nothing is left */
 }
 
-/*
- * The stages that gauge the machine's speed for an arm that applies the
- * suggestions sg[0..n): every stage with a scope of its own, less the stage
- * each suggestion's experiment was about and the stage of every site whose
- * change was significant in it. None when a suggestion has no experiment
- * or its experiment took the whole pass (work that overlaps: any stage may
- * have changed).
- */
-static void gauge_row(const pp_workload *w, const pp_report *r, const pp_suggestion *const *sg,
-                      size_t n, unsigned char row[PP_STAGE_COUNT])
+static int op_index(const pp_perf_profile *p, const char *name)
 {
-    for (int st = 0; st < PP_STAGE_COUNT; st++)
-        row[st] = w->stage_scopes[st] != NULL && st != PP_STAGE_PASS;
-    for (size_t k = 0; k < n; k++) {
-        const pp_experiment *e = experiment_for(r, sg[k]);
-        if (!e) {
-            memset(row, 0, PP_STAGE_COUNT);
-            return;
+    for (size_t i = 0; name && i < p->n_ops; i++)
+        if (strcmp(p->ops[i].name, name) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* A scope outside every stage, site, no longer fit to gauge the speed: by
+ * itself, or (whole: the experiment took it whole) with every scope under
+ * it (pp__prof_rounds follows the parents); the stages among those, found
+ * in the report's call tree, are dropped from the row too, so that the
+ * row names only what gauges. */
+static void gauge_skip(const pp_workload *w, const pp_report *r, const pp_site_change *site,
+                       pp__gauge_row *row)
+{
+    if (row->n_skip >= PP__GAUGE_MAX_SKIP) {
+        memset(row->stage, 0, sizeof row->stage);
+        return;
+    }
+    row->skip[row->n_skip] = site->name;
+    row->subtree[row->n_skip++] = site->whole_stage != 0;
+    int top = op_index(&r->perf, site->name);
+    for (int st = 0; site->whole_stage && top >= 0 && st < PP_STAGE_COUNT; st++) {
+        int i = op_index(&r->perf, w->stage_scopes[st]);
+        for (int depth = 0; i >= 0 && depth < 64; depth++) {
+            if (i == top) {
+                gauge_drop(row, st);
+                break;
+            }
+            i = r->perf.ops[i].parent;
         }
-        gauge_drop(row, (int)e->stage);
-        for (size_t i = 0; i < e->n_sites; i++)
-            if (e->sites[i].significant && (e->sites[i].stage >= 0 || e->sites[i].whole_stage ||
-                                            strcmp(e->sites[i].name, PP__PREDICT_REST_NAME) == 0))
-                gauge_drop(row, e->sites[i].stage); /* the pooled sites: every stage */
     }
 }
 
-static void gauge_fill(pp_apply_gauge *g, const unsigned char row[PP_STAGE_COUNT],
-                       const pp__gauge_out *go)
+/*
+ * pp__apply_gauge_row() - The sites that gauge the machine's speed for an arm that applies the
+ * suggestions sg[0..n): every stage with a scope of its own and the scopes
+ * outside every stage, less the stage each suggestion's experiment was
+ * about, the stage of every site whose change was significant in it, and
+ * each significant site outside the stages (a scope its experiment took
+ * whole: with everything under it). None when a suggestion has no
+ * experiment, its experiment took the whole pass (work that overlaps: any
+ * site may have changed) or its other sites together changed.
+ */
+void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_suggestion *const *sg,
+                         size_t n, pp__gauge_row *row)
+{
+    memset(row, 0, sizeof *row);
+    for (int st = 0; st < PP_STAGE_COUNT; st++)
+        row->stage[st] = w->stage_scopes[st] != NULL && st != PP_STAGE_PASS;
+    row->stage[PP_STAGE_PASS] = 1; /* the scopes outside every stage */
+    for (size_t k = 0; k < n; k++) {
+        const pp_experiment *e = experiment_for(r, sg[k]);
+        if (!e) {
+            memset(row->stage, 0, sizeof row->stage);
+            return;
+        }
+        gauge_drop(row, (int)e->stage);
+        for (size_t i = 0; i < e->n_sites; i++) {
+            const pp_site_change *site = &e->sites[i];
+            if (!site->significant)
+                continue;
+            if (strcmp(site->name, PP__PREDICT_REST_NAME) == 0 ||
+                strcmp(site->name, PP__PREDICT_PASS_NAME) == 0)
+                gauge_drop(row, -1); /* every site: nothing is left */
+            else if (site->stage >= 0)
+                gauge_drop(row, site->stage);
+            else
+                gauge_skip(w, r, site, row);
+        }
+    }
+}
+
+static void gauge_fill(pp_apply_gauge *g, const pp__gauge_row *row, const pp__gauge_out *go)
 {
     memset(g, 0, sizeof *g);
     size_t len = 0;
     for (int st = 0; st < PP_STAGE_COUNT; st++)
-        if (row[st] && len < sizeof g->stages)
-            len += (size_t)snprintf(g->stages + len, sizeof g->stages - len, "%s%s",
-                                    len ? ", " : "", pp_stage_name((pp_stage)st));
+        if (row->stage[st] && len < sizeof g->stages)
+            len += (size_t)snprintf(
+                g->stages + len, sizeof g->stages - len, "%s%s", len ? ", " : "",
+                st == PP_STAGE_PASS ? "scopes outside the stages" : pp_stage_name((pp_stage)st));
     g->used = go->used;
     g->theta = go->theta;
     g->share = go->share;
@@ -376,14 +423,14 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     pp__arm arms[PP__MAX_ARMS];
     size_t idx[PP__MAX_ARMS], n_arms = 0;
     pp__arm all = {.name = "all", .stage = PP_STAGE_PASS};
-    unsigned char gst[PP__MAX_ARMS][PP_STAGE_COUNT];
+    pp__gauge_row gst[PP__MAX_ARMS];
     const pp_suggestion *sg[PP__MAX_ARMS];
     for (size_t i = 0; i < r->n_suggestions && n_arms + 1 < PP__MAX_ARMS; i++) {
         const pp_suggestion *s = &r->suggestions[i];
         if (s->knob < 0 || all.n >= PP__ARM_MAX_KNOBS)
             continue;
         sg[n_arms] = s;
-        gauge_row(w, r, &sg[n_arms], 1, gst[n_arms]);
+        pp__apply_gauge_row(w, r, &sg[n_arms], 1, &gst[n_arms]);
         arms[n_arms] = (pp__arm){.name = s->description,
                                  .stage = PP_STAGE_PASS,
                                  .n = 1,
@@ -395,15 +442,14 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     }
     size_t n_each = n_arms;
     if (n_each > 1) {
-        gauge_row(w, r, sg, n_each, gst[n_arms]);
+        pp__apply_gauge_row(w, r, sg, n_each, &gst[n_arms]);
         arms[n_arms++] = all;
     }
     pp__ratio_est est[PP__MAX_ARMS];
     pp__gauge_out go[PP__MAX_ARMS];
     memset(go, 0, sizeof go);
-    pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9,
-                         .min_effect = 0,
-                         .gauge_stage = (const unsigned char(*)[PP_STAGE_COUNT])gst};
+    pp__rounds_opts o = {
+        .budget_ns = cfg->profile.apply_budget_s * 1e9, .min_effect = 0, .gauge = gst};
     if (n_arms > 0 &&
         (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est, go)) != PP_OK)
         return rc;
@@ -432,7 +478,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         a->noise = (a->measured_high - a->measured_low) / 2.0;
         a->hit = a->measured_improvement >= a->predicted_low &&
                  a->measured_improvement <= a->predicted_high;
-        gauge_fill(&a->gauge, gst[k], &go[k]);
+        gauge_fill(&a->gauge, &gst[k], &go[k]);
         hits += a->hit != 0;
         explain(a);
     }
@@ -448,7 +494,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         ap->combined.measured_low = 1.0 - x->high;
         ap->combined.measured_high = 1.0 - x->low;
         ap->combined.pairs = (unsigned)x->n;
-        gauge_fill(&ap->combined.gauge, gst[n_arms - 1], &go[n_arms - 1]);
+        gauge_fill(&ap->combined.gauge, &gst[n_arms - 1], &go[n_arms - 1]);
         ap->before_ns = x->base;
         ap->after_ns = x->base * x->ratio;
     }

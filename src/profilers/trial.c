@@ -422,6 +422,9 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
         ts[i].self_b = s->sites[i].self[1];
         ts[i].total_a = s->sites[i].total[0];
         ts[i].total_b = s->sites[i].total[1];
+        for (size_t j = 0; s->sites[i].parent[0] && j < s->n_sites && !ts[i].up; j++)
+            if (j != i && strcmp(s->sites[j].name, s->sites[i].parent) == 0)
+                ts[i].up = j + 1;
         if (c->cpu_on && computes(s, &s->sites[i])) {
             ts[i].cost_a = s->sites[i].cpu[0];
             ts[i].cost_b = s->sites[i].cpu[1];
@@ -467,19 +470,38 @@ static int stops(const arm_state *s, const pp__rounds_opts *o, size_t max_pairs,
     return past_deadline && s->n >= s->floor;
 }
 
+/* Whether row leaves site x out of the gauge: it is named there, or a scope
+ * above it is named with its subtree (by the snapshot's parents). */
+static int gauge_skips(const arm_state *t, const site_series *x, const pp__gauge_row *row)
+{
+    const site_series *cur = x;
+    for (int depth = 0; cur && depth < 64; depth++) {
+        for (size_t j = 0; j < row->n_skip; j++)
+            if ((depth == 0 || row->subtree[j]) && strcmp(row->skip[j], cur->name) == 0)
+                return 1;
+        const site_series *up = NULL;
+        for (size_t i = 0; cur->parent[0] && i < t->n_sites; i++)
+            if (strcmp(t->sites[i].name, cur->parent) == 0)
+                up = &t->sites[i];
+        cur = up == cur ? NULL : up;
+    }
+    return 0;
+}
+
 /*
  * The gauge of arm s: in each of its passes (h 0: current settings, 1: the
- * arm's), the self time of the sites whose enclosing stage scope is a stage
- * with gauge_stage[stage] != 0. Returns its median share of the current-settings
- * passes, 0 when some pass has none of it.
+ * arm's), the self time of the sites row takes: those whose enclosing stage
+ * scope is a stage row takes, or outside every stage when row takes those,
+ * less the sites it leaves out. Returns its median share of the
+ * current-settings passes, 0 when some pass has none of it.
  */
-static double gauge_series(const rounds_ctx *c, const arm_state *s,
-                           const unsigned char *gauge_stage, double g[2][MAX_TRIAL_PAIRS])
+static double gauge_series(const rounds_ctx *c, const arm_state *s, const pp__gauge_row *row,
+                           double g[2][MAX_TRIAL_PAIRS])
 {
     memset(g, 0, 2 * sizeof g[0]);
     for (size_t k = 0; k < s->n_sites; k++) {
         int is_stage = 0, st = stage_of(c->w, s, &s->sites[k], &is_stage);
-        if (st < 0 || !gauge_stage[st])
+        if (!row->stage[st < 0 ? PP_STAGE_PASS : st] || gauge_skips(s, &s->sites[k], row))
             continue;
         for (int h = 0; h < 2; h++)
             for (size_t i = 0; i < s->n; i++)
@@ -519,7 +541,7 @@ static int gauged(const rounds_ctx *c, const pp__rounds_opts *o, pp__ratio_est *
         ga[j] = g[j][0];
         gb[j] = g[j][1];
         n[j] = s->n;
-        share[j] = gauge_series(c, s, o->gauge_stage[j], g[j]);
+        share[j] = gauge_series(c, s, &o->gauge[j], g[j]);
         /* usable: enough of a pass, and the arm's setting left it as it was */
         if (share[j] >= GAUGE_MIN_SHARE &&
             pp__stats_paired(g[j][0], g[j][1], s->n, 0.95, 0.0, &gr[j]) == PP_OK)
@@ -562,7 +584,7 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     rounds_ctx c = {.w = w,
                     .arms = arms,
                     .n_arms = n_arms,
-                    .with_sites = out_exp != NULL || o->gauge_stage != NULL,
+                    .with_sites = out_exp != NULL || o->gauge != NULL,
                     .per_site = out_exp != NULL,
                     .sched_fd = -1};
     uint32_t cpu_every = pp_cpu_sampling();
@@ -678,7 +700,7 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         if ((rc = finish_arm(&c, &c.st[i], e, &out_est[i])) != PP_OK)
             goto out;
     }
-    if (o->gauge_stage && (rc = gauged(&c, o, out_est, out_gauge)) != PP_OK)
+    if (o->gauge && (rc = gauged(&c, o, out_est, out_gauge)) != PP_OK)
         goto out;
     rc = PP_OK;
 out : {

@@ -203,6 +203,68 @@ static void test_overlap_outside_stages_takes_the_pass(void **state)
     assert_int_equal(e.sites[0].stage, -1);
 }
 
+/* The pipeline's concurrent loading: the sources' loads run on threads of
+ * their own under a scope that is not a stage (pipeline.load, whose
+ * sequential loop scope load.source does not run at all when concurrent),
+ * the preprocessing stays on the pass's thread. The loads' 60 ms (summed
+ * over their threads) and the preprocessing's 20 ms take 80 ms one after
+ * the other and 35 ms at once (15 of them waiting for the slowest source);
+ * serving (30 ms) does not change. pipeline.load is taken whole (its
+ * critical path): the gain is 80/110 x (1 - 35/80) = 1 - 65/110, and
+ * serving, untouched, is left as a site of its own (not the whole pass). */
+static void test_overlap_under_a_scope_takes_that_scope(void **state)
+{
+    (void)state;
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, 5);
+    add_site(&f, &r, "pipeline.run", -1, 0, 1, 1);
+    add_site(&f, &r, "pipeline.load", -1, 0, 1, 15000); /* waits for the loads */
+    add_site(&f, &r, "load.source", -1, 0, 1, 0);       /* not run when concurrent */
+    add_site(&f, &r, "load.batch", PP_STAGE_LOAD, 1, 60000, 60000);
+    add_site(&f, &r, "preprocess.batch", PP_STAGE_PREPROCESS, 1, 20000, 20000);
+    add_site(&f, &r, "pipeline.serve", -1, 0, 30000, 30000);
+    size_t up[] = {0, 1, 2, 3, 3, 1}; /* 1 + the parent's index */
+    for (size_t k = 0; k < f.n; k++)
+        f.sites[k].up = up[k];
+    for (int i = 0; i < NP; i++) {
+        f.total_a[2][i] = f.self_a[2][i] + f.self_a[3][i] + f.self_a[4][i];
+        f.total_b[2][i] = 0;
+        f.total_a[1][i] = f.self_a[1][i] + f.total_a[2][i];
+        f.total_b[1][i] = f.self_b[1][i] + f.self_b[4][i]; /* the pass's own thread */
+        f.total_a[0][i] = f.self_a[0][i] + f.total_a[1][i] + f.self_a[5][i];
+        f.total_b[0][i] = f.self_b[0][i] + f.total_b[1][i] + f.self_b[5][i];
+        f.pass_a[i] = f.total_a[0][i];
+        f.pass_b[i] = f.total_b[0][i];
+    }
+    pp__trial t = trial_of(&f);
+    pp_experiment e;
+    memset(&e, 0, sizeof e);
+    strcpy(e.name, "concurrent_loading");
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    assert_double_equal(e.predicted, 1.0 - 65.0 / 110.0, 0.01);
+    assert_true(e.predicted_low <= e.predicted && e.predicted <= e.predicted_high);
+    const pp_site_change *whole = NULL;
+    int serve = 0;
+    for (size_t i = 0; i < e.n_sites; i++) {
+        assert_string_not_equal(e.sites[i].name, PP__PREDICT_PASS_NAME);
+        assert_string_not_equal(e.sites[i].name, "load.batch"); /* under the scope taken whole */
+        assert_string_not_equal(e.sites[i].name, "preprocess.batch");
+        if (e.sites[i].whole_stage)
+            whole = &e.sites[i];
+        if (strcmp(e.sites[i].name, "pipeline.serve") == 0) {
+            serve = 1;
+            assert_false(e.sites[i].significant);
+        }
+    }
+    assert_non_null(whole);
+    assert_string_equal(whole->name, "pipeline.load");
+    assert_true(whole->significant);
+    assert_double_equal(whole->speedup, 80.0 / 35.0, 0.05);
+    assert_double_equal(whole->share, 80.0 / 110.0, 0.01);
+    assert_true(serve);
+}
+
 /* Two settings that each double the same site's speed make it 4x, not a
  * gain of twice the one: 0.4 x (1 - 1/4) = 0.3, where summing says 0.4. */
 static void test_combined_composes_per_site(void **state)
@@ -329,6 +391,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_small_changes_judged_together),
     cmocka_unit_test(test_overlap_takes_the_stage_whole),
     cmocka_unit_test(test_overlap_outside_stages_takes_the_pass),
+    cmocka_unit_test(test_overlap_under_a_scope_takes_that_scope),
     cmocka_unit_test(test_combined_composes_per_site),
 };
 

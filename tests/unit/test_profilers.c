@@ -12,6 +12,7 @@
 
 #include <postprof/postprof.h>
 
+#include "analyze/predict.h"
 #include "analyze/stats.h"
 #include "near.h"
 #include "profilers/prof_impl.h"
@@ -744,6 +745,103 @@ static void test_knob_and_stage_names(void **state)
     assert_string_equal(pp_stage_name(PP_STAGE_COUNT), "?");
 }
 
+/* A suggestion whose experiment found `site` (stage, whole) changed. */
+static const pp_suggestion *suggested(pp_report *r, pp_knob knob, pp_stage stage, const char *site,
+                                      int site_stage, int whole)
+{
+    pp_experiment *e = &r->experiments[r->n_experiments++];
+    memset(e, 0, sizeof *e);
+    e->stage = stage;
+    e->knob = knob;
+    e->cand_value = 2;
+    e->n_sites = 1;
+    snprintf(e->sites[0].name, sizeof e->sites[0].name, "%s", site);
+    e->sites[0].stage = site_stage;
+    e->sites[0].whole_stage = whole;
+    e->sites[0].significant = 1;
+    pp_suggestion *g = &r->suggestions[r->n_suggestions++];
+    memset(g, 0, sizeof *g);
+    g->knob = (int)knob;
+    g->value = 2;
+    return g;
+}
+
+static void add_op(pp_report *r, const char *name, int parent)
+{
+    pp_perf_op *op = &r->perf.ops[r->perf.n_ops++];
+    memset(op, 0, sizeof *op);
+    snprintf(op->name, sizeof op->name, "%s", name);
+    op->parent = parent;
+}
+
+/* What gauges the machine's speed in --apply, from what each suggestion's
+ * experiment found changed: the pipeline's concurrent loading took its
+ * loading scope whole (a scope outside the stages, with the load and
+ * preprocess stages under it): serving and the stages outside it are
+ * left; a site outside the stages judged alone leaves only itself out;
+ * the pass taken whole, or the other sites together, leave nothing. */
+static void test_apply_gauge_leaves_out_what_changed(void **state)
+{
+    (void)state;
+    pp_workload w;
+    memset(&w, 0, sizeof w);
+    w.stage_scopes[PP_STAGE_LOAD] = "p.load.batch";
+    w.stage_scopes[PP_STAGE_PREPROCESS] = "p.preprocess.batch";
+    w.stage_scopes[PP_STAGE_INFER] = "p.infer.batch";
+    w.stage_scopes[PP_STAGE_CACHE] = "p.serve.misses";
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    add_op(r, "p.run", -1);
+    add_op(r, "p.load", 0);
+    add_op(r, "p.load.source", 1);
+    add_op(r, "p.load.batch", 2);
+    add_op(r, "p.preprocess.batch", 2);
+    add_op(r, "p.serve", 0);
+    add_op(r, "p.infer.batch", 5);
+    add_op(r, "p.serve.misses", 5);
+    pp__gauge_row row;
+
+    const pp_suggestion *conc =
+        suggested(r, PP_KNOB_CONCURRENCY, PP_STAGE_LOAD_ALL, "p.load", -1, 1);
+    pp__apply_gauge_row(&w, r, &conc, 1, &row);
+    assert_false(row.stage[PP_STAGE_LOAD]);
+    assert_false(row.stage[PP_STAGE_PREPROCESS]); /* under p.load */
+    assert_true(row.stage[PP_STAGE_INFER]);
+    assert_true(row.stage[PP_STAGE_CACHE]);
+    assert_true(row.stage[PP_STAGE_PASS]); /* the scopes outside the stages */
+    assert_int_equal(row.n_skip, 1);
+    assert_string_equal(row.skip[0], "p.load");
+    assert_true(row.subtree[0]);
+
+    const pp_suggestion *alone = suggested(r, PP_KNOB_KEEP_ALIVE, PP_STAGE_LOAD, "p.serve", -1, 0);
+    pp__apply_gauge_row(&w, r, &alone, 1, &row);
+    assert_false(row.stage[PP_STAGE_LOAD]);
+    assert_true(row.stage[PP_STAGE_PREPROCESS]);
+    assert_true(row.stage[PP_STAGE_CACHE]); /* under p.serve, which is left out by itself */
+    assert_true(row.stage[PP_STAGE_PASS]);
+    assert_int_equal(row.n_skip, 1);
+    assert_false(row.subtree[0]);
+
+    /* both at once: what either changed */
+    const pp_suggestion *both[] = {conc, alone};
+    pp__apply_gauge_row(&w, r, both, 2, &row);
+    assert_false(row.stage[PP_STAGE_PREPROCESS]);
+    assert_true(row.stage[PP_STAGE_INFER]);
+    assert_int_equal(row.n_skip, 2);
+
+    const pp_suggestion *pass =
+        suggested(r, PP_KNOB_THREADS, PP_STAGE_PREPROCESS, PP__PREDICT_PASS_NAME, -1, 1);
+    pp__apply_gauge_row(&w, r, &pass, 1, &row);
+    for (int st = 0; st < PP_STAGE_COUNT; st++)
+        assert_false(row.stage[st]);
+    const pp_suggestion *rest =
+        suggested(r, PP_KNOB_BATCH_SIZE, PP_STAGE_INFER, PP__PREDICT_REST_NAME, -1, 0);
+    pp__apply_gauge_row(&w, r, &rest, 1, &row);
+    for (int st = 0; st < PP_STAGE_COUNT; st++)
+        assert_false(row.stage[st]);
+    pp_report_free(r);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_toy_end_to_end, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rounds_share_the_baseline, setup, teardown),
@@ -754,5 +852,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_before_pass_outside_the_timing),
     cmocka_unit_test_setup_teardown(test_failing_workload_passes_error_up, setup, teardown),
     cmocka_unit_test(test_knob_and_stage_names),
+    cmocka_unit_test(test_apply_gauge_leaves_out_what_changed),
 };
 PP_TEST_MAIN(tests)

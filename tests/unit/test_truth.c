@@ -226,8 +226,8 @@ static void add_suggested(pp_report *r, const char *name, pp_knob knob, int64_t 
  * --apply on a machine whose speed varies from pass to pass (the toy's CPU
  * costs 1 to 2 times as long, drawn per pass; its sleeps as they are):
  * keep-alive saves a connection's wait in the load stage, so the
- * preprocess, inference and cache stages (all CPU) gauge the speed in each
- * pass (print_message shows the adjusted and unadjusted intervals). A
+ * preprocess, inference and cache stages (all CPU) and the pass's own
+ * scope gauge the speed in each pass (print_message shows the adjusted and unadjusted intervals). A
  * setting whose experiment took the whole pass has no stage left to gauge
  * with.
  */
@@ -255,7 +255,7 @@ static void test_apply_gauges_the_machine_speed(void **state)
                   b->gauge.raw * 100, b->gauge.raw_low * 100, b->gauge.raw_high * 100,
                   b->gauge.stages, b->gauge.share, b->gauge.theta, b->gauge.gauge_ratio,
                   b->gauge.gauge_low, b->gauge.gauge_high, b->pairs);
-    assert_string_equal(b->gauge.stages, "preprocess, infer, cache");
+    assert_string_equal(b->gauge.stages, "preprocess, infer, cache, scopes outside the stages");
     assert_true(b->gauge.share > 0.05 && b->gauge.share < 1);
     /* whether it is used is the statistics' call (test_stats.c judges the
      * adjustment on synthetic passes with a known ratio): the gauge's own
