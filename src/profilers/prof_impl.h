@@ -64,6 +64,11 @@ typedef struct pp__rounds_opts {
      * i by the sites gauge[i] names (none: arm i is not adjusted), and give
      * out_est adjusted for it; see pp__gauge_out */
     const struct pp__gauge_row *gauge;
+    /* non-NULL (n_arms): wall[i] != 0 times arm i's passes (and the current
+     * ones paired with them) on their wall time, not less the CPU waits of
+     * the pass's thread: its setting runs work on threads of its own,
+     * whose CPU time makes the pass's thread wait (see predict.c) */
+    const unsigned char *wall;
 } pp__rounds_opts;
 
 #define PP__GAUGE_MAX_SKIP 16

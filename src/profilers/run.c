@@ -279,6 +279,20 @@ void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_sugg
     }
 }
 
+/* Whether the suggestions sg[0..n) run work on threads of their own that
+ * overlaps the pass (an experiment took a scope or the pass whole): their
+ * arm is timed on wall time (pp__rounds_opts.wall). */
+static unsigned char overlaps(const pp_report *r, const pp_suggestion *const *sg, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const pp_experiment *e = experiment_for(r, sg[k]);
+        for (size_t i = 0; e && i < e->n_sites; i++)
+            if (e->sites[i].whole_stage)
+                return 1;
+    }
+    return 0;
+}
+
 static void gauge_fill(pp_apply_gauge *g, const pp__gauge_row *row, const pp__gauge_out *go)
 {
     memset(g, 0, sizeof *g);
@@ -424,6 +438,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     size_t idx[PP__MAX_ARMS], n_arms = 0;
     pp__arm all = {.name = "all", .stage = PP_STAGE_PASS};
     pp__gauge_row gst[PP__MAX_ARMS];
+    unsigned char on_wall[PP__MAX_ARMS];
     const pp_suggestion *sg[PP__MAX_ARMS];
     for (size_t i = 0; i < r->n_suggestions && n_arms + 1 < PP__MAX_ARMS; i++) {
         const pp_suggestion *s = &r->suggestions[i];
@@ -431,6 +446,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
             continue;
         sg[n_arms] = s;
         pp__apply_gauge_row(w, r, &sg[n_arms], 1, &gst[n_arms]);
+        on_wall[n_arms] = overlaps(r, &sg[n_arms], 1);
         arms[n_arms] = (pp__arm){.name = s->description,
                                  .stage = PP_STAGE_PASS,
                                  .n = 1,
@@ -443,13 +459,16 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     size_t n_each = n_arms;
     if (n_each > 1) {
         pp__apply_gauge_row(w, r, sg, n_each, &gst[n_arms]);
+        on_wall[n_arms] = overlaps(r, sg, n_each);
         arms[n_arms++] = all;
     }
     pp__ratio_est est[PP__MAX_ARMS];
     pp__gauge_out go[PP__MAX_ARMS];
     memset(go, 0, sizeof go);
-    pp__rounds_opts o = {
-        .budget_ns = cfg->profile.apply_budget_s * 1e9, .min_effect = 0, .gauge = gst};
+    pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9,
+                         .min_effect = 0,
+                         .gauge = gst,
+                         .wall = on_wall};
     if (n_arms > 0 &&
         (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est, go)) != PP_OK)
         return rc;

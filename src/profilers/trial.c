@@ -75,10 +75,17 @@ typedef struct arm_state {
     double wall[2][MAX_TRIAL_PAIRS];
     double quiet[2][MAX_TRIAL_PAIRS];
     double rho[2][MAX_TRIAL_PAIRS]; /* CPU wait per ns on the CPU, this thread, each pass */
+    int on_wall;                    /* timed on wall[] (pp__rounds_opts.wall), else on quiet[] */
     size_t n_sites;
     site_series *sites; /* MAX_TRIAL_SITES, with per-site figures */
     int overflow;
 } arm_state;
+
+/* The pass times arm s is judged on (h 0: current settings, 1: the arm's). */
+static const double *timed(const arm_state *s, int h)
+{
+    return s->on_wall ? s->wall[h] : s->quiet[h];
+}
 
 typedef struct rounds_ctx {
     const pp_workload *w;
@@ -409,7 +416,7 @@ static size_t counted_sites(const rounds_ctx *c, const pass_rec *a, const pass_r
  * end-to-end estimate alone. */
 static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__ratio_est *est)
 {
-    int rc = pp__stats_paired(s->quiet[0], s->quiet[1], s->n, 0.95, 0.0, est);
+    int rc = pp__stats_paired(timed(s, 0), timed(s, 1), s->n, 0.95, 0.0, est);
     if (rc != PP_OK || !e)
         return rc;
     pp__trial_site *ts = calloc(s->n_sites ? s->n_sites : 1, sizeof *ts);
@@ -433,8 +440,8 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
     pp__trial tr = {.n_pairs = s->n,
                     .pass_a = s->wall[0],
                     .pass_b = s->wall[1],
-                    .quiet_a = s->quiet[0],
-                    .quiet_b = s->quiet[1],
+                    .quiet_a = timed(s, 0),
+                    .quiet_b = timed(s, 1),
                     .n_sites = s->n_sites,
                     .sites = ts};
     rc = pp__predict_experiment(&tr, e);
@@ -443,9 +450,9 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
         return rc;
     /* the spread of the pass times, for the evidence (sorts copies) */
     double tmp[MAX_TRIAL_PAIRS];
-    memcpy(tmp, s->quiet[0], s->n * sizeof tmp[0]);
+    memcpy(tmp, timed(s, 0), s->n * sizeof tmp[0]);
     e->base_spread = pp__prof_spread(tmp, s->n);
-    memcpy(tmp, s->quiet[1], s->n * sizeof tmp[0]);
+    memcpy(tmp, timed(s, 1), s->n * sizeof tmp[0]);
     e->cand_spread = pp__prof_spread(tmp, s->n);
     return PP_OK;
 }
@@ -459,12 +466,12 @@ static int stops(const arm_state *s, const pp__rounds_opts *o, size_t max_pairs,
     if (s->n < MIN_TRIAL_PAIRS)
         return 0;
     pp__ratio_est e;
-    if (pp__stats_paired(s->quiet[0], s->quiet[1], s->n, 0.95, 0.0, &e) != PP_OK)
+    if (pp__stats_paired(timed(s, 0), timed(s, 1), s->n, 0.95, 0.0, &e) != PP_OK)
         return 0;
     if (s->n >= s->floor && isfinite(e.high) && (e.high - e.low) / 2.0 <= target)
         return 1; /* narrow enough */
     if (o->min_effect > 0 &&
-        pp__stats_paired(s->quiet[0], s->quiet[1], s->n, STOP_CONF, 0.0, &e) == PP_OK &&
+        pp__stats_paired(timed(s, 0), timed(s, 1), s->n, STOP_CONF, 0.0, &e) == PP_OK &&
         e.low > 0 && 1.0 - e.low < o->min_effect)
         return 1; /* even the best end of the gain is under the minimum effect */
     return past_deadline && s->n >= s->floor;
@@ -493,7 +500,7 @@ static int gauge_skips(const arm_state *t, const site_series *x, const pp__gauge
  * arm's), the self time of the sites row takes: those whose enclosing stage
  * scope is a stage row takes, or outside every stage when row takes those,
  * less the sites it leaves out. Returns its median share of the
- * current-settings passes, 0 when some pass has none of it.
+ * current-settings passes' wall time, 0 when some pass has none of it.
  */
 static double gauge_series(const rounds_ctx *c, const arm_state *s, const pp__gauge_row *row,
                            double g[2][MAX_TRIAL_PAIRS])
@@ -507,11 +514,14 @@ static double gauge_series(const rounds_ctx *c, const arm_state *s, const pp__ga
             for (size_t i = 0; i < s->n; i++)
                 g[h][i] += s->sites[k].self[h][i];
     }
+    /* its share of the pass's wall time: the gauge is wall time too (the
+     * pass less its CPU waits is shorter on a loaded machine: at load 8 the
+     * toy's gauge read 1.37 of that) */
     double share[MAX_TRIAL_PAIRS];
     for (size_t i = 0; i < s->n; i++) {
-        if (!(g[0][i] > 0) || !(g[1][i] > 0) || !(s->quiet[0][i] > 0))
+        if (!(g[0][i] > 0) || !(g[1][i] > 0) || !(s->wall[0][i] > 0))
             return 0;
-        share[i] = g[0][i] / s->quiet[0][i];
+        share[i] = g[0][i] / s->wall[0][i];
     }
     return s->n ? pp__stats_median(share, s->n) : 0;
 }
@@ -536,8 +546,8 @@ static int gauged(const rounds_ctx *c, const pp__rounds_opts *o, pp__ratio_est *
         goto out;
     for (size_t j = 0; j < c->n_arms; j++) {
         const arm_state *s = &c->st[j];
-        a[j] = s->quiet[0];
-        b[j] = s->quiet[1];
+        a[j] = timed(s, 0);
+        b[j] = timed(s, 1);
         ga[j] = g[j][0];
         gb[j] = g[j][1];
         n[j] = s->n;
@@ -614,9 +624,11 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     for (size_t i = 0; i <= n_arms; i++)
         if (c.with_sites && !(recs[i].s = calloc(MAX_TRIAL_SITES, sizeof *recs[i].s)))
             goto out;
-    for (size_t i = 0; i < n_arms; i++)
+    for (size_t i = 0; i < n_arms; i++) {
         if (c.with_sites && !(c.st[i].sites = calloc(MAX_TRIAL_SITES, sizeof *c.st[i].sites)))
             goto out;
+        c.st[i].on_wall = o->wall && o->wall[i];
+    }
     size_t max_pairs = cfg->max_pairs ? cfg->max_pairs : 40;
     if (max_pairs > MAX_TRIAL_PAIRS)
         max_pairs = MAX_TRIAL_PAIRS;
