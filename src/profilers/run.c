@@ -241,14 +241,15 @@ static void gauge_skip(const pp_workload *w, const pp_report *r, const pp_site_c
 }
 
 /*
- * pp__apply_gauge_row() - The sites that gauge the machine's speed for an arm that applies the
- * suggestions sg[0..n): every stage with a scope of its own and the scopes
- * outside every stage, less the stage each suggestion's experiment was
- * about, the stage of every site whose change was significant in it, and
- * each significant site outside the stages (a scope its experiment took
- * whole: with everything under it). None when a suggestion has no
- * experiment, its experiment took the whole pass (work that overlaps: any
- * site may have changed) or its other sites together changed.
+ * pp__apply_gauge_row() - The sites that gauge the machine's speed for an
+ * arm that applies the suggestions sg[0..n): every stage with a scope of
+ * its own and the scopes outside every stage, less the stage each
+ * suggestion's experiment was about, the stage of every site whose change
+ * was significant in it, and each significant site outside the stages (a
+ * scope its experiment took whole: with everything under it). None when a
+ * suggestion has no experiment, its experiment took the whole pass (work
+ * that overlaps: any site may have changed) or its other sites together
+ * changed.
  */
 void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_suggestion *const *sg,
                          size_t n, pp__gauge_row *row)
