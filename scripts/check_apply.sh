@@ -11,6 +11,8 @@
 # Prints `name: value` lines (docs/benchmarks.md); exit 1 when a target is missed.
 #
 # usage: scripts/check_apply.sh BUILD_DIR [WORK_DIR]   (BUILD_DIR: a Release build)
+# RUN_ARGS: more flags for the default runs (e.g. RUN_ARGS="--config x.ini"
+# to try another budget); RUNS: how many default runs (2).
 set -u
 build=${1:?usage: check_apply.sh BUILD_DIR [WORK_DIR]}
 work=${2:-$(mktemp -d /tmp/check_apply.XXXXXX)}
@@ -37,7 +39,8 @@ phases() {
 
 for i in $(seq 1 "$runs"); do
   t0=$(date +%s.%N)
-  "$pp" run --data "$work/data" --out "$work/run$i" --apply --no-color \
+  # shellcheck disable=SC2086 # RUN_ARGS: several flags
+  "$pp" run --data "$work/data" --out "$work/run$i" --apply --no-color ${RUN_ARGS:-} \
     > "$work/run$i.txt" 2> "$work/run$i.err" || { echo "run $i failed" >&2; tail "$work/run$i.err" >&2; exit 2; }
   t1=$(date +%s.%N)
   secs=$(echo "$t1 - $t0" | bc)
