@@ -265,6 +265,57 @@ static void test_overlap_under_a_scope_takes_that_scope(void **state)
     assert_true(serve);
 }
 
+/* The same pipeline, with the pass's thread waiting for a CPU while the
+ * loaders run (12 ms of the concurrent pass, 1 ms of the sequential one):
+ * the pass less its CPU waits would gain 21 of 110 ms, but those waits are
+ * the loaders' doing, so an experiment whose work overlaps is timed on
+ * wall time: 1 - 65/110 end to end, as its prediction. One whose work
+ * does not overlap keeps the pass less its waits. */
+static void test_overlap_times_the_pass_on_wall_time(void **state)
+{
+    (void)state;
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, 6);
+    add_site(&f, &r, "pipeline.load", -1, 0, 1, 15000);
+    add_site(&f, &r, "load.batch", PP_STAGE_LOAD, 1, 60000, 60000);
+    add_site(&f, &r, "pipeline.serve", -1, 0, 30000, 30000);
+    f.sites[1].up = 1;
+    double quiet_a[NP], quiet_b[NP];
+    for (int i = 0; i < NP; i++) {
+        f.total_a[0][i] = f.self_a[0][i] + f.self_a[1][i];
+        f.total_b[0][i] = 35e6 * exp(0.01 * pp__rng_normal(&r)); /* the loads' critical path */
+        f.pass_a[i] = f.total_a[0][i] + f.self_a[2][i];
+        f.pass_b[i] = f.total_b[0][i] + f.self_b[2][i];
+        quiet_a[i] = f.pass_a[i] - 1e6;
+        quiet_b[i] = f.pass_b[i] - 12e6;
+    }
+    pp__trial t = trial_of(&f);
+    t.quiet_a = quiet_a;
+    t.quiet_b = quiet_b;
+    pp_experiment e;
+    memset(&e, 0, sizeof e);
+    strcpy(e.name, "concurrent_loading");
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    assert_double_equal(1.0 - 1.0 / e.speedup, 1.0 - 65.0 / 90.0, 0.01);
+    assert_double_equal(e.base_ns, 90e6, 1e6);
+    assert_double_equal(e.predicted, 1.0 - 65.0 / 90.0, 0.01);
+
+    /* no overlap (the loads on the pass's thread at both settings): the
+     * pass less its waits */
+    for (int i = 0; i < NP; i++) {
+        f.self_b[1][i] = 25e6;
+        f.total_b[0][i] = f.self_b[0][i] + f.self_b[1][i];
+        f.pass_b[i] = f.total_b[0][i] + f.self_b[2][i];
+        quiet_b[i] = f.pass_b[i] - 12e6;
+    }
+    memset(&e, 0, sizeof e);
+    strcpy(e.name, "sequential");
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    assert_double_equal(e.base_ns, 89e6, 1e6);
+    assert_double_equal(1.0 / e.speedup, (15.0 + 25.0 + 30.0 - 12.0) / 89.0, 0.01);
+}
+
 /* Two settings that each double the same site's speed make it 4x, not a
  * gain of twice the one: 0.4 x (1 - 1/4) = 0.3, where summing says 0.4. */
 static void test_combined_composes_per_site(void **state)
@@ -392,6 +443,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_overlap_takes_the_stage_whole),
     cmocka_unit_test(test_overlap_outside_stages_takes_the_pass),
     cmocka_unit_test(test_overlap_under_a_scope_takes_that_scope),
+    cmocka_unit_test(test_overlap_times_the_pass_on_wall_time),
     cmocka_unit_test(test_combined_composes_per_site),
 };
 
