@@ -36,12 +36,6 @@ typedef struct unit {
     int pooled;              /* 1: judged within the pooled unit below (not on its own) */
 } unit;
 
-/* The sites whose change is not significant alone, judged together: a
- * setting that makes many sites a little faster (less contention for the
- * CPUs, a warmer cache) changes each within its noise, and together by
- * more than theirs. */
-#define REST_NAME PP__PREDICT_REST_NAME
-
 static uint64_t name_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -406,8 +400,11 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
             nu++;
         }
     }
-    /* the pooled unit, when at least two sites are not significant alone */
-    static const pp__trial_site rest_site = {.name = REST_NAME, .stage = -1};
+    /* the pooled unit, when at least two sites are not significant alone: a
+     * setting that makes many sites a little faster (less contention for the
+     * CPUs, a warmer cache) changes each within its noise, and together by
+     * more than theirs */
+    static const pp__trial_site rest_site = {.name = PP__PREDICT_REST_NAME, .stage = -1};
     unit rest = {.site = &rest_site};
     int with_rest = 0;
     {
@@ -558,7 +555,7 @@ int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf, d
                 continue;
             int in_whole = s->stage >= 0 && s->stage < PP_STAGE_COUNT && whole[s->stage];
             char key[PP_REPORT_NAME_MAX + 8];
-            if (strcmp(s->name, REST_NAME) == 0) /* each setting's own other sites */
+            if (strcmp(s->name, PP__PREDICT_REST_NAME) == 0) /* each setting's own other sites */
                 snprintf(key, sizeof key, "rest:%zu", k);
             else if (in_whole)
                 snprintf(key, sizeof key, "stage:%d", s->stage);

@@ -406,7 +406,7 @@ static inline void pop_at(pp__thread *t, int32_t depth, uint64_t now)
         /* first called at the top of this thread's stack (a set-up call
          * before the work it belongs to), now inside a scope: that scope is
          * its parent, not "none" for good */
-        if (PP_UNLIKELY(s && !atomic_load_explicit(&s->parent, memory_order_relaxed)))
+        if (PP_UNLIKELY(!atomic_load_explicit(&s->parent, memory_order_relaxed)))
             atomic_store_explicit(&s->parent, t->stack[depth - 1].site, memory_order_relaxed);
     }
     if (PP_UNLIKELY(f->flags))

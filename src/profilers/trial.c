@@ -364,6 +364,16 @@ static int computes(const arm_state *t, const site_series *s)
     return total > 0 && self >= 0.999 * total && unexplained <= 0.15 * self;
 }
 
+/* The site that encloses x (by the snapshot's parents), NULL for a root. */
+static const site_series *parent_of(const arm_state *t, const site_series *x)
+{
+    const site_series *up = NULL;
+    for (size_t i = 0; x->parent[0] && i < t->n_sites; i++)
+        if (strcmp(t->sites[i].name, x->parent) == 0)
+            up = &t->sites[i];
+    return up == x ? NULL : up;
+}
+
 /* The stage whose scope is s or encloses it (by the snapshot's parents), -1 none. */
 static int stage_of(const pp_workload *w, const arm_state *t, const site_series *s, int *is_stage)
 {
@@ -375,11 +385,7 @@ static int stage_of(const pp_workload *w, const arm_state *t, const site_series 
                 *is_stage = cur == s;
                 return st;
             }
-        const site_series *up = NULL;
-        for (size_t i = 0; cur->parent[0] && i < t->n_sites; i++)
-            if (strcmp(t->sites[i].name, cur->parent) == 0)
-                up = &t->sites[i];
-        cur = up == cur ? NULL : up;
+        cur = parent_of(t, cur);
     }
     return -1;
 }
@@ -429,9 +435,8 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
         ts[i].self_b = s->sites[i].self[1];
         ts[i].total_a = s->sites[i].total[0];
         ts[i].total_b = s->sites[i].total[1];
-        for (size_t j = 0; s->sites[i].parent[0] && j < s->n_sites && !ts[i].up; j++)
-            if (j != i && strcmp(s->sites[j].name, s->sites[i].parent) == 0)
-                ts[i].up = j + 1;
+        const site_series *up = parent_of(s, &s->sites[i]);
+        ts[i].up = up ? (size_t)(up - s->sites) + 1 : 0;
         if (c->cpu_on && computes(s, &s->sites[i])) {
             ts[i].cost_a = s->sites[i].cpu[0];
             ts[i].cost_b = s->sites[i].cpu[1];
@@ -486,11 +491,7 @@ static int gauge_skips(const arm_state *t, const site_series *x, const pp__gauge
         for (size_t j = 0; j < row->n_skip; j++)
             if ((depth == 0 || row->subtree[j]) && strcmp(row->skip[j], cur->name) == 0)
                 return 1;
-        const site_series *up = NULL;
-        for (size_t i = 0; cur->parent[0] && i < t->n_sites; i++)
-            if (strcmp(t->sites[i].name, cur->parent) == 0)
-                up = &t->sites[i];
-        cur = up == cur ? NULL : up;
+        cur = parent_of(t, cur);
     }
     return 0;
 }
