@@ -20,6 +20,7 @@ typedef struct cli_causal_opts {
     const char *preload; /* a library preloaded after the shim (preload mode), NULL none */
     int quiet;           /* the program's output to /dev/null */
     char **cmd;
+    int keep_awake; /* one idle-class spinner per CPU while the program runs (--keep-cpus-awake) */
 } cli_causal_opts;
 
 typedef struct cli_causal_out {

@@ -8,7 +8,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +95,94 @@ static char *take_log(const cli_causal_opts *o, const char *dir, pid_t pid, int 
     return text;
 }
 
+/* ---- --keep-cpus-awake ----
+ * On a virtual machine an idle CPU is given back to the host, and waking it
+ * (a futex wake, a timer) can take milliseconds when the host is busy. The
+ * pauses of a virtual speedup leave CPUs idle where the baseline did not, so
+ * the experiments meet more of those late wake-ups than their baselines:
+ * real time that no delay accounts for, read as a loss (docs/causal.md,
+ * Accuracy). One thread per CPU at the idle scheduling class (SCHED_IDLE)
+ * keeps every CPU running: any other thread takes the CPU from it at once,
+ * so it takes only time nothing else wanted. */
+
+typedef struct awake {
+    pthread_t *th;
+    size_t n;
+    _Atomic int stop;
+    _Atomic size_t ready, refused; /* threads that reported; of those, denied SCHED_IDLE */
+} awake;
+
+static void *awake_spin(void *arg)
+{
+    awake *a = arg;
+    struct sched_param sp = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &sp) != 0) {
+        atomic_fetch_add(&a->refused, 1);
+        atomic_fetch_add(&a->ready, 1);
+        return NULL; /* spinning at the caller's priority would take CPU from the program */
+    }
+    atomic_fetch_add(&a->ready, 1);
+    while (!atomic_load_explicit(&a->stop, memory_order_relaxed)) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+    }
+    return NULL;
+}
+
+static void awake_stop(awake *a)
+{
+    atomic_store(&a->stop, 1);
+    for (size_t i = 0; i < a->n; i++)
+        pthread_join(a->th[i], NULL);
+    free(a->th);
+    a->th = NULL;
+    a->n = 0;
+}
+
+/* Starts the spinners; 0, or -1 with why filled (none left running). */
+static int awake_start(awake *a, char *why, size_t whycap)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    size_t want = cpus > 0 && cpus <= 4096 ? (size_t)cpus : 1;
+    a->th = calloc(want, sizeof *a->th);
+    if (!a->th) {
+        snprintf(why, whycap, "out of memory");
+        return -1;
+    }
+    /* the spinners take no signal meant for this process */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int err = 0;
+    for (; a->n < want; a->n++)
+        if ((err = pthread_create(&a->th[a->n], NULL, awake_spin, a)) != 0)
+            break;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    while (atomic_load(&a->ready) < a->n)
+        sched_yield();
+    if (err || atomic_load(&a->refused)) {
+        snprintf(why, whycap, "%s", err ? strerror(err) : "the idle scheduling class was refused");
+        awake_stop(a);
+        return -1;
+    }
+    return 0;
+}
+
+/* 1 when this Linux runs on a hypervisor (the CPU flag "hypervisor"). */
+static int on_hypervisor(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return 0;
+    char line[4096];
+    int yes = 0;
+    while (!yes && fgets(line, sizeof line, f))
+        yes = strncmp(line, "flags", 5) == 0 && strstr(line, " hypervisor") != NULL;
+    fclose(f);
+    return yes;
+}
+
 typedef struct logs {
     char **text;
     size_t *len;
@@ -168,6 +259,19 @@ int cli_causal_session(const cli_causal_opts *o, cli_causal_out *out)
     interrupted = 0;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    awake aw = {0};
+    if (o->keep_awake) {
+        char why[128];
+        if (awake_start(&aw, why, sizeof why) != 0)
+            fprintf(stderr, "postprof %s: --keep-cpus-awake: %s; the CPUs may idle\n", o->tag, why);
+    } else if (strcmp(o->tag, "causal") == 0 && on_hypervisor()) {
+        fprintf(stderr,
+                "postprof %s: note: this is a virtual machine, where an idle CPU can wake "
+                "milliseconds late; the pauses of the experiments idle the CPUs more than their "
+                "baselines do, which reads as a loss (off the critical path most clearly). "
+                "--keep-cpus-awake avoids it (docs/causal.md, Accuracy)\n",
+                o->tag);
+    }
     double t_start = now_s(), deadline = t_start + o->duration;
     int done = 0;
     while (!done && !interrupted && now_s() < deadline) {
@@ -222,6 +326,8 @@ int cli_causal_session(const cli_causal_opts *o, cli_causal_out *out)
         if (!done && narrow_enough(o, &l, NULL, 0))
             done = 1;
     }
+    if (aw.n)
+        awake_stop(&aw);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     out->seconds = now_s() - t_start;

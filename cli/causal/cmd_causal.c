@@ -24,7 +24,7 @@
 static const char causal_usage[] =
     "usage: postprof causal [-o FILE] [--speedups LIST] [--sites A,B] [--progress NAME]\n"
     "                       [--duration S] [--experiment-ms N] [--precision P] [--preload]\n"
-    "                       -- CMD [ARGS]\n"
+    "                       [--keep-cpus-awake] -- CMD [ARGS]\n"
     "  CMD            a program linked with libpostprof that marks its useful work with\n"
     "                 PP_PROGRESS(\"name\") and its stages with PP_SCOPE(\"name\")\n"
     "  --preload      CMD is not linked with libpostprof but built with\n"
@@ -40,6 +40,9 @@ static const char causal_usage[] =
     "  --experiment-ms N  length of one experiment (default 200)\n"
     "  --precision P  stop early once every gain's 95 % interval is within +-P points\n"
     "                 over at least 10 experiments (default 2)\n"
+    "  --keep-cpus-awake  keep every CPU busy at the idle priority (SCHED_IDLE) while CMD\n"
+    "                 runs: on a virtual machine an idle CPU can wake milliseconds late, and\n"
+    "                 the experiments' pauses idle the CPUs more than their baselines do\n"
     "Each experiment slows every other thread by s x the time spent in one scope, as if\n"
     "that scope were s faster; gain = the share of time per progress point saved.\n"
     "exit status: 0 done, 1 no usable experiment, 2 usage error, 125 output not written\n";
@@ -48,7 +51,7 @@ typedef struct opts {
     const char *out, *speedups, *sites, *progress;
     double duration, precision;
     long exp_ms;
-    int preload;
+    int preload, keep_awake;
     char **cmd;
 } opts;
 
@@ -87,7 +90,7 @@ static void print_ranking(const pp_causal_result *r, size_t nexp, int runs)
 
 static int parse_args(int argc, char **argv, opts *o)
 {
-    *o = (opts){"causal.json", "0,10,25,50", NULL, NULL, 60, 0.02, 200, 0, NULL};
+    *o = (opts){"causal.json", "0,10,25,50", NULL, NULL, 60, 0.02, 200, 0, 0, NULL};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -101,6 +104,9 @@ static int parse_args(int argc, char **argv, opts *o)
             return 0;
         } else if (strcmp(a, "--preload") == 0) {
             o->preload = 1;
+            continue;
+        } else if (strcmp(a, "--keep-cpus-awake") == 0) {
+            o->keep_awake = 1;
             continue;
         } else if (!v && a[0] == '-') {
             return cli_usage_error("causal", causal_usage, "%s needs a value", a);
@@ -173,9 +179,16 @@ int cmd_causal(int argc, char **argv)
                                       lib, sizeof lib) != 0)
         return cli_error("causal", "--preload: libpostprof_causal_preload.so not found (set "
                                    "POSTPROF_CAUSAL_PRELOAD)");
-    cli_causal_opts so = {"causal",   o.speedups,  o.sites,  o.progress,
-                          o.duration, o.precision, o.exp_ms, o.preload ? lib : NULL,
-                          0,          o.cmd};
+    cli_causal_opts so = {.tag = "causal",
+                          .speedups = o.speedups,
+                          .sites = o.sites,
+                          .progress = o.progress,
+                          .duration = o.duration,
+                          .precision = o.precision,
+                          .exp_ms = o.exp_ms,
+                          .preload = o.preload ? lib : NULL,
+                          .cmd = o.cmd,
+                          .keep_awake = o.keep_awake};
     cli_causal_out res;
     int code = cli_causal_session(&so, &res);
     if (code != PP_EXIT_OK) {

@@ -118,7 +118,8 @@ void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc,
                           o->quick ? 100 : 150,
                           NULL,
                           1,
-                          args};
+                          args,
+                          0}; /* CPUs may idle: the run's other phases let them too */
     cli_causal_out out;
     int code = cli_causal_session(&co, &out);
     rc->budget_s = co.duration;

@@ -48,4 +48,20 @@ for s in d["sites"]:
         assert p["speedup"] == 0.5 and p["experiments"] >= 1, p
 print("causal.json:", names, "baselines", d["baselines"])
 PY
+# --keep-cpus-awake: one thread per CPU at the idle scheduling class while
+# the program runs (waits for them as long as the run lasts, no deadline of
+# its own), none left after
+CAUSAL_TRUTH_ITERS=100000000 "$pp" causal -o "$work/awake.json" --keep-cpus-awake \
+  --sites critical --speedups 0,50 --experiment-ms 40 --duration 6 -- "$prog" \
+  >"$work/awake.out" 2>"$work/awake.err" &
+cpid=$!
+want=$(getconf _NPROCESSORS_ONLN) idle=0
+while kill -0 "$cpid" 2>/dev/null; do
+  idle=$(ps -L -o cls= -p "$cpid" | grep -c IDL || true)
+  [ "$idle" -lt "$want" ] || break
+done
+wait "$cpid" || { cat "$work/awake.err"; fail "causal --keep-cpus-awake failed"; }
+[ "$idle" = "$want" ] || fail "--keep-cpus-awake: $idle idle-class threads seen, expected $want"
+grep -q "keep-cpus-awake" "$work/awake.err" && fail "--keep-cpus-awake: $(cat "$work/awake.err")"
+[ -s "$work/awake.json" ] || fail "--keep-cpus-awake wrote no causal.json"
 echo "causal cli: ok"

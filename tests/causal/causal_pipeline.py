@@ -98,7 +98,7 @@ def causal(postprof, data, workdir):
         pipeline += ["--concurrent-load"]
     cmd = [postprof, "causal", "-o", out, "--sites", ",".join(STAGES.values()), "--progress",
            "posts.batch_scored", "--speedups", "0,50", "--experiment-ms", "150", "--duration",
-           "120", "--precision", "2"]
+           "120", "--precision", "2", "--keep-cpus-awake"]  # causal_truth.causal()
     return run_causal(cmd + ["--"] + pipeline, env_slow(), out)
 
 
