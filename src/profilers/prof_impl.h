@@ -84,6 +84,13 @@ typedef struct pp__gauge_row {
     size_t n_skip;
 } pp__gauge_row;
 
+/* Every how many calls an experiment measures a call's on-CPU time on a
+ * loaded machine: so that the clock reads (two per measured call, about
+ * sampling_ns each, paid by the caller) cost at most 1 % of a pass of
+ * pass_ns that makes `calls` calls; 1 when they cost less or the cost is
+ * not known, at most 4096 (trial.c). */
+uint32_t pp__prof_cpu_every(double calls, double sampling_ns, double pass_ns);
+
 /* The gauge of --apply's arm that applies the suggestions sg[0..n) of r
  * (run.c; each suggestion's experiment says what it changed). */
 void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_suggestion *const *sg,

@@ -745,6 +745,20 @@ static void test_knob_and_stage_names(void **state)
     assert_string_equal(pp_stage_name(PP_STAGE_COUNT), "?");
 }
 
+/* On a loaded machine an experiment measures every Nth call's on-CPU time,
+ * N such that the clock reads cost at most 1 % of a pass: the pipeline's
+ * 50 000 calls a pass at 1.5 us a read in a 130 ms pass, every 116th; a
+ * workload of few calls, every call. */
+static void test_cpu_sampling_bounded_per_pass(void **state)
+{
+    (void)state;
+    assert_int_equal(pp__prof_cpu_every(50000, 1500, 130e6), 116);
+    assert_true(2.0 * 1500 * 50000 / 116 <= 0.01 * 130e6);
+    assert_int_equal(pp__prof_cpu_every(100, 1500, 50e6), 1); /* 0.3 ms of 50 */
+    assert_int_equal(pp__prof_cpu_every(50000, 0, 130e6), 1); /* cost not known */
+    assert_int_equal(pp__prof_cpu_every(1e9, 1500, 1e6), 4096);
+}
+
 /* A suggestion whose experiment found `site` (stage, whole) changed. */
 static const pp_suggestion *suggested(pp_report *r, pp_knob knob, pp_stage stage, const char *site,
                                       int site_stage, int whole)
@@ -853,5 +867,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_failing_workload_passes_error_up, setup, teardown),
     cmocka_unit_test(test_knob_and_stage_names),
     cmocka_unit_test(test_apply_gauge_leaves_out_what_changed),
+    cmocka_unit_test(test_cpu_sampling_bounded_per_pass),
 };
 PP_TEST_MAIN(tests)
