@@ -91,6 +91,11 @@ typedef struct pp__gauge_row {
  * not known, at most 4096 (trial.c). */
 uint32_t pp__prof_cpu_every(double calls, double sampling_ns, double pass_ns);
 
+/* Whether a site whose calls took self_ns in all (calls of them) is judged
+ * on its on-CPU time at all: its mean call at least CPU_MIN_READS clock
+ * reads of sampling_ns (trial.c). */
+int pp__prof_calls_measurable(double self_ns, double calls, double sampling_ns);
+
 /* The gauge of --apply's arm that applies the suggestions sg[0..n) of r
  * (run.c; each suggestion's experiment says what it changed). */
 void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_suggestion *const *sg,

@@ -44,12 +44,21 @@
  * so the count errs on the side of more pairs) */
 #define COUNTED_SHARE 2.5e-3
 
+/* The shortest mean call, in clock reads, whose on-CPU time is its cost. A
+ * call's on-CPU time is two clock reads apart, each about sampling_ns and
+ * less than steady: a call shorter than this many reads is measured by the
+ * reads more than by itself (the pipeline's cache gets, about a microsecond
+ * each beside reads of 1.5 us, scaled to every call read as 42 % of a pass
+ * under load), so its wall time stays its cost. */
+#define CPU_MIN_READS 20.0
+
 typedef struct site_series {
     char name[PP_REPORT_NAME_MAX];
     char parent[PP_REPORT_NAME_MAX]; /* the enclosing scope's name, "" for a root */
     double self[2][MAX_TRIAL_PAIRS]; /* [0] current settings, [1] the arm's */
     double total[2][MAX_TRIAL_PAIRS];
     double cpu[2][MAX_TRIAL_PAIRS]; /* on-CPU time of its calls (while cpu_on) */
+    double calls;                   /* its calls over every pass recorded */
 } site_series;
 
 /* One site's figures in one pass. */
@@ -342,6 +351,7 @@ static void record(arm_state *s, int h, const pass_rec *r, int with_sites)
         x->self[h][k] += r->s[i].self;
         x->total[h][k] += r->s[i].total;
         x->cpu[h][k] += r->s[i].cpu;
+        x->calls += r->s[i].calls;
         if (!x->parent[0] && r->s[i].parent[0])
             snprintf(x->parent, sizeof x->parent, "%s", r->s[i].parent);
     }
@@ -357,7 +367,7 @@ static void record(arm_state *s, int h, const pass_rec *r, int with_sites)
  * computes (the waits land at random, in slices). Its on-CPU time is then
  * its cost; any other site keeps its wall time.
  */
-static int computes(const arm_state *t, const site_series *s)
+static int computes(const arm_state *t, const site_series *s, double sampling_ns)
 {
     double self = 0, total = 0, unexplained = 0;
     for (int h = 0; h < 2; h++)
@@ -368,7 +378,14 @@ static int computes(const arm_state *t, const site_series *s)
             total += s->total[h][i];
             unexplained += s->self[h][i] - s->cpu[h][i] * (1.0 + t->rho[h][i]);
         }
-    return total > 0 && self >= 0.999 * total && unexplained <= 0.15 * self;
+    /* and whose calls are long enough to measure (pp__prof_calls_measurable) */
+    return total > 0 && self >= 0.999 * total && unexplained <= 0.15 * self &&
+           pp__prof_calls_measurable(self, s->calls, sampling_ns);
+}
+
+int pp__prof_calls_measurable(double self_ns, double calls, double sampling_ns)
+{
+    return calls > 0 && self_ns / calls >= CPU_MIN_READS * sampling_ns;
 }
 
 /* The site that encloses x (by the snapshot's parents), NULL for a root. */
@@ -444,7 +461,7 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
         ts[i].total_b = s->sites[i].total[1];
         const site_series *up = parent_of(s, &s->sites[i]);
         ts[i].up = up ? (size_t)(up - s->sites) + 1 : 0;
-        if (c->cpu_on && computes(s, &s->sites[i])) {
+        if (c->cpu_on && computes(s, &s->sites[i], c->sampling_ns)) {
             ts[i].cost_a = s->sites[i].cpu[0];
             ts[i].cost_b = s->sites[i].cpu[1];
         }

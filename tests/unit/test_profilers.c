@@ -757,6 +757,11 @@ static void test_cpu_sampling_bounded_per_pass(void **state)
     assert_int_equal(pp__prof_cpu_every(100, 1500, 50e6), 1); /* 0.3 ms of 50 */
     assert_int_equal(pp__prof_cpu_every(50000, 0, 130e6), 1); /* cost not known */
     assert_int_equal(pp__prof_cpu_every(1e9, 1500, 1e6), 4096);
+    /* a call of a microsecond beside reads of 1.5 us is measured by its
+     * reads: its wall time stays its cost; a model call of 300 us is not */
+    assert_false(pp__prof_calls_measurable(50000 * 1000.0, 50000, 1500));
+    assert_true(pp__prof_calls_measurable(1000 * 300e3, 1000, 1500));
+    assert_false(pp__prof_calls_measurable(1e6, 0, 1500)); /* no call seen */
 }
 
 /* A suggestion whose experiment found `site` (stage, whole) changed. */
