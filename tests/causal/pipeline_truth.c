@@ -27,6 +27,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <postprof/postprof.h>
 #include <posts/posts.h>
 
 #include "analyze/stats.h"
@@ -112,8 +113,10 @@ int main(int argc, char **argv)
         if (pass(pl) < 0)
             goto out;
     double t0 = now_s(), next_check = t0;
+    size_t passes = 4;
     for (;;) {
         double a = pass(pl), b = pass(pl);
+        passes += 2;
         if (a < 0 || b < 0)
             goto out;
         /* pair n: FROM first when n is even (the pattern's passes 4k, 4k+1), else TO first */
@@ -131,6 +134,15 @@ int main(int argc, char **argv)
     }
     printf("measured_seconds: %.1f\n", now_s() - t0);
     printf("seconds_per_pass: %.4f\n", est.base);
+    /* the progress points of a pass, for the time per point at the full
+     * length: a causal run's baseline under the same conditions reads it */
+    pp_snapshot *snap = NULL;
+    if (pp_snapshot_take(&snap) == PP_OK) {
+        const pp_site_stats *st = pp_snapshot_find(snap, "posts.batch_scored");
+        if (st && st->count)
+            printf("seconds_per_point: %.7f\n", est.base / ((double)st->count / (double)passes));
+        pp_snapshot_free(snap);
+    }
     printf("measured %s %d: %.5f %.5f %.5f %zu\n", stage, (int)(100.0 * (from - to) / from + 0.5),
            1 - est.ratio, 1 - est.high, 1 - est.low, est.n);
     rc = 0;
