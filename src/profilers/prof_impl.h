@@ -56,7 +56,9 @@ typedef struct pp__arm {
 } pp__arm;
 
 typedef struct pp__rounds_opts {
-    double budget_ns; /* after the warm-up; an arm stops past it once it has its fewest pairs */
+    /* after the warm-up; an arm stops past it once it has 4 pairs more than
+     * its fewest, or past 1.5 times it once it has its fewest */
+    double budget_ns;
     /* > 0: an arm stops once even the high end of its gain's interval (98 %)
      * is below this: it cannot be suggested */
     double min_effect;
@@ -129,8 +131,9 @@ typedef struct pp__gauge_out {
  * waits of its thread. An arm stops when its end-to-end 95 % interval has a
  * half-width of at most cfg->target_half_width (after its fewest pairs),
  * when its gain cannot reach o->min_effect, at cfg->max_pairs, or past the
- * budget once it has its fewest pairs (with out_exp: the pairs with which
- * one of its sites can be significant; else 6). out_est[i]: arm i's ratio
+ * budget once it has 4 pairs more than its fewest (with out_exp: the pairs
+ * with which one of its sites can be significant; else 6), past 1.5 times
+ * the budget once it has its fewest. out_est[i]: arm i's ratio
  * (its pass time over the current one's, 95 %). out_exp (NULL: no per-site
  * figures): arm i's experiment on its first knob, per-site speedups and the
  * predicted gain from analyze/predict.c. Returns PP_OK; PP_EINVAL for bad
@@ -142,6 +145,12 @@ PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cf
                                  const pp__arm *arms, size_t n_arms, const pp__rounds_opts *o,
                                  pp_experiment *out_exp, pp__ratio_est *out_est,
                                  pp__gauge_out *out_gauge);
+
+/* Whether a per-site prediction (gain, its 90 % interval) is settled: the
+ * interval within max(3 points, 30 % of the prediction) either side and
+ * wholly above min_effect or wholly below it; pp__prof_rounds stops such an
+ * arm once it has 4 pairs more than its fewest. */
+int pp__prof_prediction_settled(double predicted, double low, double high, double min_effect);
 
 /* /proc/thread-self/schedstat opened for pp__prof_quiet_pass (-1: not readable). */
 int pp__prof_sched_open(void);

@@ -43,6 +43,25 @@
  * a warm-up pass (half the share below which predict.c leaves a site out,
  * so the count errs on the side of more pairs) */
 #define COUNTED_SHARE 2.5e-3
+/* Pairs beyond an arm's floor before the budget may stop it. At its floor a
+ * site's interval is the widest pair's (the Wilcoxon interval at the fewest
+ * pairs that can exclude no change is the span of the extreme Walsh
+ * averages), and the prediction that carries every site's interval is wide
+ * with it: of the pipeline's default runs checked on 2 cores
+ * (scripts/check_apply.sh, quiet and loaded), those whose arms stopped at
+ * 8-10 pairs had 2 of 7 predicted intervals within the narrow target
+ * (half-width <= max(3 points, 30 %)), those reaching 13 or more 38 of 46.
+ * The budget stretches by at most half (SETTLE_STRETCH) for it, after
+ * which the floor alone stops an arm. */
+#define SETTLE_PAIRS 4
+#define SETTLE_STRETCH 0.5
+/* An arm whose per-site prediction is settled stops before the budget (once
+ * it has its settle pairs), leaving the rounds to the arms still unsure:
+ * its 90 % interval within max(NARROW_POINTS, NARROW_SHARE of the
+ * prediction) either side, and wholly above the minimum effect or wholly
+ * below it (suggested or not, either way decided). */
+#define NARROW_POINTS 0.03
+#define NARROW_SHARE 0.3
 
 /* The shortest mean call, in clock reads, whose on-CPU time is its cost. A
  * call's on-CPU time is two clock reads apart, each about sampling_ns and
@@ -81,7 +100,8 @@ typedef struct pass_rec {
 typedef struct arm_state {
     size_t n; /* pairs recorded */
     int done;
-    size_t floor; /* fewest pairs before a budget or narrow stop */
+    size_t floor;  /* fewest pairs before a budget or narrow stop */
+    size_t settle; /* fewest pairs before the budget stops it (floor + SETTLE_PAIRS) */
     double wall[2][MAX_TRIAL_PAIRS];
     double quiet[2][MAX_TRIAL_PAIRS];
     double rho[2][MAX_TRIAL_PAIRS]; /* CPU wait per ns on the CPU, this thread, each pass */
@@ -486,6 +506,30 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
     return PP_OK;
 }
 
+/* Whether arm s's prediction is settled (see NARROW_POINTS); scratch: an
+ * experiment to compute it in, named as the arm (the prediction's draws
+ * are seeded by the name). */
+static int settled(const rounds_ctx *c, arm_state *s, const pp__rounds_opts *o,
+                   pp_experiment *scratch)
+{
+    if (!scratch || !c->with_sites || s->n < s->settle)
+        return 0;
+    pp__ratio_est est;
+    if (finish_arm(c, s, scratch, &est) != PP_OK)
+        return 0;
+    return scratch->n_sites > 0 &&
+           pp__prof_prediction_settled(scratch->predicted, scratch->predicted_low,
+                                       scratch->predicted_high, o->min_effect);
+}
+
+int pp__prof_prediction_settled(double predicted, double low, double high, double min_effect)
+{
+    if (!isfinite(predicted) || !isfinite(low) || !isfinite(high) || low > high)
+        return 0;
+    double allowed = fmax(NARROW_POINTS, NARROW_SHARE * fabs(predicted));
+    return (high - low) / 2.0 <= allowed && (low > min_effect || high < min_effect);
+}
+
 /*
  * Measure every Nth call's on-CPU time, N such that the clock reads cost at
  * most 1 % of a pass like p. Each measured call reads the thread's CPU clock
@@ -515,7 +559,7 @@ static uint32_t cpu_every_for(const pass_rec *p, double sampling_ns)
 
 /* Whether arm s stops after this round. */
 static int stops(const arm_state *s, const pp__rounds_opts *o, size_t max_pairs, double target,
-                 int past_deadline)
+                 int past_deadline, int past_stretch)
 {
     if (s->n >= max_pairs)
         return 1;
@@ -530,7 +574,7 @@ static int stops(const arm_state *s, const pp__rounds_opts *o, size_t max_pairs,
         pp__stats_paired(timed(s, 0), timed(s, 1), s->n, STOP_CONF, 0.0, &e) == PP_OK &&
         e.low > 0 && 1.0 - e.low < o->min_effect)
         return 1; /* even the best end of the gain is under the minimum effect */
-    return past_deadline && s->n >= s->floor;
+    return (past_deadline && s->n >= s->settle) || (past_stretch && s->n >= s->floor);
 }
 
 /* Whether row leaves site x out of the gauge: it is named there, or a scope
@@ -653,6 +697,7 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     pass_rec recs[PP__MAX_ARMS + 1];
     memset(recs, 0, sizeof recs);
     int rc = PP_OK;
+    pp_experiment *scratch = NULL;
     for (size_t i = 0; i < n_arms && rc == PP_OK; i++) {
         if (arms[i].n == 0 || arms[i].n > PP__ARM_MAX_KNOBS)
             return PP_EINVAL;
@@ -719,9 +764,17 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         c.st[i].floor = need < MIN_TRIAL_PAIRS ? MIN_TRIAL_PAIRS : need;
         if (c.st[i].floor > max_pairs)
             c.st[i].floor = max_pairs;
+        c.st[i].settle = c.st[i].floor + SETTLE_PAIRS;
+        if (c.st[i].settle > max_pairs)
+            c.st[i].settle = max_pairs;
     }
-    uint64_t deadline = pp_clock_now_ns() + (uint64_t)(o->budget_ns > 0 ? o->budget_ns : 0);
+    uint64_t budget = (uint64_t)(o->budget_ns > 0 ? o->budget_ns : 0);
+    uint64_t deadline = pp_clock_now_ns() + budget;
+    uint64_t stretched = deadline + (uint64_t)(SETTLE_STRETCH * (double)budget);
 
+    /* per-site predictions while the rounds go on (settled()); without the
+     * memory an arm just runs on to the budget */
+    scratch = c.per_site ? calloc(1, sizeof *scratch) : NULL;
     size_t order[PP__MAX_ARMS];
     for (size_t round = 0;; round++) {
         size_t k = 0;
@@ -745,13 +798,18 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         }
         if (odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
             goto out;
-        int past = pp_clock_now_ns() >= deadline;
+        uint64_t now = pp_clock_now_ns();
+        int past = now >= deadline, past_stretch = now >= stretched;
         for (size_t i = 0; i < k; i++) {
             arm_state *s = &c.st[order[i]];
             record(s, 0, &recs[n_arms], c.with_sites);
             record(s, 1, &recs[order[i]], c.with_sites);
             s->n++;
-            s->done = stops(s, o, max_pairs, target, past);
+            s->done = stops(s, o, max_pairs, target, past, past_stretch);
+            if (!s->done && scratch) {
+                snprintf(scratch->name, sizeof scratch->name, "%s", arms[order[i]].name);
+                s->done = settled(&c, s, o, scratch);
+            }
         }
     }
     /* the current settings back before the experiments read them */
@@ -778,6 +836,7 @@ out : {
     if (c.sched_fd >= 0)
         close(c.sched_fd);
     pp_snapshot_free(c.last);
+    free(scratch);
     for (size_t i = 0; i <= n_arms; i++)
         free(recs[i].s);
     for (size_t i = 0; c.st && i < n_arms; i++)

@@ -148,7 +148,7 @@ def measured_gains(prog, budget_s=MEASURE_SECONDS):
 ROUNDS = 3  # at most, for real gains that stay put across the prediction
 
 
-def around(measure, predict, judged=None):
+def around(measure, predict, judged=None, conditions=None, rounds=ROUNDS):
     """The real gains measured before and after the prediction, the
     prediction between them, and judged against the interval spanning both
     measurements: a machine whose conditions change (other programs' I/O,
@@ -160,11 +160,17 @@ def around(measure, predict, judged=None):
     run again, at most ROUNDS times. Which round is judged never depends on
     the prediction. Returns (doc, {key: (gain, low, high, pairs, half)}):
     the span, the mean of the two estimates, the pairs of both and the
-    span's half-width."""
-    for rnd in range(1, ROUNDS + 1):
+    span's half-width. conditions(before, doc, after), when given, names how
+    the prediction's run differed from its measurements (None when it did
+    not): such a round is set aside too."""
+    for rnd in range(1, rounds + 1):
         before = measure()
         doc = predict()
         after = measure()
+        differ = conditions(before, doc, after) if conditions else None
+        if differ:
+            print("round %d set aside: %s" % (rnd, differ), flush=True)
+            continue
         span = {}
         for k in before:
             low, high = min(before[k][1], after[k][1]), max(before[k][2], after[k][2])
@@ -183,8 +189,9 @@ def around(measure, predict, judged=None):
                       100 * after[k][0], 100 * after[k][1], 100 * after[k][2],
                       100 * span[k][4], WIDEST), flush=True)
     raise SystemExit("FAIL: the real gains, measured before and after the prediction, were "
-                     "known to +-%.1f points in none of %d rounds: this machine's conditions "
-                     "changed too much to judge" % (WIDEST, ROUNDS))
+                     "known to +-%.1f points under the prediction's conditions in none of %d "
+                     "rounds: this machine's conditions changed too much to judge" % (
+                         WIDEST, rounds))
 
 
 def causal(postprof, prog, workdir, extra_env=None, duration=120, sites=None, keep_awake=True):

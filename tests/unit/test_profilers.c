@@ -4,6 +4,7 @@
  * bare workload with no knobs and one that fails: the profilers depend on
  * the workload interface only.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -764,6 +765,21 @@ static void test_cpu_sampling_bounded_per_pass(void **state)
     assert_false(pp__prof_calls_measurable(1e6, 0, 1500)); /* no call seen */
 }
 
+/* An arm leaves the rounds early once its prediction is decided: narrow
+ * (max(3 points, 30 %) either side) and clear of the minimum effect. */
+static void test_prediction_settled(void **state)
+{
+    (void)state;
+    assert_true(pp__prof_prediction_settled(0.12, 0.095, 0.145, 0.01));  /* +-2.5 points */
+    assert_false(pp__prof_prediction_settled(0.10, 0.06, 0.14, 0.01));   /* +-4 > max(3, 3) */
+    assert_true(pp__prof_prediction_settled(0.20, 0.15, 0.25, 0.01));    /* +-5 <= 30 % of 20 */
+    assert_false(pp__prof_prediction_settled(0.02, 0.005, 0.035, 0.01)); /* reaches 1 % */
+    assert_true(pp__prof_prediction_settled(-0.05, -0.07, -0.03, 0.01)); /* a loss, decided */
+    assert_true(pp__prof_prediction_settled(0.0, -0.005, 0.005, 0.01));  /* no effect, decided */
+    assert_false(pp__prof_prediction_settled(0.1, NAN, 0.2, 0.01));
+    assert_false(pp__prof_prediction_settled(0.1, 0.12, 0.08, 0.01)); /* not an interval */
+}
+
 /* A suggestion whose experiment found `site` (stage, whole) changed. */
 static const pp_suggestion *suggested(pp_report *r, pp_knob knob, pp_stage stage, const char *site,
                                       int site_stage, int whole)
@@ -873,5 +889,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_knob_and_stage_names),
     cmocka_unit_test(test_apply_gauge_leaves_out_what_changed),
     cmocka_unit_test(test_cpu_sampling_bounded_per_pass),
+    cmocka_unit_test(test_prediction_settled),
 };
 PP_TEST_MAIN(tests)
