@@ -98,6 +98,14 @@ PP_EXPORT int pp_is_enabled(void);
  * CLOCK_THREAD_CPUTIME_ID reads (about 0.5 us each). Thread-safe.
  */
 PP_EXPORT void pp_set_cpu_sampling(uint32_t every);
+/*
+ * pp_set_site_cpu_sampling() - On-CPU sampling for one site whose cpu_every
+ * is 0, in place of the default: site_id as in pp_site_stats.id; N = every
+ * Nth call on each thread, UINT32_MAX = never, 0 = the default again (ids
+ * out of range are ignored). pp_set_cpu_sampling() sets every site back to
+ * the default. Thread-safe.
+ */
+PP_EXPORT void pp_set_site_cpu_sampling(uint32_t site_id, uint32_t every);
 /* pp_cpu_sampling() - The current default set by pp_set_cpu_sampling(). */
 PP_EXPORT uint32_t pp_cpu_sampling(void);
 

@@ -21,6 +21,9 @@
 _Atomic int pp__enabled = 1;
 static _Atomic uint32_t default_cpu_every = 0;
 static _Atomic uint32_t cpu_gen; /* bumped by each pp_set_cpu_sampling() */
+/* per site id, in place of the default (pp_set_site_cpu_sampling); 0: the default */
+static _Atomic uint32_t site_cpu_every[PP__MAX_SITES];
+static _Atomic int site_cpu_set; /* some entry above may be non-zero */
 _Atomic uint32_t pp__begin_extra;
 
 pthread_mutex_t pp__registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -283,6 +286,11 @@ static __attribute__((noinline, cold)) void frame_begin_extra(pp__thread *t, pp_
                                                               pp_site *site, pp__slot *s)
 {
     uint32_t every = site->cpu_every;
+    if (every == 0 && atomic_load_explicit(&site_cpu_set, memory_order_relaxed)) {
+        uint32_t id = atomic_load_explicit(&site->id, memory_order_relaxed);
+        if (id < PP__MAX_SITES)
+            every = atomic_load_explicit(&site_cpu_every[id], memory_order_relaxed);
+    }
     if (every == 0)
         every = atomic_load_explicit(&default_cpu_every, memory_order_relaxed);
     if (every && every != UINT32_MAX) {
@@ -521,12 +529,26 @@ int pp_is_enabled(void)
 
 void pp_set_cpu_sampling(uint32_t every)
 {
+    if (atomic_exchange(&site_cpu_set, 0))
+        for (uint32_t id = 0; id < PP__MAX_SITES; id++)
+            atomic_store_explicit(&site_cpu_every[id], 0, memory_order_relaxed);
     atomic_store(&default_cpu_every, every);
     atomic_fetch_add(&cpu_gen, 1);
     if (every)
         atomic_fetch_or(&pp__begin_extra, PP__BEGIN_CPU);
     else
         atomic_fetch_and(&pp__begin_extra, ~PP__BEGIN_CPU);
+}
+
+void pp_set_site_cpu_sampling(uint32_t site_id, uint32_t every)
+{
+    if (site_id == 0 || site_id >= PP__MAX_SITES)
+        return;
+    atomic_store_explicit(&site_cpu_every[site_id], every, memory_order_relaxed);
+    atomic_store(&site_cpu_set, 1);
+    atomic_fetch_add(&cpu_gen, 1); /* the site's count starts again */
+    if (every && every != UINT32_MAX)
+        atomic_fetch_or(&pp__begin_extra, PP__BEGIN_CPU);
 }
 
 uint32_t pp_cpu_sampling(void)

@@ -92,6 +92,10 @@ typedef struct pp__gauge_row {
  * pass_ns that makes `calls` calls; 1 when they cost less or the cost is
  * not known, at most 4096 (trial.c). */
 uint32_t pp__prof_cpu_every(double calls, double sampling_ns, double pass_ns);
+/* N for one site of calls calls, self_ns and total_ns in a pass: its reads
+ * within 1 % of its own time; UINT32_MAX (never) for a site that encloses
+ * others or whose calls are too short to measure; 0 when unknown (trial.c). */
+uint32_t pp__prof_site_cpu_every(double calls, double self_ns, double total_ns, double sampling_ns);
 
 /* Whether a site whose calls took self_ns in all (calls of them) is judged
  * on its on-CPU time at all: its mean call at least CPU_MIN_READS clock

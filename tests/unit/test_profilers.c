@@ -763,6 +763,20 @@ static void test_cpu_sampling_bounded_per_pass(void **state)
     assert_false(pp__prof_calls_measurable(50000 * 1000.0, 50000, 1500));
     assert_true(pp__prof_calls_measurable(1000 * 300e3, 1000, 1500));
     assert_false(pp__prof_calls_measurable(1e6, 0, 1500)); /* no call seen */
+    /* per site: reads within 1 % of its own time. 560 chunks of 100 us
+     * beside reads of 1.5 us: every 3rd (187 a pass, not the 5 that one N
+     * sized by 50 000 cache gets left); a model call of 300 us: every call;
+     * the cache gets, too short, and a scope enclosing others: never; not
+     * known: the default */
+    assert_int_equal(pp__prof_site_cpu_every(560, 560 * 100e3, 560 * 100e3, 1500), 3);
+    assert_true(2.0 * 1500 * 560 / 3 <= 0.01 * 560 * 100e3);
+    assert_int_equal(pp__prof_site_cpu_every(1000, 1000 * 300e3, 1000 * 300e3, 1500), 1);
+    assert_int_equal(pp__prof_site_cpu_every(50000, 50000 * 1000.0, 50000 * 1000.0, 1500),
+                     UINT32_MAX);
+    assert_int_equal(pp__prof_site_cpu_every(100, 100 * 1e6, 100 * 5e6, 1500), UINT32_MAX);
+    assert_int_equal(pp__prof_site_cpu_every(100, 1e8, 1e8, 0), 0);
+    assert_int_equal(pp__prof_site_cpu_every(0, 0, 0, 1500), 0);
+    assert_int_equal(pp__prof_site_cpu_every(10, 10 * 40e3, 10 * 40e3, 1500), 8); /* 26.7 reads */
 }
 
 /* An arm leaves the rounds early once its prediction is decided: narrow

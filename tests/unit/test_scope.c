@@ -309,8 +309,61 @@ static void cpu_default_applies_to_existing_sites(void **state)
     pp_snapshot_free(snap);
 }
 
+static void cpu_site_a(void)
+{
+    PP_SCOPE("cpu_site_a");
+}
+
+static void cpu_site_b(void)
+{
+    PP_SCOPE("cpu_site_b");
+}
+
+/* One site's sampling in place of the default: every call of a, none of b,
+ * and the default for both once pp_set_cpu_sampling() is called again. */
+static void cpu_site_sampling_overrides_the_default(void **state)
+{
+    (void)state;
+    cpu_site_a();
+    cpu_site_b(); /* registered: their ids are known */
+    pp_snapshot *snap;
+    uint32_t a = find(&snap, "cpu_site_a")->id;
+    pp_snapshot_free(snap);
+    uint32_t b = find(&snap, "cpu_site_b")->id;
+    pp_snapshot_free(snap);
+    pp_set_cpu_sampling(4);
+    pp_set_site_cpu_sampling(a, 1);
+    pp_set_site_cpu_sampling(b, UINT32_MAX);
+    pp_set_site_cpu_sampling(0, 1);          /* no such id: ignored */
+    pp_set_site_cpu_sampling(UINT32_MAX, 1); /* out of range: ignored */
+    for (int i = 0; i < 8; i++) {
+        cpu_site_a();
+        cpu_site_b();
+    }
+    const pp_site_stats *x = find(&snap, "cpu_site_a");
+    assert_int_equal(x->cpu_samples, 8);
+    pp_snapshot_free(snap);
+    x = find(&snap, "cpu_site_b");
+    assert_int_equal(x->cpu_samples, 0);
+    pp_snapshot_free(snap);
+    pp_set_site_cpu_sampling(a, 0); /* a: the default (4) again */
+    for (int i = 0; i < 8; i++)
+        cpu_site_a();
+    x = find(&snap, "cpu_site_a");
+    assert_int_equal(x->cpu_samples, 8 + 2);
+    pp_snapshot_free(snap);
+    pp_set_cpu_sampling(4); /* b back to the default too */
+    for (int i = 0; i < 8; i++)
+        cpu_site_b();
+    x = find(&snap, "cpu_site_b");
+    assert_int_equal(x->cpu_samples, 2);
+    pp_snapshot_free(snap);
+    pp_set_cpu_sampling(0);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cpu_default_applies_to_existing_sites),
+    cmocka_unit_test(cpu_site_sampling_overrides_the_default),
     cmocka_unit_test(clock_source_as_configured),
     cmocka_unit_test(busy_wait_within_1pct),
     cmocka_unit_test(early_return_ends_scope),
