@@ -10,9 +10,11 @@
  * predict.c turns an arm's pairs into per-site speedups and the predicted
  * gain. Each arm stops on its own (sequential stopping): when its end-to-end
  * interval is narrow enough, when it clearly cannot reach the minimum effect,
- * at its largest number of pairs, or once the budget is spent and it has
- * the fewest pairs its sites can be judged with. Restores the knobs on
- * every path.
+ * when its per-site prediction is settled, at its largest number of pairs,
+ * or once the budget is spent and it has a few pairs more than the fewest
+ * its sites can be judged with (SETTLE_PAIRS). On a loaded machine each
+ * site's on-CPU time is measured at a rate of its own. Restores the knobs
+ * and the sampling on every path.
  */
 #include <fcntl.h>
 #include <math.h>
