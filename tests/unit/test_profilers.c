@@ -83,7 +83,17 @@ static void test_toy_end_to_end(void **state)
     for (int s = 0; s < PP_STAGE_COUNT; s++)
         if (s != PP_STAGE_PASS && r->perf.stage_share[s] > 0)
             sum += r->perf.stage_share[s];
-    assert_true(r->perf.stage_share[PP_STAGE_LOAD] > 0.05);
+    /* the loading stage's share is its scope's time over the passes' (as
+     * measured in this run: under a sanitizer on a loaded machine the
+     * stages that compute slow down many times, the loading's sleeps do
+     * not, and its share fell to under 5 % in one run of a CI count) */
+    double passes_ns = 0;
+    for (size_t i = 0; i < r->perf.n_passes; i++)
+        passes_ns += r->perf.pass_ns[i];
+    print_message("stage shares: load %.3f, all stages %.3f\n",
+                  r->perf.stage_share[PP_STAGE_LOAD], sum);
+    assert_true(r->perf.stage_share[PP_STAGE_LOAD] > 0);
+    assert_double_equal(r->perf.stage_share[PP_STAGE_LOAD], load->total_ns / passes_ns, 1e-9);
     assert_true(sum > 0.5 && sum <= 1.0001);
 
     /* data loading: known lower bounds, waiting vs CPU */
