@@ -90,8 +90,8 @@ static void test_toy_end_to_end(void **state)
     double passes_ns = 0;
     for (size_t i = 0; i < r->perf.n_passes; i++)
         passes_ns += r->perf.pass_ns[i];
-    print_message("stage shares: load %.3f, all stages %.3f\n",
-                  r->perf.stage_share[PP_STAGE_LOAD], sum);
+    print_message("stage shares: load %.3f, all stages %.3f\n", r->perf.stage_share[PP_STAGE_LOAD],
+                  sum);
     assert_true(r->perf.stage_share[PP_STAGE_LOAD] > 0);
     assert_double_equal(r->perf.stage_share[PP_STAGE_LOAD], load->total_ns / passes_ns, 1e-9);
     assert_true(sum > 0.5 && sum <= 1.0001);
