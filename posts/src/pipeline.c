@@ -36,6 +36,16 @@ typedef struct slow_factor {
     unsigned n;
 } slow_factor;
 
+/* The largest factor of a list (1 when unset). */
+static unsigned slow_max(const slow_factor *f)
+{
+    unsigned m = 1;
+    for (unsigned i = 0; i < f->n; i++)
+        if (f->k[i] > m)
+            m = f->k[i];
+    return m;
+}
+
 struct posts_pipeline {
     posts_config cfg;
     posts_model *model;
@@ -327,10 +337,20 @@ void posts_pipeline_free(posts_pipeline *pl)
 
 /* ---- stage 1-3: load, preprocess, bulk inference ------------------------------------- */
 
-long posts__load_batch(posts_source *src, posts_batch *b, size_t want, posts_err *err)
+/* The one "posts.load.batch" scope; discard: the rows freed inside it (an
+ * extra load of POSTS_SLOW_LOAD, all of whose work is the scope's). */
+static long load_scoped(posts_source *src, posts_batch *b, size_t want, posts_err *err, int discard)
 {
     PP_SCOPE("posts.load.batch");
-    return posts_source_next(src, b, want, err);
+    long n = posts_source_next(src, b, want, err);
+    if (discard)
+        posts_batch_clear(b);
+    return n;
+}
+
+long posts__load_batch(posts_source *src, posts_batch *b, size_t want, posts_err *err)
+{
+    return load_scoped(src, b, want, err, 0);
 }
 
 int posts__infer_batch(posts_model *m, const posts_feature_batch *fb, size_t first, size_t n,
@@ -423,17 +443,16 @@ static size_t per_source_want(size_t batch, uint64_t per_source, uint64_t from_t
 }
 
 /* A batch from source i, loaded again k_load - 1 times from its twin and
- * discarded (POSTS_SLOW_LOAD): each load its own posts.load.batch scope. */
+ * discarded (POSTS_SLOW_LOAD): each load its own posts.load.batch scope,
+ * its rows freed inside it, so that all the extra work is the scope's. */
 static long load_batch(posts__loader *l, unsigned i, posts_batch *b, size_t want, posts_err *err)
 {
     long n = posts__load_batch(l->src[i], b, want, err);
-    if (n > 0 && l->twin && l->twin[i]) {
+    if (n > 0 && l->twin && l->twin[i] && l->k_load > 1) {
         posts_batch extra = {0};
         posts_err ignored = {{0}};
-        for (unsigned k = 1; k < l->k_load; k++) {
-            posts_batch_clear(&extra);
-            (void)posts__load_batch(l->twin[i], &extra, want, &ignored);
-        }
+        for (unsigned k = 1; k < l->k_load; k++)
+            (void)load_scoped(l->twin[i], &extra, want, &ignored, 1);
         posts_batch_release(&extra);
     }
     return n;
@@ -722,7 +741,10 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
             continue;
         if ((rc = posts_open_source(cfg, order[i], NULL, NULL, &src[np], err)) != PP_OK)
             goto out;
-        if (pl->k_load > 1 &&
+        /* twins for every pass of a list with a factor above 1, its passes
+         * at 1 included: opening them is work outside posts.load.batch,
+         * the same at every factor, not part of the stage's slowdown */
+        if (slow_max(&pl->slow_load) > 1 &&
             (rc = posts_open_source(cfg, order[i], NULL, NULL, &twin[np], err)) != PP_OK) {
             np++;
             goto out;
@@ -731,7 +753,7 @@ int posts_pipeline_load(posts_pipeline *pl, posts_pipeline_result *res, posts_er
     }
     if ((rc = posts__loader_new(src, np, &l)) != PP_OK)
         goto out;
-    if (pl->k_load > 1) {
+    if (slow_max(&pl->slow_load) > 1) {
         l->twin = twin;
         l->k_load = pl->k_load;
     }
