@@ -27,7 +27,9 @@
 /* A test and benchmark aid (docs/causal.md, Accuracy): POSTS_SLOW_PREPROCESS,
  * POSTS_SLOW_INFER or POSTS_SLOW_LOAD = K makes every batch's preprocess
  * (inference, load) really run K times, the extra results discarded (an extra
- * load reads the same rows from a second copy of the source), so that K = 2
+ * load reads the same rows from a second copy of the source, opened at every
+ * pass of a list with a factor above 1, and frees them inside its own
+ * posts.load.batch scope: all its work is the scope's), so that K = 2
  * -> 1 is a real 50 % speedup of that stage scope. A list K0,K1,... gives this pipeline's load
  * pass i the factor K[i % n], for interleaved measurements in one process.
  * Unset: 1, nothing changes. */
