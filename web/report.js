@@ -205,6 +205,10 @@
   const gaugeNote = (a) => {
     const g = a && a.speed_gauge;
     if (!g) return '';
+    const aside = g.pairs_set_aside > 0 ? `<div class="note">${g.pairs_set_aside} pair${g.pairs_set_aside === 1 ? '' : 's'} set aside: the machine changed speed between its two passes</div>` : '';
+    return aside + gaugeText(g);
+  };
+  const gaugeText = (g) => {
     if (g.used)
       return `<div class="note">measured adjusted for the machine's speed, gauged by the stages it does not change (${esc(g.stages)}); unadjusted ${C.pct(g.unadjusted)}` +
         (g.unadjusted_low != null && g.unadjusted_high != null ? ` (95 % ${C.pct(g.unadjusted_low)} to ${C.pct(g.unadjusted_high)})` : '') + '</div>';

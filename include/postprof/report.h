@@ -306,7 +306,8 @@ typedef struct pp_apply_gauge {
     double theta, share;             /* slope applied; the gauge's share of a pass */
     double gauge_ratio, gauge_low,
         gauge_high;                /* the gauge's own ratio, setting over current (95 %) */
-    double raw, raw_low, raw_high; /* the gain unadjusted (95 %) */
+    double raw, raw_low, raw_high; /* the gain over every pair, unadjusted (95 %) */
+    unsigned set_aside;            /* pairs left out: the machine changed speed within them */
     char why[PP_REPORT_NAME_MAX];  /* when not used */
 } pp_apply_gauge;
 

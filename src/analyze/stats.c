@@ -484,6 +484,34 @@ int pp__stats_gauged(const double *const *a, const double *const *b, const doubl
     return PP_OK;
 }
 
+size_t pp__stats_matched(const double *ga, const double *gb, size_t n, double tol,
+                         unsigned char *keep)
+{
+    if (!keep || n == 0)
+        return 0;
+    memset(keep, 0, n);
+    if (!ga || !gb || !(tol >= 0.0))
+        return 0;
+    double *q = malloc(n * sizeof *q);
+    if (!q)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!sample_ok(ga[i]) || !sample_ok(gb[i])) {
+            free(q);
+            return 0;
+        }
+        q[i] = log(gb[i] / ga[i]);
+    }
+    double mid = pp__stats_median(q, n);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        keep[i] = fabs(log(gb[i] / ga[i]) - mid) <= tol;
+        kept += keep[i];
+    }
+    free(q);
+    return kept;
+}
+
 int pp__stats_unpaired(const double *a, size_t na, const double *b, size_t nb, double conf,
                        double tol, pp__ratio_est *out)
 {

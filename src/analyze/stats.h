@@ -71,6 +71,20 @@ PP_NODISCARD int pp__stats_gauged(const double *const *a, const double *const *b
                                   pp__ratio_est *out);
 
 /*
+ * pp__stats_matched() - Which of n pairs kept the machine's speed: keep[i]
+ * = 1 where the pair's gauge ratio gb[i]/ga[i] lies within a factor
+ * exp(tol) of the median gauge ratio over the pairs (log distance <= tol),
+ * else 0. The gauge times work the pair's settings leave as they are, so
+ * its ratio moves with the machine's speed between the pair's two passes
+ * (around the median, not 1: a setting that changes the gauge by a
+ * constant factor moves every pair alike). Returns how many are kept; 0
+ * with keep all zero for NULL arrays, n == 0, tol < 0 or a gauge time
+ * <= 0, NaN or infinite. Pure.
+ */
+size_t pp__stats_matched(const double *ga, const double *gb, size_t n, double tol,
+                         unsigned char *keep);
+
+/*
  * pp__stats_unpaired() - Ratio of two groups' typical values (b over a):
  * Hodges-Lehmann shift of the logs (median of all log b_j - log a_i) with the
  * interval from the Mann-Whitney distribution (exact while C(na+nb, na) <

@@ -111,21 +111,30 @@ void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_sugg
  * The machine's speed gauged within each pass (--apply). A pass at the
  * same settings takes more or less time as the machine runs slower or
  * faster (on a shared 2-core machine a compute stage varies by 14 % from
- * one pass to the next, with every site alike); work no arm changes shows
- * that speed in the same pass. With gauge time g, the arm's log ratio
- * log(b/a) is taken less theta * log(g_b/g_a), theta the least-squares
- * slope of the one on the other over every arm's pairs (its own mean
- * taken out per arm), clamped to [0, 1]. An arm is left unadjusted when it
- * has no gauge stages, when its gauge's own 95 % interval excludes 1 (the
- * setting changed the work taken as the gauge), or when the gauge is under
+ * one pass to the next, with every site alike, and the whole machine
+ * sometimes runs 40 % slower for several passes); work no arm changes
+ * shows that speed in the same pass. First the pairs whose machine changed
+ * speed between their two passes are set aside: those whose gauge ratio
+ * lies more than PP__MATCH_TOL (in log) from the arm's median gauge ratio
+ * (pp__stats_matched; none when fewer than 6 pairs would be left). Then,
+ * with gauge time g, the arm's log ratio log(b/a) over the pairs kept is
+ * taken less theta * log(g_b/g_a), theta the least-squares slope of the one
+ * on the other over every arm's kept pairs (its own mean taken out per
+ * arm), clamped to [0, 1]. An arm is left unadjusted (but its pairs still
+ * matched) when its gauge's own 95 % interval over the kept pairs excludes
+ * 1 (the setting changed the work taken as the gauge); it is neither
+ * matched nor adjusted when it has no gauge stages or the gauge is under
  * 5 % of its passes.
  */
+#define PP__MATCH_TOL 0.1
+
 typedef struct pp__gauge_out {
     int used;            /* 1: out_est is adjusted */
     double theta;        /* the slope applied (0 when not used) */
     double share;        /* the gauge's median share of the arm's current-settings passes */
-    pp__ratio_est raw;   /* the arm's ratio without the adjustment */
-    pp__ratio_est gauge; /* the gauge's own ratio, arm over current */
+    size_t set_aside;    /* pairs left out: the machine changed speed within them */
+    pp__ratio_est raw;   /* the arm's ratio over every pair, without the adjustment */
+    pp__ratio_est gauge; /* the gauge's own ratio over the pairs kept, arm over current */
 } pp__gauge_out;
 
 /*

@@ -312,6 +312,7 @@ static void gauge_fill(pp_apply_gauge *g, const pp__gauge_row *row, const pp__ga
     g->raw = 1.0 - go->raw.ratio;
     g->raw_low = 1.0 - go->raw.high;
     g->raw_high = 1.0 - go->raw.low;
+    g->set_aside = (unsigned)go->set_aside;
     if (go->used)
         return;
     snprintf(g->why, sizeof g->why, "%s",

@@ -655,20 +655,24 @@ static double gauge_series(const rounds_ctx *c, const arm_state *s, const pp__ga
 #define GAUGE_MIN_SHARE 0.05
 
 /* Each arm's estimate adjusted for the machine's speed in its passes
- * (pp__gauge_out in prof_impl.h): the slope over every usable arm, then
- * each usable arm's pairs with the gauge's change taken out. */
+ * (pp__gauge_out in prof_impl.h): the pairs whose machine changed speed
+ * set aside, the slope over every usable arm's kept pairs, then each
+ * usable arm's kept pairs with the gauge's change taken out. */
 static int gauged(const rounds_ctx *c, const pp__rounds_opts *o, pp__ratio_est *est,
                   pp__gauge_out *out)
 {
     double(*g)[2][MAX_TRIAL_PAIRS] = calloc(c->n_arms, sizeof *g);
+    /* each arm's kept pairs, compacted: a, b, ga, gb */
+    double(*kp)[4][MAX_TRIAL_PAIRS] = calloc(c->n_arms, sizeof *kp);
     int *usable = calloc(c->n_arms, sizeof *usable);
     double *share = calloc(c->n_arms, sizeof *share);
+    size_t *aside = calloc(c->n_arms, sizeof *aside);
     pp__ratio_est *gr = calloc(c->n_arms, sizeof *gr), *adj = calloc(c->n_arms, sizeof *adj);
     const double **a = calloc(c->n_arms, sizeof *a), **b = calloc(c->n_arms, sizeof *b);
     const double **ga = calloc(c->n_arms, sizeof *ga), **gb = calloc(c->n_arms, sizeof *gb);
     size_t *n = calloc(c->n_arms, sizeof *n);
     int rc = PP_ENOMEM;
-    if (!g || !usable || !share || !gr || !adj || !a || !b || !ga || !gb || !n)
+    if (!g || !kp || !usable || !share || !aside || !gr || !adj || !a || !b || !ga || !gb || !n)
         goto out;
     for (size_t j = 0; j < c->n_arms; j++) {
         const arm_state *s = &c->st[j];
@@ -678,29 +682,60 @@ static int gauged(const rounds_ctx *c, const pp__rounds_opts *o, pp__ratio_est *
         gb[j] = g[j][1];
         n[j] = s->n;
         share[j] = gauge_series(c, s, &o->gauge[j], g[j]);
-        /* usable: enough of a pass, and the arm's setting left it as it was */
-        if (share[j] >= GAUGE_MIN_SHARE &&
-            pp__stats_paired(g[j][0], g[j][1], s->n, 0.95, 0.0, &gr[j]) == PP_OK)
+        if (!(share[j] >= GAUGE_MIN_SHARE))
+            continue;
+        /* the pairs the machine kept its speed in (at least the fewest
+         * whose interval can exclude no change, else every pair) */
+        unsigned char keep[MAX_TRIAL_PAIRS];
+        size_t m = pp__stats_matched(g[j][0], g[j][1], s->n, PP__MATCH_TOL, keep);
+        if (m >= MIN_TRIAL_PAIRS && m < s->n) {
+            for (size_t i = 0, k = 0; i < s->n; i++)
+                if (keep[i]) {
+                    kp[j][0][k] = a[j][i];
+                    kp[j][1][k] = b[j][i];
+                    kp[j][2][k] = ga[j][i];
+                    kp[j][3][k++] = gb[j][i];
+                }
+            a[j] = kp[j][0];
+            b[j] = kp[j][1];
+            ga[j] = kp[j][2];
+            gb[j] = kp[j][3];
+            n[j] = m;
+            aside[j] = s->n - m;
+            if ((rc = pp__stats_paired(a[j], b[j], m, 0.95, 0.0, &adj[j])) != PP_OK)
+                goto out;
+        }
+        /* usable: the arm's setting left the gauge as it was */
+        if (pp__stats_paired(ga[j], gb[j], n[j], 0.95, 0.0, &gr[j]) == PP_OK)
             usable[j] = gr[j].low <= 1.0 && gr[j].high >= 1.0;
     }
     double theta = 0;
-    if ((rc = pp__stats_gauged(a, b, ga, gb, n, usable, c->n_arms, 0.95, &theta, adj)) != PP_OK)
+    pp__ratio_est *gauged_est = calloc(c->n_arms, sizeof *gauged_est);
+    if (!gauged_est) {
+        rc = PP_ENOMEM;
         goto out;
-    for (size_t j = 0; j < c->n_arms; j++) {
-        pp__gauge_out go = {.raw = est[j], .gauge = gr[j], .share = share[j]};
+    }
+    rc = pp__stats_gauged(a, b, ga, gb, n, usable, c->n_arms, 0.95, &theta, gauged_est);
+    for (size_t j = 0; rc == PP_OK && j < c->n_arms; j++) {
+        pp__gauge_out go = {
+            .raw = est[j], .gauge = gr[j], .share = share[j], .set_aside = aside[j]};
+        if (aside[j])
+            est[j] = adj[j]; /* the pairs kept, unadjusted */
         if (usable[j] && theta > 0) {
-            est[j] = adj[j];
+            est[j] = gauged_est[j];
             go.used = 1;
             go.theta = theta;
         }
         if (out)
             out[j] = go;
     }
-    rc = PP_OK;
+    free(gauged_est);
 out:
     free(g);
+    free(kp);
     free(usable);
     free(share);
+    free(aside);
     free(gr);
     free(adj);
     free(a);

@@ -433,6 +433,10 @@ static void test_console_intervals_read_low_to_high(void **state)
     a->measured_low = -0.125;
     a->measured_high = 0.2;
     a->pairs = 8;
+    a->gauge.set_aside = 3;
+    a->gauge.raw = 0.02;
+    a->gauge.raw_low = -0.3;
+    a->gauge.raw_high = 0.25;
     r->apply.combined = (pp_apply_combined){.predicted = 0.25,
                                             .predicted_low = 0.2,
                                             .predicted_high = 0.3,
@@ -446,6 +450,8 @@ static void test_console_intervals_read_low_to_high(void **state)
     assert_non_null(strstr(out, "measured 5.0% (95% -12.5 to 20.0 %, 8 pairs)"));
     assert_non_null(strstr(out, "measured -1.0% (95% -3.0 to 1.0 %, 8 pairs)"));
     assert_non_null(strstr(out, "Expected Improvement: 25.0% (90% 20.0 to 30.0 %)"));
+    assert_non_null(strstr(out, "3 pairs set aside: the machine changed speed"));
+    assert_non_null(strstr(out, "over every pair 2.0% (95% -30.0 to 25.0 %)"));
     assert_non_null(strstr(out, "items/s (95% 1200 to 1400 items/s)"));
     assert_null(strstr(out, "-340.5-"));
     /* no "NUMBER-NUMBER" range anywhere after a confidence level */

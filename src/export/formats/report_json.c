@@ -293,6 +293,7 @@ static json_t *gauge_json(const pp_apply_gauge *g)
     put(o, "unadjusted_low", num(g->raw_low));
     put(o, "unadjusted_high", num(g->raw_high));
     put(o, "why_not_used", g->why[0] ? json_string(g->why) : json_null());
+    put(o, "pairs_set_aside", json_integer(g->set_aside));
     return o;
 }
 

@@ -597,6 +597,9 @@ static void read_gauge(rd *c, json_t *o, const char *path, pp_apply_gauge *g)
     get_num(c, x, path, "unadjusted_low", 0, &g->raw_low);
     get_num(c, x, path, "unadjusted_high", 0, &g->raw_high);
     get_str(c, x, path, "why_not_used", 0, g->why, sizeof g->why);
+    uint64_t aside = 0;
+    get_u64(c, x, path, "pairs_set_aside", 0, &aside);
+    g->set_aside = aside <= 1000000 ? (unsigned)aside : 1000000u;
 }
 
 static void read_apply(rd *c, json_t *root, pp_apply *ap)

@@ -370,6 +370,13 @@ static void print_findings(const out *o, const pp_report *r)
 static void print_gauge(const out *o, const pp_apply_gauge *g)
 {
     char r[64];
+    if (g->set_aside)
+        fprintf(o->f,
+                "     %u pair%s set aside: the machine changed speed between its two passes "
+                "(the stages it does not change took over 10%% more or less time than in the "
+                "other pairs); over every pair %.1f%% (95%% %s)\n",
+                g->set_aside, g->set_aside == 1 ? "" : "s", g->raw * 100.0,
+                pct(r, sizeof r, g->raw_low, g->raw_high));
     if (g->used)
         fprintf(o->f,
                 "     adjusted for the machine's speed, gauged by the stages it does not change "
