@@ -71,6 +71,12 @@ typedef struct pp__rounds_opts {
      * the pass's thread: its setting runs work on threads of its own,
      * whose CPU time makes the pass's thread wait (see predict.c) */
     const unsigned char *wall;
+    /* non-NULL (n_arms, with gauge): resolve[i] > 0 keeps arm i going past
+     * the budget (up to 1.5 times it) while the half-width of its 95 %
+     * interval as it will be given out (pairs matched, gauged) is wider
+     * than resolve[i]: a measurement that checks a prediction needs to be
+     * at least as sure as the prediction */
+    const double *resolve;
 } pp__rounds_opts;
 
 #define PP__GAUGE_MAX_SKIP 16

@@ -12,9 +12,12 @@
  * interval is narrow enough, when it clearly cannot reach the minimum effect,
  * when its per-site prediction is settled, at its largest number of pairs,
  * or once the budget is spent and it has a few pairs more than the fewest
- * its sites can be judged with (SETTLE_PAIRS). On a loaded machine each
- * site's on-CPU time is measured at a rate of its own. Restores the knobs
- * and the sampling on every path.
+ * its sites can be judged with (SETTLE_PAIRS); for --apply, not while its
+ * interval is wider than what it checks (pp__rounds_opts.resolve), up to
+ * 1.5 times the budget. --apply's pairs whose machine changed speed
+ * between their two passes are set aside by a gauge (gauged()). On a
+ * loaded machine each site's on-CPU time is measured at a rate of its
+ * own. Restores the knobs and the sampling on every path.
  */
 #include <fcntl.h>
 #include <math.h>
@@ -587,24 +590,28 @@ uint32_t pp__prof_site_cpu_every(double calls, double self_ns, double total_ns, 
     return every < 1 ? 1u : every > 4096 ? 4096u : (uint32_t)every;
 }
 
-/* Whether arm s stops after this round. */
+/* Why arm s stops after this round (STOP_NOT: it goes on). */
+enum { STOP_NOT = 0, STOP_MAX, STOP_NARROW, STOP_NO_EFFECT, STOP_BUDGET };
+
 static int stops(const arm_state *s, const pp__rounds_opts *o, size_t max_pairs, double target,
                  int past_deadline, int past_stretch)
 {
     if (s->n >= max_pairs)
-        return 1;
+        return STOP_MAX;
     if (s->n < MIN_TRIAL_PAIRS)
-        return 0;
+        return STOP_NOT;
     pp__ratio_est e;
     if (pp__stats_paired(timed(s, 0), timed(s, 1), s->n, 0.95, 0.0, &e) != PP_OK)
-        return 0;
+        return STOP_NOT;
     if (s->n >= s->floor && isfinite(e.high) && (e.high - e.low) / 2.0 <= target)
-        return 1; /* narrow enough */
+        return STOP_NARROW;
     if (o->min_effect > 0 &&
         pp__stats_paired(timed(s, 0), timed(s, 1), s->n, STOP_CONF, 0.0, &e) == PP_OK &&
         e.low > 0 && 1.0 - e.low < o->min_effect)
-        return 1; /* even the best end of the gain is under the minimum effect */
-    return (past_deadline && s->n >= s->settle) || (past_stretch && s->n >= s->floor);
+        return STOP_NO_EFFECT; /* even the best end of the gain is under the minimum effect */
+    if (past_stretch && s->n >= s->floor)
+        return STOP_MAX;
+    return past_deadline && s->n >= s->settle ? STOP_BUDGET : STOP_NOT;
 }
 
 /* Whether row leaves site x out of the gauge: it is named there, or a scope
@@ -746,6 +753,32 @@ out:
     return rc;
 }
 
+/*
+ * Past the budget: each arm the budget stopped this round (why[i] ==
+ * STOP_BUDGET) goes on while the half-width of its 95 % interval as
+ * gauged() will give it out is wider than o->resolve[i] (or not finite);
+ * the stretched budget stops it at last (STOP_MAX). On any failure the
+ * arms stop as the budget said.
+ */
+static void resolve_pending(rounds_ctx *c, const pp__rounds_opts *o, const int *why)
+{
+    pp__ratio_est *est = calloc(c->n_arms, sizeof *est);
+    if (!est)
+        return;
+    for (size_t j = 0; j < c->n_arms; j++)
+        if (c->st[j].n > 0 && pp__stats_paired(timed(&c->st[j], 0), timed(&c->st[j], 1), c->st[j].n,
+                                               0.95, 0.0, &est[j]) != PP_OK)
+            memset(&est[j], 0, sizeof est[j]);
+    if (gauged(c, o, est, NULL) == PP_OK)
+        for (size_t j = 0; j < c->n_arms; j++) {
+            double half = (est[j].high - est[j].low) / 2.0;
+            if (why[j] == STOP_BUDGET && o->resolve[j] > 0 &&
+                !(isfinite(half) && half <= o->resolve[j]))
+                c->st[j].done = 0;
+        }
+    free(est);
+}
+
 int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__arm *arms,
                     size_t n_arms, const pp__rounds_opts *o, pp_experiment *out_exp,
                     pp__ratio_est *out_est, pp__gauge_out *out_gauge)
@@ -848,7 +881,9 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
      * memory an arm just runs on to the budget */
     scratch = c.per_site ? calloc(1, sizeof *scratch) : NULL;
     size_t order[PP__MAX_ARMS];
+    int why[PP__MAX_ARMS] = {0};
     for (size_t round = 0;; round++) {
+        memset(why, 0, sizeof why);
         size_t k = 0;
         for (size_t i = 0; i < n_arms; i++)
             if (!c.st[i].done)
@@ -877,12 +912,15 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
             record(s, 0, &recs[n_arms], c.with_sites);
             record(s, 1, &recs[order[i]], c.with_sites);
             s->n++;
-            s->done = stops(s, o, max_pairs, target, past, past_stretch);
+            why[order[i]] = stops(s, o, max_pairs, target, past, past_stretch);
+            s->done = why[order[i]] != STOP_NOT;
             if (!s->done && scratch) {
                 snprintf(scratch->name, sizeof scratch->name, "%s", arms[order[i]].name);
                 s->done = settled(&c, s, o, scratch);
             }
         }
+        if (past && o->resolve && o->gauge)
+            resolve_pending(&c, o, why);
     }
     /* the current settings back before the experiments read them */
     if ((rc = set_arm(&c, -1)) != PP_OK)

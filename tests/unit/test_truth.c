@@ -261,11 +261,12 @@ static void test_apply_gauges_the_machine_speed(void **state)
     assert_int_equal(r->apply.n, 2);
     const pp_apply_result *b = &r->apply.results[0], *c = &r->apply.results[1];
     print_message("keep_alive=1: measured %.2f%% (95%% %.2f-%.2f), unadjusted %.2f%% (%.2f-%.2f), "
-                  "gauge %s share %.2f weight %.2f ratio %.3f (%.3f-%.3f); %u pairs\n",
+                  "gauge %s share %.2f weight %.2f ratio %.3f (%.3f-%.3f); %u pairs, %u set "
+                  "aside\n",
                   b->measured_improvement * 100, b->measured_low * 100, b->measured_high * 100,
                   b->gauge.raw * 100, b->gauge.raw_low * 100, b->gauge.raw_high * 100,
                   b->gauge.stages, b->gauge.share, b->gauge.theta, b->gauge.gauge_ratio,
-                  b->gauge.gauge_low, b->gauge.gauge_high, b->pairs);
+                  b->gauge.gauge_low, b->gauge.gauge_high, b->pairs, b->gauge.set_aside);
     assert_string_equal(b->gauge.stages, "preprocess, infer, cache, scopes outside the stages");
     assert_true(b->gauge.share > 0.05 && b->gauge.share < 1);
     /* whether it is used is the statistics' call (test_stats.c judges the
@@ -278,13 +279,18 @@ static void test_apply_gauges_the_machine_speed(void **state)
         assert_string_equal(b->gauge.why, "");
     } else {
         assert_true(b->gauge.why[0] != '\0');
-        assert_double_equal(b->measured_improvement, b->gauge.raw, 1e-12);
+        if (b->gauge.set_aside == 0) /* else over the pairs kept */
+            assert_double_equal(b->measured_improvement, b->gauge.raw, 1e-12);
     }
+    /* pairs set aside only where the machine's speed moved between a pair's
+     * passes, and never so many that fewer than 6 are left */
+    assert_true(b->pairs >= 6);
     /* the whole pass changed: nothing to gauge with, the figures unadjusted */
     assert_false(c->gauge.used);
     assert_string_equal(c->gauge.stages, "");
     assert_string_equal(c->gauge.why, "no stage is left that the settings do not change");
     assert_double_equal(c->measured_improvement, c->gauge.raw, 1e-12);
+    assert_int_equal(c->gauge.set_aside, 0);
     assert_false(r->apply.combined.gauge.used);
     pp_report_free(r);
     toy_free(t);
