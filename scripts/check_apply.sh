@@ -62,6 +62,7 @@ python3 - "$work" "$runs" <<'EOF'
 import json, re, sys
 work, runs = sys.argv[1], int(sys.argv[2])
 applied = hits = near = narrow = intervals = gate = xdir = 0
+other_speed = other_speed_near = 0
 comb = []
 for i in range(1, runs + 1):
     r = json.load(open("%s/run%d/report.json" % (work, i)))
@@ -77,10 +78,19 @@ for i in range(1, runs + 1):
         if (x["speedup"] - 1) * (x["base_s"] - x["cand_s"]) < 0:
             xdir += 1
     ap = r.get("apply") or {}
+    ms = ap.get("machine_speed") or {}
+    if ms:
+        print("run%d machine speed in --apply: %.2fx the experiments' (%.2f-%.2f)%s" % (
+            i, ms["ratio"], ms["ratio_low"], ms["ratio_high"], ", another speed" if ms["differs"] else ""),
+            file=sys.stderr)
     for a in ap.get("suggestions", []):
         applied += 1
         hits += bool(a.get("hit"))
-        near += bool(a.get("hit")) or abs(a["measured_improvement"] - a["predicted_improvement"]) <= 0.02
+        ok = bool(a.get("hit")) or abs(a["measured_improvement"] - a["predicted_improvement"]) <= 0.02
+        near += ok
+        if ms.get("differs"):
+            other_speed += 1
+            other_speed_near += ok
         print("run%d %s=%s: predicted %.1f%% (%.1f-%.1f) measured %.1f%% (%.1f-%.1f) %s" % (
             i, a["setting"]["knob"] if a.get("setting") else "?", a["setting"]["value"] if a.get("setting") else "",
             100 * a["predicted_improvement"], 100 * a.get("predicted_low", 0), 100 * a.get("predicted_high", 0),
@@ -105,6 +115,10 @@ print("inside_predicted_interval: %d" % hits)
 print("inside_or_within_2_points_ratio: %.3f" % (near / applied if applied else 0))
 print("narrow_intervals_ratio: %.3f" % (narrow / intervals if intervals else 0))
 print("suggestions_reaching_1_percent: %d" % gate)
+# a diagnostic, not a target: suggestions applied at another speed of the
+# machine than their experiments ran at (apply.machine_speed.differs)
+print("applied_at_another_speed: %d" % other_speed)
+print("applied_at_another_speed_inside_or_within_2: %d" % other_speed_near)
 print("xfactor_direction_disagreements: %d" % xdir)
 ok = applied > 0 and near >= 0.9 * applied and narrow >= 0.9 * intervals and gate == 0 and xdir == 0
 sys.exit(0 if ok else 1)

@@ -229,6 +229,14 @@
           : 'not applied', badge(s.basis, s.basis)];
     }));
 
+  /* the machine's speed in --apply against the experiments' (docs/profilers.md) */
+  const ms = R.apply && R.apply.machine_speed;
+  if (ms)
+    $('suggestions').insertAdjacentHTML('beforeend', `<p class="note" id="apply-speed">The machine's speed in --apply: ` +
+      `a pass at the current settings took ${C.num(ms.apply_pass_s * 1e3)} ms, ${C.num(ms.experiments_pass_s * 1e3)} ms in the experiments ` +
+      `(${ms.ratio.toFixed(2)}x, 95 % ${ms.ratio_low.toFixed(2)} to ${ms.ratio_high.toFixed(2)})` +
+      (ms.differs ? ': another speed; each prediction was made at the experiments\', and a site\'s share of a pass moves with it' : '') + '</p>');
+
   /* causal predictions (postprof run's causal phase, docs/causal.md) */
   const K = R.causal;
   if (K && K.sites) {

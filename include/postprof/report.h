@@ -334,8 +334,24 @@ typedef struct pp_apply_combined {
     pp_apply_gauge gauge;
 } pp_apply_combined;
 
+/*
+ * The machine's speed in --apply against the experiments': the passes at
+ * the current settings in each phase (wall time less the pass thread's CPU
+ * waits), ratio = --apply's over the experiments' (Hodges-Lehmann over
+ * every pair of the two groups, 95 %). A site's share of a pass moves with
+ * the machine's speed (not every site slows alike), and each prediction
+ * was made at the experiments' speed.
+ */
+typedef struct pp_apply_speed {
+    int known;                           /* 0: one of the phases had no pass to compare */
+    double experiments_ns, apply_ns;     /* median pass at the current settings, each phase */
+    double ratio, ratio_low, ratio_high; /* apply over experiments (95 %) */
+    int differs;                         /* the interval lies wholly outside 0.95x to 1.05x */
+} pp_apply_speed;
+
 typedef struct pp_apply {
     int done;
+    pp_apply_speed speed;
     double before_ns, after_ns; /* end to end, all suggestions applied together */
     double coverage;            /* hits / suggestions measured */
     pp_apply_combined combined;
@@ -423,6 +439,11 @@ typedef struct pp_report {
     pp_cache_profile cache;
     size_t n_experiments;
     pp_experiment experiments[PP_REPORT_MAX_EXPERIMENTS];
+    /* the experiments' passes at the current settings (ns, wall time less
+     * the pass thread's CPU waits), for --apply's speed check; not in
+     * report.json */
+    size_t n_experiment_passes;
+    double experiment_passes_ns[64];
     size_t n_findings;
     pp_finding findings[PP_REPORT_MAX_FINDINGS];
     size_t n_suggestions;

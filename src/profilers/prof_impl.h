@@ -77,6 +77,11 @@ typedef struct pp__rounds_opts {
      * than resolve[i]: a measurement that checks a prediction needs to be
      * at least as sure as the prediction */
     const double *resolve;
+    /* non-NULL: each round's pass at the current settings (its time less
+     * the CPU waits of its thread) appended, up to base_cap; *base_n counts */
+    double *base_out;
+    size_t base_cap;
+    size_t *base_n;
 } pp__rounds_opts;
 
 #define PP__GAUGE_MAX_SKIP 16

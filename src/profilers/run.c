@@ -82,8 +82,13 @@ static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report
                             .value = {c[i].value}};
     /* every candidate in the same rounds: one pass at the current settings
      * serves all of their pairs in a round */
+    r->n_experiment_passes = 0;
     pp__rounds_opts o = {.budget_ns = cfg->profile.experiment_budget_s * 1e9,
-                         .min_effect = cfg->profile.min_effect};
+                         .min_effect = cfg->profile.min_effect,
+                         .base_out = r->experiment_passes_ns,
+                         .base_cap =
+                             sizeof r->experiment_passes_ns / sizeof r->experiment_passes_ns[0],
+                         .base_n = &r->n_experiment_passes};
     pp_experiment *e = calloc(n, sizeof *e);
     pp__ratio_est est[MAX_CANDIDATES];
     if (!e)
@@ -130,6 +135,7 @@ int pp_profiler_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     uint64_t cpu0 = pp__prof_cpu_ns(), t0 = pp_clock_now_ns();
     snprintf(r->workload, sizeof r->workload, "%s", w->name ? w->name : "workload");
     r->n_experiments = 0;
+    r->n_experiment_passes = 0;
     pp__prof_settings(w, &cfg->profile, r);
     phase(w, "performance");
     if ((rc = pp_profiler_performance(w, &cfg->profile, &r->perf)) != PP_OK)
@@ -161,7 +167,7 @@ int pp_profiler_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
     return PP_OK;
 }
 
-static void explain(pp_apply_result *a)
+static void explain(pp_apply_result *a, const pp_apply_speed *sp)
 {
     a->note[0] = '\0';
     if (a->hit)
@@ -173,6 +179,11 @@ static void explain(pp_apply_result *a)
             "outside the predicted interval, but the measurement's own 95%% interval "
             "(%s) overlaps it: within noise",
             pp__stats_range_text(rg, sizeof rg, a->measured_low, a->measured_high, 100.0, 1, "%"));
+    else if (sp->known && sp->differs)
+        snprintf(a->note, sizeof a->note,
+                 "measured %s the prediction, which was made at another "
+                 "speed of the machine: a site's share of a pass moves with it",
+                 a->measured_improvement < a->predicted_low ? "below" : "above");
     else if (a->measured_improvement < a->predicted_low)
         snprintf(a->note, sizeof a->note,
                  "measured below the prediction: the sites' changes in the experiment's passes "
@@ -181,6 +192,12 @@ static void explain(pp_apply_result *a)
         snprintf(a->note, sizeof a->note,
                  "measured above the prediction: sites whose change was not significant in the "
                  "experiment added up");
+    size_t len = strlen(a->note);
+    if (sp->known && sp->differs && len < sizeof a->note)
+        snprintf(a->note + len, sizeof a->note - len,
+                 " (a pass at the current settings %.2fx "
+                 "the experiments', 95%% %.2f to %.2f)",
+                 sp->ratio, sp->ratio_low, sp->ratio_high);
 }
 
 static const pp_experiment *experiment_for(const pp_report *r, const pp_suggestion *s)
@@ -321,6 +338,25 @@ static void gauge_fill(pp_apply_gauge *g, const pp__gauge_row *row, const pp__ga
              : go->gauge.n && (go->gauge.low > 1.0 || go->gauge.high < 1.0)
                  ? "the stages left changed with the setting"
                  : "the gauge did not follow the pass times");
+}
+
+/* --apply's passes at the current settings against the experiments' (pp_apply_speed). */
+static void speed_check(const pp_report *r, const double *apply_ns, size_t n, pp_apply_speed *sp)
+{
+    memset(sp, 0, sizeof *sp);
+    size_t ne = r->n_experiment_passes;
+    pp__ratio_est e;
+    if (ne < 2 || n < 2 ||
+        pp__stats_unpaired(r->experiment_passes_ns, ne, apply_ns, n, 0.95, 0.05, &e) != PP_OK ||
+        !isfinite(e.high))
+        return;
+    sp->known = 1;
+    sp->experiments_ns = pp__stats_median(r->experiment_passes_ns, ne);
+    sp->apply_ns = pp__stats_median(apply_ns, n);
+    sp->ratio = e.ratio;
+    sp->ratio_low = e.low;
+    sp->ratio_high = e.high;
+    sp->differs = e.verdict == PP_VERDICT_BETTER || e.verdict == PP_VERDICT_WORSE;
 }
 
 /* Peak RSS from here on: VmHWM reset to the current RSS (Linux >= 4.0). */
@@ -499,14 +535,20 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     pp__ratio_est est[PP__MAX_ARMS];
     pp__gauge_out go[PP__MAX_ARMS];
     memset(go, 0, sizeof go);
+    double passes[64];
+    size_t n_passes = 0;
     pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9,
                          .min_effect = 0,
                          .gauge = gst,
                          .wall = on_wall,
-                         .resolve = resolve};
+                         .resolve = resolve,
+                         .base_out = passes,
+                         .base_cap = sizeof passes / sizeof passes[0],
+                         .base_n = &n_passes};
     if (n_arms > 0 &&
         (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est, go)) != PP_OK)
         return rc;
+    speed_check(r, passes, n_passes, &ap->speed);
     for (size_t k = 0; k < n_each && ap->n < PP_REPORT_MAX_SUGGESTIONS; k++) {
         const pp_suggestion *s = &r->suggestions[idx[k]];
         pp_apply_result *a = &ap->results[ap->n++];
@@ -529,7 +571,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
                  a->measured_improvement <= a->predicted_high;
         gauge_fill(&a->gauge, &gst[k], &go[k]);
         hits += a->hit != 0;
-        explain(a);
+        explain(a, &ap->speed);
     }
     ap->coverage = ap->n ? (double)hits / (double)ap->n : 0.0;
     if (n_arms > 0) { /* with nothing to apply, no pairs of identical settings */

@@ -271,6 +271,12 @@ static void test_toy_end_to_end(void **state)
     /* --apply: predicted vs measured, workload left tuned, faster end to end */
     assert_int_equal(pp_profiler_apply(&w, &cfg, r), PP_OK);
     assert_true(r->apply.done);
+    /* the experiments' passes at the current settings, one a round, and
+     * --apply's against them */
+    assert_true(r->n_experiment_passes >= 6);
+    assert_true(r->apply.speed.known);
+    assert_true(r->apply.speed.ratio_low <= r->apply.speed.ratio &&
+                r->apply.speed.ratio <= r->apply.speed.ratio_high);
     size_t with_knob = 0;
     for (size_t i = 0; i < r->n_suggestions; i++)
         with_knob += r->suggestions[i].knob >= 0;

@@ -255,9 +255,21 @@ static void test_apply_gauges_the_machine_speed(void **state)
                   0);
     add_suggested(r, "concurrent_loading", PP_KNOB_CONCURRENCY, 3, PP_STAGE_LOAD_ALL,
                   "(the whole pass: work overlaps)", -1, 1);
+    /* as if the experiments' passes had taken a second each: --apply's
+     * passes (milliseconds) ran at another speed of the machine */
+    r->n_experiment_passes = 12;
+    for (size_t i = 0; i < r->n_experiment_passes; i++)
+        r->experiment_passes_ns[i] = 1e9 + 1e6 * (double)i;
     toy_set_wobble(t, 100);
     assert_int_equal(pp_profiler_apply(&w, &cfg, r), PP_OK);
     toy_set_wobble(t, 0);
+    assert_true(r->apply.speed.known);
+    assert_true(r->apply.speed.differs);
+    assert_true(r->apply.speed.ratio_high < 0.1 && r->apply.speed.ratio > 0);
+    assert_true(r->apply.speed.experiments_ns > 1e9 && r->apply.speed.apply_ns < 1e8);
+    for (size_t i = 0; i < r->apply.n; i++) /* a miss says the speed differed */
+        if (!r->apply.results[i].hit)
+            assert_non_null(strstr(r->apply.results[i].note, "the experiments'"));
     assert_int_equal(r->apply.n, 2);
     const pp_apply_result *b = &r->apply.results[0], *c = &r->apply.results[1];
     print_message("keep_alive=1: measured %.2f%% (95%% %.2f-%.2f), unadjusted %.2f%% (%.2f-%.2f), "

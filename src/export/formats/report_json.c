@@ -422,6 +422,18 @@ static json_t *report_json(const pp_report *r)
     if (r->apply.done) {
         const pp_apply *ap = &r->apply;
         json_t *a = json_object();
+        const pp_apply_speed *sp = &ap->speed;
+        json_t *ms = json_null();
+        if (sp->known) {
+            ms = json_object();
+            put(ms, "experiments_pass_s", num(S(sp->experiments_ns)));
+            put(ms, "apply_pass_s", num(S(sp->apply_ns)));
+            put(ms, "ratio", num(sp->ratio));
+            put(ms, "ratio_low", num(sp->ratio_low));
+            put(ms, "ratio_high", num(sp->ratio_high));
+            put(ms, "differs", json_boolean(sp->differs));
+        }
+        put(a, "machine_speed", ms);
         json_t *b = json_object();
         put(b, "end_to_end_s", num(S(ap->before_ns)));
         put(b, "targets", targets_json(ap->before_targets, ap->n_before_targets));

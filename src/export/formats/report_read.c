@@ -612,6 +612,17 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
     json_t *af = get_obj(c, a, p, "after", 1);
     if (!b || !af)
         return;
+    json_t *ms = get_obj(c, a, p, "machine_speed", 0);
+    if (ms) {
+        const char *mp = "apply.machine_speed";
+        ap->speed.known = 1;
+        get_ns(c, ms, mp, "experiments_pass_s", 1, &ap->speed.experiments_ns);
+        get_ns(c, ms, mp, "apply_pass_s", 1, &ap->speed.apply_ns);
+        get_num(c, ms, mp, "ratio", 1, &ap->speed.ratio);
+        get_num(c, ms, mp, "ratio_low", 1, &ap->speed.ratio_low);
+        get_num(c, ms, mp, "ratio_high", 1, &ap->speed.ratio_high);
+        get_bool(c, ms, mp, "differs", &ap->speed.differs);
+    }
     get_ns(c, b, "apply.before", "end_to_end_s", 1, &ap->before_ns);
     get_ns(c, af, "apply.after", "end_to_end_s", 1, &ap->after_ns);
     json_t *t = get_arr(c, b, "apply.before", "targets", 1, PP_REPORT_MAX_TARGETS);

@@ -399,6 +399,18 @@ static void print_apply(const out *o, const pp_report *r)
         return;
     const pp_apply *ap = &r->apply;
     header(o, "Predicted vs Measured (--apply)");
+    const pp_apply_speed *sp = &ap->speed;
+    if (sp->known)
+        fprintf(f,
+                "  The machine's speed: a pass at the current settings took %s here, %s in the "
+                "experiments (%.2fx, 95%% %.2f to %.2f): %s\n",
+                dur(a, sizeof a, sp->apply_ns), dur(b, sizeof b, sp->experiments_ns), sp->ratio,
+                sp->ratio_low, sp->ratio_high,
+                sp->differs ? "another speed; each prediction was made at the experiments', and "
+                              "a site's share of a pass moves with it"
+                : sp->ratio_low >= 1.0 / 1.05 && sp->ratio_high <= 1.05
+                    ? "the same speed within 5 %"
+                    : "no difference the passes can show");
     size_t hits = 0;
     for (size_t i = 0; i < ap->n; i++) {
         const pp_apply_result *x = &ap->results[i];
