@@ -505,7 +505,7 @@ size_t pp__stats_matched(const double *ga, const double *gb, size_t n, double to
     double mid = pp__stats_median(q, n);
     size_t kept = 0;
     for (size_t i = 0; i < n; i++) {
-        keep[i] = fabs(log(gb[i] / ga[i]) - mid) <= tol;
+        keep[i] = fabs(q[i] - mid) <= tol;
         kept += keep[i];
     }
     free(q);

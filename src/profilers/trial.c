@@ -898,8 +898,6 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         int odd = (int)(round % 2);
         if (!odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
             goto out;
-        if (!odd && o->base_out && o->base_n && *o->base_n < o->base_cap)
-            o->base_out[(*o->base_n)++] = recs[n_arms].quiet;
         for (size_t i = 0; i < k; i++) {
             size_t a = seq[odd ? k - 1 - i : i];
             if ((rc = run_pass(&c, (int)a, &recs[a])) != PP_OK)
@@ -907,7 +905,8 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         }
         if (odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
             goto out;
-        if (odd && o->base_out && o->base_n && *o->base_n < o->base_cap)
+        /* the round's pass at the current settings (first or last of it) */
+        if (o->base_out && o->base_n && *o->base_n < o->base_cap)
             o->base_out[(*o->base_n)++] = recs[n_arms].quiet;
         uint64_t now = pp_clock_now_ns();
         int past = now >= deadline, past_stretch = now >= stretched;
