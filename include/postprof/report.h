@@ -343,8 +343,9 @@ typedef struct pp_apply_combined {
  * was made at the experiments' speed.
  */
 typedef struct pp_apply_speed {
-    int known;                           /* 0: one of the phases had no pass to compare */
-    double experiments_ns, apply_ns;     /* median pass at the current settings, each phase */
+    int known; /* 0: one of the phases had no pass to compare */
+    double experiments_ns,
+        apply_ns; /* experiments: their median pass; apply = experiments x ratio */
     double ratio, ratio_low, ratio_high; /* apply over experiments (95 %) */
     int differs;                         /* the interval lies wholly outside 0.95x to 1.05x */
 } pp_apply_speed;
