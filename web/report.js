@@ -208,6 +208,11 @@
     const aside = g.pairs_set_aside > 0 ? `<div class="note">${g.pairs_set_aside} pair${g.pairs_set_aside === 1 ? '' : 's'} set aside: the machine changed speed between its two passes</div>` : '';
     return aside + gaugeText(g);
   };
+  /* the prediction made again at --apply's speed, when that one judged the measurement */
+  const atSpeedNote = (a) => {
+    const x = a && a.at_apply_speed;
+    return x && x.judged ? `<div class="note at-speed">at --apply's speed: ${C.pct(x.predicted)} (${C.pct(x.predicted_low)} to ${C.pct(x.predicted_high)})</div>` : '';
+  };
   const gaugeText = (g) => {
     if (g.used)
       return `<div class="note">measured adjusted for the machine's speed, gauged by the stages it does not change (${esc(g.stages)}); unadjusted ${C.pct(g.unadjusted)}` +
@@ -224,7 +229,7 @@
         `${esc(s.description)}<div class="note">${esc(s.implementation)}</div><div class="note">${esc(s.evidence)}</div>` +
         (a && a.note ? `<div class="note">${esc(a.note)}</div>` : '') + gaugeNote(a),
         C.pct(s.expected_improvement) + (s.expected_improvement_low != null && s.expected_improvement_high > s.expected_improvement_low
-          ? ` (${C.pct(s.expected_improvement_low)} to ${C.pct(s.expected_improvement_high)})` : ''),
+          ? ` (${C.pct(s.expected_improvement_low)} to ${C.pct(s.expected_improvement_high)})` : '') + atSpeedNote(a),
         a ? C.pct(a.measured_improvement) + (a.measured_low != null ? ` (${C.pct(a.measured_low)} to ${C.pct(a.measured_high)}) ${a.hit ? 'hit' : 'miss'}` : '')
           : 'not applied', badge(s.basis, s.basis)];
     }));
@@ -235,7 +240,8 @@
     $('suggestions').insertAdjacentHTML('beforeend', `<p class="note" id="apply-speed">The machine's speed in --apply: ` +
       `a pass at the current settings took ${C.num(ms.apply_pass_s * 1e3)} ms, ${C.num(ms.experiments_pass_s * 1e3)} ms in the experiments ` +
       `(${ms.ratio.toFixed(2)}x, 95 % ${ms.ratio_low.toFixed(2)} to ${ms.ratio_high.toFixed(2)})` +
-      (ms.differs ? ': another speed; each prediction was made at the experiments\', and a site\'s share of a pass moves with it' : '') + '</p>');
+      (ms.differs ? ': another speed; each prediction was made at the experiments\', and a site\'s share of a pass moves with it, ' +
+        'so each is made again at this speed (the experiments\' site speedups, this run\'s shares) and judges the measurement' : '') + '</p>');
 
   /* causal predictions (postprof run's causal phase, docs/causal.md) */
   const K = R.causal;

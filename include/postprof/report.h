@@ -311,6 +311,20 @@ typedef struct pp_apply_gauge {
     char why[PP_REPORT_NAME_MAX];  /* when not used */
 } pp_apply_gauge;
 
+/*
+ * A prediction made again at --apply's speed of the machine: the
+ * experiment's site speedups (what the setting does) with each site's
+ * share of --apply's own passes at the current settings (where the time
+ * goes at this speed), 90 %. Used to judge the measurement only when the
+ * machine's speed differed from the experiments' (pp_apply_speed.differs).
+ */
+typedef struct pp_apply_at_speed {
+    int known; /* 0: not made (no experiment's sites, a site that did not run) */
+    double predicted, predicted_low, predicted_high;
+    int hit;    /* the measurement lies inside this interval */
+    int judged; /* 1: the result's hit is this one (the speed differed) */
+} pp_apply_at_speed;
+
 typedef struct pp_apply_result {
     pp_category category;
     char description[PP_REPORT_TEXT_MAX];
@@ -318,12 +332,14 @@ typedef struct pp_apply_result {
     int64_t value;
     double predicted_improvement, predicted_low, predicted_high; /* 90 % */
     double measured_improvement, measured_low, measured_high;    /* 95 %, interleaved pairs */
-    int hit;                                                     /* measured inside predicted */
+    int hit; /* inside the prediction that holds at --apply's speed */
     unsigned pairs;
     double before_ns, after_ns;    /* from the same pairs: after = before * (1 - measured) */
     double noise;                  /* half-width of the measured interval */
     char note[PP_REPORT_TEXT_MAX]; /* why a miss happened, empty for a hit */
     pp_apply_gauge gauge;
+    int hit_as_predicted; /* measured inside the interval the run printed */
+    pp_apply_at_speed at_speed;
 } pp_apply_result;
 
 /* Every suggestion at once: the prediction composed per site, and measured. */
@@ -332,6 +348,7 @@ typedef struct pp_apply_combined {
     double measured, measured_low, measured_high;
     unsigned pairs;
     pp_apply_gauge gauge;
+    pp_apply_at_speed at_speed;
 } pp_apply_combined;
 
 /*
@@ -353,8 +370,9 @@ typedef struct pp_apply_speed {
 typedef struct pp_apply {
     int done;
     pp_apply_speed speed;
-    double before_ns, after_ns; /* end to end, all suggestions applied together */
-    double coverage;            /* hits / suggestions measured */
+    double before_ns, after_ns;   /* end to end, all suggestions applied together */
+    double coverage;              /* hits / suggestions measured */
+    double coverage_as_predicted; /* the same, each against the interval the run printed */
     pp_apply_combined combined;
     size_t n_before_targets, n_after_targets;
     pp_target before_targets[PP_REPORT_MAX_TARGETS], after_targets[PP_REPORT_MAX_TARGETS];

@@ -597,3 +597,86 @@ out:
     free(in);
     return rc;
 }
+
+/* ---- the same experiments at another speed of the machine --------------- */
+
+static const pp__trial_site *trial_site(const pp__trial *t, const char *name)
+{
+    for (size_t k = 0; k < t->n_sites; k++)
+        if (t->sites[k].name && strcmp(t->sites[k].name, name) == 0)
+            return &t->sites[k];
+    return NULL;
+}
+
+/* The time per pass of experiment e's unit s in t's passes into x: a stage
+ * taken whole its inclusive time, the pooled unit its members' (the units
+ * not significant alone), any other site its self time. PP_ENOTFOUND when a
+ * site with a share of its own did not run in t's passes. */
+static int unit_times(const pp_experiment *e, const pp_site_change *s, const pp__trial *t,
+                      double *x)
+{
+    size_t n = t->n_pairs;
+    for (size_t i = 0; i < n; i++)
+        x[i] = 0.0;
+    int rest = strcmp(s->name, PP__PREDICT_REST_NAME) == 0;
+    for (size_t j = 0; j < (rest ? e->n_sites : 1); j++) {
+        const pp_site_change *m = rest ? &e->sites[j] : s;
+        if (rest && (m->significant || strcmp(m->name, PP__PREDICT_REST_NAME) == 0 ||
+                     strcmp(m->name, PP__PREDICT_PASS_NAME) == 0))
+            continue;
+        const pp__trial_site *ts = trial_site(t, m->name);
+        if (!ts && rest)
+            continue; /* a member that did not run here: none of its time */
+        const double *v = !ts ? NULL : m->whole_stage ? ts->total_a : ts->self_a;
+        if (!v)
+            return PP_ENOTFOUND;
+        for (size_t i = 0; i < n; i++)
+            x[i] += v[i];
+    }
+    for (size_t i = 0; i < n; i++)
+        x[i] = x[i] > FLOOR_NS ? x[i] : FLOOR_NS;
+    return PP_OK;
+}
+
+int pp__predict_rebased(const pp_experiment *const *e, size_t n, const pp__trial *t, double conf,
+                        double *out_est, double *out_low, double *out_high)
+{
+    *out_est = *out_low = *out_high = 0.0;
+    if (!e || n == 0 || n > PP_REPORT_MAX_SUGGESTIONS || !t || t->n_pairs < 2 || !t->pass_a ||
+        (t->n_sites && !t->sites))
+        return PP_EINVAL;
+    for (size_t i = 0; i < t->n_pairs; i++)
+        if (!(t->pass_a[i] > 0))
+            return PP_EINVAL;
+    pp_experiment *cp = malloc(n * sizeof *cp);
+    const pp_experiment **pe = malloc(n * sizeof *pe);
+    double *x = malloc(t->n_pairs * sizeof *x);
+    int rc = PP_ENOMEM;
+    if (!cp || !pe || !x)
+        goto out;
+    for (size_t k = 0; k < n; k++) {
+        cp[k] = *e[k];
+        pe[k] = &cp[k];
+        for (size_t i = 0; i < cp[k].n_sites; i++) {
+            pp_site_change *s = &cp[k].sites[i];
+            if (!s->significant || strcmp(s->name, PP__PREDICT_PASS_NAME) == 0)
+                continue; /* the pass itself is all of the pass at any speed */
+            if ((rc = unit_times(e[k], s, t, x)) != PP_OK)
+                goto out;
+            pp__ratio_est share;
+            if ((rc = pp__stats_paired(t->pass_a, x, t->n_pairs, CONF_SPEEDUP, 0.0, &share)) !=
+                PP_OK)
+                goto out;
+            s->share = share.ratio;
+            s->share_low = share.low;
+            s->share_high = share.high;
+            s->gain = share.ratio * (1.0 - 1.0 / s->speedup);
+        }
+    }
+    rc = pp__predict_combined(pe, n, conf, out_est, out_low, out_high);
+out:
+    free(cp);
+    free(pe);
+    free(x);
+    return rc;
+}

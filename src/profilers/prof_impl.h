@@ -82,7 +82,20 @@ typedef struct pp__rounds_opts {
     double *base_out;
     size_t base_cap;
     size_t *base_n;
+    /* non-NULL (n_arms, with gauge): arm i's prediction made again with its
+     * own passes at the current settings (pp__predict_rebased): the
+     * experiments rebase[i][0..n_rebase[i]) into rebased[i] (none when
+     * n_rebase[i] is 0) */
+    const pp_experiment *const *const *rebase;
+    const size_t *n_rebase;
+    struct pp__rebased *rebased;
 } pp__rounds_opts;
+
+/* An arm's prediction made at its own passes' speed (90 %); known 0: not made. */
+typedef struct pp__rebased {
+    int known;
+    double est, low, high;
+} pp__rebased;
 
 #define PP__GAUGE_MAX_SKIP 16
 

@@ -170,9 +170,23 @@ int pp_profiler_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
 static void explain(pp_apply_result *a, const pp_apply_speed *sp)
 {
     a->note[0] = '\0';
+    const pp_apply_at_speed *as = &a->at_speed;
+    char rg[64];
+    if (as->judged) { /* the prediction that holds at this speed judged it */
+        snprintf(a->note, sizeof a->note,
+                 "a pass at the current settings took %.2fx the experiments' (95%% %.2f to "
+                 "%.2f): at this speed of the machine the experiment's site speedups "
+                 "predict %.1f%% (%s), which the measurement %s",
+                 sp->ratio, sp->ratio_low, sp->ratio_high, as->predicted * 100.0,
+                 pp__stats_range_text(rg, sizeof rg, as->predicted_low, as->predicted_high, 100.0,
+                                      1, "%"),
+                 as->hit                                       ? "holds"
+                 : a->measured_improvement < as->predicted_low ? "falls below"
+                                                               : "exceeds");
+        return;
+    }
     if (a->hit)
         return;
-    char rg[64];
     if (a->measured_low <= a->predicted_high && a->measured_high >= a->predicted_low)
         snprintf(
             a->note, sizeof a->note,
@@ -360,6 +374,22 @@ static void speed_check(const pp_report *r, const double *apply_ns, size_t n, pp
     sp->differs = e.verdict == PP_VERDICT_BETTER || e.verdict == PP_VERDICT_WORSE;
 }
 
+/* A prediction made again at --apply's speed (rb), and whether it is the
+ * one that judges the measurement: when the machine's speed differed. */
+static void at_speed_fill(pp_apply_at_speed *a, const pp__rebased *rb, const pp_apply_speed *sp,
+                          double measured)
+{
+    memset(a, 0, sizeof *a);
+    if (!rb->known)
+        return;
+    a->known = 1;
+    a->predicted = rb->est;
+    a->predicted_low = rb->low;
+    a->predicted_high = rb->high;
+    a->hit = measured >= rb->low && measured <= rb->high;
+    a->judged = sp->known && sp->differs;
+}
+
 /* Peak RSS from here on: VmHWM reset to the current RSS (Linux >= 4.0). */
 static void reset_peak_rss(void)
 {
@@ -513,7 +543,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     }
     /* every suggestion at once: the composed prediction */
     const pp_experiment *exps[PP_REPORT_MAX_SUGGESTIONS];
-    size_t n_exps = 0, hits = 0;
+    size_t n_exps = 0, hits = 0, hits_as_predicted = 0;
     for (size_t k = 0; k < n_each; k++) {
         const pp_experiment *e = experiment_for(r, &r->suggestions[idx[k]]);
         if (e && n_exps < PP_REPORT_MAX_SUGGESTIONS)
@@ -538,6 +568,17 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     memset(go, 0, sizeof go);
     double passes[64];
     size_t n_passes = 0;
+    /* each prediction made again at --apply's own speed: one suggestion's
+     * experiment for its arm, all of them for the arm of all */
+    const pp_experiment *one[PP__MAX_ARMS];
+    const pp_experiment *const *rebase[PP__MAX_ARMS];
+    size_t n_rebase[PP__MAX_ARMS];
+    pp__rebased rebased[PP__MAX_ARMS];
+    for (size_t k = 0; k < n_arms; k++) {
+        one[k] = k < n_each ? experiment_for(r, &r->suggestions[idx[k]]) : NULL;
+        rebase[k] = k < n_each ? &one[k] : exps;
+        n_rebase[k] = k < n_each ? one[k] != NULL : n_exps;
+    }
     pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9,
                          .min_effect = 0,
                          .gauge = gst,
@@ -545,7 +586,10 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
                          .resolve = resolve,
                          .base_out = passes,
                          .base_cap = sizeof passes / sizeof passes[0],
-                         .base_n = &n_passes};
+                         .base_n = &n_passes,
+                         .rebase = rebase,
+                         .n_rebase = n_rebase,
+                         .rebased = rebased};
     if (n_arms > 0 &&
         (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est, go)) != PP_OK)
         return rc;
@@ -568,13 +612,17 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         a->before_ns = est[k].base;
         a->after_ns = est[k].base * est[k].ratio;
         a->noise = (a->measured_high - a->measured_low) / 2.0;
-        a->hit = a->measured_improvement >= a->predicted_low &&
-                 a->measured_improvement <= a->predicted_high;
+        a->hit_as_predicted = a->measured_improvement >= a->predicted_low &&
+                              a->measured_improvement <= a->predicted_high;
+        at_speed_fill(&a->at_speed, &rebased[k], &ap->speed, a->measured_improvement);
+        a->hit = a->at_speed.judged ? a->at_speed.hit : a->hit_as_predicted;
         gauge_fill(&a->gauge, &gst[k], &go[k]);
         hits += a->hit != 0;
+        hits_as_predicted += a->hit_as_predicted != 0;
         explain(a, &ap->speed);
     }
     ap->coverage = ap->n ? (double)hits / (double)ap->n : 0.0;
+    ap->coverage_as_predicted = ap->n ? (double)hits_as_predicted / (double)ap->n : 0.0;
     if (n_arms > 0) { /* with nothing to apply, no pairs of identical settings */
         const pp__ratio_est *x = &est[n_arms - 1];
         ap->combined.measured = 1.0 - x->ratio;
@@ -582,6 +630,8 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         ap->combined.measured_high = 1.0 - x->low;
         ap->combined.pairs = (unsigned)x->n;
         gauge_fill(&ap->combined.gauge, &gst[n_arms - 1], &go[n_arms - 1]);
+        at_speed_fill(&ap->combined.at_speed, &rebased[n_arms - 1], &ap->speed,
+                      ap->combined.measured);
         ap->before_ns = x->base;
         ap->after_ns = x->base * x->ratio;
     }

@@ -15,7 +15,10 @@
  * its sites can be judged with (SETTLE_PAIRS); for --apply, not while its
  * interval is wider than what it checks (pp__rounds_opts.resolve), up to
  * 1.5 times the budget. --apply's pairs whose machine changed speed
- * between their two passes are set aside by a gauge (gauged()). On a
+ * between their two passes are set aside by a gauge (gauged()), and each
+ * of its predictions is made again with the arm's own passes at the
+ * current settings (rebase_arm(): the machine's speed moves the shares of
+ * a pass). On a
  * loaded machine each site's on-CPU time is measured at a rate of its
  * own. Restores the knobs and the sampling on every path.
  */
@@ -754,6 +757,34 @@ out:
 }
 
 /*
+ * Experiments e[0..n) predicted again with arm s's passes at the current
+ * settings (their shares at this speed of the machine) into *out; not
+ * known when a site of theirs did not run here. PP_ENOMEM only.
+ */
+static int rebase_arm(const rounds_ctx *c, const arm_state *s, const pp_experiment *const *e,
+                      size_t n, pp__rebased *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n == 0 || !c->with_sites || s->n < 2)
+        return PP_OK;
+    pp__trial_site *ts = calloc(s->n_sites ? s->n_sites : 1, sizeof *ts);
+    if (!ts)
+        return PP_ENOMEM;
+    for (size_t i = 0; i < s->n_sites; i++) {
+        ts[i].name = s->sites[i].name;
+        ts[i].self_a = s->sites[i].self[0];
+        ts[i].total_a = s->sites[i].total[0];
+    }
+    pp__trial t = {.n_pairs = s->n, .pass_a = s->wall[0], .n_sites = s->n_sites, .sites = ts};
+    int rc = pp__predict_rebased(e, n, &t, 0.90, &out->est, &out->low, &out->high);
+    free(ts);
+    if (rc == PP_ENOMEM)
+        return rc;
+    out->known = rc == PP_OK && isfinite(out->low) && isfinite(out->high);
+    return PP_OK;
+}
+
+/*
  * Past the budget: each arm the budget stopped this round (why[i] ==
  * STOP_BUDGET) goes on while the half-width of its 95 % interval as
  * gauged() will give it out is wider than o->resolve[i] (or not finite);
@@ -938,6 +969,9 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     }
     if (o->gauge && (rc = gauged(&c, o, out_est, out_gauge)) != PP_OK)
         goto out;
+    for (size_t i = 0; o->rebase && o->n_rebase && o->rebased && i < n_arms; i++)
+        if ((rc = rebase_arm(&c, &c.st[i], o->rebase[i], o->n_rebase[i], &o->rebased[i])) != PP_OK)
+            goto out;
     rc = PP_OK;
 out : {
     int rc2 = set_arm(&c, -1);

@@ -130,6 +130,11 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
       const applied = R.apply.suggestions || [];
       const nm = R.optimization_suggestions.filter(s => applied.some(a => a.description === s.description)).length;
       check(await count(page, '#chart-gain rect[data-key="measured gain %"]') === nm, `measured gain bars: ${nm}`);
+      /* a prediction made again at --apply's speed shows where it judged the measurement */
+      const judged = R.optimization_suggestions.filter(s => applied.some(a => a.description === s.description &&
+        a.at_apply_speed && a.at_apply_speed.judged)).length;
+      check(await count(page, '#suggestions-table .at-speed') === judged, `predictions at --apply's speed shown: ${judged}`);
+      check(await count(page, '#apply-speed') === (R.apply.machine_speed ? 1 : 0), 'the machine\'s speed in --apply noted');
     }
 
     if (R.apply)

@@ -171,6 +171,19 @@ static void test_overlap_takes_the_stage_whole(void **state)
     assert_non_null(whole);
     assert_string_equal(whole->name, "load");
     assert_double_equal(whole->speedup, 2.0, 0.05);
+
+    /* at another speed: the sources 1.5x as long, inference 3x (a 210 ms
+     * pass of which the stage is 90 ms): the stage, by its inclusive time,
+     * is 90/210 of a pass; still 2x faster, 90/210 x (1 - 1/2) */
+    for (int i = 0; i < NP; i++) {
+        f.total_a[0][i] *= 1.5;
+        f.self_a[4][i] *= 3.0;
+        f.pass_a[i] = f.total_a[0][i] + f.self_a[4][i];
+    }
+    const pp_experiment *one[1] = {&e};
+    double est, lo, hi;
+    assert_int_equal(pp__predict_rebased(one, 1, &t, 0.90, &est, &lo, &hi), PP_OK);
+    assert_double_equal(est, 90.0 / 210.0 * 0.5, 0.01);
 }
 
 /* Overlap outside every stage scope (a loader's own threads, a wait in a
@@ -436,6 +449,93 @@ static void test_small_changes_judged_together(void **state)
     assert_true(held_counted >= counted * 85 / 100);
 }
 
+/* The same setting at another speed of the machine: predict 40 -> 20 ms
+ * measured in 100 ms passes (gain 0.2); then the machine slows load and
+ * cache 3x but predict only 1.5x (a 240 ms pass of which predict is 60 ms):
+ * made again with those passes' shares, 0.25 x (1 - 1/2) = 0.125, where the
+ * experiment's shares said 0.2. A stage taken whole is re-shared by its
+ * inclusive time, the pooled unit by its members'; a site that does not run
+ * in the new passes leaves nothing to predict with. */
+static void test_rebased_moves_with_the_shares(void **state)
+{
+    (void)state;
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, 5);
+    add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
+    add_site(&f, &r, "load", PP_STAGE_LOAD, 1, 30000, 30000);
+    add_site(&f, &r, "cache", PP_STAGE_CACHE, 1, 30000, 30000);
+    passes_from_sites(&f);
+    pp__trial t = trial_of(&f);
+    pp_experiment e;
+    memset(&e, 0, sizeof e);
+    strcpy(e.name, "quantized");
+    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    assert_double_equal(e.predicted, 0.2, 0.01);
+
+    fake slow = {0};
+    add_site(&slow, &r, "model.predict", PP_STAGE_INFER, 0, 60000, 60000);
+    add_site(&slow, &r, "load", PP_STAGE_LOAD, 1, 90000, 90000);
+    add_site(&slow, &r, "cache", PP_STAGE_CACHE, 1, 90000, 90000);
+    passes_from_sites(&slow);
+    pp__trial ts = trial_of(&slow);
+    ts.pass_b = NULL; /* only the current settings' side is read */
+    const pp_experiment *one[1] = {&e};
+    double est, lo, hi;
+    assert_int_equal(pp__predict_rebased(one, 1, &ts, 0.90, &est, &lo, &hi), PP_OK);
+    assert_double_equal(est, 0.125, 0.006);
+    assert_true(lo <= est && est <= hi && hi < 0.2 - 0.03);
+    /* at the experiments' own speed it gives their prediction back */
+    assert_int_equal(pp__predict_rebased(one, 1, &t, 0.90, &est, &lo, &hi), PP_OK);
+    assert_double_equal(est, e.predicted, 0.006);
+
+    /* the pooled unit, significant: eight sites 5 % faster each at 8 %
+     * noise judged together until it counts; re-shared by its members */
+    int pooled_seen = 0;
+    for (int k = 0; k < 50 && !pooled_seen; k++) {
+        fake g;
+        memset(&g, 0, sizeof g);
+        add_noisy_sites(&g, &r, 10000 / 1.05, 0.08);
+        passes_from_sites(&g);
+        pp__trial tg = trial_of(&g);
+        pp_experiment p;
+        memset(&p, 0, sizeof p);
+        assert_int_equal(pp__predict_experiment(&tg, &p), PP_OK);
+        const pp_site_change *rest = NULL;
+        for (size_t i = 0; i < p.n_sites; i++)
+            if (strcmp(p.sites[i].name, PP__PREDICT_REST_NAME) == 0 && p.sites[i].significant)
+                rest = &p.sites[i];
+        size_t alone = 0;
+        for (size_t i = 0; i < p.n_sites; i++)
+            alone += p.sites[i].significant && &p.sites[i] != rest;
+        if (!rest || alone)
+            continue;
+        pooled_seen = 1;
+        /* the same sites in passes twice as long (another 80 ms elsewhere) */
+        fake h = g;
+        for (size_t s = 0; s < h.n; s++)
+            h.sites[s].self_a = h.self_a[s], h.sites[s].total_a = h.total_a[s];
+        for (int i = 0; i < NP; i++)
+            h.pass_a[i] = 2.0 * g.pass_a[i];
+        pp__trial th = trial_of(&h);
+        const pp_experiment *pp1[1] = {&p};
+        assert_int_equal(pp__predict_rebased(pp1, 1, &th, 0.90, &est, &lo, &hi), PP_OK);
+        double base;
+        assert_int_equal(pp__predict_combined(pp1, 1, 0.90, &base, &lo, &hi), PP_OK);
+        assert_double_equal(est, base / 2.0, 0.1 * base);
+    }
+    assert_true(pooled_seen);
+
+    /* a significant site that did not run in the new passes */
+    fake m = {0};
+    add_site(&m, &r, "load", PP_STAGE_LOAD, 1, 90000, 90000);
+    passes_from_sites(&m);
+    pp__trial tm = trial_of(&m);
+    assert_int_equal(pp__predict_rebased(one, 1, &tm, 0.90, &est, &lo, &hi), PP_ENOTFOUND);
+    tm.n_pairs = 1;
+    assert_int_equal(pp__predict_rebased(one, 1, &tm, 0.90, &est, &lo, &hi), PP_EINVAL);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_prediction_from_significant_sites),
     cmocka_unit_test(test_no_effect_sites_judged_together),
@@ -445,6 +545,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_overlap_under_a_scope_takes_that_scope),
     cmocka_unit_test(test_overlap_times_the_pass_on_wall_time),
     cmocka_unit_test(test_combined_composes_per_site),
+    cmocka_unit_test(test_rebased_moves_with_the_shares),
 };
 
 PP_TEST_MAIN(tests)

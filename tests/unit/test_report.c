@@ -469,6 +469,58 @@ static void test_console_intervals_read_low_to_high(void **state)
     }
     assert_true(checked >= 6);
     free(out);
+
+    /* --apply at another speed of the machine: judged by the prediction made
+     * again at that speed, the printed one's count beside it; both read back */
+    r->apply.speed = (pp_apply_speed){.known = 1,
+                                      .experiments_ns = 180e6,
+                                      .apply_ns = 130e6,
+                                      .ratio = 130.0 / 180.0,
+                                      .ratio_low = 0.70,
+                                      .ratio_high = 0.74,
+                                      .differs = 1};
+    a->at_speed = (pp_apply_at_speed){.known = 1,
+                                      .predicted = 0.06,
+                                      .predicted_low = 0.03,
+                                      .predicted_high = 0.08,
+                                      .hit = 1,
+                                      .judged = 1};
+    a->hit = 1;
+    a->hit_as_predicted = 0;
+    r->apply.coverage = 1.0;
+    r->apply.coverage_as_predicted = 0.0;
+    r->apply.combined.at_speed = (pp_apply_at_speed){
+        .known = 1, .predicted = 0.02, .predicted_low = -0.01, .predicted_high = 0.04, .judged = 1};
+    out = render(r, 0);
+    assert_non_null(strstr(out, "Measured inside the prediction made at this speed: 1 of 1 "
+                                "(coverage 100%); inside the intervals printed with the "
+                                "suggestions: 0 of 1"));
+    assert_non_null(
+        strstr(out, "at this speed of the machine: predicted 2.0% (90% -1.0 to 4.0 %)"));
+    assert_non_null(strstr(out, "so each is made again at this speed"));
+    free(out);
+    char *js = NULL;
+    assert_int_equal(pp_report_to_json_string(r, &js), PP_OK);
+    pp_report *back = NULL;
+    char err[512];
+    assert_int_equal(pp_report_read_json(js, strlen(js), &back, err, sizeof err), PP_OK);
+    const pp_apply_result *b = &back->apply.results[0];
+    assert_true(b->hit && !b->hit_as_predicted);
+    assert_true(b->at_speed.known && b->at_speed.hit && b->at_speed.judged);
+    assert_double_equal(b->at_speed.predicted_low, 0.03, 1e-9);
+    assert_double_equal(back->apply.coverage_as_predicted, 0.0, 1e-12);
+    assert_true(back->apply.combined.at_speed.known && !back->apply.combined.at_speed.hit);
+    assert_double_equal(back->apply.combined.at_speed.predicted_high, 0.04, 1e-9);
+    pp_report_free(back);
+    /* a report from before the check: hit stands for both */
+    char *p = strstr(js, "\"hit_as_predicted\": false,");
+    assert_non_null(p);
+    memmove(p, p + strlen("\"hit_as_predicted\": false,"),
+            strlen(p + strlen("\"hit_as_predicted\": false,")) + 1);
+    assert_int_equal(pp_report_read_json(js, strlen(js), &back, err, sizeof err), PP_OK);
+    assert_true(back->apply.results[0].hit_as_predicted);
+    pp_report_free(back);
+    free(js);
     pp_report_free(r);
 }
 

@@ -308,9 +308,87 @@ static void test_apply_gauges_the_machine_speed(void **state)
     toy_free(t);
 }
 
+/*
+ * --apply on a machine whose speed differs from the experiments': int8's
+ * experiment as if made where toy.model.predict was a small share of a
+ * pass (its speedup as the toy's costs give it, its share 0.15 where the
+ * toy's passes at batch 1 spend about half their time there). The
+ * prediction made again with --apply's own passes has the share this
+ * machine gives, and lies nearer the measured gain than the printed one;
+ * being at another speed, it is the one that judges the measurement.
+ */
+static void test_apply_judges_at_its_own_speed(void **state)
+{
+    (void)state;
+    pp_workload w;
+    pp_config cfg;
+    toy *t = toy_ready(&w, &cfg);
+    cfg.profile.apply_budget_s = 4;
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    add_suggested(r, "quantized", PP_KNOB_QUANTIZED, 1, PP_STAGE_INFER, "toy.model.predict",
+                  PP_STAGE_INFER, 0);
+    /* misses per pass at the current settings (a whole turn of the window) */
+    unsigned long m0 = toy_pass_misses(t);
+    unsigned passes = TOY_TRACE / TOY_PASS_WINDOW;
+    for (unsigned i = 0; i < passes; i++) {
+        pp_stage_result res;
+        memset(&res, 0, sizeof res);
+        assert_int_equal(w.run_stage(w.ctx, PP_STAGE_PASS, 0, &res), PP_OK);
+    }
+    double misses = (double)(toy_pass_misses(t) - m0) / passes;
+    double s_true =
+        predict_us(1, TOY_INFER_ITEM_US, misses) / predict_us(1, TOY_INFER_ITEM_US / 2.0, misses);
+    pp_experiment *e = &r->experiments[0];
+    pp_site_change *site = &e->sites[0];
+    site->speedup = s_true;
+    site->speedup_low = s_true / 1.03;
+    site->speedup_high = s_true * 1.03;
+    site->share = 0.15;
+    site->share_low = 0.14;
+    site->share_high = 0.16;
+    double printed = 0.15 * (1.0 - 1.0 / s_true);
+    e->predicted = r->suggestions[0].expected_improvement = printed;
+    e->predicted_low = r->suggestions[0].expected_improvement_low = 0.9 * printed;
+    e->predicted_high = r->suggestions[0].expected_improvement_high = 1.1 * printed;
+    r->n_experiment_passes = 12; /* the experiments' passes: a second each */
+    for (size_t i = 0; i < r->n_experiment_passes; i++)
+        r->experiment_passes_ns[i] = 1e9 + 1e6 * (double)i;
+    assert_int_equal(pp_profiler_apply(&w, &cfg, r), PP_OK);
+    assert_true(r->apply.speed.known && r->apply.speed.differs);
+    assert_int_equal(r->apply.n, 1);
+    const pp_apply_result *a = &r->apply.results[0];
+    const pp_apply_at_speed *as = &a->at_speed;
+    print_message("int8 (%.3fx at toy.model.predict): printed %.2f%% (90%% %.2f-%.2f) at share "
+                  "0.15; at --apply's speed %.2f%% (90%% %.2f-%.2f); measured %.2f%% (95%% "
+                  "%.2f-%.2f)\n",
+                  s_true, a->predicted_improvement * 100, a->predicted_low * 100,
+                  a->predicted_high * 100, as->predicted * 100, as->predicted_low * 100,
+                  as->predicted_high * 100, a->measured_improvement * 100, a->measured_low * 100,
+                  a->measured_high * 100);
+    assert_true(as->known && as->judged);
+    assert_true(as->predicted_low <= as->predicted && as->predicted <= as->predicted_high);
+    /* predict's share here is well over 0.15: the prediction grows with it */
+    assert_true(as->predicted > 2.0 * printed);
+    assert_true(fabs(a->measured_improvement - as->predicted) <
+                fabs(a->measured_improvement - printed));
+    /* the result's hit is the one at this speed, the printed one kept beside it */
+    assert_int_equal(a->hit, as->hit);
+    assert_int_equal(a->hit_as_predicted, a->measured_improvement >= a->predicted_low &&
+                                              a->measured_improvement <= a->predicted_high);
+    assert_double_equal(r->apply.coverage, a->hit ? 1.0 : 0.0, 1e-12);
+    assert_double_equal(r->apply.coverage_as_predicted, a->hit_as_predicted ? 1.0 : 0.0, 1e-12);
+    assert_non_null(strstr(a->note, "at this speed of the machine"));
+    /* one suggestion: all at once is that one, made again the same way */
+    assert_true(r->apply.combined.at_speed.known && r->apply.combined.at_speed.judged);
+    pp_report_free(r);
+    toy_free(t);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_predictions_hold_the_truth),
     cmocka_unit_test(test_apply_gauges_the_machine_speed),
+    cmocka_unit_test(test_apply_judges_at_its_own_speed),
 };
 
 PP_TEST_MAIN(tests)

@@ -279,6 +279,20 @@ static json_t *setting_json(int knob, int64_t value)
 }
 
 /* How an --apply measurement was adjusted for the machine's speed. */
+/* A prediction made again at --apply's speed (null: not made). */
+static json_t *at_speed_json(const pp_apply_at_speed *as)
+{
+    if (!as->known)
+        return json_null();
+    json_t *o = json_object();
+    put(o, "predicted", num(as->predicted));
+    put(o, "predicted_low", num(as->predicted_low));
+    put(o, "predicted_high", num(as->predicted_high));
+    put(o, "hit", json_boolean(as->hit));
+    put(o, "judged", json_boolean(as->judged));
+    return o;
+}
+
 static json_t *gauge_json(const pp_apply_gauge *g)
 {
     json_t *o = json_object();
@@ -457,6 +471,8 @@ static json_t *report_json(const pp_report *r)
             put(o, "measured_low", num(x->measured_low));
             put(o, "measured_high", num(x->measured_high));
             put(o, "hit", json_boolean(x->hit));
+            put(o, "hit_as_predicted", json_boolean(x->hit_as_predicted));
+            put(o, "at_apply_speed", at_speed_json(&x->at_speed));
             put(o, "pairs", json_integer(x->pairs));
             put(o, "before_s", num(S(x->before_ns)));
             put(o, "after_s", num(S(x->after_ns)));
@@ -467,6 +483,7 @@ static json_t *report_json(const pp_report *r)
         }
         put(a, "suggestions", arr);
         put(a, "coverage", num(ap->coverage));
+        put(a, "coverage_as_predicted", num(ap->coverage_as_predicted));
         json_t *cb = json_object();
         put(cb, "predicted", num(ap->combined.predicted));
         put(cb, "predicted_low", num(ap->combined.predicted_low));
@@ -476,6 +493,7 @@ static json_t *report_json(const pp_report *r)
         put(cb, "measured_high", num(ap->combined.measured_high));
         put(cb, "pairs", json_integer(ap->combined.pairs));
         put(cb, "speed_gauge", gauge_json(&ap->combined.gauge));
+        put(cb, "at_apply_speed", at_speed_json(&ap->combined.at_speed));
         put(a, "combined", cb);
         put(root, "apply", a);
     }

@@ -602,6 +602,23 @@ static void read_gauge(rd *c, json_t *o, const char *path, pp_apply_gauge *g)
     g->set_aside = aside <= 1000000 ? (unsigned)aside : 1000000u;
 }
 
+/* A prediction made again at --apply's speed (optional: null when not made,
+ * absent in reports from before it). */
+static void read_at_speed(rd *c, json_t *o, const char *path, pp_apply_at_speed *as)
+{
+    json_t *x = get_obj(c, o, path, "at_apply_speed", 0);
+    if (!x)
+        return;
+    char in[96];
+    snprintf(in, sizeof in, "%s.at_apply_speed", path);
+    as->known = 1;
+    get_num(c, x, in, "predicted", 1, &as->predicted);
+    get_num(c, x, in, "predicted_low", 1, &as->predicted_low);
+    get_num(c, x, in, "predicted_high", 1, &as->predicted_high);
+    get_bool(c, x, in, "hit", &as->hit);
+    get_bool(c, x, in, "judged", &as->judged);
+}
+
 static void read_apply(rd *c, json_t *root, pp_apply *ap)
 {
     const char *p = "apply";
@@ -651,6 +668,9 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         get_num(c, v, sp, "measured_low", 0, &x->measured_low);
         get_num(c, v, sp, "measured_high", 0, &x->measured_high);
         get_bool(c, v, sp, "hit", &x->hit);
+        x->hit_as_predicted = x->hit; /* reports from before the speed's check */
+        get_bool(c, v, sp, "hit_as_predicted", &x->hit_as_predicted);
+        read_at_speed(c, v, sp, &x->at_speed);
         double pairs = 0;
         get_num(c, v, sp, "pairs", 0, &pairs);
         x->pairs = pairs >= 0 && pairs <= 1e6 ? (unsigned)pairs : 0;
@@ -662,6 +682,8 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         x->category = (pp_category)cat;
     }
     get_num(c, a, p, "coverage", 0, &ap->coverage);
+    ap->coverage_as_predicted = ap->coverage;
+    get_num(c, a, p, "coverage_as_predicted", 0, &ap->coverage_as_predicted);
     json_t *cb = get_obj(c, a, p, "combined", 0);
     if (cb) {
         const char *cp = "apply.combined";
@@ -675,6 +697,7 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         get_num(c, cb, cp, "pairs", 0, &pairs);
         ap->combined.pairs = pairs >= 0 && pairs <= 1e6 ? (unsigned)pairs : 0;
         read_gauge(c, cb, cp, &ap->combined.gauge);
+        read_at_speed(c, cb, cp, &ap->combined.at_speed);
     }
     ap->done = !c->failed;
 }

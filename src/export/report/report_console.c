@@ -407,14 +407,18 @@ static void print_apply(const out *o, const pp_report *r)
                 dur(a, sizeof a, sp->apply_ns), dur(b, sizeof b, sp->experiments_ns), sp->ratio,
                 sp->ratio_low, sp->ratio_high,
                 sp->differs ? "another speed; each prediction was made at the experiments', and "
-                              "a site's share of a pass moves with it"
+                              "a site's share of a pass moves with it, so each is made again "
+                              "at this speed (the experiments' site speedups, this run's "
+                              "shares) and judges the measurement"
                 : sp->ratio_low >= 1.0 / 1.05 && sp->ratio_high <= 1.05
                     ? "the same speed within 5 %"
                     : "no difference the passes can show");
-    size_t hits = 0;
+    size_t hits = 0, as_predicted = 0, judged = 0;
     for (size_t i = 0; i < ap->n; i++) {
         const pp_apply_result *x = &ap->results[i];
         hits += x->hit != 0;
+        as_predicted += x->hit_as_predicted != 0;
+        judged += x->at_speed.judged != 0;
         char r1[64], r2[64];
         fprintf(f,
                 "  %zu. %s (%s=%lld): predicted %.1f%% (90%% %s), measured %.1f%% "
@@ -428,8 +432,14 @@ static void print_apply(const out *o, const pp_report *r)
                 x->hit ? "hit" : "miss", x->note[0] ? " - " : "", x->note);
         print_gauge(o, &x->gauge);
     }
-    fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
-            ap->n, ap->coverage * 100.0);
+    if (judged)
+        fprintf(f,
+                "  Measured inside the prediction made at this speed: %zu of %zu (coverage "
+                "%.0f%%); inside the intervals printed with the suggestions: %zu of %zu\n",
+                hits, ap->n, ap->coverage * 100.0, as_predicted, ap->n);
+    else
+        fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
+                ap->n, ap->coverage * 100.0);
     const pp_apply_combined *cb = &ap->combined;
     char r1[64], r2[64];
     if (cb->pairs == 0)
@@ -441,6 +451,10 @@ static void print_apply(const out *o, const pp_report *r)
                 cb->predicted * 100.0, pct(r1, sizeof r1, cb->predicted_low, cb->predicted_high),
                 cb->measured * 100.0, pct(r2, sizeof r2, cb->measured_low, cb->measured_high),
                 cb->pairs);
+    if (cb->pairs > 0 && cb->at_speed.judged)
+        fprintf(f, "     at this speed of the machine: predicted %.1f%% (90%% %s)\n",
+                cb->at_speed.predicted * 100.0,
+                pct(r1, sizeof r1, cb->at_speed.predicted_low, cb->at_speed.predicted_high));
     if (cb->pairs > 0)
         print_gauge(o, &cb->gauge);
     double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
