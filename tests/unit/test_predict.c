@@ -485,9 +485,13 @@ static void test_rebased_moves_with_the_shares(void **state)
     assert_int_equal(pp__predict_rebased(one, 1, &ts, 0.90, &est, &lo, &hi), PP_OK);
     assert_double_equal(est, 0.125, 0.006);
     assert_true(lo <= est && est <= hi && hi < 0.2 - 0.03);
-    /* at the experiments' own speed it gives their prediction back */
+    /* at the experiments' own speed it gives their prediction back, interval
+     * and all (the sites that did not change drawn around no change, as the
+     * printed one drew them) */
     assert_int_equal(pp__predict_rebased(one, 1, &t, 0.90, &est, &lo, &hi), PP_OK);
     assert_double_equal(est, e.predicted, 0.006);
+    assert_double_equal(lo, e.predicted_low, 0.005);
+    assert_double_equal(hi, e.predicted_high, 0.005);
 
     /* the pooled unit, significant: eight sites 5 % faster each at 8 %
      * noise judged together until it counts; re-shared by its members */
