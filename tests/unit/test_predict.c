@@ -81,6 +81,21 @@ static pp__trial trial_of(fake *f)
                        .sites = f->sites};
 }
 
+/* 100 ms passes: predict 40 -> 20 ms, load and cache 30 ms each unchanged
+ * (seeded), and int8's experiment over them in *e. */
+static void predict_halved(fake *f, unsigned seed, pp__rng *r, pp_experiment *e)
+{
+    pp__rng_seed(r, seed);
+    add_site(f, r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
+    add_site(f, r, "load", PP_STAGE_LOAD, 1, 30000, 30000);
+    add_site(f, r, "cache", PP_STAGE_CACHE, 1, 30000, 30000);
+    passes_from_sites(f);
+    pp__trial t = trial_of(f);
+    memset(e, 0, sizeof *e);
+    strcpy(e->name, "quantized");
+    assert_int_equal(pp__predict_experiment(&t, e), PP_OK);
+}
+
 /* 100 ms pass: predict 40 -> 20 ms (2x), load 30 ms and cache 30 ms unchanged:
  * the gain is 0.4 x (1 - 1/2) = 0.2, from predict alone. */
 static void test_prediction_from_significant_sites(void **state)
@@ -88,16 +103,9 @@ static void test_prediction_from_significant_sites(void **state)
     (void)state;
     fake f = {0};
     pp__rng r;
-    pp__rng_seed(&r, 1);
-    add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
-    add_site(&f, &r, "load", PP_STAGE_LOAD, 1, 30000, 30000);
-    add_site(&f, &r, "cache", PP_STAGE_CACHE, 1, 30000, 30000);
-    passes_from_sites(&f);
-    pp__trial t = trial_of(&f);
     pp_experiment e;
-    memset(&e, 0, sizeof e);
-    strcpy(e.name, "quantized");
-    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    predict_halved(&f, 1, &r, &e);
+    pp__trial t = trial_of(&f);
     assert_int_equal(e.repeats, NP);
     assert_true(e.significant);
     assert_double_equal(e.speedup, 100.0 / 80.0, 0.02);
@@ -461,16 +469,9 @@ static void test_rebased_moves_with_the_shares(void **state)
     (void)state;
     fake f = {0};
     pp__rng r;
-    pp__rng_seed(&r, 5);
-    add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
-    add_site(&f, &r, "load", PP_STAGE_LOAD, 1, 30000, 30000);
-    add_site(&f, &r, "cache", PP_STAGE_CACHE, 1, 30000, 30000);
-    passes_from_sites(&f);
-    pp__trial t = trial_of(&f);
     pp_experiment e;
-    memset(&e, 0, sizeof e);
-    strcpy(e.name, "quantized");
-    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    predict_halved(&f, 5, &r, &e);
+    pp__trial t = trial_of(&f);
     assert_double_equal(e.predicted, 0.2, 0.01);
 
     fake slow = {0};

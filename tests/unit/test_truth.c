@@ -92,6 +92,39 @@ static toy *toy_ready(pp_workload *w, pp_config *cfg)
     return t;
 }
 
+/* Cache misses per pass at the current settings: a whole turn of the
+ * pass's window around the trace. */
+static double misses_per_pass(toy *t, const pp_workload *w)
+{
+    unsigned long m0 = toy_pass_misses(t);
+    unsigned passes = TOY_TRACE / TOY_PASS_WINDOW;
+    for (unsigned i = 0; i < passes; i++) {
+        pp_stage_result res;
+        memset(&res, 0, sizeof res);
+        assert_int_equal(w->run_stage(w->ctx, PP_STAGE_PASS, 0, &res), PP_OK);
+    }
+    return (double)(toy_pass_misses(t) - m0) / passes;
+}
+
+/* A toy for --apply (a 4-second budget) and an empty report to fill. */
+static toy *apply_ready(pp_workload *w, pp_config *cfg, pp_report **r)
+{
+    toy *t = toy_ready(w, cfg);
+    cfg->profile.apply_budget_s = 4;
+    *r = pp_report_new();
+    assert_non_null(*r);
+    return t;
+}
+
+/* As if the experiments' passes had taken a second each: --apply's passes
+ * (milliseconds) run at another speed of the machine. */
+static void slow_experiments(pp_report *r)
+{
+    r->n_experiment_passes = 12;
+    for (size_t i = 0; i < r->n_experiment_passes; i++)
+        r->experiment_passes_ns[i] = 1e9 + 1e6 * (double)i;
+}
+
 static void test_predictions_hold_the_truth(void **state)
 {
     (void)state;
@@ -108,16 +141,7 @@ static void test_predictions_hold_the_truth(void **state)
     assert_non_null(r);
     assert_int_equal(pp_profiler_run(&w, &cfg, r), PP_OK);
 
-    /* misses per pass at the current settings: a whole turn of the pass's
-     * window around the trace */
-    unsigned long m0 = toy_pass_misses(t);
-    unsigned passes = TOY_TRACE / TOY_PASS_WINDOW;
-    for (unsigned i = 0; i < passes; i++) {
-        pp_stage_result res;
-        memset(&res, 0, sizeof res);
-        assert_int_equal(w.run_stage(w.ctx, PP_STAGE_PASS, 0, &res), PP_OK);
-    }
-    double misses = (double)(toy_pass_misses(t) - m0) / passes;
+    double misses = misses_per_pass(t, &w);
 
     int checked = 0;
     for (size_t i = 0; i < r->n_experiments; i++) {
@@ -247,19 +271,13 @@ static void test_apply_gauges_the_machine_speed(void **state)
     (void)state;
     pp_workload w;
     pp_config cfg;
-    toy *t = toy_ready(&w, &cfg);
-    cfg.profile.apply_budget_s = 4;
-    pp_report *r = pp_report_new();
-    assert_non_null(r);
+    pp_report *r = NULL;
+    toy *t = apply_ready(&w, &cfg, &r);
     add_suggested(r, "keep_alive", PP_KNOB_KEEP_ALIVE, 1, PP_STAGE_LOAD, "toy.load", PP_STAGE_LOAD,
                   0);
     add_suggested(r, "concurrent_loading", PP_KNOB_CONCURRENCY, 3, PP_STAGE_LOAD_ALL,
                   "(the whole pass: work overlaps)", -1, 1);
-    /* as if the experiments' passes had taken a second each: --apply's
-     * passes (milliseconds) ran at another speed of the machine */
-    r->n_experiment_passes = 12;
-    for (size_t i = 0; i < r->n_experiment_passes; i++)
-        r->experiment_passes_ns[i] = 1e9 + 1e6 * (double)i;
+    slow_experiments(r);
     toy_set_wobble(t, 100);
     assert_int_equal(pp_profiler_apply(&w, &cfg, r), PP_OK);
     toy_set_wobble(t, 0);
@@ -322,21 +340,11 @@ static void test_apply_judges_at_its_own_speed(void **state)
     (void)state;
     pp_workload w;
     pp_config cfg;
-    toy *t = toy_ready(&w, &cfg);
-    cfg.profile.apply_budget_s = 4;
-    pp_report *r = pp_report_new();
-    assert_non_null(r);
+    pp_report *r = NULL;
+    toy *t = apply_ready(&w, &cfg, &r);
     add_suggested(r, "quantized", PP_KNOB_QUANTIZED, 1, PP_STAGE_INFER, "toy.model.predict",
                   PP_STAGE_INFER, 0);
-    /* misses per pass at the current settings (a whole turn of the window) */
-    unsigned long m0 = toy_pass_misses(t);
-    unsigned passes = TOY_TRACE / TOY_PASS_WINDOW;
-    for (unsigned i = 0; i < passes; i++) {
-        pp_stage_result res;
-        memset(&res, 0, sizeof res);
-        assert_int_equal(w.run_stage(w.ctx, PP_STAGE_PASS, 0, &res), PP_OK);
-    }
-    double misses = (double)(toy_pass_misses(t) - m0) / passes;
+    double misses = misses_per_pass(t, &w);
     double s_true =
         predict_us(1, TOY_INFER_ITEM_US, misses) / predict_us(1, TOY_INFER_ITEM_US / 2.0, misses);
     pp_experiment *e = &r->experiments[0];
@@ -351,9 +359,7 @@ static void test_apply_judges_at_its_own_speed(void **state)
     e->predicted = r->suggestions[0].expected_improvement = printed;
     e->predicted_low = r->suggestions[0].expected_improvement_low = 0.9 * printed;
     e->predicted_high = r->suggestions[0].expected_improvement_high = 1.1 * printed;
-    r->n_experiment_passes = 12; /* the experiments' passes: a second each */
-    for (size_t i = 0; i < r->n_experiment_passes; i++)
-        r->experiment_passes_ns[i] = 1e9 + 1e6 * (double)i;
+    slow_experiments(r);
     assert_int_equal(pp_profiler_apply(&w, &cfg, r), PP_OK);
     assert_true(r->apply.speed.known && r->apply.speed.differs);
     assert_int_equal(r->apply.n, 1);
