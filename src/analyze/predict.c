@@ -549,9 +549,20 @@ int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf, d
                 whole[e[k]->sites[i].stage] = 1;
     c->n_exp = n;
     for (size_t k = 0; k < n; k++) {
+        int rest_sig = 0;
+        for (size_t i = 0; i < e[k]->n_sites; i++)
+            rest_sig |= strcmp(e[k]->sites[i].name, PP__PREDICT_REST_NAME) == 0 &&
+                        e[k]->sites[i].significant;
         for (size_t i = 0; i < e[k]->n_sites && c->n_members < MAX_MEMBERS; i++) {
             const pp_site_change *s = &e[k]->sites[i];
-            if (!s->significant || !(s->speedup > 0) || !isfinite(s->speedup_high))
+            int rest = strcmp(s->name, PP__PREDICT_REST_NAME) == 0;
+            /* every unit its experiment's interval carried: the significant
+             * ones at their speedups, the others drawn around no change
+             * (the pooled unit when not counted, its members when it is,
+             * left out) */
+            if ((rest && !s->significant) || (!rest && rest_sig && !s->significant))
+                continue;
+            if (!(s->speedup > 0) || !(s->speedup_low > 0) || !isfinite(s->speedup_high))
                 continue;
             int in_whole = s->stage >= 0 && s->stage < PP_STAGE_COUNT && whole[s->stage];
             char key[PP_REPORT_NAME_MAX + 8];
@@ -565,9 +576,10 @@ int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf, d
             while (g < c->n_groups && strcmp(c->key[g], key) != 0)
                 g++;
             size_t m = c->n_members++;
+            double shift = s->significant ? 1.0 : s->speedup; /* ratio 1/speedup, centred on 1 */
             put_interval(&in[2 * m], s->share, s->share_low, s->share_high);
-            put_interval(&in[2 * m + 1], 1.0 / s->speedup, 1.0 / s->speedup_high,
-                         1.0 / s->speedup_low);
+            put_interval(&in[2 * m + 1], shift / s->speedup, shift / s->speedup_high,
+                         shift / s->speedup_low);
             if (g == c->n_groups) {
                 snprintf(c->key[g], sizeof c->key[g], "%s", key);
                 c->group_share[g] = 2 * m;
@@ -717,9 +729,12 @@ int pp__predict_rebased(const pp_experiment *const *e, size_t n, const pp__trial
         pe[k] = &cp[k];
         for (size_t i = 0; i < cp[k].n_sites; i++) {
             pp_site_change *s = &cp[k].sites[i];
-            if (!s->significant || strcmp(s->name, PP__PREDICT_PASS_NAME) == 0)
+            if (strcmp(s->name, PP__PREDICT_PASS_NAME) == 0)
                 continue; /* the pass itself is all of the pass at any speed */
-            if ((rc = unit_times(e[k], s, t, x)) != PP_OK)
+            rc = unit_times(e[k], s, t, x);
+            if (rc == PP_ENOTFOUND && !s->significant)
+                continue; /* changed nothing, and does not run here */
+            if (rc != PP_OK)
                 goto out;
             pp__ratio_est share;
             if ((rc = pp__stats_paired(t->pass_a, x, t->n_pairs, CONF_SPEEDUP, 0.0, &share)) !=

@@ -74,7 +74,9 @@ size_t pp__predict_min_pairs(size_t n_sites);
  * together, composed site by site (a site sped up 1.5x by one setting and
  * 1.2x by another: share x (1 - 1/1.8)), stages taken whole where any
  * experiment took them whole; interval at level conf (Monte Carlo, fixed
- * seed). Returns PP_OK; PP_EINVAL for n == 0; PP_ENOMEM.
+ * seed) carrying every unit each experiment's own interval carried: the
+ * significant ones at their speedups, the others drawn around no change.
+ * Returns PP_OK; PP_EINVAL for n == 0; PP_ENOMEM.
  */
 PP_NODISCARD int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf,
                                       double *out_est, double *out_low, double *out_high);

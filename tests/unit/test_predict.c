@@ -365,8 +365,34 @@ static void test_combined_composes_per_site(void **state)
     strcpy(c.name, "keep_alive");
     assert_int_equal(pp__predict_experiment(&t, &c), PP_OK);
 
-    const pp_experiment *two[2] = {&a, &b};
     double est, lo, hi;
+    /* one setting alone composes to its own prediction, interval and all:
+     * a site it did not change (load, 8 % noise from pass to pass) carried
+     * around no change, as there */
+    fake h = {0};
+    add_site(&h, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
+    add_site(&h, &r, "load", PP_STAGE_LOAD, 1, 60000, 60000);
+    for (int i = 0; i < NP; i++) {
+        h.self_a[1][i] *= exp(0.08 * pp__rng_normal(&r));
+        h.self_b[1][i] *= exp(0.08 * pp__rng_normal(&r));
+        h.total_a[1][i] = h.self_a[1][i];
+        h.total_b[1][i] = h.self_b[1][i];
+    }
+    passes_from_sites(&h);
+    t = trial_of(&h);
+    pp_experiment x;
+    memset(&x, 0, sizeof x);
+    strcpy(x.name, "quantized");
+    assert_int_equal(pp__predict_experiment(&t, &x), PP_OK);
+    const pp_experiment *alone[1] = {&x};
+    assert_int_equal(pp__predict_combined(alone, 1, 0.90, &est, &lo, &hi), PP_OK);
+    print_message("int8 alone: predicted %.4f (90%% %.4f-%.4f), composed %.4f (%.4f-%.4f)\n",
+                  x.predicted, x.predicted_low, x.predicted_high, est, lo, hi);
+    assert_double_equal(est, x.predicted, 0.005);
+    assert_double_equal(lo, x.predicted_low, 0.005);
+    assert_double_equal(hi, x.predicted_high, 0.005);
+    assert_true(hi - lo > 0.03); /* the load's noise is in it */
+    const pp_experiment *two[2] = {&a, &b};
     assert_int_equal(pp__predict_combined(two, 2, 0.90, &est, &lo, &hi), PP_OK);
     assert_double_equal(est, 0.3, 0.01);
     assert_true(lo <= est && est <= hi);
