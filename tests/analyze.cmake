@@ -16,6 +16,12 @@ pp_add_unit_test(NAME op_figures SOURCES unit/test_op_figures.c
 pp_add_script_test(NAME report_schema.toy
   COMMAND sh -c "$<TARGET_FILE:toy_report> ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json --apply > ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt && python3 ${PROJECT_SOURCE_DIR}/tests/scripts/check_report_schema.py ${PROJECT_SOURCE_DIR}/docs/report-schema.md ${CMAKE_CURRENT_BINARY_DIR}/toy_report.json ${CMAKE_CURRENT_BINARY_DIR}/toy_console.txt"
   LABELS threaded TIMEOUT 120)
+# a report whose --apply ran at another speed of the machine (judged by the
+# predictions made again there) against the schema and its consistency rules
+pp_add_script_test(NAME report_schema.apply_at_speed
+  COMMAND python3 ${PROJECT_SOURCE_DIR}/tests/scripts/check_report_schema.py ${PROJECT_SOURCE_DIR}/docs/report-schema.md
+          ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/apply_at_speed.json
+  TIMEOUT 60)
 pp_add_fuzz(NAME report_json SOURCES fuzz/fuzz_report_json.c LIBS postprof_static)
 pp_add_fuzz(NAME config_ini SOURCES fuzz/fuzz_config_ini.c LIBS postprof_static)
 pp_add_script_test(NAME compare.exit_codes

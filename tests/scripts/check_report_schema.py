@@ -120,9 +120,23 @@ def check(schema, doc):
         res = ap.get("suggestions", [])
         for a in res:
             m, lo, hi = a.get("measured_improvement"), a.get("predicted_low"), a.get("predicted_high")
-            if None not in (m, lo, hi) and a.get("hit") != (lo <= m <= hi):
-                errors.append("apply: hit %r but measured %r, predicted [%r, %r]" %
-                              (a.get("hit"), m, lo, hi))
+            at = a.get("at_apply_speed") or {}
+            # hit: against the printed interval, or the one made again at
+            # --apply's speed when that one judged (the machine's speed differed)
+            if None not in (m, lo, hi) and a.get("hit_as_predicted", a.get("hit")) != (lo <= m <= hi):
+                errors.append("apply: hit_as_predicted %r but measured %r, predicted [%r, %r]" %
+                              (a.get("hit_as_predicted"), m, lo, hi))
+            if at:
+                alo, ahi = at.get("predicted_low"), at.get("predicted_high")
+                if None not in (m, alo, ahi) and at.get("hit") != (alo <= m <= ahi):
+                    errors.append("apply: at_apply_speed.hit %r but measured %r, made again [%r, %r]" %
+                                  (at.get("hit"), m, alo, ahi))
+                if at.get("judged") != bool((ap.get("machine_speed") or {}).get("differs")):
+                    errors.append("apply: at_apply_speed.judged %r, machine_speed.differs %r" %
+                                  (at.get("judged"), (ap.get("machine_speed") or {}).get("differs")))
+            judged_hit = at.get("hit") if at.get("judged") else a.get("hit_as_predicted", a.get("hit"))
+            if a.get("hit") != judged_hit:
+                errors.append("apply: hit %r is not the judging prediction's %r" % (a.get("hit"), judged_hit))
         if res and abs(ap["coverage"] - sum(1 for a in res if a.get("hit")) / len(res)) > 1e-9:
             errors.append("apply.coverage %r is not hits / suggestions" % ap["coverage"])
     for t in doc.get("targets", []):
