@@ -290,8 +290,16 @@ static void test_toy_end_to_end(void **state)
         assert_true(a->pairs >= 6);
         assert_true(a->measured_low <= a->measured_improvement);
         assert_true(a->measured_improvement <= a->measured_high);
-        assert_int_equal(a->hit, a->measured_improvement >= a->predicted_low &&
-                                     a->measured_improvement <= a->predicted_high);
+        assert_int_equal(a->hit_as_predicted, a->measured_improvement >= a->predicted_low &&
+                                                  a->measured_improvement <= a->predicted_high);
+        /* judged by the prediction made again at --apply's speed when the
+         * machine's speed differed (a loaded run can meet another) */
+        assert_int_equal(a->at_speed.judged, a->at_speed.known && r->apply.speed.differs);
+        assert_int_equal(a->hit, a->at_speed.judged ? a->at_speed.hit : a->hit_as_predicted);
+        if (a->at_speed.known)
+            assert_int_equal(a->at_speed.hit,
+                             a->measured_improvement >= a->at_speed.predicted_low &&
+                                 a->measured_improvement <= a->at_speed.predicted_high);
     }
     const pp_apply_combined *cb = &r->apply.combined;
     print_message("combined: predicted %.3f (%.3f-%.3f) measured %.3f (%.3f-%.3f)\n", cb->predicted,
