@@ -650,56 +650,20 @@ static int unit_times(const pp_experiment *e, const pp_site_change *s, const pp_
     return PP_OK;
 }
 
-/* One experiment's units re-shared with t's passes, then propagated as
- * pp__predict_experiment() does: each significant unit at its speedup, each
- * other unit drawn around no change with its own interval's spread (the
- * pooled unit's members out when it is significant), so the interval made
- * again carries what the printed one carried. cp: e, its shares replaced. */
-static int rebased_one(const pp_experiment *e, pp_experiment *cp, const pp__trial *t, double conf,
-                       double *x, double *out_est, double *out_low, double *out_high)
+/* Experiment e's unit s (a copy, in cp) re-shared with t's passes: its
+ * share, the share's interval and its gain. PP_ENOTFOUND when it did not
+ * run there. */
+static int reshare(const pp_experiment *e, pp_site_change *s, const pp__trial *t, double *x)
 {
-    int rest_sig = 0;
-    for (size_t i = 0; i < e->n_sites; i++)
-        rest_sig |= strcmp(e->sites[i].name, PP__PREDICT_REST_NAME) == 0 && e->sites[i].significant;
-    pp__interval *in = calloc(2 * (e->n_sites ? e->n_sites : 1), sizeof *in);
-    if (!in)
-        return PP_ENOMEM;
-    size_t j = 0;
-    int rc = PP_OK;
-    for (size_t i = 0; i < cp->n_sites; i++) {
-        pp_site_change *s = &cp->sites[i];
-        int rest = strcmp(s->name, PP__PREDICT_REST_NAME) == 0;
-        if ((rest && !s->significant) || (!rest && rest_sig && !s->significant))
-            continue; /* the pooled unit when not counted; its members when it is */
-        if (!(s->speedup > 0) || !(s->speedup_low > 0) || !isfinite(s->speedup_high))
-            continue;
-        if (strcmp(s->name, PP__PREDICT_PASS_NAME) != 0) { /* the pass: all of it anywhere */
-            rc = unit_times(e, s, t, x);
-            if (rc == PP_ENOTFOUND && !s->significant)
-                continue; /* a site that changed nothing and does not run here */
-            pp__ratio_est share;
-            if (rc != PP_OK || (rc = pp__stats_paired(t->pass_a, x, t->n_pairs, CONF_SPEEDUP, 0.0,
-                                                      &share)) != PP_OK)
-                break;
-            s->share = share.ratio;
-            s->share_low = share.low;
-            s->share_high = share.high;
-            s->gain = share.ratio * (1.0 - 1.0 / s->speedup);
-        }
-        double shift = s->significant ? 1.0 : s->speedup; /* ratio 1/speedup, centred on 1 */
-        put_interval(&in[j++], s->share, s->share_low, s->share_high);
-        put_interval(&in[j++], shift / s->speedup, shift / s->speedup_high, shift / s->speedup_low);
-    }
-    pp__interval out = {0};
-    if (rc == PP_OK && j > 0)
-        rc = pp__stats_propagate(in, j, sum_gain, NULL, DRAWS, conf,
-                                 PREDICT_SEED ^ name_hash(e->name), &out);
-    free(in);
-    if (rc != PP_OK)
+    pp__ratio_est share;
+    int rc = unit_times(e, s, t, x);
+    if (rc != PP_OK ||
+        (rc = pp__stats_paired(t->pass_a, x, t->n_pairs, CONF_SPEEDUP, 0.0, &share)) != PP_OK)
         return rc;
-    *out_est = out.est;
-    *out_low = out.low;
-    *out_high = out.high;
+    s->share = share.ratio;
+    s->share_low = share.low;
+    s->share_high = share.high;
+    s->gain = share.ratio * (1.0 - 1.0 / s->speedup);
     return PP_OK;
 }
 
@@ -719,11 +683,6 @@ int pp__predict_rebased(const pp_experiment *const *e, size_t n, const pp__trial
     int rc = PP_ENOMEM;
     if (!cp || !pe || !x)
         goto out;
-    if (n == 1) { /* one setting: made again as its experiment made it */
-        cp[0] = *e[0];
-        rc = rebased_one(e[0], &cp[0], t, conf, x, out_est, out_low, out_high);
-        goto out;
-    }
     for (size_t k = 0; k < n; k++) {
         cp[k] = *e[k];
         pe[k] = &cp[k];
@@ -731,21 +690,15 @@ int pp__predict_rebased(const pp_experiment *const *e, size_t n, const pp__trial
             pp_site_change *s = &cp[k].sites[i];
             if (strcmp(s->name, PP__PREDICT_PASS_NAME) == 0)
                 continue; /* the pass itself is all of the pass at any speed */
-            rc = unit_times(e[k], s, t, x);
+            rc = reshare(e[k], s, t, x);
             if (rc == PP_ENOTFOUND && !s->significant)
                 continue; /* changed nothing, and does not run here */
             if (rc != PP_OK)
                 goto out;
-            pp__ratio_est share;
-            if ((rc = pp__stats_paired(t->pass_a, x, t->n_pairs, CONF_SPEEDUP, 0.0, &share)) !=
-                PP_OK)
-                goto out;
-            s->share = share.ratio;
-            s->share_low = share.low;
-            s->share_high = share.high;
-            s->gain = share.ratio * (1.0 - 1.0 / s->speedup);
         }
     }
+    /* composed as the printed prediction for all of them is; for one, that
+     * carries the units its own interval carried */
     rc = pp__predict_combined(pe, n, conf, out_est, out_low, out_high);
 out:
     free(cp);

@@ -86,14 +86,12 @@ PP_NODISCARD int pp__predict_combined(const pp_experiment *const *e, size_t n, d
  * predicted again at another speed of the machine: each site's speedup as
  * its experiment measured it, its share from t's passes (pass_a with each
  * site's self_a, total_a for a stage taken whole, the pooled unit its
- * members'; the _b side is not read), interval at level conf. One
- * experiment is made again as it was made (pp__predict_experiment(): its
- * significant units, the others drawn around no change); several are
- * composed as pp__predict_combined() does. A site's share of a pass moves with the
- * machine's speed, as not every site slows alike; its speedup is the
- * setting's. Returns PP_OK; PP_EINVAL for bad input or fewer than 2
- * passes; PP_ENOTFOUND when a significant site did not run in t's passes;
- * PP_ENOMEM.
+ * members'; the _b side is not read), interval at level conf, composed as
+ * pp__predict_combined() does (for one experiment: the units its own
+ * interval carried, the ones not significant drawn around no change). A site's share of a pass
+ * moves with the machine's speed, as not every site slows alike; its speedup is the setting's.
+ * Returns PP_OK; PP_EINVAL for bad input or fewer than 2 passes; PP_ENOTFOUND when a significant
+ * site did not run in t's passes; PP_ENOMEM.
  */
 PP_NODISCARD int pp__predict_rebased(const pp_experiment *const *e, size_t n, const pp__trial *t,
                                      double conf, double *out_est, double *out_low,
