@@ -215,8 +215,9 @@ typedef struct pp_experiment {
     int64_t current_value;   /* the knob's value before profiling (what a suggestion changes) */
     int per_item;            /* 1: base_ns/cand_ns are per item (batch size sweeps) */
     double base_ns, cand_ns; /* per call (or per item): see above */
-    double base_spread, cand_spread;           /* (max - min) / median of the repeats */
-    unsigned repeats;                          /* pairs */
+    double base_spread, cand_spread; /* (max - min) / median of the repeats */
+    unsigned repeats;                /* pairs the figures are from */
+    unsigned set_aside; /* more pairs, left out: the machine changed speed within them */
     double speedup, speedup_low, speedup_high; /* 95 % */
     int significant;                           /* the interval excludes 1 */
     /* per-site prediction of the gain in end-to-end time (90 %), from the

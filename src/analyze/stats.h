@@ -70,6 +70,10 @@ PP_NODISCARD int pp__stats_gauged(const double *const *a, const double *const *b
                                   const int *use, size_t k, double conf, double *out_theta,
                                   pp__ratio_est *out);
 
+/* How far (in log) a pair's gauge ratio may lie from the median before the
+ * pair is set aside: the machine changed speed between its two passes. */
+#define PP__MATCH_TOL 0.1
+
 /*
  * pp__stats_matched() - Which of n pairs kept the machine's speed: keep[i]
  * = 1 where the pair's gauge ratio gb[i]/ga[i] lies within a factor

@@ -190,7 +190,11 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
     s->stage_speedup = share > e->predicted ? share / (share - e->predicted) : INFINITY;
     snprintf(s->model, sizeof s->model, "%s",
              whole ? "per-site amdahl, critical path where work overlaps" : "per-site amdahl");
-    char b0[32], b1[32], rg[64];
+    char b0[32], b1[32], rg[64], aside[96] = "";
+    if (e->set_aside)
+        snprintf(aside, sizeof aside,
+                 " (%u more set aside: the machine changed speed between their two passes)",
+                 e->set_aside);
     snprintf(s->description, sizeof s->description,
              "%s: pass %s -> %s (%.2fx, 95%% %s) with %s=%lld (now %lld)%s%s%s",
              k ? k->what : "Change a setting", fmt_dur(b0, sizeof b0, e->base_ns),
@@ -203,9 +207,9 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
              (long long)e->cand_value);
     snprintf(
         s->evidence, sizeof s->evidence,
-        "experiment %s: %u interleaved pairs of passes; predicted %.1f%% (90%% %s) "
+        "experiment %s: %u interleaved pairs of passes%s; predicted %.1f%% (90%% %s) "
         "= sum over the sites whose self time changed significantly",
-        e->name, e->repeats, e->predicted * 100.0,
+        e->name, e->repeats, aside, e->predicted * 100.0,
         pp__stats_range_text(rg, sizeof rg, e->predicted_low, e->predicted_high, 100.0, 1, "%"));
     site_terms(s->evidence, sizeof s->evidence, e);
 }

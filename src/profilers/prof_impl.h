@@ -139,7 +139,7 @@ void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_sugg
  * sometimes runs 40 % slower for several passes); work no arm changes
  * shows that speed in the same pass. First the pairs whose machine changed
  * speed between their two passes are set aside: those whose gauge ratio
- * lies more than PP__MATCH_TOL (in log) from the arm's median gauge ratio
+ * lies more than PP__MATCH_TOL (analyze/stats.h, in log) from the arm's median gauge ratio
  * (pp__stats_matched; none when fewer than 6 pairs would be left). Then,
  * with gauge time g, the arm's log ratio log(b/a) over the pairs kept is
  * taken less theta * log(g_b/g_a), theta the least-squares slope of the one
@@ -150,7 +150,6 @@ void pp__apply_gauge_row(const pp_workload *w, const pp_report *r, const pp_sugg
  * matched nor adjusted when it has no gauge stages or the gauge is under
  * 5 % of its passes.
  */
-#define PP__MATCH_TOL 0.1
 
 typedef struct pp__gauge_out {
     int used;            /* 1: out_est is adjusted */

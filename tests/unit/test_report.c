@@ -108,6 +108,7 @@ static pp_report *sample_report(void)
     r->experiments[0].speedup_high = 2.2;
     r->experiments[0].significant = 1;
     r->experiments[0].repeats = 10;
+    r->experiments[0].set_aside = 2;
     r->experiments[0].predicted = 0.25;
     r->experiments[0].predicted_low = 0.2;
     r->experiments[0].predicted_high = 0.3;
@@ -190,6 +191,11 @@ static void test_json_written_atomically_and_reads_back(void **state)
     assert_true(back->experiments[0].sites[0].significant);
     assert_int_equal(back->experiments[0].sites[0].stage, PP_STAGE_LOAD);
     assert_true(back->experiments[0].suggested);
+    assert_int_equal(back->experiments[0].repeats, 10);
+    assert_int_equal(back->experiments[0].set_aside, 2);
+    /* the suggestion says so */
+    assert_non_null(strstr(r->suggestions[0].evidence, "10 interleaved pairs of passes (2 more set "
+                                                       "aside: the machine changed speed"));
     assert_int_equal(back->n_findings, r->n_findings);
     assert_int_equal(back->n_targets, 5);
     assert_int_equal(back->targets[2].pass, r->targets[2].pass);

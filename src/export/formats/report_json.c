@@ -360,6 +360,7 @@ static json_t *report_json(const pp_report *r)
         put(o, "base_spread", num(e->base_spread));
         put(o, "cand_spread", num(e->cand_spread));
         put(o, "repeats", json_integer(e->repeats));
+        put(o, "pairs_set_aside", json_integer(e->set_aside));
         put(o, "speedup", num(e->speedup));
         put(o, "speedup_low", num(e->speedup_low));
         put(o, "speedup_high", num(e->speedup_high));

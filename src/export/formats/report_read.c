@@ -758,6 +758,9 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         get_num(c, v, ep, "base_spread", 0, &e->base_spread);
         get_num(c, v, ep, "cand_spread", 0, &e->cand_spread);
         get_num(c, v, ep, "repeats", 0, &rep);
+        uint64_t aside = 0; /* older reports: none */
+        get_u64(c, v, ep, "pairs_set_aside", 0, &aside);
+        e->set_aside = aside <= 1000000 ? (unsigned)aside : 1000000u;
         get_num(c, v, ep, "speedup", 1, &e->speedup);
         e->speedup_high = INFINITY; /* null: no upper end */
         get_num(c, v, ep, "speedup_low", 0, &e->speedup_low);
