@@ -223,6 +223,7 @@ static void switched_off_records_nothing(void **state)
 static void cpu_time_tells_busy_from_waiting(void **state)
 {
     (void)state;
+    uint64_t m0 = pp_clock_now_ns();
     {
         PP_SCOPE_CPU("cpu_busy");
         /* burn 20 ms of this thread's CPU, however long the machine makes that take */
@@ -230,6 +231,7 @@ static void cpu_time_tells_busy_from_waiting(void **state)
         while (pp_clock_thread_cpu_ns() - c0 < 20000000u)
             ;
     }
+    double around = (double)(pp_clock_now_ns() - m0); /* CLOCK_MONOTONIC around the scope */
     {
         PP_SCOPE_CPU("cpu_waiting");
         struct timespec ts = {0, 20000000};
@@ -244,9 +246,16 @@ static void cpu_time_tells_busy_from_waiting(void **state)
     assert_int_equal(b->cpu_samples, 1);
     assert_int_equal(w->cpu_samples, 1);
     assert_true(b->cpu_ns >= 20e6);
-    /* CPU time never exceeds wall, but for the CPU clock reads around it
-     * (a system call each) and the tick ratio's calibration error */
-    assert_true(b->cpu_ns <= b->cpu_wall_ns * 1.01 + 20000);
+    /* CPU time never exceeds the wall time around it, but for the CPU
+     * clock reads (a system call each); judged on CLOCK_MONOTONIC, not on
+     * the scope's tick-based wall time: that one once read 1 % + 20 us
+     * less than the CPU time under ASan on a 2-core virtual machine (a
+     * tick counter read on two CPUs, or its ratio to ns calibrated in
+     * another speed of the machine). The scope's wall time agrees with
+     * CLOCK_MONOTONIC's within 1 ms. */
+    assert_true(b->cpu_ns <= around * 1.01 + 20000);
+    assert_true(b->cpu_wall_ns <= around * 1.01 + 1e6);
+    assert_true(b->cpu_wall_ns >= b->cpu_ns * 0.99 - 1e6);
     assert_true(w->cpu_wall_ns >= 20e6);
     assert_true(w->cpu_ns < 5e6); /* asleep: hardly any CPU */
     assert_int_equal(pp_snapshot_find(snap, "cpu_every_5")->cpu_samples, 2);
