@@ -567,6 +567,35 @@ static void test_rebased_moves_with_the_shares(void **state)
     assert_int_equal(pp__predict_rebased(one, 1, &tm, 0.90, &est, &lo, &hi), PP_EINVAL);
 }
 
+/* int8's shape: predict 40 ms -> predict_b, six other sites 10 ms ->
+ * others_b; in the candidate's pass of every pair from `from`, each
+ * `step`th, the machine 20 % slower (sites from k0 on: 1 leaves predict
+ * alone). The experiment over it in *e. */
+static void speed_changed_in(unsigned seed, double predict_b, double others_b, size_t k0, int from,
+                             int step, pp_experiment *e)
+{
+    static const char *names[6] = {"load", "parse", "clean", "features", "serve", "cache"};
+    fake f = {0};
+    pp__rng r;
+    pp__rng_seed(&r, seed);
+    add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, predict_b);
+    for (int k = 0; k < 6; k++)
+        add_site(&f, &r, names[k], -1, 0, 10000, others_b);
+    for (size_t k = k0; k < f.n; k++)
+        for (int i = from; i < NP; i += step) {
+            f.self_b[k][i] *= 1.2;
+            f.total_b[k][i] = f.self_b[k][i];
+        }
+    passes_from_sites(&f);
+    pp__trial t = trial_of(&f);
+    memset(e, 0, sizeof *e);
+    strcpy(e->name, "quantized");
+    assert_int_equal(pp__predict_experiment(&t, e), PP_OK);
+    print_message("predicted %.4f (90 %% %.4f to %.4f), pass %.3fx, %u pairs, %u set aside\n",
+                  e->predicted, e->predicted_low, e->predicted_high, e->speedup, e->repeats,
+                  e->set_aside);
+}
+
 /* int8's experiment (predict 40 -> 20 ms; six other sites of 10 ms each,
  * unchanged) where the machine ran 20 % slower in the candidate's pass of
  * two of the twelve pairs: every site of those passes 1.2x. The sites the
@@ -586,71 +615,32 @@ static void test_rebased_moves_with_the_shares(void **state)
 static void test_speed_changes_set_aside(void **state)
 {
     (void)state;
-    static const char *names[6] = {"load", "parse", "clean", "features", "serve", "cache"};
-    static const double faster[4] = {1.0, 1.1, 1.3, 1.0}; /* every site but predict */
-    for (int global = 0; global < 4; global++) {
-        fake f = {0};
-        pp__rng r;
-        pp__rng_seed(&r, 5);
-        double x = faster[global];
-        int halved = global == 0 || global == 3; /* int8 */
-        add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, halved ? 20000 : 40000 / x);
-        for (int k = 0; k < 6; k++)
-            add_site(&f, &r, names[k], -1, 0, 10000, 10000 / x);
-        for (size_t k = global == 3 ? 1 : 0; k < f.n; k++) /* 3: all but predict */
-            for (int i = 3; i < NP; i += 5) {              /* pairs 3 and 8 */
-                f.self_b[k][i] *= 1.2;
-                f.total_b[k][i] = f.self_b[k][i];
-            }
-        passes_from_sites(&f);
-        pp__trial t = trial_of(&f);
-        pp_experiment e;
-        memset(&e, 0, sizeof e);
-        strcpy(e.name, "quantized");
-        assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
-        print_message("%s: predicted %.4f (90 %% %.4f to %.4f), pass %.3fx, %u pairs, %u set "
-                      "aside\n",
-                      global == 3 ? "others slower"
-                      : global    ? "every site faster"
-                                  : "int8",
-                      e.predicted, e.predicted_low, e.predicted_high, e.speedup, e.repeats,
-                      e.set_aside);
-        if (global == 1) {
-            assert_int_equal(e.set_aside, 2);
-            assert_double_equal(e.predicted, 1.0 - 1.0 / 1.1, 0.01);
-            assert_true(e.predicted_high - e.predicted_low < 0.03);
-            continue;
-        }
-        if (global) {
-            assert_int_equal(e.set_aside, 0);
-            assert_int_equal(e.repeats, NP);
-            assert_double_equal(e.predicted, global == 2 ? 1.0 - 1.0 / 1.3 : 0.2, 0.01);
-            continue;
-        }
-        assert_int_equal(e.set_aside, 2);
-        assert_int_equal(e.repeats, NP - 2);
-        assert_double_equal(e.speedup, 1.25, 0.02);
-        assert_double_equal(e.predicted, 0.2, 0.01);
-        assert_true(e.predicted_low <= 0.2 && 0.2 <= e.predicted_high);
-        assert_true(e.predicted_high - e.predicted_low < 0.03);
-    }
-    /* too few pairs left to judge the sites: every pair counts */
-    fake f = {0};
-    pp__rng r;
-    pp__rng_seed(&r, 6);
-    add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000);
-    for (int k = 0; k < 6; k++)
-        add_site(&f, &r, names[k], -1, 0, 10000, 10000);
-    for (size_t k = 0; k < f.n; k++)
-        for (int i = 0; i < NP; i += 3) { /* 4 of 12: 8 left, 9 needed for 8 judgements */
-            f.self_b[k][i] *= 1.2;
-            f.total_b[k][i] = f.self_b[k][i];
-        }
-    passes_from_sites(&f);
-    pp__trial t = trial_of(&f);
     pp_experiment e;
-    memset(&e, 0, sizeof e);
-    assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+    /* int8, the machine slower in pairs 3 and 8 */
+    speed_changed_in(5, 20000, 10000, 0, 3, 5, &e);
+    assert_int_equal(e.set_aside, 2);
+    assert_int_equal(e.repeats, NP - 2);
+    assert_double_equal(e.speedup, 1.25, 0.02);
+    assert_double_equal(e.predicted, 0.2, 0.01);
+    assert_true(e.predicted_low <= 0.2 && 0.2 <= e.predicted_high);
+    assert_true(e.predicted_high - e.predicted_low < 0.03);
+    /* every site 10 % faster */
+    speed_changed_in(5, 40000 / 1.1, 10000 / 1.1, 0, 3, 5, &e);
+    assert_int_equal(e.set_aside, 2);
+    assert_double_equal(e.predicted, 1.0 - 1.0 / 1.1, 0.01);
+    assert_true(e.predicted_high - e.predicted_low < 0.03);
+    /* every site 30 % faster: no site left to gauge with */
+    speed_changed_in(5, 40000 / 1.3, 10000 / 1.3, 0, 3, 5, &e);
+    assert_int_equal(e.set_aside, 0);
+    assert_int_equal(e.repeats, NP);
+    assert_double_equal(e.predicted, 1.0 - 1.0 / 1.3, 0.01);
+    /* int8 with the others slower in those pairs and predict not */
+    speed_changed_in(5, 20000, 10000, 1, 3, 5, &e);
+    assert_int_equal(e.set_aside, 0);
+    assert_double_equal(e.predicted, 0.2, 0.01);
+    /* too few pairs left to judge the sites (4 of 12 slower: 8 left, 9
+     * needed for 8 judgements): every pair counts */
+    speed_changed_in(6, 20000, 10000, 0, 0, 3, &e);
     assert_int_equal(e.set_aside, 0);
     assert_int_equal(e.repeats, NP);
 }
