@@ -263,28 +263,19 @@ static size_t speed_changed(const double *ra, const double *rb, const double *ca
                             size_t n, unsigned char *keep)
 {
     memset(keep, 1, n);
-    double *qr = malloc(2 * n * sizeof *qr);
-    if (!qr)
+    double *dr = malloc(2 * n * sizeof *dr);
+    if (!dr)
         return n;
-    double *qc = qr + n;
-    for (size_t i = 0; i < n; i++) {
-        if (!(ra[i] > 0) || !(rb[i] > 0) || !(ca[i] > 0) || !(cb[i] > 0)) {
-            free(qr);
-            return n;
-        }
-        qr[i] = log(rb[i] / ra[i]);
-        qc[i] = log(cb[i] / ca[i]);
-    }
-    double mr = pp__stats_median(qr, n), mc = pp__stats_median(qc, n);
+    double *dc = dr + n;
     size_t kept = n;
-    for (size_t i = 0; i < n; i++) {
-        double dr = qr[i] - mr, dc = qc[i] - mc;
-        if (fabs(dr) > PP__MATCH_TOL && dr * dc > 0 && fabs(dc) >= 0.5 * PP__MATCH_TOL) {
-            keep[i] = 0;
-            kept--;
-        }
-    }
-    free(qr);
+    if (pp__stats_log_dev(ra, rb, n, dr) == PP_OK && pp__stats_log_dev(ca, cb, n, dc) == PP_OK)
+        for (size_t i = 0; i < n; i++)
+            if (fabs(dr[i]) > PP__MATCH_TOL && dr[i] * dc[i] > 0 &&
+                fabs(dc[i]) >= 0.5 * PP__MATCH_TOL) {
+                keep[i] = 0;
+                kept--;
+            }
+    free(dr);
     return kept;
 }
 
@@ -563,41 +554,43 @@ out:
     return rc;
 }
 
+/* src's values at the pairs kept, into *buf (advanced past them); NULL
+ * for NULL. */
+static const double *take(const double *src, const unsigned char *keep, size_t n, size_t kept,
+                          double **buf)
+{
+    if (!src)
+        return NULL;
+    double *d = *buf;
+    *buf += kept;
+    for (size_t i = 0, j = 0; i < n; i++)
+        if (keep[i])
+            d[j++] = src[i];
+    return d;
+}
+
 /* t's pairs where keep[i] into sub, its arrays in buf ((4 + 6 n_sites) x
  * kept doubles) and its sites in ts. */
 static void kept_pairs(const pp__trial *t, const unsigned char *keep, size_t kept, double *buf,
                        pp__trial_site *ts, pp__trial *sub)
 {
     size_t n = t->n_pairs;
-#define TAKE(dst, src)                                                                             \
-    do {                                                                                           \
-        if (!(src)) {                                                                              \
-            (dst) = NULL;                                                                          \
-            break;                                                                                 \
-        }                                                                                          \
-        double *d_ = buf;                                                                          \
-        buf += kept;                                                                               \
-        for (size_t i_ = 0, j_ = 0; i_ < n; i_++)                                                  \
-            if (keep[i_])                                                                          \
-                d_[j_++] = (src)[i_];                                                              \
-        (dst) = d_;                                                                                \
-    } while (0)
     *sub = *t;
     sub->n_pairs = kept;
-    TAKE(sub->pass_a, t->pass_a);
-    TAKE(sub->pass_b, t->pass_b);
-    TAKE(sub->quiet_a, t->quiet_a);
-    TAKE(sub->quiet_b, t->quiet_b);
+    sub->pass_a = take(t->pass_a, keep, n, kept, &buf);
+    sub->pass_b = take(t->pass_b, keep, n, kept, &buf);
+    sub->quiet_a = take(t->quiet_a, keep, n, kept, &buf);
+    sub->quiet_b = take(t->quiet_b, keep, n, kept, &buf);
     for (size_t k = 0; k < t->n_sites; k++) {
-        ts[k] = t->sites[k];
-        TAKE(ts[k].self_a, t->sites[k].self_a);
-        TAKE(ts[k].self_b, t->sites[k].self_b);
-        TAKE(ts[k].total_a, t->sites[k].total_a);
-        TAKE(ts[k].total_b, t->sites[k].total_b);
-        TAKE(ts[k].cost_a, t->sites[k].cost_a);
-        TAKE(ts[k].cost_b, t->sites[k].cost_b);
+        const pp__trial_site *x = &t->sites[k];
+        ts[k] = *x;
+        ts[k].self_a = take(x->self_a, keep, n, kept, &buf);
+        ts[k].self_b = take(x->self_b, keep, n, kept, &buf);
+        ts[k].total_a = take(x->total_a, keep, n, kept, &buf);
+        ts[k].total_b = take(x->total_b, keep, n, kept, &buf);
+        ts[k].cost_a = take(x->cost_a, keep, n, kept, &buf);
+        ts[k].cost_b = take(x->cost_b, keep, n, kept, &buf);
     }
-#undef TAKE
     sub->sites = ts;
 }
 

@@ -484,30 +484,38 @@ int pp__stats_gauged(const double *const *a, const double *const *b, const doubl
     return PP_OK;
 }
 
+int pp__stats_log_dev(const double *a, const double *b, size_t n, double *dev)
+{
+    if (!a || !b || !dev || n == 0)
+        return PP_EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        if (!sample_ok(a[i]) || !sample_ok(b[i]))
+            return PP_EINVAL;
+        dev[i] = log(b[i] / a[i]);
+    }
+    double mid = pp__stats_median(dev, n);
+    for (size_t i = 0; i < n; i++)
+        dev[i] -= mid;
+    return PP_OK;
+}
+
 size_t pp__stats_matched(const double *ga, const double *gb, size_t n, double tol,
                          unsigned char *keep)
 {
     if (!keep || n == 0)
         return 0;
     memset(keep, 0, n);
-    if (!ga || !gb || !(tol >= 0.0))
+    if (!(tol >= 0.0))
         return 0;
     double *q = malloc(n * sizeof *q);
     if (!q)
         return 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!sample_ok(ga[i]) || !sample_ok(gb[i])) {
-            free(q);
-            return 0;
-        }
-        q[i] = log(gb[i] / ga[i]);
-    }
-    double mid = pp__stats_median(q, n);
     size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        keep[i] = fabs(q[i] - mid) <= tol;
-        kept += keep[i];
-    }
+    if (pp__stats_log_dev(ga, gb, n, q) == PP_OK)
+        for (size_t i = 0; i < n; i++) {
+            keep[i] = fabs(q[i]) <= tol;
+            kept += keep[i];
+        }
     free(q);
     return kept;
 }

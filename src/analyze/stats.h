@@ -75,6 +75,13 @@ PP_NODISCARD int pp__stats_gauged(const double *const *a, const double *const *b
 #define PP__MATCH_TOL 0.1
 
 /*
+ * pp__stats_log_dev() - Each pair's log ratio log(b[i]/a[i]) less the
+ * median of them over the n pairs, into dev (n). Returns PP_OK; PP_EINVAL
+ * for NULL arrays, n == 0 or a time <= 0, NaN or infinite. Pure.
+ */
+PP_NODISCARD int pp__stats_log_dev(const double *a, const double *b, size_t n, double *dev);
+
+/*
  * pp__stats_matched() - Which of n pairs kept the machine's speed: keep[i]
  * = 1 where the pair's gauge ratio gb[i]/ga[i] lies within a factor
  * exp(tol) of the median gauge ratio over the pairs (log distance <= tol),
