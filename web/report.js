@@ -93,9 +93,13 @@
     rows: sources.map(s => ({ label: s, values: [dl[s].p50_s, dl[s].p95_s, dl[s].p99_s] })),
     keys: ['p50', 'p95', 'p99'], fmt: C.secs, colors: ['#8ce99a', '#40c057', '#2b8a3e'], barHeight: 10, empty: 'no data sources'
   });
-  table('loading-table', [['source'], ['batch', 'num'], ['mean batch', 'num'], ['rows/s', 'num'], ['bytes/s', 'num'], ['waiting', 'num']],
+  /* on CPU and waiting: the loading thread's own (thread_cpu_share); the
+   * process's CPU counts every thread, an in-process server's too */
+  const own = v => (v === null || v === undefined) ? '\u2014' : C.pct(v);
+  table('loading-table', [['source'], ['batch', 'num'], ['mean batch', 'num'], ['rows/s', 'num'], ['bytes/s', 'num'],
+    ['on CPU', 'num'], ['waiting', 'num'], ['process CPU', 'num']],
     sources.map(s => [esc(s), C.num(dl[s].batch_size), C.secs(dl[s].loading_time), C.num(dl[s].rows_per_s),
-      C.bytes(dl[s].bytes_per_s) + '/s', C.pct(dl[s].wait_share)]));
+      C.bytes(dl[s].bytes_per_s) + '/s', own(dl[s].thread_cpu_share), C.pct(dl[s].wait_share), C.pct(dl[s].cpu_share)]));
   const notes = [];
   const sc = dl.sequential_vs_concurrent;
   if (sc && sc.measured)

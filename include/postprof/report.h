@@ -91,8 +91,16 @@ typedef struct pp_load_profile {
     uint64_t batch_size, batches, rows, bytes;
     double mean_ns, p50_ns, p95_ns, p99_ns; /* per batch */
     double rows_per_s, bytes_per_s;
-    double cpu_share;  /* process CPU / wall while loading (can exceed 1 with threads) */
-    double wait_share; /* 1 - cpu_share, floored at 0: time spent waiting (I/O, network) */
+    double cpu_share;        /* process CPU / wall while loading (every thread: above 1 when
+                              * the source's own threads, or an in-process server, work meanwhile) */
+    int thread_measured;     /* the next three were measured (reports of before: not) */
+    double thread_cpu_share; /* the loading thread's own CPU / wall */
+    /* the loading thread blocked (I/O, the network, a lock, another thread):
+     * wall less its CPU and its wait for a CPU, / wall (without
+     * thread_measured: 1 - cpu_share, floored at 0) */
+    double wait_share;
+    double cpu_wait_share; /* the loading thread runnable, waiting for a CPU / wall; -1: not
+                              measured */
     double rss_delta_bytes;
     size_t n_figures; /* workload-defined figures of the timed batches */
     pp_named_figure figures[PP_REPORT_MAX_FIGURES];

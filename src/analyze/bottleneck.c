@@ -150,7 +150,9 @@ void pp_bottleneck_detect(pp_report *r, const pp_thresholds *t)
         op.p50_ns = lp->p50_ns;
         op.p99_ns = lp->p99_ns;
         op.cpu_wall_ns = lp->mean_ns * (double)lp->batches;
-        op.cpu_ns = lp->cpu_share * op.cpu_wall_ns;
+        /* the loading thread's own CPU: the process's counts the threads it
+         * waits on (an in-process server) as if the loading computed */
+        op.cpu_ns = (lp->thread_measured ? lp->thread_cpu_share : lp->cpu_share) * op.cpu_wall_ns;
         op.mem_delta_bytes = lp->rss_delta_bytes;
         check(&op, t, R_SLOW | R_MEM_ANY | R_TAIL_ANY | R_WAIT_ANY, &s);
     }

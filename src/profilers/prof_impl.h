@@ -22,6 +22,22 @@ uint64_t pp__prof_cpu_ns(void);
 int pp__prof_timed(const pp_workload *w, pp_stage stage, unsigned index, pp_stage_result *res,
                    double *out_wall_ns, double *out_cpu_ns);
 
+/* One stage call's clocks: wall, process CPU (every thread), the calling
+ * thread's own CPU, and the time it was runnable but waited for a CPU
+ * (-1: /proc/thread-self/schedstat not readable). */
+typedef struct pp__timing {
+    double wall_ns, cpu_ns, thread_cpu_ns, run_delay_ns;
+} pp__timing;
+
+/* One stage call timed on every clock of pp__timing; sched_fd from
+ * pp__prof_sched_open() on this thread (-1: no run delay). */
+int pp__prof_timed_thread(const pp_workload *w, pp_stage stage, unsigned index,
+                          pp_stage_result *res, int sched_fd, pp__timing *out);
+
+/* This thread's wait for a CPU so far (ns) from its schedstat fd; -1 when
+ * not readable. */
+double pp__prof_run_delay_ns(int fd);
+
 /* Median of v[0..n) (sorts v in place); 0 for n == 0. */
 double pp__prof_median(double *v, size_t n);
 
@@ -188,7 +204,8 @@ PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cf
  * arm once it has 4 pairs more than its fewest. */
 int pp__prof_prediction_settled(double predicted, double low, double high, double min_effect);
 
-/* /proc/thread-self/schedstat opened for pp__prof_quiet_pass (-1: not readable). */
+/* /proc/thread-self/schedstat of the calling thread, for pp__prof_quiet_pass and
+ * pp__prof_timed_thread (-1: not readable). */
 int pp__prof_sched_open(void);
 
 /* One pass timed: its wall time, the wall time less the time its thread

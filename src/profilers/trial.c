@@ -146,26 +146,6 @@ typedef struct rounds_ctx {
 } rounds_ctx;
 
 /*
- * The time this thread has spent runnable but waiting for a CPU (ns), from
- * /proc/thread-self/schedstat; -1 when not readable. On a loaded machine
- * that wait comes in slices of milliseconds (at load 19 on 2 CPUs, two
- * thirds of each pass) and lands in whichever site is running: it is the
- * other programs' time, not the pass's.
- */
-static double run_delay_ns(int fd)
-{
-    char b[96];
-    ssize_t n = fd >= 0 ? pread(fd, b, sizeof b - 1, 0) : -1;
-    if (n <= 0)
-        return -1;
-    b[n] = 0;
-    unsigned long long on_cpu = 0, waited = 0;
-    if (sscanf(b, "%llu %llu", &on_cpu, &waited) != 2)
-        return -1;
-    return (double)waited;
-}
-
-/*
  * The on-CPU time a scope with nothing inside measures, per call: the
  * clock reads of on-CPU sampling that land inside the measured interval
  * (2 to 5 us here: a system call each). Every measured call carries it and
@@ -202,11 +182,11 @@ int pp__prof_quiet_pass(const pp_workload *w, int sched_fd, double *out_wall, do
     pp_stage_result res;
     memset(&res, 0, sizeof res);
     uint64_t t0 = pp_clock_now_ns();
-    double r0 = run_delay_ns(sched_fd);
+    double r0 = pp__prof_run_delay_ns(sched_fd);
     uint64_t c0 = pp_clock_thread_cpu_ns();
     int rc = w->run_stage(w->ctx, PP_STAGE_PASS, 0, &res);
     uint64_t c1 = pp_clock_thread_cpu_ns();
-    double r1 = run_delay_ns(sched_fd);
+    double r1 = pp__prof_run_delay_ns(sched_fd);
     uint64_t t1 = pp_clock_now_ns();
     double wall = (double)(t1 - t0), waited = r0 >= 0 && r1 >= r0 ? r1 - r0 : 0;
     if (out_wall)
@@ -217,11 +197,6 @@ int pp__prof_quiet_pass(const pp_workload *w, int sched_fd, double *out_wall, do
     if (out_quiet)
         *out_quiet = wall - waited > 0.01 * wall ? wall - waited : 0.01 * wall;
     return rc;
-}
-
-int pp__prof_sched_open(void)
-{
-    return open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
 }
 
 /* Every knob at its value before the experiment, then arm `a`'s (-1: none). */

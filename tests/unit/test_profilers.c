@@ -107,6 +107,8 @@ static void test_toy_end_to_end(void **state)
     assert_true(db->rows_per_s > 0 && db->bytes_per_s > 0);
     assert_true(api->mean_ns >= (TOY_API_US + TOY_CONNECT_US) * 1000.0);
     assert_true(api->wait_share > db->wait_share); /* the api sleeps, the database spins */
+    assert_true(api->thread_measured && db->thread_measured);
+    assert_true(api->thread_cpu_share < db->thread_cpu_share);
     assert_true(r->loading.has_concurrency);
     assert_true(r->loading.sequential_ns >= (TOY_DB_US + TOY_FILE_US + TOY_API_US) * 1000.0);
     double longest = 0;
@@ -583,10 +585,13 @@ static int served_run(void *ctx, pp_stage stage, unsigned index, pp_stage_result
     (void)index;
     (void)out;
     served *v = ctx;
-    if (stage != PP_STAGE_PASS)
+    if (stage != PP_STAGE_PASS && stage != PP_STAGE_LOAD)
         return PP_OK;
     PP_SCOPE("srv.pass");
-    spin_wall_us(200);
+    if (stage == PP_STAGE_PASS)
+        spin_wall_us(200);
+    else if (out)
+        out->items += 1; /* a load: all of it the server's work */
     PP_SCOPE("srv.wait");
     pthread_mutex_lock(&v->mu);
     v->pending = 1;
@@ -654,6 +659,63 @@ static void test_other_threads_count_through_the_pass(void **state)
     }
     assert_true(wait);    /* the pass's thread waits here: the handler's change shows in it */
     assert_false(handle); /* the server's own root scope: not the pass's critical path */
+    pthread_mutex_lock(&v.mu);
+    v.stop = 1;
+    pthread_cond_broadcast(&v.cv);
+    pthread_mutex_unlock(&v.mu);
+    assert_int_equal(pthread_join(v.th, NULL), 0);
+    pthread_cond_destroy(&v.cv);
+    pthread_mutex_destroy(&v.mu);
+}
+
+/* A source whose loading waits on a thread of the same process that
+ * computes (the posts pipeline's in-process API server): the process's CPU
+ * is busy the whole time, the loading thread hardly at all. Waiting is
+ * the loading thread's own (before, 1 - the process's CPU share: 0 %
+ * waiting for the posts API source, its process CPU at 190 %). */
+static void test_loading_waits_on_another_thread(void **state)
+{
+    (void)state;
+    served v = {.pending = 0};
+    pthread_mutex_init(&v.mu, NULL);
+    pthread_cond_init(&v.cv, NULL);
+    assert_int_equal(pthread_create(&v.th, NULL, served_main, &v), 0);
+    pp_workload w;
+    memset(&w, 0, sizeof w);
+    w.version = PP_WORKLOAD_VERSION;
+    w.name = "served";
+    w.ctx = &v;
+    w.n_sources = 1;
+    w.source_names[0] = "served";
+    w.network_source = -1;
+    w.run_stage = served_run;
+    w.set_knob = served_set;
+    w.get_knob = served_get;
+    pp_config cfg = quick_config();
+    cfg.profile.load_batches = 20;
+    pp_report *r = calloc(1, sizeof *r);
+    assert_non_null(r);
+    assert_int_equal(pp_profiler_data_loading(&w, &cfg.profile, r), PP_OK);
+    const pp_load_profile *lp = &r->loading.sources[0];
+    assert_int_equal(lp->batches, 20);
+    assert_true(lp->thread_measured);
+    print_message("served source: thread CPU %.3f, waiting %.3f, queued %.3f, process CPU %.3f\n",
+                  lp->thread_cpu_share, lp->wait_share, lp->cpu_wait_share, lp->cpu_share);
+    /* the loading thread sleeps on a condition variable while the server
+     * spins 1 ms per batch: off CPU nearly all the time, and blocked
+     * (waiting) for all of that but what a loaded machine queues it */
+    assert_true(lp->thread_cpu_share < 0.25);
+    assert_true(lp->cpu_share >= lp->thread_cpu_share);
+    assert_true(lp->wait_share + (lp->cpu_wait_share > 0 ? lp->cpu_wait_share : 0) > 0.75);
+    assert_true(lp->wait_share > lp->thread_cpu_share);
+    /* the bottleneck rules judge the loading thread: waiting */
+    pp_bottleneck_detect(r, &cfg.thresholds);
+    int waiting = 0;
+    for (size_t i = 0; i < r->n_findings; i++)
+        waiting |= strcmp(r->findings[i].operation, "load.served") == 0 &&
+                   r->findings[i].kind == PP_FIND_WAITING;
+    assert_true(waiting);
+    free(r);
     pthread_mutex_lock(&v.mu);
     v.stop = 1;
     pthread_cond_broadcast(&v.cv);
@@ -921,6 +983,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_sweep_stops_early, setup, teardown),
     cmocka_unit_test_setup_teardown(test_experiment_restores_knob, setup, teardown),
     cmocka_unit_test(test_other_threads_count_through_the_pass),
+    cmocka_unit_test(test_loading_waits_on_another_thread),
     cmocka_unit_test(test_bare_workload),
     cmocka_unit_test(test_before_pass_outside_the_timing),
     cmocka_unit_test_setup_teardown(test_failing_workload_passes_error_up, setup, teardown),

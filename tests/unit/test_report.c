@@ -53,6 +53,10 @@ static pp_report *sample_report(void)
         l->p95_ns = l->p99_ns = (i + 1) * 60e6;
         l->cpu_share = 0.3;
         l->wait_share = 0.7;
+        /* the loading thread's own clocks; the api's as a report of before */
+        l->thread_measured = i < 2;
+        l->thread_cpu_share = i < 2 ? 0.25 : 0;
+        l->cpu_wait_share = i == 0 ? 0.05 : -1.0;
     }
     r->loading.has_keep_alive = 1;
     r->loading.keep_alive_source = 2;
@@ -172,6 +176,11 @@ static void test_json_written_atomically_and_reads_back(void **state)
     assert_int_equal(back->loading.n_sources, 3);
     assert_string_equal(back->loading.sources[2].name, "api");
     assert_double_equal(back->loading.sources[2].p95_ns, 180e6, 1e-3);
+    assert_true(back->loading.sources[0].thread_measured);
+    assert_double_equal(back->loading.sources[0].thread_cpu_share, 0.25, 1e-12);
+    assert_double_equal(back->loading.sources[0].cpu_wait_share, 0.05, 1e-12);
+    assert_true(back->loading.sources[1].cpu_wait_share < 0); /* null: not measured */
+    assert_false(back->loading.sources[2].thread_measured);   /* null: a report of before */
     assert_int_equal(back->loading.keep_alive_source, 2);
     assert_int_equal(back->inference.n_models, 1);
     assert_int_equal(back->inference.models[0].n_points, 2);
@@ -273,6 +282,11 @@ static void test_reader_names_the_fault(void **state)
     char buf[16384];
     snprintf(buf, sizeof buf, "%.*s: \"slow\"%s", (int)(colon - s), s, strchr(colon, ','));
     expect_read_error(buf, "data_loading.database.loading_time: not a number");
+    p = strstr(s, "\"thread_cpu_share\"");
+    assert_non_null(p);
+    colon = strchr(p, ':');
+    snprintf(buf, sizeof buf, "%.*s: -0.5%s", (int)(colon - s), s, strchr(colon, ','));
+    expect_read_error(buf, "data_loading.database.thread_cpu_share: negative");
     p = strstr(s, "\"expected_improvement\"");
     colon = strchr(p, ':');
     snprintf(buf, sizeof buf, "%.*s: 1.5%s", (int)(colon - s), s, strchr(colon, ','));
@@ -396,6 +410,11 @@ static void test_console_layout(void **state)
         assert_non_null(p);
         at = p;
     }
+    /* waiting is the loading thread's own, the process's CPU beside it;
+     * a report of before keeps its one figure */
+    assert_non_null(strstr(out, "CPU 25%, waiting 70%, queued for a CPU 5%; process CPU 30%"));
+    assert_non_null(strstr(out, "CPU 25%, waiting 70%; process CPU 30%"));
+    assert_non_null(strstr(out, "CPU 30%, waiting 70%)"));
     /* capacities no cache size reaches (compulsory misses) say so */
     assert_non_null(strstr(out, "Capacity for 80/90/95% hits: 12 / unreachable / unreachable"));
     assert_null(strchr(out, '\033')); /* no colour unless asked */

@@ -132,7 +132,10 @@ static json_t *loading_json(const pp_data_loading *d)
         put(j, "rows_per_s", num(l->rows_per_s));
         put(j, "bytes_per_s", num(l->bytes_per_s));
         put(j, "cpu_share", num(l->cpu_share));
+        put(j, "thread_cpu_share", l->thread_measured ? num(l->thread_cpu_share) : json_null());
         put(j, "wait_share", num(l->wait_share));
+        put(j, "cpu_wait_share",
+            l->thread_measured && l->cpu_wait_share >= 0 ? num(l->cpu_wait_share) : json_null());
         put(j, "batch_s", samples_json(l->batch_ns, l->n_batch_ns));
         json_t *fig = json_object();
         for (size_t k = 0; k < l->n_figures; k++)

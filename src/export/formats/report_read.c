@@ -49,6 +49,20 @@ static int get_num(rd *c, json_t *o, const char *path, const char *key, int requ
     return PP_OK;
 }
 
+/* An optional share of time (>= 0); -1 when absent or null. */
+static int get_share(rd *c, json_t *o, const char *path, const char *key, double *out)
+{
+    double d = -1.0;
+    int rc = get_num(c, o, path, key, 0, &d);
+    *out = -1.0;
+    if (rc != PP_OK)
+        return rc;
+    if (json_object_get(o, key) && !json_is_null(json_object_get(o, key)) && d < 0)
+        return fail(c, path, key, "negative");
+    *out = d;
+    return PP_OK;
+}
+
 static int get_u64(rd *c, json_t *o, const char *path, const char *key, int required, uint64_t *out)
 {
     json_t *v = json_object_get(o, key);
@@ -370,6 +384,10 @@ static void read_loading(rd *c, json_t *o, pp_data_loading *d)
         get_num(c, v, p, "bytes_per_s", 0, &l->bytes_per_s);
         get_num(c, v, p, "cpu_share", 0, &l->cpu_share);
         get_num(c, v, p, "wait_share", 0, &l->wait_share);
+        /* the loading thread's own clocks: absent from reports of before */
+        get_share(c, v, p, "thread_cpu_share", &l->thread_cpu_share);
+        get_share(c, v, p, "cpu_wait_share", &l->cpu_wait_share);
+        l->thread_measured = l->thread_cpu_share >= 0;
         read_samples(c, v, p, l->batch_ns, &l->n_batch_ns);
         json_t *fig = get_obj(c, v, p, "figures", 0);
         const char *fk;

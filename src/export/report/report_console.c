@@ -167,13 +167,22 @@ static void print_loading(const out *o, const pp_report *r)
     const pp_data_loading *dl = &r->loading;
     for (size_t i = 0; i < dl->n_sources; i++) {
         const pp_load_profile *l = &dl->sources[i];
-        fprintf(f,
-                "  %s: %s  (batch %llu: p50 %s, p95 %s, p99 %s; %.0f rows/s, %.2f MB/s; "
-                "CPU %.0f%%, waiting %.0f%%)\n",
+        /* on CPU and waiting: the loading thread's own; the process's CPU
+         * counts every thread (an in-process server's too) */
+        char cpu[160], q[48] = "";
+        if (l->thread_measured) {
+            if (l->cpu_wait_share >= 0)
+                snprintf(q, sizeof q, ", queued for a CPU %.0f%%", l->cpu_wait_share * 100.0);
+            snprintf(cpu, sizeof cpu, "CPU %.0f%%, waiting %.0f%%%s; process CPU %.0f%%",
+                     l->thread_cpu_share * 100.0, l->wait_share * 100.0, q, l->cpu_share * 100.0);
+        } else {
+            snprintf(cpu, sizeof cpu, "CPU %.0f%%, waiting %.0f%%", l->cpu_share * 100.0,
+                     l->wait_share * 100.0);
+        }
+        fprintf(f, "  %s: %s  (batch %llu: p50 %s, p95 %s, p99 %s; %.0f rows/s, %.2f MB/s; %s)\n",
                 l->name, dur(a, sizeof a, l->mean_ns), (unsigned long long)l->batch_size,
                 dur(b, sizeof b, l->p50_ns), dur(c, sizeof c, l->p95_ns),
-                dur(d, sizeof d, l->p99_ns), l->rows_per_s, l->bytes_per_s / 1048576.0,
-                l->cpu_share * 100.0, l->wait_share * 100.0);
+                dur(d, sizeof d, l->p99_ns), l->rows_per_s, l->bytes_per_s / 1048576.0, cpu);
     }
     for (size_t i = 0; i < dl->n_sources; i++) {
         const pp_load_profile *l = &dl->sources[i];
