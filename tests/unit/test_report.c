@@ -471,7 +471,15 @@ static void test_console_intervals_read_low_to_high(void **state)
                                             .pairs = 8};
     char *out = render(r, 0);
     assert_non_null(strstr(out, "(95% -340.5 to 72.0 %)"));
-    assert_non_null(strstr(out, "(90% -2.0 to 4.0 %)"));
+    assert_non_null(strstr(out, "(90% -2.0 to 4.0 %)\n"));
+    free(out);
+    /* its passes faster beyond doubt, its sites not: said, no prediction */
+    e->speedup_low = 1.05;
+    e->speedup_high = 1.2;
+    out = render(r, 0);
+    assert_non_null(strstr(out, "the predicted gain's 90% interval reaches the minimum effect"));
+    assert_non_null(strstr(out, "(90% -2.0 to 4.0 %): the passes were faster, but no change of "
+                                "the sites it runs stood out from the noise"));
     assert_non_null(strstr(out, "measured 5.0% (95% -12.5 to 20.0 %, 8 pairs)"));
     assert_non_null(strstr(out, "measured -1.0% (95% -3.0 to 1.0 %, 8 pairs)"));
     assert_non_null(strstr(out, "Expected Improvement: 25.0% (90% 20.0 to 30.0 %)"));

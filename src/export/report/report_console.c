@@ -339,8 +339,8 @@ static void print_untested(const out *o, const pp_report *r)
     for (size_t i = 0; i < r->n_experiments; i++)
         n_quiet += r->experiments[i].n_sites > 0 && !r->experiments[i].suggested;
     if (n_quiet) {
-        fprintf(f, "  Tested without a significant effect (gain interval reaches the minimum "
-                   "effect):\n");
+        fprintf(f, "  Tested without a significant effect (the predicted gain's 90%% interval "
+                   "reaches the minimum effect):\n");
         for (size_t i = 0; i < r->n_experiments; i++) {
             const pp_experiment *e = &r->experiments[i];
             if (e->n_sites == 0 || e->suggested)
@@ -351,11 +351,16 @@ static void print_untested(const out *o, const pp_report *r)
             char r1[64], r2[64];
             fprintf(f,
                     "  - %s=%lld (now %lld): pass %s -> %s, gain %.1f%% (95%% %s), "
-                    "predicted %.1f%% (90%% %s)\n",
+                    "predicted %.1f%% (90%% %s)%s\n",
                     pp_knob_name(e->knob), (long long)e->cand_value, (long long)e->current_value,
                     dur(a, sizeof a, e->base_ns), dur(b, sizeof b, e->cand_ns), g * 100.0,
                     pct(r1, sizeof r1, lo, hi), e->predicted * 100.0,
-                    pct(r2, sizeof r2, e->predicted_low, e->predicted_high));
+                    pct(r2, sizeof r2, e->predicted_low, e->predicted_high),
+                    /* a pass gain the sites cannot account for is no prediction */
+                    e->speedup_low > 1.0 && !(e->predicted_low > 0)
+                        ? ": the passes were faster, but no change of the sites it runs "
+                          "stood out from the noise, so nothing predicts what it gains"
+                        : "");
         }
     }
 }
