@@ -150,6 +150,13 @@ extern pp__thread *pp__threads;           /* live threads, under the lock */
 extern pp_site *pp__sites[PP__MAX_SITES]; /* by id, published with release stores */
 extern _Atomic uint32_t pp__nsites;       /* next id */
 extern pp__slot **pp__retired;            /* merged data of exited threads, under the lock */
+/* Every scope's enclosing scope forgotten, on every thread and in the
+ * retired set: the next call that ends inside a scope names it again. A
+ * site's parent is otherwise that of its first call, so set-up work before
+ * a profile (`postprof run` generating its data: the model training calls
+ * preprocess and predict under posts.datagen.train) would leave them
+ * rooted there for good. */
+void pp__scope_parents_forget(void);
 extern pp__a64 pp__g_misnested, pp__g_no_begin, pp__g_unclosed, pp__g_overflow, pp__g_exited,
     pp__g_dropped_sites, pp__g_dropped_spans;
 extern pp__span_slot pp__spans[PP__SPAN_POOL];

@@ -64,6 +64,10 @@ static void retire_locked(pp__thread *t)
                                   atomic_load_explicit(&s->parent, memory_order_relaxed),
                                   memory_order_relaxed);
             pp__retired[id] = r;
+        } else if (!atomic_load_explicit(&pp__retired[id]->parent, memory_order_relaxed)) {
+            atomic_store_explicit(&pp__retired[id]->parent,
+                                  atomic_load_explicit(&s->parent, memory_order_relaxed),
+                                  memory_order_relaxed);
         }
         pp__slot_merge(pp__retired[id], s);
     }
@@ -231,6 +235,25 @@ static __attribute__((noinline)) pp__slot *slot_new(pp__thread *t, uint32_t id)
     /* publish: snapshots read slots[] with acquire */
     atomic_store_explicit((_Atomic(pp__slot *) *)&t->slots[id], s, memory_order_release);
     return s;
+}
+
+void pp__scope_parents_forget(void)
+{
+    pthread_mutex_lock(&pp__registry_lock);
+    uint32_t n = atomic_load_explicit(&pp__nsites, memory_order_acquire);
+    if (n > PP__MAX_SITES)
+        n = PP__MAX_SITES;
+    for (pp__thread *t = pp__threads; t; t = t->next)
+        for (uint32_t id = 1; id < n; id++) {
+            pp__slot *s =
+                atomic_load_explicit((_Atomic(pp__slot *) *)&t->slots[id], memory_order_acquire);
+            if (s)
+                atomic_store_explicit(&s->parent, 0, memory_order_relaxed);
+        }
+    for (uint32_t id = 1; pp__retired && id < n; id++)
+        if (pp__retired[id])
+            atomic_store_explicit(&pp__retired[id]->parent, 0, memory_order_relaxed);
+    pthread_mutex_unlock(&pp__registry_lock);
 }
 
 pp__slot *pp__slot_get(pp__thread *t, uint32_t id)

@@ -17,6 +17,7 @@
 
 #include "analyze/predict.h"
 #include "analyze/stats.h"
+#include "capture/capture.h"
 #include "profilers/prof_impl.h"
 #include "profilers/settings.h"
 
@@ -134,6 +135,10 @@ int pp_profiler_run(const pp_workload *w, const pp_config *cfg, pp_report *r)
         return rc;
     uint64_t cpu0 = pp__prof_cpu_ns(), t0 = pp_clock_now_ns();
     snprintf(r->workload, sizeof r->workload, "%s", w->name ? w->name : "workload");
+    /* the call tree as the profiled passes draw it, not as set-up before
+     * drew it (data generation, model training): the experiments judge
+     * each site by the pass's root scope it leads to */
+    pp__scope_parents_forget();
     r->n_experiments = 0;
     r->n_experiment_passes = 0;
     pp__prof_settings(w, &cfg->profile, r);
