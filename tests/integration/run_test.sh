@@ -53,6 +53,18 @@ for k in ("database", "file", "api"):
 for k in ("small_model", "medium_model", "large_model"):
     if k not in r["model_inference"]:
         bad("model_inference lacks " + k)
+# the call tree is the passes', not the data generation's that ran first in
+# this process (the model training calls preprocess and predict under
+# posts.datagen.train): else every experiment leaves them out of the pass
+ops = r["performance"]["operations"]
+parent = {o["name"]: (ops[o["parent"]]["name"] if o["parent"] >= 0 else None) for o in ops}
+for site, under in (("posts.preprocess.batch", ("posts.load.source",)),
+                    ("posts.model.predict", ("posts.infer.batch", "posts.serve.infer_misses"))):
+    if parent.get(site, "absent") not in under:
+        bad("%s under %r, not %s" % (site, parent.get(site, "absent"), " or ".join(under)))
+for x in r["experiments"]:
+    if x["name"] == "quantized" and not any(t["name"] == "posts.model.predict" for t in x["sites"]):
+        bad("the int8 experiment has no posts.model.predict among its sites")
 a = r.get("apply")
 if not a or "before" not in a or "after" not in a:
     bad("no apply section with before/after")
