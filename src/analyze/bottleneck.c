@@ -106,7 +106,11 @@ static void check(const pp_perf_op *op, const pp_thresholds *t, unsigned rules, 
         emit(s, op->name, PP_FIND_WAITING, PP_SEV_MODERATE, cpu_share, t->waiting_cpu_share,
              "ratio", msg);
     }
-    if ((rules & R_ALLOC) && op->total_ns > 0) {
+    /* like the memory rule, only for an op that is a part of the pass worth
+     * judging: set-up calls (posts.pipeline.new, posts.model.load, under 1 %
+     * of a pass) allocate at GB/s for a fraction of a millisecond */
+    int alloc_ok = (rules & R_ALLOC) && ((rules & R_MEM_ANY) || op->share >= t->min_mem_share);
+    if (alloc_ok && op->total_ns > 0) {
         double rate = (op->alloc_bytes / MIB) / (op->total_ns / 1e9);
         if (rate >= t->alloc_rate_mb_s) {
             snprintf(msg, sizeof msg, "Allocation rate %.0f MB/s", rate);

@@ -183,10 +183,16 @@ static void test_rule_alloc_rate_boundary(void **state)
 {
     (void)state;
     pp_perf_op op = quiet_op();
+    op.share = 0.05;
     op.total_ns = 1e9;
     op.alloc_bytes = 1000.0 * 1048576.0; /* exactly 1000 MB/s */
     assert_int_equal(fired(&op, PP_FIND_ALLOC_RATE, PP_SEV_MODERATE), 1);
     op.alloc_bytes -= 1024;
+    assert_int_equal(fired(&op, PP_FIND_ALLOC_RATE, -1), 0);
+    /* too small a part of the pass to matter, however fast it allocates
+     * (a model's load: 3 GB/s, 0.6 % of a pass) */
+    op.alloc_bytes = 3000.0 * 1048576.0;
+    op.share = nextafter(0.05, 0.0);
     assert_int_equal(fired(&op, PP_FIND_ALLOC_RATE, -1), 0);
 }
 
