@@ -665,22 +665,40 @@ static int served_get(void *ctx, pp_knob knob, int64_t *value)
     return PP_OK;
 }
 
+/* The server thread started and a workload *w over it. */
+static void served_start(served *v, pp_workload *w)
+{
+    memset(v, 0, sizeof *v);
+    pthread_mutex_init(&v->mu, NULL);
+    pthread_cond_init(&v->cv, NULL);
+    assert_int_equal(pthread_create(&v->th, NULL, served_main, v), 0);
+    memset(w, 0, sizeof *w);
+    w->version = PP_WORKLOAD_VERSION;
+    w->name = "served";
+    w->ctx = v;
+    w->network_source = -1;
+    w->run_stage = served_run;
+    w->set_knob = served_set;
+    w->get_knob = served_get;
+}
+
+static void served_stop(served *v)
+{
+    pthread_mutex_lock(&v->mu);
+    v->stop = 1;
+    pthread_cond_broadcast(&v->cv);
+    pthread_mutex_unlock(&v->mu);
+    assert_int_equal(pthread_join(v->th, NULL), 0);
+    pthread_cond_destroy(&v->cv);
+    pthread_mutex_destroy(&v->mu);
+}
+
 static void test_other_threads_count_through_the_pass(void **state)
 {
     (void)state;
-    served v = {.pending = 0};
-    pthread_mutex_init(&v.mu, NULL);
-    pthread_cond_init(&v.cv, NULL);
-    assert_int_equal(pthread_create(&v.th, NULL, served_main, &v), 0);
+    served v;
     pp_workload w;
-    memset(&w, 0, sizeof w);
-    w.version = PP_WORKLOAD_VERSION;
-    w.name = "served";
-    w.ctx = &v;
-    w.network_source = -1;
-    w.run_stage = served_run;
-    w.set_knob = served_set;
-    w.get_knob = served_get;
+    served_start(&v, &w);
     pp_config cfg = quick_config();
     cfg.profile.max_pairs = 8;
     pp__arm arm = {.name = "keep_alive",
@@ -699,13 +717,7 @@ static void test_other_threads_count_through_the_pass(void **state)
     }
     assert_true(wait);    /* the pass's thread waits here: the handler's change shows in it */
     assert_false(handle); /* the server's own root scope: not the pass's critical path */
-    pthread_mutex_lock(&v.mu);
-    v.stop = 1;
-    pthread_cond_broadcast(&v.cv);
-    pthread_mutex_unlock(&v.mu);
-    assert_int_equal(pthread_join(v.th, NULL), 0);
-    pthread_cond_destroy(&v.cv);
-    pthread_mutex_destroy(&v.mu);
+    served_stop(&v);
 }
 
 /* A source whose loading waits on a thread of the same process that
@@ -716,21 +728,11 @@ static void test_other_threads_count_through_the_pass(void **state)
 static void test_loading_waits_on_another_thread(void **state)
 {
     (void)state;
-    served v = {.pending = 0};
-    pthread_mutex_init(&v.mu, NULL);
-    pthread_cond_init(&v.cv, NULL);
-    assert_int_equal(pthread_create(&v.th, NULL, served_main, &v), 0);
+    served v;
     pp_workload w;
-    memset(&w, 0, sizeof w);
-    w.version = PP_WORKLOAD_VERSION;
-    w.name = "served";
-    w.ctx = &v;
+    served_start(&v, &w);
     w.n_sources = 1;
     w.source_names[0] = "served";
-    w.network_source = -1;
-    w.run_stage = served_run;
-    w.set_knob = served_set;
-    w.get_knob = served_get;
     pp_config cfg = quick_config();
     cfg.profile.load_batches = 20;
     pp_report *r = calloc(1, sizeof *r);
@@ -756,13 +758,7 @@ static void test_loading_waits_on_another_thread(void **state)
                    r->findings[i].kind == PP_FIND_WAITING;
     assert_true(waiting);
     free(r);
-    pthread_mutex_lock(&v.mu);
-    v.stop = 1;
-    pthread_cond_broadcast(&v.cv);
-    pthread_mutex_unlock(&v.mu);
-    assert_int_equal(pthread_join(v.th, NULL), 0);
-    pthread_cond_destroy(&v.cv);
-    pthread_mutex_destroy(&v.mu);
+    served_stop(&v);
 }
 
 static void test_bare_workload(void **state)
