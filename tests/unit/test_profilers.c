@@ -744,12 +744,12 @@ static void test_loading_waits_on_another_thread(void **state)
     print_message("served source: thread CPU %.3f, waiting %.3f, queued %.3f, process CPU %.3f\n",
                   lp->thread_cpu_share, lp->wait_share, lp->cpu_wait_share, lp->cpu_share);
     /* the loading thread sleeps on a condition variable while the server
-     * spins 1 ms per batch: off CPU nearly all the time, and blocked
-     * (waiting) for all of that but what a loaded machine queues it */
+     * spins 1 ms per batch: off CPU nearly all the time, blocked (waiting)
+     * for all of that but what a loaded machine queues it for a CPU after
+     * the server wakes it (on a quiet machine: waiting 0.98) */
     assert_true(lp->thread_cpu_share < 0.25);
     assert_true(lp->cpu_share >= lp->thread_cpu_share);
     assert_true(lp->wait_share + (lp->cpu_wait_share > 0 ? lp->cpu_wait_share : 0) > 0.75);
-    assert_true(lp->wait_share > lp->thread_cpu_share);
     /* the bottleneck rules judge the loading thread: waiting */
     pp_bottleneck_detect(r, &cfg.thresholds);
     int waiting = 0;
