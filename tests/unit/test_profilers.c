@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <postprof/postprof.h>
@@ -362,6 +363,46 @@ static void test_set_up_before_profiling(void **state)
     for (size_t i = 0; i < q->n_sites; i++)
         seen |= strcmp(q->sites[i].name, "toy.model.predict") == 0;
     assert_true(seen);
+    pp_report_free(r);
+}
+
+/* VmHWM (bytes) from /proc/self/status; 0 when not read. */
+static double vm_hwm(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    double kb = 0;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %lf kB", &kb) == 1)
+            break;
+    if (f)
+        fclose(f);
+    return kb * 1024.0;
+}
+
+/* The run's peak RSS is the profile's: 96 MB touched and returned before
+ * it (set-up, as data generation is on a fresh clone) is not in it. */
+static void test_peak_rss_is_the_profiles(void **state)
+{
+    toy *t = *state;
+    pp_workload w;
+    toy_workload(t, &w);
+    size_t big = 96u << 20;
+    char *p = mmap(NULL, big, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(p != MAP_FAILED);
+    memset(p, 1, big);
+    assert_int_equal(munmap(p, big), 0);
+    double before = vm_hwm();
+    assert_true(before > (double)big);
+    pp_config cfg = quick_config();
+    cfg.profile.experiments = 0;
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    assert_int_equal(pp_profiler_run(&w, &cfg, r), PP_OK);
+    print_message("VmHWM before %.1f MB, the run's peak %.1f MB\n", before / 1048576.0,
+                  r->system.peak_rss_bytes / 1048576.0);
+    assert_true(r->system.peak_rss_bytes > 0);
+    assert_true(r->system.peak_rss_bytes < before - (double)big / 2);
     pp_report_free(r);
 }
 
@@ -1016,6 +1057,7 @@ static void test_apply_gauge_leaves_out_what_changed(void **state)
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_toy_end_to_end, setup, teardown),
     cmocka_unit_test_setup_teardown(test_set_up_before_profiling, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_peak_rss_is_the_profiles, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rounds_share_the_baseline, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sweep_stops_early, setup, teardown),
     cmocka_unit_test_setup_teardown(test_experiment_restores_knob, setup, teardown),
