@@ -38,12 +38,13 @@ static void add_figures(pp_load_profile *lp, const pp_stage_result *res)
 }
 
 static int profile_source(const pp_workload *w, unsigned src, unsigned batches, uint64_t batch_size,
-                          int sched_fd, pp_load_profile *lp)
+                          pp_load_profile *lp)
 {
     int rc = PP_ENOMEM;
     pp_histogram *h = pp_histogram_new();
     if (!h)
         return rc;
+    int sched_fd = pp__prof_sched_open(); /* this thread's, which loads */
     memset(lp, 0, sizeof *lp);
     snprintf(lp->name, sizeof lp->name, "%s", w->source_names[src]);
     lp->batch_size = batch_size;
@@ -99,6 +100,8 @@ static int profile_source(const pp_workload *w, unsigned src, unsigned batches, 
     lp->wait_share = wall > 0 && blocked > 0 ? blocked / wall : 0.0;
     rc = PP_OK;
 out:
+    if (sched_fd >= 0)
+        close(sched_fd);
     pp_histogram_free(h);
     return rc;
 }
@@ -120,21 +123,15 @@ int pp_profiler_data_loading(const pp_workload *w, const pp_profiler_cfg *cfg, p
         batch_size = 0; /* the workload's own; read from the first result */
     unsigned batches = cfg->load_batches ? cfg->load_batches : 1;
     double means[PP_WORKLOAD_MAX_SOURCES];
-    int sched_fd = pp__prof_sched_open();
     for (unsigned s = 0; s < w->n_sources; s++) {
-        if ((rc = profile_source(w, s, batches, batch_size, sched_fd, &dl->sources[s])) != PP_OK) {
-            if (sched_fd >= 0)
-                close(sched_fd);
+        if ((rc = profile_source(w, s, batches, batch_size, &dl->sources[s])) != PP_OK)
             goto out;
-        }
         if (!batch_size && dl->sources[s].batches)
             dl->sources[s].batch_size = dl->sources[s].rows / dl->sources[s].batches;
         means[s] = dl->sources[s].mean_ns;
         dl->sum_ns += means[s];
         dl->n_sources++;
     }
-    if (sched_fd >= 0)
-        close(sched_fd);
     dl->critical_path_ns = pp_critical_path_ns(means, dl->n_sources);
 
     if (w->load_batch_is_batch_size && have_batch == PP_OK) {

@@ -75,20 +75,12 @@ int pp__prof_timed_thread(const pp_workload *w, pp_stage stage, unsigned index,
 int pp__prof_timed(const pp_workload *w, pp_stage stage, unsigned index, pp_stage_result *res,
                    double *out_wall_ns, double *out_cpu_ns)
 {
-    pp_stage_result local;
-    if (!res) {
-        memset(&local, 0, sizeof local);
-        res = &local;
-    }
-    uint64_t c0 = pp__prof_cpu_ns();
-    uint64_t t0 = pp_clock_now_ns();
-    int rc = w->run_stage(w->ctx, stage, index, res);
-    uint64_t t1 = pp_clock_now_ns();
-    uint64_t c1 = pp__prof_cpu_ns();
+    pp__timing t;
+    int rc = pp__prof_timed_thread(w, stage, index, res, -1, &t);
     if (out_wall_ns)
-        *out_wall_ns = (double)(t1 - t0);
+        *out_wall_ns = t.wall_ns;
     if (out_cpu_ns)
-        *out_cpu_ns = (double)(c1 - c0);
+        *out_cpu_ns = t.cpu_ns;
     return rc;
 }
 
