@@ -42,6 +42,7 @@ static pp_perf_op quiet_op(void)
     op.count = 1;
     op.mean_ns = 1e6;
     op.total_ns = 1e6;
+    op.self_ns = 1e6; /* a leaf: all its time its own */
     op.p50_ns = op.p99_ns = 1e6;
     op.cpu_ns = 0.6e6; /* between waiting (<= 0.5) and cpu (> 0.8) */
     op.cpu_wall_ns = 1e6;
@@ -106,6 +107,20 @@ static void test_rule_cpu_boundary(void **state)
     assert_int_equal(fired(&op, PP_FIND_CPU, -1), 0);
     op.share = 0.0;
     assert_int_equal(fired(&op, PP_FIND_CPU, -1), 0);
+    /* a scope enclosing others (70 % of the pass, all on CPU) whose own code
+     * is just under 5 % of it: its children are judged, not it; just over, it */
+    op.share = 0.70;
+    op.self_ns = op.total_ns * 0.0499 / 0.70;
+    assert_int_equal(fired(&op, PP_FIND_CPU, -1), 0);
+    op.self_ns = op.total_ns * 0.0501 / 0.70;
+    assert_int_equal(fired(&op, PP_FIND_CPU, PP_SEV_HIGH), 1);
+    pp_thresholds t = defaults();
+    pp_finding f[8];
+    size_t nf = pp_bottleneck_check_op(&op, &t, f, 8);
+    int said = 0;
+    for (size_t i = 0; i < nf; i++)
+        said |= f[i].kind == PP_FIND_CPU && strstr(f[i].message, "5.0% in its own code") != NULL;
+    assert_true(said);
 }
 
 static void test_rule_share_boundary(void **state)
