@@ -238,6 +238,31 @@
           : 'not applied', badge(s.basis, s.basis)];
     }));
 
+  /* the settings tested and not suggested, each with what it did to the
+   * passes (the console's verdicts, report_console.c untested_verdict()) */
+  const untested = (R.experiments || []).filter(e => (e.sites || []).length && !e.suggested);
+  const gainOf = x => (x > 0 ? 1 - 1 / x : null);
+  const verdict = e => {
+    if (e.speedup_high > 0 && e.speedup_high < 1) return 'slower with it: the passes\' 95 % interval lies below no change';
+    if (e.speedup_low > 1 && !(e.predicted_low > 0))
+      return 'the passes were faster, but no change of the sites it runs stood out from the noise, so nothing predicts what it gains';
+    if (e.speedup_low > 1) return 'faster, by less than the minimum effect can be vouched for';
+    return 'no significant change';
+  };
+  if (untested.length) {
+    $('suggestions').insertAdjacentHTML('beforeend', '<h3>Tested and not suggested</h3>' +
+      '<p class="note">the predicted gain\'s 90 % interval reaches the minimum effect</p><table id="untested-table"></table>');
+    table('untested-table', [['setting'], ['pass', 'num'], ['gain (95 %)', 'num'], ['predicted (90 %)', 'num'], ['verdict']],
+      untested.map(e => {
+        const lo = gainOf(e.speedup_low), hi = gainOf(e.speedup_high);
+        return [esc(`${e.knob}=${e.cand_value} (now ${e.current_value})`),
+          esc(`${C.secs(e.base_s)} → ${C.secs(e.cand_s)}`),
+          esc(C.pct(gainOf(e.speedup)) + ` (${lo === null ? 'unbounded' : C.pct(lo)} to ${C.pct(hi)})`),
+          esc(C.pct(e.predicted_improvement) + (e.predicted_low != null ? ` (${C.pct(e.predicted_low)} to ${C.pct(e.predicted_high)})` : '')),
+          esc(verdict(e))];
+      }));
+  }
+
   /* the machine's speed in --apply against the experiments' (docs/profilers.md) */
   const ms = R.apply && R.apply.machine_speed;
   if (ms)

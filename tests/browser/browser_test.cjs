@@ -124,6 +124,18 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
     check(+(await page.locator('#bottlenecks-table').getAttribute('data-rows')) === R.bottlenecks.length, 'bottlenecks listed');
     check(+(await page.locator('#suggestions-table').getAttribute('data-rows')) === R.optimization_suggestions.length, 'suggestions listed');
     check(await count(page, '#chart-gain rect[data-key="predicted gain %"]') === R.optimization_suggestions.length, 'predicted gain bars');
+    /* the settings tested and not suggested, each with what its passes did */
+    const untested = (R.experiments || []).filter(e => (e.sites || []).length && !e.suggested);
+    if (untested.length) {
+      const rows = await page.locator('#untested-table tbody tr').allTextContents();
+      check(rows.length === untested.length, `tested and not suggested: ${rows.length} rows for ${untested.length}`);
+      untested.forEach((e, i) => {
+        const want = e.speedup_high < 1 ? 'slower with it' : e.speedup_low < 1 ? 'no significant change' : 'faster';
+        check(rows[i] !== undefined && rows[i].includes(want), `${e.knob}=${e.cand_value}: "${want}"`);
+      });
+    } else {
+      check(await count(page, '#untested-table') === 0, 'nothing tested without a suggestion: no such table');
+    }
     if (R.apply) {
       /* one measured bar per suggestion --apply measured (a loaded machine can leave a run with
        * no suggestion to apply: then none) */

@@ -471,7 +471,7 @@ static void test_console_intervals_read_low_to_high(void **state)
                                             .pairs = 8};
     char *out = render(r, 0);
     assert_non_null(strstr(out, "(95% -340.5 to 72.0 %)"));
-    assert_non_null(strstr(out, "(90% -2.0 to 4.0 %)\n"));
+    assert_non_null(strstr(out, "(90% -2.0 to 4.0 %): no significant change\n"));
     free(out);
     /* its passes faster beyond doubt, its sites not: said, no prediction */
     e->speedup_low = 1.05;
@@ -487,6 +487,22 @@ static void test_console_intervals_read_low_to_high(void **state)
     assert_non_null(strstr(out, "over every pair 2.0% (95% -30.0 to 25.0 %)"));
     assert_non_null(strstr(out, "items/s (95% 1200 to 1400 items/s)"));
     assert_null(strstr(out, "-340.5-"));
+    free(out);
+    /* its passes slower beyond doubt: said so, not "no significant change" */
+    e->speedup_low = 1.0 / 1.27;
+    e->speedup_high = 1.0 / 1.08;
+    out = render(r, 0);
+    assert_non_null(strstr(out, "Tested and not suggested"));
+    assert_non_null(strstr(out, "(95% -27.0 to -8.0 %), predicted 1.0% (90% -2.0 to 4.0 %): "
+                                "slower with it: the passes' 95% interval lies below no change\n"));
+    assert_null(strstr(out, "no significant change"));
+    free(out);
+    /* faster beyond doubt, and its sites predict a gain, but too small */
+    e->speedup_low = 1.001;
+    e->speedup_high = 1.02;
+    e->predicted_low = 0.001;
+    out = render(r, 0);
+    assert_non_null(strstr(out, "faster, by less than the minimum effect can be vouched for\n"));
     /* no "NUMBER-NUMBER" range anywhere after a confidence level */
     size_t len = strlen(out), checked = 0;
     for (size_t i = 3; i + 2 < len; i++) {

@@ -330,7 +330,22 @@ static void print_suggestions(const out *o, const pp_report *r)
     }
 }
 
-/* the experiments that found no significant effect */
+/* What a tested setting that was not suggested did to the passes: slower
+ * beyond doubt, faster but with no site to predict from, faster by too
+ * little, or no change the pairs could tell from the noise. */
+static const char *untested_verdict(const pp_experiment *e)
+{
+    if (e->speedup_high > 0 && e->speedup_high < 1.0)
+        return "slower with it: the passes' 95% interval lies below no change";
+    if (e->speedup_low > 1.0 && !(e->predicted_low > 0))
+        return "the passes were faster, but no change of the sites it runs stood out from the "
+               "noise, so nothing predicts what it gains";
+    if (e->speedup_low > 1.0)
+        return "faster, by less than the minimum effect can be vouched for";
+    return "no significant change";
+}
+
+/* the experiments whose setting was not suggested */
 static void print_untested(const out *o, const pp_report *r)
 {
     FILE *f = o->f;
@@ -339,7 +354,7 @@ static void print_untested(const out *o, const pp_report *r)
     for (size_t i = 0; i < r->n_experiments; i++)
         n_quiet += r->experiments[i].n_sites > 0 && !r->experiments[i].suggested;
     if (n_quiet) {
-        fprintf(f, "  Tested without a significant effect (the predicted gain's 90%% interval "
+        fprintf(f, "  Tested and not suggested (the predicted gain's 90%% interval "
                    "reaches the minimum effect):\n");
         for (size_t i = 0; i < r->n_experiments; i++) {
             const pp_experiment *e = &r->experiments[i];
@@ -351,16 +366,11 @@ static void print_untested(const out *o, const pp_report *r)
             char r1[64], r2[64];
             fprintf(f,
                     "  - %s=%lld (now %lld): pass %s -> %s, gain %.1f%% (95%% %s), "
-                    "predicted %.1f%% (90%% %s)%s\n",
+                    "predicted %.1f%% (90%% %s): %s\n",
                     pp_knob_name(e->knob), (long long)e->cand_value, (long long)e->current_value,
                     dur(a, sizeof a, e->base_ns), dur(b, sizeof b, e->cand_ns), g * 100.0,
                     pct(r1, sizeof r1, lo, hi), e->predicted * 100.0,
-                    pct(r2, sizeof r2, e->predicted_low, e->predicted_high),
-                    /* a pass gain the sites cannot account for is no prediction */
-                    e->speedup_low > 1.0 && !(e->predicted_low > 0)
-                        ? ": the passes were faster, but no change of the sites it runs "
-                          "stood out from the noise, so nothing predicts what it gains"
-                        : "");
+                    pct(r2, sizeof r2, e->predicted_low, e->predicted_high), untested_verdict(e));
         }
     }
 }
