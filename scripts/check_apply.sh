@@ -38,6 +38,11 @@ phases() {
 }
 
 for i in $(seq 1 "$runs"); do
+  # REST_S: seconds of idle before each default run (the 2-core VM this was
+  # measured on slows by ~1.4x after a minute of load and recovers within
+  # ~30 s idle: docs/benchmarks.md, "The machine's slow state")
+  [ "${REST_S:-0}" != 0 ] && sleep "$REST_S"
+  echo "load_before_run_${i}: $(cut -d' ' -f1 /proc/loadavg)"
   t0=$(date +%s.%N)
   # shellcheck disable=SC2086 # RUN_ARGS: several flags
   "$pp" run --data "$work/data" --out "$work/run$i" --apply --no-color ${RUN_ARGS:-} \
