@@ -226,6 +226,11 @@ typedef struct pp_experiment {
     double base_spread, cand_spread; /* (max - min) / median of the repeats */
     unsigned repeats;                /* pairs the figures are from */
     unsigned set_aside; /* more pairs, left out: the machine changed speed within them */
+    /* the sites the setting did not change, together, ran this many times
+     * faster in its passes (95 %) while others changed: taken as the
+     * machine's speed, every time of those passes was multiplied by it
+     * before the sites were judged; 0 when not */
+    double others_speedup, others_speedup_low, others_speedup_high;
     double speedup, speedup_low, speedup_high; /* 95 % */
     int significant;                           /* the interval excludes 1 */
     /* per-site prediction of the gain in end-to-end time (90 %), from the

@@ -205,11 +205,19 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
     snprintf(s->implementation, sizeof s->implementation, "%s (set %s=%lld)",
              k ? k->implementation : "Apply the measured setting", pp_knob_name(e->knob),
              (long long)e->cand_value);
+    char speed[192] = "", rg2[64];
+    if (e->others_speedup > 0)
+        snprintf(speed, sizeof speed,
+                 "; the sites it left alone ran %.3fx faster in its passes (95%% %s): taken as "
+                 "the machine's speed, the sites judged against them",
+                 e->others_speedup,
+                 pp__stats_range_text(rg2, sizeof rg2, e->others_speedup_low,
+                                      e->others_speedup_high, 1.0, 3, "x"));
     snprintf(
         s->evidence, sizeof s->evidence,
-        "experiment %s: %u interleaved pairs of passes%s; predicted %.1f%% (90%% %s) "
+        "experiment %s: %u interleaved pairs of passes%s%s; predicted %.1f%% (90%% %s) "
         "= sum over the sites whose self time changed significantly",
-        e->name, e->repeats, aside, e->predicted * 100.0,
+        e->name, e->repeats, aside, speed, e->predicted * 100.0,
         pp__stats_range_text(rg, sizeof rg, e->predicted_low, e->predicted_high, 100.0, 1, "%"));
     site_terms(s->evidence, sizeof s->evidence, e);
 }

@@ -483,6 +483,62 @@ static void test_small_changes_judged_together(void **state)
     assert_true(held_counted >= counted * 85 / 100);
 }
 
+/* int8's passes on a machine 5 % faster than the current settings' passes:
+ * predict 40 -> 20 ms, seven sites of 8.6 ms each left alone (5 % noise
+ * from pass to pass, so none is significant alone), every time of the
+ * candidate's passes divided by 1.05. The other sites together read 1.05x,
+ * significant; taken as the machine's speed, the prediction is the
+ * setting's own 0.4 x (1 - 1/2) = 0.2, not 0.23 (predict 2.1x and the
+ * others' 5 % counted as gains); the pass's own figures stay as measured.
+ * The other sites slower instead (0.95x: the setting's threads contending
+ * for the CPUs) stay the setting's loss. */
+static void test_machine_faster_in_the_settings_passes(void **state)
+{
+    (void)state;
+    static const char *names[7] = {"a", "b", "c", "d", "e", "f", "g"};
+    for (int slower = 0; slower < 2; slower++) {
+        double m = slower ? 0.95 : 1.05;
+        fake f = {0};
+        pp__rng r;
+        pp__rng_seed(&r, 5);
+        add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000 / m);
+        for (size_t s = 0; s < 7; s++) { /* fake holds 8 sites */
+            add_site(&f, &r, names[s], -1, 0, 60000.0 / 7, 60000.0 / 7 / m);
+            for (int i = 0; i < NP; i++) {
+                f.self_a[s + 1][i] *= exp(0.05 * pp__rng_normal(&r));
+                f.self_b[s + 1][i] *= exp(0.05 * pp__rng_normal(&r));
+                f.total_a[s + 1][i] = f.self_a[s + 1][i];
+                f.total_b[s + 1][i] = f.self_b[s + 1][i];
+            }
+        }
+        passes_from_sites(&f);
+        pp__trial t = trial_of(&f);
+        pp_experiment e;
+        memset(&e, 0, sizeof e);
+        assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+        print_message("others %.3fx: predicted %.4f (90 %% %.4f to %.4f), others_speedup %.3f, "
+                      "pass %.3fx\n",
+                      m, e.predicted, e.predicted_low, e.predicted_high, e.others_speedup,
+                      e.speedup);
+        assert_double_equal(e.speedup, m / 0.8, 0.03); /* as measured */
+        if (!slower) {
+            assert_double_equal(e.others_speedup, 1.05, 0.02);
+            assert_true(e.others_speedup_low > 1.0 && e.others_speedup_high >= e.others_speedup);
+            assert_double_equal(e.predicted, 0.2, 0.01);
+            assert_true(e.predicted_low <= 0.2 && 0.2 <= e.predicted_high);
+            assert_string_equal(e.sites[0].name, "model.predict");
+            assert_double_equal(e.sites[0].speedup, 2.0, 0.05);
+            for (size_t i = 0; i < e.n_sites; i++)
+                if (strcmp(e.sites[i].name, PP__PREDICT_REST_NAME) == 0)
+                    assert_false(e.sites[i].significant);
+        } else {
+            assert_true(e.others_speedup == 0.0);
+            /* 0.4 x (1 - 0.5 / 0.95) + 0.6 x (1 - 1 / 0.95) = 0.158 */
+            assert_double_equal(e.predicted, 0.4 * (1 - 0.5 / 0.95) + 0.6 * (1 - 1 / 0.95), 0.015);
+        }
+    }
+}
+
 /* The same setting at another speed of the machine: predict 40 -> 20 ms
  * measured in 100 ms passes (gain 0.2); then the machine slows load and
  * cache 3x but predict only 1.5x (a 240 ms pass of which predict is 60 ms):
@@ -647,6 +703,7 @@ static void test_speed_changes_set_aside(void **state)
 
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_prediction_from_significant_sites),
+    cmocka_unit_test(test_machine_faster_in_the_settings_passes),
     cmocka_unit_test(test_no_effect_sites_judged_together),
     cmocka_unit_test(test_small_changes_judged_together),
     cmocka_unit_test(test_overlap_takes_the_stage_whole),

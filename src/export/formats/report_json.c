@@ -364,6 +364,12 @@ static json_t *report_json(const pp_report *r)
         put(o, "cand_spread", num(e->cand_spread));
         put(o, "repeats", json_integer(e->repeats));
         put(o, "pairs_set_aside", json_integer(e->set_aside));
+        /* null: the sites it left alone did not gauge the machine's speed */
+        put(o, "others_speedup", e->others_speedup > 0 ? num(e->others_speedup) : json_null());
+        put(o, "others_speedup_low",
+            e->others_speedup > 0 ? num(e->others_speedup_low) : json_null());
+        put(o, "others_speedup_high",
+            e->others_speedup > 0 ? num(e->others_speedup_high) : json_null());
         put(o, "speedup", num(e->speedup));
         put(o, "speedup_low", num(e->speedup_low));
         put(o, "speedup_high", num(e->speedup_high));

@@ -779,6 +779,15 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         uint64_t aside = 0; /* older reports: none */
         get_u64(c, v, ep, "pairs_set_aside", 0, &aside);
         e->set_aside = aside <= 1000000 ? (unsigned)aside : 1000000u;
+        /* older reports and null: not gauged (0) */
+        get_num(c, v, ep, "others_speedup", 0, &e->others_speedup);
+        get_num(c, v, ep, "others_speedup_low", 0, &e->others_speedup_low);
+        get_num(c, v, ep, "others_speedup_high", 0, &e->others_speedup_high);
+        json_t *os = json_object_get(v, "others_speedup");
+        if (os && json_is_number(os) && !(e->others_speedup > 0))
+            fail(c, ep, "others_speedup", "not positive");
+        if (!(e->others_speedup > 0))
+            e->others_speedup = e->others_speedup_low = e->others_speedup_high = 0.0;
         get_num(c, v, ep, "speedup", 1, &e->speedup);
         e->speedup_high = INFINITY; /* null: no upper end */
         get_num(c, v, ep, "speedup_low", 0, &e->speedup_low);
