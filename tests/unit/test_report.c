@@ -160,6 +160,9 @@ static void test_json_written_atomically_and_reads_back(void **state)
     snprintf(path, sizeof path, "%s/report.json", dir);
     pp_report *r = sample_report();
     assert_true(r->n_suggestions >= 1);
+    r->experiments[0].others_speedup = 1.034; /* the machine's speed gauged */
+    r->experiments[0].others_speedup_low = 1.01;
+    r->experiments[0].others_speedup_high = 1.05;
     char err[512];
     assert_int_equal(pp_report_write_json(r, path, err, sizeof err), PP_OK);
     assert_int_equal(count_entries(dir), 1); /* no temporary file left */
@@ -198,6 +201,9 @@ static void test_json_written_atomically_and_reads_back(void **state)
     assert_double_equal(back->suggestions[0].expected_improvement_high, 0.3, 1e-9);
     assert_int_equal(back->experiments[0].n_sites, 1);
     assert_true(back->experiments[0].sites[0].significant);
+    assert_double_equal(back->experiments[0].others_speedup, 1.034, 1e-12);
+    assert_double_equal(back->experiments[0].others_speedup_low, 1.01, 1e-12);
+    assert_double_equal(back->experiments[0].others_speedup_high, 1.05, 1e-12);
     assert_int_equal(back->experiments[0].sites[0].stage, PP_STAGE_LOAD);
     assert_true(back->experiments[0].suggested);
     assert_int_equal(back->experiments[0].repeats, 10);
@@ -273,6 +279,9 @@ static void test_reader_names_the_fault(void **state)
     expect_read_error("{\"schema_version\": 99}", "unsupported version");
     char *s;
     pp_report *r = sample_report();
+    r->experiments[0].others_speedup = 1.034;
+    r->experiments[0].others_speedup_low = 1.01;
+    r->experiments[0].others_speedup_high = 1.05;
     assert_int_equal(pp_report_to_json_string(r, &s), PP_OK);
     pp_report_free(r);
     /* break one field deep inside */
@@ -287,6 +296,11 @@ static void test_reader_names_the_fault(void **state)
     colon = strchr(p, ':');
     snprintf(buf, sizeof buf, "%.*s: -0.5%s", (int)(colon - s), s, strchr(colon, ','));
     expect_read_error(buf, "data_loading.database.thread_cpu_share: negative");
+    p = strstr(s, "\"others_speedup\"");
+    assert_non_null(p);
+    colon = strchr(p, ':');
+    snprintf(buf, sizeof buf, "%.*s: -1.034%s", (int)(colon - s), s, strchr(colon, ','));
+    expect_read_error(buf, "others_speedup: not positive");
     p = strstr(s, "\"expected_improvement\"");
     colon = strchr(p, ':');
     snprintf(buf, sizeof buf, "%.*s: 1.5%s", (int)(colon - s), s, strchr(colon, ','));
