@@ -163,6 +163,10 @@ static void test_json_written_atomically_and_reads_back(void **state)
     r->experiments[0].others_speedup = 1.034; /* the machine's speed gauged */
     r->experiments[0].others_speedup_low = 1.01;
     r->experiments[0].others_speedup_high = 1.05;
+    pp_suggest(r, 0.01);
+    assert_non_null(strstr(r->suggestions[0].evidence,
+                           "; the sites it left alone ran 1.034x faster in its passes (95% 1.010 "
+                           "to 1.050 x): taken as the machine's speed"));
     char err[512];
     assert_int_equal(pp_report_write_json(r, path, err, sizeof err), PP_OK);
     assert_int_equal(count_entries(dir), 1); /* no temporary file left */
