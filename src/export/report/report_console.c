@@ -332,7 +332,8 @@ static void print_suggestions(const out *o, const pp_report *r)
 
 /* What a tested setting that was not suggested did to the passes: slower
  * beyond doubt, faster but with no site to predict from, faster by too
- * little, or no change the pairs could tell from the noise. */
+ * little, or no change the pairs could tell from the noise. The HTML
+ * report's table says the same from report.json (web/report.js, verdict). */
 static const char *untested_verdict(const pp_experiment *e)
 {
     if (e->speedup_high > 0 && e->speedup_high < 1.0)
