@@ -554,75 +554,45 @@ out:
     return rc;
 }
 
-/* src's values at the pairs kept, into *buf (advanced past them); NULL
- * for NULL. */
+/* src's values at the pairs kept (keep NULL: every one) times f, into *buf
+ * (advanced past them); NULL for NULL. */
 static const double *take(const double *src, const unsigned char *keep, size_t n, size_t kept,
-                          double **buf)
+                          double f, double **buf)
 {
     if (!src)
         return NULL;
     double *d = *buf;
     *buf += kept;
     for (size_t i = 0, j = 0; i < n; i++)
-        if (keep[i])
-            d[j++] = src[i];
+        if (!keep || keep[i])
+            d[j++] = src[i] * f;
     return d;
 }
 
-/* t's pairs where keep[i] into sub, its arrays in buf ((4 + 6 n_sites) x
- * kept doubles) and its sites in ts. */
-static void kept_pairs(const pp__trial *t, const unsigned char *keep, size_t kept, double *buf,
-                       pp__trial_site *ts, pp__trial *sub)
+/* t's pairs where keep[i] (keep NULL: all n_pairs, kept = n_pairs) into
+ * sub, every time of the candidate's passes times f_b; its arrays in buf
+ * ((4 + 6 n_sites) x kept doubles) and its sites in ts. */
+static void copy_trial(const pp__trial *t, const unsigned char *keep, size_t kept, double f_b,
+                       double *buf, pp__trial_site *ts, pp__trial *sub)
 {
     size_t n = t->n_pairs;
     *sub = *t;
     sub->n_pairs = kept;
-    sub->pass_a = take(t->pass_a, keep, n, kept, &buf);
-    sub->pass_b = take(t->pass_b, keep, n, kept, &buf);
-    sub->quiet_a = take(t->quiet_a, keep, n, kept, &buf);
-    sub->quiet_b = take(t->quiet_b, keep, n, kept, &buf);
+    sub->pass_a = take(t->pass_a, keep, n, kept, 1.0, &buf);
+    sub->pass_b = take(t->pass_b, keep, n, kept, f_b, &buf);
+    sub->quiet_a = take(t->quiet_a, keep, n, kept, 1.0, &buf);
+    sub->quiet_b = take(t->quiet_b, keep, n, kept, f_b, &buf);
     for (size_t k = 0; k < t->n_sites; k++) {
         const pp__trial_site *x = &t->sites[k];
         ts[k] = *x;
-        ts[k].self_a = take(x->self_a, keep, n, kept, &buf);
-        ts[k].self_b = take(x->self_b, keep, n, kept, &buf);
-        ts[k].total_a = take(x->total_a, keep, n, kept, &buf);
-        ts[k].total_b = take(x->total_b, keep, n, kept, &buf);
-        ts[k].cost_a = take(x->cost_a, keep, n, kept, &buf);
-        ts[k].cost_b = take(x->cost_b, keep, n, kept, &buf);
+        ts[k].self_a = take(x->self_a, keep, n, kept, 1.0, &buf);
+        ts[k].self_b = take(x->self_b, keep, n, kept, f_b, &buf);
+        ts[k].total_a = take(x->total_a, keep, n, kept, 1.0, &buf);
+        ts[k].total_b = take(x->total_b, keep, n, kept, f_b, &buf);
+        ts[k].cost_a = take(x->cost_a, keep, n, kept, 1.0, &buf);
+        ts[k].cost_b = take(x->cost_b, keep, n, kept, f_b, &buf);
     }
     sub->sites = ts;
-}
-
-/* src times f into *buf (advanced past it); NULL for NULL. */
-static const double *scaled(const double *src, size_t n, double f, double **buf)
-{
-    if (!src)
-        return NULL;
-    double *d = *buf;
-    *buf += n;
-    for (size_t i = 0; i < n; i++)
-        d[i] = src[i] * f;
-    return d;
-}
-
-/* t with every time of the candidate's passes times f into g, its arrays in
- * buf ((2 + 3 n_sites) x n_pairs doubles) and its sites in ts. */
-static void scaled_trial(const pp__trial *t, double f, double *buf, pp__trial_site *ts,
-                         pp__trial *g)
-{
-    size_t n = t->n_pairs;
-    *g = *t;
-    g->pass_b = scaled(t->pass_b, n, f, &buf);
-    g->quiet_b = scaled(t->quiet_b, n, f, &buf);
-    for (size_t k = 0; k < t->n_sites; k++) {
-        const pp__trial_site *x = &t->sites[k];
-        ts[k] = *x;
-        ts[k].self_b = scaled(x->self_b, n, f, &buf);
-        ts[k].total_b = scaled(x->total_b, n, f, &buf);
-        ts[k].cost_b = scaled(x->cost_b, n, f, &buf);
-    }
-    g->sites = ts;
 }
 
 /*
@@ -659,7 +629,7 @@ static int gauge_others(const pp__trial *t, pp_experiment *e)
         return PP_OK;
     double f = rest->speedup, f_low = rest->speedup_low, f_high = rest->speedup_high;
     size_t n = t->n_pairs, ns = t->n_sites;
-    double *buf = malloc((2 + 3 * ns) * n * sizeof *buf);
+    double *buf = malloc((4 + 6 * ns) * n * sizeof *buf);
     pp__trial_site *ts = calloc(ns ? ns : 1, sizeof *ts);
     int rc = PP_ENOMEM;
     if (buf && ts) {
@@ -668,7 +638,7 @@ static int gauge_others(const pp__trial *t, pp_experiment *e)
         double base = e->base_ns, cand = e->cand_ns;
         int sig = e->significant;
         pp__trial g;
-        scaled_trial(t, f, buf, ts, &g);
+        copy_trial(t, NULL, n, f, buf, ts, &g);
         rc = predict_pairs(&g, e, NULL, NULL);
         e->speedup = sp;
         e->speedup_low = sp_low;
@@ -705,7 +675,7 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
         ts = calloc(ns ? ns : 1, sizeof *ts);
         rc = PP_ENOMEM;
         if (buf && ts) {
-            kept_pairs(t, keep, kept, buf, ts, &sub);
+            copy_trial(t, keep, kept, 1.0, buf, ts, &sub);
             rc = predict_pairs(&sub, e, NULL, NULL);
             e->set_aside = (unsigned)(n - kept);
             judged = &sub;
