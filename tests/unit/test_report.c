@@ -283,9 +283,12 @@ static void test_reader_names_the_fault(void **state)
     expect_read_error("{\"schema_version\": 99}", "unsupported version");
     char *s;
     pp_report *r = sample_report();
-    r->experiments[0].others_speedup = 1.034;
-    r->experiments[0].others_speedup_low = 1.01;
-    r->experiments[0].others_speedup_high = 1.05;
+    /* a second experiment, gauged: a fault in it is named with its index */
+    r->experiments[1] = r->experiments[0];
+    r->n_experiments = 2;
+    r->experiments[1].others_speedup = 1.034;
+    r->experiments[1].others_speedup_low = 1.01;
+    r->experiments[1].others_speedup_high = 1.05;
     assert_int_equal(pp_report_to_json_string(r, &s), PP_OK);
     pp_report_free(r);
     /* break one field deep inside */
@@ -300,15 +303,26 @@ static void test_reader_names_the_fault(void **state)
     colon = strchr(p, ':');
     snprintf(buf, sizeof buf, "%.*s: -0.5%s", (int)(colon - s), s, strchr(colon, ','));
     expect_read_error(buf, "data_loading.database.thread_cpu_share: negative");
-    p = strstr(s, "\"others_speedup\"");
+    p = strstr(s, "\"others_speedup\": 1.034");
     assert_non_null(p);
     colon = strchr(p, ':');
     snprintf(buf, sizeof buf, "%.*s: -1.034%s", (int)(colon - s), s, strchr(colon, ','));
-    expect_read_error(buf, "others_speedup: not positive");
+    expect_read_error(buf, "experiments[1].others_speedup: not positive");
     p = strstr(s, "\"expected_improvement\"");
     colon = strchr(p, ':');
     snprintf(buf, sizeof buf, "%.*s: 1.5%s", (int)(colon - s), s, strchr(colon, ','));
-    expect_read_error(buf, "expected_improvement: outside [0, 1]");
+    expect_read_error(buf, "optimization_suggestions[0].expected_improvement: outside [0, 1]");
+    /* the second point of a batch sweep, and a site of the second experiment */
+    p = strstr(s, "\"throughput\": 1300");
+    assert_non_null(p);
+    colon = strchr(p, ':');
+    snprintf(buf, sizeof buf, "%.*s: \"fast\"%s", (int)(colon - s), s, strchr(colon, ','));
+    expect_read_error(buf, "model_inference.small_model.batch_sweep[1].throughput: not a number");
+    p = strstr(strstr(s, "\"others_speedup\": 1.034"), "\"share\"");
+    assert_non_null(p);
+    colon = strchr(p, ':');
+    snprintf(buf, sizeof buf, "%.*s: []%s", (int)(colon - s), s, strchr(colon, ','));
+    expect_read_error(buf, "experiments[1].sites[0].share: not a number");
     free(s);
 }
 

@@ -100,7 +100,7 @@ typedef struct rd {
 static void fail(rd *c, const char *path, const char *key, const char *what)
 {
     if (!c->failed)
-        snprintf(c->err, c->cap, "%s.%s: %s", path, key, what);
+        snprintf(c->err, c->cap, "%s%s%s: %s", path, key ? "." : "", key ? key : "", what);
     c->failed = 1;
 }
 
@@ -174,11 +174,12 @@ static json_t *get_arr(rd *c, json_t *o, const char *path, const char *key, size
     return v;
 }
 
-static void read_site(rd *c, json_t *so, pp_report_causal_site *s)
+static void read_site(rd *c, json_t *so, size_t i, pp_report_causal_site *s)
 {
-    const char *p = "causal.sites[]";
+    char p[48];
+    snprintf(p, sizeof p, "causal.sites[%zu]", i);
     if (!json_is_object(so)) {
-        fail(c, "causal", "sites[]", "not an object");
+        fail(c, p, NULL, "not an object");
         return;
     }
     get_str(c, so, p, "name", 0, s->name, sizeof s->name);
@@ -197,10 +198,11 @@ static void read_site(rd *c, json_t *so, pp_report_causal_site *s)
     json_t *pts = get_arr(c, so, p, "points", PP_REPORT_MAX_CAUSAL_POINTS);
     for (size_t k = 0; pts && k < json_array_size(pts); k++) {
         json_t *po = json_array_get(pts, k);
-        const char *pp = "causal.sites[].points[]";
+        char pp[80];
+        snprintf(pp, sizeof pp, "%s.points[%zu]", p, k);
         pp_report_causal_point *pt = &s->points[s->n_points++];
         if (!json_is_object(po)) {
-            fail(c, p, "points[]", "not an object");
+            fail(c, pp, NULL, "not an object");
             return;
         }
         pt->speedup = get_num(c, po, pp, "speedup", 0);
@@ -219,10 +221,11 @@ static void read_site(rd *c, json_t *so, pp_report_causal_site *s)
     json_t *cks = get_arr(c, so, p, "knob_checks", PP_REPORT_MAX_CAUSAL_CHECKS);
     for (size_t k = 0; cks && k < json_array_size(cks); k++) {
         json_t *co = json_array_get(cks, k);
-        const char *cp = "causal.sites[].knob_checks[]";
+        char cp[80];
+        snprintf(cp, sizeof cp, "%s.knob_checks[%zu]", p, k);
         pp_report_causal_check *ck = &s->checks[s->n_checks++];
         if (!json_is_object(co)) {
-            fail(c, p, "knob_checks[]", "not an object");
+            fail(c, cp, NULL, "not an object");
             return;
         }
         get_str(c, co, cp, "experiment", 0, ck->experiment, sizeof ck->experiment);
@@ -265,6 +268,6 @@ int pp__report_causal_read(json_t *root, pp_report_causal *c, char *err, size_t 
     get_str(&r, o, p, "note", 1, c->note, sizeof c->note);
     json_t *sites = get_arr(&r, o, p, "sites", PP_REPORT_MAX_CAUSAL_SITES);
     for (size_t i = 0; sites && i < json_array_size(sites) && !r.failed; i++)
-        read_site(&r, json_array_get(sites, i), &c->sites[c->n_sites++]);
+        read_site(&r, json_array_get(sites, i), i, &c->sites[c->n_sites++]);
     return r.failed ? PP_EFORMAT : PP_OK;
 }

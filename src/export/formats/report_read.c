@@ -288,7 +288,8 @@ static void read_perf(rd *c, json_t *o, pp_perf_profile *p)
     json_array_foreach(ops, i, v)
     {
         pp_perf_op *op = &p->ops[p->n_ops];
-        const char *ip = "performance.operations[]";
+        char ip[64];
+        snprintf(ip, sizeof ip, "performance.operations[%zu]", i);
         if (!json_is_object(v)) {
             fail(c, ip, NULL, "not an object");
             return;
@@ -399,7 +400,9 @@ static void read_loading(rd *c, json_t *o, pp_data_loading *d)
                 return;
             }
             if (!json_is_number(fv)) {
-                fail(c, p, "figures", "value not a number");
+                char fp[PP_REPORT_NAME_MAX + 32];
+                snprintf(fp, sizeof fp, "%s.figures", p);
+                fail(c, fp, fk, "not a number");
                 return;
             }
             pp_named_figure *nf = &l->figures[l->n_figures++];
@@ -449,31 +452,35 @@ static void read_models(rd *c, json_t *o, pp_model_inference *mi)
         json_t *pt;
         json_array_foreach(sw, i, pt)
         {
+            char bp[PP_REPORT_NAME_MAX + 48];
+            snprintf(bp, sizeof bp, "%s.batch_sweep[%zu]", p, i);
             if (!json_is_object(pt)) {
-                fail(c, p, "batch_sweep", "element not an object");
+                fail(c, bp, NULL, "not an object");
                 return;
             }
             pp_batch_point *b = &m->points[m->n_points++];
-            get_u64(c, pt, p, "batch", 1, &b->batch);
-            get_ns(c, pt, p, "p50_s", 1, &b->p50_ns);
-            get_ns(c, pt, p, "p99_s", 1, &b->p99_ns);
-            get_ns(c, pt, p, "mean_s", 0, &b->mean_ns);
-            get_num(c, pt, p, "throughput", 1, &b->throughput);
+            get_u64(c, pt, bp, "batch", 1, &b->batch);
+            get_ns(c, pt, bp, "p50_s", 1, &b->p50_ns);
+            get_ns(c, pt, bp, "p99_s", 1, &b->p99_ns);
+            get_ns(c, pt, bp, "mean_s", 0, &b->mean_ns);
+            get_num(c, pt, bp, "throughput", 1, &b->throughput);
             b->throughput_low = b->throughput_high = b->throughput;
-            get_num(c, pt, p, "throughput_low", 0, &b->throughput_low);
-            get_num(c, pt, p, "throughput_high", 0, &b->throughput_high);
+            get_num(c, pt, bp, "throughput_low", 0, &b->throughput_low);
+            get_num(c, pt, bp, "throughput_high", 0, &b->throughput_high);
             double samples = 0;
-            get_num(c, pt, p, "samples", 0, &samples);
+            get_num(c, pt, bp, "samples", 0, &samples);
             b->samples = samples >= 0 && samples <= 1e6 ? (unsigned)samples : 0;
-            read_samples(c, pt, p, b->batch_ns, &b->n_batch_ns);
+            read_samples(c, pt, bp, b->batch_ns, &b->n_batch_ns);
         }
         json_t *q = get_obj(c, v, p, "fp32_vs_int8", 0);
         if (q) {
+            char qp[PP_REPORT_NAME_MAX + 40];
+            snprintf(qp, sizeof qp, "%s.fp32_vs_int8", p);
             m->has_int8 = 1;
-            get_num(c, q, p, "fp32_throughput", 1, &m->fp32_throughput);
-            get_num(c, q, p, "int8_throughput", 1, &m->int8_throughput);
-            get_ns(c, q, p, "fp32_p50_s", 0, &m->fp32_p50_ns);
-            get_ns(c, q, p, "int8_p50_s", 0, &m->int8_p50_ns);
+            get_num(c, q, qp, "fp32_throughput", 1, &m->fp32_throughput);
+            get_num(c, q, qp, "int8_throughput", 1, &m->int8_throughput);
+            get_ns(c, q, qp, "fp32_p50_s", 0, &m->fp32_p50_ns);
+            get_ns(c, q, qp, "int8_p50_s", 0, &m->int8_p50_ns);
         }
         mi->n_models++;
     }
@@ -508,14 +515,14 @@ static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
         json_t *pt;
         json_array_foreach(pts, i, pt)
         {
+            char pp[64];
+            snprintf(pp, sizeof pp, "cache_performance.miss_ratio_curve.points[%zu]", i);
             if (!json_is_object(pt)) {
-                fail(c, "cache_performance.miss_ratio_curve.points[]", NULL, "not an object");
+                fail(c, pp, NULL, "not an object");
                 return;
             }
-            get_u64(c, pt, "cache_performance.miss_ratio_curve.points[]", "capacity", 1,
-                    &k->mrc[k->n_mrc].capacity);
-            get_num(c, pt, "cache_performance.miss_ratio_curve.points[]", "miss_ratio", 1,
-                    &k->mrc[k->n_mrc].miss_ratio);
+            get_u64(c, pt, pp, "capacity", 1, &k->mrc[k->n_mrc].capacity);
+            get_num(c, pt, pp, "miss_ratio", 1, &k->mrc[k->n_mrc].miss_ratio);
             k->n_mrc++;
         }
     }
@@ -531,7 +538,8 @@ static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
     json_t *bv;
     json_array_foreach(be, bi, bv)
     {
-        const char *bp = "cache_performance.backends[]";
+        char bp[64];
+        snprintf(bp, sizeof bp, "cache_performance.backends[%zu]", bi);
         if (!json_is_object(bv)) {
             fail(c, bp, NULL, "not an object");
             return;
@@ -554,12 +562,14 @@ static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
     }
 }
 
-static void read_setting(rd *c, json_t *o, const char *p, int *knob, int64_t *value)
+static void read_setting(rd *c, json_t *o, const char *at, int *knob, int64_t *value)
 {
     *knob = -1;
-    json_t *s = get_obj(c, o, p, "setting", 0);
+    json_t *s = get_obj(c, o, at, "setting", 0);
     if (!s)
         return;
+    char p[96];
+    snprintf(p, sizeof p, "%s.setting", at);
     int k = -1;
     double v = 0;
     get_enum(c, s, p, "knob", 1, knob_name, PP_KNOB_COUNT, &k);
@@ -570,14 +580,16 @@ static void read_setting(rd *c, json_t *o, const char *p, int *knob, int64_t *va
     *value = (int64_t)v;
 }
 
-static void read_targets(rd *c, json_t *a, const char *p, pp_target *t, size_t *n)
+static void read_targets(rd *c, json_t *a, const char *arr, pp_target *t, size_t *n)
 {
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v)
     {
+        char p[64];
+        snprintf(p, sizeof p, "%s[%zu]", arr, i);
         if (!json_is_object(v)) {
-            fail(c, p, NULL, "element not an object");
+            fail(c, p, NULL, "not an object");
             return;
         }
         pp_target *x = &t[(*n)++];
@@ -599,11 +611,13 @@ static void read_targets(rd *c, json_t *a, const char *p, pp_target *t, size_t *
 }
 
 /* A measurement's speed_gauge (optional: reports from before it have none). */
-static void read_gauge(rd *c, json_t *o, const char *path, pp_apply_gauge *g)
+static void read_gauge(rd *c, json_t *o, const char *at, pp_apply_gauge *g)
 {
-    json_t *x = get_obj(c, o, path, "speed_gauge", 0);
+    json_t *x = get_obj(c, o, at, "speed_gauge", 0);
     if (!x)
         return;
+    char path[96];
+    snprintf(path, sizeof path, "%s.speed_gauge", at);
     get_bool(c, x, path, "used", &g->used);
     get_str(c, x, path, "stages", 0, g->stages, sizeof g->stages);
     get_num(c, x, path, "weight", 0, &g->theta);
@@ -661,15 +675,16 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
     get_ns(c, b, "apply.before", "end_to_end_s", 1, &ap->before_ns);
     get_ns(c, af, "apply.after", "end_to_end_s", 1, &ap->after_ns);
     json_t *t = get_arr(c, b, "apply.before", "targets", 1, PP_REPORT_MAX_TARGETS);
-    read_targets(c, t, "apply.before.targets[]", ap->before_targets, &ap->n_before_targets);
+    read_targets(c, t, "apply.before.targets", ap->before_targets, &ap->n_before_targets);
     t = get_arr(c, af, "apply.after", "targets", 1, PP_REPORT_MAX_TARGETS);
-    read_targets(c, t, "apply.after.targets[]", ap->after_targets, &ap->n_after_targets);
+    read_targets(c, t, "apply.after.targets", ap->after_targets, &ap->n_after_targets);
     json_t *arr = get_arr(c, a, p, "suggestions", 1, PP_REPORT_MAX_SUGGESTIONS);
     size_t i;
     json_t *v;
     json_array_foreach(arr, i, v)
     {
-        const char *sp = "apply.suggestions[]";
+        char sp[64];
+        snprintf(sp, sizeof sp, "apply.suggestions[%zu]", i);
         if (!json_is_object(v)) {
             fail(c, sp, NULL, "not an object");
             return;
@@ -755,7 +770,8 @@ static void read_root(rd *c, json_t *root, pp_report *r)
     json_t *a = get_arr(c, root, p, "experiments", 0, PP_REPORT_MAX_EXPERIMENTS);
     json_array_foreach(a, i, v)
     {
-        const char *ep = "experiments[]";
+        char ep[64];
+        snprintf(ep, sizeof ep, "experiments[%zu]", i);
         if (!json_is_object(v)) {
             fail(c, ep, NULL, "not an object");
             return;
@@ -802,7 +818,8 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         json_t *sv;
         json_array_foreach(sites, k, sv)
         {
-            const char *xp = "experiments[].sites[]";
+            char xp[80];
+            snprintf(xp, sizeof xp, "experiments[%zu].sites[%zu]", i, k);
             if (!json_is_object(sv)) {
                 fail(c, xp, NULL, "not an object");
                 return;
@@ -844,7 +861,8 @@ static void read_root(rd *c, json_t *root, pp_report *r)
     a = get_arr(c, root, p, "bottlenecks", 1, PP_REPORT_MAX_FINDINGS);
     json_array_foreach(a, i, v)
     {
-        const char *bp = "bottlenecks[]";
+        char bp[64];
+        snprintf(bp, sizeof bp, "bottlenecks[%zu]", i);
         if (!json_is_object(v)) {
             fail(c, bp, NULL, "not an object");
             return;
@@ -864,7 +882,8 @@ static void read_root(rd *c, json_t *root, pp_report *r)
     a = get_arr(c, root, p, "optimization_suggestions", 1, PP_REPORT_MAX_SUGGESTIONS);
     json_array_foreach(a, i, v)
     {
-        const char *sp = "optimization_suggestions[]";
+        char sp[64];
+        snprintf(sp, sizeof sp, "optimization_suggestions[%zu]", i);
         if (!json_is_object(v)) {
             fail(c, sp, NULL, "not an object");
             return;
@@ -896,7 +915,7 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         s->basis = (pp_basis)basis;
     }
     a = get_arr(c, root, p, "targets", 1, PP_REPORT_MAX_TARGETS);
-    read_targets(c, a, "targets[]", r->targets, &r->n_targets);
+    read_targets(c, a, "targets", r->targets, &r->n_targets);
     read_apply(c, root, &r->apply); /* optional: only after --apply */
     if (!c->failed && pp__report_causal_read(root, &r->causal, c->err, c->errcap) != PP_OK)
         c->failed = 1; /* optional: only after a causal phase */
