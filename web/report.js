@@ -101,13 +101,22 @@
     sources.map(s => [esc(s), C.num(dl[s].batch_size), C.secs(dl[s].loading_time), C.num(dl[s].rows_per_s),
       C.bytes(dl[s].bytes_per_s) + '/s', own(dl[s].thread_cpu_share), C.pct(dl[s].wait_share), C.pct(dl[s].cpu_share)]));
   const notes = [];
+  /* a comparison's x-factor with its interval, as the console prints it
+   * (report_console.c, ab_text) */
+  const abText = x => (x.speedup === null || x.speedup === undefined) ? '' :
+    ` (${x.speedup.toFixed(2)}x, 95 % ` +
+    `${x.speedup_high === null ? 'at least ' + x.speedup_low.toFixed(2) : x.speedup_low.toFixed(2) + ' to ' + x.speedup_high.toFixed(2)} x, ${x.pairs} pairs: ` +
+    `${!x.significant ? 'no significant change' : x.speedup_low > 1 ? 'faster' : 'slower'})`;
   const sc = dl.sequential_vs_concurrent;
+  if (sc && sc.critical_path_s)
+    notes.push(`The batches above: the slowest source ${C.secs(sc.critical_path_s)}, all sources ${C.secs(sc.sum_s)} ` +
+      '(at once, loading takes at least the slowest).');
   if (sc && sc.measured)
-    notes.push(`One batch from every source: ${C.secs(sc.sequential_s)} one after another, ${C.secs(sc.concurrent_s)} all at once ` +
-      `(the slowest source alone: ${C.secs(sc.critical_path_s)}).`);
+    notes.push(`${sc.rows_per_batch ? `A batch of ${sc.rows_per_batch} rows` : 'One batch'} from every source: ` +
+      `${C.secs(sc.sequential_s)} one after another, ${C.secs(sc.concurrent_s)} all at once${abText(sc)}.`);
   const ka = dl.keep_alive;
   if (ka && ka.measured)
-    notes.push(`${ka.source}: ${C.secs(ka.off_s)} per batch with a new connection per request, ${C.secs(ka.on_s)} with keep-alive.`);
+    notes.push(`${ka.source}: ${C.secs(ka.off_s)} per batch with a new connection per request, ${C.secs(ka.on_s)} with keep-alive${abText(ka)}.`);
   for (const t of notes.reverse()) {
     const p = document.createElement('p');
     p.className = 'note';
@@ -174,7 +183,8 @@
       ['curve', `${esc(cp.miss_ratio_curve.method)} (sampling ${C.pct(cp.miss_ratio_curve.sampling_rate)})`],
       ['capacity for 80 / 90 / 95 %', ['0.80', '0.90', '0.95'].map(k => cf[k] ? C.num(cf[k]) : 'unreachable').join(' / ')],
       ['recommended capacity', C.num(cp.recommended_capacity)],
-      ['measured there', ar ? `${C.pct(ar.hit_ratio)} hits, replay ${C.secs(ar.replay_s)} (now ${C.secs(cp.replay_s)})` : '–']
+      ['measured there', ar ? `${C.pct(ar.hit_ratio)} hits, replay ${C.secs(ar.replay_s)} ` +
+        `(now ${C.secs(ar.now_replay_s != null ? ar.now_replay_s : cp.replay_s)}${ar.speedup != null ? '; ' + abText(ar).slice(2, -1) : ''})` : '–']
     ].map(r => `<tr><th>${r[0]}</th><td class="num">${r[1]}</td></tr>`).join('') + '</table>' +
       ((cp.backends || []).length ? '<h3>Cache backends, same trace</h3><table><thead><tr><th>backend</th><th class="num">hit ratio</th>' +
         '<th class="num">mean op</th><th class="num">p99 op</th><th class="num">replay</th></tr></thead><tbody>' +

@@ -108,17 +108,30 @@ typedef struct pp_load_profile {
     double batch_ns[PP_REPORT_MAX_SAMPLES];
 } pp_load_profile;
 
+/* One setting against another, printed beside their two times: how many
+ * times faster the second is (the first's time over the second's) with its
+ * 95 % interval, from the same interleaved pairs as the times. */
+typedef struct pp_ab {
+    int known; /* 0: not measured, or a report from before these were kept */
+    double speedup, speedup_low, speedup_high;
+    int significant; /* the interval excludes 1 */
+    unsigned pairs;
+} pp_ab;
+
 typedef struct pp_data_loading {
     size_t n_sources;
     pp_load_profile sources[PP_WORKLOAD_MAX_SOURCES];
-    int has_concurrency;     /* sequential vs concurrent measured */
-    double sequential_ns;    /* one batch from every source, one after another (median) */
-    double concurrent_ns;    /* the same, all at once (median) */
-    double sum_ns;           /* sum of the sources' mean batch times */
-    double critical_path_ns; /* max of them: the concurrent lower bound */
+    int has_concurrency;       /* sequential vs concurrent measured */
+    double sequential_ns;      /* one batch from every source, one after another (median) */
+    double concurrent_ns;      /* the same, all at once (median) */
+    double sum_ns;             /* sum of the sources' mean batch times */
+    double critical_path_ns;   /* max of them: the concurrent lower bound */
+    uint64_t concurrency_rows; /* rows per batch from each source in sequential_ns (0: unknown) */
+    pp_ab concurrency_ab;      /* all at once against one after another */
     int has_keep_alive;
     int keep_alive_source;
     double keep_alive_off_ns, keep_alive_on_ns; /* median batch time of the network source */
+    pp_ab keep_alive_ab;                        /* on against off */
 } pp_data_loading;
 
 typedef struct pp_batch_point {
@@ -145,6 +158,7 @@ typedef struct pp_model_profile {
     int has_int8;
     double fp32_throughput, int8_throughput; /* at best_batch (or current when none) */
     double fp32_p50_ns, int8_p50_ns;
+    pp_ab int8_ab; /* int8 against fp32, per batch */
 } pp_model_profile;
 
 typedef struct pp_model_inference {
@@ -182,7 +196,9 @@ typedef struct pp_cache_profile {
     uint64_t recommended_capacity;
     int has_recommended; /* replay measured at recommended_capacity */
     double recommended_hit_ratio, recommended_replay_ns;
-    size_t n_backends; /* every backend side by side (0: no cache_backend knob) */
+    double recommended_now_ns; /* the replay at the capacity now, in the same pairs (0: not kept) */
+    pp_ab recommended_ab;      /* the replay at recommended_capacity against now */
+    size_t n_backends;         /* every backend side by side (0: no cache_backend knob) */
     pp_cache_backend backends[PP_WORKLOAD_MAX_BACKENDS];
 } pp_cache_profile;
 

@@ -162,6 +162,8 @@ int pp_profiler_cache(const pp_workload *w, const pp_profiler_cfg *cfg, pp_repor
         c->has_recommended = 1;
         c->recommended_hit_ratio = ops ? (double)res.hits / (double)ops : 0;
         c->recommended_replay_ns = e.cand_ns;
+        c->recommended_now_ns = e.base_ns;
+        pp__prof_ab(&e, &c->recommended_ab);
     }
     rc = PP_OK;
 out:

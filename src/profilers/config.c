@@ -99,7 +99,7 @@ void pp_config_defaults(pp_config *cfg)
     cfg->profile = (pp_profiler_cfg){
         .load_batch = 32,
         .load_batches = 20,
-        .repeats = 5,
+        .repeats = 8, /* 6 is the fewest whose 95 % interval can exclude no change */
         .passes = 3,
         .sweep_max = 256,
         .sweep_min_gain = 0.05,
@@ -123,7 +123,7 @@ void pp_config_quick(pp_config *cfg)
 {
     pp_profiler_cfg *p = &cfg->profile;
     AT_MOST(p->load_batches, 6u);
-    AT_MOST(p->repeats, 5u);
+    AT_MOST(p->repeats, 6u);
     AT_MOST(p->passes, 2u);
     AT_MOST(p->sweep_batches, 6u);
     AT_MOST(p->experiment_budget_s, 3.0);

@@ -134,13 +134,16 @@ int pp_profiler_data_loading(const pp_workload *w, const pp_profiler_cfg *cfg, p
     }
     dl->critical_path_ns = pp_critical_path_ns(means, dl->n_sources);
 
+    uint64_t rows = batch_size; /* per batch from each source in the experiments below */
     if (w->load_batch_is_batch_size && have_batch == PP_OK) {
         /* the experiments below predict the pass: load as many rows per
          * batch as the pass does */
         int64_t b = 0;
-        if (w->get_knob(w->ctx, PP_KNOB_BATCH_SIZE, &b) == PP_OK && b > 0 &&
-            (rc = w->set_knob(w->ctx, PP_KNOB_LOAD_BATCH, b)) != PP_OK)
-            goto out;
+        if (w->get_knob(w->ctx, PP_KNOB_BATCH_SIZE, &b) == PP_OK && b > 0) {
+            if ((rc = w->set_knob(w->ctx, PP_KNOB_LOAD_BATCH, b)) != PP_OK)
+                goto out;
+            rows = (uint64_t)b;
+        }
     }
     pp_experiment e;
     int64_t conc = 0;
@@ -153,6 +156,8 @@ int pp_profiler_data_loading(const pp_workload *w, const pp_profiler_cfg *cfg, p
             dl->has_concurrency = 1;
             dl->sequential_ns = e.base_ns;
             dl->concurrent_ns = e.cand_ns;
+            pp__prof_ab(&e, &dl->concurrency_ab);
+            dl->concurrency_rows = rows;
         } else if (rc != PP_EUNAVAIL) {
             goto out;
         }
@@ -165,6 +170,7 @@ int pp_profiler_data_loading(const pp_workload *w, const pp_profiler_cfg *cfg, p
             dl->keep_alive_source = w->network_source;
             dl->keep_alive_off_ns = e.base_ns;
             dl->keep_alive_on_ns = e.cand_ns;
+            pp__prof_ab(&e, &dl->keep_alive_ab);
         } else if (rc != PP_EUNAVAIL) {
             goto out;
         }

@@ -18,6 +18,17 @@
 #define SAMPLE_NS 20e6 /* a sample lasts at least this (20 ms) */
 #define MAX_CALLS 256u
 
+void pp__prof_ab(const pp_experiment *e, pp_ab *out)
+{
+    memset(out, 0, sizeof *out);
+    out->known = 1;
+    out->speedup = e->speedup;
+    out->speedup_low = e->speedup_low;
+    out->speedup_high = e->speedup_high;
+    out->significant = e->significant;
+    out->pairs = e->repeats;
+}
+
 int pp_experiment_run(const pp_workload *w, const char *name, pp_stage stage, unsigned index,
                       pp_knob knob, int64_t base, int64_t cand, unsigned repeats,
                       pp_experiment *out)

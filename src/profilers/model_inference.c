@@ -195,6 +195,7 @@ int pp_profiler_model_inference(const pp_workload *w, const pp_profiler_cfg *cfg
             mp->int8_p50_ns = e.cand_ns;
             mp->fp32_throughput = e.base_ns > 0 ? items * 1e9 / e.base_ns : 0;
             mp->int8_throughput = e.cand_ns > 0 ? items * 1e9 / e.cand_ns : 0;
+            pp__prof_ab(&e, &mp->int8_ab);
         } else if (rc != PP_EUNAVAIL) {
             goto out;
         }

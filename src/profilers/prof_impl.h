@@ -56,6 +56,9 @@ int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_
 /* Start an experiment on knob: clear *out and fill what it is (name, stage,
  * knob, cand_value) with the knob's current value as both current_value and
  * base_value. Returns get_knob's error (PP_EUNAVAIL when absent). */
+/* pp__prof_ab() - An experiment's speedup, interval and pairs, as the report keeps them. */
+void pp__prof_ab(const pp_experiment *e, pp_ab *out);
+
 PP_NODISCARD int pp__prof_experiment_begin(const pp_workload *w, const char *name, pp_stage stage,
                                            pp_knob knob, int64_t cand, pp_experiment *out);
 

@@ -169,6 +169,18 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
       await page.locator('#flame-reset').click();
     }
     }
+    /* the loading section's comparisons: each with its x-factor's interval,
+     * its pairs and the verdict the interval gives */
+    const DL = R.data_loading || {};
+    const notes = (await page.locator('#loading p.note').allTextContents()).join('\n');
+    for (const [key, lead] of [['sequential_vs_concurrent', 'from every source'], ['keep_alive', 'with keep-alive']]) {
+      const x = DL[key];
+      if (!x || !x.measured || x.speedup === null || x.speedup === undefined) continue;
+      const verdict = !x.significant ? 'no significant change' : x.speedup_low > 1 ? 'faster' : 'slower';
+      const line = notes.split('\n').find(t => t.includes(lead)) || '';
+      check(line.includes(`${x.speedup.toFixed(2)}x, 95 %`) && line.includes(`${x.pairs} pairs: ${verdict}`),
+        `${key}: x-factor, interval, pairs and verdict shown (${line})`);
+    }
     /* the causal section (postprof run's causal phase): a row and a bar per point, the
      * undecided ones marked, every verdict shown as text */
     const K = R.causal;

@@ -33,7 +33,7 @@ int main(int argc, char **argv)
     pp_config cfg;
     pp_config_defaults(&cfg);
     cfg.profile.load_batches = 5;
-    cfg.profile.repeats = 3;
+    cfg.profile.repeats = 6; /* the fewest whose 95 % interval can exclude no change */
     cfg.profile.sweep_batches = 3;
     cfg.profile.latency_target_ms = 1.0;
     int rc = pp_profiler_run(&w, &cfg, r);

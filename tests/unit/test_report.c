@@ -4,6 +4,7 @@
  * and the console layout (the design's sections, colour only when asked).
  */
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -457,6 +458,67 @@ static void test_console_layout(void **state)
     pp_report_free(r);
 }
 
+/* The comparisons the sections print beside two times (sources loaded at
+ * once against one after another, keep-alive, int8 against fp32) carry
+ * their x-factor's interval and what it says; they survive the round trip,
+ * and a speedup outside its own interval is refused with where. */
+static void test_comparisons_carry_their_interval(void **state)
+{
+    (void)state;
+    pp_report *r = sample_report();
+    pp_data_loading *dl = &r->loading;
+    dl->has_concurrency = 1;
+    dl->sequential_ns = 3e6;
+    dl->concurrent_ns = 3e6 / 0.86;
+    dl->sum_ns = 9e6;
+    dl->critical_path_ns = 6e6;
+    dl->concurrency_rows = 8;
+    dl->concurrency_ab = (pp_ab){1, 0.86, 0.80, 0.93, 1, 12};
+    dl->has_keep_alive = 1;
+    dl->keep_alive_off_ns = 2e6;
+    dl->keep_alive_on_ns = 1e6;
+    dl->keep_alive_ab = (pp_ab){1, 2.0, 1.8, 2.2, 1, 10};
+    r->inference.models[0].int8_ab = (pp_ab){1, 1.02, 0.97, INFINITY, 0, 9};
+    r->inference.models[0].int8_throughput = 1326;
+    char *out = render(r, 0);
+    assert_non_null(
+        strstr(out, "  the batches above: slowest source 6.000ms, all sources 9.000ms"));
+    assert_non_null(strstr(out,
+                           "  a batch of 8 rows from every source: one after another 3.000ms, "
+                           "all at once 3.488ms (0.86x, 95% 0.80 to 0.93 x, 12 pairs: slower)"));
+    assert_non_null(strstr(out, "  keep-alive (api): off 2.000ms, on 1.000ms per batch (2.00x, 95% "
+                                "1.80 to 2.20 x, 10 pairs: faster)"));
+    assert_non_null(strstr(out, "    fp32 1300 items/s vs int8 1326 items/s (int8 1.02x, 95% at "
+                                "least 0.97 x, 9 pairs: no significant change)"));
+    free(out);
+    char *js = NULL;
+    assert_int_equal(pp_report_to_json_string(r, &js), PP_OK);
+    pp_report *back = NULL;
+    char err[512] = "";
+    assert_int_equal(pp_report_read_json(js, strlen(js), &back, err, sizeof err), PP_OK);
+    assert_true(back->loading.concurrency_ab.known);
+    assert_double_equal(back->loading.concurrency_ab.speedup_low, 0.80, 1e-12);
+    assert_int_equal(back->loading.concurrency_rows, 8);
+    assert_int_equal(back->loading.keep_alive_ab.pairs, 10);
+    assert_true(back->loading.keep_alive_ab.significant);
+    assert_true(isinf(back->inference.models[0].int8_ab.speedup_high)); /* null: unbounded */
+    assert_false(back->inference.models[0].int8_ab.significant);
+    pp_report_free(back);
+    char *p = strstr(js, "\"speedup\": 2.0");
+    assert_non_null(p);
+    char buf[16384];
+    snprintf(buf, sizeof buf, "%.*s\"speedup\": 2.5%s", (int)(p - js), js,
+             p + strlen("\"speedup\": 2.0"));
+    expect_read_error(buf, "data_loading.keep_alive.speedup: outside [speedup_low, speedup_high]");
+    free(js);
+    /* a report from before: no interval, the x-factor as it was */
+    memset(&r->inference.models[0].int8_ab, 0, sizeof r->inference.models[0].int8_ab);
+    out = render(r, 0);
+    assert_non_null(strstr(out, "    fp32 1300 items/s vs int8 1326 items/s (1.02x)\n"));
+    free(out);
+    pp_report_free(r);
+}
+
 /* Intervals print as "LOW to HIGH %", so a negative end cannot read as a
  * subtraction ("-340.5-72.0%"); every interval the console prints does. */
 static void test_console_intervals_read_low_to_high(void **state)
@@ -612,6 +674,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_samples_and_settings_read_back),
     cmocka_unit_test(test_design_gain_reads_under_old_name),
     cmocka_unit_test(test_console_layout),
+    cmocka_unit_test(test_comparisons_carry_their_interval),
     cmocka_unit_test(test_console_intervals_read_low_to_high),
 };
 PP_TEST_MAIN(tests)

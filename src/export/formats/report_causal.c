@@ -198,7 +198,7 @@ static void read_site(rd *c, json_t *so, size_t i, pp_report_causal_site *s)
     json_t *pts = get_arr(c, so, p, "points", PP_REPORT_MAX_CAUSAL_POINTS);
     for (size_t k = 0; pts && k < json_array_size(pts); k++) {
         json_t *po = json_array_get(pts, k);
-        char pp[80];
+        char pp[96];
         snprintf(pp, sizeof pp, "%s.points[%zu]", p, k);
         pp_report_causal_point *pt = &s->points[s->n_points++];
         if (!json_is_object(po)) {
@@ -221,7 +221,7 @@ static void read_site(rd *c, json_t *so, size_t i, pp_report_causal_site *s)
     json_t *cks = get_arr(c, so, p, "knob_checks", PP_REPORT_MAX_CAUSAL_CHECKS);
     for (size_t k = 0; cks && k < json_array_size(cks); k++) {
         json_t *co = json_array_get(cks, k);
-        char cp[80];
+        char cp[96];
         snprintf(cp, sizeof cp, "%s.knob_checks[%zu]", p, k);
         pp_report_causal_check *ck = &s->checks[s->n_checks++];
         if (!json_is_object(co)) {

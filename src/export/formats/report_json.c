@@ -43,6 +43,16 @@ static json_t *u64(uint64_t v)
 }
 
 /* Per-batch latencies in seconds. */
+/* An A/B comparison's speedup, interval and pairs into o (nulls when not measured). */
+static void ab_put(json_t *o, const pp_ab *ab)
+{
+    put(o, "speedup", ab->known ? num(ab->speedup) : json_null());
+    put(o, "speedup_low", ab->known ? num(ab->speedup_low) : json_null());
+    put(o, "speedup_high", ab->known ? num(ab->speedup_high) : json_null());
+    put(o, "significant", ab->known ? json_boolean(ab->significant) : json_null());
+    put(o, "pairs", ab->known ? u64(ab->pairs) : json_null());
+}
+
 static json_t *samples_json(const double *ns, size_t n)
 {
     json_t *a = json_array();
@@ -149,6 +159,8 @@ static json_t *loading_json(const pp_data_loading *d)
     put(c, "concurrent_s", num(S(d->concurrent_ns)));
     put(c, "sum_s", num(S(d->sum_ns)));
     put(c, "critical_path_s", num(S(d->critical_path_ns)));
+    put(c, "rows_per_batch", d->concurrency_rows ? u64(d->concurrency_rows) : json_null());
+    ab_put(c, &d->concurrency_ab);
     put(o, "sequential_vs_concurrent", c);
     json_t *k = json_object();
     put(k, "measured", json_boolean(d->has_keep_alive));
@@ -158,6 +170,7 @@ static json_t *loading_json(const pp_data_loading *d)
             : json_null());
     put(k, "off_s", num(S(d->keep_alive_off_ns)));
     put(k, "on_s", num(S(d->keep_alive_on_ns)));
+    ab_put(k, &d->keep_alive_ab);
     put(o, "keep_alive", k);
     return o;
 }
@@ -204,6 +217,7 @@ static json_t *inference_json(const pp_model_inference *mi)
             put(q, "int8_throughput", num(m->int8_throughput));
             put(q, "fp32_p50_s", num(S(m->fp32_p50_ns)));
             put(q, "int8_p50_s", num(S(m->int8_p50_ns)));
+            ab_put(q, &m->int8_ab);
             put(j, "fp32_vs_int8", q);
         } else {
             put(j, "fp32_vs_int8", json_null());
@@ -264,6 +278,9 @@ static json_t *cache_json(const pp_cache_profile *c)
         json_t *r = json_object();
         put(r, "hit_ratio", num(c->recommended_hit_ratio));
         put(r, "replay_s", num(S(c->recommended_replay_ns)));
+        put(r, "now_replay_s",
+            c->recommended_now_ns > 0 ? num(S(c->recommended_now_ns)) : json_null());
+        ab_put(r, &c->recommended_ab);
         put(o, "at_recommended", r);
     } else {
         put(o, "at_recommended", json_null());

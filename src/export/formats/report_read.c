@@ -108,6 +108,32 @@ static int get_bool(rd *c, json_t *o, const char *path, const char *key, int *ou
     return PP_OK;
 }
 
+/* An A/B comparison's speedup and its interval (optional: reports from
+ * before have none; null: not measured). */
+static void get_ab(rd *c, json_t *o, const char *path, pp_ab *ab)
+{
+    memset(ab, 0, sizeof *ab);
+    json_t *v = json_object_get(o, "speedup");
+    if (!v || json_is_null(v))
+        return;
+    ab->speedup_high = INFINITY; /* null: no upper end */
+    get_num(c, o, path, "speedup", 1, &ab->speedup);
+    get_num(c, o, path, "speedup_low", 1, &ab->speedup_low);
+    get_num(c, o, path, "speedup_high", 0, &ab->speedup_high);
+    get_bool(c, o, path, "significant", &ab->significant);
+    uint64_t pairs = 0;
+    get_u64(c, o, path, "pairs", 0, &pairs);
+    ab->pairs = pairs <= 1000000 ? (unsigned)pairs : 1000000u;
+    if (c->failed)
+        return;
+    if (!(ab->speedup > 0))
+        fail(c, path, "speedup", "not positive");
+    else if (!(ab->speedup_low >= 0 && ab->speedup_low <= ab->speedup &&
+               ab->speedup <= ab->speedup_high))
+        fail(c, path, "speedup", "outside [speedup_low, speedup_high]");
+    ab->known = !c->failed;
+}
+
 static json_t *get_obj(rd *c, json_t *o, const char *path, const char *key, int required)
 {
     json_t *v = json_object_get(o, key);
@@ -345,6 +371,8 @@ static void read_loading(rd *c, json_t *o, pp_data_loading *d)
             get_ns(c, v, p, "concurrent_s", 0, &d->concurrent_ns);
             get_ns(c, v, p, "sum_s", 0, &d->sum_ns);
             get_ns(c, v, p, "critical_path_s", 0, &d->critical_path_ns);
+            get_u64(c, v, p, "rows_per_batch", 0, &d->concurrency_rows);
+            get_ab(c, v, p, &d->concurrency_ab);
             continue;
         }
         if (strcmp(key, "keep_alive") == 0) {
@@ -356,6 +384,7 @@ static void read_loading(rd *c, json_t *o, pp_data_loading *d)
             get_bool(c, v, p, "measured", &d->has_keep_alive);
             get_ns(c, v, p, "off_s", 0, &d->keep_alive_off_ns);
             get_ns(c, v, p, "on_s", 0, &d->keep_alive_on_ns);
+            get_ab(c, v, p, &d->keep_alive_ab);
             continue;
         }
         if (d->n_sources >= PP_WORKLOAD_MAX_SOURCES) {
@@ -452,7 +481,7 @@ static void read_models(rd *c, json_t *o, pp_model_inference *mi)
         json_t *pt;
         json_array_foreach(sw, i, pt)
         {
-            char bp[PP_REPORT_NAME_MAX + 48];
+            char bp[PP_REPORT_NAME_MAX + 72];
             snprintf(bp, sizeof bp, "%s.batch_sweep[%zu]", p, i);
             if (!json_is_object(pt)) {
                 fail(c, bp, NULL, "not an object");
@@ -481,6 +510,7 @@ static void read_models(rd *c, json_t *o, pp_model_inference *mi)
             get_num(c, q, qp, "int8_throughput", 1, &m->int8_throughput);
             get_ns(c, q, qp, "fp32_p50_s", 0, &m->fp32_p50_ns);
             get_ns(c, q, qp, "int8_p50_s", 0, &m->int8_p50_ns);
+            get_ab(c, q, qp, &m->int8_ab);
         }
         mi->n_models++;
     }
@@ -559,6 +589,9 @@ static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
                 &k->recommended_hit_ratio);
         get_ns(c, rec, "cache_performance.at_recommended", "replay_s", 1,
                &k->recommended_replay_ns);
+        get_ns(c, rec, "cache_performance.at_recommended", "now_replay_s", 0,
+               &k->recommended_now_ns);
+        get_ab(c, rec, "cache_performance.at_recommended", &k->recommended_ab);
     }
 }
 

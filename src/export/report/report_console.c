@@ -52,6 +52,20 @@ static const char *pct(char *buf, size_t cap, double low, double high)
     return pp__stats_range_text(buf, cap, low, high, 100.0, 1, "%");
 }
 
+/* "1.92x, 95% 1.80 to 2.05 x, 12 pairs: faster": a comparison's x-factor
+ * with its interval and what the interval says */
+static const char *ab_text(char *buf, size_t cap, const pp_ab *ab)
+{
+    char rg[64];
+    snprintf(buf, cap, "%.2fx, 95%% %s, %u pairs: %s", ab->speedup,
+             pp__stats_range_text(rg, sizeof rg, ab->speedup_low, ab->speedup_high, 1.0, 2, "x"),
+             ab->pairs,
+             !ab->significant        ? "no significant change"
+             : ab->speedup_low > 1.0 ? "faster"
+                                     : "slower");
+    return buf;
+}
+
 static void header(const out *o, const char *title)
 {
     fprintf(o->f, "\n%s%s:%s\n", col(o, BOLD), title, col(o, RESET));
@@ -194,14 +208,30 @@ static void print_loading(const out *o, const pp_report *r)
                     l->batches ? l->figures[k].total / (double)l->batches : 0.0);
         fprintf(f, " (per batch)\n");
     }
+    char x[128], rows[48] = "one batch";
+    /* the bound from the sources' own batches above, and the experiment's
+     * batches (as many rows as the pass loads), which may differ in size */
+    if (dl->n_sources > 1 && dl->critical_path_ns > 0)
+        fprintf(f,
+                "  the batches above: slowest source %s, all sources %s (at once, loading "
+                "takes at least the slowest)\n",
+                dur(a, sizeof a, dl->critical_path_ns), dur(b, sizeof b, dl->sum_ns));
+    if (dl->concurrency_rows)
+        snprintf(rows, sizeof rows, "a batch of %llu rows",
+                 (unsigned long long)dl->concurrency_rows);
     if (dl->has_concurrency)
-        fprintf(f, "  all sources: sequential %s, concurrent %s (critical path %s, sum %s)\n",
+        fprintf(f, "  %s from every source: one after another %s, all at once %s%s%s%s\n", rows,
                 dur(a, sizeof a, dl->sequential_ns), dur(b, sizeof b, dl->concurrent_ns),
-                dur(c, sizeof c, dl->critical_path_ns), dur(d, sizeof d, dl->sum_ns));
+                dl->concurrency_ab.known ? " (" : "",
+                dl->concurrency_ab.known ? ab_text(x, sizeof x, &dl->concurrency_ab) : "",
+                dl->concurrency_ab.known ? ")" : "");
     if (dl->has_keep_alive && dl->keep_alive_source >= 0 &&
         (size_t)dl->keep_alive_source < dl->n_sources)
-        fprintf(f, "  keep-alive (%s): off %s, on %s\n", dl->sources[dl->keep_alive_source].name,
-                dur(a, sizeof a, dl->keep_alive_off_ns), dur(b, sizeof b, dl->keep_alive_on_ns));
+        fprintf(f, "  keep-alive (%s): off %s, on %s per batch%s%s%s\n",
+                dl->sources[dl->keep_alive_source].name, dur(a, sizeof a, dl->keep_alive_off_ns),
+                dur(b, sizeof b, dl->keep_alive_on_ns), dl->keep_alive_ab.known ? " (" : "",
+                dl->keep_alive_ab.known ? ab_text(x, sizeof x, &dl->keep_alive_ab) : "",
+                dl->keep_alive_ab.known ? ")" : "");
 }
 
 /* Model Inference Performance: each model at its chosen batch, the sweep, int8 */
@@ -235,7 +265,11 @@ static void print_inference(const out *o, const pp_report *r)
                     "    highest throughput at batch %llu; batch %llu is not measurably worse "
                     "(their intervals overlap) and smaller\n",
                     (unsigned long long)m->top_batch, (unsigned long long)m->best_batch);
-        if (m->has_int8)
+        char x[128];
+        if (m->has_int8 && m->int8_ab.known)
+            fprintf(f, "    fp32 %.0f items/s vs int8 %.0f items/s (int8 %s)\n", m->fp32_throughput,
+                    m->int8_throughput, ab_text(x, sizeof x, &m->int8_ab));
+        else if (m->has_int8) /* a report from before the interval was kept */
             fprintf(f, "    fp32 %.0f items/s vs int8 %.0f items/s (%.2fx)\n", m->fp32_throughput,
                     m->int8_throughput,
                     m->fp32_throughput > 0 ? m->int8_throughput / m->fp32_throughput : 0.0);
@@ -293,7 +327,14 @@ static void print_cache(const out *o, const pp_report *r)
             fprintf(f, "  One cache backend measured (the design expects 40%% from Redis: with "
                        "--cache redis://HOST:PORT the in-process LRU and Redis are measured side "
                        "by side)\n");
-        if (k->has_recommended)
+        char x[128];
+        if (k->has_recommended && k->recommended_ab.known && k->recommended_now_ns > 0)
+            fprintf(f, "  At %llu entries: hit ratio %.2f%%, replay %s (now %s; %s)\n",
+                    (unsigned long long)k->recommended_capacity, k->recommended_hit_ratio * 100.0,
+                    dur(a, sizeof a, k->recommended_replay_ns),
+                    dur(b, sizeof b, k->recommended_now_ns),
+                    ab_text(x, sizeof x, &k->recommended_ab));
+        else if (k->has_recommended) /* a report from before the pairs were kept */
             fprintf(f, "  At %llu entries: hit ratio %.2f%%, replay %s (now %s)\n",
                     (unsigned long long)k->recommended_capacity, k->recommended_hit_ratio * 100.0,
                     dur(a, sizeof a, k->recommended_replay_ns), dur(b, sizeof b, k->replay_ns));
