@@ -187,9 +187,11 @@
         `(now ${C.secs(ar.now_replay_s != null ? ar.now_replay_s : cp.replay_s)}${ar.speedup != null ? '; ' + abText(ar).slice(2, -1) : ''})` : '–']
     ].map(r => `<tr><th>${r[0]}</th><td class="num">${r[1]}</td></tr>`).join('') + '</table>' +
       ((cp.backends || []).length ? '<h3>Cache backends, same trace</h3><table><thead><tr><th>backend</th><th class="num">hit ratio</th>' +
-        '<th class="num">mean op</th><th class="num">p99 op</th><th class="num">replay</th></tr></thead><tbody>' +
+        '<th class="num">mean op</th><th class="num">p99 op</th><th class="num">replay</th><th>against the current one (replays interleaved; x: how many times as fast)</th></tr></thead><tbody>' +
         cp.backends.map(b => `<tr><td>${esc(b.name)}${b.current ? ' (current)' : ''}</td><td class="num">${C.pct(b.hit_ratio)}</td>` +
-          `<td class="num">${C.secs(b.avg_time)}</td><td class="num">${C.secs(b.p99_time)}</td><td class="num">${C.secs(b.replay_s)}</td></tr>`).join('') +
+          `<td class="num">${C.secs(b.avg_time)}</td><td class="num">${C.secs(b.p99_time)}</td><td class="num">${C.secs(b.replay_s)}</td>` +
+          `<td>${b.against_current ? esc(`${C.secs(b.against_current.replay_s)} against ${C.secs(b.against_current.current_replay_s)}` +
+            abText(b.against_current)) : '\u2014'}</td></tr>`).join('') +
         '</tbody></table>' : '');
   }
 

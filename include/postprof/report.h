@@ -178,6 +178,11 @@ typedef struct pp_cache_backend {
     char name[PP_REPORT_NAME_MAX];
     int current; /* the backend the workload uses */
     double hit_ratio, mean_ns, p99_ns, replay_ns;
+    /* the current backend against this one, replays interleaved (not for
+     * the current one): the current's replay in those pairs, this one's
+     * (current_replay_ns / speedup), and how many times faster this one is */
+    double pair_current_ns, pair_replay_ns;
+    pp_ab against_current;
 } pp_cache_backend;
 
 typedef struct pp_cache_profile {

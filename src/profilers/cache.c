@@ -47,7 +47,7 @@ static int replay(const pp_workload *w, pp_stage_result *res, pp_histogram *h, d
 
 /* The same replay on every other cache backend (in-process vs Redis ...). */
 static int backends(const pp_workload *w, pp_cache_profile *c, const pp_stage_result *cur_res,
-                    const pp_histogram *cur_h, double cur_ns)
+                    const pp_histogram *cur_h, double cur_ns, unsigned repeats)
 {
     int64_t cur = 0;
     int rc = w->get_knob(w->ctx, PP_KNOB_CACHE_BACKEND, &cur);
@@ -75,6 +75,17 @@ static int backends(const pp_workload *w, pp_cache_profile *c, const pp_stage_re
             break;
         fill_backend(cb, w->cache_backend_names[b], &res, h, ns);
         c->n_backends++;
+        /* against the current one, replays interleaved: the comparison the
+         * report prints, with its interval */
+        if ((rc = w->set_knob(w->ctx, PP_KNOB_CACHE_BACKEND, cur)) != PP_OK)
+            break;
+        pp_experiment e;
+        if ((rc = pp_experiment_run(w, "cache_backend", PP_STAGE_CACHE, 0, PP_KNOB_CACHE_BACKEND,
+                                    cur, (int64_t)b, repeats, &e)) != PP_OK)
+            break;
+        cb->pair_current_ns = e.base_ns;
+        cb->pair_replay_ns = e.cand_ns;
+        pp__prof_ab(&e, &cb->against_current);
     }
     int rc2 = w->set_knob(w->ctx, PP_KNOB_CACHE_BACKEND, cur);
     pp_histogram_free(h);
@@ -116,7 +127,7 @@ int pp_profiler_cache(const pp_workload *w, const pp_profiler_cfg *cfg, pp_repor
         c->mean_ns = c->ops ? ns / (double)c->ops : 0;
         c->p99_ns = c->mean_ns;
     }
-    if ((rc = backends(w, c, &res, h, ns)) != PP_OK)
+    if ((rc = backends(w, c, &res, h, ns, cfg->repeats)) != PP_OK)
         goto out;
 
     const uint64_t *keys = NULL;

@@ -181,6 +181,15 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
       check(line.includes(`${x.speedup.toFixed(2)}x, 95 %`) && line.includes(`${x.pairs} pairs: ${verdict}`),
         `${key}: x-factor, interval, pairs and verdict shown (${line})`);
     }
+    /* each other cache backend against the current one, with its interval */
+    const rowsCache = await page.locator('#cache-facts tr').allTextContents();
+    for (const cb of ((R.cache_performance || {}).backends || [])) {
+      const x = cb.against_current;
+      if (!x) continue;
+      const verdict = !x.significant ? 'no significant change' : x.speedup_low > 1 ? 'faster' : 'slower';
+      check(rowsCache.some(t => t.includes(cb.name) && t.includes(`${x.speedup.toFixed(2)}x, 95 %`) && t.includes(`${x.pairs} pairs: ${verdict}`)),
+        `cache backend ${cb.name}: against the current one with its interval and verdict`);
+    }
     /* the causal section (postprof run's causal phase): a row and a bar per point, the
      * undecided ones marked, every verdict shown as text */
     const K = R.causal;

@@ -24,7 +24,7 @@ rc=$?
 [ $rc -eq 0 ] || { echo "FAIL: run exited $rc"; cat "$work/stderr.txt"; exit 1; }
 grep -q "Backend redis (current)" "$work/console.txt" || { echo "FAIL: no Redis backend line"; fail=1; }
 grep -q "Backend in-process" "$work/console.txt" || { echo "FAIL: no in-process backend line"; fail=1; }
-grep -q "a shared remote cache pays only when" "$work/console.txt" \
+grep -q "redis against in-process, the same trace in [0-9]* interleaved pairs: replay .* the time, 95% .*: a shared remote cache pays only when" "$work/console.txt" \
   || { echo "FAIL: the report does not say when Redis pays"; fail=1; }
 python3 - "$work/out/report.json" <<'PY' || fail=1
 import json, sys
@@ -37,6 +37,11 @@ assert b["redis"]["current"] and not b["in-process"]["current"], b
 # few preempted in-process requests weigh in the mean)
 assert b["redis"]["replay_s"] > b["in-process"]["replay_s"], b
 assert b["redis"]["avg_time"] > b["in-process"]["avg_time"], b
+# the current backend (Redis) against the other, replays interleaved, with its interval
+assert b["redis"]["against_current"] is None, b
+ac = b["in-process"]["against_current"]
+assert ac["pairs"] >= 6 and ac["significant"] and ac["speedup_low"] > 1, ac
+assert abs(ac["current_replay_s"] / ac["replay_s"] - ac["speedup"]) < 1e-6 * ac["speedup"], ac
 print("replay: redis %.1f ms vs in-process %.2f ms (%.1fx); per request %.1f us vs %.2f us" % (
     b["redis"]["replay_s"] * 1e3, b["in-process"]["replay_s"] * 1e3,
     b["redis"]["replay_s"] / b["in-process"]["replay_s"], b["redis"]["avg_time"] * 1e6,

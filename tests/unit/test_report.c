@@ -480,7 +480,31 @@ static void test_comparisons_carry_their_interval(void **state)
     dl->keep_alive_ab = (pp_ab){1, 2.0, 1.8, 2.2, 1, 10};
     r->inference.models[0].int8_ab = (pp_ab){1, 1.02, 0.97, INFINITY, 0, 9};
     r->inference.models[0].int8_throughput = 1326;
+    /* two cache backends, the current one the slower: its replay against
+     * the other's, interleaved */
+    pp_cache_profile *k = &r->cache;
+    k->n_backends = 3;
+    k->backends[0] = (pp_cache_backend){.name = "redis", .current = 1, .mean_ns = 30e3};
+    k->backends[1] = (pp_cache_backend){.name = "in-process",
+                                        .mean_ns = 1e3,
+                                        .pair_current_ns = 1.5e9,
+                                        .pair_replay_ns = 0.05e9,
+                                        .against_current = {1, 30.0, 28.0, 32.0, 1, 6}};
+    k->backends[2] = (pp_cache_backend){.name = "memcached",
+                                        .mean_ns = 29e3,
+                                        .pair_current_ns = 1.5e9,
+                                        .pair_replay_ns = 1.47e9,
+                                        .against_current = {1, 1.02, 0.95, 1.09, 0, 6}};
     char *out = render(r, 0);
+    assert_non_null(strstr(out,
+                           "  redis against in-process, the same trace in 6 interleaved pairs: "
+                           "replay 1.500s against 0.050s (30.00x the time, 95% 28.00 to 32.00 "
+                           "x): a shared remote cache pays only when"));
+    assert_non_null(strstr(out,
+                           "  memcached against redis, the same trace in 6 interleaved pairs: "
+                           "replay 1.470s against 1.500s (0.98x the time, 95% 0.92 to 1.05 x): "
+                           "no significant change"));
+    assert_null(strstr(out, "x the op latency of")); /* the unpaired x-factor of before */
     assert_non_null(
         strstr(out, "  the batches above: slowest source 6.000ms, all sources 9.000ms"));
     assert_non_null(strstr(out,
@@ -503,6 +527,9 @@ static void test_comparisons_carry_their_interval(void **state)
     assert_true(back->loading.keep_alive_ab.significant);
     assert_true(isinf(back->inference.models[0].int8_ab.speedup_high)); /* null: unbounded */
     assert_false(back->inference.models[0].int8_ab.significant);
+    assert_false(back->cache.backends[0].against_current.known); /* the current one: null */
+    assert_double_equal(back->cache.backends[1].against_current.speedup_low, 28.0, 1e-12);
+    assert_double_equal(back->cache.backends[1].pair_current_ns, 1.5e9, 1e-3);
     pp_report_free(back);
     char *p = strstr(js, "\"speedup\": 2.0");
     assert_non_null(p);

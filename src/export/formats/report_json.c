@@ -271,6 +271,15 @@ static json_t *cache_json(const pp_cache_profile *c)
         put(x, "avg_time", num(S(b->mean_ns)));
         put(x, "p99_time", num(S(b->p99_ns)));
         put(x, "replay_s", num(S(b->replay_ns)));
+        if (b->against_current.known) {
+            json_t *ac = json_object();
+            put(ac, "current_replay_s", num(S(b->pair_current_ns)));
+            put(ac, "replay_s", num(S(b->pair_replay_ns)));
+            ab_put(ac, &b->against_current);
+            put(x, "against_current", ac);
+        } else {
+            put(x, "against_current", json_null());
+        }
         json_array_append_new(be, x);
     }
     put(o, "backends", be);

@@ -581,6 +581,14 @@ static void read_cache(rd *c, json_t *o, pp_cache_profile *k)
         get_ns(c, bv, bp, "avg_time", 1, &b->mean_ns);
         get_ns(c, bv, bp, "p99_time", 0, &b->p99_ns);
         get_ns(c, bv, bp, "replay_s", 0, &b->replay_ns);
+        json_t *ac = get_obj(c, bv, bp, "against_current", 0);
+        if (ac) {
+            char ap[96];
+            snprintf(ap, sizeof ap, "%s.against_current", bp);
+            get_ns(c, ac, ap, "current_replay_s", 1, &b->pair_current_ns);
+            get_ns(c, ac, ap, "replay_s", 1, &b->pair_replay_ns);
+            get_ab(c, ac, ap, &b->against_current);
+        }
     }
     json_t *rec = get_obj(c, o, p, "at_recommended", 0);
     if (rec) {

@@ -306,6 +306,14 @@ static void print_cache(const out *o, const pp_report *r)
             fprintf(f, ", rate %g", k->sampling_rate);
         fprintf(f, ", %llu accesses, %llu keys)\n", (unsigned long long)k->trace_len,
                 (unsigned long long)k->unique_keys);
+        /* the current backend against each other one, replays interleaved
+         * (reports from before: each backend's own replay, compared without) */
+        const pp_cache_backend *now = NULL;
+        int paired = 0;
+        for (size_t i = 0; i < k->n_backends; i++) {
+            now = k->backends[i].current ? &k->backends[i] : now;
+            paired |= k->backends[i].against_current.known;
+        }
         const pp_cache_backend *fastest = NULL;
         for (size_t i = 0; i < k->n_backends; i++)
             if (k->backends[i].mean_ns > 0 &&
@@ -316,12 +324,43 @@ static void print_cache(const out *o, const pp_report *r)
             fprintf(f, "  Backend %s%s: avg %s, p99 %s, hit ratio %.2f%%\n", cb->name,
                     cb->current ? " (current)" : "", dur(a, sizeof a, cb->mean_ns),
                     dur(b, sizeof b, cb->p99_ns), cb->hit_ratio * 100.0);
-            if (fastest && cb != fastest && cb->mean_ns > 1.5 * fastest->mean_ns)
+            if (fastest && cb != fastest && cb->mean_ns > 1.5 * fastest->mean_ns && !paired)
                 fprintf(f,
                         "    %.1fx the op latency of %s here: a shared remote cache pays only "
                         "when several processes share one cache or the working set exceeds "
                         "one machine's memory\n",
                         cb->mean_ns / fastest->mean_ns, fastest->name);
+        }
+        for (size_t i = 0; paired && now && i < k->n_backends; i++) {
+            const pp_cache_backend *cb = &k->backends[i];
+            const pp_ab *x = &cb->against_current;
+            if (cb->current || !x->known)
+                continue;
+            char xt[128];
+            /* the slower of the two first: "redis against in-process" */
+            int now_slower = x->significant && x->speedup_low > 1.0;
+            int other_slower = x->significant && x->speedup_high < 1.0;
+            const pp_cache_backend *slow = now_slower ? now : cb, *quick = now_slower ? cb : now;
+            pp_ab inv = *x; /* the slower one's time over the quicker one's */
+            if (!now_slower) {
+                inv.speedup = 1.0 / x->speedup;
+                inv.speedup_low = isfinite(x->speedup_high) ? 1.0 / x->speedup_high : 0.0;
+                inv.speedup_high = x->speedup_low > 0 ? 1.0 / x->speedup_low : INFINITY;
+            }
+            snprintf(xt, sizeof xt, "%.2fx the time, 95%% ", inv.speedup);
+            char rg[64];
+            pp__stats_range_text(rg, sizeof rg, inv.speedup_low, inv.speedup_high, 1.0, 2, "x");
+            fprintf(f,
+                    "  %s against %s, the same trace in %u interleaved pairs: replay %s against %s",
+                    slow->name, quick->name, x->pairs,
+                    dur(a, sizeof a, now_slower ? cb->pair_current_ns : cb->pair_replay_ns),
+                    dur(b, sizeof b, now_slower ? cb->pair_replay_ns : cb->pair_current_ns));
+            fprintf(f, " (%s%s)%s\n", xt, rg,
+                    !(now_slower || other_slower) ? ": no significant change"
+                    : inv.speedup_low > 1.5
+                        ? ": a shared remote cache pays only when several processes share one "
+                          "cache or the working set exceeds one machine's memory"
+                        : "");
         }
         if (k->n_backends < 2)
             fprintf(f, "  One cache backend measured (the design expects 40%% from Redis: with "
