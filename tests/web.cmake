@@ -28,8 +28,13 @@ pp_add_script_test(NAME browser.causal
 pp_add_script_test(NAME browser.report_causal
   COMMAND sh -c "$<TARGET_FILE:postprof> report ${PP_BROWSER_SRC}/sample_report_causal.json --html ${PP_BROWSER_DIR}/report_causal.html && node ${PP_BROWSER_SRC}/browser_test.cjs report-noprofile ${PP_BROWSER_DIR}/report_causal.html ${PP_BROWSER_SRC}/sample_report_causal.json ${PP_BROWSER_DIR}"
   LABELS browser TIMEOUT 180 ENV PP_BROWSER_DEPS=${PP_BROWSER_DIR})
+# a report whose --apply's passes took longer on one CPU, and whose cache
+# has two backends (each against the current one, replays interleaved)
+pp_add_script_test(NAME browser.report_cpus
+  COMMAND sh -c "$<TARGET_FILE:postprof> report ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/apply_at_speed.json --html ${PP_BROWSER_DIR}/report_cpus.html && node ${PP_BROWSER_SRC}/browser_test.cjs report-noprofile ${PP_BROWSER_DIR}/report_cpus.html ${PROJECT_SOURCE_DIR}/tests/fuzz/corpus/report_json/apply_at_speed.json ${PP_BROWSER_DIR}"
+  LABELS browser TIMEOUT 180 ENV PP_BROWSER_DEPS=${PP_BROWSER_DIR})
 set_tests_properties(browser.setup PROPERTIES FIXTURES_SETUP browser SKIP_RETURN_CODE 77)
-set_tests_properties(browser.report browser.report_causal browser.causal browser.dashboard browser.dashboard_token PROPERTIES FIXTURES_REQUIRED browser
+set_tests_properties(browser.report browser.report_causal browser.report_cpus browser.causal browser.dashboard browser.dashboard_token PROPERTIES FIXTURES_REQUIRED browser
   RESOURCE_LOCK browser SKIP_RETURN_CODE 77)
 # the report CLI: clear errors for malformed input, atomic output
 pp_add_script_test(NAME report_html.cli

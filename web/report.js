@@ -275,6 +275,14 @@
       }));
   }
 
+  /* a phase whose passes took longer on one CPU than on another (as the
+   * console says it, report_console.c print_cpu_split) */
+  for (const [x, whose] of [[R.experiment_cpus, 'the experiments\''], [R.apply && R.apply.cpus, '--apply\'s']])
+    if (x && x.differs)
+      $('suggestions').insertAdjacentHTML('beforeend', `<p class="note cpu-split">The CPUs: ${esc(whose)} passes at the current settings took ` +
+        `${C.secs(x.slow_s)} on CPU ${x.slow_cpu} (${x.slow_passes} passes) and ${C.secs(x.quick_s)} on CPU ${x.quick_cpu} (${x.quick_passes}): ` +
+        `${x.ratio.toFixed(2)}x (95 % ${x.ratio_low.toFixed(2)} to ${x.ratio_high.toFixed(2)} x). This machine's CPUs differ in speed, so a pass's ` +
+        'time depends on the CPU its thread lands on, and a pair whose passes ran on different CPUs measures them as well as the setting.</p>');
   /* the machine's speed in --apply against the experiments' (docs/profilers.md) */
   const ms = R.apply && R.apply.machine_speed;
   if (ms)

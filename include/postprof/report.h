@@ -394,6 +394,19 @@ typedef struct pp_apply_combined {
  * the machine's speed (not every site slows alike), and each prediction
  * was made at the experiments' speed.
  */
+/* The passes at the current settings of one phase, by the CPU the pass's
+ * thread ran on (start to end, not moved): the two CPUs with the most
+ * passes, the slower one's median time over the quicker one's with its 95 %
+ * interval (unpaired). */
+typedef struct pp_cpu_split {
+    int known; /* 0: fewer than 3 passes on each of two CPUs */
+    int slow_cpu, quick_cpu;
+    unsigned slow_passes, quick_passes, moved_passes; /* moved: changed CPU within the pass */
+    double slow_ns, quick_ns; /* quick_ns: the quicker one's median; slow = quick x ratio */
+    double ratio, ratio_low, ratio_high; /* slow over quick */
+    int differs;                         /* the interval lies wholly above 1.05x */
+} pp_cpu_split;
+
 typedef struct pp_apply_speed {
     int known; /* 0: one of the phases had no pass to compare */
     double experiments_ns,
@@ -405,6 +418,7 @@ typedef struct pp_apply_speed {
 typedef struct pp_apply {
     int done;
     pp_apply_speed speed;
+    pp_cpu_split cpus;            /* --apply's passes at the current settings by CPU */
     double before_ns, after_ns;   /* end to end, all suggestions applied together */
     double coverage;              /* hits / suggestions measured */
     double coverage_as_predicted; /* the same, each against the interval the run printed */
@@ -498,6 +512,8 @@ typedef struct pp_report {
      * report.json */
     size_t n_experiment_passes;
     double experiment_passes_ns[64];
+    int experiment_pass_cpu[64];  /* the CPU each of them ran on; -1: it moved, or unknown */
+    pp_cpu_split experiment_cpus; /* the experiments' passes at the current settings by CPU */
     size_t n_findings;
     pp_finding findings[PP_REPORT_MAX_FINDINGS];
     size_t n_suggestions;

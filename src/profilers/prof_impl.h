@@ -56,6 +56,13 @@ int pp__prof_knob_swap(const pp_workload *w, pp_knob knob, int64_t value, int64_
 /* Start an experiment on knob: clear *out and fill what it is (name, stage,
  * knob, cand_value) with the knob's current value as both current_value and
  * base_value. Returns get_knob's error (PP_EUNAVAIL when absent). */
+/* pp__prof_cpu_split() - n passes' times and CPUs (-1: moved) into *out. */
+void pp__prof_cpu_split(const double *ns, const int *cpu, size_t n, pp_cpu_split *out);
+
+/* pp__prof_pass_cpu() - The calling thread's CPU now and its migrations so
+ * far (-1 each when not known): read before and after a pass. */
+void pp__prof_pass_cpu(int *cpu, long *migrations);
+
 /* pp__prof_ab() - An experiment's speedup, interval and pairs, as the report keeps them. */
 void pp__prof_ab(const pp_experiment *e, pp_ab *out);
 
@@ -99,6 +106,7 @@ typedef struct pp__rounds_opts {
     /* non-NULL: each round's pass at the current settings (its time less
      * the CPU waits of its thread) appended, up to base_cap; *base_n counts */
     double *base_out;
+    int *base_cpu_out; /* non-NULL: beside each, the CPU its thread ran on (-1: moved) */
     size_t base_cap;
     size_t *base_n;
     /* non-NULL (n_arms, with gauge): arm i's prediction made again with its

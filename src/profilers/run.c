@@ -87,6 +87,7 @@ static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report
     pp__rounds_opts o = {.budget_ns = cfg->profile.experiment_budget_s * 1e9,
                          .min_effect = cfg->profile.min_effect,
                          .base_out = r->experiment_passes_ns,
+                         .base_cpu_out = r->experiment_pass_cpu,
                          .base_cap =
                              sizeof r->experiment_passes_ns / sizeof r->experiment_passes_ns[0],
                          .base_n = &r->n_experiment_passes};
@@ -95,6 +96,9 @@ static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report
     if (!e)
         return PP_ENOMEM;
     int rc = pp__prof_rounds(w, &cfg->profile, arms, n, &o, e, est, NULL);
+    if (rc == PP_OK)
+        pp__prof_cpu_split(r->experiment_passes_ns, r->experiment_pass_cpu, r->n_experiment_passes,
+                           &r->experiment_cpus);
     for (size_t i = 0; rc == PP_OK && i < n; i++)
         rc = pp__prof_append_experiment(r, &e[i]);
     free(e);
@@ -576,6 +580,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     pp__gauge_out go[PP__MAX_ARMS];
     memset(go, 0, sizeof go);
     double passes[64];
+    int pass_cpu[64];
     size_t n_passes = 0;
     /* each prediction made again at --apply's own speed: one suggestion's
      * experiment for its arm, all of them for the arm of all */
@@ -594,6 +599,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
                          .wall = on_wall,
                          .resolve = resolve,
                          .base_out = passes,
+                         .base_cpu_out = pass_cpu,
                          .base_cap = sizeof passes / sizeof passes[0],
                          .base_n = &n_passes,
                          .rebase = rebase,
@@ -603,6 +609,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         (rc = pp__prof_rounds(w, &cfg->profile, arms, n_arms, &o, NULL, est, go)) != PP_OK)
         return rc;
     speed_check(r, passes, n_passes, &ap->speed);
+    pp__prof_cpu_split(passes, pass_cpu, n_passes, &ap->cpus);
     for (size_t k = 0; k < n_each && ap->n < PP_REPORT_MAX_SUGGESTIONS; k++) {
         const pp_suggestion *s = &r->suggestions[idx[k]];
         pp_apply_result *a = &ap->results[ap->n++];

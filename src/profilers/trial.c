@@ -103,6 +103,7 @@ typedef struct site_rec {
  * per ns on the CPU, and (with per-site figures) every site that ran in it. */
 typedef struct pass_rec {
     double wall, quiet, rho;
+    int cpu; /* the CPU its thread ran on, start to end; -1: it moved, or unknown */
     size_t n;
     int overflow;
     site_rec *s; /* MAX_TRIAL_SITES */
@@ -291,8 +292,13 @@ static int run_pass(rounds_ctx *c, int a, pass_rec *r)
         return rc;
     r->n = 0;
     r->overflow = 0;
+    int cpu0, cpu1;
+    long mig0, mig1;
+    pp__prof_pass_cpu(&cpu0, &mig0);
     if ((rc = pp__prof_quiet_pass(c->w, c->sched_fd, &r->wall, &r->quiet, &r->rho)) != PP_OK)
         return rc;
+    pp__prof_pass_cpu(&cpu1, &mig1);
+    r->cpu = cpu0 >= 0 && cpu0 == cpu1 && mig1 == mig0 ? cpu0 : -1;
     if (!c->with_sites)
         return PP_OK;
     pp_snapshot *now = NULL;
@@ -912,8 +918,11 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         if (odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
             goto out;
         /* the round's pass at the current settings (first or last of it) */
-        if (o->base_out && o->base_n && *o->base_n < o->base_cap)
+        if (o->base_out && o->base_n && *o->base_n < o->base_cap) {
+            if (o->base_cpu_out)
+                o->base_cpu_out[*o->base_n] = recs[n_arms].cpu;
             o->base_out[(*o->base_n)++] = recs[n_arms].quiet;
+        }
         uint64_t now = pp_clock_now_ns();
         int past = now >= deadline, past_stretch = now >= stretched;
         for (size_t i = 0; i < k; i++) {

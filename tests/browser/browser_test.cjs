@@ -181,6 +181,13 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
       check(line.includes(`${x.speedup.toFixed(2)}x, 95 %`) && line.includes(`${x.pairs} pairs: ${verdict}`),
         `${key}: x-factor, interval, pairs and verdict shown (${line})`);
     }
+    /* a phase whose passes took longer on one CPU: said, with its interval */
+    const splits = [R.experiment_cpus, R.apply && R.apply.cpus].filter(x => x && x.differs);
+    const cpuNotes = await page.locator('#suggestions p.cpu-split').allTextContents();
+    check(cpuNotes.length === splits.length, `a note per phase whose CPUs differ (${splits.length})`);
+    for (const x of splits)
+      check(cpuNotes.some(t => t.includes(`on CPU ${x.slow_cpu}`) && t.includes(`${x.ratio.toFixed(2)}x (95 % ${x.ratio_low.toFixed(2)} to`)),
+        `CPU ${x.slow_cpu} against CPU ${x.quick_cpu}: the ratio with its interval`);
     /* each other cache backend against the current one, with its interval */
     const rowsCache = await page.locator('#cache-facts tr').allTextContents();
     for (const cb of ((R.cache_performance || {}).backends || [])) {

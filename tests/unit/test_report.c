@@ -546,6 +546,57 @@ static void test_comparisons_carry_their_interval(void **state)
     pp_report_free(r);
 }
 
+/* The experiments' passes on two CPUs of different speed: said with the
+ * interval, read back, and a ratio outside its own interval refused; CPUs
+ * alike are not mentioned. */
+static void test_cpu_split_said_and_read_back(void **state)
+{
+    (void)state;
+    pp_report *r = sample_report();
+    r->experiment_cpus = (pp_cpu_split){.known = 1,
+                                        .slow_cpu = 0,
+                                        .quick_cpu = 1,
+                                        .slow_passes = 12,
+                                        .quick_passes = 11,
+                                        .moved_passes = 1,
+                                        .slow_ns = 196e6,
+                                        .quick_ns = 140e6,
+                                        .ratio = 1.4,
+                                        .ratio_low = 1.35,
+                                        .ratio_high = 1.45,
+                                        .differs = 1};
+    char *out = render(r, 0);
+    assert_non_null(strstr(out, "  The CPUs: the experiments' passes at the current settings took "
+                                "0.196s on CPU 0 (12 passes) and 0.140s on CPU 1 (11): 1.40x (95% "
+                                "1.35 to 1.45 x). This machine's CPUs differ in speed"));
+    free(out);
+    char *js = NULL;
+    assert_int_equal(pp_report_to_json_string(r, &js), PP_OK);
+    pp_report *back = NULL;
+    char err[512] = "";
+    assert_int_equal(pp_report_read_json(js, strlen(js), &back, err, sizeof err), PP_OK);
+    assert_true(back->experiment_cpus.known && back->experiment_cpus.differs);
+    assert_int_equal(back->experiment_cpus.quick_cpu, 1);
+    assert_int_equal(back->experiment_cpus.moved_passes, 1);
+    assert_double_equal(back->experiment_cpus.slow_ns, 196e6, 1e-3);
+    assert_false(back->apply.cpus.known);
+    pp_report_free(back);
+    char *p = strstr(js, "\"ratio\": 1.4");
+    assert_non_null(p);
+    char buf[16384];
+    snprintf(buf, sizeof buf, "%.*s\"ratio\": 1.6%s", (int)(p - js), js,
+             p + strlen("\"ratio\": 1.4"));
+    expect_read_error(buf, "experiment_cpus.ratio: outside [ratio_low, ratio_high]");
+    free(js);
+    /* alike: nothing said */
+    r->experiment_cpus.differs = 0;
+    r->experiment_cpus.ratio_low = 0.98;
+    out = render(r, 0);
+    assert_null(strstr(out, "The CPUs:"));
+    free(out);
+    pp_report_free(r);
+}
+
 /* Intervals print as "LOW to HIGH %", so a negative end cannot read as a
  * subtraction ("-340.5-72.0%"); every interval the console prints does. */
 static void test_console_intervals_read_low_to_high(void **state)
@@ -702,6 +753,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_design_gain_reads_under_old_name),
     cmocka_unit_test(test_console_layout),
     cmocka_unit_test(test_comparisons_carry_their_interval),
+    cmocka_unit_test(test_cpu_split_said_and_read_back),
     cmocka_unit_test(test_console_intervals_read_low_to_high),
 };
 PP_TEST_MAIN(tests)

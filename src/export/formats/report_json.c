@@ -53,6 +53,26 @@ static void ab_put(json_t *o, const pp_ab *ab)
     put(o, "pairs", ab->known ? u64(ab->pairs) : json_null());
 }
 
+/* A phase's passes at the current settings by CPU; null when not compared. */
+static json_t *cpu_split_json(const pp_cpu_split *x)
+{
+    if (!x->known)
+        return json_null();
+    json_t *o = json_object();
+    put(o, "slow_cpu", json_integer(x->slow_cpu));
+    put(o, "quick_cpu", json_integer(x->quick_cpu));
+    put(o, "slow_passes", u64(x->slow_passes));
+    put(o, "quick_passes", u64(x->quick_passes));
+    put(o, "moved_passes", u64(x->moved_passes));
+    put(o, "slow_s", num(S(x->slow_ns)));
+    put(o, "quick_s", num(S(x->quick_ns)));
+    put(o, "ratio", num(x->ratio));
+    put(o, "ratio_low", num(x->ratio_low));
+    put(o, "ratio_high", num(x->ratio_high));
+    put(o, "differs", json_boolean(x->differs));
+    return o;
+}
+
 static json_t *samples_json(const double *ns, size_t n)
 {
     json_t *a = json_array();
@@ -430,6 +450,7 @@ static json_t *report_json(const pp_report *r)
         json_array_append_new(ex, o);
     }
     put(root, "experiments", ex);
+    put(root, "experiment_cpus", cpu_split_json(&r->experiment_cpus));
 
     json_t *bn = json_array();
     for (size_t i = 0; i < r->n_findings; i++) {
@@ -484,6 +505,7 @@ static json_t *report_json(const pp_report *r)
             put(ms, "differs", json_boolean(sp->differs));
         }
         put(a, "machine_speed", ms);
+        put(a, "cpus", cpu_split_json(&ap->cpus));
         json_t *b = json_object();
         put(b, "end_to_end_s", num(S(ap->before_ns)));
         put(b, "targets", targets_json(ap->before_targets, ap->n_before_targets));

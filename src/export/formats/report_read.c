@@ -692,6 +692,44 @@ static void read_at_speed(rd *c, json_t *o, const char *path, pp_apply_at_speed 
     get_bool(c, x, in, "judged", &as->judged);
 }
 
+/* A phase's passes by CPU (optional: reports from before have none; null: not compared). */
+static void read_cpu_split(rd *c, json_t *o, const char *at, const char *key, pp_cpu_split *x)
+{
+    memset(x, 0, sizeof *x);
+    x->slow_cpu = x->quick_cpu = -1;
+    json_t *v = get_obj(c, o, at, key, 0);
+    if (!v)
+        return;
+    char p[64];
+    snprintf(p, sizeof p, "%s%s%s", strcmp(at, "report") ? at : "", strcmp(at, "report") ? "." : "",
+             key);
+    double sc = -1, qc = -1;
+    uint64_t sp = 0, qp = 0, mp = 0;
+    get_num(c, v, p, "slow_cpu", 1, &sc);
+    get_num(c, v, p, "quick_cpu", 1, &qc);
+    get_u64(c, v, p, "slow_passes", 1, &sp);
+    get_u64(c, v, p, "quick_passes", 1, &qp);
+    get_u64(c, v, p, "moved_passes", 0, &mp);
+    get_ns(c, v, p, "slow_s", 1, &x->slow_ns);
+    get_ns(c, v, p, "quick_s", 1, &x->quick_ns);
+    get_num(c, v, p, "ratio", 1, &x->ratio);
+    get_num(c, v, p, "ratio_low", 1, &x->ratio_low);
+    get_num(c, v, p, "ratio_high", 1, &x->ratio_high);
+    get_bool(c, v, p, "differs", &x->differs);
+    if (c->failed)
+        return;
+    if (!(sc >= 0 && sc < 65536 && qc >= 0 && qc < 65536 && sc != qc))
+        fail(c, p, "slow_cpu", "not two different CPU numbers");
+    else if (!(x->ratio_low <= x->ratio && x->ratio <= x->ratio_high && x->ratio_low > 0))
+        fail(c, p, "ratio", "outside [ratio_low, ratio_high]");
+    x->slow_cpu = (int)sc;
+    x->quick_cpu = (int)qc;
+    x->slow_passes = sp <= 64 ? (unsigned)sp : 64u;
+    x->quick_passes = qp <= 64 ? (unsigned)qp : 64u;
+    x->moved_passes = mp <= 64 ? (unsigned)mp : 64u;
+    x->known = !c->failed;
+}
+
 static void read_apply(rd *c, json_t *root, pp_apply *ap)
 {
     const char *p = "apply";
@@ -713,6 +751,7 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         get_num(c, ms, mp, "ratio_high", 1, &ap->speed.ratio_high);
         get_bool(c, ms, mp, "differs", &ap->speed.differs);
     }
+    read_cpu_split(c, a, p, "cpus", &ap->cpus);
     get_ns(c, b, "apply.before", "end_to_end_s", 1, &ap->before_ns);
     get_ns(c, af, "apply.after", "end_to_end_s", 1, &ap->after_ns);
     json_t *t = get_arr(c, b, "apply.before", "targets", 1, PP_REPORT_MAX_TARGETS);
@@ -958,6 +997,7 @@ static void read_root(rd *c, json_t *root, pp_report *r)
     a = get_arr(c, root, p, "targets", 1, PP_REPORT_MAX_TARGETS);
     read_targets(c, a, "targets", r->targets, &r->n_targets);
     read_apply(c, root, &r->apply); /* optional: only after --apply */
+    read_cpu_split(c, root, "report", "experiment_cpus", &r->experiment_cpus);
     if (!c->failed && pp__report_causal_read(root, &r->causal, c->err, c->errcap) != PP_OK)
         c->failed = 1; /* optional: only after a causal phase */
 }

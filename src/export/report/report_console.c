@@ -427,6 +427,23 @@ static const char *untested_verdict(const pp_experiment *e)
 }
 
 /* the experiments whose setting was not suggested */
+/* A phase whose passes at the current settings took longer on one CPU than
+ * on another (only when they did, with the interval) */
+static void print_cpu_split(FILE *f, const pp_cpu_split *x, const char *whose)
+{
+    char a[32], b[32];
+    if (!x->known || !x->differs)
+        return;
+    fprintf(f,
+            "  The CPUs: %s passes at the current settings took %s on CPU %d (%u passes) and %s "
+            "on CPU %d (%u): %.2fx (95%% %.2f to %.2f x). This machine's CPUs differ in speed, "
+            "so a pass's time depends on the CPU its thread lands on, and a pair whose passes "
+            "ran on different CPUs measures them as well as the setting\n",
+            whose, dur(a, sizeof a, x->slow_ns), x->slow_cpu, x->slow_passes,
+            dur(b, sizeof b, x->quick_ns), x->quick_cpu, x->quick_passes, x->ratio, x->ratio_low,
+            x->ratio_high);
+}
+
 static void print_untested(const out *o, const pp_report *r)
 {
     FILE *f = o->f;
@@ -454,6 +471,7 @@ static void print_untested(const out *o, const pp_report *r)
                     pct(r2, sizeof r2, e->predicted_low, e->predicted_high), untested_verdict(e));
         }
     }
+    print_cpu_split(f, &r->experiment_cpus, "the experiments'");
 }
 
 /* Bottlenecks */
@@ -518,6 +536,7 @@ static void print_apply(const out *o, const pp_report *r)
                 : sp->ratio_low >= 1.0 / 1.05 && sp->ratio_high <= 1.05
                     ? "the same speed within 5 %"
                     : "no difference the passes can show");
+    print_cpu_split(f, &ap->cpus, "--apply's");
     size_t hits = 0, as_predicted = 0, judged = 0;
     for (size_t i = 0; i < ap->n; i++) {
         const pp_apply_result *x = &ap->results[i];
