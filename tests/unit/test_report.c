@@ -275,6 +275,17 @@ static void expect_read_error(const char *json, const char *want)
     assert_non_null(strstr(err, want));
 }
 
+/* json with the first `from` replaced by `to` is refused with `want` in the message */
+static void expect_replaced_error(const char *json, const char *from, const char *to,
+                                  const char *want)
+{
+    const char *p = strstr(json, from);
+    assert_non_null(p);
+    char buf[16384];
+    snprintf(buf, sizeof buf, "%.*s%s%s", (int)(p - json), json, to, p + strlen(from));
+    expect_read_error(buf, want);
+}
+
 static void test_reader_names_the_fault(void **state)
 {
     (void)state;
@@ -531,12 +542,8 @@ static void test_comparisons_carry_their_interval(void **state)
     assert_double_equal(back->cache.backends[1].against_current.speedup_low, 28.0, 1e-12);
     assert_double_equal(back->cache.backends[1].pair_current_ns, 1.5e9, 1e-3);
     pp_report_free(back);
-    char *p = strstr(js, "\"speedup\": 2.0");
-    assert_non_null(p);
-    char buf[16384];
-    snprintf(buf, sizeof buf, "%.*s\"speedup\": 2.5%s", (int)(p - js), js,
-             p + strlen("\"speedup\": 2.0"));
-    expect_read_error(buf, "data_loading.keep_alive.speedup: outside [speedup_low, speedup_high]");
+    expect_replaced_error(js, "\"speedup\": 2.0", "\"speedup\": 2.5",
+                          "data_loading.keep_alive.speedup: outside [speedup_low, speedup_high]");
     free(js);
     /* a report from before: no interval, the x-factor as it was */
     memset(&r->inference.models[0].int8_ab, 0, sizeof r->inference.models[0].int8_ab);
@@ -581,12 +588,8 @@ static void test_cpu_split_said_and_read_back(void **state)
     assert_double_equal(back->experiment_cpus.slow_ns, 196e6, 1e-3);
     assert_false(back->apply.cpus.known);
     pp_report_free(back);
-    char *p = strstr(js, "\"ratio\": 1.4");
-    assert_non_null(p);
-    char buf[16384];
-    snprintf(buf, sizeof buf, "%.*s\"ratio\": 1.6%s", (int)(p - js), js,
-             p + strlen("\"ratio\": 1.4"));
-    expect_read_error(buf, "experiment_cpus.ratio: outside [ratio_low, ratio_high]");
+    expect_replaced_error(js, "\"ratio\": 1.4", "\"ratio\": 1.6",
+                          "experiment_cpus.ratio: outside [ratio_low, ratio_high]");
     free(js);
     /* alike: nothing said */
     r->experiment_cpus.differs = 0;
