@@ -76,12 +76,18 @@ static int backends(const pp_workload *w, pp_cache_profile *c, const pp_stage_re
         fill_backend(cb, w->cache_backend_names[b], &res, h, ns);
         c->n_backends++;
         /* against the current one, replays interleaved: the comparison the
-         * report prints, with its interval */
+         * report prints, with its interval; as many pairs as fit in the
+         * time allowed, and none when fewer than an interval needs fit */
         if ((rc = w->set_knob(w->ctx, PP_KNOB_CACHE_BACKEND, cur)) != PP_OK)
             break;
+        double pair_ns = cur_ns + ns;
+        double fit = pair_ns > 0 ? PP_REPORT_BACKEND_PAIRS_S * 1e9 / pair_ns - 1.0 : repeats;
+        unsigned pairs = fit >= (double)repeats ? repeats : (unsigned)(fit > 0 ? fit : 0);
+        if (pairs < pp__stats_min_pairs(0.95))
+            continue;
         pp_experiment e;
         if ((rc = pp_experiment_run(w, "cache_backend", PP_STAGE_CACHE, 0, PP_KNOB_CACHE_BACKEND,
-                                    cur, (int64_t)b, repeats, &e)) != PP_OK)
+                                    cur, (int64_t)b, pairs, &e)) != PP_OK)
             break;
         cb->pair_current_ns = e.base_ns;
         cb->pair_replay_ns = e.cand_ns;

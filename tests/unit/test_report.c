@@ -494,8 +494,11 @@ static void test_comparisons_carry_their_interval(void **state)
     /* two cache backends, the current one the slower: its replay against
      * the other's, interleaved */
     pp_cache_profile *k = &r->cache;
-    k->n_backends = 3;
-    k->backends[0] = (pp_cache_backend){.name = "redis", .current = 1, .mean_ns = 30e3};
+    k->n_backends = 4;
+    k->backends[0] =
+        (pp_cache_backend){.name = "redis", .current = 1, .mean_ns = 30e3, .replay_ns = 1.5e9};
+    /* replays too long to pair in the time allowed: no x-factor */
+    k->backends[3] = (pp_cache_backend){.name = "far", .mean_ns = 300e3, .replay_ns = 15e9};
     k->backends[1] = (pp_cache_backend){.name = "in-process",
                                         .mean_ns = 1e3,
                                         .pair_current_ns = 1.5e9,
@@ -516,6 +519,11 @@ static void test_comparisons_carry_their_interval(void **state)
                            "replay 1.470s against 1.500s (0.98x the time, 95% 0.92 to 1.05 x): "
                            "no significant change"));
     assert_null(strstr(out, "x the op latency of")); /* the unpaired x-factor of before */
+    assert_non_null(strstr(out,
+                           "  Backend far: avg 0.300ms, p99 0.00us, hit ratio 0.00%\n"
+                           "    not compared with redis over interleaved replays (a replay "
+                           "here took 15.000s, 1.500s there; the pairs would take over 20 s)"));
+    assert_null(strstr(out, "far against"));
     assert_non_null(
         strstr(out, "  the batches above: slowest source 6.000ms, all sources 9.000ms"));
     assert_non_null(strstr(out,
