@@ -143,6 +143,15 @@
     b.id = `chart-sweep-throughput-${name}`;
     grid.append(a, b);
     sweepBox.append(h, grid);
+    /* int8 against fp32 at the chosen batch, with its interval (the console's line) */
+    const q = m.fp32_vs_int8;
+    if (q) {
+      const p = document.createElement('p');
+      p.className = 'note int8';
+      p.textContent = `fp32 ${C.num(q.fp32_throughput)} items/s against int8 ${C.num(q.int8_throughput)} items/s` +
+        (q.speedup != null ? abText(q).replace(' (', ' (int8 ') : '') + '.';
+      sweepBox.append(p);
+    }
     const markers = [];
     if (m.best_batch) markers.push({ x: m.best_batch, label: `chosen ${m.best_batch}`, color: '#2f9e44' });
     if (m.current_batch && m.current_batch !== m.best_batch) markers.push({ x: m.current_batch, label: `current ${m.current_batch}`, color: '#868e96' });

@@ -188,6 +188,15 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
     for (const x of splits)
       check(cpuNotes.some(t => t.includes(`on CPU ${x.slow_cpu}`) && t.includes(`${x.ratio.toFixed(2)}x (95 % ${x.ratio_low.toFixed(2)} to`)),
         `CPU ${x.slow_cpu} against CPU ${x.quick_cpu}: the ratio with its interval`);
+    /* int8 against fp32 per model, with its interval and verdict */
+    const int8Notes = await page.locator('#sweep-models p.int8').allTextContents();
+    for (const [name, m] of Object.entries(R.model_inference || {})) {
+      const q = m.fp32_vs_int8;
+      if (!q || q.speedup == null) continue;
+      const verdict = !q.significant ? 'no significant change' : q.speedup_low > 1 ? 'faster' : 'slower';
+      check(int8Notes.some(t => t.includes(`(int8 ${q.speedup.toFixed(2)}x, 95 %`) && t.includes(`${q.pairs} pairs: ${verdict}`)),
+        `${name}: int8 against fp32 with its interval and verdict`);
+    }
     /* each other cache backend against the current one, with its interval */
     const rowsCache = await page.locator('#cache-facts tr').allTextContents();
     for (const cb of ((R.cache_performance || {}).backends || [])) {
