@@ -53,7 +53,8 @@ static const char *pct(char *buf, size_t cap, double low, double high)
 }
 
 /* "1.92x, 95% 1.80 to 2.05 x, 12 pairs: faster": a comparison's x-factor
- * with its interval and what the interval says */
+ * with its interval and what the interval says (web/report.js, abText,
+ * writes the same for the page, which renders from report.json alone) */
 static const char *ab_text(char *buf, size_t cap, const pp_ab *ab)
 {
     char rg[64];
@@ -425,7 +426,8 @@ static const char *untested_verdict(const pp_experiment *e)
 
 /* the experiments whose setting was not suggested */
 /* A phase whose passes at the current settings took longer on one CPU than
- * on another (only when they did, with the interval) */
+ * on another (only when they did, with the interval; web/report.js writes
+ * the same note for the page) */
 static void print_cpu_split(FILE *f, const pp_cpu_split *x, const char *whose)
 {
     char a[32], b[32];
