@@ -13,6 +13,7 @@
  */
 #include <sched.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,6 +85,10 @@ void pp__prof_cpu_split(const double *ns, const int *cpu, size_t n, pp_cpu_split
         goto out;
     int b_slower = e.ratio >= 1.0;
     if (!b_slower && pp__stats_unpaired(xb, nb, xa, na, 0.95, 0.0, &e) != PP_OK)
+        goto out;
+    /* too few passes on one CPU (3 and 3) leave the rank interval unbounded:
+     * nothing is said rather than a ratio without its interval */
+    if (!(e.low > 0.0) || !isfinite(e.high))
         goto out;
     out->known = 1;
     out->slow_cpu = b_slower ? b : a;
