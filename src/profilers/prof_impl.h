@@ -209,6 +209,12 @@ PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cf
                                  pp_experiment *out_exp, pp__ratio_est *out_est,
                                  pp__gauge_out *out_gauge);
 
+/* A round's passes in order for the arms seq[0..k), k >= 1, into plan[k +
+ * 1]: each arm's index, and -1 for the pass at the current settings, which
+ * runs in the middle (s0 s1 s2 B s3 s4 s5: each arm's pass at most k / 2 +
+ * 1 passes from it). Returns k + 1. */
+size_t pp__prof_round_plan(const size_t *seq, size_t k, int *plan);
+
 /* Whether a per-site prediction (gain, its 90 % interval) is settled: the
  * interval within max(3 points, 30 % of the prediction) either side and
  * wholly above min_effect or wholly below it; pp__prof_rounds stops such an

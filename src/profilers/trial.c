@@ -2,24 +2,27 @@
  * trial.c - Experiments over whole passes, in rounds: each round runs one
  * pass at the current settings and one at each arm's settings (an arm: one
  * candidate knob value, or several at once for --apply), so one baseline
- * pass serves every arm's pair in that round. Which goes first alternates
- * from round to round (the baseline first, then last, the arms in reverse
- * order), so that a drift in the machine's speed over a round lands on
- * both sides of each pair alike. With per-site figures on, a snapshot after
- * each pass gives every instrumented site's self time in it; analyze/
- * predict.c turns an arm's pairs into per-site speedups and the predicted
- * gain. Each arm stops on its own (sequential stopping): when its end-to-end
- * interval is narrow enough, when it clearly cannot reach the minimum effect,
- * when its per-site prediction is settled, at its largest number of pairs,
- * or once the budget is spent and it has a few pairs more than the fewest
- * its sites can be judged with (SETTLE_PAIRS); for --apply, not while its
- * interval is wider than what it checks (pp__rounds_opts.resolve), up to
- * 1.5 times the budget. --apply's pairs whose machine changed speed
- * between their two passes are set aside by a gauge (gauged()), and each
- * of its predictions is made again with the arm's own passes at the
- * current settings (rebase_arm(): the machine's speed moves the shares of
- * a pass). On a
- * loaded machine each site's on-CPU time is measured at a rate of its
+ * pass serves every arm's pair in that round. The baseline runs in the
+ * middle of the round (a1 a2 a3 B a4 a5 a6), each arm's pass at most half
+ * a round from it: the machine's speed drifts within seconds, and two
+ * passes differ less the closer they run (on a 2-core VM, the same
+ * setting's passes 1 apart by a median 6 %, 6 or more apart by 15 %). Odd
+ * rounds run the round backwards, so that which of a pair goes first
+ * alternates and a drift lands on both sides of each pair alike. With
+ * per-site figures on, a snapshot after each pass gives every instrumented
+ * site's self time in it; analyze/predict.c turns an arm's pairs into
+ * per-site speedups and the predicted gain. Each arm stops on its own
+ * (sequential stopping): when its end-to-end interval is narrow enough,
+ * when it clearly cannot reach the minimum effect, when its per-site
+ * prediction is settled, at its largest number of pairs, or once the
+ * budget is spent and it has a few pairs more than the fewest its sites
+ * can be judged with (SETTLE_PAIRS); for --apply, not while its interval
+ * is wider than what it checks (pp__rounds_opts.resolve), up to 1.5 times
+ * the budget. --apply's pairs whose machine changed speed between their
+ * two passes are set aside by a gauge (gauged()), and each of its
+ * predictions is made again with the arm's own passes at the current
+ * settings (rebase_arm(): the machine's speed moves the shares of a pass).
+ * On a loaded machine each site's on-CPU time is measured at a rate of its
  * own. Restores the knobs and the sampling on every path.
  */
 #include <fcntl.h>
@@ -791,6 +794,17 @@ static void resolve_pending(rounds_ctx *c, const pp__rounds_opts *o, const int *
     free(est);
 }
 
+size_t pp__prof_round_plan(const size_t *seq, size_t k, int *plan)
+{
+    size_t n = 0;
+    for (size_t j = 0; j < k; j++) {
+        if (j == k / 2)
+            plan[n++] = -1;
+        plan[n++] = (int)seq[j];
+    }
+    return n;
+}
+
 int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__arm *arms,
                     size_t n_arms, const pp__rounds_opts *o, pp_experiment *out_exp,
                     pp__ratio_est *out_est, pp__gauge_out *out_gauge)
@@ -902,22 +916,20 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
                 order[k++] = i;
         if (k == 0)
             break;
-        /* the arms rotated every other round; the baseline first in even
-         * rounds, last in odd ones with the arms reversed */
+        /* the arms rotated every other round around the pass at the current
+         * settings (pp__prof_round_plan()); odd rounds run the plan backwards */
         size_t q = (round / 2) % k, seq[PP__MAX_ARMS];
         for (size_t i = 0; i < k; i++)
             seq[i] = order[(q + i) % k];
+        int plan[PP__MAX_ARMS + 1];
+        size_t n_plan = pp__prof_round_plan(seq, k, plan);
         int odd = (int)(round % 2);
-        if (!odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
-            goto out;
-        for (size_t i = 0; i < k; i++) {
-            size_t a = seq[odd ? k - 1 - i : i];
-            if ((rc = run_pass(&c, (int)a, &recs[a])) != PP_OK)
+        for (size_t i = 0; i < n_plan; i++) {
+            int x = plan[odd ? n_plan - 1 - i : i];
+            if ((rc = run_pass(&c, x, &recs[x >= 0 ? (size_t)x : n_arms])) != PP_OK)
                 goto out;
         }
-        if (odd && (rc = run_pass(&c, -1, &recs[n_arms])) != PP_OK)
-            goto out;
-        /* the round's pass at the current settings (first or last of it) */
+        /* the round's pass at the current settings */
         if (o->base_out && o->base_n && *o->base_n < o->base_cap) {
             if (o->base_cpu_out)
                 o->base_cpu_out[*o->base_n] = recs[n_arms].cpu;

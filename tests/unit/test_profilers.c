@@ -995,6 +995,36 @@ static void test_cpu_split(void **state)
     assert_true(mig >= -1);
 }
 
+/* The pass at the current settings runs in the middle of a round, every
+ * arm's pass within k / 2 + 1 of it; each arm once. */
+static void test_round_plan(void **state)
+{
+    (void)state;
+    size_t seq[8] = {5, 2, 7, 0, 1, 3, 6, 4};
+    int plan[9];
+    for (size_t k = 1; k <= 8; k++) {
+        assert_int_equal(pp__prof_round_plan(seq, k, plan), k + 1);
+        size_t at = 9, seen = 0;
+        for (size_t i = 0; i <= k; i++)
+            if (plan[i] < 0)
+                at = i;
+        assert_true(at <= k);
+        assert_int_equal(at, k / 2); /* s0 .. s(k/2 - 1), B, the rest */
+        for (size_t i = 0; i <= k; i++) {
+            if (plan[i] < 0)
+                continue;
+            size_t j = i < at ? i : i - 1; /* the arms keep seq's order */
+            assert_int_equal(plan[i], (int)seq[j]);
+            assert_true((i > at ? i - at : at - i) <= k / 2 + 1);
+            seen++;
+        }
+        assert_int_equal(seen, k);
+    }
+    /* the former plan (B first) put the last of 6 arms 6 passes away; now 3 */
+    pp__prof_round_plan(seq, 6, plan);
+    assert_int_equal(plan[3], -1);
+}
+
 /* An arm leaves the rounds early once its prediction is decided: narrow
  * (max(3 points, 30 %) either side) and clear of the minimum effect. */
 static void test_prediction_settled(void **state)
@@ -1123,6 +1153,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_apply_gauge_leaves_out_what_changed),
     cmocka_unit_test(test_cpu_sampling_bounded_per_pass),
     cmocka_unit_test(test_prediction_settled),
+    cmocka_unit_test(test_round_plan),
     cmocka_unit_test(test_cpu_split),
 };
 PP_TEST_MAIN(tests)
