@@ -6,7 +6,7 @@
  * middle of the round (a1 a2 a3 B a4 a5 a6), each arm's pass at most half
  * a round from it: the machine's speed drifts within seconds, and two
  * passes differ less the closer they run (on a 2-core VM, the same
- * setting's passes 1 apart by a median 6 %, 6 or more apart by 15 %). Odd
+ * setting's passes 1 apart by a median 6 %, 6 or more apart by 11 %). Odd
  * rounds run the round backwards, so that which of a pair goes first
  * alternates and a drift lands on both sides of each pair alike. With
  * per-site figures on, a snapshot after each pass gives every instrumented
