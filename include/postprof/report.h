@@ -173,12 +173,12 @@ typedef struct pp_mrc_point {
     double miss_ratio;
 } pp_mrc_point;
 
-/* One replay of the trace on one cache backend. */
 /* The cache backends are compared over interleaved replays only when the
  * pairs fit in this many seconds (a replay of the whole trace on a remote
  * cache can take seconds). */
 #define PP_REPORT_BACKEND_PAIRS_S 20.0
 
+/* One replay of the trace on one cache backend. */
 typedef struct pp_cache_backend {
     char name[PP_REPORT_NAME_MAX];
     int current; /* the backend the workload uses */

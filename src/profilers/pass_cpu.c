@@ -11,9 +11,9 @@
  * to one CPU was tried and dropped: concurrent loading's loaders then take
  * the consumer's CPU from it, and its gain went from +9 % to -10 %.)
  */
+#include <math.h>
 #include <sched.h>
 #include <stdio.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
