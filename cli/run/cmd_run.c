@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <postprof/clock.h>
 #include <postprof/crash.h>
 #include <postprof/file.h>
 #include <postprof/postprof.h>
@@ -172,6 +173,7 @@ int cmd_run(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     if ((rc = run_ensure_data(&o)) != PP_EXIT_OK)
         return rc;
+    o.start_ns = pp_clock_now_ns(); /* the run's time limit counts from here */
     snprintf(o.po.base.data_dir, sizeof o.po.base.data_dir, "%s", o.data);
     o.po.on_phase = run_progress;
     o.po.user = &t0;

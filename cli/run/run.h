@@ -7,6 +7,7 @@
 #define PP_CLI_RUN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <postprof/postprof.h>
 #include <posts/posts.h>
@@ -18,7 +19,21 @@ typedef struct {
     int quick, apply, no_color, serve, explain, measure_only;
     int take_turns; /* started by postprof take-turns */
     posts_prof_opts po;
+    uint64_t
+        start_ns; /* pp_clock_now_ns() with the data set ready: the run's time counts from here */
+    double run_budget_s; /* [profile] run_budget_s (0: no limit) */
 } run_opts;
+
+/* The causal phase's seconds: its own (40; --quick 8), less when the run's
+ * time limit leaves less, never under its fewest (15; --quick 3). */
+#define RUN_CAUSAL_S 40.0
+#define RUN_CAUSAL_QUICK_S 8.0
+#define RUN_CAUSAL_MIN_S 15.0
+#define RUN_CAUSAL_QUICK_MIN_S 3.0
+
+/* pp_clock_now_ns() at which the run's time limit is reached when reserve_s
+ * seconds are kept for what comes after; 0 when the run has no limit. */
+uint64_t run_end_ns(const run_opts *o, double reserve_s);
 
 /* [%6.1fs] PHASE on stderr; user is the run's start (struct timespec, CLOCK_MONOTONIC). */
 void run_progress(void *user, const char *phase);

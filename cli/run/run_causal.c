@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <postprof/clock.h>
 #include <postprof/postprof.h>
 #include <posts/posts.h>
 
@@ -108,12 +109,21 @@ void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc,
         if (scopes[i])
             snprintf(sites + strlen(sites), sizeof sites - strlen(sites), "%s%s",
                      sites[0] ? "," : "", scopes[i]);
-    /* --quick: one speedup, short experiments, 8 s; else two speedups, 40 s */
+    /* --quick: one speedup, short experiments, 8 s; else two speedups, 40 s;
+     * less when the run's time limit leaves less (never under the fewest) */
+    double nominal = o->quick ? RUN_CAUSAL_QUICK_S : RUN_CAUSAL_S;
+    double fewest = o->quick ? RUN_CAUSAL_QUICK_MIN_S : RUN_CAUSAL_MIN_S;
+    double duration = nominal;
+    uint64_t end = run_end_ns(o, 0.0), now = pp_clock_now_ns();
+    if (end) {
+        double left = end > now ? (double)(end - now) / 1e9 : 0.0;
+        duration = left < fewest ? fewest : left < nominal ? left : nominal;
+    }
     cli_causal_opts co = {"run",
                           o->quick ? "0,50" : "0,25,50",
                           sites,
                           "posts.batch_scored",
-                          o->quick ? 8.0 : 40.0,
+                          duration,
                           o->quick ? 0.03 : 0.02,
                           o->quick ? 100 : 150,
                           NULL,
@@ -135,7 +145,8 @@ void run_causal(const run_opts *o, const pp_workload *w, pp_report *r, int argc,
         snprintf(rc->note, sizeof rc->note, "no causal result");
     else if (!out.narrow && rc->undecided)
         snprintf(rc->note, sizeof rc->note,
-                 "the %.0f s allowed ran out before every point was decided", co.duration);
+                 "the %.0f s allowed%s ran out before every point was decided", co.duration,
+                 duration < nominal ? " (what the run's time limit left)" : "");
     /* a paused thread lends its core to the others, which a real speedup does
      * not: with more of the pipeline's threads than cores, the consumer's
      * scopes came out low (docs/causal.md, Limits) */

@@ -159,6 +159,7 @@ int run_load_config(run_opts *o, pp_config *cfg)
     if (o->apply && !p->experiments)
         return cli_usage_error("run", NULL, "--apply needs the experiments (drop --measure-only)");
     o->po.load_batch = (int)p->load_batch;
+    o->run_budget_s = p->run_budget_s;
     return PP_EXIT_OK;
 }
 
@@ -218,9 +219,31 @@ void run_stop_serving(int serve, pp_sysstats *ss, pp_http_server *srv)
         pp_metrics_default_free();
 }
 
-int run_profile(const run_opts *o, const pp_config *cfg, posts_prof *prof, pp_report *r, int argc,
-                char **argv)
+/* The reports written after the causal phase (JSON and HTML: well under a second). */
+#define RUN_REPORT_S 1.0
+/* --apply's windows before and after its measurements (0.5 to 3.3 s each on 2 cores). */
+#define RUN_APPLY_WINDOWS_S 5.0
+
+uint64_t run_end_ns(const run_opts *o, double reserve_s)
 {
+    double left = o->run_budget_s - RUN_REPORT_S - reserve_s;
+    if (!(o->run_budget_s > 0))
+        return 0;
+    return o->start_ns + (uint64_t)(left > 0 ? left * 1e9 : 0.0);
+}
+
+int run_profile(const run_opts *o, const pp_config *cfg_in, posts_prof *prof, pp_report *r,
+                int argc, char **argv)
+{
+    /* the run's time limit: the causal phase keeps its fewest seconds,
+     * --apply its budget and a half (its stretch) and its windows; the
+     * experiments stop by what is left */
+    pp_config copy = *cfg_in;
+    const pp_config *cfg = &copy;
+    double causal = o->quick ? RUN_CAUSAL_QUICK_MIN_S : RUN_CAUSAL_MIN_S;
+    double apply = o->apply ? 1.5 * cfg_in->profile.apply_budget_s + RUN_APPLY_WINDOWS_S : 0.0;
+    copy.profile.experiments_end_ns = run_end_ns(o, causal + apply);
+    copy.profile.apply_end_ns = run_end_ns(o, causal + RUN_APPLY_WINDOWS_S / 2);
     const pp_workload *w = posts_prof_workload(prof);
     pp_workload turns;
     if (o->take_turns) { /* under postprof take-turns: each timed pass waits for its turn */

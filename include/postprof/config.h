@@ -9,7 +9,7 @@
  * [profile]    load_batch load_batches repeats passes sweep_max sweep_min_gain
  *              sweep_patience latency_target_ms exact_mrc_max shards_rate min_effect
  *              target_half_width max_pairs experiment_budget_s apply_budget_s
- *              experiments
+ *              experiments run_budget_s
  * Every key is documented in docs/report-schema.md.
  */
 #ifndef POSTPROF_CONFIG_H
@@ -63,6 +63,14 @@ typedef struct pp_profiler_cfg {
     double experiment_budget_s; /* time for all knob experiments' passes together (15) */
     double apply_budget_s;      /* time for --apply's measurements together (10) */
     unsigned experiments;       /* 1: run the knob experiments (1); 0: measure only (the CI gate) */
+    double run_budget_s;        /* `postprof run` from the data set ready to the report written
+                                   (88; --quick 19; 0: no limit): the program splits it into the
+                                   two ends below */
+    /* Set by the program, not by a file: pp_clock_now_ns() past which the
+     * experiments' (--apply's) rounds start no more, whatever the budgets
+     * above and their fewest pairs want (each setting has 6 pairs at the
+     * least); 0: none. */
+    uint64_t experiments_end_ns, apply_end_ns;
 } pp_profiler_cfg;
 
 typedef struct pp_config {

@@ -263,6 +263,7 @@ typedef struct pp_experiment {
      * sites whose change is significant; suggested: it passed the noise gate */
     double predicted, predicted_low, predicted_high;
     int suggested;
+    int cut_short; /* the run's time limit stopped it while it was still going */
     size_t n_sites;
     pp_site_change sites[PP_REPORT_MAX_SITES];
 } pp_experiment;
@@ -380,6 +381,7 @@ typedef struct pp_apply_result {
     pp_apply_gauge gauge;
     int hit_as_predicted; /* measured inside the interval the run printed */
     pp_apply_at_speed at_speed;
+    int cut_short; /* the run's time limit stopped it while it was still going */
 } pp_apply_result;
 
 /* Every suggestion at once: the prediction composed per site, and measured. */
@@ -389,6 +391,7 @@ typedef struct pp_apply_combined {
     unsigned pairs;
     pp_apply_gauge gauge;
     pp_apply_at_speed at_speed;
+    int cut_short; /* the run's time limit stopped it while it was still going */
 } pp_apply_combined;
 
 /*

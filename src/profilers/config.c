@@ -67,6 +67,7 @@ static const key_def keys[] = {
     {"profile", "max_pairs", T_UINT, PR(max_pairs), 6, 64},
     {"profile", "experiment_budget_s", T_DOUBLE, PR(experiment_budget_s), 0, 86400},
     {"profile", "apply_budget_s", T_DOUBLE, PR(apply_budget_s), 0, 86400},
+    {"profile", "run_budget_s", T_DOUBLE, PR(run_budget_s), 0, 86400},
     {"profile", "experiments", T_UINT, PR(experiments), 0, 1},
 };
 
@@ -114,6 +115,7 @@ void pp_config_defaults(pp_config *cfg)
         .experiment_budget_s = 15,
         .apply_budget_s = 10,
         .experiments = 1,
+        .run_budget_s = 88,
     };
 }
 
@@ -129,6 +131,7 @@ void pp_config_quick(pp_config *cfg)
     AT_MOST(p->experiment_budget_s, 3.0);
     AT_MOST(p->apply_budget_s, 3.0);
     AT_MOST(p->max_pairs, 16u);
+    AT_MOST(p->run_budget_s, 19.0);
 }
 
 typedef struct parse_state {

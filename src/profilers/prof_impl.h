@@ -85,6 +85,14 @@ typedef struct pp__rounds_opts {
     /* after the warm-up; an arm stops past it once it has 4 pairs more than
      * its fewest, or past 1.5 times it once it has its fewest */
     double budget_ns;
+    /* > 0: pp_clock_now_ns() past which no round starts for an arm with 6
+     * pairs (the fewest whose interval can exclude 1), whatever the rules
+     * above (the run's time limit: pp_profiler_cfg.experiments_end_ns or
+     * apply_end_ns); a round starts only when one as long as the last one
+     * ends before it */
+    uint64_t end_ns;
+    /* non-NULL (n_arms): cut[i] = 1 when the end stopped arm i (it was still going) */
+    unsigned char *cut;
     /* > 0: an arm stops once even the high end of its gain's interval (98 %)
      * is below this: it cannot be suggested */
     double min_effect;

@@ -84,7 +84,10 @@ static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report
     /* every candidate in the same rounds: one pass at the current settings
      * serves all of their pairs in a round */
     r->n_experiment_passes = 0;
+    unsigned char cut[MAX_CANDIDATES] = {0};
     pp__rounds_opts o = {.budget_ns = cfg->profile.experiment_budget_s * 1e9,
+                         .end_ns = cfg->profile.experiments_end_ns,
+                         .cut = cut,
                          .min_effect = cfg->profile.min_effect,
                          .base_out = r->experiment_passes_ns,
                          .base_cpu_out = r->experiment_pass_cpu,
@@ -99,8 +102,10 @@ static int run_experiments(const pp_workload *w, const pp_config *cfg, pp_report
     if (rc == PP_OK)
         pp__prof_cpu_split(r->experiment_passes_ns, r->experiment_pass_cpu, r->n_experiment_passes,
                            &r->experiment_cpus);
-    for (size_t i = 0; rc == PP_OK && i < n; i++)
+    for (size_t i = 0; rc == PP_OK && i < n; i++) {
+        e[i].cut_short = cut[i];
         rc = pp__prof_append_experiment(r, &e[i]);
+    }
     free(e);
     return rc;
 }
@@ -593,7 +598,10 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         rebase[k] = k < n_each ? &one[k] : exps;
         n_rebase[k] = k < n_each ? one[k] != NULL : n_exps;
     }
+    unsigned char cut[PP__MAX_ARMS] = {0};
     pp__rounds_opts o = {.budget_ns = cfg->profile.apply_budget_s * 1e9,
+                         .end_ns = cfg->profile.apply_end_ns,
+                         .cut = cut,
                          .min_effect = 0,
                          .gauge = gst,
                          .wall = on_wall,
@@ -632,6 +640,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
                               a->measured_improvement <= a->predicted_high;
         at_speed_fill(&a->at_speed, &rebased[k], &ap->speed, a->measured_improvement);
         a->hit = a->at_speed.judged ? a->at_speed.hit : a->hit_as_predicted;
+        a->cut_short = cut[k];
         gauge_fill(&a->gauge, &gst[k], &go[k]);
         hits += a->hit != 0;
         hits_as_predicted += a->hit_as_predicted != 0;
@@ -645,6 +654,7 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         ap->combined.measured_low = 1.0 - x->high;
         ap->combined.measured_high = 1.0 - x->low;
         ap->combined.pairs = (unsigned)x->n;
+        ap->combined.cut_short = cut[n_arms - 1];
         gauge_fill(&ap->combined.gauge, &gst[n_arms - 1], &go[n_arms - 1]);
         at_speed_fill(&ap->combined.at_speed, &rebased[n_arms - 1], &ap->speed,
                       ap->combined.measured);

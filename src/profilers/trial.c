@@ -902,6 +902,9 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     uint64_t budget = (uint64_t)(o->budget_ns > 0 ? o->budget_ns : 0);
     uint64_t deadline = pp_clock_now_ns() + budget;
     uint64_t stretched = deadline + (uint64_t)(SETTLE_STRETCH * (double)budget);
+    if (o->cut)
+        memset(o->cut, 0, n_arms);
+    uint64_t round_ns = 0; /* the last round's length */
 
     /* per-site predictions while the rounds go on (settled()); without the
      * memory an arm just runs on to the budget */
@@ -916,6 +919,24 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
                 order[k++] = i;
         if (k == 0)
             break;
+        /* the run's time spent: every arm with the fewest pairs whose
+         * interval can exclude 1 stops, whatever its own fewest */
+        uint64_t start = pp_clock_now_ns();
+        if (o->end_ns && start + round_ns > o->end_ns) {
+            size_t left = 0;
+            for (size_t i = 0; i < k; i++) {
+                arm_state *s = &c.st[order[i]];
+                if (s->n < MIN_TRIAL_PAIRS) {
+                    order[left++] = order[i];
+                    continue;
+                }
+                s->done = 1;
+                if (o->cut)
+                    o->cut[order[i]] = 1;
+            }
+            if ((k = left) == 0)
+                break;
+        }
         /* the arms rotated every other round around the pass at the current
          * settings (pp__prof_round_plan()); odd rounds run the plan backwards */
         size_t q = (round / 2) % k, seq[PP__MAX_ARMS];
@@ -936,6 +957,7 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
             o->base_out[(*o->base_n)++] = recs[n_arms].quiet;
         }
         uint64_t now = pp_clock_now_ns();
+        round_ns = now - start;
         int past = now >= deadline, past_stretch = now >= stretched;
         for (size_t i = 0; i < k; i++) {
             arm_state *s = &c.st[order[i]];

@@ -99,6 +99,24 @@ rc=$?
 [ $rc -eq 2 ] || bad "--measure-only --apply: exit $rc, want 2"
 grep -q "measure-only" "$work/err5.txt" || bad "--measure-only --apply: message does not say why"
 
+echo "-- a run's time limit it cannot meet: each experiment and measurement stops at 6 pairs"
+printf '[profile]\nrun_budget_s = 1\n' > "$work/limit.ini"
+"$pp" run --quick --apply --no-color --config "$work/limit.ini" --data "$work/data" \
+  --out "$work/out5" > "$work/console5.txt" 2> "$work/err6.txt" || bad "run_budget_s = 1: exit $?"
+grep -q "run's time limit" "$work/console5.txt" || bad "run_budget_s = 1: the console does not say what the limit stopped"
+python3 - "$work/out5/report.json" <<'PY' || bad "run_budget_s = 1: report"
+import json, sys
+r = json.load(open(sys.argv[1]))
+xs = [x for x in r["experiments"] if x["sites"]]
+assert xs, "no knob experiment"
+for x in xs:  # the fewest pairs whose interval can exclude 1, no more
+    assert x["repeats"] + x["pairs_set_aside"] == 6, (x["name"], x["repeats"], x["pairs_set_aside"])
+assert any(x["cut_short"] for x in xs), [x["name"] for x in xs]
+for a in r["apply"]["suggestions"]:
+    assert a["pairs"] <= 6, (a["description"], a["pairs"])
+assert r["causal"]["budget_s"] == 3, r["causal"]["budget_s"]  # --quick's fewest seconds
+PY
+
 echo "-- unknown config key"
 printf '[thresholds]\nslow_s = 2\nno_such_key = 1\n' > "$work/bad.ini"
 "$pp" run --quick --config "$work/bad.ini" --data "$work/data" --out "$work/out2" \

@@ -471,6 +471,57 @@ static void test_rounds_share_the_baseline(void **state)
     assert_int_equal(toy_calls(t, PP_STAGE_PASS), p0);
 }
 
+/* The run's time limit: past its end no round starts once an arm has the 6
+ * pairs whose interval can exclude 1, whatever its own rules want; an arm
+ * that stops by its own rules first is not cut short. */
+static void test_rounds_stop_at_the_run_end(void **state)
+{
+    toy *t = *state;
+    pp_workload w;
+    toy_workload(t, &w);
+    pp_config cfg = quick_config();
+    cfg.profile.max_pairs = 40;
+    cfg.profile.target_half_width = 1e-4; /* never narrow enough */
+    pp__arm arms[2] = {
+        {.name = "arena",
+         .stage = PP_STAGE_PREPROCESS,
+         .n = 1,
+         .knob = {PP_KNOB_ARENA},
+         .value = {1}},
+        {.name = "preprocess_threads",
+         .stage = PP_STAGE_PREPROCESS,
+         .n = 1,
+         .knob = {PP_KNOB_THREADS},
+         .value = {3}},
+    };
+    unsigned char cut[2] = {9, 9};
+    /* a budget of an hour, its end already past */
+    pp__rounds_opts o = {.budget_ns = 3600e9, .end_ns = pp_clock_now_ns(), .cut = cut};
+    pp_experiment e[2];
+    pp__ratio_est est[2];
+    unsigned long p0 = toy_calls(t, PP_STAGE_PASS);
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, arms, 2, &o, e, est, NULL), PP_OK);
+    unsigned long passes = toy_calls(t, PP_STAGE_PASS) - p0;
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(est[i].n, 6);
+        assert_int_equal(cut[i], 1);
+    }
+    assert_int_equal(passes, 1 + 2 + 6 + 6 + 6); /* warm-up, then 6 rounds of 3 */
+    int64_t v;
+    assert_int_equal(w.get_knob(w.ctx, PP_KNOB_THREADS, &v), PP_OK);
+    assert_int_equal(v, 1);
+    /* an end an hour away: the arms stop by their own rules (no budget:
+     * at their fewest pairs and 4 more), none cut short */
+    o.budget_ns = 0;
+    o.end_ns = pp_clock_now_ns() + (uint64_t)3600e9;
+    cut[0] = cut[1] = 9;
+    assert_int_equal(pp__prof_rounds(&w, &cfg.profile, arms, 2, &o, e, est, NULL), PP_OK);
+    for (int i = 0; i < 2; i++) {
+        assert_true(est[i].n > 6);
+        assert_int_equal(cut[i], 0);
+    }
+}
+
 static void test_sweep_stops_early(void **state)
 {
     toy *t = *state;
@@ -1142,6 +1193,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_set_up_before_profiling, setup, teardown),
     cmocka_unit_test_setup_teardown(test_peak_rss_is_the_profiles, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rounds_share_the_baseline, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rounds_stop_at_the_run_end, setup, teardown),
     cmocka_unit_test_setup_teardown(test_sweep_stops_early, setup, teardown),
     cmocka_unit_test_setup_teardown(test_experiment_restores_knob, setup, teardown),
     cmocka_unit_test(test_other_threads_count_through_the_pass),

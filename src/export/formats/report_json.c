@@ -410,6 +410,7 @@ static json_t *report_json(const pp_report *r)
         put(o, "cand_spread", num(e->cand_spread));
         put(o, "repeats", json_integer(e->repeats));
         put(o, "pairs_set_aside", json_integer(e->set_aside));
+        put(o, "cut_short", json_boolean(e->cut_short));
         /* null: the sites it left alone did not gauge the machine's speed */
         put(o, "others_speedup", e->others_speedup > 0 ? num(e->others_speedup) : json_null());
         put(o, "others_speedup_low",
@@ -532,6 +533,7 @@ static json_t *report_json(const pp_report *r)
             put(o, "hit_as_predicted", json_boolean(x->hit_as_predicted));
             put(o, "at_apply_speed", at_speed_json(&x->at_speed));
             put(o, "pairs", json_integer(x->pairs));
+            put(o, "cut_short", json_boolean(x->cut_short));
             put(o, "before_s", num(S(x->before_ns)));
             put(o, "after_s", num(S(x->after_ns)));
             put(o, "noise", num(x->noise));
@@ -550,6 +552,7 @@ static json_t *report_json(const pp_report *r)
         put(cb, "measured_low", num(ap->combined.measured_low));
         put(cb, "measured_high", num(ap->combined.measured_high));
         put(cb, "pairs", json_integer(ap->combined.pairs));
+        put(cb, "cut_short", json_boolean(ap->combined.cut_short));
         put(cb, "speed_gauge", gauge_json(&ap->combined.gauge));
         put(cb, "at_apply_speed", at_speed_json(&ap->combined.at_speed));
         put(a, "combined", cb);

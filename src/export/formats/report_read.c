@@ -787,6 +787,7 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         double pairs = 0;
         get_num(c, v, sp, "pairs", 0, &pairs);
         x->pairs = pairs >= 0 && pairs <= 1e6 ? (unsigned)pairs : 0;
+        get_bool(c, v, sp, "cut_short", &x->cut_short);
         get_ns(c, v, sp, "before_s", 1, &x->before_ns);
         get_ns(c, v, sp, "after_s", 1, &x->after_ns);
         get_num(c, v, sp, "noise", 0, &x->noise);
@@ -809,6 +810,7 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
         get_num(c, cb, cp, "measured_high", 0, &ap->combined.measured_high);
         get_num(c, cb, cp, "pairs", 0, &pairs);
         ap->combined.pairs = pairs >= 0 && pairs <= 1e6 ? (unsigned)pairs : 0;
+        get_bool(c, cb, cp, "cut_short", &ap->combined.cut_short);
         read_gauge(c, cb, cp, &ap->combined.gauge);
         read_at_speed(c, cb, cp, &ap->combined.at_speed);
     }
@@ -875,6 +877,7 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         uint64_t aside = 0; /* older reports: none */
         get_u64(c, v, ep, "pairs_set_aside", 0, &aside);
         e->set_aside = aside <= 1000000 ? (unsigned)aside : 1000000u;
+        get_bool(c, v, ep, "cut_short", &e->cut_short); /* older reports: not cut */
         /* older reports and null: not gauged (0) */
         get_num(c, v, ep, "others_speedup", 0, &e->others_speedup);
         get_num(c, v, ep, "others_speedup_low", 0, &e->others_speedup_low);

@@ -443,6 +443,26 @@ static void print_cpu_split(FILE *f, const pp_cpu_split *x, const char *whose)
             x->ratio_high);
 }
 
+/* The experiments the run's time limit stopped while they were still going. */
+static void print_cut_short(FILE *f, const pp_report *r)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_experiments; i++)
+        n += r->experiments[i].cut_short != 0;
+    if (!n)
+        return;
+    fprintf(f,
+            "  The run's time limit ([profile] run_budget_s) stopped %zu experiment%s while "
+            "still going (",
+            n, n == 1 ? "" : "s");
+    for (size_t i = 0, k = 0; i < r->n_experiments; i++)
+        if (r->experiments[i].cut_short)
+            fprintf(f, "%s%s=%lld", k++ ? ", " : "", pp_knob_name(r->experiments[i].knob),
+                    (long long)r->experiments[i].cand_value);
+    fprintf(f, "): their intervals are wider than more pairs would have made them (a slow "
+               "machine, or a short limit)\n");
+}
+
 static void print_untested(const out *o, const pp_report *r)
 {
     FILE *f = o->f;
@@ -471,6 +491,7 @@ static void print_untested(const out *o, const pp_report *r)
         }
     }
     print_cpu_split(f, &r->experiment_cpus, "the experiments'");
+    print_cut_short(f, r);
 }
 
 /* Bottlenecks */
@@ -545,14 +566,15 @@ static void print_apply(const out *o, const pp_report *r)
         char r1[64], r2[64];
         fprintf(f,
                 "  %zu. %s (%s=%lld): predicted %.1f%% (90%% %s), measured %.1f%% "
-                "(95%% %s, %u pairs): %s%s%s\n",
+                "(95%% %s, %u pairs%s): %s%s%s\n",
                 i + 1, pp_category_name(x->category),
                 x->knob >= 0 ? pp_knob_name((pp_knob)x->knob) : "?", (long long)x->value,
                 x->predicted_improvement * 100.0,
                 pct(r1, sizeof r1, x->predicted_low, x->predicted_high),
                 x->measured_improvement * 100.0,
                 pct(r2, sizeof r2, x->measured_low, x->measured_high), x->pairs,
-                x->hit ? "hit" : "miss", x->note[0] ? " - " : "", x->note);
+                x->cut_short ? ", cut short by the run's time limit" : "", x->hit ? "hit" : "miss",
+                x->note[0] ? " - " : "", x->note);
         print_gauge(o, &x->gauge);
     }
     if (judged)
@@ -570,10 +592,10 @@ static void print_apply(const out *o, const pp_report *r)
     else
         fprintf(f,
                 "  All at once: predicted %.1f%% (90%% %s, composed per site), measured "
-                "%.1f%% (95%% %s, %u pairs)\n",
+                "%.1f%% (95%% %s, %u pairs%s)\n",
                 cb->predicted * 100.0, pct(r1, sizeof r1, cb->predicted_low, cb->predicted_high),
                 cb->measured * 100.0, pct(r2, sizeof r2, cb->measured_low, cb->measured_high),
-                cb->pairs);
+                cb->pairs, cb->cut_short ? ", cut short by the run's time limit" : "");
     if (cb->pairs > 0 && cb->at_speed.judged)
         fprintf(f, "     at this speed of the machine: predicted %.1f%% (90%% %s)\n",
                 cb->at_speed.predicted * 100.0,
