@@ -5,7 +5,7 @@
 if(TARGET bench_op_figures)
   target_link_libraries(bench_op_figures PRIVATE postprof_malloc_obj)
 endif()
-foreach(t bench_pipeline bench_op_figures)
+foreach(t bench_pipeline bench_op_figures bench_model_neighbour)
   if(TARGET ${t} AND TARGET posts)
     target_link_libraries(${t} PRIVATE posts)
     target_sources(${t} PRIVATE posts_data.c)

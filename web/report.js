@@ -255,7 +255,8 @@
         (a && a.note ? `<div class="note">${esc(a.note)}</div>` : '') + gaugeNote(a),
         C.pct(s.expected_improvement) + (s.expected_improvement_low != null && s.expected_improvement_high > s.expected_improvement_low
           ? ` (${C.pct(s.expected_improvement_low)} to ${C.pct(s.expected_improvement_high)})` : '') + atSpeedNote(a),
-        a ? C.pct(a.measured_improvement) + (a.measured_low != null ? ` (${C.pct(a.measured_low)} to ${C.pct(a.measured_high)}) ${a.hit ? 'hit' : 'miss'}` : '')
+        a ? C.pct(a.measured_improvement) + (a.measured_low != null ? ` (${C.pct(a.measured_low)} to ${C.pct(a.measured_high)}) ${a.hit ? 'hit' : 'miss'}` : '') +
+          (a.cut_short ? '<div class="note">cut short by the run\'s time limit</div>' : '')
           : 'not applied', badge(s.basis, s.basis)];
     }));
 
@@ -284,6 +285,13 @@
       }));
   }
 
+  /* the experiments the run's time limit stopped while still going (as the
+   * console says it, report_console.c print_cut_short) */
+  const cut = (R.experiments || []).filter(e => e.cut_short);
+  if (cut.length)
+    $('suggestions').insertAdjacentHTML('beforeend', `<p class="note" id="cut-short">The run's time limit ([profile] run_budget_s) stopped ` +
+      `${cut.length} experiment${cut.length === 1 ? '' : 's'} while still going (${esc(cut.map(e => `${e.knob}=${e.cand_value}`).join(', '))}): ` +
+      'their intervals are wider than more pairs would have made them (a slow machine, or a short limit).</p>');
   /* a phase whose passes took longer on one CPU than on another (as the
    * console says it, report_console.c print_cpu_split) */
   for (const [x, whose] of [[R.experiment_cpus, 'the experiments\''], [R.apply && R.apply.cpus, '--apply\'s']])

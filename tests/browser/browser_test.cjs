@@ -181,6 +181,11 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
       check(line.includes(`${x.speedup.toFixed(2)}x, 95 %`) && line.includes(`${x.pairs} pairs: ${verdict}`),
         `${key}: x-factor, interval, pairs and verdict shown (${line})`);
     }
+    /* the experiments the run's time limit stopped while still going: one note naming each */
+    const cut = (R.experiments || []).filter(e => e.cut_short);
+    check(await count(page, '#cut-short') === (cut.length ? 1 : 0), `a note on the experiments cut short (${cut.length})`);
+    for (const e of cut)
+      check((await page.locator('#cut-short').textContent()).includes(`${e.knob}=${e.cand_value}`), `${e.knob}=${e.cand_value} named as cut short`);
     /* a phase whose passes took longer on one CPU: said, with its interval */
     const splits = [R.experiment_cpus, R.apply && R.apply.cpus].filter(x => x && x.differs);
     const cpuNotes = await page.locator('#suggestions p.cpu-split').allTextContents();
