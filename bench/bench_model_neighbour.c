@@ -95,8 +95,7 @@ int main(int argc, char **argv)
         else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
             rounds = strtoul(argv[++i], NULL, 10);
         else {
-            fprintf(stderr,
-                    "usage: bench_model_neighbour [--posts N] [--data DIR] [--rounds N]\n");
+            fprintf(stderr, "usage: bench_model_neighbour [--posts N] [--data DIR] [--rounds N]\n");
             return 2;
         }
     }

@@ -186,6 +186,10 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
     check(await count(page, '#cut-short') === (cut.length ? 1 : 0), `a note on the experiments cut short (${cut.length})`);
     for (const e of cut)
       check((await page.locator('#cut-short').textContent()).includes(`${e.knob}=${e.cand_value}`), `${e.knob}=${e.cand_value} named as cut short`);
+    const cutApplied = R.optimization_suggestions.filter(s => ((R.apply && R.apply.suggestions) || [])
+      .some(a => a.description === s.description && a.cut_short)).length;
+    check(await count(page, '#suggestions-table .note:has-text("cut short by the run\'s time limit")') === cutApplied,
+      `measurements cut short marked: ${cutApplied}`);
     /* a phase whose passes took longer on one CPU: said, with its interval */
     const splits = [R.experiment_cpus, R.apply && R.apply.cpus].filter(x => x && x.differs);
     const cpuNotes = await page.locator('#suggestions p.cpu-split').allTextContents();
