@@ -17,7 +17,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <postprof/postprof.h>
 
@@ -87,18 +86,8 @@ int main(int argc, char **argv)
 {
     size_t nposts = 4000, rounds = 40;
     const char *data = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--posts") == 0 && i + 1 < argc)
-            nposts = strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
-            data = argv[++i];
-        else if (strcmp(argv[i], "--rounds") == 0 && i + 1 < argc)
-            rounds = strtoul(argv[++i], NULL, 10);
-        else {
-            fprintf(stderr, "usage: bench_model_neighbour [--posts N] [--data DIR] [--rounds N]\n");
-            return 2;
-        }
-    }
+    if (bench_posts_args(argc, argv, "bench_model_neighbour", "--rounds", &nposts, &data, &rounds))
+        return 2;
     if (rounds < 6 || rounds > MAX_ROUNDS) {
         fprintf(stderr, "bench_model_neighbour: --rounds: 6 to %d\n", MAX_ROUNDS);
         return 2;

@@ -12,7 +12,6 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <postprof/postprof.h>
@@ -96,18 +95,8 @@ int main(int argc, char **argv)
 {
     size_t nposts = 5000, pairs = 9;
     const char *data = NULL;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--posts") == 0 && i + 1 < argc)
-            nposts = strtoul(argv[++i], NULL, 10);
-        else if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
-            data = argv[++i];
-        else if (strcmp(argv[i], "--pairs") == 0 && i + 1 < argc)
-            pairs = strtoul(argv[++i], NULL, 10);
-        else {
-            fprintf(stderr, "usage: bench_op_figures [--posts N] [--data DIR] [--pairs N]\n");
-            return 2;
-        }
-    }
+    if (bench_posts_args(argc, argv, "bench_op_figures", "--pairs", &nposts, &data, &pairs))
+        return 2;
     if (pairs < 1 || pairs > MAX_PAIRS)
         pairs = 9;
     pp_log_set_level(PP_LOG_ERROR);

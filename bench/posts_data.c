@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <postprof/postprof.h>
 #include <posts/posts.h>
@@ -50,4 +51,24 @@ void bench_posts_data_remove(const char *prog, const char *tmp)
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)
         fprintf(stderr, "%s: could not remove %s\n", prog, tmp);
+}
+
+int bench_posts_args(int argc, char **argv, const char *prog, const char *extra, size_t *nposts,
+                     const char **data, size_t *extra_val)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (v && strcmp(argv[i], "--posts") == 0)
+            *nposts = strtoul(v, NULL, 10);
+        else if (v && strcmp(argv[i], "--data") == 0)
+            *data = v;
+        else if (v && strcmp(argv[i], extra) == 0)
+            *extra_val = strtoul(v, NULL, 10);
+        else {
+            fprintf(stderr, "usage: %s [--posts N] [--data DIR] [%s N]\n", prog, extra);
+            return 2;
+        }
+        i++;
+    }
+    return 0;
 }

@@ -17,6 +17,15 @@
 const char *bench_posts_data(const char *prog, const char *dir, size_t nposts, char *tmp,
                              size_t cap, double *out_gen_s);
 
+/*
+ * bench_posts_args() - The command line of a posts benchmark: --posts N,
+ * --data DIR and one more count, the option named extra (e.g. "--pairs"),
+ * into *nposts, *data and *extra_val (each left as it is when not given).
+ * Returns 0, or 2 after printing prog's usage on stderr.
+ */
+int bench_posts_args(int argc, char **argv, const char *prog, const char *extra, size_t *nposts,
+                     const char **data, size_t *extra_val);
+
 /* bench_posts_data_remove() - Remove the temporary folder tmp, if any (tmp[0]). */
 void bench_posts_data_remove(const char *prog, const char *tmp);
 

@@ -406,6 +406,16 @@ static void test_peak_rss_is_the_profiles(void **state)
     pp_report_free(r);
 }
 
+/* Two arms of the toy's preprocessing: the arena on, three threads. */
+static const pp__arm two_arms[2] = {
+    {.name = "arena", .stage = PP_STAGE_PREPROCESS, .n = 1, .knob = {PP_KNOB_ARENA}, .value = {1}},
+    {.name = "preprocess_threads",
+     .stage = PP_STAGE_PREPROCESS,
+     .n = 1,
+     .knob = {PP_KNOB_THREADS},
+     .value = {3}},
+};
+
 static void test_rounds_share_the_baseline(void **state)
 {
     toy *t = *state;
@@ -413,18 +423,7 @@ static void test_rounds_share_the_baseline(void **state)
     toy_workload(t, &w);
     pp_config cfg = quick_config();
     cfg.profile.max_pairs = 9;
-    pp__arm arms[2] = {
-        {.name = "arena",
-         .stage = PP_STAGE_PREPROCESS,
-         .n = 1,
-         .knob = {PP_KNOB_ARENA},
-         .value = {1}},
-        {.name = "preprocess_threads",
-         .stage = PP_STAGE_PREPROCESS,
-         .n = 1,
-         .knob = {PP_KNOB_THREADS},
-         .value = {3}},
-    };
+    const pp__arm *arms = two_arms;
     /* no budget, no stop for a small effect: each arm stops at its fewest
      * pairs or once its interval is narrow */
     pp__rounds_opts o = {.budget_ns = 0, .min_effect = 0};
@@ -482,18 +481,7 @@ static void test_rounds_stop_at_the_run_end(void **state)
     pp_config cfg = quick_config();
     cfg.profile.max_pairs = 40;
     cfg.profile.target_half_width = 1e-4; /* never narrow enough */
-    pp__arm arms[2] = {
-        {.name = "arena",
-         .stage = PP_STAGE_PREPROCESS,
-         .n = 1,
-         .knob = {PP_KNOB_ARENA},
-         .value = {1}},
-        {.name = "preprocess_threads",
-         .stage = PP_STAGE_PREPROCESS,
-         .n = 1,
-         .knob = {PP_KNOB_THREADS},
-         .value = {3}},
-    };
+    const pp__arm *arms = two_arms;
     unsigned char cut[2] = {9, 9};
     /* a budget of an hour, its end already past */
     pp__rounds_opts o = {.budget_ns = 3600e9, .end_ns = pp_clock_now_ns(), .cut = cut};
