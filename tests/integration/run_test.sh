@@ -114,7 +114,10 @@ for x in xs:  # the fewest pairs whose interval can exclude 1, no more
 assert any(x["cut_short"] for x in xs), [x["name"] for x in xs]
 for a in r["apply"]["suggestions"]:
     assert a["pairs"] <= 6, (a["description"], a["pairs"])
-assert r["causal"]["budget_s"] == 3, r["causal"]["budget_s"]  # --quick's fewest seconds
+# --quick's fewest seconds (no causal section where the phase cannot run:
+# the sanitizer builds, whose runtime the causal shim does not load under)
+if "causal" in r:
+    assert r["causal"]["budget_s"] == 3, r["causal"]["budget_s"]
 PY
 
 echo "-- unknown config key"
