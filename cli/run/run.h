@@ -19,8 +19,7 @@ typedef struct {
     int quick, apply, no_color, serve, explain, measure_only;
     int take_turns; /* started by postprof take-turns */
     posts_prof_opts po;
-    uint64_t
-        start_ns; /* pp_clock_now_ns() with the data set ready: the run's time counts from here */
+    uint64_t start_ns; /* pp_clock_now_ns(), the data set ready: the time limit counts from here */
     double run_budget_s; /* [profile] run_budget_s (0: no limit) */
 } run_opts;
 
