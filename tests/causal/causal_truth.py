@@ -148,7 +148,7 @@ def measured_gains(prog, budget_s=MEASURE_SECONDS):
 ROUNDS = 3  # at most, for real gains that stay put across the prediction
 
 
-def around(measure, predict, judged=None, conditions=None, rounds=ROUNDS):
+def around(measure, predict, judged=None, unlike=None, rounds=ROUNDS):
     """The real gains measured before and after the prediction, the
     prediction between them, and judged against the interval spanning both
     measurements: a machine whose conditions change (other programs' I/O,
@@ -159,35 +159,48 @@ def around(measure, predict, judged=None, conditions=None, rounds=ROUNDS):
     loosely to judge a 5-point target: the round is set aside (printed) and
     run again, at most ROUNDS times. Which round is judged never depends on
     the prediction. Returns (doc, {key: (gain, low, high, pairs, half)}):
-    the span, the mean of the two estimates, the pairs of both and the
-    span's half-width. conditions(before, doc, after), when given, names how
-    the prediction's run differed from its measurements (None when it did
-    not): such a round is set aside too."""
+    the span, the mean of the estimates, their pairs and the span's
+    half-width. unlike(m, doc), when given, names how measurement m's
+    conditions differed from the prediction's run (None when they did not;
+    it never reads the prediction): only measurements under the
+    prediction's conditions make a key's truth, and a judged key with
+    neither sets the round aside too."""
     for rnd in range(1, rounds + 1):
         before = measure()
         doc = predict()
         after = measure()
-        differ = conditions(before, doc, after) if conditions else None
-        if differ:
-            print("round %d set aside: %s" % (rnd, differ), flush=True)
-            continue
-        span = {}
+        span, loose = {}, []
         for k in before:
-            low, high = min(before[k][1], after[k][1]), max(before[k][2], after[k][2])
-            span[k] = ((before[k][0] + after[k][0]) / 2, low, high, before[k][3] + after[k][3],
-                       (high - low) / 2)
-        loose = sorted(k for k in span if (judged is None or k in judged) and
-                       span[k][4] > WIDEST / 100)
+            name = k if isinstance(k, str) else "%s at %d %%" % k
+            asserted = judged is None or k in judged
+            kept = []
+            for when, m in (("before", before[k]), ("after", after[k])):
+                differ = unlike(m, doc) if unlike else None
+                if differ is None:
+                    kept.append((when, m))
+                elif asserted:
+                    print("round %d: %s's measurement %s the prediction left out: %s" % (
+                        rnd, name, when, differ), flush=True)
+            if not kept:
+                if asserted:
+                    loose.append("%s: neither measurement was under the prediction's conditions"
+                                 % name)
+                continue
+            low, high = min(m[1] for _, m in kept), max(m[2] for _, m in kept)
+            span[k] = (sum(m[0] for _, m in kept) / len(kept), low, high,
+                       sum(m[3] for _, m in kept), (high - low) / 2)
+            if asserted and span[k][4] > WIDEST / 100:
+                loose.append("%s measured %s: +-%.1f points together, wider than the +-%.1f a "
+                             "5-point target needs" % (
+                                 name, " and ".join("%+.1f%% [%+.1f%%, %+.1f%%] %s the prediction"
+                                                    % (100 * m[0], 100 * m[1], 100 * m[2],
+                                                       when if when == "before" else "after it")
+                                                    for when, m in kept),
+                                 100 * span[k][4], WIDEST))
         if not loose:
             return doc, span
-        for k in loose:
-            name = k if isinstance(k, str) else "%s at %d %%" % k
-            print("round %d set aside: %s measured %+.1f%% [%+.1f%%, %+.1f%%] before the "
-                  "prediction and %+.1f%% [%+.1f%%, %+.1f%%] after it: +-%.1f points together, "
-                  "wider than the +-%.1f a 5-point target needs" % (
-                      rnd, name, 100 * before[k][0], 100 * before[k][1], 100 * before[k][2],
-                      100 * after[k][0], 100 * after[k][1], 100 * after[k][2],
-                      100 * span[k][4], WIDEST), flush=True)
+        for why in loose:
+            print("round %d set aside: %s" % (rnd, why), flush=True)
     raise SystemExit("FAIL: the real gains, measured before and after the prediction, were "
                      "known to +-%.1f points under the prediction's conditions in none of %d "
                      "rounds: this machine's conditions changed too much to judge" % (
