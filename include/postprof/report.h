@@ -257,6 +257,11 @@ typedef struct pp_experiment {
      * machine's speed, every time of those passes was multiplied by it
      * before the sites were judged; 0 when not */
     double others_speedup, others_speedup_low, others_speedup_high;
+    /* when they ran significantly faster so: the same sites' speedup in its
+     * passes against the other settings' passes of the same rounds (95 %);
+     * its low end above 1, the speed was the setting's own and nothing was
+     * gauged (others_speedup 0); 0 when not compared */
+    double others_own, others_own_low, others_own_high;
     double speedup, speedup_low, speedup_high; /* 95 % */
     int significant;                           /* the interval excludes 1 */
     /* per-site prediction of the gain in end-to-end time (90 %), from the

@@ -42,6 +42,7 @@ typedef struct unit {
     pp_site_change c;
     double r, r_low, r_high; /* cand / base self time, 95 % */
     const double *xa, *xb;   /* the times judged, per pass */
+    const double *xp;        /* xb's peers (pp__trial_site.peer_self), NULL: none */
     int pooled;              /* 1: judged within the pooled unit below (not on its own) */
 } unit;
 
@@ -279,6 +280,59 @@ static size_t speed_changed(const double *ra, const double *rb, const double *ca
     return kept;
 }
 
+/* The pooled unit's time in the candidate's passes against the same sites'
+ * in the other settings' passes of the same rounds. */
+typedef struct peer_check {
+    size_t pairs;              /* the pairs compared; 0: not compared */
+    double speedup, low, high; /* 95 % */
+} peer_check;
+
+/*
+ * The pooled unit's members in the candidate's passes (sb, pass by pass)
+ * against their peers (the other settings' passes of the same rounds),
+ * over the pairs where every member has a peer time; pc->pairs stays 0
+ * when fewer than GAUGE_MIN_PAIRS such pairs. A machine slower in the pass
+ * at the current settings makes every setting's other sites faster alike,
+ * and the comparison reads no change; a setting that speeds up the sites
+ * it does not run (int8's fp32 neighbour, docs/profilers.md) reads faster
+ * than the others' passes too.
+ */
+static int peer_compare(const unit *units, size_t nu, const double *sb, size_t n, peer_check *pc)
+{
+    memset(pc, 0, sizeof *pc);
+    double *p = malloc(2 * n * sizeof *p);
+    if (!p)
+        return PP_ENOMEM;
+    double *b = p + n;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++) {
+        double s = 0.0;
+        int ok = 1;
+        for (size_t k = 0; k < nu && ok; k++) {
+            if (units[k].c.significant || !units[k].xa)
+                continue; /* not a member */
+            ok = units[k].xp && isfinite(units[k].xp[i]);
+            if (ok)
+                s += units[k].xp[i];
+        }
+        if (ok && s > FLOOR_NS && sb[i] > FLOOR_NS) {
+            p[m] = s;
+            b[m++] = sb[i];
+        }
+    }
+    int rc = PP_OK;
+    pp__ratio_est est;
+    if (m >= GAUGE_MIN_PAIRS &&
+        (rc = pp__stats_paired(p, b, m, CONF_SPEEDUP, 0.0, &est)) == PP_OK) {
+        pc->pairs = m;
+        pc->speedup = 1.0 / est.ratio;
+        pc->low = 1.0 / est.high;
+        pc->high = est.low > 0 ? 1.0 / est.low : INFINITY;
+    }
+    free(p);
+    return rc;
+}
+
 /*
  * The experiment over t's pairs into e. With keep (n_pairs) and kept: which
  * pairs the machine kept its speed in, gauged by the sites the setting
@@ -287,8 +341,11 @@ static size_t speed_changed(const double *ra, const double *rb, const double *ca
  * changed (speed_changed()); *kept = n_pairs when none is set aside (no
  * gauge, or fewer pairs would be left than the sites need).
  */
-static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *keep, size_t *kept)
+static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *keep, size_t *kept,
+                         peer_check *pc)
 {
+    if (pc)
+        memset(pc, 0, sizeof *pc);
     int rc = PP_EINVAL;
     unit *units = NULL;
     double *fa = NULL, *fb = NULL, *sa = NULL, *sb = NULL;
@@ -450,6 +507,7 @@ static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *ke
                 goto out;
             u->xa = cost ? NULL : xa; /* pooled: only sites judged on wall time, like the pass */
             u->xb = cost ? NULL : xb;
+            u->xp = cost ? NULL : w ? site->peer_total : site->peer_self;
             nu++;
         }
     }
@@ -478,6 +536,8 @@ static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *ke
                 goto out;
             with_rest = isfinite(rest.r_high) && rest.r_low > 0 && isfinite(rest.c.share_high);
             /* sa, sb: still the members' time, pass by pass */
+            if (pc && with_rest && (rc = peer_compare(units, nu, sb, n, pc)) != PP_OK)
+                goto out;
             size_t floor = pp__stats_min_pairs(site_level(judged(m)));
             if (keep && with_rest && !rest.c.significant && rest.c.share >= GAUGE_MIN_SHARE) {
                 /* fa, fb: the changed sites' time, pass by pass */
@@ -571,7 +631,7 @@ static const double *take(const double *src, const unsigned char *keep, size_t n
 
 /* t's pairs where keep[i] (keep NULL: all n_pairs, kept = n_pairs) into
  * sub, every time of the candidate's passes times f_b; its arrays in buf
- * ((4 + 6 n_sites) x kept doubles) and its sites in ts. */
+ * ((4 + 8 n_sites) x kept doubles) and its sites in ts. */
 static void copy_trial(const pp__trial *t, const unsigned char *keep, size_t kept, double f_b,
                        double *buf, pp__trial_site *ts, pp__trial *sub)
 {
@@ -591,6 +651,8 @@ static void copy_trial(const pp__trial *t, const unsigned char *keep, size_t kep
         ts[k].total_b = take(x->total_b, keep, n, kept, f_b, &buf);
         ts[k].cost_a = take(x->cost_a, keep, n, kept, 1.0, &buf);
         ts[k].cost_b = take(x->cost_b, keep, n, kept, f_b, &buf);
+        ts[k].peer_self = take(x->peer_self, keep, n, kept, 1.0, &buf);
+        ts[k].peer_total = take(x->peer_total, keep, n, kept, 1.0, &buf);
     }
     sub->sites = ts;
 }
@@ -609,10 +671,21 @@ static void copy_trial(const pp__trial *t, const unsigned char *keep, size_t kep
  * other sites slower with a setting is what the setting's own threads do to
  * the CPUs (parallel preprocessing) and stays its loss. The speedup is
  * taken as known: its own interval (1.01 to 1.05 there) is not drawn.
+ *
+ * Unless the other settings' passes of the same rounds say the speed was
+ * the setting's own (pc, peer_compare()): the same sites ran significantly
+ * faster in its passes than in theirs too. A pass at the current settings
+ * slow for the machine's reasons makes every setting's other sites faster
+ * alike; int8 on a CPU with AVX-512 makes its own faster (the fp32 model's
+ * 512-bit kernels slow the code after them, docs/profilers.md), and was
+ * twice left unsuggested by the gauge alone (its others 1.16 and 1.19x
+ * faster, the other settings' same sites 0.89 to 1.18x, median 1.00). The
+ * comparison is reported (others_own) whenever the gauge would have fired.
  */
-static int gauge_others(const pp__trial *t, pp_experiment *e)
+static int gauge_others(const pp__trial *t, const peer_check *pc, pp_experiment *e)
 {
     e->others_speedup = e->others_speedup_low = e->others_speedup_high = 0.0;
+    e->others_own = e->others_own_low = e->others_own_high = 0.0;
     const pp_site_change *rest = NULL;
     int changed = 0;
     for (size_t i = 0; i < e->n_sites; i++) {
@@ -627,9 +700,16 @@ static int gauge_others(const pp__trial *t, pp_experiment *e)
     if (!rest || !changed || !(rest->speedup_low > 1.0) || !isfinite(rest->speedup) ||
         rest->share < GAUGE_MIN_SHARE)
         return PP_OK;
+    if (pc && pc->pairs > 0) {
+        e->others_own = pc->speedup;
+        e->others_own_low = pc->low;
+        e->others_own_high = pc->high;
+        if (pc->low > 1.0)
+            return PP_OK; /* the setting's own: its sites as measured */
+    }
     double f = rest->speedup, f_low = rest->speedup_low, f_high = rest->speedup_high;
     size_t n = t->n_pairs, ns = t->n_sites;
-    double *buf = malloc((4 + 6 * ns) * n * sizeof *buf);
+    double *buf = malloc((4 + 8 * ns) * n * sizeof *buf);
     pp__trial_site *ts = calloc(ns ? ns : 1, sizeof *ts);
     int rc = PP_ENOMEM;
     if (buf && ts) {
@@ -639,7 +719,7 @@ static int gauge_others(const pp__trial *t, pp_experiment *e)
         int sig = e->significant;
         pp__trial g;
         copy_trial(t, NULL, n, f, buf, ts, &g);
-        rc = predict_pairs(&g, e, NULL, NULL);
+        rc = predict_pairs(&g, e, NULL, NULL, NULL);
         e->speedup = sp;
         e->speedup_low = sp_low;
         e->speedup_high = sp_high;
@@ -663,7 +743,8 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     unsigned char *keep = calloc(n, 1);
     if (!keep)
         return PP_ENOMEM;
-    int rc = predict_pairs(t, e, keep, &kept);
+    peer_check pc;
+    int rc = predict_pairs(t, e, keep, &kept, &pc);
     e->set_aside = 0;
     double *buf = NULL;
     pp__trial_site *ts = NULL;
@@ -671,19 +752,19 @@ int pp__predict_experiment(const pp__trial *t, pp_experiment *e)
     const pp__trial *judged = t;
     if (rc == PP_OK && kept < n) {
         /* the pairs the machine changed speed in set aside: everything over the others */
-        buf = malloc((4 + 6 * ns) * kept * sizeof *buf);
+        buf = malloc((4 + 8 * ns) * kept * sizeof *buf);
         ts = calloc(ns ? ns : 1, sizeof *ts);
         rc = PP_ENOMEM;
         if (buf && ts) {
             copy_trial(t, keep, kept, 1.0, buf, ts, &sub);
-            rc = predict_pairs(&sub, e, NULL, NULL);
+            rc = predict_pairs(&sub, e, NULL, NULL, &pc);
             e->set_aside = (unsigned)(n - kept);
             judged = &sub;
         }
     }
     /* and the machine's speed across all of them, gauged by the sites left alone */
     if (rc == PP_OK)
-        rc = gauge_others(judged, e);
+        rc = gauge_others(judged, &pc, e);
     free(buf);
     free(ts);
     free(keep);

@@ -37,7 +37,15 @@ typedef struct pp__trial_site {
     /* 1 + the index in the trial's sites of the scope that encloses this
      * one (a site's parent); 0: a root, or its parent is not in the trial */
     size_t up;
+    /* the same site in the other settings' passes of the same rounds: per
+     * pair, the median of its self (inclusive) time over the other arms
+     * that ran in that pair's round, NAN where fewer than
+     * PP__PREDICT_MIN_PEERS did; NULL: no such figures */
+    const double *peer_self, *peer_total;
 } pp__trial_site;
+
+/* The fewest other arms in a round whose median is a site's peer time. */
+#define PP__PREDICT_MIN_PEERS 3
 
 typedef struct pp__trial {
     size_t n_pairs;

@@ -458,6 +458,48 @@ static size_t counted_sites(const rounds_ctx *c, const pass_rec *a, const pass_r
     return m;
 }
 
+static int by_value(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/*
+ * Site x of arm s in the other arms' passes (pp__trial_site.peer_self,
+ * peer_total): for each of s's pairs, the median over the other arms that
+ * ran in that round and recorded the site (an arm's pair i is round i:
+ * every arm runs from the first round until it stops) of their time for
+ * it, NAN where fewer than PP__PREDICT_MIN_PEERS did. The median, as a
+ * setting or two among them may change the site themselves.
+ */
+static void peers_of(const rounds_ctx *c, const arm_state *s, const site_series *x, double *self,
+                     double *total)
+{
+    double vs[PP__MAX_ARMS], vt[PP__MAX_ARMS];
+    for (size_t i = 0; i < s->n; i++) {
+        size_t m = 0;
+        for (size_t a = 0; a < c->n_arms; a++) {
+            const arm_state *y = &c->st[a];
+            if (y == s || y->n <= i)
+                continue;
+            for (size_t j = 0; j < y->n_sites; j++)
+                if (strcmp(y->sites[j].name, x->name) == 0) {
+                    vs[m] = y->sites[j].self[1][i];
+                    vt[m++] = y->sites[j].total[1][i];
+                    break;
+                }
+        }
+        if (m < PP__PREDICT_MIN_PEERS) {
+            self[i] = total[i] = NAN;
+            continue;
+        }
+        qsort(vs, m, sizeof vs[0], by_value);
+        qsort(vt, m, sizeof vt[0], by_value);
+        self[i] = m % 2 ? vs[m / 2] : 0.5 * (vs[m / 2 - 1] + vs[m / 2]);
+        total[i] = m % 2 ? vt[m / 2] : 0.5 * (vt[m / 2 - 1] + vt[m / 2]);
+    }
+}
+
 /* Arm s's fill of e from its pairs: per-site predictions (with sites) or the
  * end-to-end estimate alone. */
 static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__ratio_est *est)
@@ -466,10 +508,17 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
     if (rc != PP_OK || !e)
         return rc;
     pp__trial_site *ts = calloc(s->n_sites ? s->n_sites : 1, sizeof *ts);
-    if (!ts)
+    double *peer = malloc((2 * s->n_sites * s->n + 1) * sizeof *peer);
+    if (!ts || !peer) {
+        free(ts);
+        free(peer);
         return PP_ENOMEM;
+    }
     for (size_t i = 0; i < s->n_sites; i++) {
         ts[i].name = s->sites[i].name;
+        ts[i].peer_self = peer + 2 * i * s->n;
+        ts[i].peer_total = peer + (2 * i + 1) * s->n;
+        peers_of(c, s, &s->sites[i], peer + 2 * i * s->n, peer + (2 * i + 1) * s->n);
         ts[i].stage = stage_of(c->w, s, &s->sites[i], &ts[i].is_stage);
         ts[i].self_a = s->sites[i].self[0];
         ts[i].self_b = s->sites[i].self[1];
@@ -491,6 +540,7 @@ static int finish_arm(const rounds_ctx *c, arm_state *s, pp_experiment *e, pp__r
                     .sites = ts};
     rc = pp__predict_experiment(&tr, e);
     free(ts);
+    free(peer);
     if (rc != PP_OK)
         return rc;
     /* the spread of the pass times, for the evidence (sorts copies) */

@@ -164,6 +164,10 @@ static void test_json_written_atomically_and_reads_back(void **state)
     r->experiments[0].others_speedup = 1.034; /* the machine's speed gauged */
     r->experiments[0].others_speedup_low = 1.01;
     r->experiments[0].others_speedup_high = 1.05;
+    /* compared with the other settings' passes: alike, so gauged */
+    r->experiments[0].others_own = 0.994;
+    r->experiments[0].others_own_low = 0.976;
+    r->experiments[0].others_own_high = 1.013;
     pp_suggest(r, 0.01);
     assert_non_null(strstr(r->suggestions[0].evidence,
                            "; the sites it left alone ran 1.034x faster in its passes (95% 1.010 "
@@ -209,6 +213,9 @@ static void test_json_written_atomically_and_reads_back(void **state)
     assert_double_equal(back->experiments[0].others_speedup, 1.034, 1e-12);
     assert_double_equal(back->experiments[0].others_speedup_low, 1.01, 1e-12);
     assert_double_equal(back->experiments[0].others_speedup_high, 1.05, 1e-12);
+    assert_double_equal(back->experiments[0].others_own, 0.994, 1e-12);
+    assert_double_equal(back->experiments[0].others_own_low, 0.976, 1e-12);
+    assert_double_equal(back->experiments[0].others_own_high, 1.013, 1e-12);
     assert_int_equal(back->experiments[0].sites[0].stage, PP_STAGE_LOAD);
     assert_true(back->experiments[0].suggested);
     assert_int_equal(back->experiments[0].repeats, 10);

@@ -417,6 +417,10 @@ static json_t *report_json(const pp_report *r)
             e->others_speedup > 0 ? num(e->others_speedup_low) : json_null());
         put(o, "others_speedup_high",
             e->others_speedup > 0 ? num(e->others_speedup_high) : json_null());
+        /* null: not compared with the other settings' passes */
+        put(o, "others_own", e->others_own > 0 ? num(e->others_own) : json_null());
+        put(o, "others_own_low", e->others_own > 0 ? num(e->others_own_low) : json_null());
+        put(o, "others_own_high", e->others_own > 0 ? num(e->others_own_high) : json_null());
         put(o, "speedup", num(e->speedup));
         put(o, "speedup_low", num(e->speedup_low));
         put(o, "speedup_high", num(e->speedup_high));

@@ -887,6 +887,16 @@ static void read_root(rd *c, json_t *root, pp_report *r)
             fail(c, ep, "others_speedup", "not positive");
         if (!(e->others_speedup > 0))
             e->others_speedup = e->others_speedup_low = e->others_speedup_high = 0.0;
+        /* older reports and null: not compared (0); a null high end: none */
+        get_num(c, v, ep, "others_own", 0, &e->others_own);
+        get_num(c, v, ep, "others_own_low", 0, &e->others_own_low);
+        e->others_own_high = INFINITY;
+        get_num(c, v, ep, "others_own_high", 0, &e->others_own_high);
+        json_t *oo = json_object_get(v, "others_own");
+        if (oo && json_is_number(oo) && !(e->others_own > 0))
+            fail(c, ep, "others_own", "not positive");
+        if (!(e->others_own > 0))
+            e->others_own = e->others_own_low = e->others_own_high = 0.0;
         get_num(c, v, ep, "speedup", 1, &e->speedup);
         e->speedup_high = INFINITY; /* null: no upper end */
         get_num(c, v, ep, "speedup_low", 0, &e->speedup_low);
