@@ -239,6 +239,17 @@ static void test_json_written_atomically_and_reads_back(void **state)
     pp_report_free(back);
     unlink(path);
     rmdir(dir);
+    /* faster than in the other settings' passes too: its own, not gauged */
+    r->experiments[0].others_speedup = 0.0;
+    r->experiments[0].others_own = 1.19;
+    r->experiments[0].others_own_low = 1.08;
+    r->experiments[0].others_own_high = 1.30;
+    pp_suggest(r, 0.01);
+    assert_null(strstr(r->suggestions[0].evidence, "taken as the machine's speed"));
+    assert_non_null(strstr(r->suggestions[0].evidence,
+                           "; the sites it left alone ran faster in its passes, 1.190x faster than "
+                           "in the other settings' passes of the same rounds too (95% 1.080 to "
+                           "1.300 x): its own effect, counted"));
     pp_report_free(r);
 }
 
