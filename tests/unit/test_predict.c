@@ -58,18 +58,25 @@ static void passes_from_sites(fake *f)
 /* Eight sites of 10 ms at the current setting and b_us at the candidate,
  * each pass's time with a log-normal noise of `noise` (on top of
  * add_site's 1 %). */
+/* A site of no stage as add_site, with `noise` (in log) per pass instead. */
+static void add_noisy_site(fake *f, pp__rng *r, const char *name, double a_us, double b_us,
+                           double noise)
+{
+    size_t k = f->n;
+    add_site(f, r, name, -1, 0, a_us, b_us);
+    for (int i = 0; i < NP; i++) {
+        f->self_a[k][i] *= exp(noise * pp__rng_normal(r));
+        f->self_b[k][i] *= exp(noise * pp__rng_normal(r));
+        f->total_a[k][i] = f->self_a[k][i];
+        f->total_b[k][i] = f->self_b[k][i];
+    }
+}
+
 static void add_noisy_sites(fake *f, pp__rng *r, double b_us, double noise)
 {
     static const char *names[8] = {"a", "b", "c", "d", "e", "f", "g", "h"};
-    for (size_t s = 0; s < 8; s++) {
-        add_site(f, r, names[s], -1, 0, 10000, b_us);
-        for (int i = 0; i < NP; i++) {
-            f->self_a[s][i] *= exp(noise * pp__rng_normal(r));
-            f->self_b[s][i] *= exp(noise * pp__rng_normal(r));
-            f->total_a[s][i] = f->self_a[s][i];
-            f->total_b[s][i] = f->self_b[s][i];
-        }
-    }
+    for (size_t s = 0; s < 8; s++)
+        add_noisy_site(f, r, names[s], 10000, b_us, noise);
 }
 
 static pp__trial trial_of(fake *f)
@@ -457,13 +464,7 @@ static void test_judgements_step_down(void **state)
             memset(&f, 0, sizeof f);
             for (size_t s = 0; s < 8; s++) {
                 double b = s < 6 ? 10000 / 1.25 : null ? 10000 : 10000 / 1.04;
-                add_site(&f, &r, names[s], -1, 0, 10000, b);
-                for (int i = 0; i < NP; i++) {
-                    f.self_a[s][i] *= exp(0.03 * pp__rng_normal(&r));
-                    f.self_b[s][i] *= exp(0.03 * pp__rng_normal(&r));
-                    f.total_a[s][i] = f.self_a[s][i];
-                    f.total_b[s][i] = f.self_b[s][i];
-                }
+                add_noisy_site(&f, &r, names[s], 10000, b, 0.03);
             }
             passes_from_sites(&f);
             pp__trial t = trial_of(&f);
@@ -564,15 +565,8 @@ static void test_machine_faster_in_the_settings_passes(void **state)
         pp__rng r;
         pp__rng_seed(&r, 5);
         add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000 / m);
-        for (size_t s = 0; s < 7; s++) { /* fake holds 8 sites */
-            add_site(&f, &r, names[s], -1, 0, 60000.0 / 7, 60000.0 / 7 / m);
-            for (int i = 0; i < NP; i++) {
-                f.self_a[s + 1][i] *= exp(0.05 * pp__rng_normal(&r));
-                f.self_b[s + 1][i] *= exp(0.05 * pp__rng_normal(&r));
-                f.total_a[s + 1][i] = f.self_a[s + 1][i];
-                f.total_b[s + 1][i] = f.self_b[s + 1][i];
-            }
-        }
+        for (size_t s = 0; s < 7; s++) /* fake holds 8 sites */
+            add_noisy_site(&f, &r, names[s], 60000.0 / 7, 60000.0 / 7 / m, 0.05);
         passes_from_sites(&f);
         pp__trial t = trial_of(&f);
         pp_experiment e;
@@ -623,12 +617,8 @@ static void test_others_faster_than_the_other_settings_too(void **state)
         pp__rng_seed(&rp, 6);
         add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000 / 1.05);
         for (size_t s = 0; s < 7; s++) {
-            add_site(&f, &r, names[s], -1, 0, 60000.0 / 7, 60000.0 / 7 / 1.05);
+            add_noisy_site(&f, &r, names[s], 60000.0 / 7, 60000.0 / 7 / 1.05, 0.05);
             for (int i = 0; i < NP; i++) {
-                f.self_a[s + 1][i] *= exp(0.05 * pp__rng_normal(&r));
-                f.self_b[s + 1][i] *= exp(0.05 * pp__rng_normal(&r));
-                f.total_a[s + 1][i] = f.self_a[s + 1][i];
-                f.total_b[s + 1][i] = f.self_b[s + 1][i];
                 /* the other settings' median: the current speed, or 5 % faster too */
                 peer[s + 1][i] =
                     60000e3 / 7 / (machine == 1 ? 1.05 : 1.0) * exp(0.02 * pp__rng_normal(&rp));
