@@ -88,6 +88,15 @@ static pp__trial trial_of(fake *f)
                        .sites = f->sites};
 }
 
+/* The passes from f's sites, and the experiment over them in *e. */
+static void predict_fake(fake *f, pp_experiment *e)
+{
+    passes_from_sites(f);
+    pp__trial t = trial_of(f);
+    memset(e, 0, sizeof *e);
+    assert_int_equal(pp__predict_experiment(&t, e), PP_OK);
+}
+
 /* 100 ms passes: predict 40 -> 20 ms, load and cache 30 ms each unchanged
  * (seeded), and int8's experiment over them in *e. */
 static void predict_halved(fake *f, unsigned seed, pp__rng *r, pp_experiment *e)
@@ -426,11 +435,8 @@ static void test_no_effect_sites_judged_together(void **state)
         fake f;
         memset(&f, 0, sizeof f);
         add_noisy_sites(&f, &r, 10000, 0.1); /* 10 % noise, not add_site's 1 % */
-        passes_from_sites(&f);
-        pp__trial t = trial_of(&f);
         pp_experiment e;
-        memset(&e, 0, sizeof e);
-        assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+        predict_fake(&f, &e);
         int sig = 0;
         for (size_t i = 0; i < e.n_sites; i++)
             sig |= e.sites[i].significant;
@@ -516,11 +522,8 @@ static void test_small_changes_judged_together(void **state)
         fake f;
         memset(&f, 0, sizeof f);
         add_noisy_sites(&f, &r, 10000 / 1.05, 0.08);
-        passes_from_sites(&f);
-        pp__trial t = trial_of(&f);
         pp_experiment e;
-        memset(&e, 0, sizeof e);
-        assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+        predict_fake(&f, &e);
         int pooled = 0;
         for (size_t i = 0; i < e.n_sites; i++) {
             if (strcmp(e.sites[i].name, PP__PREDICT_REST_NAME) == 0)
@@ -567,11 +570,8 @@ static void test_machine_faster_in_the_settings_passes(void **state)
         add_site(&f, &r, "model.predict", PP_STAGE_INFER, 0, 40000, 20000 / m);
         for (size_t s = 0; s < 7; s++) /* fake holds 8 sites */
             add_noisy_site(&f, &r, names[s], 60000.0 / 7, 60000.0 / 7 / m, 0.05);
-        passes_from_sites(&f);
-        pp__trial t = trial_of(&f);
         pp_experiment e;
-        memset(&e, 0, sizeof e);
-        assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+        predict_fake(&f, &e);
         print_message("others %.3fx: predicted %.4f (90 %% %.4f to %.4f), others_speedup %.3f, "
                       "pass %.3fx\n",
                       m, e.predicted, e.predicted_low, e.predicted_high, e.others_speedup,
@@ -630,11 +630,8 @@ static void test_others_faster_than_the_other_settings_too(void **state)
         for (int i = 0; i < NP; i++)
             peer[0][i] = 40000e3 * exp(0.01 * pp__rng_normal(&rp));
         f.sites[0].peer_self = f.sites[0].peer_total = peer[0];
-        passes_from_sites(&f);
-        pp__trial t = trial_of(&f);
         pp_experiment e;
-        memset(&e, 0, sizeof e);
-        assert_int_equal(pp__predict_experiment(&t, &e), PP_OK);
+        predict_fake(&f, &e);
         print_message("peers %s: predicted %.4f (90 %% %.4f to %.4f), others_speedup %.3f, "
                       "others_own %.3f (%.3f to %.3f)\n",
                       machine == 0   ? "at the current speed"
