@@ -49,6 +49,27 @@ static int get_num(rd *c, json_t *o, const char *path, const char *key, int requ
     return PP_OK;
 }
 
+/* An optional speedup KEY with KEY_low and KEY_high (null: no upper end):
+ * all 0 when KEY is absent or null (reports of before), an error when it
+ * is a number not above 0. */
+static void get_speed(rd *c, json_t *o, const char *path, const char *key, double *est, double *low,
+                      double *high)
+{
+    char k[64];
+    *est = *low = 0.0;
+    *high = INFINITY;
+    get_num(c, o, path, key, 0, est);
+    snprintf(k, sizeof k, "%s_low", key);
+    get_num(c, o, path, k, 0, low);
+    snprintf(k, sizeof k, "%s_high", key);
+    get_num(c, o, path, k, 0, high);
+    json_t *v = json_object_get(o, key);
+    if (v && json_is_number(v) && !(*est > 0))
+        fail(c, path, key, "not positive");
+    if (!(*est > 0))
+        *est = *low = *high = 0.0;
+}
+
 /* An optional share of time (>= 0); -1 when absent or null. */
 static int get_share(rd *c, json_t *o, const char *path, const char *key, double *out)
 {
@@ -878,25 +899,10 @@ static void read_root(rd *c, json_t *root, pp_report *r)
         get_u64(c, v, ep, "pairs_set_aside", 0, &aside);
         e->set_aside = aside <= 1000000 ? (unsigned)aside : 1000000u;
         get_bool(c, v, ep, "cut_short", &e->cut_short); /* older reports: not cut */
-        /* older reports and null: not gauged (0) */
-        get_num(c, v, ep, "others_speedup", 0, &e->others_speedup);
-        get_num(c, v, ep, "others_speedup_low", 0, &e->others_speedup_low);
-        get_num(c, v, ep, "others_speedup_high", 0, &e->others_speedup_high);
-        json_t *os = json_object_get(v, "others_speedup");
-        if (os && json_is_number(os) && !(e->others_speedup > 0))
-            fail(c, ep, "others_speedup", "not positive");
-        if (!(e->others_speedup > 0))
-            e->others_speedup = e->others_speedup_low = e->others_speedup_high = 0.0;
-        /* older reports and null: not compared (0); a null high end: none */
-        get_num(c, v, ep, "others_own", 0, &e->others_own);
-        get_num(c, v, ep, "others_own_low", 0, &e->others_own_low);
-        e->others_own_high = INFINITY;
-        get_num(c, v, ep, "others_own_high", 0, &e->others_own_high);
-        json_t *oo = json_object_get(v, "others_own");
-        if (oo && json_is_number(oo) && !(e->others_own > 0))
-            fail(c, ep, "others_own", "not positive");
-        if (!(e->others_own > 0))
-            e->others_own = e->others_own_low = e->others_own_high = 0.0;
+        /* older reports and null: not gauged, not compared (0) */
+        get_speed(c, v, ep, "others_speedup", &e->others_speedup, &e->others_speedup_low,
+                  &e->others_speedup_high);
+        get_speed(c, v, ep, "others_own", &e->others_own, &e->others_own_low, &e->others_own_high);
         get_num(c, v, ep, "speedup", 1, &e->speedup);
         e->speedup_high = INFINITY; /* null: no upper end */
         get_num(c, v, ep, "speedup_low", 0, &e->speedup_low);
