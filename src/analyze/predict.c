@@ -73,7 +73,8 @@ static int by_abs_gain(const void *pa, const void *pb)
  * of one experiment, so that all of them together claim a change where
  * there is none at most 5 % of the time (at 95 % each, one of 8 unchanged
  * sites was "significant" in a third of experiments: under load the
- * no-effect knob was predicted -17 %, 90 % -33 to -3 %). */
+ * no-effect knob was predicted -17 %, 90 % -33 to -3 %). The first step
+ * of holm(), which judges the sites left at the level of fewer. */
 static double site_level(size_t m)
 {
     return 1.0 - (1.0 - CONF_SPEEDUP) / (double)(m ? m : 1);
