@@ -458,12 +458,6 @@ static size_t counted_sites(const rounds_ctx *c, const pass_rec *a, const pass_r
     return m;
 }
 
-static int by_value(const void *pa, const void *pb)
-{
-    double a = *(const double *)pa, b = *(const double *)pb;
-    return (a > b) - (a < b);
-}
-
 /*
  * Site x of arm s in the other arms' passes (pp__trial_site.peer_self,
  * peer_total): for each of s's pairs, the median over the other arms that
@@ -475,28 +469,32 @@ static int by_value(const void *pa, const void *pb)
 static void peers_of(const rounds_ctx *c, const arm_state *s, const site_series *x, double *self,
                      double *total)
 {
+    /* each other arm's series of the site, looked up once */
+    const site_series *of[PP__MAX_ARMS];
+    size_t runs[PP__MAX_ARMS], k = 0;
+    for (size_t a = 0; a < c->n_arms; a++) {
+        const arm_state *y = &c->st[a];
+        for (size_t j = 0; y != s && j < y->n_sites; j++)
+            if (strcmp(y->sites[j].name, x->name) == 0) {
+                of[k] = &y->sites[j];
+                runs[k++] = y->n;
+                break;
+            }
+    }
     double vs[PP__MAX_ARMS], vt[PP__MAX_ARMS];
     for (size_t i = 0; i < s->n; i++) {
         size_t m = 0;
-        for (size_t a = 0; a < c->n_arms; a++) {
-            const arm_state *y = &c->st[a];
-            if (y == s || y->n <= i)
-                continue;
-            for (size_t j = 0; j < y->n_sites; j++)
-                if (strcmp(y->sites[j].name, x->name) == 0) {
-                    vs[m] = y->sites[j].self[1][i];
-                    vt[m++] = y->sites[j].total[1][i];
-                    break;
-                }
-        }
+        for (size_t a = 0; a < k; a++)
+            if (runs[a] > i) {
+                vs[m] = of[a]->self[1][i];
+                vt[m++] = of[a]->total[1][i];
+            }
         if (m < PP__PREDICT_MIN_PEERS) {
             self[i] = total[i] = NAN;
             continue;
         }
-        qsort(vs, m, sizeof vs[0], by_value);
-        qsort(vt, m, sizeof vt[0], by_value);
-        self[i] = m % 2 ? vs[m / 2] : 0.5 * (vs[m / 2 - 1] + vs[m / 2]);
-        total[i] = m % 2 ? vt[m / 2] : 0.5 * (vt[m / 2 - 1] + vt[m / 2]);
+        self[i] = pp__stats_median(vs, m);
+        total[i] = pp__stats_median(vt, m);
     }
 }
 
