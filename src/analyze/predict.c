@@ -87,6 +87,15 @@ static size_t judged(size_t m)
     return m >= 2 ? m + 1 : m;
 }
 
+/* A unit's times a, b with FLOOR_NS at the least, into fa, fb (n each). */
+static void floored(const double *a, const double *b, size_t n, double *fa, double *fb)
+{
+    for (size_t i = 0; i < n; i++) {
+        fa[i] = a[i] > FLOOR_NS ? a[i] : FLOOR_NS;
+        fb[i] = b[i] > FLOOR_NS ? b[i] : FLOOR_NS;
+    }
+}
+
 /*
  * Holm's step-down over the units' judgements (m of them in all): with k
  * significant at the level of m, the others are judged again at the level
@@ -111,10 +120,7 @@ static int holm(unit *units, size_t nu, size_t m, size_t n, double *fa, double *
             unit *u = &units[j];
             if (u->c.significant || !u->ja || !u->jb)
                 continue;
-            for (size_t i = 0; i < n; i++) {
-                fa[i] = u->ja[i] > FLOOR_NS ? u->ja[i] : FLOOR_NS;
-                fb[i] = u->jb[i] > FLOOR_NS ? u->jb[i] : FLOOR_NS;
-            }
+            floored(u->ja, u->jb, n, fa, fb);
             pp__ratio_est est;
             int rc = pp__stats_paired(fa, fb, n, site_level(m - k), 0.0, &est);
             if (rc != PP_OK)
@@ -230,10 +236,7 @@ static int unit_fill(unit *u, const pp__trial *t, const double *sa, const double
                      const double *pass, double *fa, double *fb, double sig_conf)
 {
     size_t n = t->n_pairs;
-    for (size_t i = 0; i < n; i++) {
-        fa[i] = sa[i] > FLOOR_NS ? sa[i] : FLOOR_NS;
-        fb[i] = sb[i] > FLOOR_NS ? sb[i] : FLOOR_NS;
-    }
+    floored(sa, sb, n, fa, fb);
     pp__ratio_est self, share, sig;
     int rc = pp__stats_paired(fa, fb, n, CONF_SPEEDUP, 0.0, &self);
     if (rc == PP_OK)

@@ -205,7 +205,7 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
     snprintf(s->implementation, sizeof s->implementation, "%s (set %s=%lld)",
              k ? k->implementation : "Apply the measured setting", pp_knob_name(e->knob),
              (long long)e->cand_value);
-    char speed[320] = "", rg2[64], rg3[64];
+    char speed[320] = "", rg2[64];
     if (e->others_speedup > 0)
         snprintf(speed, sizeof speed,
                  "; the sites it left alone ran %.3fx faster in its passes (95%% %s): taken as "
@@ -219,7 +219,7 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
                  "other settings' passes of the same rounds too (95%% %s): its own effect, "
                  "counted",
                  e->others_own,
-                 pp__stats_range_text(rg3, sizeof rg3, e->others_own_low, e->others_own_high, 1.0,
+                 pp__stats_range_text(rg2, sizeof rg2, e->others_own_low, e->others_own_high, 1.0,
                                       3, "x"));
     snprintf(
         s->evidence, sizeof s->evidence,
