@@ -164,7 +164,8 @@ def around(measure, predict, judged=None, unlike=None, rounds=ROUNDS):
     conditions differed from the prediction's run (None when they did not;
     it never reads the prediction): only measurements under the
     prediction's conditions make a key's truth, and a judged key with
-    neither sets the round aside too."""
+    neither sets the round aside too (a key not judged then keeps both:
+    it is printed, not asserted)."""
     for rnd in range(1, rounds + 1):
         before = measure()
         doc = predict()
@@ -185,7 +186,9 @@ def around(measure, predict, judged=None, unlike=None, rounds=ROUNDS):
                 if asserted:
                     loose.append("%s: neither measurement was under the prediction's conditions"
                                  % name)
-                continue
+                    continue
+                # printed only, never asserted: both, as measured
+                kept = [("before", before[k]), ("after", after[k])]
             low, high = min(m[1] for _, m in kept), max(m[2] for _, m in kept)
             span[k] = (sum(m[0] for _, m in kept) / len(kept), low, high,
                        sum(m[3] for _, m in kept), (high - low) / 2)
