@@ -16,6 +16,7 @@
 
 #include "preload.h"
 #include "ring.h"
+#include "ticks.h"
 #include "unwind.h"
 
 #ifndef F_SETSIG
@@ -209,22 +210,21 @@ static void on_sigprof(int sig, siginfo_t *si, void *ucv)
             t->last_cpu_ns += weight * pp__pl.period_ns;
     } else if (si->si_fd >= 0 &&
                si->si_fd == atomic_load_explicit(&t->perf_fd, memory_order_relaxed)) {
-        /* Ticks since the last sample, from the thread's CPU clock rather
-         * than the task-clock counter: in a VM the counter also runs while
-         * the hypervisor has the vCPU (steal), and one late tick would
-         * carry tens of periods of time the thread never had. The CPU clock
-         * is what the thread used, the same clock the POSIX timers count. */
-        uint64_t cpu = thread_cpu_ns();
-        uint64_t delta = cpu - t->last_cpu_ns;
-        t->last_cpu_ns = cpu;
-        uint64_t ticks = (delta + pp__pl.period_ns / 2) / pp__pl.period_ns;
-        weight = ticks ? ticks : 1;
+        /* Whole periods of the thread's CPU clock since the last sample,
+         * rather than the task-clock counter's: in a VM the counter also
+         * runs while the hypervisor has the vCPU (steal), and one late tick
+         * would carry tens of periods of time the thread never had. The CPU
+         * clock is what the thread used, the same clock the POSIX timers
+         * count. A tick before a whole period is no sample (ticks.h). */
+        weight = pp_pl_cpu_periods(thread_cpu_ns(), &t->last_cpu_ns, pp__pl.period_ns);
     } else {
         /* a SIGPROF that is not ours (kill, setitimer of the target) */
         atomic_fetch_add(&pp__pl.sigprof_foreign, 1);
         goto out;
     }
     atomic_fetch_add_explicit(&t->sig_count, 1, memory_order_relaxed);
+    if (weight == 0)
+        goto out;
     uint64_t flags = 0;
     if (pp__pl.wall) {
         uint64_t cpu = thread_cpu_ns(), now = pp__pl_now_ns();
