@@ -60,8 +60,8 @@ typedef struct pp_profiler_cfg {
     double target_half_width;   /* pairs are added until a speedup's 95 % interval is this narrow
                                    (0.01, on the ratio) */
     unsigned max_pairs;         /* most interleaved pairs of passes per experiment (40) */
-    double experiment_budget_s; /* time for all knob experiments' passes together (15) */
-    double apply_budget_s;      /* time for --apply's measurements together (10) */
+    double experiment_budget_s; /* time for all knob experiments' passes together (25) */
+    double apply_budget_s;      /* time for --apply's measurements together (12) */
     unsigned experiments;       /* 1: run the knob experiments (1); 0: measure only (the CI gate) */
     double run_budget_s;        /* `postprof run` from the data set ready to the report written
                                    (88; --quick 19; 0: no limit): the program splits it into the

@@ -112,8 +112,8 @@ void pp_config_defaults(pp_config *cfg)
         .min_effect = 0.01,
         .target_half_width = 0.01,
         .max_pairs = 40,
-        .experiment_budget_s = 15,
-        .apply_budget_s = 10,
+        .experiment_budget_s = 25,
+        .apply_budget_s = 12,
         .experiments = 1,
         .run_budget_s = 88,
     };
