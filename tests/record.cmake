@@ -51,8 +51,8 @@ foreach(c ${pp_record_cases})
 endforeach()
 
 pp_add_unit_test(NAME profile SOURCES unit/test_profile.c LIBS postprof_static)
-# the CPU a sample of the preloaded profiler stands for (src/preload/ticks.h)
-pp_add_unit_test(NAME preload_ticks SOURCES unit/test_preload_ticks.c LABELS record)
+# the CPU a sample stands for (src/preload/ticks.h, src/capture/attach_weight.h)
+pp_add_unit_test(NAME sample_weights SOURCES unit/test_sample_weights.c LABELS record)
 # pp_record_attach() called by a program: sampling a child, a refusal explained
 pp_add_unit_test(NAME record_attach SOURCES record/test_attach.c LIBS postprof_static
   LABELS record)

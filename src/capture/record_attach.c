@@ -31,6 +31,7 @@
 #include <postprof/raw_format.h>
 #include <postprof/record.h>
 
+#include "capture/attach_weight.h"
 #include "common/strbuf.h"
 
 #define PASS_MS 50 /* drain and rescan interval */
@@ -44,7 +45,11 @@ typedef struct {
     size_t map_len;
     uint64_t data_off, data_size;
     char name[16];
-    int seen; /* found by the current rescan */
+    int seen;          /* found by the current rescan */
+    int cpu_known;     /* cpu0_ns read: the thread's CPU bounds its samples */
+    uint64_t cpu0_ns;  /* its CPU clock when sampling began */
+    uint64_t given_ns; /* CPU its samples stood for so far (attach_weight.h) */
+    uint64_t carry_ns; /* less than a tick, carried to its next sample */
 } tslot;
 
 typedef struct {
@@ -165,6 +170,21 @@ static void read_comm(long pid, pid_t tid, char *out, size_t cap)
     fclose(f);
 }
 
+/* the thread's CPU clock (ns, the first field of its schedstat); 0 when unreadable */
+static int read_thread_cpu(long pid, pid_t tid, uint64_t *ns)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/proc/%ld/task/%d/schedstat", pid, (int)tid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    unsigned long long v = 0;
+    int ok = fscanf(f, "%llu", &v) == 1;
+    fclose(f);
+    *ns = v;
+    return ok;
+}
+
 static int open_event(attach_ctx *c, pid_t tid, int *err)
 {
     struct perf_event_attr pa;
@@ -269,6 +289,7 @@ static int attach_thread(attach_ctx *c, pid_t tid)
                  strerror(errno));
         return -1;
     }
+    t->cpu_known = read_thread_cpu(c->pid, tid, &t->cpu0_ns);
     c->nthreads++;
     c->threads_seen++;
     return 0;
@@ -322,16 +343,27 @@ static void copy_out(const tslot *t, uint64_t pos, void *dst, size_t n)
     memcpy((unsigned char *)dst + first, data, n - first);
 }
 
-static void take_sample(attach_ctx *c, const unsigned char *rec, size_t len)
+/* PERF_SAMPLE_TID | PERIOD | CALLCHAIN: pid, tid, period, nr, ips[nr] */
+typedef struct {
+    uint32_t pid, tid;
+    uint64_t period, nr;
+} sample_head;
+
+/* a sample record's head; 0 when too short */
+static int sample_head_of(const unsigned char *rec, size_t len, sample_head *h)
 {
-    /* PERF_SAMPLE_TID | PERIOD | CALLCHAIN: pid, tid, period, nr, ips[nr] */
-    struct {
-        uint32_t pid, tid;
-        uint64_t period, nr;
-    } h;
-    if (len < sizeof(struct perf_event_header) + sizeof h)
+    if (len < sizeof(struct perf_event_header) + sizeof *h)
+        return 0;
+    memcpy(h, rec + sizeof(struct perf_event_header), sizeof *h);
+    return 1;
+}
+
+static void take_sample(attach_ctx *c, tslot *t, pp__attach_drain *dw, const unsigned char *rec,
+                        size_t len)
+{
+    sample_head h;
+    if (!sample_head_of(rec, len, &h))
         return;
-    memcpy(&h, rec + sizeof(struct perf_event_header), sizeof h);
     const unsigned char *ips = rec + sizeof(struct perf_event_header) + sizeof h;
     if (h.nr > (len - sizeof(struct perf_event_header) - sizeof h) / 8)
         return;
@@ -350,10 +382,33 @@ static void take_sample(attach_ctx *c, const unsigned char *rec, size_t len)
     }
     if (n == 0)
         return;
-    int64_t ticks = (int64_t)((h.period + c->period_ns / 2) / c->period_ns);
+    /* its share of the thread's CPU, in whole periods; none yet: its CPU
+     * goes with the thread's next sample */
+    uint64_t ticks = pp__attach_sample_ticks(dw, h.period, c->period_ns, &t->carry_ns);
     c->samples++;
-    if (add_sample(c, (pid_t)h.tid, pcs, n, ticks > 0 ? ticks : 1) != 0)
+    if (ticks && add_sample(c, (pid_t)h.tid, pcs, n, (int64_t)ticks) != 0)
         c->lost++;
+}
+
+/* the periods of the target's samples in t's ring from tail to head */
+static uint64_t ring_periods(attach_ctx *c, const tslot *t, uint64_t tail, uint64_t head)
+{
+    uint64_t sum = 0;
+    unsigned char rec[sizeof(struct perf_event_header) + sizeof(sample_head)];
+    while (tail < head) {
+        struct perf_event_header eh;
+        copy_out(t, tail, &eh, sizeof eh);
+        if (eh.size < sizeof eh || eh.size > head - tail)
+            break;
+        sample_head h;
+        if (eh.type == PERF_RECORD_SAMPLE && eh.size >= sizeof rec) {
+            copy_out(t, tail, rec, sizeof rec);
+            if (sample_head_of(rec, sizeof rec, &h) && (long)h.pid == c->pid)
+                sum += h.period;
+        }
+        tail += eh.size;
+    }
+    return sum;
 }
 
 static void drain(attach_ctx *c, tslot *t)
@@ -363,6 +418,13 @@ static void drain(attach_ctx *c, tslot *t)
     struct perf_event_mmap_page *meta = (struct perf_event_mmap_page *)t->base;
     uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
     uint64_t tail = meta->data_tail;
+    /* the samples' periods, bounded by the thread's CPU since sampling
+     * began (read after the ring's head: every sample counted ran before) */
+    pp__attach_drain dw = {.periods_ns = ring_periods(c, t, tail, head)};
+    uint64_t cpu = 0;
+    int known = t->cpu_known && read_thread_cpu(c->pid, t->tid, &cpu) && cpu >= t->cpu0_ns;
+    dw.drain_ns =
+        pp__attach_drain_ns(dw.periods_ns, known ? cpu - t->cpu0_ns : 0, known, &t->given_ns);
     unsigned char rec[sizeof(struct perf_event_header) + 32 + 8 * (PP_RAW_MAX_DEPTH + 16)];
     while (tail < head) {
         struct perf_event_header eh;
@@ -372,7 +434,7 @@ static void drain(attach_ctx *c, tslot *t)
         if (eh.size <= sizeof rec) {
             copy_out(t, tail, rec, eh.size);
             if (eh.type == PERF_RECORD_SAMPLE) {
-                take_sample(c, rec, eh.size);
+                take_sample(c, t, &dw, rec, eh.size);
             } else if (eh.type == PERF_RECORD_LOST && eh.size >= sizeof eh + 16) {
                 uint64_t lost;
                 memcpy(&lost, rec + sizeof eh + 8, 8);

@@ -1,11 +1,14 @@
 /*
- * test_preload_ticks.c - The CPU a sample of the preloaded profiler stands
- * for (src/preload/ticks.h): whole periods of the thread's CPU clock, the
- * rest carried, whatever the task-clock ticks' spacing.
+ * test_sample_weights.c - The CPU a sample stands for. The preloaded
+ * profiler's (src/preload/ticks.h): whole periods of the thread's CPU
+ * clock, the rest carried, whatever the task-clock ticks' spacing. An
+ * attached thread's (src/capture/attach_weight.h): its samples' periods,
+ * never more than the thread's CPU.
  */
 #include <stdlib.h>
 
 #include "pp_test.h"
+#include "capture/attach_weight.h"
 #include "preload/ticks.h"
 
 #define MS 1000000ull
@@ -97,11 +100,68 @@ static void random_spacing_loses_and_adds_nothing(void **state)
     }
 }
 
+/* one drain of k samples of PERIOD each, the thread's CPU since sampling
+ * began cpu (known): the ticks they carry */
+static uint64_t drained(int k, uint64_t cpu, int known, uint64_t *given, uint64_t *carry)
+{
+    pp__attach_drain d = {.periods_ns = (uint64_t)k * PERIOD};
+    d.drain_ns = pp__attach_drain_ns(d.periods_ns, cpu, known, given);
+    uint64_t ticks = 0;
+    for (int i = 0; i < k; i++)
+        ticks += pp__attach_sample_ticks(&d, PERIOD, PERIOD, carry);
+    assert_int_equal(d.shared_ns, d.drain_ns);
+    return ticks;
+}
+
+/* attached, no steal: a tick per sample; the CPU after the last sample
+ * waits for the next drain */
+static void attached_samples_carry_their_periods(void **state)
+{
+    (void)state;
+    uint64_t given = 0, carry = 0;
+    assert_int_equal(drained(10, 103 * MS, 1, &given, &carry), 10);
+    assert_int_equal(given, 100 * MS);
+    assert_int_equal(carry, 0);
+    assert_int_equal(drained(1, 110 * MS, 1, &given, &carry), 1);
+    assert_int_equal(given, 110 * MS);
+    /* the CPU clock unreadable: the periods stand */
+    assert_int_equal(drained(4, 0, 0, &given, &carry), 4);
+}
+
+/* attached under steal: 10 samples while the thread ran 70 ms carry 7
+ * ticks, not 10; the next drain's CPU is the thread's again */
+static void attached_samples_never_carry_more_than_the_cpu(void **state)
+{
+    (void)state;
+    uint64_t given = 0, carry = 0;
+    assert_int_equal(drained(10, 70 * MS, 1, &given, &carry), 7);
+    assert_int_equal(given, 70 * MS);
+    assert_int_equal(drained(10, 170 * MS, 1, &given, &carry), 10);
+    assert_int_equal(drained(5, 170 * MS, 1, &given, &carry), 0); /* no CPU since */
+    /* random drains, steal up to half the counter's time: the ticks never
+     * stand for more than the thread's CPU, and at most a tick and the
+     * last drain's own samples less */
+    for (int trial = 0; trial < 200; trial++) {
+        uint64_t cpu = 0, ticks = 0;
+        given = carry = 0;
+        int drains = 1 + (int)(next_u64() % 50);
+        for (int i = 0; i < drains; i++) {
+            int k = (int)(next_u64() % 8);
+            cpu += (uint64_t)k * PERIOD / 2 + next_u64() % ((uint64_t)k * PERIOD / 2 + 1);
+            ticks += drained(k, cpu, 1, &given, &carry);
+        }
+        assert_true(ticks * PERIOD <= cpu);
+        assert_true(ticks * PERIOD + carry == given);
+    }
+}
+
 int main(int argc, char **argv);
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(early_ticks_count_the_cpu_not_the_ticks),
     cmocka_unit_test(ticks_on_time_carry_a_period_each),
     cmocka_unit_test(a_late_tick_carries_what_it_covered),
     cmocka_unit_test(random_spacing_loses_and_adds_nothing),
+    cmocka_unit_test(attached_samples_carry_their_periods),
+    cmocka_unit_test(attached_samples_never_carry_more_than_the_cpu),
 };
 PP_TEST_MAIN(tests)
