@@ -31,6 +31,17 @@ for d in data:100000 data_quick:20000; do
     { echo "datagen failed" >&2; cat "$dir.err" >&2; exit 2; }
   echo "datagen_${d%%:*}_s: $(echo "$(date +%s.%N) - $t0" | bc)"
 done
+# a run that could not find one of the project's libraries (the causal
+# phase's libpostprof_causal.so: a copy of the binary without the build
+# tree beside it) measures another program than a user's: its figures are
+# not the product's, so the check stops
+whole() {
+  if grep -q "not found (set POSTPROF_" "$1"; then
+    echo "$1: $(grep -m1 "not found (set POSTPROF_" "$1")" >&2
+    echo "check_apply.sh: give a build directory (its cli/postprof finds src/ beside it)" >&2
+    exit 2
+  fi
+}
 # a run's phases: "[  41.3s] analyze (experiments took 40.1 s)" -> experiments_s
 phases() {
   sed -n 's/.*(\(.*\) took \([0-9.]*\) s)$/\1 \2/p' "$1" |
@@ -49,6 +60,7 @@ for i in $(seq 1 "$runs"); do
     > "$work/run$i.txt" 2> "$work/run$i.err" || { echo "run $i failed" >&2; tail "$work/run$i.err" >&2; exit 2; }
   t1=$(date +%s.%N)
   secs=$(echo "$t1 - $t0" | bc)
+  whole "$work/run$i.err"
   echo "default_run_${i}_s: $secs"
   phases "$work/run$i.err" "run${i}"
   [ "$(echo "$secs > 90" | bc)" = 1 ] && slow=1
@@ -58,6 +70,7 @@ t0=$(date +%s.%N)
   > "$work/quick.txt" 2> "$work/quick.err" || { echo "quick run failed" >&2; exit 2; }
 t1=$(date +%s.%N)
 secs=$(echo "$t1 - $t0" | bc)
+whole "$work/quick.err"
 echo "quick_run_s: $secs"
 phases "$work/quick.err" quick
 [ "$(echo "$secs > 20" | bc)" = 1 ] && slow=1
