@@ -113,17 +113,23 @@ static uint64_t drained(int k, uint64_t cpu, int known, uint64_t *given, uint64_
     return ticks;
 }
 
-/* attached, no steal: a tick per sample; the CPU after the last sample
- * waits for the next drain */
-static void attached_samples_carry_their_periods(void **state)
+/* attached: the samples share the thread's CPU, the part of a tick
+ * carried; ticks the kernel dropped (the thread in the kernel) lose no CPU */
+static void attached_samples_share_the_threads_cpu(void **state)
 {
     (void)state;
     uint64_t given = 0, carry = 0;
     assert_int_equal(drained(10, 103 * MS, 1, &given, &carry), 10);
-    assert_int_equal(given, 100 * MS);
-    assert_int_equal(carry, 0);
+    assert_int_equal(given, 103 * MS);
+    assert_int_equal(carry, 3 * MS);
     assert_int_equal(drained(1, 110 * MS, 1, &given, &carry), 1);
-    assert_int_equal(given, 110 * MS);
+    assert_int_equal(carry, 0);
+    /* 9 samples for 100 ms of CPU (a tick dropped): 10 ticks */
+    assert_int_equal(drained(9, 210 * MS, 1, &given, &carry), 10);
+    /* a drain without samples gives nothing; its CPU goes with the next */
+    assert_int_equal(drained(0, 240 * MS, 1, &given, &carry), 0);
+    assert_int_equal(given, 210 * MS);
+    assert_int_equal(drained(1, 240 * MS, 1, &given, &carry), 3);
     /* the CPU clock unreadable: the periods stand */
     assert_int_equal(drained(4, 0, 0, &given, &carry), 4);
 }
@@ -139,8 +145,8 @@ static void attached_samples_never_carry_more_than_the_cpu(void **state)
     assert_int_equal(drained(10, 170 * MS, 1, &given, &carry), 10);
     assert_int_equal(drained(5, 170 * MS, 1, &given, &carry), 0); /* no CPU since */
     /* random drains, steal up to half the counter's time: the ticks never
-     * stand for more than the thread's CPU, and at most a tick and the
-     * last drain's own samples less */
+     * stand for more than the thread's CPU, and what they stand for plus
+     * the carry is all the CPU the drains gave */
     for (int trial = 0; trial < 200; trial++) {
         uint64_t cpu = 0, ticks = 0;
         given = carry = 0;
@@ -161,7 +167,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(ticks_on_time_carry_a_period_each),
     cmocka_unit_test(a_late_tick_carries_what_it_covered),
     cmocka_unit_test(random_spacing_loses_and_adds_nothing),
-    cmocka_unit_test(attached_samples_carry_their_periods),
+    cmocka_unit_test(attached_samples_share_the_threads_cpu),
     cmocka_unit_test(attached_samples_never_carry_more_than_the_cpu),
 };
 PP_TEST_MAIN(tests)
