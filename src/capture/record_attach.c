@@ -364,27 +364,28 @@ static void take_sample(attach_ctx *c, tslot *t, pp__attach_drain *dw, const uns
     sample_head h;
     if (!sample_head_of(rec, len, &h))
         return;
-    const unsigned char *ips = rec + sizeof(struct perf_event_header) + sizeof h;
-    if (h.nr > (len - sizeof(struct perf_event_header) - sizeof h) / 8)
-        return;
     if ((long)h.pid != c->pid) {
         c->foreign++;
         return;
     }
+    /* its share of the thread's CPU, in whole periods; none yet: its CPU
+     * goes with the thread's next sample */
+    uint64_t ticks = pp__attach_sample_ticks(dw, h.period, c->period_ns, &t->carry_ns);
+    const unsigned char *ips = rec + sizeof(struct perf_event_header) + sizeof h;
+    uint64_t nr = h.nr <= (len - sizeof(struct perf_event_header) - sizeof h) / 8 ? h.nr : 0;
     uint64_t pcs[PP_RAW_MAX_DEPTH];
     uint32_t n = 0;
-    for (uint64_t i = 0; i < h.nr && n < PP_RAW_MAX_DEPTH; i++) {
+    for (uint64_t i = 0; i < nr && n < PP_RAW_MAX_DEPTH; i++) {
         uint64_t ip;
         memcpy(&ip, ips + i * 8, 8);
         if (ip >= (uint64_t)PERF_CONTEXT_MAX) /* context markers (user, kernel) */
             continue;
         pcs[n++] = ip;
     }
-    if (n == 0)
+    if (n == 0) { /* no user frame to put its CPU on: the thread's next sample has it */
+        t->carry_ns += ticks * c->period_ns;
         return;
-    /* its share of the thread's CPU, in whole periods; none yet: its CPU
-     * goes with the thread's next sample */
-    uint64_t ticks = pp__attach_sample_ticks(dw, h.period, c->period_ns, &t->carry_ns);
+    }
     c->samples++;
     if (ticks && add_sample(c, (pid_t)h.tid, pcs, n, (int64_t)ticks) != 0)
         c->lost++;
