@@ -46,7 +46,7 @@ typedef struct {
     uint64_t data_off, data_size;
     char name[16];
     int seen;          /* found by the current rescan */
-    int cpu_known;     /* cpu0_ns read: the thread's CPU bounds its samples */
+    int cpu_known;     /* cpu0_ns read: its samples share the thread's CPU */
     uint64_t cpu0_ns;  /* its CPU clock when sampling began */
     uint64_t given_ns; /* CPU its samples stood for so far (attach_weight.h) */
     uint64_t carry_ns; /* less than a tick, carried to its next sample */
@@ -170,7 +170,7 @@ static void read_comm(long pid, pid_t tid, char *out, size_t cap)
     fclose(f);
 }
 
-/* the thread's CPU clock (ns, the first field of its schedstat); 0 when unreadable */
+/* the thread's CPU clock into *ns (the first field of its schedstat); 0: unreadable */
 static int read_thread_cpu(long pid, pid_t tid, uint64_t *ns)
 {
     char path[96];
@@ -391,23 +391,28 @@ static void take_sample(attach_ctx *c, tslot *t, pp__attach_drain *dw, const uns
         c->lost++;
 }
 
+/* the header of a whole record at tail, before head, into *eh; 0: none */
+static int ring_record(const tslot *t, uint64_t tail, uint64_t head, struct perf_event_header *eh)
+{
+    if (tail >= head)
+        return 0;
+    copy_out(t, tail, eh, sizeof *eh);
+    return eh->size >= sizeof *eh && eh->size <= head - tail;
+}
+
 /* the periods of the target's samples in t's ring from tail to head */
 static uint64_t ring_periods(attach_ctx *c, const tslot *t, uint64_t tail, uint64_t head)
 {
     uint64_t sum = 0;
     unsigned char rec[sizeof(struct perf_event_header) + sizeof(sample_head)];
-    while (tail < head) {
-        struct perf_event_header eh;
-        copy_out(t, tail, &eh, sizeof eh);
-        if (eh.size < sizeof eh || eh.size > head - tail)
-            break;
+    struct perf_event_header eh;
+    for (; ring_record(t, tail, head, &eh); tail += eh.size) {
         sample_head h;
         if (eh.type == PERF_RECORD_SAMPLE && eh.size >= sizeof rec) {
             copy_out(t, tail, rec, sizeof rec);
             if (sample_head_of(rec, sizeof rec, &h) && (long)h.pid == c->pid)
                 sum += h.period;
         }
-        tail += eh.size;
     }
     return sum;
 }
@@ -419,32 +424,29 @@ static void drain(attach_ctx *c, tslot *t)
     struct perf_event_mmap_page *meta = (struct perf_event_mmap_page *)t->base;
     uint64_t head = __atomic_load_n(&meta->data_head, __ATOMIC_ACQUIRE);
     uint64_t tail = meta->data_tail;
-    /* the samples' periods, bounded by the thread's CPU since sampling
-     * began (read after the ring's head: every sample counted ran before) */
+    /* the thread's CPU since the last drain, shared among the samples in
+     * proportion to their periods (attach_weight.h); read after the ring's
+     * head, so every sample shared ran before it */
     pp__attach_drain dw = {.periods_ns = ring_periods(c, t, tail, head)};
     uint64_t cpu = 0;
     int known = t->cpu_known && read_thread_cpu(c->pid, t->tid, &cpu) && cpu >= t->cpu0_ns;
     dw.drain_ns =
         pp__attach_drain_ns(dw.periods_ns, known ? cpu - t->cpu0_ns : 0, known, &t->given_ns);
     unsigned char rec[sizeof(struct perf_event_header) + 32 + 8 * (PP_RAW_MAX_DEPTH + 16)];
-    while (tail < head) {
-        struct perf_event_header eh;
-        copy_out(t, tail, &eh, sizeof eh);
-        if (eh.size < sizeof eh || eh.size > head - tail)
-            break;
-        if (eh.size <= sizeof rec) {
-            copy_out(t, tail, rec, eh.size);
-            if (eh.type == PERF_RECORD_SAMPLE) {
-                take_sample(c, t, &dw, rec, eh.size);
-            } else if (eh.type == PERF_RECORD_LOST && eh.size >= sizeof eh + 16) {
-                uint64_t lost;
-                memcpy(&lost, rec + sizeof eh + 8, 8);
-                c->lost += (int64_t)lost;
-            } else if (eh.type == PERF_RECORD_THROTTLE) {
-                c->throttled++;
-            }
+    struct perf_event_header eh;
+    for (; ring_record(t, tail, head, &eh); tail += eh.size) {
+        if (eh.size > sizeof rec)
+            continue;
+        copy_out(t, tail, rec, eh.size);
+        if (eh.type == PERF_RECORD_SAMPLE) {
+            take_sample(c, t, &dw, rec, eh.size);
+        } else if (eh.type == PERF_RECORD_LOST && eh.size >= sizeof eh + 16) {
+            uint64_t lost;
+            memcpy(&lost, rec + sizeof eh + 8, 8);
+            c->lost += (int64_t)lost;
+        } else if (eh.type == PERF_RECORD_THROTTLE) {
+            c->throttled++;
         }
-        tail += eh.size;
     }
     __atomic_store_n(&meta->data_tail, tail, __ATOMIC_RELEASE);
 }
