@@ -24,6 +24,12 @@
  * pass itself, its critical path (pp_site_change.name). */
 #define PP__PREDICT_PASS_NAME "(the whole pass: work overlaps)"
 
+/* Whether site i of experiment e counts in its prediction: a site
+ * significant alone, or, when the pooled unit is significant, a site that
+ * is not (a member of it, at its own speedup); never the pooled unit
+ * itself, whose members stand for it. */
+int pp__predict_counted(const pp_experiment *e, size_t i);
+
 typedef struct pp__trial_site {
     const char *name;
     int stage;                     /* the stage whose scope encloses the site (or is it), -1 none */

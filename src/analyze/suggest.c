@@ -13,6 +13,7 @@
 
 #include <postprof/analyze.h>
 
+#include "analyze/predict.h"
 #include "analyze/stats.h"
 
 typedef struct stage_time {
@@ -138,12 +139,13 @@ static void site_terms(char *buf, size_t cap, const pp_experiment *e)
     size_t len = strlen(buf);
     for (size_t i = 0; i < e->n_sites && len + 1 < cap; i++) {
         const pp_site_change *c = &e->sites[i];
-        if (!c->significant)
+        if (!pp__predict_counted(e, i))
             continue;
         char b0[32], b1[32], rg[64];
         snprintf(buf + len, cap - len,
-                 "; %s%s %s -> %s per pass: %.1f%% of the pass x (1 - 1/%.2f [%s]) = %+.1f%%",
+                 "; %s%s%s %s -> %s per pass: %.1f%% of the pass x (1 - 1/%.2f [%s]) = %+.1f%%",
                  c->name, c->whole_stage ? " (taken whole: work under it overlaps)" : "",
+                 c->significant ? "" : " (significant with the other sites together)",
                  fmt_dur(b0, sizeof b0, c->base_ns), fmt_dur(b1, sizeof b1, c->cand_ns),
                  c->share * 100.0, c->speedup,
                  pp__stats_range_text(rg, sizeof rg, c->speedup_low, c->speedup_high, 1.0, 2, ""),
@@ -179,7 +181,7 @@ static void from_experiment(pp_report *r, pp_experiment *e, double min_effect)
     const pp_site_change *top = NULL;
     for (size_t i = 0; i < e->n_sites; i++) {
         const pp_site_change *c = &e->sites[i];
-        if (!c->significant)
+        if (!pp__predict_counted(e, i))
             continue;
         share += c->share;
         whole |= c->whole_stage;
