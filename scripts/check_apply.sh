@@ -82,6 +82,7 @@ work, runs = sys.argv[1], int(sys.argv[2])
 applied = hits = near = narrow = intervals = gate = xdir = 0
 other_speed = other_speed_near = near_printed = 0
 comb = []
+errs, zs = [], []
 for i in range(1, runs + 1):
     r = json.load(open("%s/run%d/report.json" % (work, i)))
     for s in r.get("optimization_suggestions", []):
@@ -110,6 +111,14 @@ for i in range(1, runs + 1):
         pred = at["predicted"] if at.get("judged") else a["predicted_improvement"]
         ok = bool(a.get("hit")) or abs(a["measured_improvement"] - pred) <= 0.02
         near += ok
+        # the miss against both phases' own noise: the prediction's 90 %
+        # half-width and the measurement's 95 % one as standard errors
+        lo = at["predicted_low"] if at.get("judged") else a["predicted_low"]
+        hi = at["predicted_high"] if at.get("judged") else a["predicted_high"]
+        se = (((hi - lo) / 2 / 1.645) ** 2 + ((a["measured_high"] - a["measured_low"]) / 2 / 1.96) ** 2) ** 0.5
+        errs.append(a["measured_improvement"] - pred)
+        if se > 0:
+            zs.append((a["measured_improvement"] - pred) / se)
         printed_hit = a.get("hit_as_predicted", a.get("hit"))
         near_printed += bool(printed_hit) or abs(a["measured_improvement"] - a["predicted_improvement"]) <= 0.02
         if ms.get("differs"):
@@ -149,6 +158,18 @@ print("suggestions_reaching_1_percent: %d" % gate)
 print("applied_at_another_speed: %d" % other_speed)
 print("applied_at_another_speed_inside_or_within_2: %d" % other_speed_near)
 print("xfactor_direction_disagreements: %d" % xdir)
+# diagnostics, not targets: how far the measurements fell from the
+# predictions (points), and that distance over both phases' own noise (a
+# spread near 1: the intervals are as wide as the two phases' noise says;
+# above 1: something else moves the measurement, e.g. the machine's speed)
+def sd(x):
+    m = sum(x) / len(x)
+    return (sum((v - m) ** 2 for v in x) / len(x)) ** 0.5
+if errs:
+    print("measured_minus_predicted_mean_points: %.1f" % (100 * sum(errs) / len(errs)))
+    print("measured_minus_predicted_sd_points: %.1f" % (100 * sd(errs)))
+if zs:
+    print("miss_over_both_noises_sd: %.2f" % sd(zs))
 ok = applied > 0 and near >= 0.9 * applied and narrow >= 0.9 * intervals and gate == 0 and xdir == 0
 sys.exit(0 if ok else 1)
 EOF
