@@ -550,6 +550,68 @@ static void test_small_changes_judged_together(void **state)
     assert_true(held_counted >= counted * 85 / 100);
 }
 
+/* The tallies of pooled_trials() over `trials` experiments. */
+typedef struct pooled_tally {
+    int counted;   /* the pooled unit significant */
+    int held;      /* ... and the truth inside the prediction's 90 % interval */
+    int all_six;   /* ... and each of the six small sites counted */
+    int false_any; /* the sites unchanged: some site significant */
+} pooled_tally;
+
+/* Six small sites of 3 ms and two of 20 ms (net, model), the small ones
+ * `x` times faster at the candidate; `cpu`: the small ones judged on their
+ * on-CPU time (5 % noise, their wall time up to 30 % more from waiting
+ * for a CPU) and the large ones unchanged on wall time (10 % noise); else
+ * all eight on wall time, `x` faster, the small 6 % noisy, the large 30 %.
+ * Counts into *t (counted, held and all_six when x != 1, false_any when
+ * x == 1). */
+static void pooled_trials(int cpu, double x, unsigned seed, int trials, pooled_tally *t)
+{
+    static const char *names[8] = {"a", "b", "c", "d", "e", "f", "net", "model"};
+    const double truth = 1.0 - 1.0 / x;
+    pp__rng r;
+    pp__rng_seed(&r, seed);
+    for (int k = 0; k < trials; k++) {
+        fake f;
+        memset(&f, 0, sizeof f);
+        for (size_t s = 0; s < 8; s++) {
+            double a = s < 6 ? 3000 : 20000;
+            double b = s < 6 || !cpu ? a / x : a;
+            add_noisy_site(&f, &r, names[s], a, b,
+                           cpu ? (s < 6 ? 0.05 : 0.10) : (s < 6 ? 0.06 : 0.30));
+            if (!cpu || s >= 6)
+                continue;
+            for (int i = 0; i < NP; i++) { /* the wall time: a wait for a CPU on top */
+                f.cost_a[s][i] = f.self_a[s][i];
+                f.cost_b[s][i] = f.self_b[s][i];
+                f.self_a[s][i] *= 1.0 + 0.3 * pp__rng_uniform(&r);
+                f.self_b[s][i] *= 1.0 + 0.3 * pp__rng_uniform(&r);
+                f.total_a[s][i] = f.self_a[s][i];
+                f.total_b[s][i] = f.self_b[s][i];
+            }
+            f.sites[s].cost_a = f.cost_a[s];
+            f.sites[s].cost_b = f.cost_b[s];
+        }
+        pp_experiment e;
+        predict_fake(&f, &e);
+        int pooled = 0, any = 0, six = 0;
+        for (size_t i = 0; i < e.n_sites; i++) {
+            any |= e.sites[i].significant;
+            if (strcmp(e.sites[i].name, PP__PREDICT_REST_NAME) == 0)
+                pooled = e.sites[i].significant;
+            else if (e.sites[i].name[1] == 0 && pp__predict_counted(&e, i))
+                six++;
+        }
+        if (x == 1.0) {
+            t->false_any += any;
+            continue;
+        }
+        t->counted += pooled;
+        t->held += pooled && e.predicted_low <= truth && truth <= e.predicted_high;
+        t->all_six += pooled && six == 6;
+    }
+}
+
 /* A setting that makes every site 6 % faster (less contention for the
  * CPUs): six small sites of 3 ms measured steadily (6 % noise a pass, so
  * hardly one is significant alone) beside two of 20 ms whose time swings
@@ -562,46 +624,36 @@ static void test_small_changes_judged_together(void **state)
  * fixed: judged by the summed time it counted in 1 of 200; weighed, in 154,
  * 144 of them holding the truth; unchanged, some site significant in 8 and
  * 10 of 200). */
+/* pooled_trials() changed (seed) and unchanged (seed + 1), 200 each: the
+ * pooled unit counts in at least half, holding the truth (all eight
+ * changed) or counting each of the six (only they changed); unchanged,
+ * some site significant in at most 8 %. */
+static void pooled_check(int cpu, unsigned seed, const char *what)
+{
+    int trials = 200;
+    pooled_tally t = {0};
+    pooled_trials(cpu, 1.06, seed, trials, &t);
+    pooled_trials(cpu, 1.0, seed + 1, trials, &t);
+    if (cpu) /* the truth is the six sites' on-CPU share, not the pass's 1 - 1/1.06 */
+        print_message("%s: pooled counted in %d of %d, each of the six counted in %d of those; "
+                      "unchanged: some site significant in %d of %d\n",
+                      what, t.counted, trials, t.all_six, t.false_any, trials);
+    else
+        print_message("%s: pooled counted in %d of %d, truth inside the 90 %% interval in %d of "
+                      "those; unchanged: some site significant in %d of %d\n",
+                      what, t.counted, trials, t.held, t.false_any, trials);
+    assert_true(t.counted >= trials / 2);
+    if (cpu)
+        assert_int_equal(t.all_six, t.counted);
+    else
+        assert_true(t.held >= t.counted * 85 / 100);
+    assert_true(t.false_any <= trials * 8 / 100);
+}
+
 static void test_steady_members_outweigh_a_noisy_one(void **state)
 {
     (void)state;
-    static const char *names[8] = {"a", "b", "c", "d", "e", "f", "net", "model"};
-    const double truth = 1.0 - 1.0 / 1.06;
-    int trials = 200, counted = 0, held = 0, false_any = 0;
-    for (int null = 0; null < 2; null++) {
-        pp__rng r;
-        pp__rng_seed(&r, 61 + (unsigned)null);
-        for (int k = 0; k < trials; k++) {
-            fake f;
-            memset(&f, 0, sizeof f);
-            double x = null ? 1.0 : 1.06;
-            for (size_t s = 0; s < 8; s++) {
-                double a = s < 6 ? 3000 : 20000;
-                add_noisy_site(&f, &r, names[s], a, a / x, s < 6 ? 0.06 : 0.30);
-            }
-            pp_experiment e;
-            predict_fake(&f, &e);
-            int pooled = 0, any = 0;
-            for (size_t i = 0; i < e.n_sites; i++) {
-                any |= e.sites[i].significant;
-                if (strcmp(e.sites[i].name, PP__PREDICT_REST_NAME) == 0)
-                    pooled = e.sites[i].significant;
-            }
-            if (null) {
-                false_any += any;
-                continue;
-            }
-            counted += pooled;
-            held += pooled && e.predicted_low <= truth && truth <= e.predicted_high;
-        }
-    }
-    print_message("six steady sites and two noisy ones, all 1.06x: pooled counted in %d of %d, "
-                  "truth inside the 90 %% interval in %d of those; unchanged: some site "
-                  "significant in %d of %d\n",
-                  counted, trials, held, false_any, trials);
-    assert_true(counted >= trials / 2);
-    assert_true(held >= counted * 85 / 100);
-    assert_true(false_any <= trials * 8 / 100);
+    pooled_check(0, 61, "six steady sites and two noisy ones, all 1.06x");
 }
 
 /* The same on a loaded machine, where a site that only computes is judged
@@ -618,56 +670,7 @@ static void test_steady_members_outweigh_a_noisy_one(void **state)
 static void test_members_judged_on_cpu_time_pool_too(void **state)
 {
     (void)state;
-    static const char *names[8] = {"a", "b", "c", "d", "e", "f", "net", "model"};
-    int trials = 200, counted = 0, all_six = 0, false_any = 0;
-    for (int null = 0; null < 2; null++) {
-        pp__rng r;
-        pp__rng_seed(&r, 71 + (unsigned)null);
-        for (int k = 0; k < trials; k++) {
-            fake f;
-            memset(&f, 0, sizeof f);
-            double x = null ? 1.0 : 1.06;
-            for (size_t s = 0; s < 8; s++) {
-                double a = s < 6 ? 3000 : 20000;
-                add_noisy_site(&f, &r, names[s], a, s < 6 ? a / x : a, s < 6 ? 0.05 : 0.10);
-                if (s >= 6)
-                    continue;
-                for (int i = 0; i < NP; i++) { /* the wall time: a wait for a CPU on top */
-                    f.cost_a[s][i] = f.self_a[s][i];
-                    f.cost_b[s][i] = f.self_b[s][i];
-                    f.self_a[s][i] *= 1.0 + 0.3 * pp__rng_uniform(&r);
-                    f.self_b[s][i] *= 1.0 + 0.3 * pp__rng_uniform(&r);
-                    f.total_a[s][i] = f.self_a[s][i];
-                    f.total_b[s][i] = f.self_b[s][i];
-                }
-                f.sites[s].cost_a = f.cost_a[s];
-                f.sites[s].cost_b = f.cost_b[s];
-            }
-            pp_experiment e;
-            predict_fake(&f, &e);
-            int pooled = 0, any = 0, six = 0;
-            for (size_t i = 0; i < e.n_sites; i++) {
-                any |= e.sites[i].significant;
-                if (strcmp(e.sites[i].name, PP__PREDICT_REST_NAME) == 0)
-                    pooled = e.sites[i].significant;
-                else if (e.sites[i].name[1] == 0 && pp__predict_counted(&e, i))
-                    six++;
-            }
-            if (null) {
-                false_any += any;
-                continue;
-            }
-            counted += pooled;
-            all_six += pooled && six == 6;
-        }
-    }
-    print_message("six sites judged on CPU time 1.06x, two on wall time unchanged: pooled counted "
-                  "in %d of %d, the six counted in %d of those; unchanged: some site significant "
-                  "in %d of %d\n",
-                  counted, trials, all_six, false_any, trials);
-    assert_true(counted >= trials / 2);
-    assert_int_equal(all_six, counted);
-    assert_true(false_any <= trials * 8 / 100);
+    pooled_check(1, 71, "six sites judged on CPU time 1.06x, two on wall time unchanged");
 }
 
 /* int8's passes on a machine 5 % faster than the current settings' passes:
