@@ -21,7 +21,7 @@
 #define PP_REPORT_SCHEMA_VERSION 1
 #define PP_REPORT_NAME_MAX 64
 #define PP_REPORT_TEXT_MAX 256
-#define PP_REPORT_EVIDENCE_MAX 1024 /* the arithmetic behind a suggestion, every stage it adds */
+#define PP_REPORT_EVIDENCE_MAX 3072 /* the arithmetic behind a suggestion, every site it adds */
 #define PP_REPORT_MAX_OPS 128
 #define PP_REPORT_MAX_PASSES 32
 #define PP_REPORT_MAX_BATCHES 16 /* batch sizes 1, 2, 4 ... 256 fit */

@@ -133,16 +133,20 @@ static pp_suggestion *next_slot(pp_report *r)
     return s;
 }
 
-/* "12.3%" or "-4.0%" */
+/* Each counted site's term of the prediction appended to buf ("; name a ->
+ * b per pass: share x (1 - 1/speedup [interval]) = +gain"); the terms that
+ * do not fit are summed into one last term, so the text adds up. */
 static void site_terms(char *buf, size_t cap, const pp_experiment *e)
 {
-    size_t len = strlen(buf);
-    for (size_t i = 0; i < e->n_sites && len + 1 < cap; i++) {
+    size_t len = strlen(buf), left = 0;
+    double left_gain = 0.0;
+    char tail[96];
+    for (size_t i = 0; i < e->n_sites; i++) {
         const pp_site_change *c = &e->sites[i];
         if (!pp__predict_counted(e, i))
             continue;
-        char b0[32], b1[32], rg[64];
-        snprintf(buf + len, cap - len,
+        char b0[32], b1[32], rg[64], term[PP_REPORT_NAME_MAX + 256];
+        snprintf(term, sizeof term,
                  "; %s%s%s %s -> %s per pass: %.1f%% of the pass x (1 - 1/%.2f [%s]) = %+.1f%%",
                  c->name, c->whole_stage ? " (taken whole: work under it overlaps)" : "",
                  c->significant ? "" : " (significant with the other sites together)",
@@ -150,7 +154,18 @@ static void site_terms(char *buf, size_t cap, const pp_experiment *e)
                  c->share * 100.0, c->speedup,
                  pp__stats_range_text(rg, sizeof rg, c->speedup_low, c->speedup_high, 1.0, 2, ""),
                  c->gain * 100.0);
-        len = strlen(buf);
+        if (!left && len + strlen(term) + sizeof tail < cap) {
+            snprintf(buf + len, cap - len, "%s", term);
+            len = strlen(buf);
+        } else {
+            left++;
+            left_gain += c->gain;
+        }
+    }
+    if (left) {
+        snprintf(tail, sizeof tail, "; %zu more site%s = %+.1f%%", left, left == 1 ? "" : "s",
+                 left_gain * 100.0);
+        snprintf(buf + len, cap - len, "%s", tail);
     }
 }
 

@@ -364,6 +364,63 @@ static pp_experiment *predicted_exp(pp_report *r, const char *name, pp_knob knob
     return e;
 }
 
+/* The evidence's terms add up to the prediction: four sites significant
+ * alone, the pooled unit significant with 19 members, each member a term
+ * of its own (marked as judged with the others, the unit itself none);
+ * the terms that do not fit the text are summed into a last one, never
+ * cut in the middle. */
+static void test_suggestion_terms_add_up(void **state)
+{
+    (void)state;
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    for (int s = 0; s < PP_STAGE_COUNT; s++)
+        r->perf.stage_share[s] = -1;
+    pp_experiment *e = predicted_exp(r, "quantized", PP_KNOB_QUANTIZED, 0, 1, 0, 0, 0);
+    double want = 0.0;
+    e->n_sites = PP_REPORT_MAX_SITES;
+    for (size_t i = 0; i < e->n_sites; i++) {
+        pp_site_change *c = &e->sites[i];
+        memset(c, 0, sizeof *c);
+        int rest = i == 4;
+        snprintf(c->name, sizeof c->name, "%s",
+                 rest ? "(the other sites together)" : "posts.a.rather.long.scope.name.for.a.site");
+        c->stage = -1;
+        c->share = 0.04;
+        c->share_low = 0.03;
+        c->share_high = 0.05;
+        c->speedup = 1.2;
+        c->speedup_low = 1.1;
+        c->speedup_high = 1.3;
+        c->significant = i <= 4;
+        c->gain = c->share * (1.0 - 1.0 / c->speedup);
+        c->base_ns = 1e6;
+        c->cand_ns = 1e6 / c->speedup;
+        want += rest ? 0.0 : c->gain;
+    }
+    e->predicted = want;
+    e->predicted_low = want * 0.8;
+    e->predicted_high = want * 1.2;
+    pp_suggest(r, 0.01);
+    assert_int_equal(r->n_suggestions, 1);
+    const char *ev = r->suggestions[0].evidence;
+    assert_non_null(strstr(ev, "(significant with the other sites together)"));
+    assert_null(strstr(ev, "(the other sites together)"));
+    assert_non_null(strstr(ev, " more sites = +"));
+    size_t n = strlen(ev);
+    assert_true(n > 0 && n + 1 < sizeof r->suggestions[0].evidence && ev[n - 1] == '%');
+    double sum = 0.0;
+    int terms = 0;
+    for (const char *p = strstr(ev, "= +"); p; p = strstr(p + 1, "= +")) {
+        sum += strtod(p + 2, NULL) / 100.0;
+        terms++;
+    }
+    /* "predicted x% (...) = sum over ..." is not a term; each term rounds to 0.05 points */
+    assert_true(terms >= 2);
+    assert_double_equal(sum, want, 0.0005 * terms + 1e-9);
+    pp_report_free(r);
+}
+
 /* Suggested only when the gain's interval starts above the minimum effect;
  * the figures are the prediction's, the times and x-factor the pairs'. */
 static void test_suggestion_noise_gate(void **state)
@@ -605,6 +662,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_critical_path_is_max),
     cmocka_unit_test(test_impact_boundaries),
     cmocka_unit_test(test_suggestion_noise_gate),
+    cmocka_unit_test(test_suggestion_terms_add_up),
     cmocka_unit_test(test_suggestion_critical_path_without_knob),
     cmocka_unit_test(test_targets_pass_fail),
     cmocka_unit_test(test_mrc_exact_small_by_hand),
