@@ -327,6 +327,16 @@ static pp_report *loading_report(double speedup, double share)
 
 /* A knob experiment as the profilers leave it: a prediction with its
  * interval from one significant site. */
+/* An empty report whose stages' shares are not measured: experiments only. */
+static pp_report *report_of_experiments(void)
+{
+    pp_report *r = pp_report_new();
+    assert_non_null(r);
+    for (int s = 0; s < PP_STAGE_COUNT; s++)
+        r->perf.stage_share[s] = -1;
+    return r;
+}
+
 static pp_experiment *predicted_exp(pp_report *r, const char *name, pp_knob knob, int64_t cur,
                                     int64_t cand, double pred, double lo, double hi)
 {
@@ -372,10 +382,7 @@ static pp_experiment *predicted_exp(pp_report *r, const char *name, pp_knob knob
 static void test_suggestion_terms_add_up(void **state)
 {
     (void)state;
-    pp_report *r = pp_report_new();
-    assert_non_null(r);
-    for (int s = 0; s < PP_STAGE_COUNT; s++)
-        r->perf.stage_share[s] = -1;
+    pp_report *r = report_of_experiments();
     pp_experiment *e = predicted_exp(r, "quantized", PP_KNOB_QUANTIZED, 0, 1, 0, 0, 0);
     double want = 0.0;
     e->n_sites = PP_REPORT_MAX_SITES;
@@ -426,10 +433,7 @@ static void test_suggestion_terms_add_up(void **state)
 static void test_suggestion_noise_gate(void **state)
 {
     (void)state;
-    pp_report *r = pp_report_new();
-    assert_non_null(r);
-    for (int s = 0; s < PP_STAGE_COUNT; s++)
-        r->perf.stage_share[s] = -1;
+    pp_report *r = report_of_experiments();
     predicted_exp(r, "quantized", PP_KNOB_QUANTIZED, 0, 1, 0.10, 0.08, 0.12);
     predicted_exp(r, "arena", PP_KNOB_ARENA, 0, 1, 0.02, 0.009, 0.03);          /* reaches 1 % */
     predicted_exp(r, "keep_alive", PP_KNOB_KEEP_ALIVE, 0, 1, 0.02, 0.01, 0.03); /* at 1 % */
