@@ -653,11 +653,13 @@ static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *ke
              * measured (pooled_change()); its figures, and its judgement
              * for gauging the machine's speed (the pairs set aside below,
              * gauge_others()), stay the summed time's of the members
-             * judged on wall time, like the pass. (Its figures from the weighed members were
-             * tried: every site 6 % faster read as precisely faster and,
-             * where no other settings' passes told the setting's own
-             * effect from the machine's, was taken for the machine's
-             * speed and removed: counted in 61 of 200, not 126.) */
+             * judged on wall time, like the pass. (The weighed members
+             * deciding the gauge too was tried: every site 6 % faster
+             * read as precisely faster and, where no other settings'
+             * passes told the setting's own effect from the machine's,
+             * was taken for the machine's speed and removed; in
+             * test_steady_members_outweigh_a_noisy_one the unit then
+             * counted in 61 of 200.) */
             pp__ratio_est w95;
             pp__verdict v = PP_VERDICT_INCONCLUSIVE;
             int summed_sig = with_rest && rest.c.significant;
