@@ -346,12 +346,11 @@ static size_t speed_changed(const double *ra, const double *rb, const double *ca
  * summed time, half of it the API's reads (1.151x, 1.030 to 1.260) and the
  * fp32 model's calls (0.927x, 0.787 to 1.085), was 1.162x (1.060 to 1.233)
  * and not significant at the level left: predicted 7.6 %, measured 15.8 %.
- * The estimate at 95 % into *est95, the verdict at level conf into *v.
- * Returns 0 when no member has an interval to weigh it by; fa, fb: n
- * scratch each.
+ * The verdict at level conf into *v. Returns 0 when no member has an
+ * interval to weigh it by; fa, fb: n scratch each.
  */
 static int pooled_change(const unit *units, size_t nu, size_t n, double conf, double *fa,
-                         double *fb, pp__ratio_est *est95, pp__verdict *v)
+                         double *fb, pp__verdict *v)
 {
     double wsum = 0.0;
     for (size_t i = 0; i < n; i++) {
@@ -378,8 +377,7 @@ static int pooled_change(const unit *units, size_t nu, size_t n, double conf, do
     for (size_t i = 0; i < n; i++)
         fb[i] = exp(fb[i] / wsum);
     pp__ratio_est at_level;
-    if (pp__stats_paired(fa, fb, n, CONF_SPEEDUP, 0.0, est95) != PP_OK ||
-        pp__stats_paired(fa, fb, n, conf, 0.0, &at_level) != PP_OK)
+    if (pp__stats_paired(fa, fb, n, conf, 0.0, &at_level) != PP_OK)
         return 0;
     *v = at_level.verdict;
     return 1;
@@ -660,11 +658,9 @@ static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *ke
              * was taken for the machine's speed and removed; in
              * test_steady_members_outweigh_a_noisy_one the unit then
              * counted in 61 of 200.) */
-            pp__ratio_est w95;
             pp__verdict v = PP_VERDICT_INCONCLUSIVE;
             int summed_sig = with_rest && rest.c.significant;
-            if (with_rest &&
-                pooled_change(units, nu, n, site_level(judged(m) - n_sig), fa, fb, &w95, &v))
+            if (with_rest && pooled_change(units, nu, n, site_level(judged(m) - n_sig), fa, fb, &v))
                 rest.c.significant = v == PP_VERDICT_BETTER || v == PP_VERDICT_WORSE;
             /* sa, sb: still the members' time, pass by pass */
             if (pc && with_rest && (rc = peer_compare(units, nu, sb, n, pc)) != PP_OK)
