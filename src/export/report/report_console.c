@@ -555,6 +555,9 @@ static void print_apply(const out *o, const pp_report *r)
                               "shares) and judges the measurement"
                 : sp->ratio_low >= 1.0 / 1.05 && sp->ratio_high <= 1.05
                     ? "the same speed within 5 %"
+                : sp->ratio_high < 1.0 || sp->ratio_low > 1.0
+                    ? "a different speed, but not shown to differ by more than 5 %, the least "
+                      "for which predictions are made again"
                     : "no difference the passes can show");
     print_cpu_split(f, &ap->cpus, "--apply's");
     size_t hits = 0, as_predicted = 0, judged = 0;
