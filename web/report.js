@@ -267,7 +267,9 @@
   const verdict = e => {
     if (e.speedup_high > 0 && e.speedup_high < 1) return 'slower with it: the passes\' 95 % interval lies below no change';
     if (e.speedup_low > 1 && !(e.predicted_low > 0))
-      return 'the passes were faster, but no change of the sites it runs stood out from the noise, so nothing predicts what it gains';
+      return (e.sites || []).some(x => x.significant)
+        ? 'the passes were faster, but what the sites that changed predict is too uncertain to vouch for: its 90 % interval reaches no gain'
+        : 'the passes were faster, but no change of the sites it runs stood out from the noise, so nothing predicts what it gains';
     if (e.speedup_low > 1) return 'faster, by less than the minimum effect can be vouched for';
     return 'no significant change';
   };

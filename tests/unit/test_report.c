@@ -674,9 +674,18 @@ static void test_console_intervals_read_low_to_high(void **state)
     assert_non_null(strstr(out, "(95% -340.5 to 72.0 %)"));
     assert_non_null(strstr(out, "(90% -2.0 to 4.0 %): no significant change\n"));
     free(out);
-    /* its passes faster beyond doubt, its sites not: said, no prediction */
+    /* its passes faster beyond doubt, a site of it too, the prediction
+     * from it reaching no gain: said so, not that nothing predicts */
     e->speedup_low = 1.05;
     e->speedup_high = 1.2;
+    assert_true(e->n_sites == 1 && e->sites[0].significant);
+    out = render(r, 0);
+    assert_non_null(strstr(out, "(90% -2.0 to 4.0 %): the passes were faster, but what the sites "
+                                "that changed predict is too uncertain to vouch for"));
+    assert_null(strstr(out, "stood out from the noise"));
+    free(out);
+    /* its passes faster beyond doubt, its sites not: said, no prediction */
+    e->sites[0].significant = 0;
     out = render(r, 0);
     assert_non_null(strstr(out, "the predicted gain's 90% interval reaches the minimum effect"));
     assert_non_null(strstr(out, "(90% -2.0 to 4.0 %): the passes were faster, but no change of "

@@ -409,16 +409,22 @@ static void print_suggestions(const out *o, const pp_report *r)
 }
 
 /* What a tested setting that was not suggested did to the passes: slower
- * beyond doubt, faster but with no site to predict from, faster by too
- * little, or no change the pairs could tell from the noise. The HTML
- * report's table says the same from report.json (web/report.js, verdict). */
+ * beyond doubt, faster but with no site to predict from, faster with sites
+ * whose prediction reaches zero, faster by too little, or no change the
+ * pairs could tell from the noise. The HTML report's table says the same
+ * from report.json (web/report.js, verdict). */
 static const char *untested_verdict(const pp_experiment *e)
 {
     if (e->speedup_high > 0 && e->speedup_high < 1.0)
         return "slower with it: the passes' 95% interval lies below no change";
-    if (e->speedup_low > 1.0 && !(e->predicted_low > 0))
+    if (e->speedup_low > 1.0 && !(e->predicted_low > 0)) {
+        for (size_t i = 0; i < e->n_sites; i++)
+            if (e->sites[i].significant)
+                return "the passes were faster, but what the sites that changed predict is too "
+                       "uncertain to vouch for: its 90% interval reaches no gain";
         return "the passes were faster, but no change of the sites it runs stood out from the "
                "noise, so nothing predicts what it gains";
+    }
     if (e->speedup_low > 1.0)
         return "faster, by less than the minimum effect can be vouched for";
     return "no significant change";
