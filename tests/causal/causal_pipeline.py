@@ -14,9 +14,10 @@ beside 1, Hodges-Lehmann over the pairs, src/analyze/stats.c), before and
 after `postprof causal` predicts all three at 50 % (causal_truth.py,
 around(): judged against the interval spanning both, or the one measured at
 the prediction's pace when the other's time per point at full length is
-more than 10 % from the causal run's baseline (unlike); a round where that
-is wider than +-2.5 points, or where neither was at its pace, is set aside
-and run again, at most 4 rounds), on the command line
+more than 10 % from the causal run's baseline (unlike); a stage whose span
+is wider than +-2.5 points, or neither of whose measurements was at its
+pace, is set aside in that round, and each stage is judged in the first
+round where it was not, with that round's prediction, at most 4 rounds), on the command line
 the run's causal phase uses (cli/run/run_causal.c: the three sources, the
 API source talking HTTP to the API server in the same process, 300 rows
 each per pass, a first deployment's settings). A prediction's error is its distance from the
@@ -156,16 +157,17 @@ def main():
                        check=True, capture_output=True)
     take_turns()
     judged = [stage for stage in STAGES if not (CONCURRENT and stage in UNASSERTED_CONCURRENT)]
-    doc, real = around(lambda: {stage: measured(truth, data, stage) for stage in STAGES},
-                       lambda: causal(postprof, data, workdir), judged,
-                       unlike=unlike, rounds=ROUNDS)
-    if doc["progress"] != "posts.batch_scored":
-        raise SystemExit("progress point %r, expected posts.batch_scored" % doc["progress"])
+    docs, real, _ = around(lambda: {stage: measured(truth, data, stage) for stage in STAGES},
+                           lambda: causal(postprof, data, workdir), judged,
+                           unlike=unlike, rounds=ROUNDS)
     pred = {}
-    for site in doc["sites"]:
-        for pt in site["points"]:
-            if round(pt["speedup"] * 100) == 50:
-                pred[site["name"]] = pt
+    for stage, doc in docs.items():
+        if doc["progress"] != "posts.batch_scored":
+            raise SystemExit("progress point %r, expected posts.batch_scored" % doc["progress"])
+        for site in doc["sites"]:
+            for pt in site["points"]:
+                if site["name"] == STAGES[stage] and round(pt["speedup"] * 100) == 50:
+                    pred[site["name"]] = pt
     failures = []
     for stage, scope in STAGES.items():
         gain, low, high, pairs, half = real[stage]
