@@ -45,9 +45,12 @@ typedef struct {
     size_t map_len;
     uint64_t data_off, data_size;
     char name[16];
-    int seen;          /* found by the current rescan */
-    int cpu_known;     /* cpu0_ns read: its samples share the thread's CPU */
-    uint64_t cpu0_ns;  /* its CPU clock when sampling began */
+    int seen;         /* found by the current rescan */
+    int cpu_known;    /* cpu0_ns read: its samples share the thread's CPU */
+    uint64_t cpu0_ns; /* its CPU clock when sampling began */
+    /* a thread started after attaching: its CPU before sampling began,
+     * given to its first drain with samples */
+    uint64_t unsampled_ns;
     uint64_t given_ns; /* CPU its samples stood for so far (attach_weight.h) */
     uint64_t carry_ns; /* less than a tick, carried to its next sample */
 } tslot;
@@ -72,6 +75,7 @@ typedef struct {
     size_t arena_n, arena_cap;
     int64_t samples, lost, throttled, foreign, threads_seen, open_failed;
     int open_errno; /* errno of the last refused perf_event_open */
+    int scanned;    /* the first scan is done: threads found now started after attaching */
     char *maps;
     size_t maps_len;
     char err[8448]; /* room for a path and a reason */
@@ -290,6 +294,13 @@ static int attach_thread(attach_ctx *c, pid_t tid)
         return -1;
     }
     t->cpu_known = read_thread_cpu(c->pid, tid, &t->cpu0_ns);
+    /* A thread started after attaching ran for up to a pass before the
+     * rescan found it, unsampled: its samples stand for all its CPU from
+     * its start (they are the only ones it has), so its share of the
+     * profile is the share it had of the CPU. Given to the first drain with
+     * samples, which may come after it exited (its clock unreadable). */
+    if (c->scanned && t->cpu_known)
+        t->unsampled_ns = t->cpu0_ns;
     c->nthreads++;
     c->threads_seen++;
     return 0;
@@ -432,6 +443,10 @@ static void drain(attach_ctx *c, tslot *t)
     int known = t->cpu_known && read_thread_cpu(c->pid, t->tid, &cpu) && cpu >= t->cpu0_ns;
     dw.drain_ns =
         pp__attach_drain_ns(dw.periods_ns, known ? cpu - t->cpu0_ns : 0, known, &t->given_ns);
+    if (dw.periods_ns && t->unsampled_ns) {
+        dw.drain_ns += t->unsampled_ns;
+        t->unsampled_ns = 0;
+    }
     unsigned char rec[sizeof(struct perf_event_header) + 32 + 8 * (PP_RAW_MAX_DEPTH + 16)];
     struct perf_event_header eh;
     for (; ring_record(t, tail, head, &eh); tail += eh.size) {
@@ -638,6 +653,7 @@ int pp_record_attach(const pp_record_attach_opts *o, const char *dir, pp_record_
     uint64_t start_unix = now_ns(CLOCK_REALTIME), start_mono = now_ns(CLOCK_MONOTONIC);
     read_maps(&c);
     long live = rescan(&c);
+    c.scanned = 1;
     int rc;
     if (c.nthreads == 0) {
         rc = refused(&c, live, err, errcap);

@@ -669,9 +669,52 @@ def thread_weight_ms(path, tid):
     return 0.0
 
 
+def others_weight_ms(path, tid):
+    """the sampled CPU (ms) of every thread but one in a speedscope file"""
+    doc = json.load(open(path))
+    return sum(sum(p["weights"]) for p in doc["profiles"]
+               if not p["name"].endswith("(tid %d)" % tid)) / 1e6
+
+
+def attach_one_by_one(procs):
+    """threads that the profiler finds only after they started (one at a
+    time, 80 ms of CPU each, each started as the one before ends, none
+    while it attaches): their samples must stand for all their CPU, the
+    part before the rescan found them too. Up to a pass (50 ms) of each
+    went unsampled, about a third of each thread's CPU on an idle machine,
+    which the samples found later stood for no part of."""
+    threads = 7  # the main thread and six started one by one
+    work = subprocess.Popen([os.path.join(WORK, "work_shares"), str(threads), "80", "wait",
+                             "one_by_one"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    procs.append(work)
+    out = os.path.join(TMP, "one_by_one.speedscope.json")
+    rec, _ = attach_to(work, ["-F", "999", "-o", out])
+    procs.append(rec)
+    work.stdin.write("go\n")
+    work.stdin.close()
+    wout = work.stdout.read()
+    if work.wait() != 0:
+        fail("workload failed")
+    _, rerr = rec.communicate()
+    if rec.returncode != 0:
+        fail("record -p exited %d: %s" % (rec.returncode, rerr))
+    m = re.search(r"work_shares workers_cpu_ms=([\d.]+)", wout)
+    if not m:
+        fail("work_shares printed no workers_cpu_ms: %r" % wout)
+    truth, got = float(m.group(1)), others_weight_ms(out, work.pid)
+    period = 1000.0 / 999
+    print("attach: the threads started one by one: their samples %.0f ms, their CPU %.0f ms"
+          % (got, truth))
+    if abs(got - truth) > 0.10 * truth + 2 * period * (threads - 1):
+        fail("record -p: the threads started after attaching have samples standing for %.0f ms "
+             "of CPU, they used %.0f ms (%s)" % (got, truth, rerr.strip()))
+
+
 def case_attach_shares():
     procs = []
     try:
+        attach_one_by_one(procs)
         shares, wout, main_ms = attach_run(SHARES_MS[4], procs)
         check_shares(shares, 3.0, "attach (threads started after attaching)", measured_truth(wout))
         # the main thread, attached before it started its work, accounted

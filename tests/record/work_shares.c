@@ -12,7 +12,11 @@
  * burners against the iteration counts (test_record.py, check_shares).
  * Also `work_shares main_cpu_ms=M`: the main thread's CPU from "go" (or the
  * start of the work) to the end, which a profiler attached before "go"
- * must account for.
+ * must account for, and `work_shares workers_cpu_ms=W`: the CPU of the
+ * threads it started, each from its start. With argv[4] "one_by_one" the
+ * threads run one after another (each started when the one before ended)
+ * and the main thread only waits: a profiler attached before "go" finds
+ * each only after it started, by which time it has used part of its CPU.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -73,6 +77,7 @@ static uint64_t clock_ns(clockid_t c)
 #define TRUTH_CALLS 4
 
 static uint64_t clock_cost_ns;
+static _Atomic uint64_t workers_ns; /* the started threads' CPU, each from its start */
 
 static void *worker(void *arg)
 {
@@ -99,6 +104,8 @@ static void *worker(void *arg)
     }
     for (int i = 0; i < 3; i++)
         atomic_fetch_add(&spent_ns[i], timed_calls ? spent[i] * calls / timed_calls : 0);
+    if (arg) /* a started thread: its CPU since it started */
+        atomic_fetch_add(&workers_ns, clock_ns(CLOCK_THREAD_CPUTIME_ID));
     return NULL;
 }
 
@@ -134,11 +141,16 @@ int main(int argc, char **argv)
      * "go" samples of it */
     uint64_t main0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
     pthread_t th[256];
-    for (int i = 1; i < threads; i++)
-        if (pthread_create(&th[i], NULL, worker, NULL) != 0)
+    int one_by_one = argc > 4 && strcmp(argv[4], "one_by_one") == 0;
+    for (int i = 1; i < threads; i++) {
+        if (pthread_create(&th[i], NULL, worker, th) != 0)
             return 1;
-    worker(NULL);
-    for (int i = 1; i < threads; i++)
+        if (one_by_one)
+            pthread_join(th[i], NULL);
+    }
+    if (!one_by_one)
+        worker(NULL);
+    for (int i = 1; i < threads && !one_by_one; i++)
         pthread_join(th[i], NULL);
     uint64_t main_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - main0;
     double all = (double)clock_ns(CLOCK_PROCESS_CPUTIME_ID);
@@ -146,6 +158,7 @@ int main(int argc, char **argv)
            100.0 * (double)spent_ns[0] / all, 100.0 * (double)spent_ns[1] / all,
            100.0 * (double)spent_ns[2] / all);
     printf("work_shares main_cpu_ms=%.1f\n", (double)main_ns / 1e6);
+    printf("work_shares workers_cpu_ms=%.1f\n", (double)workers_ns / 1e6);
     printf("work_shares done %d\n", threads);
     return 0;
 }
