@@ -629,14 +629,14 @@ def attach_to(work, opts):
     return rec, line
 
 
-def attach_run(ms, procs):
-    """attach to a workload whose threads start only after the profiler
-    attached: they must be found by its rescans. Returns the speedscope
-    shares, the workload's stdout and the main thread's sampled CPU (ms)."""
-    work = subprocess.Popen([os.path.join(WORK, "work_shares"), "4", ms, "wait"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def attach_then_go(args, name, procs):
+    """start work_shares ARGS (waiting for "go"), attach `record -p` to it
+    with its one thread, tell it to go; returns the workload, the profile's
+    path, the workload's stdout and record's stderr once both ended"""
+    work = subprocess.Popen([os.path.join(WORK, "work_shares")] + args, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
     procs.append(work)
-    out = os.path.join(TMP, "a.speedscope.json")
+    out = os.path.join(TMP, name)
     rec, line = attach_to(work, ["-F", "999", "-o", out])
     procs.append(rec)
     if "(1 thread)" not in line:
@@ -646,9 +646,17 @@ def attach_run(ms, procs):
     wout = work.stdout.read()
     if work.wait() != 0:
         fail("workload failed")
-    rout, rerr = rec.communicate()
+    _, rerr = rec.communicate()
     if rec.returncode != 0:
         fail("record -p exited %d: %s" % (rec.returncode, rerr))
+    return work, out, wout, rerr
+
+
+def attach_run(ms, procs):
+    """attach to a workload whose threads start only after the profiler
+    attached: they must be found by its rescans. Returns the speedscope
+    shares, the workload's stdout and the main thread's sampled CPU (ms)."""
+    work, out, wout, rerr = attach_then_go(["4", ms, "wait"], "a.speedscope.json", procs)
     if "4 threads" not in rerr:
         fail("record -p should report 4 threads: " + rerr)
     shares, total, threads = speedscope_shares(out)
@@ -684,21 +692,8 @@ def attach_one_by_one(procs):
     went unsampled, about a third of each thread's CPU on an idle machine,
     which the samples found later stood for no part of."""
     threads = 7  # the main thread and six started one by one
-    work = subprocess.Popen([os.path.join(WORK, "work_shares"), str(threads), "80", "wait",
-                             "one_by_one"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            text=True)
-    procs.append(work)
-    out = os.path.join(TMP, "one_by_one.speedscope.json")
-    rec, _ = attach_to(work, ["-F", "999", "-o", out])
-    procs.append(rec)
-    work.stdin.write("go\n")
-    work.stdin.close()
-    wout = work.stdout.read()
-    if work.wait() != 0:
-        fail("workload failed")
-    _, rerr = rec.communicate()
-    if rec.returncode != 0:
-        fail("record -p exited %d: %s" % (rec.returncode, rerr))
+    work, out, wout, rerr = attach_then_go([str(threads), "80", "wait", "one_by_one"],
+                                           "one_by_one.speedscope.json", procs)
     m = re.search(r"work_shares workers_cpu_ms=([\d.]+)", wout)
     if not m:
         fail("work_shares printed no workers_cpu_ms: %r" % wout)
