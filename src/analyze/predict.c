@@ -441,14 +441,6 @@ static int peer_compare(const unit *units, size_t nu, const double *sb, size_t n
 }
 
 /*
- * The experiment over t's pairs into e. With keep (n_pairs) and kept: which
- * pairs the machine kept its speed in, gauged by the sites the setting
- * left as they were (the pooled unit's members, when it is not significant
- * and at least GAUGE_MIN_SHARE of a pass) and corroborated by the ones it
- * changed (speed_changed()); *kept = n_pairs when none is set aside (no
- * gauge, or fewer pairs would be left than the sites need).
- */
-/*
  * The counted units' gain pair by pair: in pair i, 1 less the time they
  * saved in it, each as a share of its pass (in its own terms), judged as
  * a paired ratio (Hodges-Lehmann, 90 %) against no change. Its interval
@@ -493,6 +485,14 @@ static int pair_spread(const unit *units, size_t nu, size_t n, double *one, doub
     return 0;
 }
 
+/*
+ * The experiment over t's pairs into e. With keep (n_pairs) and kept: which
+ * pairs the machine kept its speed in, gauged by the sites the setting
+ * left as they were (the pooled unit's members, when it is not significant
+ * and at least GAUGE_MIN_SHARE of a pass) and corroborated by the ones it
+ * changed (speed_changed()); *kept = n_pairs when none is set aside (no
+ * gauge, or fewer pairs would be left than the sites need).
+ */
 static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *keep, size_t *kept,
                          peer_check *pc)
 {
