@@ -440,6 +440,12 @@ static int peer_compare(const unit *units, size_t nu, const double *sb, size_t n
     return rc;
 }
 
+/* the unit's speedup and share have intervals a prediction can carry */
+static int unit_bounded(const unit *u)
+{
+    return isfinite(u->r_high) && u->r_low > 0 && isfinite(u->c.share_high);
+}
+
 /*
  * The counted units' gain pair by pair: in pair i, 1 less the time they
  * saved in it, each as a share of its pass (in its own terms), judged as
@@ -463,9 +469,7 @@ static int pair_spread(const unit *units, size_t nu, size_t n, double *one, doub
         one[i] = left[i] = 1.0;
     for (size_t k = 0; k < nu; k++) {
         const unit *u = &units[k];
-        if (!(u->c.significant || u->pooled) || !u->ja || !u->jb || !u->of)
-            continue;
-        if (!isfinite(u->r_high) || !(u->r_low > 0) || !isfinite(u->c.share_high))
+        if (!(u->c.significant || u->pooled) || !u->ja || !u->jb || !u->of || !unit_bounded(u))
             continue;
         counted++;
         for (size_t i = 0; i < n; i++)
@@ -693,7 +697,7 @@ static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *ke
             if ((rc = unit_fill(&rest, t, sa, sb, t->pass_a, fa, fb,
                                 site_level(judged(m) - n_sig))) != PP_OK)
                 goto out;
-            with_rest = isfinite(rest.r_high) && rest.r_low > 0 && isfinite(rest.c.share_high);
+            with_rest = unit_bounded(&rest);
             /* judged by its members weighed by how steadily each is
              * measured (pooled_change()); its figures, and its judgement
              * for gauging the machine's speed (the pairs set aside below,
@@ -753,7 +757,7 @@ static int predict_pairs(const pp__trial *t, pp_experiment *e, unsigned char *ke
         size_t j = 0;
         for (size_t k = 0; k < nu; k++) {
             const unit *u = &units[k];
-            if (!isfinite(u->r_high) || !(u->r_low > 0) || !isfinite(u->c.share_high))
+            if (!unit_bounded(u))
                 continue;
             double shift = u->c.significant || u->pooled ? 1.0 : 1.0 / u->r;
             put_interval(&in[j++], u->c.share, u->c.share_low, u->c.share_high);
