@@ -212,6 +212,7 @@ typedef struct pp_cache_profile {
     pp_cache_backend backends[PP_WORKLOAD_MAX_BACKENDS];
 } pp_cache_profile;
 
+#define PP_SITE_MAX_WITHIN 8   /* per site: the enclosing scopes remembered */
 #define PP_REPORT_MAX_SITES 24 /* per experiment: the sites whose self time changed most */
 
 /*
@@ -230,6 +231,12 @@ typedef struct pp_site_change {
     double speedup, speedup_low, speedup_high; /* base / cand self time */
     int significant;                           /* the speedup's interval excludes 1 */
     double gain;                               /* share * (1 - 1/speedup) */
+    /* the scopes that enclose the site in the pass, innermost first, each
+     * as the 64-bit FNV-1a hash of its name: where one setting takes a
+     * scope whole, another setting's sites under it compose within it (all
+     * settings at once, `--apply`). Not written to report.json. */
+    uint64_t within[PP_SITE_MAX_WITHIN];
+    unsigned n_within;
 } pp_site_change;
 
 /*
