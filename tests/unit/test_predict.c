@@ -867,7 +867,7 @@ static void test_others_counted_on_the_other_settings_word(void **state)
     static const char *names[7] = {"a", "b", "c", "d", "e", "f", "g"};
     static double peer[8][NP];
     int counted[2][2] = {{0}}; /* [faster][peers] */
-    int inside[2] = {0}; /* [peers] */
+    int inside[2] = {0};       /* [peers] */
     for (int faster = 0; faster < 2; faster++)
         for (int peers = 0; peers < 2; peers++)
             for (unsigned seed = 1; seed <= 200; seed++) {
@@ -897,8 +897,7 @@ static void test_others_counted_on_the_other_settings_word(void **state)
     print_message("the other sites counted: 1.05x faster %d of 200 (%d without the other "
                   "settings' passes), truth inside the 90 %% interval %d (%d); unchanged %d of "
                   "200 (%d without)\n",
-                  counted[1][1], counted[1][0], inside[1], inside[0], counted[0][1],
-                  counted[0][0]);
+                  counted[1][1], counted[1][0], inside[1], inside[0], counted[0][1], counted[0][0]);
     assert_true(counted[1][1] >= counted[1][0] + 60);
     assert_true(inside[1] >= inside[0] + 30);
     assert_true(counted[0][1] <= 14);
