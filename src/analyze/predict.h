@@ -88,10 +88,10 @@ size_t pp__predict_min_pairs(size_t n_sites);
  * together, composed site by site (a site sped up 1.5x by one setting and
  * 1.2x by another: share x (1 - 1/1.8)), a stage or other scope any
  * experiment took whole one unit for all (another experiment's sites under
- * it, by their pp_site_change.within, compose within its time); interval at level conf (Monte Carlo, fixed
- * seed) carrying every unit each experiment's own interval carried: the
- * significant ones at their speedups, the others drawn around no change.
- * Returns PP_OK; PP_EINVAL for n == 0; PP_ENOMEM.
+ * it, by their pp_site_change.within, compose within its time); interval at level conf (Monte
+ * Carlo, fixed seed) carrying every unit each experiment's own interval carried: the significant
+ * ones at their speedups, the others drawn around no change. Returns PP_OK; PP_EINVAL for n == 0;
+ * PP_ENOMEM.
  */
 PP_NODISCARD int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf,
                                       double *out_est, double *out_low, double *out_high);
