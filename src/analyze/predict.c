@@ -925,7 +925,7 @@ static int gauge_others(const pp__trial *t, const peer_check *pc, pp_experiment 
      * (those sites faster in its passes, the other settings' passes not
      * telling) had that speed taken for the machine's, and its
      * toy.model.predict read 1.036x for 1.186 */
-    if (rest && pc && pc->own_counted && pc->pairs > 0) {
+    if (rest && pc && pc->own_counted) {
         e->others_own = pc->speedup; /* counted on the other settings' word: say so */
         e->others_own_low = pc->low;
         e->others_own_high = pc->high;
@@ -1061,6 +1061,18 @@ static double combined_gain(void *ctx, const double *x, size_t nx)
     return total;
 }
 
+/* Where the scope named name (hash h) lies from site s: 0 it is s, 1 + i
+ * the i-th scope enclosing s (innermost first), -1 neither. */
+static int scope_depth(const pp_site_change *s, const char *name, uint64_t h)
+{
+    if (strcmp(name, s->name) == 0)
+        return 0;
+    for (unsigned i = 0; i < s->n_within && i < PP_SITE_MAX_WITHIN; i++)
+        if (s->within[i] == h)
+            return (int)i + 1;
+    return -1;
+}
+
 int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf, double *out_est,
                          double *out_low, double *out_high)
 {
@@ -1107,18 +1119,10 @@ int pp__predict_combined(const pp_experiment *const *e, size_t n, double conf, d
              * int8's preprocessing under it shortens that time, not a pass
              * besides it (composed as two settings on one site are) */
             const pp_site_change *in_scope = NULL;
-            size_t depth = 0;
+            int depth = -1;
             for (size_t w = 0; w < n_scopes; w++) {
-                size_t d = 0;
-                if (strcmp(scope[w]->name, s->name) != 0) {
-                    while (d < s->n_within && d < PP_SITE_MAX_WITHIN &&
-                           s->within[d] != scope_hash[w])
-                        d++;
-                    if (d == s->n_within || d == PP_SITE_MAX_WITHIN)
-                        continue;
-                    d++;
-                }
-                if (!in_scope || d > depth) {
+                int d = scope_depth(s, scope[w]->name, scope_hash[w]);
+                if (d > depth) {
                     in_scope = scope[w];
                     depth = d;
                 }
