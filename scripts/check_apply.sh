@@ -77,9 +77,10 @@ phases "$work/quick.err" quick
 echo "load_after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$work" "$runs" <<'EOF'
-import json, re, sys
+import json, math, re, sys
 work, runs = sys.argv[1], int(sys.argv[2])
 applied = hits = near = narrow = intervals = gate = xdir = 0
+attainable = 0.0
 other_speed = other_speed_near = near_printed = 0
 comb = []
 errs, zs = [], []
@@ -116,6 +117,14 @@ for i in range(1, runs + 1):
         lo = at["predicted_low"] if at.get("judged") else a["predicted_low"]
         hi = at["predicted_high"] if at.get("judged") else a["predicted_high"]
         se = (((hi - lo) / 2 / 1.645) ** 2 + ((a["measured_high"] - a["measured_low"]) / 2 / 1.96) ** 2) ** 0.5
+        # the chance of "inside or within 2 points" for a prediction exactly
+        # as right as its interval says (the gain drawn from it, as a
+        # normal of the 90 % half-width), measured with this measurement's
+        # noise (its 95 % half-width as a normal): what the two phases'
+        # noise alone allows, whatever the model
+        if se > 0:
+            cdf = lambda x: 0.5 * (1 + math.erf(x / se / 2 ** 0.5))
+            attainable += cdf(max(hi - pred, 0.02)) - cdf(min(lo - pred, -0.02))
         errs.append(a["measured_improvement"] - pred)
         if se > 0:
             zs.append((a["measured_improvement"] - pred) / se)
@@ -148,6 +157,11 @@ for i in range(1, runs + 1):
 print("applied_suggestions: %d" % applied)
 print("inside_predicted_interval: %d" % hits)
 print("inside_or_within_2_points_ratio: %.3f" % (near / applied if applied else 0))
+# a diagnostic, not a target: the same ratio expected of predictions exactly
+# as right as their intervals say, given both phases' noise in these runs
+# (well under 0.9: the measurements are too noisy for the target, whatever
+# the model; the ratio above well under this one: the model misses)
+print("attainable_inside_or_within_2_points_ratio: %.3f" % (attainable / applied if applied else 0))
 # the same against the intervals printed with the suggestions, whatever the
 # machine's speed in --apply (a diagnostic: equal unless it differed)
 print("inside_or_within_2_points_as_printed_ratio: %.3f" % (near_printed / applied if applied else 0))

@@ -442,6 +442,10 @@ typedef struct pp_apply {
     double before_ns, after_ns;   /* end to end, all suggestions applied together */
     double coverage;              /* hits / suggestions measured */
     double coverage_as_predicted; /* the same, each against the interval the run printed */
+    /* the coverage expected of predictions exactly as right as their
+     * intervals say, measured with these measurements' noise (the mean of
+     * each one's chance; NAN: not known) */
+    double coverage_expected;
     pp_apply_combined combined;
     size_t n_before_targets, n_after_targets;
     pp_target before_targets[PP_REPORT_MAX_TARGETS], after_targets[PP_REPORT_MAX_TARGETS];

@@ -89,6 +89,23 @@ double pp__stats_gain(double share, double speedup)
     return share * (1.0 - 1.0 / speedup);
 }
 
+double pp__stats_inside_chance(double est, double low, double high, double m_low, double m_high)
+{
+    if (!isfinite(est) || !isfinite(low) || !isfinite(high) || !isfinite(m_low) ||
+        !isfinite(m_high) || low > high || m_low > m_high)
+        return NAN;
+    /* the normal quantiles of a two-sided 90 % and 95 % interval */
+    double sp = (high - low) / 2.0 / 1.6448536269514722;
+    double sm = (m_high - m_low) / 2.0 / 1.959963984540054;
+    double sd = hypot(sp, sm);
+    if (!(sd > 0))
+        return NAN;
+    /* P(low <= est + d <= high), d the truth's and the measurement's error */
+    double up = 0.5 * erfc(-(high - est) / (sd * M_SQRT2));
+    double down = 0.5 * erfc(-(low - est) / (sd * M_SQRT2));
+    return up - down;
+}
+
 int pp__stats_cheapest(const double *const *x, const size_t *n, const int *eligible, size_t k,
                        double conf, size_t *out_best, size_t *out_pick)
 {

@@ -208,6 +208,16 @@ PP_NODISCARD int pp__stats_propagate(const pp__interval *in, size_t n, pp__propa
 double pp__stats_gain(double share, double speedup);
 
 /*
+ * pp__stats_inside_chance() - The chance that a measurement lands inside
+ * the interval [low, high] (90 %) of a prediction est, when the truth is
+ * as uncertain as that interval says and the measurement as noisy as its
+ * own 95 % interval [m_low, m_high] says (each a normal of its
+ * half-width): how often a right prediction is seen to hold, given the two
+ * noises. NAN when a bound is not finite or both widths are 0.
+ */
+double pp__stats_inside_chance(double est, double low, double high, double m_low, double m_high);
+
+/*
  * pp__stats_cheapest() - The cheapest setting that is not measurably worse
  * than the best, from cost samples (e.g. time per item, lower is better) of
  * k settings ordered cheapest first (batch 1, 2, 4 ...). Only settings with

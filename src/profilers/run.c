@@ -647,6 +647,25 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         explain(a, &ap->speed);
     }
     ap->coverage = ap->n ? (double)hits / (double)ap->n : 0.0;
+    /* what coverage the two phases' noise allows right predictions: each
+     * against the interval it was judged by */
+    double chance = 0.0;
+    size_t n_chance = 0;
+    for (size_t k = 0; k < ap->n; k++) {
+        const pp_apply_result *a = &ap->results[k];
+        const pp_apply_at_speed *as = &a->at_speed;
+        double p =
+            as->judged
+                ? pp__stats_inside_chance(as->predicted, as->predicted_low, as->predicted_high,
+                                          a->measured_low, a->measured_high)
+                : pp__stats_inside_chance(a->predicted_improvement, a->predicted_low,
+                                          a->predicted_high, a->measured_low, a->measured_high);
+        if (isfinite(p)) {
+            chance += p;
+            n_chance++;
+        }
+    }
+    ap->coverage_expected = n_chance ? chance / (double)n_chance : NAN;
     ap->coverage_as_predicted = ap->n ? (double)hits_as_predicted / (double)ap->n : 0.0;
     if (n_arms > 0) { /* with nothing to apply, no pairs of identical settings */
         const pp__ratio_est *x = &est[n_arms - 1];

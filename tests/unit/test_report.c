@@ -748,6 +748,7 @@ static void test_console_intervals_read_low_to_high(void **state)
     a->hit_as_predicted = 0;
     r->apply.coverage = 1.0;
     r->apply.coverage_as_predicted = 0.0;
+    r->apply.coverage_expected = 0.74;
     r->apply.combined.at_speed = (pp_apply_at_speed){
         .known = 1, .predicted = 0.02, .predicted_low = -0.01, .predicted_high = 0.04, .judged = 1};
     out = render(r, 0);
@@ -757,6 +758,8 @@ static void test_console_intervals_read_low_to_high(void **state)
     assert_non_null(
         strstr(out, "at this speed of the machine: predicted 2.0% (90% -1.0 to 4.0 %)"));
     assert_non_null(strstr(out, "so each is made again at this speed"));
+    assert_non_null(strstr(out, "Coverage expected of right predictions, given the predictions' "
+                                "and the measurements' noise: 74%"));
     free(out);
     char *js = NULL;
     assert_int_equal(pp_report_to_json_string(r, &js), PP_OK);
@@ -768,6 +771,7 @@ static void test_console_intervals_read_low_to_high(void **state)
     assert_true(b->at_speed.known && b->at_speed.hit && b->at_speed.judged);
     assert_double_equal(b->at_speed.predicted_low, 0.03, 1e-9);
     assert_double_equal(back->apply.coverage_as_predicted, 0.0, 1e-12);
+    assert_double_equal(back->apply.coverage_expected, 0.74, 1e-12);
     assert_true(back->apply.combined.at_speed.known && !back->apply.combined.at_speed.hit);
     assert_double_equal(back->apply.combined.at_speed.predicted_high, 0.04, 1e-9);
     pp_report_free(back);

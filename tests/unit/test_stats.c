@@ -812,8 +812,42 @@ static void test_median(void **state)
     assert_true(isnan(pp__stats_median(x, 0)));
 }
 
+/* The chance a right prediction is seen to hold: with no measurement noise
+ * its 90 % interval's own 0.90; with a measurement as noisy as the
+ * prediction (95 % half-width 1.96 s against 1.645 s) P(|Z| <= 1.645 /
+ * sqrt 2) = 0.7552; and against 200 000 draws of a truth from the
+ * prediction and a measurement around it, an interval off-centre too. */
+static void test_inside_chance(void **state)
+{
+    (void)state;
+    assert_double_equal(pp__stats_inside_chance(0.10, 0.07, 0.13, 0.10, 0.10), 0.90, 1e-6);
+    double s = 0.01;
+    assert_double_equal(
+        pp__stats_inside_chance(0.2, 0.2 - 1.6448536269514722 * s, 0.2 + 1.6448536269514722 * s,
+                                0.2 - 1.959963984540054 * s, 0.2 + 1.959963984540054 * s),
+        0.7552058563466503, 1e-9);
+    assert_true(isnan(pp__stats_inside_chance(0.1, 0.1, 0.1, 0.2, 0.2)));   /* no width at all */
+    assert_true(isnan(pp__stats_inside_chance(0.1, 0.13, 0.07, 0.0, 0.2))); /* low above high */
+    assert_true(isnan(pp__stats_inside_chance(0.1, 0.07, INFINITY, 0.0, 0.2)));
+    /* est 0.12 in [0.09, 0.14] (90 %), measurement 95 % half-width 0.03 */
+    double est = 0.12, lo = 0.09, hi = 0.14;
+    double sp = (hi - lo) / 2 / 1.6448536269514722, sm = 0.03 / 1.959963984540054;
+    double want = pp__stats_inside_chance(est, lo, hi, 0.5 - 0.03, 0.5 + 0.03);
+    pp__rng r;
+    pp__rng_seed(&r, 11);
+    size_t inside = 0, n = 200000;
+    for (size_t i = 0; i < n; i++) {
+        double truth = est + sp * pp__rng_normal(&r);
+        double m = truth + sm * pp__rng_normal(&r);
+        inside += m >= lo && m <= hi;
+    }
+    print_message("inside %.4f of draws, chance %.4f\n", (double)inside / (double)n, want);
+    assert_double_equal((double)inside / (double)n, want, 0.005);
+}
+
 static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_paired_six_pairs_by_hand),
+    cmocka_unit_test(test_inside_chance),
     cmocka_unit_test(test_paired_eight_pairs_by_hand),
     cmocka_unit_test(test_unpaired_four_by_four_by_hand),
     cmocka_unit_test(test_paired_matches_brute_force),

@@ -548,6 +548,7 @@ static json_t *report_json(const pp_report *r)
         put(a, "suggestions", arr);
         put(a, "coverage", num(ap->coverage));
         put(a, "coverage_as_predicted", num(ap->coverage_as_predicted));
+        put(a, "coverage_expected", num(ap->coverage_expected));
         json_t *cb = json_object();
         put(cb, "predicted", num(ap->combined.predicted));
         put(cb, "predicted_low", num(ap->combined.predicted_low));

@@ -819,6 +819,8 @@ static void read_apply(rd *c, json_t *root, pp_apply *ap)
     get_num(c, a, p, "coverage", 0, &ap->coverage);
     ap->coverage_as_predicted = ap->coverage;
     get_num(c, a, p, "coverage_as_predicted", 0, &ap->coverage_as_predicted);
+    ap->coverage_expected = NAN; /* not known in reports of before */
+    get_num(c, a, p, "coverage_expected", 0, &ap->coverage_expected);
     json_t *cb = get_obj(c, a, p, "combined", 0);
     if (cb) {
         const char *cp = "apply.combined";

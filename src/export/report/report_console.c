@@ -594,6 +594,11 @@ static void print_apply(const out *o, const pp_report *r)
     else
         fprintf(f, "  Measured inside the predicted interval: %zu of %zu (coverage %.0f%%)\n", hits,
                 ap->n, ap->coverage * 100.0);
+    if (ap->n && ap->coverage_expected > 0) /* 0: not computed; NAN: not known */
+        fprintf(f,
+                "  Coverage expected of right predictions, given the predictions' and the "
+                "measurements' noise: %.0f%%\n",
+                ap->coverage_expected * 100.0);
     const pp_apply_combined *cb = &ap->combined;
     char r1[64], r2[64];
     if (cb->pairs == 0)
