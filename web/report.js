@@ -311,6 +311,17 @@
       (ms.differs ? ': another speed; each prediction was made at the experiments\', and a site\'s share of a pass moves with it, ' +
         'so each is made again at this speed (the experiments\' site speedups, this run\'s shares) and judges the measurement' : '') + '</p>');
 
+  /* how many measurements landed inside their predicted interval, and how many
+   * right predictions would at this run's noise (docs/profilers.md) */
+  const ap = R.apply;
+  if (ap && ap.suggestions && ap.suggestions.length) {
+    const hits = ap.suggestions.filter(a => a.hit).length;
+    $('suggestions').insertAdjacentHTML('beforeend', `<p class="note" id="apply-coverage">Measured inside the predicted interval: ` +
+      `${hits} of ${ap.suggestions.length} (coverage ${C.pct(ap.coverage)})` +
+      (ap.coverage_expected > 0 ? `; expected of right predictions, given the predictions' and the measurements' noise: ${C.pct(ap.coverage_expected)}` : '') +
+      '</p>');
+  }
+
   /* causal predictions (postprof run's causal phase, docs/causal.md) */
   const K = R.causal;
   if (K && K.sites) {

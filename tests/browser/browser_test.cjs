@@ -147,6 +147,14 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
         a.at_apply_speed && a.at_apply_speed.judged)).length;
       check(await count(page, '#suggestions-table .at-speed') === judged, `predictions at --apply's speed shown: ${judged}`);
       check(await count(page, '#apply-speed') === (R.apply.machine_speed ? 1 : 0), 'the machine\'s speed in --apply noted');
+      /* the coverage, with what right predictions would score at the run's noise */
+      if (applied.length) {
+        const cov = await page.locator('#apply-coverage').textContent();
+        check(cov.includes(`${applied.filter(a => a.hit).length} of ${applied.length}`), `coverage noted: ${cov}`);
+        check(!(R.apply.coverage_expected > 0) || cov.includes('expected of right predictions'), 'expected coverage noted');
+      } else {
+        check(await count(page, '#apply-coverage') === 0, 'nothing applied: no coverage');
+      }
     }
 
     if (R.apply)
