@@ -217,23 +217,10 @@ PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cf
                                  pp_experiment *out_exp, pp__ratio_est *out_est,
                                  pp__gauge_out *out_gauge);
 
-/* The passes at the current settings in a round of k arms: one for each two. */
-#define PP__PLAN_BASES(k) (((k) + 1) / 2)
-/* A plan entry for the g-th pass at the current settings, and back. */
-#define PP__PLAN_BASE(g) (-1 - (int)(g))
-#define PP__PLAN_SLOT(x) ((size_t)(-1 - (x)))
-
-/*
- * pp__prof_round_plan() - A round's passes in order for the arms seq[0..k),
- * k >= 1, into plan[k + PP__PLAN_BASES(k)]: each arm's index, and
- * PP__PLAN_BASE(g) for the g-th pass at the current settings, which runs
- * between arms 2g and 2g + 1 (s0 B0 s1 s2 B1 s3 s4 B2): every arm's pass is
- * next to the one it is paired with. A pair's two passes differ less the
- * closer they run: in --apply's rounds on 2 cores a pair's log ratio had
- * sd 11.9 % one pass apart, 16.3 % two and 17.9 % three (the former plan,
- * one such pass in the middle of the round; docs/benchmarks.md). Returns
- * k + PP__PLAN_BASES(k).
- */
+/* A round's passes in order for the arms seq[0..k), k >= 1, into plan[k +
+ * 1]: each arm's index, and -1 for the pass at the current settings, which
+ * runs in the middle (s0 s1 s2 B s3 s4 s5: each arm's pass at most k / 2 +
+ * 1 passes from it). Returns k + 1. */
 size_t pp__prof_round_plan(const size_t *seq, size_t k, int *plan);
 
 /* Whether a per-site prediction (gain, its 90 % interval) is settled: the

@@ -846,9 +846,9 @@ size_t pp__prof_round_plan(const size_t *seq, size_t k, int *plan)
 {
     size_t n = 0;
     for (size_t j = 0; j < k; j++) {
+        if (j == k / 2)
+            plan[n++] = -1;
         plan[n++] = (int)seq[j];
-        if (j % 2 == 0) /* after the first of each two arms: between them */
-            plan[n++] = PP__PLAN_BASE(j / 2);
     }
     return n;
 }
@@ -866,11 +866,8 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
                     .per_site = out_exp != NULL,
                     .sched_fd = -1};
     uint32_t cpu_every = pp_cpu_sampling();
-    /* each arm's latest pass, then the round's passes at the current
-     * settings (recs[n_arms + g]: the one between arms 2g and 2g + 1) */
-    pass_rec recs[PP__MAX_ARMS + PP__PLAN_BASES(PP__MAX_ARMS)];
+    pass_rec recs[PP__MAX_ARMS + 1];
     memset(recs, 0, sizeof recs);
-    const size_t n_recs = n_arms + PP__PLAN_BASES(n_arms);
     int rc = PP_OK;
     pp_experiment *scratch = NULL;
     for (size_t i = 0; i < n_arms && rc == PP_OK; i++) {
@@ -893,7 +890,7 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     c.st = calloc(n_arms, sizeof *c.st);
     if (!c.st)
         goto out;
-    for (size_t i = 0; i < n_recs; i++)
+    for (size_t i = 0; i <= n_arms; i++)
         if (c.with_sites && !(recs[i].s = calloc(MAX_TRIAL_SITES, sizeof *recs[i].s)))
             goto out;
     for (size_t i = 0; i < n_arms; i++) {
@@ -993,30 +990,26 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
         size_t q = (round / 2) % k, seq[PP__MAX_ARMS];
         for (size_t i = 0; i < k; i++)
             seq[i] = order[(q + i) % k];
-        int plan[PP__MAX_ARMS + PP__PLAN_BASES(PP__MAX_ARMS)];
-        size_t n_plan = pp__prof_round_plan(seq, k, plan), base_of[PP__MAX_ARMS];
-        for (size_t j = 0; j < k; j++)
-            base_of[seq[j]] = n_arms + j / 2;
+        int plan[PP__MAX_ARMS + 1];
+        size_t n_plan = pp__prof_round_plan(seq, k, plan);
         int odd = (int)(round % 2);
         for (size_t i = 0; i < n_plan; i++) {
             int x = plan[odd ? n_plan - 1 - i : i];
-            size_t at = x >= 0 ? (size_t)x : n_arms + PP__PLAN_SLOT(x);
-            if ((rc = run_pass(&c, x >= 0 ? x : -1, &recs[at])) != PP_OK)
+            if ((rc = run_pass(&c, x, &recs[x >= 0 ? (size_t)x : n_arms])) != PP_OK)
                 goto out;
         }
-        /* the round's passes at the current settings */
-        for (size_t g = 0; g < PP__PLAN_BASES(k); g++)
-            if (o->base_out && o->base_n && *o->base_n < o->base_cap) {
-                if (o->base_cpu_out)
-                    o->base_cpu_out[*o->base_n] = recs[n_arms + g].cpu;
-                o->base_out[(*o->base_n)++] = recs[n_arms + g].quiet;
-            }
+        /* the round's pass at the current settings */
+        if (o->base_out && o->base_n && *o->base_n < o->base_cap) {
+            if (o->base_cpu_out)
+                o->base_cpu_out[*o->base_n] = recs[n_arms].cpu;
+            o->base_out[(*o->base_n)++] = recs[n_arms].quiet;
+        }
         uint64_t now = pp_clock_now_ns();
         round_ns = now - start;
         int past = now >= deadline, past_stretch = now >= stretched;
         for (size_t i = 0; i < k; i++) {
             arm_state *s = &c.st[order[i]];
-            record(s, 0, &recs[base_of[order[i]]], c.with_sites);
+            record(s, 0, &recs[n_arms], c.with_sites);
             record(s, 1, &recs[order[i]], c.with_sites);
             s->n++;
             why[order[i]] = stops(s, o, max_pairs, target, past, past_stretch);
@@ -1057,7 +1050,7 @@ out : {
         close(c.sched_fd);
     pp_snapshot_free(c.last);
     free(scratch);
-    for (size_t i = 0; i < n_recs; i++)
+    for (size_t i = 0; i <= n_arms; i++)
         free(recs[i].s);
     for (size_t i = 0; c.st && i < n_arms; i++)
         free(c.st[i].sites);

@@ -1034,37 +1034,34 @@ static void test_cpu_split(void **state)
     assert_true(mig >= -1);
 }
 
-/* A pass at the current settings between each two arms of a round: every
- * arm's pass next to the one it is paired with (the g-th such pass for
- * arms 2g and 2g + 1), each arm once, in seq's order. */
+/* The pass at the current settings runs in the middle of a round, every
+ * arm's pass within k / 2 + 1 of it; each arm once. */
 static void test_round_plan(void **state)
 {
     (void)state;
     size_t seq[8] = {5, 2, 7, 0, 1, 3, 6, 4};
-    int plan[8 + PP__PLAN_BASES(8)];
+    int plan[9];
     for (size_t k = 1; k <= 8; k++) {
-        size_t n = pp__prof_round_plan(seq, k, plan);
-        assert_int_equal(n, k + (k + 1) / 2);
-        size_t seen = 0, bases = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (plan[i] < 0) {
-                assert_int_equal(PP__PLAN_SLOT(plan[i]), bases++); /* in order */
+        assert_int_equal(pp__prof_round_plan(seq, k, plan), k + 1);
+        size_t at = 9, seen = 0;
+        for (size_t i = 0; i <= k; i++)
+            if (plan[i] < 0)
+                at = i;
+        assert_true(at <= k);
+        assert_int_equal(at, k / 2); /* s0 .. s(k/2 - 1), B, the rest */
+        for (size_t i = 0; i <= k; i++) {
+            if (plan[i] < 0)
                 continue;
-            }
-            assert_int_equal(plan[i], (int)seq[seen]);
-            /* its pass at the current settings is the one before or after it */
-            size_t g = seen / 2;
-            int next = (i > 0 && plan[i - 1] == PP__PLAN_BASE(g)) ||
-                       (i + 1 < n && plan[i + 1] == PP__PLAN_BASE(g));
-            assert_true(next);
+            size_t j = i < at ? i : i - 1; /* the arms keep seq's order */
+            assert_int_equal(plan[i], (int)seq[j]);
+            assert_true((i > at ? i - at : at - i) <= k / 2 + 1);
             seen++;
         }
         assert_int_equal(seen, k);
-        assert_int_equal(bases, PP__PLAN_BASES(k));
     }
-    /* two arms: s0 B s1, as one pass in the middle was */
-    assert_int_equal(pp__prof_round_plan(seq, 2, plan), 3);
-    assert_int_equal(plan[1], -1);
+    /* the former plan (B first) put the last of 6 arms 6 passes away; now 3 */
+    pp__prof_round_plan(seq, 6, plan);
+    assert_int_equal(plan[3], -1);
 }
 
 /* An arm leaves the rounds early once its prediction is decided: narrow
