@@ -561,7 +561,8 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
     }
     /* every suggestion at once: the composed prediction */
     const pp_experiment *exps[PP_REPORT_MAX_SUGGESTIONS];
-    size_t n_exps = 0, hits = 0, hits_as_predicted = 0;
+    size_t n_exps = 0, hits = 0, hits_as_predicted = 0, n_chance = 0;
+    double chance = 0.0; /* the sum of each result's chance to be seen inside */
     for (size_t k = 0; k < n_each; k++) {
         const pp_experiment *e = experiment_for(r, &r->suggestions[idx[k]]);
         if (e && n_exps < PP_REPORT_MAX_SUGGESTIONS)
@@ -644,15 +645,8 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
         gauge_fill(&a->gauge, &gst[k], &go[k]);
         hits += a->hit != 0;
         hits_as_predicted += a->hit_as_predicted != 0;
-        explain(a, &ap->speed);
-    }
-    ap->coverage = ap->n ? (double)hits / (double)ap->n : 0.0;
-    /* what coverage the two phases' noise allows right predictions: each
-     * against the interval it was judged by */
-    double chance = 0.0;
-    size_t n_chance = 0;
-    for (size_t k = 0; k < ap->n; k++) {
-        const pp_apply_result *a = &ap->results[k];
+        /* what the two phases' noise lets a right prediction score, against
+         * the interval that judged it */
         const pp_apply_at_speed *as = &a->at_speed;
         double p =
             as->judged
@@ -664,7 +658,9 @@ int pp_profiler_apply(const pp_workload *w, const pp_config *cfg, pp_report *r)
             chance += p;
             n_chance++;
         }
+        explain(a, &ap->speed);
     }
+    ap->coverage = ap->n ? (double)hits / (double)ap->n : 0.0;
     ap->coverage_expected = n_chance ? chance / (double)n_chance : NAN;
     ap->coverage_as_predicted = ap->n ? (double)hits_as_predicted / (double)ap->n : 0.0;
     if (n_arms > 0) { /* with nothing to apply, no pairs of identical settings */
