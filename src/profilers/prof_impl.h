@@ -222,10 +222,6 @@ PP_NODISCARD int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cf
  * runs in the middle (s0 s1 s2 B s3 s4 s5: each arm's pass at most k / 2 +
  * 1 passes from it). Returns k + 1. */
 size_t pp__prof_round_plan(const size_t *seq, size_t k, int *plan);
-/* seq[0..k) for pp__prof_round_plan() with prio[0] nearest the pass at the
- * current settings (just after it), prio[1] just before, prio[2] two
- * after, and so on: each next arm at least as far as the one before. */
-void pp__prof_round_nearest(const size_t *prio, size_t k, size_t *seq);
 
 /* Whether a per-site prediction (gain, its 90 % interval) is settled: the
  * interval within max(3 points, 30 % of the prediction) either side and

@@ -842,53 +842,6 @@ static void resolve_pending(rounds_ctx *c, const pp__rounds_opts *o, const int *
     free(est);
 }
 
-void pp__prof_round_nearest(const size_t *prio, size_t k, size_t *seq)
-{
-    size_t mid = k / 2; /* pp__prof_round_plan() runs the current settings before seq[mid] */
-    for (size_t r = 0; r < k; r++)
-        seq[r % 2 == 0 ? mid + r / 2 : mid - 1 - r / 2] = prio[r];
-}
-
-/*
- * --apply's arms (o->resolve) by how far each is from being as sure as
- * what it checks, the least sure first: the half-width of its 95 %
- * interval so far over resolve[i] (not known: first). Ties keep the arms'
- * order. Returns 0 (no order: rotate) while some arm has fewer pairs than
- * can exclude no change.
- */
-static int least_sure_first(const rounds_ctx *c, const pp__rounds_opts *o, const size_t *order,
-                            size_t k, size_t *prio)
-{
-    double score[PP__MAX_ARMS];
-    if (!o->resolve)
-        return 0;
-    for (size_t i = 0; i < k; i++) {
-        const arm_state *s = &c->st[order[i]];
-        pp__ratio_est e;
-        if (s->n < MIN_TRIAL_PAIRS)
-            return 0;
-        double half = pp__stats_paired(timed(s, 0), timed(s, 1), s->n, 0.95, 0.0, &e) == PP_OK
-                          ? (e.high - e.low) / 2.0
-                          : NAN;
-        double r = o->resolve[order[i]];
-        score[i] = isfinite(half) && r > 0 ? half / r : INFINITY;
-        prio[i] = order[i];
-    }
-    /* insertion sort, stable: k <= PP__MAX_ARMS */
-    for (size_t i = 1; i < k; i++) {
-        size_t x = prio[i];
-        double v = score[i];
-        size_t j = i;
-        for (; j > 0 && score[j - 1] < v; j--) {
-            score[j] = score[j - 1];
-            prio[j] = prio[j - 1];
-        }
-        score[j] = v;
-        prio[j] = x;
-    }
-    return 1;
-}
-
 size_t pp__prof_round_plan(const size_t *seq, size_t k, int *plan)
 {
     size_t n = 0;
@@ -1004,7 +957,7 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
     /* per-site predictions while the rounds go on (settled()); without the
      * memory an arm just runs on to the budget */
     scratch = c.per_site ? calloc(1, sizeof *scratch) : NULL;
-    size_t order[PP__MAX_ARMS], prio[PP__MAX_ARMS], ranked = 0;
+    size_t order[PP__MAX_ARMS];
     int why[PP__MAX_ARMS] = {0};
     for (size_t round = 0;; round++) {
         memset(why, 0, sizeof why);
@@ -1033,25 +986,10 @@ int pp__prof_rounds(const pp_workload *w, const pp_profiler_cfg *cfg, const pp__
                 break;
         }
         /* the arms rotated every other round around the pass at the current
-         * settings (pp__prof_round_plan()); odd rounds run the plan backwards.
-         * --apply, once every arm has an interval: the least sure of what it
-         * checks nearest the current settings' pass (a pair's passes one
-         * apart differ less than two or three apart), the order chosen on
-         * even rounds and kept for the odd one after, so that each arm runs
-         * before that pass in one round and after it in the next */
+         * settings (pp__prof_round_plan()); odd rounds run the plan backwards */
         size_t q = (round / 2) % k, seq[PP__MAX_ARMS];
-        if (round % 2 == 0)
-            ranked = least_sure_first(&c, o, order, k, prio) ? k : 0;
-        if (ranked) {
-            size_t m = 0, live[PP__MAX_ARMS];
-            for (size_t i = 0; i < ranked; i++)
-                if (!c.st[prio[i]].done)
-                    live[m++] = prio[i];
-            pp__prof_round_nearest(live, m, seq);
-        } else {
-            for (size_t i = 0; i < k; i++)
-                seq[i] = order[(q + i) % k];
-        }
+        for (size_t i = 0; i < k; i++)
+            seq[i] = order[(q + i) % k];
         int plan[PP__MAX_ARMS + 1];
         size_t n_plan = pp__prof_round_plan(seq, k, plan);
         int odd = (int)(round % 2);

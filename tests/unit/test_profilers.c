@@ -1064,43 +1064,6 @@ static void test_round_plan(void **state)
     assert_int_equal(plan[3], -1);
 }
 
-/* --apply's least sure arm runs next to the pass at the current settings,
- * and each next one at least as far from it: both sides of it alike. */
-static void test_round_nearest(void **state)
-{
-    (void)state;
-    size_t prio[8] = {5, 2, 7, 0, 1, 3, 6, 4};
-    for (size_t k = 1; k <= 8; k++) {
-        size_t seq[8];
-        int plan[9];
-        for (size_t i = 0; i < 8; i++)
-            seq[i] = 99;
-        pp__prof_round_nearest(prio, k, seq);
-        size_t n_plan = pp__prof_round_plan(seq, k, plan), at = n_plan;
-        for (size_t i = 0; i < n_plan; i++)
-            if (plan[i] < 0)
-                at = i;
-        assert_true(at < n_plan);
-        for (int back = 0; back < 2; back++) { /* odd rounds run the plan backwards */
-            size_t last = 0;
-            for (size_t r = 0; r < k; r++) {
-                size_t where = n_plan;
-                for (size_t i = 0; i < n_plan; i++)
-                    if (plan[back ? n_plan - 1 - i : i] == (int)prio[r])
-                        where = i;
-                assert_true(where < n_plan); /* every arm once */
-                size_t b = back ? n_plan - 1 - at : at;
-                size_t d = where > b ? where - b : b - where;
-                if (r == 0)
-                    assert_int_equal(d, 1);
-                assert_true(d >= last);
-                assert_true(d <= (r + 2) / 2); /* r = 0, 1 at 1; 2, 3 at 2; ... */
-                last = d;
-            }
-        }
-    }
-}
-
 /* An arm leaves the rounds early once its prediction is decided: narrow
  * (max(3 points, 30 %) either side) and clear of the minimum effect. */
 static void test_prediction_settled(void **state)
@@ -1231,7 +1194,6 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_cpu_sampling_bounded_per_pass),
     cmocka_unit_test(test_prediction_settled),
     cmocka_unit_test(test_round_plan),
-    cmocka_unit_test(test_round_nearest),
     cmocka_unit_test(test_cpu_split),
 };
 PP_TEST_MAIN(tests)
