@@ -241,6 +241,22 @@ static void test_overlap_outside_stages_takes_the_pass(void **state)
     assert_int_equal(e.sites[0].stage, -1);
 }
 
+/* The pipeline of the test below loading one source after another at both
+ * settings (loads 60 ms, preprocessing 20 ms under pipeline.load, serving
+ * 30 ms), a setting making the loads load_b us and the preprocessing pre_b;
+ * up: each site's parent (1 + its index). */
+static void sequential_loading(fake *f, pp__rng *r, const size_t *up, double load_b, double pre_b)
+{
+    add_site(f, r, "pipeline.run", -1, 0, 1, 1);
+    add_site(f, r, "pipeline.load", -1, 0, 1, 1);
+    add_site(f, r, "load.source", -1, 0, 1, 1);
+    add_site(f, r, "load.batch", PP_STAGE_LOAD, 1, 60000, load_b);
+    add_site(f, r, "preprocess.batch", PP_STAGE_PREPROCESS, 1, 20000, pre_b);
+    add_site(f, r, "pipeline.serve", -1, 0, 30000, 30000);
+    for (size_t k = 0; k < f->n; k++)
+        f->sites[k].up = up[k];
+}
+
 /* The pipeline's concurrent loading: the sources' loads run on threads of
  * their own under a scope that is not a stage (pipeline.load, whose
  * sequential loop scope load.source does not run at all when concurrent),
@@ -309,14 +325,7 @@ static void test_overlap_under_a_scope_takes_that_scope(void **state)
      * x (1 - 10/80)) = 0.449; not a pass besides it (the sum, 0.409 +
      * 10/110 = 0.500). In either order. */
     fake q = {0};
-    add_site(&q, &r, "pipeline.run", -1, 0, 1, 1);
-    add_site(&q, &r, "pipeline.load", -1, 0, 1, 1);
-    add_site(&q, &r, "load.source", -1, 0, 1, 1);
-    add_site(&q, &r, "load.batch", PP_STAGE_LOAD, 1, 60000, 60000);
-    add_site(&q, &r, "preprocess.batch", PP_STAGE_PREPROCESS, 1, 20000, 10000);
-    add_site(&q, &r, "pipeline.serve", -1, 0, 30000, 30000);
-    for (size_t k = 0; k < q.n; k++)
-        q.sites[k].up = up[k];
+    sequential_loading(&q, &r, up, 60000, 10000);
     pp_experiment x;
     predict_fake(&q, &x);
     assert_double_equal(x.predicted, 10.0 / 110.0, 0.01);
@@ -343,14 +352,7 @@ static void test_overlap_under_a_scope_takes_that_scope(void **state)
     pp_experiment ka[2];
     for (int k = 0; k < 2; k++) {
         fake g = {0};
-        add_site(&g, &r, "pipeline.run", -1, 0, 1, 1);
-        add_site(&g, &r, "pipeline.load", -1, 0, 1, 1);
-        add_site(&g, &r, "load.source", -1, 0, 1, 1);
-        add_site(&g, &r, "load.batch", PP_STAGE_LOAD, 1, 60000, 15000);
-        add_site(&g, &r, "preprocess.batch", PP_STAGE_PREPROCESS, 1, 20000, 20000);
-        add_site(&g, &r, "pipeline.serve", -1, 0, 30000, 30000);
-        for (size_t j = 0; j < g.n; j++)
-            g.sites[j].up = up[j];
+        sequential_loading(&g, &r, up, 15000, 20000);
         predict_fake(&g, &ka[k]);
         snprintf(ka[k].name, sizeof ka[k].name, "%s", k ? "batch_size" : "keep_alive");
         assert_double_equal(ka[k].predicted, 45.0 / 110.0, 0.01);
