@@ -47,7 +47,12 @@
     while (Math.abs(v) >= 1024 && i < u.length - 1) { v /= 1024; i++; }
     return +v.toPrecision(3) + ' ' + u[i];
   }
-  function pct(v) { return (v === null || v === undefined || !isFinite(v)) ? '–' : +(v * 100).toPrecision(3) + ' %'; }
+  /* a share as a percentage, 3 significant digits; below a millionth of a point it is 0 (a sum of
+   * rounding errors read "7.04e-15 %") */
+  function pct(v) {
+    if (v === null || v === undefined || !isFinite(v)) return '–';
+    return (Math.abs(v) < 1e-8 ? 0 : +(v * 100).toPrecision(3)) + ' %';
+  }
 
   function scale(lo, hi, a, b, log) {
     if (log) {

@@ -321,6 +321,19 @@
       (ap.coverage_expected > 0 ? `; expected of right predictions, given the predictions' and the measurements' noise: ${C.pct(ap.coverage_expected)}` : '') +
       '</p>');
   }
+  /* every suggestion at once: the composed prediction against its measurement, judged by the
+   * prediction made at --apply's speed when that one judges (docs/profilers.md) */
+  const cb = ap && ap.combined;
+  if (cb && cb.pairs > 0) {
+    const at = cb.at_apply_speed && cb.at_apply_speed.judged ? cb.at_apply_speed : null;
+    const lo = at ? at.predicted_low : cb.predicted_low, hi = at ? at.predicted_high : cb.predicted_high;
+    const where = cb.measured < lo ? 'below' : cb.measured > hi ? 'above' : 'inside';
+    $('suggestions').insertAdjacentHTML('beforeend', `<p class="note" id="apply-combined" data-where="${where}">All suggestions at once: ` +
+      `predicted ${C.pct(cb.predicted)} (90 % ${C.pct(cb.predicted_low)} to ${C.pct(cb.predicted_high)}, composed per site)` +
+      (at ? `, at --apply's speed ${C.pct(at.predicted)} (${C.pct(at.predicted_low)} to ${C.pct(at.predicted_high)})` : '') +
+      `; measured ${C.pct(cb.measured)} (95 % ${C.pct(cb.measured_low)} to ${C.pct(cb.measured_high)}, ${cb.pairs} pairs): ` +
+      `${where} the ${at ? 'prediction made at that speed' : 'predicted interval'}</p>`);
+  }
 
   /* causal predictions (postprof run's causal phase, docs/causal.md) */
   const K = R.causal;

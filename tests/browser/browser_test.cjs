@@ -124,6 +124,9 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
     check(+(await page.locator('#bottlenecks-table').getAttribute('data-rows')) === R.bottlenecks.length, 'bottlenecks listed');
     check(+(await page.locator('#suggestions-table').getAttribute('data-rows')) === R.optimization_suggestions.length, 'suggestions listed');
     check(await count(page, '#chart-gain rect[data-key="predicted gain %"]') === R.optimization_suggestions.length, 'predicted gain bars');
+    /* no figure in exponent notation (a sum of rounding errors once read "7.04e-15 %") */
+    const sugText = await page.locator('#suggestions').textContent();
+    check(!/\d\.?\d*e[-+]\d/.test(sugText), 'suggestions: no figure in exponent notation');
     /* the settings tested and not suggested, each with what its passes did */
     const untested = (R.experiments || []).filter(e => (e.sites || []).length && !e.suggested);
     if (untested.length) {
@@ -154,6 +157,17 @@ async function testReport(htmlPath, jsonPath, outDir, withProfile) {
         check(!(R.apply.coverage_expected > 0) || cov.includes('expected of right predictions'), 'expected coverage noted');
       } else {
         check(await count(page, '#apply-coverage') === 0, 'nothing applied: no coverage');
+      }
+      /* all at once, said against the interval that judges it */
+      const cb = R.apply.combined;
+      if (cb && cb.pairs > 0) {
+        const at = cb.at_apply_speed && cb.at_apply_speed.judged ? cb.at_apply_speed : cb;
+        const want = cb.measured < at.predicted_low ? 'below' : cb.measured > at.predicted_high ? 'above' : 'inside';
+        const el = page.locator('#apply-combined');
+        check(await el.getAttribute('data-where') === want, `all at once: ${want}`);
+        check((await el.textContent()).includes(`${cb.pairs} pairs): ${want} the`), 'all at once: said in words');
+      } else {
+        check(await count(page, '#apply-combined') === 0, 'nothing applied at once: no note');
       }
     }
 

@@ -673,6 +673,9 @@ static void test_console_intervals_read_low_to_high(void **state)
     char *out = render(r, 0);
     assert_non_null(strstr(out, "(95% -340.5 to 72.0 %)"));
     assert_non_null(strstr(out, "(90% -2.0 to 4.0 %): no significant change\n"));
+    /* all at once, said against the interval that judges it */
+    assert_non_null(strstr(out, "measured -1.0% (95% -3.0 to 1.0 %, 8 pairs): below the "
+                                "predicted interval\n"));
     free(out);
     /* its passes faster beyond doubt, a site of it too, the prediction
      * from it reaching no gain: said so, not that nothing predicts */
@@ -755,8 +758,9 @@ static void test_console_intervals_read_low_to_high(void **state)
     assert_non_null(strstr(out, "Measured inside the prediction made at this speed: 1 of 1 "
                                 "(coverage 100%); inside the intervals printed with the "
                                 "suggestions: 0 of 1"));
-    assert_non_null(
-        strstr(out, "at this speed of the machine: predicted 2.0% (90% -1.0 to 4.0 %)"));
+    assert_non_null(strstr(out, "at this speed of the machine: predicted 2.0% (90% -1.0 to 4.0 "
+                                "%): measured inside it\n"));
+    assert_non_null(strstr(out, "8 pairs)\n     at this speed")); /* judged there, not above */
     assert_non_null(strstr(out, "so each is made again at this speed"));
     assert_non_null(strstr(out, "Coverage expected of right predictions, given the predictions' "
                                 "and the measurements' noise: 74%"));

@@ -540,6 +540,14 @@ static void print_gauge(const out *o, const pp_apply_gauge *g)
 }
 
 /* Predicted vs Measured (--apply): each suggestion alone, all at once, targets after */
+/* "inside", "below" or "above" [low, high] for x; NULL when not known. */
+static const char *side_of(double x, double low, double high)
+{
+    if (!isfinite(x) || !isfinite(low) || !isfinite(high) || low > high)
+        return NULL;
+    return x < low ? "below" : x > high ? "above" : "inside";
+}
+
 static void print_apply(const out *o, const pp_report *r)
 {
     FILE *f = o->f;
@@ -601,19 +609,28 @@ static void print_apply(const out *o, const pp_report *r)
                 ap->coverage_expected * 100.0);
     const pp_apply_combined *cb = &ap->combined;
     char r1[64], r2[64];
+    /* where the measurement lies against the interval that judges it: the
+     * prediction made at this speed when there is one, else the printed one */
+    int at_speed = cb->at_speed.judged;
+    const char *where =
+        side_of(cb->measured, at_speed ? cb->at_speed.predicted_low : cb->predicted_low,
+                at_speed ? cb->at_speed.predicted_high : cb->predicted_high);
     if (cb->pairs == 0)
         fprintf(f, "  All at once: no setting to apply\n");
     else
         fprintf(f,
                 "  All at once: predicted %.1f%% (90%% %s, composed per site), measured "
-                "%.1f%% (95%% %s, %u pairs%s)\n",
+                "%.1f%% (95%% %s, %u pairs%s)%s%s%s\n",
                 cb->predicted * 100.0, pct(r1, sizeof r1, cb->predicted_low, cb->predicted_high),
                 cb->measured * 100.0, pct(r2, sizeof r2, cb->measured_low, cb->measured_high),
-                cb->pairs, cb->cut_short ? ", cut short by the run's time limit" : "");
-    if (cb->pairs > 0 && cb->at_speed.judged)
-        fprintf(f, "     at this speed of the machine: predicted %.1f%% (90%% %s)\n",
+                cb->pairs, cb->cut_short ? ", cut short by the run's time limit" : "",
+                !at_speed && where ? ": " : "", !at_speed && where ? where : "",
+                !at_speed && where ? " the predicted interval" : "");
+    if (cb->pairs > 0 && at_speed)
+        fprintf(f, "     at this speed of the machine: predicted %.1f%% (90%% %s)%s%s%s\n",
                 cb->at_speed.predicted * 100.0,
-                pct(r1, sizeof r1, cb->at_speed.predicted_low, cb->at_speed.predicted_high));
+                pct(r1, sizeof r1, cb->at_speed.predicted_low, cb->at_speed.predicted_high),
+                where ? ": measured " : "", where ? where : "", where ? " it" : "");
     if (cb->pairs > 0)
         print_gauge(o, &cb->gauge);
     double gain = ap->before_ns > 0 ? 1.0 - ap->after_ns / ap->before_ns : 0.0;
