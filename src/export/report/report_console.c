@@ -539,7 +539,6 @@ static void print_gauge(const out *o, const pp_apply_gauge *g)
                 g->stages, g->gauge_ratio, g->gauge_low, g->gauge_high);
 }
 
-/* Predicted vs Measured (--apply): each suggestion alone, all at once, targets after */
 /* "inside", "below" or "above" [low, high] for x; NULL when not known. */
 static const char *side_of(double x, double low, double high)
 {
@@ -548,6 +547,7 @@ static const char *side_of(double x, double low, double high)
     return x < low ? "below" : x > high ? "above" : "inside";
 }
 
+/* Predicted vs Measured (--apply): each suggestion alone, all at once, targets after */
 static void print_apply(const out *o, const pp_report *r)
 {
     FILE *f = o->f;
